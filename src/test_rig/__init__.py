@@ -1,0 +1,74 @@
+"""test-rig: a framework and command-line tool for testing TiDB, MySQL and MariaDB.
+
+The public API is re-exported here; nothing else lives in this module.
+"""
+
+__version__ = "0.1.0"
+
+from .config import AppConfig, ConfigExtension, load_config, register_config_extension
+from .db import Connection, ServerInfo, Target, connect, quote_ident
+from .errors import (
+    AuthenticationError,
+    CircuitOpenError,
+    ConfigError,
+    DatabaseError,
+    ErrorCategory,
+    ErrorContext,
+    QueryError,
+    RecoveryStrategy,
+    RetryExhaustedError,
+    RigError,
+    classify_error,
+    get_recovery_strategy,
+)
+from .machine import MachineResult, State, StateContext, StateHandler, StateMachine
+from .resilience import (
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    CircuitState,
+    ResilientConnectionManager,
+    RetryConfig,
+    create_circuit_breaker_config,
+    create_db_circuit_breaker_config,
+    create_db_retry_config,
+    create_retry_config,
+)
+
+__all__ = [
+    "AppConfig",
+    "AuthenticationError",
+    "CircuitBreaker",
+    "CircuitBreakerConfig",
+    "CircuitOpenError",
+    "CircuitState",
+    "ConfigError",
+    "ConfigExtension",
+    "Connection",
+    "DatabaseError",
+    "ErrorCategory",
+    "ErrorContext",
+    "MachineResult",
+    "QueryError",
+    "RecoveryStrategy",
+    "ResilientConnectionManager",
+    "RetryConfig",
+    "RetryExhaustedError",
+    "RigError",
+    "ServerInfo",
+    "State",
+    "StateContext",
+    "StateHandler",
+    "StateMachine",
+    "Target",
+    "__version__",
+    "classify_error",
+    "connect",
+    "create_circuit_breaker_config",
+    "create_db_circuit_breaker_config",
+    "create_db_retry_config",
+    "create_retry_config",
+    "get_recovery_strategy",
+    "load_config",
+    "quote_ident",
+    "register_config_extension",
+]

@@ -1,0 +1,5 @@
+"""`python -m test_rig` runs the command line."""
+
+from .cli import main
+
+main()

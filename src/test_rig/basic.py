@@ -1,0 +1,167 @@
+"""The basic connection test: the original's state flow, really connecting this time.
+
+Initial → ParsingConfig → Connecting → TestingConnection (SELECT 1) → VerifyingDatabase (USE db)
+→ GettingVersion (SELECT VERSION()) → Completed, or Error with a hint that fits the cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Target, connect, quote_ident
+from .errors import (
+    DatabaseError,
+    ErrorCategory,
+    RetryExhaustedError,
+    RigError,
+    classify_error,
+    error_code,
+)
+from .machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
+from .resilience import ResilientConnectionManager
+
+
+class InitialHandler(StateHandler):
+    async def execute(self, ctx: StateContext) -> State:
+        return State.PARSING_CONFIG
+
+
+class ParsingConfigHandler(StateHandler):
+    async def execute(self, ctx: StateContext) -> State:
+        if ctx.target is None:
+            return State.error("no connection target is configured")
+        return State.CONNECTING
+
+
+class ConnectingHandler(StateHandler):
+    """Connects through the resilience manager, so refused connections are retried with backoff."""
+
+    async def execute(self, ctx: StateContext) -> State:
+        assert ctx.target is not None
+        target: Target = ctx.target
+        manager: ResilientConnectionManager | None = ctx.services.get("manager")
+
+        async def open_connection() -> Any:
+            return await connect(target, database=False)
+
+        conn = (await manager.execute_with_resilience(f"connect to {target.address}", open_connection)
+                if manager else await open_connection())
+        ctx.connection = conn
+        ctx.server = conn.server
+        return State.TESTING_CONNECTION
+
+
+class TestingConnectionHandler(StateHandler):
+    __test__ = False
+
+    async def execute(self, ctx: StateContext) -> State:
+        assert ctx.connection is not None
+        rows = await ctx.connection.query("SELECT 1")
+        if rows != [(1,)]:
+            return State.error(f"SELECT 1 returned {rows!r} instead of one row holding 1")
+        return State.VERIFYING_DATABASE
+
+
+class VerifyingDatabaseHandler(StateHandler):
+    async def execute(self, ctx: StateContext) -> State:
+        assert ctx.connection is not None
+        if ctx.database:
+            await ctx.connection.execute(f"USE {quote_ident(ctx.database)}")
+            current = await ctx.connection.scalar("SELECT DATABASE()")
+            if current != ctx.database:
+                return State.error(f"USE {ctx.database} left the session in database {current!r}")
+        return State.GETTING_VERSION
+
+
+class GettingVersionHandler(StateHandler):
+    async def execute(self, ctx: StateContext) -> State:
+        assert ctx.connection is not None
+        ctx.server_version = str(await ctx.connection.scalar("SELECT VERSION()"))
+        return State.COMPLETED
+
+
+BASIC_TRANSITIONS: dict[str, set[str]] = {
+    "Initial": {"ParsingConfig"},
+    "ParsingConfig": {"Connecting"},
+    "Connecting": {"TestingConnection"},
+    "TestingConnection": {"VerifyingDatabase"},
+    "VerifyingDatabase": {"GettingVersion"},
+    "GettingVersion": {"Completed"},
+}
+
+
+def basic_handlers() -> dict[str, StateHandler]:
+    return {
+        "Initial": InitialHandler(),
+        "ParsingConfig": ParsingConfigHandler(),
+        "Connecting": ConnectingHandler(),
+        "TestingConnection": TestingConnectionHandler(),
+        "VerifyingDatabase": VerifyingDatabaseHandler(),
+        "GettingVersion": GettingVersionHandler(),
+    }
+
+
+def basic_machine(*, timeout: float, listener: Listener | None = None,
+                  overrides: dict[str, StateHandler] | None = None,
+                  transitions: dict[str, set[str]] | None = None) -> StateMachine:
+    handlers = basic_handlers()
+    handlers.update(overrides or {})
+    return StateMachine(handlers, transitions=transitions, timeout=timeout, listener=listener)
+
+
+def hint_for(err: BaseException | None, target: Target | None) -> str | None:
+    """A next step that fits the cause of a failed connection test."""
+    if err is None:
+        return None
+    if isinstance(err, RetryExhaustedError):
+        err = err.last_error
+    code = error_code(err)
+    where = target.address if target else "the server"
+    if code in (1045, 1698):
+        return "Access denied: check the user name and password (-u/--user, --password or TIDB_PASSWORD)."
+    if code == 1044:
+        return "Access denied to the database: check that the user has privileges on it (-d/--database)."
+    if code == 1049:
+        db = target.database if target else "the database"
+        return f"Unknown database {db}: check -d/--database or create it first."
+    if code in (2003, 2006, 2013, 2055) or (isinstance(err, DatabaseError) and err.code is None
+                                              and classify_error(err) is ErrorCategory.Transient):
+        return (f"Cannot reach {where}: check the host and port (-H HOST:PORT), that the server is "
+                "running and that no firewall is in the way.")
+    if isinstance(err, RigError) and "ssl" in err.message.lower():
+        return "TLS failed: check database.ssl_mode and ssl_ca (TiDB Cloud needs verify-identity)."
+    return None
+
+
+@dataclass
+class BasicOutcome:
+    result: MachineResult
+    ctx: StateContext
+    hint: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        server = self.ctx.server.to_dict() if self.ctx.server else None
+        if server is not None and self.ctx.server_version:
+            server["version"] = self.ctx.server_version
+        out = {"command": "basic", "ok": self.result.ok, "server": server,
+               "states": [v.to_dict() for v in self.result.path]}
+        out["error"] = self.result.error
+        out["hint"] = self.hint
+        if self.result.error_detail is not None and isinstance(self.result.error_detail, RigError):
+            out["error_detail"] = self.result.error_detail.to_dict()
+        return out
+
+
+async def run_basic(target: Target, manager: ResilientConnectionManager | None, *, timeout: float,
+                    listener: Listener | None = None, connection_id: int = 0) -> BasicOutcome:
+    ctx = StateContext.for_target(target, connection_id)
+    if manager is not None:
+        ctx.services["manager"] = manager
+    machine = basic_machine(timeout=timeout, listener=listener, transitions=BASIC_TRANSITIONS)
+    try:
+        result = await machine.run(ctx)
+    finally:
+        if ctx.connection is not None:
+            await ctx.connection.close()
+    return BasicOutcome(result, ctx, None if result.ok else hint_for(ctx.last_error, target))

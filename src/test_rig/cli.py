@@ -1,0 +1,352 @@
+"""The command line: parses options, builds the Environment, calls one function per subcommand.
+
+Options the user did not type never override the environment or a config file: every config
+option defaults to None and only values whose click ParameterSource is the command line are
+passed on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from . import __version__
+from .config import (
+    ConfigExtension,
+    LoadedConfig,
+    extension_values,
+    extensions,
+    load_config,
+    set_path,
+)
+from .environment import Environment, run_async
+from .errors import RigError, UsageError
+from .report import redactor, setup_logging, write_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: option parameter name → (dotted config key, how the user spells it)
+COMMON_KEYS: dict[str, tuple[str, str]] = {
+    "host": ("database.host", "-H/--host"),
+    "user": ("database.username", "-u/--user"),
+    "database": ("database.database", "-d/--database"),
+    "password": ("database.password", "--password"),
+    "log_level": ("logging.level", "--log-level"),
+    "log_file_path": ("logging.file", "--log-file-path"),
+}
+
+
+def common_options(fn: F) -> F:
+    """The original's options, on every test subcommand, plus --json and --junit."""
+    options = [
+        click.option("-c", "--config", "config_file", type=str, default=None,
+                     help="Configuration file (JSON or TOML). Default: ./tidb_config.json or .toml if present."),
+        click.option("-H", "--host", default=None, help="Database host as HOST:PORT (default localhost:4000)."),
+        click.option("-u", "--user", default=None, help="Database user name (default root)."),
+        click.option("-d", "--database", default=None, help="Database name (default test)."),
+        click.option("--password", default=None, help="Password (prefer TIDB_PASSWORD or the prompt)."),
+        click.option("--no-password-prompt", is_flag=True, default=False,
+                     help="Never prompt for a password; use an empty one when none is configured."),
+        click.option("--log-level", default=None,
+                     type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
+                     help="Log level."),
+        click.option("--log-file", "log_file", is_flag=True, default=False, help="Also log to a file."),
+        click.option("--log-file-path", default=None, help="Log file path (implies --log-file)."),
+        click.option("-v", "--verbose", is_flag=True, default=False,
+                     help="Debug logging and tracebacks on errors."),
+        click.option("--json", "json_path", default=None, metavar="FILE",
+                     help="Write the machine-readable result here."),
+        click.option("--junit", "junit_path", default=None, metavar="FILE", help="Write JUnit XML here."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def extension_options(fn: F) -> F:
+    """Add every registered config extension's options."""
+    for ext in extensions.all():
+        for opt in reversed(ext.cli_options()):
+            fn = opt(fn)
+    return fn
+
+
+def _given(ctx: click.Context, /, name: str) -> bool:
+    return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
+
+def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
+                  exts: list[ConfigExtension] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for param, (dotted, flag) in COMMON_KEYS.items():
+        if param in params and params[param] is not None and _given(ctx, param):
+            values[dotted] = params[param]
+            names[dotted] = flag
+    given = {k: v for k, v in params.items() if v is not None and k in ctx.params and _given(ctx, k)}
+    for dotted, value in extension_values(exts or [], given).items():
+        values[dotted] = value
+        names[dotted] = "--" + dotted.split(".")[-1].replace("_", "-")
+    return values, names
+
+
+def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
+    values, names = cli_overrides(ctx, params, extensions.all())
+    loaded = load_config(params.get("config_file"), values, cli_names=names)
+    cfg = loaded.config
+    if prompt and cfg.database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
+        secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
+                              hide_input=True, default="", show_default=False)
+        values["database.password"] = secret
+        loaded = load_config(params.get("config_file"), values, cli_names=names)
+        cfg = loaded.config
+    redactor.add(cfg.database.password_value())
+    for t in cfg.connections:
+        if t.password is not None:
+            redactor.add(t.password.get_secret_value())
+    verbose = bool(params.get("verbose")) or cfg.test.verbose
+    log_file = cfg.logging.file
+    if params.get("log_file") and not log_file:
+        log_file = "test-rig.log"
+    setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format,
+                  console=cfg.logging.console, file=log_file)
+    return Environment(loaded=loaded, verbose=verbose, json_path=params.get("json_path"),
+                       junit_path=params.get("junit_path"))
+
+
+def guarded(fn: F) -> F:
+    """Turn errors into one clear sentence and an exit status; tracebacks only with -v."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = bool(kwargs.get("verbose"))
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except RigError as e:
+            if verbose:
+                traceback.print_exc()
+            click.echo(redactor(f"error: {e.message}"), err=True)
+            sys.exit(e.exit_status)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:
+            if verbose:
+                traceback.print_exc()
+            click.echo(redactor(f"internal error: {type(e).__name__}: {e} (run again with -v for the "
+                                "traceback and please report it)"), err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="test-rig")
+def main() -> None:
+    """test-rig: test TiDB, MySQL and MariaDB servers — connections, concurrency, isolation, resilience."""
+
+
+# --------------------------------------------------------------------------- basic
+
+
+@main.command()
+@common_options
+@click.pass_context
+@guarded
+def basic(ctx: click.Context, /, **params: Any) -> None:
+    """Connect, run SELECT 1, USE the database and read the server version."""
+    from .basic import run_basic
+    from .machine import State, StateVisit
+    from .report import Case, Suite, write_junit
+
+    env = build_environment(ctx, params)
+    target = env.target()
+    env.console.print(f"test-rig basic: {target.user}@{target.address} database {target.database}")
+
+    def show(visit: StateVisit) -> None:
+        if visit.state in ("Completed", "Error"):
+            return
+        mark = "[red]✗[/]" if visit.error else "[green]✓[/]"
+        env.console.print(f"  {mark} {State(visit.state).display:<24} {visit.ms:9.1f} ms")
+
+    outcome = None
+    try:
+        outcome = run_async(lambda: run_basic(target, env.manager(), timeout=env.config.test.timeout_secs,
+                                              listener=show))
+    finally:
+        data: dict[str, Any] = (outcome.to_dict() if outcome else
+                                {"command": "basic", "ok": False, "error": "interrupted"})
+        data["retries"] = [vars(e) for e in env.retry_events]
+        if env.json_path:
+            write_json(env.json_path, data)
+        if env.junit_path:
+            suite = Suite("basic")
+            suite.add(Case("basic", "test_rig.basic", sum(s["ms"] for s in data.get("states", [])) / 1000,
+                           failure=None if data["ok"] else str(data.get("error"))))
+            write_junit(env.junit_path, [suite])
+    if outcome.result.ok:
+        server = outcome.ctx.server
+        kind = server.kind if server else "unknown"
+        env.console.print(f"[green]OK[/]: connected to {kind} server, version {outcome.ctx.server_version}")
+        return
+    env.console.print(f"[red]FAILED[/]: {redactor(outcome.result.error or 'unknown error')}")
+    if outcome.hint:
+        env.console.print(f"hint: {outcome.hint}")
+    env.console.print("path: " + " → ".join(outcome.result.path_names))
+    sys.exit(1)
+
+
+# --------------------------------------------------------------------------- config
+
+
+@main.command("config-gen")
+@click.option("-o", "--output", default=None, help="Output file (default tidb_config.json or .toml).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "toml"]), default=None,
+              help="File format (default: from the output's extension, else json).")
+@click.option("--host", default=None, help="Database host HOST:PORT.")
+@click.option("--username", default=None, help="Database user name.")
+@click.option("--database", default=None, help="Database name.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warn", "warning", "error"]))
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@extension_options
+@click.pass_context
+@guarded
+def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, **params: Any) -> None:
+    """Write a complete configuration file (extensions add their own options; see --help)."""
+    import tomli_w
+
+    if fmt is None:
+        fmt = "toml" if output and output.lower().endswith(".toml") else "json"
+    output = output or f"tidb_config.{fmt}"
+    values: dict[str, Any] = {}
+    mapping = {"host": "database.host", "username": "database.username", "database": "database.database",
+               "log_level": "logging.level"}
+    names: dict[str, str] = {}
+    for param, dotted in mapping.items():
+        if params.get(param) is not None:
+            values[dotted] = params[param]
+            names[dotted] = "--" + param.replace("_", "-")
+    given = {k: v for k, v in params.items() if v is not None and _given(ctx, k)}
+    values.update(extension_values(extensions.all(), given))
+    cfg = load_config(None, values, environ={}, cli_names=names, cwd=Path("/nonexistent")).config
+    data = cfg.file_dict()
+    text = tomli_w.dumps(data) if fmt == "toml" else json.dumps(data, indent=2) + "\n"
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"Configuration saved to: {output}")
+    click.echo("Use it with any test, for example:")
+    click.echo(f"  test-rig basic -c {output}")
+    click.echo(f"  test-rig isolation -c {output}")
+    click.echo(f"  test-rig show-config -c {output}")
+    click.echo("Set the password with TIDB_PASSWORD or at the prompt rather than in the file.")
+    for ext in extensions.all():
+        click.echo(f"extension {ext.get_extension_name()}: {ext.get_help_text()}")
+
+
+@main.command("show-config")
+@common_options
+@extension_options
+@click.option("--sources", is_flag=True, default=False, help="Also show which source set each key.")
+@click.pass_context
+@guarded
+def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
+    """Print the effective configuration as JSON (password masked)."""
+    values, names = cli_overrides(ctx, params, extensions.all())
+    loaded: LoadedConfig = load_config(params.get("config_file"), values, cli_names=names)
+    data: dict[str, Any] = loaded.config.public_dict()
+    if sources:
+        data = {"config": data, "config_file": str(loaded.path) if loaded.path else None,
+                "sources": loaded.sources()}
+    click.echo(json.dumps(data, indent=2))
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+@main.group()
+def sandbox() -> None:
+    """A throwaway local MariaDB server on a free loopback port."""
+
+
+_dir_option = click.option("--dir", "directory", default=None,
+                           help="Sandbox directory (default $TEST_RIG_SANDBOX_DIR or ~/.local/state/test-rig/sandbox).")
+
+
+@sandbox.command("start")
+@_dir_option
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: a free one).")
+@click.option("--server", type=click.Choice(["mariadbd", "mysqld", "tidb-server"]), default=None)
+@click.option("--max-connections", type=click.IntRange(10, 100_000), default=2000)
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def sandbox_start(directory: str | None, port: int | None, server: str | None, max_connections: int,
+                  verbose: bool) -> None:
+    """Start the sandbox server (initialising it on first use)."""
+    from .sandbox import Sandbox
+
+    box = Sandbox(Path(directory) if directory else None, server=server, max_connections=max_connections)
+    st = box.start(port)
+    click.echo(f"sandbox {st.kind} running on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
+    click.echo('point test-rig at it with: eval "$(test-rig sandbox env)"')
+
+
+@sandbox.command("stop")
+@_dir_option
+@click.option("--destroy", is_flag=True, default=False, help="Also delete the data directory.")
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def sandbox_stop(directory: str | None, destroy: bool, verbose: bool) -> None:
+    """Stop the sandbox server."""
+    from .sandbox import Sandbox
+
+    box = Sandbox(Path(directory) if directory else None)
+    was = box.stop()
+    if destroy:
+        box.destroy()
+    click.echo("sandbox stopped" if was else "no sandbox was running")
+
+
+@sandbox.command("status")
+@_dir_option
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def sandbox_status(directory: str | None, verbose: bool) -> None:
+    """Say whether the sandbox is running; exit 1 when it is not."""
+    from .sandbox import Sandbox
+
+    box = Sandbox(Path(directory) if directory else None)
+    st = box.running()
+    if st:
+        click.echo(f"running: {st.kind} on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
+    else:
+        click.echo(f"not running (dir {box.dir})")
+        sys.exit(1)
+
+
+@sandbox.command("env")
+@_dir_option
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def sandbox_env(directory: str | None, verbose: bool) -> None:
+    """Print shell exports that point test-rig at the sandbox."""
+    from .sandbox import Sandbox
+
+    for line in Sandbox(Path(directory) if directory else None).env_lines():
+        click.echo(line)
+
+
+__all__ = ["UsageError", "build_environment", "common_options", "guarded", "main", "set_path"]
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,457 @@
+"""AppConfig and its sources (defaults < file < environment < command line), and config extensions.
+
+Each source yields a nested dict; pydantic-settings merges and validates them. We keep the layers
+apart as well so that a validation error can name the source that supplied the bad value
+("environment variable TIDB_TEST_ROWS", "file tidb_config.toml") and `show-config --sources`
+can say which source won for every key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+DEFAULT_FILES = ("tidb_config.json", "tidb_config.toml")
+MASK = "********"
+
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[^:\s\[\]]+)):(?P<port>\d{1,5})$")
+
+
+def split_host(value: str) -> tuple[str, int]:
+    """Split `host:port` (or `[v6]:port`); raise ValueError with what is expected."""
+    m = _HOST_RE.match(value.strip())
+    if not m:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:4000, got {value!r}")
+    port = int(m["port"])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port must be between 1 and 65535, got {port}")
+    return (m["v6"] or m["name"]), port
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+SslMode = Literal["disabled", "preferred", "required", "verify-ca", "verify-identity"]
+SessionValue = bool | int | float | str
+
+
+class DatabaseConfig(_Section):
+    host: str = "localhost:4000"
+    username: str = "root"
+    password: SecretStr | None = None
+    database: str = "test"
+    pool_size: int = Field(default=5, ge=1, le=100_000)
+    timeout_secs: float = Field(default=30, gt=0)
+    ssl_mode: SslMode = "disabled"
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, v: str) -> str:
+        split_host(v)
+        return v.strip()
+
+    @property
+    def host_name(self) -> str:
+        return split_host(self.host)[0]
+
+    @property
+    def port(self) -> int:
+        return split_host(self.host)[1]
+
+    def password_value(self) -> str:
+        return self.password.get_secret_value() if self.password is not None else ""
+
+
+class LoggingConfig(_Section):
+    level: Literal["debug", "info", "warn", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    file: str | None = None
+    console: bool = True
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+
+class TestConfig(_Section):
+    __test__ = False  # not a pytest class
+    rows: int = Field(default=10, ge=1, le=10_000_000)
+    timeout_secs: float = Field(default=60, gt=0)
+    verbose: bool = False
+
+
+class MonitorConfig(_Section):
+    monitor_duration: float = Field(default=300, gt=0)
+    update_interval: float = Field(default=5, gt=0)
+    show_details: bool = True
+
+
+class IsolationConfig(_Section):
+    isolation_level: Literal["all", "read-uncommitted", "read-committed", "repeatable-read",
+                             "serializable"] = "all"
+    concurrent_connections: int = Field(default=2, ge=2, le=1000)
+    txn_mode: Literal["pessimistic", "optimistic", "both"] = "both"
+    block_window_ms: float = Field(default=300, gt=0)
+    lock_wait_timeout_secs: int = Field(default=2, ge=1)
+
+
+class ConnectionTarget(_Section):
+    """One entry of `connections`: a named server, falling back to `database` for what it omits."""
+
+    name: str
+    host: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    database: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, v: str | None) -> str | None:
+        if v is not None:
+            split_host(v)
+        return v
+
+
+class _LayerSource(PydanticBaseSettingsSource):
+    """A settings source that returns one prepared nested dict."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = dict(data)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+class AppConfig(BaseSettings):
+    """The whole configuration. Build it with `load_config`, which applies every source."""
+
+    model_config = SettingsConfigDict(extra="forbid", validate_assignment=True)
+    database: DatabaseConfig = DatabaseConfig()
+    logging: LoggingConfig = LoggingConfig()
+    test: TestConfig = TestConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    isolation: IsolationConfig = IsolationConfig()
+    session_variables: dict[str, SessionValue] = Field(default_factory=dict)
+    connections: list[ConnectionTarget] = Field(default_factory=list)
+
+    _layers: ClassVar[list[Mapping[str, Any]]] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: command line, environment, file. Defaults come from the fields.
+        return tuple(_LayerSource(settings_cls, layer) for layer in cls._layers)
+
+    @field_validator("session_variables")
+    @classmethod
+    def _valid_names(cls, v: dict[str, SessionValue]) -> dict[str, SessionValue]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"session variable name {name!r} is not a plain identifier")
+        return v
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration as plain data with every password masked."""
+        data = self.model_dump(mode="json")
+        if self.database.password is not None:
+            data["database"]["password"] = MASK
+        for i, target in enumerate(self.connections):
+            if target.password is not None:
+                data["connections"][i]["password"] = MASK
+        return data
+
+    def file_dict(self) -> dict[str, Any]:
+        """The configuration as it should be written to a file (password kept as given)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        if self.database.password is not None:
+            data["database"]["password"] = self.database.password.get_secret_value()
+        for i, target in enumerate(self.connections):
+            if target.password is not None:
+                data["connections"][i]["password"] = target.password.get_secret_value()
+        return data
+
+
+#: Environment variable → dotted config key. TIDB_USER is checked before TIDB_USERNAME.
+ENV_VARS: dict[str, str] = {
+    "TIDB_HOST": "database.host",
+    "TIDB_USER": "database.username",
+    "TIDB_USERNAME": "database.username",
+    "TIDB_PASSWORD": "database.password",
+    "TIDB_DATABASE": "database.database",
+    "TIDB_SSL_MODE": "database.ssl_mode",
+    "TIDB_SSL_CA": "database.ssl_ca",
+    "TIDB_LOG_LEVEL": "logging.level",
+    "TIDB_TEST_ROWS": "test.rows",
+    "TIDB_MONITOR_DURATION": "monitor.monitor_duration",
+    "TIDB_UPDATE_INTERVAL": "monitor.update_interval",
+    "TIDB_SHOW_DETAILS": "monitor.show_details",
+}
+
+
+def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and key != "session_variables":
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+@dataclass
+class Layer:
+    """One source of configuration: its name for messages, its nested values, and how each key
+    was named in that source (an env var name, an option flag)."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    key_names: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, dotted: str) -> str:
+        named = self.key_names.get(dotted)
+        return named if named else f"{self.name}, key {dotted}"
+
+
+def env_layer(environ: Mapping[str, str]) -> Layer:
+    layer = Layer("environment")
+    for var, dotted in ENV_VARS.items():
+        if var in environ and dotted not in layer.key_names:
+            set_path(layer.values, dotted, environ[var])
+            layer.key_names[dotted] = f"environment variable {var}"
+    return layer
+
+
+def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(
+                f"Configuration file {explicit} does not exist; check the path given to -c/--config "
+                "or create one with `test-rig config-gen`."
+            )
+        return path
+    base = cwd or Path.cwd()
+    for name in DEFAULT_FILES:
+        if (base / name).is_file():
+            return base / name
+    return None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a JSON or TOML config file, chosen by extension. Raises ConfigError naming the line."""
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"Configuration file {path} cannot be read ({e}); check its permissions "
+                          "and that it is UTF-8 text.") from e
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"Configuration file {path} is not valid JSON: {e.msg} at line {e.lineno}, "
+                              f"column {e.colno}; fix the syntax and run again.") from e
+    elif suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"Configuration file {path} is not valid TOML: {e}; fix the syntax "
+                              "and run again.") from e
+    else:
+        raise ConfigError(f"Configuration file {path} has extension {suffix or '(none)'!r}; "
+                          "use a .json or .toml file.")
+    if not isinstance(data, dict):
+        raise ConfigError(f"Configuration file {path} must hold an object/table at the top level, "
+                          f"not {type(data).__name__}; see `test-rig config-gen` for the layout.")
+    return data
+
+
+def _expected(err: Mapping[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        return "is not a known setting"
+    if err.get("type") == "missing":
+        return "is required"
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+@dataclass
+class LoadedConfig:
+    config: AppConfig
+    path: Path | None
+    layers: list[Layer]
+
+    def sources(self) -> dict[str, str]:
+        """For every key some source set, the source that won."""
+        out: dict[str, str] = {}
+        for layer in reversed(self.layers):  # lowest priority first, later ones overwrite
+            for dotted in _flatten(layer.values):
+                out[dotted] = layer.describe(dotted)
+        return dict(sorted(out.items()))
+
+
+def load_config(
+    config_file: str | None = None,
+    cli_values: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cli_names: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> LoadedConfig:
+    """Build the effective AppConfig: command line > environment > file > defaults.
+
+    `cli_values` holds only what the user typed (dotted keys → values); `cli_names` maps dotted
+    keys to the option that set them, for messages. Raises ConfigError (exit status 2) with one
+    paragraph naming the source, the key and what was expected.
+    """
+    environ = os.environ if environ is None else environ
+    path = find_config_file(config_file, cwd)
+    cli = Layer("command line")
+    for dotted, value in (cli_values or {}).items():
+        set_path(cli.values, dotted, value)
+        cli.key_names[dotted] = f"option {(cli_names or {}).get(dotted, dotted)}"
+    layers = [cli, env_layer(environ)]
+    if path is not None:
+        layers.append(Layer(f"file {path}", read_config_file(path)))
+    AppConfig._layers = [layer.values for layer in layers]
+    try:
+        config = AppConfig()
+    except ValidationError as e:
+        raise ConfigError(_describe_validation(e, layers)) from None
+    finally:
+        AppConfig._layers = []
+    return LoadedConfig(config, path, layers)
+
+
+def _describe_validation(e: ValidationError, layers: list[Layer]) -> str:
+    problems = []
+    for err in e.errors():
+        loc = [str(p) for p in err["loc"]]
+        dotted = ".".join(loc)
+        where = _who_set(dotted, layers)
+        shown = ""
+        if "password" not in dotted and err.get("type") != "extra_forbidden" and "input" in err:
+            value = err["input"]
+            if not isinstance(value, dict | list):
+                shown = f" (got {value!r})"
+        problems.append(f"{where}: {dotted} {_expected(err)}{shown}")
+    head = "Invalid configuration: " + "; ".join(problems)
+    return head + ". Fix the value(s) named above and run again (`test-rig config-gen` writes a valid file)."
+
+
+def _who_set(dotted: str, layers: list[Layer]) -> str:
+    for layer in layers:
+        flat = _flatten(layer.values)
+        for key in flat:
+            if key == dotted or dotted.startswith(key + ".") or key.startswith(dotted + "."):
+                return layer.describe(key)
+    # List items and whole sections: find the deepest prefix someone set.
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        for layer in layers:
+            if any(k == prefix or k.startswith(prefix + ".") for k in _flatten(layer.values)):
+                return layer.name
+    return "defaults"
+
+
+# --------------------------------------------------------------------------- config extensions
+
+
+@runtime_checkable
+class ConfigExtension(Protocol):
+    """Adds test-specific CLI options and maps them into the configuration.
+
+    `cli_options()` returns click options (each default must be None, so that an option the user
+    did not give never overrides env or file); `build_config(params)` returns dotted keys → values
+    for the options that were given.
+    """
+
+    def get_extension_name(self) -> str: ...
+    def get_help_text(self) -> str: ...
+    def cli_options(self) -> list[Any]: ...
+    def build_config(self, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class ExtensionRegistry:
+    """The registered config extensions: explicit registrations plus entry points."""
+
+    GROUP = "test_rig.config_extensions"
+
+    def __init__(self) -> None:
+        self._explicit: list[ConfigExtension] = []
+
+    def register(self, ext: ConfigExtension) -> None:
+        if not isinstance(ext, ConfigExtension):
+            raise TypeError(f"{ext!r} does not implement ConfigExtension")
+        if all(e.get_extension_name() != ext.get_extension_name() for e in self._explicit):
+            self._explicit.append(ext)
+
+    def all(self) -> list[ConfigExtension]:
+        found: dict[str, ConfigExtension] = {}
+        for ep in metadata.entry_points(group=self.GROUP):
+            try:
+                obj = ep.load()
+                ext = obj() if isinstance(obj, type) else obj
+            except Exception as e:  # a broken third-party extension must not take the CLI down
+                import logging
+
+                logging.getLogger(__name__).warning("config extension %s could not be loaded: %s",
+                                                    ep.name, e)
+                continue
+            found[ext.get_extension_name()] = ext
+        for ext in self._explicit:
+            found[ext.get_extension_name()] = ext
+        return list(found.values())
+
+
+extensions = ExtensionRegistry()
+
+
+def register_config_extension(ext: ConfigExtension) -> None:
+    """Register a config extension explicitly (entry points are found without this)."""
+    extensions.register(ext)
+
+
+def extension_values(exts: Iterable[ConfigExtension], params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for ext in exts:
+        out.update(ext.build_config(params))
+    return out

@@ -1,0 +1,379 @@
+"""Connections: the asyncmy driver behind a small seam, TLS, server detection and dialect differences.
+
+Everything above this module sees `Connection` and test-rig's own errors; driver exceptions are
+translated here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
+from .errors import ConfigError, DatabaseError, ErrorContext, TimeoutError_, translate
+
+Row = tuple[Any, ...]
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for MySQL/MariaDB/TiDB (backticks, embedded backticks doubled)."""
+    if "\x00" in name:
+        raise ConfigError(f"Identifier {name!r} contains a NUL byte; choose another name.")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def sql_literal(value: SessionValue) -> str:
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+ISOLATION_LEVELS = ("read-uncommitted", "read-committed", "repeatable-read", "serializable")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What kind of server answered and the differences later features need."""
+
+    kind: str  # "tidb" | "mariadb" | "mysql"
+    version: str
+    txn_mode: str | None = None  # TiDB's tidb_txn_mode
+
+    @staticmethod
+    def from_version(version: str, txn_mode: str | None = None) -> ServerInfo:
+        lowered = version.lower()
+        kind = "tidb" if "tidb" in lowered else "mariadb" if "mariadb" in lowered else "mysql"
+        return ServerInfo(kind, version, txn_mode)
+
+    @property
+    def numeric_version(self) -> tuple[int, ...]:
+        text = self.version
+        if self.kind == "tidb":
+            m = re.search(r"tidb-v(\d+(?:\.\d+)*)", text, re.I)
+            text = m.group(1) if m else "0"
+        m = re.match(r"(\d+(?:\.\d+)*)", text)
+        return tuple(int(p) for p in m.group(1).split(".")) if m else (0,)
+
+    @property
+    def isolation_variable(self) -> str:
+        """Session variable holding the isolation level on this server."""
+        if self.kind == "mariadb" and self.numeric_version < (11, 1):
+            return "tx_isolation"
+        return "transaction_isolation"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "version": self.version}
+        if self.txn_mode is not None:
+            out["txn_mode"] = self.txn_mode
+        return out
+
+
+@dataclass
+class Result:
+    rows: list[Row] = field(default_factory=list)
+    rowcount: int = 0
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one connection goes. `password` is only ever handed to the driver."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str | None
+    timeout_secs: float
+    ssl_mode: str = "disabled"
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    session_variables: Mapping[str, SessionValue] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def __repr__(self) -> str:  # never show the password
+        return f"Target(name={self.name!r}, address={self.address!r}, user={self.user!r}, db={self.database!r})"
+
+    def context(self, operation: str, query: str | None = None) -> ErrorContext:
+        return ErrorContext(operation=operation, host=self.address, database=self.database,
+                            user=self.user, query=query)
+
+    def with_database(self, database: str | None) -> Target:
+        from dataclasses import replace
+
+        return replace(self, database=database)
+
+    @staticmethod
+    def from_config(cfg: AppConfig, entry: ConnectionTarget | None = None) -> Target:
+        db: DatabaseConfig = cfg.database
+        host_port = entry.host if entry and entry.host else db.host
+        host, port = split_host(host_port)
+        password = db.password_value()
+        if entry and entry.password is not None:
+            password = entry.password.get_secret_value()
+        return Target(
+            name=entry.name if entry else "default",
+            host=host,
+            port=port,
+            user=entry.username if entry and entry.username else db.username,
+            password=password,
+            database=entry.database if entry and entry.database else db.database,
+            timeout_secs=db.timeout_secs,
+            ssl_mode=db.ssl_mode,
+            ssl_ca=db.ssl_ca,
+            ssl_cert=db.ssl_cert,
+            ssl_key=db.ssl_key,
+            session_variables=dict(cfg.session_variables),
+        )
+
+
+def targets_for(cfg: AppConfig, count: int) -> list[Target]:
+    """`count` targets: the configured `connections` in turn, or the main server for all."""
+    if cfg.connections:
+        return [Target.from_config(cfg, cfg.connections[i % len(cfg.connections)]) for i in range(count)]
+    return [Target.from_config(cfg) for _ in range(count)]
+
+
+def ssl_context(target: Target) -> ssl.SSLContext | None:
+    mode = target.ssl_mode
+    if mode == "disabled":
+        return None
+    try:
+        if mode in ("verify-ca", "verify-identity"):
+            ctx = ssl.create_default_context(cafile=target.ssl_ca)
+            ctx.check_hostname = mode == "verify-identity"
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if target.ssl_cert:
+            ctx.load_cert_chain(target.ssl_cert, target.ssl_key)
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigError(f"TLS files could not be loaded ({e}); check database.ssl_ca, ssl_cert "
+                          "and ssl_key.") from e
+    return ctx
+
+
+class Connection:
+    """One live server connection.
+
+    `await conn.execute(sql)` returns a Result; `await conn.query(sql)` returns rows.
+    `conn.execute_query(sql)` is for handlers: in a plain (thread-run) handler it blocks that
+    thread and returns rows; in a coroutine handler it returns an awaitable.
+    """
+
+    def __init__(self, raw: Any, target: Target, server: ServerInfo, loop: asyncio.AbstractEventLoop) -> None:
+        self._raw = raw
+        self._cursor = raw.cursor()
+        self.target = target
+        self.server = server
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        self.thread_id: int | None = None
+        self.closed = False
+
+    @property
+    def raw(self) -> Any:
+        """The driver's connection object (asyncmy), for what the seam does not cover."""
+        return self._raw
+
+    async def execute(self, sql: str, args: Sequence[Any] | None = None, *, is_write: bool = False) -> Result:
+        cur = self._cursor
+        try:
+            await cur.execute(sql, args)
+            rows = list(await cur.fetchall()) if cur.description else []
+        except BaseException as e:
+            if isinstance(e, asyncio.CancelledError):
+                raise
+            err = translate(e, is_write=is_write or _looks_like_commit(sql))
+            err.context = self.target.context("query", sql)
+            if err.code in (2006, 2013, 2055) or isinstance(err, TimeoutError_):
+                self.closed = True
+            raise err from e
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return Result(rows=[tuple(r) for r in rows], rowcount=cur.rowcount, columns=columns)
+
+    async def query(self, sql: str, args: Sequence[Any] | None = None) -> list[Row]:
+        return (await self.execute(sql, args)).rows
+
+    async def scalar(self, sql: str) -> Any:
+        rows = await self.query(sql)
+        return rows[0][0] if rows and rows[0] else None
+
+    def execute_query(self, sql: str) -> Any:
+        if threading.get_ident() == self._loop_thread:
+            return self.query(sql)
+        return asyncio.run_coroutine_threadsafe(self.query(sql), self._loop).result()
+
+    async def set_isolation(self, level: str) -> None:
+        """SET SESSION TRANSACTION ISOLATION LEVEL for a level such as 'read-committed'."""
+        await self.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {level.replace('-', ' ').upper()}")
+
+    async def isolation(self) -> str:
+        value = await self.scalar(f"SELECT @@SESSION.{self.server.isolation_variable}")
+        return str(value).lower()
+
+    async def close(self) -> None:
+        if self.closed:
+            self._raw.close()
+            return
+        self.closed = True
+        try:
+            await asyncio.wait_for(self._raw.ensure_closed(), 1.0)
+        except BaseException:
+            self._raw.close()
+
+    def abort(self) -> None:
+        """Drop the socket at once (no COM_QUIT)."""
+        self.closed = True
+        self._raw.close()
+
+
+def _looks_like_commit(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "COMMIT"
+
+
+async def connect(target: Target, *, database: str | bool | None = True, autocommit: bool = True,
+                  detect: bool = True) -> Connection:
+    """Open a connection, detect the server, apply session variables.
+
+    `database=True` uses the target's database; False/None connects without selecting one; a
+    string selects that one. Raises test-rig's DatabaseError subclasses.
+    """
+    import asyncmy
+
+    db = target.database if database is True else (database or None)
+    loop = asyncio.get_running_loop()
+    context = target.context("connect")
+    try:
+        raw = await asyncio.wait_for(
+            asyncmy.connect(
+                host=target.host,
+                port=target.port,
+                user=target.user,
+                password=target.password,
+                database=db,
+                connect_timeout=target.timeout_secs,
+                autocommit=autocommit,
+                ssl=ssl_context(target),
+                charset="utf8mb4",
+            ),
+            target.timeout_secs,
+        )
+    except TimeoutError as e:
+        raise TimeoutError_(f"no answer from {target.address} within {target.timeout_secs:g} s",
+                            code=2003, context=context) from e
+    except ConfigError:
+        raise
+    except Exception as e:
+        err = translate(e, context=context)
+        err.message = _scrub(err.message, target.password)
+        raise err from None
+    conn = Connection(raw, target, ServerInfo("mysql", ""), loop)
+    try:
+        if detect:
+            conn.server = await detect_server(conn)
+        for name, value in target.session_variables.items():
+            await conn.execute(f"SET SESSION {name} = {sql_literal(value)}")
+        conn.thread_id = await conn.scalar("SELECT CONNECTION_ID()")
+    except DatabaseError:
+        await conn.close()
+        raise
+    return conn
+
+
+def _scrub(message: str, password: str) -> str:
+    return message.replace(password, "********") if password else message
+
+
+async def detect_server(conn: Connection) -> ServerInfo:
+    version = str(await conn.scalar("SELECT VERSION()"))
+    info = ServerInfo.from_version(version)
+    if info.kind == "tidb":
+        mode = await conn.scalar("SELECT @@tidb_txn_mode")
+        info = ServerInfo(info.kind, version, str(mode or "pessimistic"))
+    return info
+
+
+async def ensure_database(target: Target) -> None:
+    """CREATE DATABASE IF NOT EXISTS for the target's database."""
+    if not target.database:
+        return
+    conn = await connect(target, database=False, detect=False)
+    try:
+        await conn.execute(f"CREATE DATABASE IF NOT EXISTS {quote_ident(target.database)}")
+    finally:
+        await conn.close()
+
+
+class Stopwatch:
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+class ConnectionPool:
+    """A small pool for one target: at most `size` connections, created on demand.
+
+    A connection discarded after an error is closed; the next `acquire` opens a new one, which is
+    how the resilience layer reconnects after a lost connection.
+    """
+
+    def __init__(self, target: Target, size: int = 5, *, database: str | bool | None = True) -> None:
+        self.target = target
+        self.size = size
+        self._database = database
+        self._idle: list[Connection] = []
+        self._slots = asyncio.Semaphore(size)
+        self._all: set[Connection] = set()
+        self.server: ServerInfo | None = None
+
+    async def acquire(self) -> Connection:
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+                self._all.discard(conn)
+            conn = await connect(self.target, database=self._database)
+        except BaseException:
+            self._slots.release()
+            raise
+        self.server = conn.server
+        self._all.add(conn)
+        return conn
+
+    async def release(self, conn: Connection) -> None:
+        if conn.closed:
+            self._all.discard(conn)
+        else:
+            self._idle.append(conn)
+        self._slots.release()
+
+    async def discard(self, conn: Connection) -> None:
+        self._all.discard(conn)
+        conn.abort()
+        self._slots.release()
+
+    async def close(self) -> None:
+        conns, self._all, self._idle = list(self._all), set(), []
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)

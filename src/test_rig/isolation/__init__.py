@@ -1,0 +1,1 @@
+"""The isolation anomaly catalogue (after Hermitage) and its runner."""

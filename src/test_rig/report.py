@@ -1,0 +1,149 @@
+"""Reports: JSON and JUnit XML files, logging set-up, and the secret redactor they all pass through.
+
+Passwords are kept out by construction (they are never put into messages), and the redactor is
+the second line of defence: every log record and every report file is scrubbed of the secrets
+registered with it before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MASK = "********"
+#: Secrets shorter than this are not scrubbed from free text (every "ab" in a log would vanish).
+MIN_SECRET_LEN = 4
+
+
+class Redactor:
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= MIN_SECRET_LEN:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+
+redactor = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = redactor(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+class NotShownTwice(logging.Filter):
+    """Console logs skip records that the command already showed the user in its own words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "shown_to_user", False)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+               "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return redactor(json.dumps(out, default=str))
+
+
+def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: str | None = None) -> None:
+    """Configure the root logger: console (stderr) and/or file, text or JSON, secrets scrubbed."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    numeric = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+               "warning": logging.WARNING, "error": logging.ERROR}[level]
+    root.setLevel(numeric)
+    formatter: logging.Formatter = (JsonFormatter() if fmt == "json" else
+                                    logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = []
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.addFilter(NotShownTwice())
+        handlers.append(stream)
+    if file:
+        Path(file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for h in handlers:
+        h.setFormatter(formatter)
+        h.addFilter(RedactingFilter())
+        root.addHandler(h)
+    if not handlers:
+        root.addHandler(logging.NullHandler())
+    # asyncmy and asyncio chatter is only useful when debugging test-rig itself
+    for noisy in ("asyncio", "asyncmy"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(redactor(text) + "\n", encoding="utf-8")
+
+
+@dataclass
+class Case:
+    """One JUnit test case."""
+
+    name: str
+    classname: str
+    seconds: float = 0.0
+    failure: str | None = None
+    error: str | None = None
+    skipped: str | None = None
+    output: str | None = None
+
+
+@dataclass
+class Suite:
+    name: str
+    cases: list[Case] = field(default_factory=list)
+
+    def add(self, case: Case) -> None:
+        self.cases.append(case)
+
+
+def write_junit(path: str | Path, suites: Iterable[Suite]) -> None:
+    root = ET.Element("testsuites")
+    for suite in suites:
+        el = ET.SubElement(root, "testsuite", name=suite.name, tests=str(len(suite.cases)),
+                           failures=str(sum(c.failure is not None for c in suite.cases)),
+                           errors=str(sum(c.error is not None for c in suite.cases)),
+                           skipped=str(sum(c.skipped is not None for c in suite.cases)),
+                           time=f"{sum(c.seconds for c in suite.cases):.3f}")
+        for case in suite.cases:
+            tc = ET.SubElement(el, "testcase", name=case.name, classname=case.classname,
+                               time=f"{case.seconds:.3f}")
+            if case.failure is not None:
+                ET.SubElement(tc, "failure", message=case.failure.splitlines()[0] if case.failure else "")
+                tc[-1].text = case.failure
+            if case.error is not None:
+                ET.SubElement(tc, "error", message=case.error.splitlines()[0] if case.error else "")
+                tc[-1].text = case.error
+            if case.skipped is not None:
+                ET.SubElement(tc, "skipped", message=case.skipped)
+            if case.output:
+                ET.SubElement(tc, "system-out").text = case.output
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(redactor(text) + "\n", encoding="utf-8")

@@ -1,0 +1,243 @@
+"""The local throwaway server: a private MariaDB (or mysqld/tidb-server) on a free loopback port.
+
+It never touches a system-wide service: it has its own data directory, socket and port, binds to
+127.0.0.1 only and is started with --no-defaults so no my.cnf is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import RigError, UsageError
+
+SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
+STATE_FILE = "sandbox.json"
+
+
+def default_dir() -> Path:
+    env = os.environ.get("TEST_RIG_SANDBOX_DIR")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "test-rig" / "sandbox"
+
+
+def find_server(preferred: str | None = None) -> tuple[str, Path]:
+    """Return (kind, path) of the first server binary found: mariadbd, then mysqld, then tidb-server."""
+    names = [preferred] if preferred else ["mariadbd", "mysqld", "tidb-server"]
+    for name in names:
+        found = shutil.which(name)
+        if not found:
+            for d in SEARCH_DIRS:
+                if (Path(d) / name).is_file():
+                    found = str(Path(d) / name)
+                    break
+        if found:
+            return name, Path(found)
+    raise UsageError(
+        "No database server binary found (looked for " + ", ".join(names) + " on PATH and in /usr/sbin); "
+        "install one with `apt-get install mariadb-server` or run ./setup.sh."
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2) as s:
+            s.settimeout(0.5)
+            return bool(s.recv(1))  # a MySQL server speaks first (handshake)
+    except OSError:
+        return False
+
+
+@dataclass
+class SandboxState:
+    kind: str
+    binary: str
+    datadir: str
+    port: int
+    pid: int
+    host: str = "127.0.0.1"
+    user: str = "root"
+    database: str = "test"
+
+
+class Sandbox:
+    """One private server. `start()` initialises the data directory on first use."""
+
+    def __init__(self, directory: Path | None = None, *, server: str | None = None,
+                 max_connections: int = 2000) -> None:
+        self.dir = Path(directory) if directory else default_dir()
+        self.server = server
+        self.max_connections = max_connections
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / STATE_FILE
+
+    def state(self) -> SandboxState | None:
+        try:
+            return SandboxState(**json.loads(self.state_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def running(self) -> SandboxState | None:
+        st = self.state()
+        if st and _alive(st.pid) and _port_open(st.host, st.port):
+            return st
+        return None
+
+    def start(self, port: int | None = None, *, timeout: float = 60.0) -> SandboxState:
+        existing = self.running()
+        if existing:
+            if port is None or port == existing.port:
+                return existing
+            raise UsageError(f"A sandbox is already running in {self.dir} on port {existing.port}; "
+                             "stop it first with `test-rig sandbox stop`.")
+        kind, binary = find_server(self.server)
+        port = port or free_port()
+        if port == 3306:
+            raise UsageError("Port 3306 belongs to the system's MySQL/MariaDB service; choose another "
+                             "--port or let the sandbox pick a free one.")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        datadir = self.dir / "data"
+        log = open(self.dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            if kind == "tidb-server":
+                argv = [str(binary), "-host", "127.0.0.1", "-P", str(port), "-store", "unistore",
+                        "-path", str(datadir), "-status", str(free_port()), "-socket", ""]
+            else:
+                if not (datadir / "mysql").is_dir():
+                    self._initialise(kind, binary, datadir)
+                argv = [
+                    str(binary), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
+                    f"--socket={self.dir / 'server.sock'}", "--bind-address=127.0.0.1", "--user=root",
+                    f"--pid-file={self.dir / 'server.pid'}", f"--max-connections={self.max_connections}",
+                    "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=256M",
+                    "--innodb-flush-log-at-trx-commit=2", "--skip-performance-schema",
+                    "--thread-cache-size=64", "--table-open-cache=4000",
+                ]
+                if kind == "mysqld":
+                    argv.append("--mysqlx=OFF")
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        finally:
+            log.close()
+        state = SandboxState(kind=kind, binary=str(binary), datadir=str(datadir), port=port, pid=proc.pid)
+        deadline = time.monotonic() + timeout
+        while not _port_open(state.host, port):
+            if proc.poll() is not None:
+                raise RigError(f"The sandbox server exited with status {proc.returncode} while starting; "
+                               f"see {self.dir / 'server.log'}.")
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RigError(f"The sandbox server did not accept connections within {timeout:g} s; "
+                               f"see {self.dir / 'server.log'}.")
+            time.sleep(0.05)
+        self.state_path.write_text(json.dumps(asdict(state), indent=2))
+        if kind != "tidb-server":
+            self._create_database(state)
+        return state
+
+    def _initialise(self, kind: str, binary: Path, datadir: Path) -> None:
+        if datadir.exists():
+            shutil.rmtree(datadir)
+        if kind == "mariadbd":
+            installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+            if not installer:
+                raise UsageError("mariadb-install-db was not found; install the mariadb-server package.")
+            argv = [installer, "--no-defaults", f"--datadir={datadir}",
+                    "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db",
+                    "--skip-name-resolve"]
+        else:
+            argv = [str(binary), "--no-defaults", "--initialize-insecure", f"--datadir={datadir}", "--user=root"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            raise RigError(f"Initialising the sandbox data directory failed ({done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-500:]}")
+
+    def _create_database(self, state: SandboxState) -> None:
+        import asyncio
+
+        from .db import Target, ensure_database
+
+        target = Target("sandbox", state.host, state.port, state.user, "", state.database, 10.0)
+        asyncio.run(ensure_database(target))
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the server cleanly (SIGTERM, then SIGKILL after `timeout`). True if one was running."""
+        st = self.state()
+        if not st or not _alive(st.pid):
+            self._forget()
+            return False
+        os.kill(st.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(st.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(st.pid):
+            os.kill(st.pid, signal.SIGKILL)
+            _wait_gone(st.pid, 5)
+        self._forget()
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash, for fault tests); the state file is kept for a restart."""
+        st = self.state()
+        if st and _alive(st.pid):
+            os.kill(st.pid, signal.SIGKILL)
+            _wait_gone(st.pid, 10)
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _forget(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.state_path.unlink()
+
+    def env_lines(self) -> list[str]:
+        st = self.running()
+        if not st:
+            raise UsageError(f"No sandbox is running in {self.dir}; start one with `test-rig sandbox start`.")
+        return [f"export TIDB_HOST={st.host}:{st.port}", f"export TIDB_USER={st.user}",
+                "export TIDB_PASSWORD=", f"export TIDB_DATABASE={st.database}"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
