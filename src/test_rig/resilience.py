@@ -372,20 +372,21 @@ class ResilientConnectionManager:
         try:
             return await retrying(attempt)
         except tenacity.RetryError as e:
-            last = e.last_attempt.exception()
-            assert last is not None
-            n = e.last_attempt.attempt_number
-            if isinstance(last, CircuitOpenError) and last_real:
-                last = last_real[0]
-                note = f" (the circuit breaker then stayed open: {e.last_attempt.exception()})"
-            else:
-                note = ""
-            if n <= 1 or not should_retry(last, 1):
-                raise last from None
-            raise RetryExhaustedError(
-                f"{name} failed after {n} attempts in {self._clock() - started:.1f} s; last error: {last}{note}",
-                last_error=last, attempts=n,
-                context=last.context if isinstance(last, RigError) else None) from last
+            failed = e.last_attempt.exception()
+            assert failed is not None
+            last: BaseException = failed
+        except Exception as e:  # the predicate declined to retry: tenacity re-raises as is
+            last = e
+        note = ""
+        if isinstance(last, CircuitOpenError) and last_real:
+            note = f" (the circuit breaker then stayed open: {last})"
+            last = last_real[0]
+        if attempt_no <= 1 or not should_retry(last, 1):
+            raise last
+        raise RetryExhaustedError(
+            f"{name} failed after {attempt_no} attempts in {self._clock() - started:.1f} s; last error: {last}{note}",
+            last_error=last, attempts=attempt_no,
+            context=last.context if isinstance(last, RigError) else None) from last
 
     async def _with_connection(self, operation: Callable[..., Awaitable[T]]) -> T:
         if self.pool is None:

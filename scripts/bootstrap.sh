@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what test-rig needs on a fresh Debian machine: the MariaDB server package when mariadbd
+# is missing, a virtualenv in .venv, and the package with its development tools. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "bootstrap: mariadbd not found; installing Debian's mariadb-server package"
+  apt_install mariadb-server
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $($PYTHON --version)"
+  if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    echo "bootstrap: python venv module missing; installing python3-venv"
+    apt_install python3-venv
+    "$PYTHON" -m venv .venv
+  fi
+fi
+if ! .venv/bin/python -c "import test_rig, pytest, ruff, mypy" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "bootstrap: installing test-rig and its dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi
