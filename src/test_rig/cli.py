@@ -208,6 +208,231 @@ def basic(ctx: click.Context, /, **params: Any) -> None:
     sys.exit(1)
 
 
+# --------------------------------------------------------------------------- many connections
+
+
+def _named_targets(env: Environment, count: int | None) -> tuple[list[Any], list[str]]:
+    from .db import targets_for
+
+    cfg = env.config
+    n = count if count is not None else (len(cfg.connections) or 5)
+    targets = targets_for(cfg, n)
+    if cfg.connections:
+        names = [cfg.connections[i % len(cfg.connections)].name + ("" if i < len(cfg.connections)
+                                                                    else f"-{i // len(cfg.connections) + 1}")
+                 for i in range(n)]
+    else:
+        names = [f"conn-{i + 1}" for i in range(n)]
+    return targets, names
+
+
+def _breakers(env: Environment) -> Callable[[Any], Any]:
+    """One circuit breaker per server address, shared by every connection to it."""
+    from .resilience import CircuitBreaker, create_db_circuit_breaker_config
+
+    breakers: dict[str, CircuitBreaker] = {}
+
+    def for_target(target: Any) -> Any:
+        breaker = breakers.setdefault(target.address, CircuitBreaker(create_db_circuit_breaker_config(),
+                                                                     name=target.address))
+        return env.manager(breaker=breaker)
+
+    return for_target
+
+
+def _print_outcomes(env: Environment, names: list[str], outcomes: list[Any]) -> int:
+    failed = 0
+    for name, o in zip(names, outcomes, strict=True):
+        t = o.ctx.target
+        where = t.address if t else "?"
+        if o.result.ok:
+            env.console.print(f"  [green]✓[/] {name:<12} {where:<22} ok      {o.ctx.server_version}")
+        else:
+            failed += 1
+            env.console.print(f"  [red]✗[/] {name:<12} {where:<22} FAILED  {o.result.error}")
+            if o.hint:
+                env.console.print(f"      hint: {o.hint}")
+    total = len(outcomes)
+    colour = "green" if failed == 0 else "red"
+    env.console.print(f"[{colour}]{total - failed} of {total} connections succeeded, {failed} failed[/]")
+    return failed
+
+
+def _junit_outcomes(path: str, suite_name: str, names: list[str], outcomes: list[Any]) -> None:
+    from .report import Case, Suite, write_junit
+
+    suite = Suite(suite_name)
+    for name, o in zip(names, outcomes, strict=True):
+        suite.add(Case(name, f"test_rig.{suite_name}", sum(v.ms for v in o.result.path) / 1000,
+                       failure=None if o.result.ok else o.result.error))
+    write_junit(path, [suite])
+
+
+@main.command("simple-multi-connection")
+@common_options
+@click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
+              help="Connections (default: the configured `connections`, else 5).")
+@click.pass_context
+@guarded
+def simple_multi_connection(ctx: click.Context, /, connection_count: int | None, **params: Any) -> None:
+    """N state machines each run the basic flow concurrently; one result line per connection."""
+    from .multi import run_simple
+
+    env = build_environment(ctx, params)
+    targets, names = _named_targets(env, connection_count)
+    managers = _breakers(env)
+    it = iter(targets)
+    env.console.print(f"test-rig simple-multi-connection: {len(targets)} connections")
+    outcomes = run_async(lambda: run_simple(targets, lambda: managers(next(it)), timeout=env.config.test.timeout_secs))
+    failed = _print_outcomes(env, names, outcomes)
+    if env.json_path:
+        write_json(env.json_path, {"command": "simple-multi-connection", "ok": failed == 0,
+                                   "connections": [dict(o.to_dict(), name=n) for n, o in zip(names, outcomes,
+                                                                                          strict=True)]})
+    if env.junit_path:
+        _junit_outcomes(env.junit_path, "simple-multi-connection", names, outcomes)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("multi-connection")
+@common_options
+@click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
+              help="Connections (default: the configured `connections`, else 5).")
+@click.option("--coordination-timeout", type=click.FloatRange(0.1, None), default=30.0, show_default=True,
+              help="Seconds to wait for all connections to be ready.")
+@click.pass_context
+@guarded
+def multi_connection(ctx: click.Context, /, connection_count: int | None, coordination_timeout: float,
+                     **params: Any) -> None:
+    """N state machines under the coordinator: events, shared state, a readiness barrier."""
+    from .multi import run_coordinated
+
+    env = build_environment(ctx, params)
+    targets, names = _named_targets(env, connection_count)
+    managers = _breakers(env)
+    it = iter(targets)
+    env.console.print(f"test-rig multi-connection: {len(targets)} connections under the coordinator")
+    env.console.print("events:")
+    run = None
+    try:
+        run = run_async(lambda: run_coordinated(
+            targets, names, lambda: managers(next(it)), timeout=env.config.test.timeout_secs,
+            coordination_timeout=coordination_timeout, on_event=lambda ev: env.console.print(f"  {ev}")))
+    finally:
+        if run is not None and env.json_path:
+            data = {"command": "multi-connection", "ok": all(o.result.ok for o in run.outcomes)}
+            data.update(run.to_dict())
+            write_json(env.json_path, data)
+    env.console.print("results:")
+    failed = _print_outcomes(env, names, run.outcomes)
+    env.console.print("final shared state:")
+    env.console.print(json.dumps(run.shared.to_dict(), indent=2), markup=False)
+    if env.junit_path:
+        _junit_outcomes(env.junit_path, "multi-connection", names, run.outcomes)
+    if failed:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+@main.command("run")
+@common_options
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--state", default="TestingConnection", show_default=True,
+              help="The state of the standard flow each handler is registered for.")
+@click.pass_context
+@guarded
+def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **params: Any) -> None:
+    """Run Python handlers: a directory (every test_*.py), a file, module:Class or an entry-point name."""
+    from .plugins import load
+    from .report import write_junit
+    from .runner import STANDARD_STATES, HandlerRun, junit_suites, run_handler
+
+    if state not in STANDARD_STATES:
+        raise UsageError(f"--state {state} is not a state of the standard flow; use one of "
+                         f"{', '.join(STANDARD_STATES)}.")
+    loaded = [h for t in targets for h in load(t)]
+    env = build_environment(ctx, params)
+    target = env.target()
+    env.console.print(f"test-rig run: {len(loaded)} handler(s) for state {state} against {target.address}")
+    runs: list[HandlerRun] = []
+
+    async def go() -> None:
+        for h in loaded:
+            run = await run_handler(h, target, state, env.manager(), timeout=env.config.test.timeout_secs)
+            runs.append(run)
+            if run.ok:
+                env.console.print(f"  [green]PASS[/] {h.source}")
+            else:
+                path = " → ".join(run.result.path_names) if run.result else "(not started)"
+                env.console.print(f"  [red]FAIL[/] {h.source}: {run.message}")
+                env.console.print(f"       states: {path}")
+
+    try:
+        run_async(go)
+    finally:
+        if env.json_path:
+            write_json(env.json_path, {"command": "run", "state": state, "ok": all(r.ok for r in runs)
+                                       and len(runs) == len(loaded), "results": [r.to_dict() for r in runs]})
+        if env.junit_path:
+            write_junit(env.junit_path, junit_suites(runs))
+    failed = sum(not r.ok for r in runs)
+    env.console.print(f"{len(runs) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- bench
+
+
+@main.group()
+def bench() -> None:
+    """Free-running workloads that measure throughput and latency."""
+
+
+@bench.command("point-select")
+@common_options
+@click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True)
+@click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
+@click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)
+@click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+@guarded
+def bench_point_select(ctx: click.Context, /, connections: int, duration: float, table_size: int, warmup: float,
+                       seed: int, **params: Any) -> None:
+    """Point selects by random id on a sysbench-like table, N connections, for a duration."""
+    from .bench import run_point_select
+    from .report import Case, Suite, write_junit
+    from .resilience import CircuitBreaker, create_db_circuit_breaker_config
+
+    env = build_environment(ctx, params)
+    target = env.target()
+    breaker = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address,
+                             on_transition=lambda t: env.err_console.print(
+                                 f"circuit {t.from_state.value} → {t.to_state.value}: {t.reason}"))
+    env.console.print(f"test-rig bench point-select: {connections} connections, {duration:g} s, "
+                      f"{table_size} rows, against {target.address}")
+    result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
+                                                table_size=table_size, manager=env.manager(), breaker=breaker,
+                                                seed=seed, warmup=warmup))
+    data = result.to_dict()
+    if env.json_path:
+        write_json(env.json_path, data)
+    if env.junit_path:
+        suite = Suite("bench")
+        suite.add(Case("point-select", "test_rig.bench", result.run.seconds))
+        write_junit(env.junit_path, [suite])
+    env.console.print(f"qps {data['qps']:.1f}  operations {data['operations']}  errors {data['errors']}  "
+                      f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
+                      f"max {data['max_ms']:.3f} ms")
+    if data["errors"]:
+        env.console.print(f"errors by code: {data['errors_by_code']}; reconnects {data['reconnects']}")
+    env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) for t in data["timeline"]))
+
+
 # --------------------------------------------------------------------------- config
 
 

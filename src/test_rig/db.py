@@ -7,6 +7,7 @@ translated here, once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import ssl
 import threading
@@ -16,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
-from .errors import ConfigError, DatabaseError, ErrorContext, TimeoutError_, translate
+from .errors import ConfigError, DatabaseError, ErrorContext, TimeoutError_, is_lost_connection, translate
 
 Row = tuple[Any, ...]
+
+# Server warnings are not errors; the library user opts in to seeing them with debug logging.
+logging.getLogger("asyncmy").setLevel(logging.ERROR)
 
 
 def quote_ident(name: str) -> str:
@@ -195,16 +199,27 @@ class Connection:
         try:
             await cur.execute(sql, args)
             rows = list(await cur.fetchall()) if cur.description else []
-        except BaseException as e:
-            if isinstance(e, asyncio.CancelledError):
-                raise
-            err = translate(e, is_write=is_write or _looks_like_commit(sql))
-            err.context = self.target.context("query", sql)
-            if err.code in (2006, 2013, 2055) or isinstance(err, TimeoutError_):
-                self.closed = True
-            raise err from e
+        except Exception as e:
+            raise self._failed(e, sql, is_write or _looks_like_commit(sql)) from e
         columns = [d[0] for d in cur.description] if cur.description else []
         return Result(rows=[tuple(r) for r in rows], rowcount=cur.rowcount, columns=columns)
+
+    async def fetch(self, sql: str, args: Sequence[Any] | None = None) -> Any:
+        """The hot path for load: the driver's rows as they come, without building a Result."""
+        cur = self._cursor
+        try:
+            await cur.execute(sql, args)
+            return await cur.fetchall()
+        except Exception as e:
+            raise self._failed(e, sql, False) from e
+
+    def _failed(self, e: Exception, sql: str, is_write: bool) -> DatabaseError:
+        """Translate a driver error once; mark the connection closed when it was lost."""
+        err = translate(e, is_write=is_write)
+        err.context = self.target.context("query", sql)
+        if is_lost_connection(err) or isinstance(err, TimeoutError_):
+            self.closed = True
+        return err
 
     async def query(self, sql: str, args: Sequence[Any] | None = None) -> list[Row]:
         return (await self.execute(sql, args)).rows
@@ -282,6 +297,7 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
         err = translate(e, context=context)
         err.message = _scrub(err.message, target.password)
         raise err from None
+    _shrink_receive_buffer(raw)
     conn = Connection(raw, target, ServerInfo("mysql", ""), loop)
     try:
         if detect:
@@ -293,6 +309,21 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
         await conn.close()
         raise
     return conn
+
+
+#: asyncmy starts every connection with a 256 KB receive buffer and grows it on demand; with a
+#: thousand connections that alone is 256 MB, so an idle connection gets a small one instead.
+IDLE_RECEIVE_BUFFER = 16 * 1024
+
+
+def _shrink_receive_buffer(raw: Any) -> None:
+    proto = getattr(raw, "_proto", None)
+    try:
+        if proto is not None and proto.length == proto.pos and len(proto.buffer) > IDLE_RECEIVE_BUFFER:
+            proto.buffer = bytearray(IDLE_RECEIVE_BUFFER)
+            proto.length = proto.pos = 0
+    except (AttributeError, TypeError):  # another driver build: keep its buffer
+        pass
 
 
 def _scrub(message: str, password: str) -> str:

@@ -90,8 +90,9 @@ def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: 
     if not handlers:
         root.addHandler(logging.NullHandler())
     # asyncmy and asyncio chatter is only useful when debugging test-rig itself
-    for noisy in ("asyncio", "asyncmy"):
-        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    logging.getLogger("asyncio").setLevel(max(numeric, logging.WARNING))
+    # asyncmy logs every server warning (e.g. DROP TABLE IF EXISTS notes) at WARNING level.
+    logging.getLogger("asyncmy").setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.ERROR)
 
 
 def write_json(path: str | Path, data: Any) -> None:

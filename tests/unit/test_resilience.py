@@ -178,7 +178,7 @@ def test_retries_exhausted_keeps_last_error() -> None:
 
 def test_overall_timeout_stops_before_the_deadline() -> None:
     clock = FakeClock()
-    m, slept = _manager(clock)
+    m, _slept = _manager(clock)
 
     async def down() -> None:
         clock.now += 0.3

@@ -1,0 +1,90 @@
+"""`test-rig bench point-select`: a sysbench-like point-select load in free-running mode.
+
+The table has sysbench's layout (id primary key, k, c, pad) so numbers compare with
+`sysbench oltp_point_select`; it is reused when it already holds the requested number of rows.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from .coordinator import Coordinator, FreeRunResult, Worker
+from .db import Connection, Target, connect, ensure_database, quote_ident
+from .resilience import CircuitBreaker, ResilientConnectionManager
+
+TABLE = "rig_sbtest1"
+
+
+@dataclass
+class BenchResult:
+    connections: int
+    table_size: int
+    run: FreeRunResult
+    failed_connections: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"command": "bench", "workload": "point-select", "connections": self.connections,
+               "table_size": self.table_size, "failed_connections": self.failed_connections}
+        out.update(self.run.to_dict())
+        return out
+
+
+def _filler(rng: random.Random, n: int) -> str:
+    return "".join(rng.choices(string.digits + "-", k=n))
+
+
+async def prepare_table(target: Target, table_size: int, manager: ResilientConnectionManager) -> None:
+    """Create and load the table unless it already holds exactly `table_size` rows."""
+    await manager.execute_with_resilience("create database", lambda: ensure_database(target))
+    conn: Connection = await manager.execute_with_resilience("connect", lambda: connect(target))
+    table = quote_ident(TABLE)
+    try:
+        exists = await conn.scalar(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+            f"AND TABLE_NAME = '{TABLE}'")
+        if exists and await conn.scalar(f"SELECT COUNT(*) FROM {table}") == table_size:
+            return
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.execute(
+            f"CREATE TABLE {table} (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, "
+            "c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_1 (k))")
+        rng = random.Random(1)
+        batch = 1000
+        for first in range(1, table_size + 1, batch):
+            ids = range(first, min(first + batch, table_size + 1))
+            values = ",".join(f"({i},{rng.randint(1, table_size)},'{_filler(rng, 119)}','{_filler(rng, 59)}')"
+                              for i in ids)
+            await conn.execute(f"INSERT INTO {table} (id, k, c, pad) VALUES {values}")
+    finally:
+        await conn.close()
+
+
+def point_select(table_size: int) -> Any:
+    sql = f"SELECT c FROM {quote_ident(TABLE)} WHERE id=%s"
+
+    async def op(conn: Connection, worker: Worker) -> None:
+        await conn.fetch(sql, (worker.rng.randint(1, table_size),))
+
+    return op
+
+
+async def run_point_select(target: Target, *, connections: int, duration: float, table_size: int,
+                           manager: ResilientConnectionManager, breaker: CircuitBreaker, seed: int = 0,
+                           warmup: float = 0.0) -> BenchResult:
+    await prepare_table(target, table_size, manager)
+    coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
+    failures = await coordinator.open()
+    if not coordinator.connections:
+        first = next(iter(failures.values()))
+        raise first
+    try:
+        workload = point_select(table_size)
+        if warmup > 0:
+            await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
+        run = await coordinator.run_free(workload, duration=duration, seed=seed, breaker=breaker)
+    finally:
+        await coordinator.close()
+    return BenchResult(connections, table_size, run, len(failures))

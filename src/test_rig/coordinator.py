@@ -1,0 +1,539 @@
+"""Many connections under one coordinator: events, shared state, a readiness barrier, and two modes.
+
+Scripted mode runs steps `(connection, SQL or callable)` in a global order. A step still running
+after the block-detection window is recorded as blocked; later steps of that connection queue
+behind it while other connections go on, so a COMMIT elsewhere can release it. The step records
+(rows, error codes, blocked flags, completion order) are the history a judge reads afterwards.
+
+Free-running mode runs a workload on every connection as fast as it goes, for a duration or a
+number of operations, recording latency in an HDR histogram and a per-second timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import Connection, Target, connect
+from .errors import CircuitOpenError, DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
+from .resilience import CircuitBreaker, create_db_circuit_breaker_config
+
+log = logging.getLogger("test_rig.coordinator")
+
+
+# --------------------------------------------------------------------------- events and shared state
+
+
+class ConnState(enum.Enum):
+    """A connection's state as the coordinator sees it (the original's vocabulary)."""
+
+    Disconnected = "Disconnected"
+    Connecting = "Connecting"
+    Connected = "Connected"
+    Testing = "Testing"
+    Monitoring = "Monitoring"
+    Error = "Error"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # ConnectionEstablished | ConnectionFailed | AllConnectionsReady | TestCompleted | ...
+    t: float
+    connection: str | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "t": round(self.t, 4), "connection": self.connection, "detail": self.detail}
+
+    def __str__(self) -> str:
+        who = f"{{id: {self.connection}}}" if self.connection is not None else ""
+        detail = f" {self.detail}" if self.detail else ""
+        return f"{self.t:8.3f}s {self.kind}{who}{detail}"
+
+
+EventListener = Callable[[Event], None]
+
+
+class EventLog:
+    """Typed events that machines and the coordinator see, with listeners (as in Locust)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._listeners: list[EventListener] = []
+        self._t0 = time.perf_counter()
+
+    def add_listener(self, fn: EventListener) -> EventListener:
+        self._listeners.append(fn)
+        return fn
+
+    def fire(self, kind: str, connection: str | None = None, detail: str | None = None) -> Event:
+        ev = Event(kind, time.perf_counter() - self._t0, connection, detail)
+        self.events.append(ev)
+        for fn in self._listeners:
+            fn(ev)
+        return ev
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+
+@dataclass
+class SharedState:
+    """What every machine can see: each connection's state, and free data."""
+
+    connections: dict[str, ConnState] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"connections": {k: v.value for k, v in self.connections.items()}, "data": dict(self.data)}
+
+
+class Readiness:
+    """A barrier that tolerates failures: it opens when every connection has connected or failed."""
+
+    def __init__(self, expected: int, events: EventLog) -> None:
+        self.expected = expected
+        self.arrived = 0
+        self.failed = 0
+        self._open = asyncio.Event()
+        self._events = events
+
+    def arrive(self, ok: bool) -> None:
+        self.arrived += 1
+        if not ok:
+            self.failed += 1
+        if self.arrived >= self.expected and not self._open.is_set():
+            self._events.fire("AllConnectionsReady", detail=f"{self.arrived - self.failed} connected, "
+                                                           f"{self.failed} failed")
+            self._open.set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._open.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+# --------------------------------------------------------------------------- scripted mode
+
+Action = Callable[[Connection], Awaitable[Any]]
+_TXN_START = ("BEGIN", "START TRANSACTION")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a script: SQL or an async callable, on the named connection."""
+
+    conn: str
+    sql: str | None = None
+    action: Action | None = None
+    label: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.sql is not None:
+            return self.sql
+        return self.label or str(getattr(self.action, "__name__", "callable"))
+
+    @property
+    def starts_transaction(self) -> bool:
+        return self.sql is not None and self.sql.lstrip().upper().startswith(_TXN_START)
+
+
+@dataclass
+class StepRecord:
+    index: int
+    conn: str
+    sql: str
+    rows: list[list[Any]] | None = None
+    rowcount: int | None = None
+    error_code: int | None = None
+    error: str | None = None
+    blocked: bool = False
+    skipped: bool = False
+    started: float | None = None
+    ended: float | None = None
+    completed_order: int | None = None
+    aborted_txn: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and self.error is None and self.ended is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "txn": self.conn, "sql": self.sql, "rows": self.rows, "rowcount": self.rowcount,
+            "blocked": self.blocked, "error": self.error, "error_code": self.error_code, "skipped": self.skipped,
+            "start_ms": None if self.started is None else round(self.started * 1000, 3),
+            "end_ms": None if self.ended is None else round(self.ended * 1000, 3),
+            "completed_order": self.completed_order,
+        }
+
+
+@dataclass
+class ScriptResult:
+    steps: list[StepRecord]
+    timed_out: bool = False
+
+    def completion_order(self) -> list[int]:
+        done = [s for s in self.steps if s.completed_order is not None]
+        return [s.index for s in sorted(done, key=lambda s: s.completed_order or 0)]
+
+    def by_conn(self, conn: str) -> list[StepRecord]:
+        return [s for s in self.steps if s.conn == conn]
+
+
+class _Lane:
+    """One connection's queue in a script: steps run one after another on it."""
+
+    def __init__(self, name: str, conn: Connection) -> None:
+        self.name = name
+        self.conn = conn
+        self.tail: asyncio.Task[None] | None = None
+        self.aborted = False
+        self.in_txn = False
+
+
+# --------------------------------------------------------------------------- free-running mode
+
+
+@dataclass
+class Worker:
+    """What a free-running workload sees: its index, its own random generator and scratch data."""
+
+    index: int
+    rng: random.Random
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Workload = Callable[[Connection, Worker], Awaitable[Any]]
+
+
+@dataclass
+class FreeRunResult:
+    operations: int
+    errors: int
+    seconds: float
+    histogram: Any  # hdrh HdrHistogram, microseconds
+    errors_by_code: dict[str, int]
+    timeline: list[dict[str, int]]
+    retries: int
+    reconnects: int
+    indeterminate: int
+    breaker: dict[str, Any]
+
+    @property
+    def qps(self) -> float:
+        return self.operations / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        if self.histogram.get_total_count() == 0:
+            return 0.0
+        return float(self.histogram.get_value_at_percentile(p)) / 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.histogram
+        return {
+            "operations": self.operations, "seconds": round(self.seconds, 3), "qps": round(self.qps, 1),
+            "p50_ms": round(self.percentile_ms(50), 3), "p95_ms": round(self.percentile_ms(95), 3),
+            "p99_ms": round(self.percentile_ms(99), 3),
+            "max_ms": round(h.get_max_value() / 1000.0, 3) if h.get_total_count() else 0.0,
+            "errors": self.errors, "errors_by_code": self.errors_by_code, "retries": self.retries,
+            "reconnects": self.reconnects, "indeterminate": self.indeterminate, "breaker": self.breaker,
+            "timeline": self.timeline,
+        }
+
+
+# --------------------------------------------------------------------------- the coordinator
+
+
+class Coordinator:
+    """Owns N named connections, their shared state and events, and runs them in either mode."""
+
+    def __init__(self, targets: Sequence[Target], *, names: Sequence[str] | None = None,
+                 block_window: float = 0.3, script_timeout: float = 30.0, connect_concurrency: int = 50,
+                 events: EventLog | None = None) -> None:
+        if names is not None and len(names) != len(targets):
+            raise ValueError("names and targets must have the same length")
+        self.targets = list(targets)
+        self.names = list(names) if names is not None else [str(i + 1) for i in range(len(targets))]
+        self.block_window = block_window
+        self.script_timeout = script_timeout
+        self.connect_concurrency = connect_concurrency
+        self.events = events or EventLog()
+        self.shared = SharedState({n: ConnState.Disconnected for n in self.names})
+        self.connections: dict[str, Connection] = {}
+        self.readiness = Readiness(len(self.targets), self.events)
+        self._t0 = time.perf_counter()
+
+    # ------------------------------------------------------------------ connections
+    async def open(self, *, database: str | bool | None = True,
+                   prepare: Callable[[Connection], Awaitable[None]] | None = None) -> dict[str, BaseException]:
+        """Connect every target (at most `connect_concurrency` at once). Returns failures by name."""
+        gate = asyncio.Semaphore(self.connect_concurrency)
+        failures: dict[str, BaseException] = {}
+
+        async def one(name: str, target: Target) -> None:
+            async with gate:
+                self.shared.connections[name] = ConnState.Connecting
+                try:
+                    conn = await connect(target, database=database)
+                    if prepare is not None:
+                        await prepare(conn)
+                except (DatabaseError, RigError, OSError) as e:
+                    failures[name] = e
+                    self.shared.connections[name] = ConnState.Error
+                    self.events.fire("ConnectionFailed", name, str(e))
+                    self.readiness.arrive(False)
+                    return
+                self.connections[name] = conn
+                self.shared.connections[name] = ConnState.Connected
+                self.events.fire("ConnectionEstablished", name)
+                self.readiness.arrive(True)
+
+        await asyncio.gather(*(one(n, t) for n, t in zip(self.names, self.targets, strict=True)))
+        return failures
+
+    async def close(self) -> None:
+        conns = list(self.connections.values())
+        self.connections.clear()
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+        for name in self.names:
+            self.shared.connections[name] = ConnState.Disconnected
+
+    async def __aenter__(self) -> Coordinator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ scripted mode
+    async def run_script(self, steps: Sequence[Step], *, block_window: float | None = None,
+                         timeout: float | None = None) -> ScriptResult:
+        """Run `steps` in their global order on the open connections; never hangs past `timeout`."""
+        window = self.block_window if block_window is None else block_window
+        limit = self.script_timeout if timeout is None else timeout
+        missing = sorted({s.conn for s in steps} - set(self.connections))
+        if missing:
+            raise RigError(f"script names connection(s) {', '.join(missing)} that are not open")
+        lanes = {name: _Lane(name, conn) for name, conn in self.connections.items()}
+        records = [StepRecord(i, s.conn, s.text) for i, s in enumerate(steps)]
+        order = [0]
+        t0 = time.perf_counter()
+        deadline = t0 + limit
+        tasks: list[asyncio.Task[None]] = []
+        for i, step in enumerate(steps):
+            lane = lanes[step.conn]
+            self.shared.connections[step.conn] = ConnState.Testing
+            task = asyncio.create_task(self._run_step(step, records[i], lane, lane.tail, t0, order))
+            lane.tail = task
+            tasks.append(task)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            done, _ = await asyncio.wait({task}, timeout=min(window, left))
+            if not done and records[i].started is not None:
+                records[i].blocked = True
+        pending = [t for t in tasks if not t.done()]
+        timed_out = False
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=max(0.0, deadline - time.perf_counter()))
+            if still:
+                timed_out = True
+                await self._abandon(still, records, lanes)
+        for i in range(len(tasks), len(steps)):
+            records[i].skipped = True
+            records[i].error = "not run: the script timed out"
+        for name in lanes:
+            if self.shared.connections.get(name) is ConnState.Testing:
+                self.shared.connections[name] = ConnState.Connected
+        return ScriptResult(records, timed_out)
+
+    async def _run_step(self, step: Step, rec: StepRecord, lane: _Lane, previous: asyncio.Task[None] | None,
+                        t0: float, order: list[int]) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait({previous})
+        if lane.aborted and not step.starts_transaction:
+            rec.skipped = True
+            return
+        if step.starts_transaction:
+            lane.aborted = False
+            lane.in_txn = True
+        rec.started = time.perf_counter() - t0
+        try:
+            if step.sql is not None:
+                res = await lane.conn.execute(step.sql)
+                rec.rows = [list(r) for r in res.rows] if res.columns else None
+                rec.rowcount = res.rowcount
+            else:
+                assert step.action is not None
+                value = await step.action(lane.conn)
+                if isinstance(value, list):
+                    rec.rows = [list(r) if isinstance(r, tuple | list) else [r] for r in value]
+        except DatabaseError as e:
+            self._finish(rec, t0, order)
+            rec.error_code = e.code
+            rec.error = e.message
+            if lane.in_txn:
+                # A failed statement aborts its transaction: roll it back, skip the rest of it.
+                lane.aborted = True
+                rec.aborted_txn = True
+                with contextlib.suppress(DatabaseError):
+                    await lane.conn.execute("ROLLBACK")
+                lane.in_txn = False
+            return
+        self._finish(rec, t0, order)
+        upper = (step.sql or "").lstrip().upper()
+        if upper.startswith(("COMMIT", "ROLLBACK")):
+            lane.in_txn = False
+
+    @staticmethod
+    def _finish(rec: StepRecord, t0: float, order: list[int]) -> None:
+        rec.ended = time.perf_counter() - t0
+        order[0] += 1
+        rec.completed_order = order[0]
+
+    async def _abandon(self, tasks: set[asyncio.Task[None]], records: list[StepRecord],
+                       lanes: dict[str, _Lane]) -> None:
+        """Stop steps that outlived the script: kill their server threads, drop the connections."""
+        stuck = {r.conn for r in records if r.started is not None and r.ended is None}
+        # Cancel first so the records say "blocked", not the error the KILL below would cause.
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for name in stuck:
+            lane = lanes[name]
+            await self._kill_server_thread(lane.conn)
+            lane.conn.abort()
+            self.connections.pop(name, None)
+            self.shared.connections[name] = ConnState.Error
+        for r in records:
+            if r.ended is None and not r.skipped:
+                if r.started is not None:
+                    r.blocked = True
+                    r.error = "still blocked when the script timed out"
+                else:
+                    r.skipped = True
+
+    async def _kill_server_thread(self, conn: Connection) -> None:
+        if conn.thread_id is None:
+            return
+        try:
+            admin = await connect(conn.target, database=False, detect=False)
+        except DatabaseError:
+            return
+        try:
+            await admin.execute(f"KILL {int(conn.thread_id)}")
+        except DatabaseError:
+            pass
+        finally:
+            await admin.close()
+
+    # ------------------------------------------------------------------ free-running mode
+    async def run_free(self, workload: Workload, *, duration: float | None = None, operations: int | None = None,
+                       seed: int = 0, breaker: CircuitBreaker | None = None,
+                       reconnect_delay: float = 0.05, max_reconnect_delay: float = 1.0) -> FreeRunResult:
+        """Run `workload` on every open connection until `duration` seconds or `operations` in all.
+
+        A lost connection is re-opened (with backoff, through the circuit breaker); the error is
+        counted and the worker goes on. Latency is recorded for successful operations only.
+        """
+        from hdrh.histogram import HdrHistogram
+
+        if duration is None and operations is None:
+            raise ValueError("give a duration or a number of operations")
+        hist = HdrHistogram(1, 3_600_000_000, 3)
+        breaker = breaker or CircuitBreaker(create_db_circuit_breaker_config(), name="workload")
+        errors_by_code: Counter[str] = Counter()
+        seconds = int(duration) + 2 if duration else 64
+        ops_per_sec = [0] * seconds
+        errs_per_sec = [0] * seconds
+        totals = {"ops": 0, "errors": 0, "retries": 0, "reconnects": 0, "indeterminate": 0}
+        budget = [operations if operations is not None else -1]
+        start = time.perf_counter()
+        end = start + duration if duration else float("inf")
+        names = list(self.connections)
+        perf = time.perf_counter
+        record = hist.record_value
+
+        def slot(now: float) -> int:
+            nonlocal ops_per_sec, errs_per_sec
+            i = int(now - start)
+            if i >= len(ops_per_sec):
+                grow = i + 1 - len(ops_per_sec)
+                ops_per_sec += [0] * grow
+                errs_per_sec += [0] * grow
+            return i
+
+        async def reconnect(name: str) -> Connection | None:
+            delay = reconnect_delay
+            while perf() < end and budget[0] != 0:
+                try:
+                    breaker.before_call()
+                    conn = await connect(self.connections[name].target)
+                except RigError as e:
+                    if not isinstance(e, CircuitOpenError):
+                        breaker.record_failure(e)
+                    await asyncio.sleep(min(delay, max(0.0, end - perf())))
+                    delay = min(delay * 2, max_reconnect_delay)
+                    totals["retries"] += 1
+                    continue
+                breaker.record_success()
+                self.connections[name] = conn
+                totals["reconnects"] += 1
+                return conn
+            return None
+
+        async def run_worker(index: int, name: str) -> None:
+            conn = self.connections[name]
+            worker = Worker(index, random.Random(seed * 100_003 + index))
+            while True:
+                if budget[0] == 0:
+                    return
+                t = perf()
+                if t >= end:
+                    return
+                if budget[0] > 0:
+                    budget[0] -= 1
+                try:
+                    await workload(conn, worker)
+                except DatabaseError as e:
+                    now = perf()
+                    totals["errors"] += 1
+                    errs_per_sec[slot(now)] += 1
+                    errors_by_code[str(e.code) if e.code is not None else type(e).__name__] += 1
+                    category = classify_error(e)
+                    if category is ErrorCategory.Indeterminate:
+                        totals["indeterminate"] += 1
+                    if is_lost_connection(e) or conn.closed:
+                        breaker.record_failure(e)
+                        conn.abort()
+                        new = await reconnect(name)
+                        if new is None:
+                            return
+                        conn = new
+                    continue
+                now = perf()
+                totals["ops"] += 1
+                ops_per_sec[slot(now)] += 1
+                record(int((now - t) * 1_000_000) or 1)
+
+        await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
+        elapsed = perf() - start
+        last = int(elapsed) + (1 if elapsed % 1 > 0.05 else 0)
+        timeline = [{"t": i + 1, "ops": ops_per_sec[i], "errors": errs_per_sec[i]}
+                    for i in range(min(max(last, 1), len(ops_per_sec)))]
+        return FreeRunResult(
+            operations=totals["ops"], errors=totals["errors"], seconds=elapsed, histogram=hist,
+            errors_by_code=dict(errors_by_code), timeline=timeline, retries=totals["retries"],
+            reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict())
+
