@@ -13,7 +13,7 @@ from typing import Any
 
 from .coordinator import Coordinator, FreeRunResult, Worker
 from .db import Connection, Target, connect, ensure_database, quote_ident
-from .resilience import CircuitBreaker, ResilientConnectionManager
+from .resilience import ResilientConnectionManager
 
 TABLE = "rig_sbtest1"
 
@@ -72,7 +72,7 @@ def point_select(table_size: int) -> Any:
 
 
 async def run_point_select(target: Target, *, connections: int, duration: float, table_size: int,
-                           manager: ResilientConnectionManager, breaker: CircuitBreaker, seed: int = 0,
+                           manager: ResilientConnectionManager, seed: int = 0,
                            warmup: float = 0.0) -> BenchResult:
     await prepare_table(target, table_size, manager)
     coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
@@ -84,7 +84,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
         workload = point_select(table_size)
         if warmup > 0:
             await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
-        run = await coordinator.run_free(workload, duration=duration, seed=seed, breaker=breaker)
+        run = await coordinator.run_free(workload, duration=duration, seed=seed, manager=manager)
     finally:
         await coordinator.close()
     return BenchResult(connections, table_size, run, len(failures))

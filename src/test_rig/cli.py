@@ -415,9 +415,10 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                                  f"circuit {t.from_state.value} → {t.to_state.value}: {t.reason}"))
     env.console.print(f"test-rig bench point-select: {connections} connections, {duration:g} s, "
                       f"{table_size} rows, against {target.address}")
+    env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
+    manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
     result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
-                                                table_size=table_size, manager=env.manager(), breaker=breaker,
-                                                seed=seed, warmup=warmup))
+                                                table_size=table_size, manager=manager, seed=seed, warmup=warmup))
     data = result.to_dict()
     if env.json_path:
         write_json(env.json_path, data)

@@ -15,16 +15,17 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .db import Connection, Target, connect
-from .errors import CircuitOpenError, DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
-from .resilience import CircuitBreaker, create_db_circuit_breaker_config
+from .errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
+from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
 log = logging.getLogger("test_rig.coordinator")
 
@@ -440,24 +441,29 @@ class Coordinator:
 
     # ------------------------------------------------------------------ free-running mode
     async def run_free(self, workload: Workload, *, duration: float | None = None, operations: int | None = None,
-                       seed: int = 0, breaker: CircuitBreaker | None = None,
-                       reconnect_delay: float = 0.05, max_reconnect_delay: float = 1.0) -> FreeRunResult:
+                       seed: int = 0, manager: ResilientConnectionManager | None = None,
+                       reconnect_timeout: float = 30.0) -> FreeRunResult:
         """Run `workload` on every open connection until `duration` seconds or `operations` in all.
 
-        A lost connection is re-opened (with backoff, through the circuit breaker); the error is
-        counted and the worker goes on. Latency is recorded for successful operations only.
+        A lost connection is counted as a failed operation, reported to the circuit breaker, and
+        re-opened through `manager` (retry with backoff and jitter, breaker); the worker then goes on.
+        Latency is recorded for successful operations only.
         """
         from hdrh.histogram import HdrHistogram
 
         if duration is None and operations is None:
             raise ValueError("give a duration or a number of operations")
         hist = HdrHistogram(1, 3_600_000_000, 3)
-        breaker = breaker or CircuitBreaker(create_db_circuit_breaker_config(), name="workload")
+        manager = manager or ResilientConnectionManager(
+            None, create_db_circuit_breaker_config(), RetryConfig(max_attempts=1_000_000, base_delay=0.05,
+                                                                  max_delay=1.0, jitter=True))
+        breaker = manager.breaker
+        retries_before = manager.retries
         errors_by_code: Counter[str] = Counter()
         seconds = int(duration) + 2 if duration else 64
         ops_per_sec = [0] * seconds
         errs_per_sec = [0] * seconds
-        totals = {"ops": 0, "errors": 0, "retries": 0, "reconnects": 0, "indeterminate": 0}
+        totals = {"ops": 0, "errors": 0, "reconnects": 0, "indeterminate": 0}
         budget = [operations if operations is not None else -1]
         start = time.perf_counter()
         end = start + duration if duration else float("inf")
@@ -474,24 +480,22 @@ class Coordinator:
                 errs_per_sec += [0] * grow
             return i
 
-        async def reconnect(name: str) -> Connection | None:
-            delay = reconnect_delay
-            while perf() < end and budget[0] != 0:
-                try:
-                    breaker.before_call()
-                    conn = await connect(self.connections[name].target)
-                except RigError as e:
-                    if not isinstance(e, CircuitOpenError):
-                        breaker.record_failure(e)
-                    await asyncio.sleep(min(delay, max(0.0, end - perf())))
-                    delay = min(delay * 2, max_reconnect_delay)
-                    totals["retries"] += 1
-                    continue
-                breaker.record_success()
-                self.connections[name] = conn
-                totals["reconnects"] += 1
-                return conn
-            return None
+        async def reconnect(name: str, target: Target) -> Connection | None:
+            left = min(end - perf(), reconnect_timeout)
+            if left <= 0 or budget[0] == 0:
+                return None
+            # A workload wants to resume soon after the server does: cap the backoff at 1 s.
+            retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
+                            max_delay=min(manager.retry_config.max_delay, 1.0))
+            try:
+                conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(target),
+                                                             retry=retry)
+            except RigError as e:
+                log.warning("worker %s gave up reconnecting: %s", name, e)
+                return None
+            self.connections[name] = conn
+            totals["reconnects"] += 1
+            return conn
 
         async def run_worker(index: int, name: str) -> None:
             conn = self.connections[name]
@@ -517,7 +521,7 @@ class Coordinator:
                     if is_lost_connection(e) or conn.closed:
                         breaker.record_failure(e)
                         conn.abort()
-                        new = await reconnect(name)
+                        new = await reconnect(name, conn.target)
                         if new is None:
                             return
                         conn = new
@@ -529,11 +533,14 @@ class Coordinator:
 
         await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
         elapsed = perf() - start
-        last = int(elapsed) + (1 if elapsed % 1 > 0.05 else 0)
-        timeline = [{"t": i + 1, "ops": ops_per_sec[i], "errors": errs_per_sec[i]}
-                    for i in range(min(max(last, 1), len(ops_per_sec)))]
+        # One entry per second of the run; operations that finished just past the end count in the last one.
+        entries = max(1, math.ceil(duration if duration else elapsed))
+        timeline = [{"t": i + 1, "ops": ops_per_sec[i] if i < len(ops_per_sec) else 0,
+                     "errors": errs_per_sec[i] if i < len(errs_per_sec) else 0} for i in range(entries)]
+        timeline[-1]["ops"] += sum(ops_per_sec[entries:])
+        timeline[-1]["errors"] += sum(errs_per_sec[entries:])
         return FreeRunResult(
             operations=totals["ops"], errors=totals["errors"], seconds=elapsed, histogram=hist,
-            errors_by_code=dict(errors_by_code), timeline=timeline, retries=totals["retries"],
+            errors_by_code=dict(errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
             reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict())
 

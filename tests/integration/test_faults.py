@@ -1,0 +1,197 @@
+"""Resilience against real faults: a private MariaDB is SIGKILLed and restarted, connections are KILLed.
+
+These tests start and kill their own sandbox, never the shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_rig.db import ConnectionPool, Target, connect
+from test_rig.errors import AuthenticationError, ErrorCategory, QueryError, RetryExhaustedError, classify_error
+from test_rig.resilience import (
+    CircuitBreakerConfig,
+    ResilientConnectionManager,
+    RetryConfig,
+    create_db_circuit_breaker_config,
+)
+from test_rig.sandbox import Sandbox, SandboxState
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def own_box(tmp_path: Path) -> Iterator[Sandbox]:
+    box = Sandbox(tmp_path / "own-sandbox")
+    box.start()
+    yield box
+    box.destroy()
+
+
+def test_server_killed_and_restarted_during_bench(own_box: Sandbox, tmp_path: Path) -> None:
+    st = own_box.state()
+    assert st is not None
+    out = tmp_path / "bench.json"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "test_rig", "bench", "point-select", "-H", f"127.0.0.1:{st.port}",
+                             "--no-password-prompt", "--connections", "4", "--duration", "20", "--table-size", "1000",
+                             "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for_load(own_box, st, proc)
+        time.sleep(2)
+        own_box.kill()
+        time.sleep(3)
+        own_box.start(st.port)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    data = json.loads(out.read_text())
+    timeline = data["timeline"]
+    assert len(timeline) == 20
+    assert data["errors"] >= 1
+    assert set(data["errors_by_code"]) <= {"2013", "2006", "2003", "2055", "1927"}
+    assert sum(data["errors_by_code"].values()) == data["errors"]
+    zero = [t["t"] for t in timeline if t["ops"] == 0]
+    assert zero, "the outage must show in the timeline"
+    assert any(t["ops"] > 0 for t in timeline if t["t"] > max(zero)), "operations resume after the restart"
+    assert data["reconnects"] >= 4
+    moves = [(t["from"], t["to"]) for t in data["breaker"]["transitions"]]
+    assert ("closed", "open") in moves
+    assert moves[-1] == ("half_open", "closed")
+    assert data["breaker"]["state"] == "closed"
+    assert "circuit closed → open" in stderr
+    assert data["operations"] == sum(t["ops"] for t in timeline)
+
+
+def _wait_for_load(box: Sandbox, st: SandboxState, proc: subprocess.Popen[str]) -> None:
+    """Wait until the bench has created its table (then it is running its load)."""
+    async def table_ready() -> bool:
+        conn = await connect(Target("probe", st.host, st.port, "root", "", "test", 5))
+        try:
+            n = await conn.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'rig_sbtest1'")
+            return bool(n)
+        finally:
+            await conn.close()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if asyncio.run(table_ready()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("bench did not start")
+
+
+def _target(st: SandboxState, **kw: object) -> Target:
+    base = {"name": "t", "host": st.host, "port": st.port, "user": "root", "password": "", "database": "test",
+            "timeout_secs": 5.0}
+    base.update(kw)
+    return Target(**base)  # type: ignore[arg-type]
+
+
+def test_killed_connection_is_reestablished_and_retried(own_box: Sandbox) -> None:
+    st = own_box.state()
+    assert st is not None
+
+    async def body() -> tuple[int, int, ResilientConnectionManager]:
+        pool = ConnectionPool(_target(st), size=1)
+        manager = ResilientConnectionManager.with_custom_config(
+            pool, create_db_circuit_breaker_config(), RetryConfig(max_attempts=3, base_delay=0.01, max_delay=0.05))
+        try:
+            first = await manager.execute_with_resilience("whoami", lambda c: c.scalar("SELECT CONNECTION_ID()"))
+            admin = await connect(_target(st))
+            await admin.execute(f"KILL CONNECTION {int(first)}")
+            await admin.close()
+            second = await manager.execute_with_resilience("whoami", lambda c: c.scalar("SELECT CONNECTION_ID()"))
+        finally:
+            await pool.close()
+        return int(first), int(second), manager
+
+    first, second, manager = asyncio.run(body())
+    assert first != second
+    assert manager.retries == 1
+    event = manager.retry_events[0]
+    assert event.code in (2013, 2006, 1927)
+    assert event.category == ErrorCategory.Transient.value
+    assert event.context["operation"] == "whoami"
+
+
+def test_wrong_password_fails_after_exactly_one_attempt(own_box: Sandbox) -> None:
+    st = own_box.state()
+    assert st is not None
+    attempts = 0
+
+    async def body() -> None:
+        nonlocal attempts
+        manager = ResilientConnectionManager(None, CircuitBreakerConfig(), RetryConfig(max_attempts=5))
+
+        async def op() -> object:
+            nonlocal attempts
+            attempts += 1
+            return await connect(_target(st, user="nobody", password="definitely-wrong"))
+
+        await manager.execute_with_resilience("connect", op)
+
+    with pytest.raises(AuthenticationError) as info:
+        asyncio.run(body())
+    assert attempts == 1
+    assert info.value.code == 1045
+    assert classify_error(info.value) is ErrorCategory.Permanent
+
+
+def test_unknown_database_fails_at_once(own_box: Sandbox) -> None:
+    st = own_box.state()
+    assert st is not None
+    attempts = 0
+
+    async def body() -> None:
+        nonlocal attempts
+        manager = ResilientConnectionManager(None, CircuitBreakerConfig(), RetryConfig(max_attempts=5))
+
+        async def op() -> object:
+            nonlocal attempts
+            attempts += 1
+            return await connect(_target(st, database="no_such_database"))
+
+        await manager.execute_with_resilience("connect", op)
+
+    with pytest.raises(QueryError) as info:
+        asyncio.run(body())
+    assert attempts == 1 and info.value.code == 1049
+
+
+def test_closed_port_is_retried_with_backoff_within_overall_timeout() -> None:
+    attempts = 0
+
+    async def body() -> None:
+        nonlocal attempts
+        manager = ResilientConnectionManager(None, CircuitBreakerConfig(failure_threshold=1000),
+                                             RetryConfig(max_attempts=1000, base_delay=0.05, max_delay=0.4,
+                                                         overall_timeout=1.5))
+
+        async def op() -> object:
+            nonlocal attempts
+            attempts += 1
+            return await connect(Target("x", "127.0.0.1", 1, "root", "", None, 2.0))
+
+        await manager.execute_with_resilience("connect", op)
+
+    started = time.monotonic()
+    with pytest.raises(RetryExhaustedError) as info:
+        asyncio.run(body())
+    elapsed = time.monotonic() - started
+    assert attempts >= 3
+    assert info.value.attempts == attempts
+    assert getattr(info.value.last_error, "code", None) == 2003
+    assert elapsed < 1.5 + 0.5
