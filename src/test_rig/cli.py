@@ -434,6 +434,116 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
     env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) for t in data["timeline"]))
 
 
+# --------------------------------------------------------------------------- isolation
+
+
+@main.command("isolation")
+@common_options
+@extension_options
+@click.option("--txn-mode", type=click.Choice(["pessimistic", "optimistic", "both"]), default=None,
+              help="TiDB transaction mode(s) for read-committed and repeatable-read (default both).")
+@click.option("--session-var", "session_vars", multiple=True, metavar="NAME=VALUE",
+              help="A SESSION variable for every connection of the run (repeatable).")
+@click.option("--test", "only_tests", multiple=True, metavar="NAME",
+              help="Run only these catalogue tests (repeatable; default: all).")
+@click.option("--expect", "expect", default=None, metavar="PROFILE",
+              help="Compare with a profile of expected outcomes (mysql-innodb, tidb, or a .toml file).")
+@click.option("--explain", "explain_test", default=None, metavar="TEST",
+              help="Print TEST's step log at each level as a replayable per-connection SQL script.")
+@click.option("--block-window", type=click.FloatRange(0.01, 10), default=None,
+              help="Seconds after which a step counts as blocked (default isolation.block_window_ms).")
+@click.pass_context
+@guarded
+def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tuple[str, ...],
+                  only_tests: tuple[str, ...], expect: str | None, explain_test: str | None,
+                  block_window: float | None, **params: Any) -> None:
+    """Run the Hermitage anomaly catalogue at every isolation level the server accepts."""
+    from .isolation.catalogue import ALL_TESTS, CATALOGUE
+    from .isolation.report import compare, explain, junit_suite, load_profile, markdown_table, results_table
+    from .isolation.runner import RunSettings, TestResult, plan_levels
+    from .report import write_junit
+
+    unknown = [t for t in (*only_tests, *([explain_test] if explain_test else [])) if t not in CATALOGUE]
+    if unknown:
+        raise UsageError(f"Unknown isolation test {unknown[0]!r}; choose from {', '.join(CATALOGUE)}.")
+    profile = load_profile(expect) if expect else None
+    env = build_environment(ctx, params)
+    cfg = env.config
+    variables: dict[str, Any] = dict(cfg.session_variables)
+    for item in session_vars:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--session-var {item!r} is not NAME=VALUE; write e.g. --session-var "
+                             "innodb_snapshot_isolation=ON.")
+        variables[name.strip()] = value.strip()
+    tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
+    settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
+                           lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)
+    target = env.target()
+    target = target.__class__(**{**target.__dict__, "session_variables": {}})  # applied per level instead
+    results: list[TestResult] = []
+    scaled: list[Any] = []
+    server_info: dict[str, Any] = {}
+    scaled_params = (cfg.test.rows, cfg.isolation.concurrent_connections)
+
+    async def go() -> None:
+        from .db import connect
+        from .isolation.runner import run_catalogue
+
+        manager = env.manager()
+        probe = await manager.execute_with_resilience("connect", lambda: connect(target, database=False))
+        server_info.update(probe.server.to_dict())
+        await probe.close()
+        levels = plan_levels(probe.server, cfg.isolation.isolation_level, txn_mode or cfg.isolation.txn_mode)
+        env.console.print(f"test-rig isolation: {len(tests)} tests × {len(levels)} level(s) on {probe.server.kind} "
+                          f"{probe.server.version} at {target.address}")
+        await run_catalogue(target, tests, levels, settings, manager=manager, results=results,
+                            scaled=scaled_params, scaled_results=scaled)
+
+    interrupted = False
+    try:
+        run_async(go)
+    except KeyboardInterrupt:
+        interrupted = True
+    diffs = compare(results, profile) if profile is not None else []
+    if env.json_path:
+        write_json(env.json_path, {
+            "command": "isolation", "server": server_info, "session_variables": variables,
+            "complete": not interrupted, "profile": expect, "differences": diffs,
+            "results": [r.to_dict() for r in results], "scaled": [s.to_dict() for s in scaled]})
+    if env.junit_path:
+        write_junit(env.junit_path, [junit_suite(results, diffs)])
+    if results:
+        table = results_table(results, tests)
+        if not env.console.is_terminal:  # a file or pipe gets the whole table, never an 80-column squeeze
+            env.console.width = max(env.console.width, 40 + sum(len(t.name) + 3 for t in tests))
+        env.console.print(table)
+        env.console.print("legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided")
+    for s in scaled:
+        what = (f"{s.lost_updates} lost update(s)" if s.lost_updates is not None
+                else f"{s.violations} shift(s) left with nobody on call")
+        env.console.print(f"{s.test} at {s.isolation}{f' ({s.txn_mode})' if s.txn_mode else ''}: {s.rows} rows, "
+                          f"{s.transactions} transactions, {s.committed} committed: {what}")
+    if explain_test:
+        for r in results:
+            if r.test == explain_test:
+                env.console.print(explain(r, CATALOGUE[explain_test], variables), markup=False, highlight=False)
+                env.console.print()
+    if interrupted:
+        env.console.print("[yellow]interrupted[/]: the results above are those that finished; the run's schema "
+                          "was dropped")
+        sys.exit(130)
+    if profile is not None:
+        if diffs:
+            env.console.print(f"[red]{len(diffs)} cell(s) differ from profile {expect}:[/]")
+            for d in diffs:
+                env.console.print(f"  {d}")
+            sys.exit(1)
+        env.console.print(f"[green]every cell that profile {expect} states agrees[/]")
+    if env.verbose:
+        env.console.print(markdown_table(results, tests), markup=False)
+
+
 # --------------------------------------------------------------------------- config
 
 

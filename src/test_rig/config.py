@@ -109,7 +109,7 @@ class IsolationConfig(_Section):
                              "serializable"] = "all"
     concurrent_connections: int = Field(default=2, ge=2, le=1000)
     txn_mode: Literal["pessimistic", "optimistic", "both"] = "both"
-    block_window_ms: float = Field(default=300, gt=0)
+    block_window_ms: float = Field(default=150, gt=0)
     lock_wait_timeout_secs: int = Field(default=2, ge=1)
 
 

@@ -1,0 +1,136 @@
+"""Isolation results as people and machines read them: the Hermitage-style table, profiles of
+expected outcomes, replayable step scripts, and JUnit cases."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from ..errors import UsageError
+from ..report import Case, Suite
+from .catalogue import ANOMALY, PREVENTED, SETUP, UNSUPPORTED, IsolationTest
+from .runner import Level, RunSettings, TestResult, session_setup
+
+MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]"}
+PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–"}
+LEGEND = "✓ prevented   ✗ anomaly observed   – level not supported by the server   ? judge could not decide"
+
+
+def row_label(isolation: str, txn_mode: str | None) -> str:
+    return isolation + (f" ({txn_mode})" if txn_mode else "")
+
+
+def results_table(results: Sequence[TestResult], tests: Sequence[IsolationTest], *, plain: bool = False) -> Table:
+    marks = PLAIN_MARK if plain else MARK
+    table = Table(title="Isolation anomalies by level", show_lines=False)
+    table.add_column("level", no_wrap=True)
+    for t in tests:
+        table.add_column(t.name, justify="center")
+    rows: dict[str, dict[str, str]] = {}
+    for r in results:
+        rows.setdefault(row_label(r.isolation, r.txn_mode), {})[r.test] = marks.get(r.outcome, "?")
+    for label, cells in rows.items():
+        table.add_row(label, *(cells.get(t.name, "") for t in tests))
+    return table
+
+
+def markdown_table(results: Sequence[TestResult], tests: Sequence[IsolationTest]) -> str:
+    lines = ["| level | " + " | ".join(t.name for t in tests) + " |",
+             "|:--|" + "|".join(":-:" for _ in tests) + "|"]
+    rows: dict[str, dict[str, str]] = {}
+    for r in results:
+        rows.setdefault(row_label(r.isolation, r.txn_mode), {})[r.test] = PLAIN_MARK.get(r.outcome, "?")
+    for label, cells in rows.items():
+        lines.append(f"| {label} | " + " | ".join(cells.get(t.name, "") for t in tests) + " |")
+    return "\n".join(lines)
+
+
+def available_profiles() -> list[str]:
+    folder = resources.files("test_rig.isolation") / "profiles"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name: str) -> dict[str, dict[str, str]]:
+    """A shipped profile by name, or a TOML file by path. Returns cells[level or level/mode][test]."""
+    path = Path(name)
+    if path.suffix == ".toml" and path.is_file():
+        text = path.read_text(encoding="utf-8")
+    else:
+        res = resources.files("test_rig.isolation") / "profiles" / f"{name}.toml"
+        if not res.is_file():
+            raise UsageError(f"Unknown profile {name!r}; use one of {', '.join(available_profiles())} or a .toml file.")
+        text = res.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"Profile {name} is not valid TOML: {e}; fix it and run again.") from e
+    cells = data.get("cells")
+    if not isinstance(cells, dict):
+        raise UsageError(f"Profile {name} has no [cells.LEVEL] tables; see the shipped mysql-innodb profile.")
+    return {str(k): {str(t): str(o) for t, o in v.items()} for k, v in cells.items()}
+
+
+def compare(results: Sequence[TestResult], profile: dict[str, dict[str, str]]) -> list[str]:
+    """Every cell where the observation differs from the profile, as one line each."""
+    diffs = []
+    for r in results:
+        cell_keys = [f"{r.isolation}/{r.txn_mode}", r.isolation] if r.txn_mode else [r.isolation]
+        expected = next((profile[k][r.test] for k in cell_keys if k in profile and r.test in profile[k]), None)
+        if expected is not None and expected != r.outcome:
+            diffs.append(f"{r.test} at {row_label(r.isolation, r.txn_mode)}: expected {expected}, observed "
+                         f"{r.outcome} — {r.explanation}")
+    return diffs
+
+
+def explain(result: TestResult, test: IsolationTest, session_variables: dict[str, Any] | None = None) -> str:
+    """A per-connection SQL script a person can replay, step numbers giving the global order,
+    each step annotated with what it returned."""
+    level = Level(result.isolation, result.txn_mode)
+    session_variables = session_variables or {}
+    out = [f"-- {test.name} ({test.title}) at {row_label(result.isolation, result.txn_mode)}: {result.outcome}",
+           f"-- {result.explanation}",
+           "-- set-up, on any connection, in an empty schema:"]
+    out += [f"{sql};" for sql in SETUP]
+    out.append("-- Then run the numbered steps in number order, each on its own connection.")
+    for txn in test.transactions:
+        out.append(f"-- connection {txn}")
+        out += [f"{sql};" for sql in session_setup(level, RunSettings(session_variables=session_variables))
+                if "innodb_lock_wait" not in sql]
+        for i, step in enumerate(result.steps, start=1):
+            if step.txn == txn:
+                out.append(f"{step.sql + ';':<58} -- #{i} {describe(step)}")
+    if result.final is not None:
+        out.append("-- final table: " + (", ".join(f"({k}, {v})" for k, v in sorted(result.final.items())) or "empty"))
+    return "\n".join(out)
+
+
+def describe(step: Any) -> str:
+    if step.skipped:
+        return "skipped (its transaction was already aborted)"
+    prefix = "BLOCKED, then " if step.blocked else ""
+    if step.error is not None:
+        return f"{prefix}ERROR {step.error_code}: {step.error}"
+    if step.rows is not None:
+        rows = ", ".join("(" + ", ".join(str(v) for v in row) + ")" for row in step.rows)
+        return f"{prefix}rows: {rows or 'none'}"
+    if step.rowcount is not None and step.sql.split()[0].upper() in ("UPDATE", "DELETE", "INSERT"):
+        return f"{prefix}{step.rowcount} row(s) affected"
+    return f"{prefix}ok"
+
+
+def junit_suite(results: Sequence[TestResult], diffs: Sequence[str] | None = None) -> Suite:
+    suite = Suite("isolation")
+    failing = {d.split(":")[0] for d in diffs or []}
+    for r in results:
+        name = f"{r.test} at {row_label(r.isolation, r.txn_mode)}"
+        failure = next((d for d in diffs or [] if d.startswith(name + ":")), None) if name in failing else None
+        case = Case(name, f"isolation.{r.isolation}", r.seconds, failure=failure,
+                    skipped="level not supported by the server" if r.outcome == UNSUPPORTED else None,
+                    output=f"{r.outcome}: {r.explanation}")
+        suite.add(case)
+    return suite

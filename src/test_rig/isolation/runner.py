@@ -1,0 +1,255 @@
+"""Runs the catalogue at each isolation level (and TiDB transaction mode) through the coordinator's
+scripted mode, in a schema of the run's own that is dropped afterwards, even on Ctrl-C.
+
+Isolation steps are never retried: a retried step would hide the very anomaly under test. Only the
+set-up (schema, table, rows) goes through the resilience layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import SessionValue
+from ..coordinator import Coordinator, Step
+from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, quote_ident, sql_literal
+from ..errors import DatabaseError, UsageError
+from ..resilience import ResilientConnectionManager
+from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+
+
+@dataclass
+class TestResult:
+    __test__ = False
+
+    test: str
+    isolation: str
+    txn_mode: str | None
+    outcome: str
+    explanation: str
+    steps: list[StepLog] = field(default_factory=list)
+    final: dict[int, int] | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"test": self.test, "isolation": self.isolation, "txn_mode": self.txn_mode, "outcome": self.outcome,
+                "explanation": self.explanation, "steps": [s.to_dict() for s in self.steps],
+                "final": None if self.final is None else [[k, v] for k, v in sorted(self.final.items())],
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class RunSettings:
+    block_window: float = 0.15
+    lock_wait_timeout: int = 2
+    script_timeout: float = 20.0
+    session_variables: Mapping[str, SessionValue] = field(default_factory=dict)
+
+
+@dataclass
+class Level:
+    """One row of the results table: an isolation level, and on TiDB a transaction mode."""
+
+    isolation: str
+    txn_mode: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.isolation + (f" ({self.txn_mode})" if self.txn_mode else "")
+
+
+def plan_levels(server: ServerInfo, requested: str, txn_mode: str) -> list[Level]:
+    levels = list(ISOLATION_LEVELS) if requested == "all" else [requested]
+    if server.kind != "tidb":
+        return [Level(lv) for lv in levels]
+    modes = ["pessimistic", "optimistic"] if txn_mode == "both" else [txn_mode]
+    out: list[Level] = []
+    for lv in levels:
+        if lv in ("read-committed", "repeatable-read"):
+            out.extend(Level(lv, m) for m in modes)
+        else:
+            out.append(Level(lv, modes[0]))
+    return out
+
+
+class Schema:
+    """The run's own schema, named so that two runs never collide."""
+
+    def __init__(self, target: Target) -> None:
+        self.name = f"rig_iso_{uuid.uuid4().hex[:10]}"
+        self.target = target.with_database(self.name)
+        self._base = target
+
+    async def create(self, manager: ResilientConnectionManager | None) -> None:
+        async def go() -> None:
+            admin = await connect(self._base, database=False)
+            try:
+                await admin.execute(f"CREATE DATABASE {quote_ident(self.name)}")
+            finally:
+                await admin.close()
+
+        await (manager.execute_with_resilience("create isolation schema", go) if manager else go())
+
+    async def drop(self) -> None:
+        admin = await connect(self._base, database=False)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(self.name)}")
+        finally:
+            await admin.close()
+
+
+def user_settings(settings: RunSettings) -> list[str]:
+    return [f"SET SESSION {name} = {sql_literal(value)}" for name, value in settings.session_variables.items()]
+
+
+def level_settings(level: Level, settings: RunSettings) -> list[str]:
+    stmts = [f"SET SESSION tidb_txn_mode = '{level.txn_mode}'"] if level.txn_mode else []
+    stmts.append(f"SET SESSION innodb_lock_wait_timeout = {int(settings.lock_wait_timeout)}")
+    stmts.append(f"SET SESSION TRANSACTION ISOLATION LEVEL {level.isolation.replace('-', ' ').upper()}")
+    return stmts
+
+
+def session_setup(level: Level, settings: RunSettings) -> list[str]:
+    return user_settings(settings) + level_settings(level, settings)
+
+
+async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> None:
+    """Apply the user's session variables (a failure is bad input), then the level (a failure
+    means the server does not support it)."""
+    for sql in user_settings(settings):
+        try:
+            await conn.execute(sql)
+        except DatabaseError as e:
+            raise UsageError(f"`{sql}` failed on the server with {e}; check --session-var and "
+                             "session_variables.") from None
+    for sql in level_settings(level, settings):
+        await conn.execute(sql)
+    actual = await conn.isolation()
+    if actual.replace("_", "-") != level.isolation:
+        raise DatabaseError(f"the server kept isolation level {actual} when {level.isolation} was set",
+                            code=None)
+
+
+class LevelSession:
+    """Connections at one level, reused by every test of that level."""
+
+    def __init__(self, schema: Schema, level: Level, settings: RunSettings, count: int = 3) -> None:
+        names = [f"T{i + 1}" for i in range(count)]
+        self.coordinator = Coordinator([schema.target] * count, names=names, block_window=settings.block_window,
+                                       script_timeout=settings.script_timeout)
+        self.level = level
+        self.settings = settings
+        self.unsupported: str | None = None
+        self.admin: Connection | None = None
+
+    async def open(self) -> None:
+        failures = await self.coordinator.open(prepare=lambda c: _prepare(c, self.level, self.settings))
+        if failures:
+            first = next(iter(failures.values()))
+            if isinstance(first, UsageError):
+                await self.coordinator.close()
+                raise first
+            self.unsupported = str(first)
+            await self.coordinator.close()
+            return
+        self.admin = await connect(self.coordinator.targets[0])
+
+    async def reset(self) -> None:
+        """Fresh table, no open transactions; lanes lost to a timeout are reopened."""
+        for name, conn in list(self.coordinator.connections.items()):
+            try:
+                await conn.execute("ROLLBACK")
+            except DatabaseError:
+                conn.abort()
+                del self.coordinator.connections[name]
+        missing = [n for n in self.coordinator.names if n not in self.coordinator.connections]
+        for name in missing:
+            conn = await connect(self.coordinator.targets[0])
+            await _prepare(conn, self.level, self.settings)
+            self.coordinator.connections[name] = conn
+        assert self.admin is not None
+        await self.admin.execute("DROP TABLE IF EXISTS test")
+        for sql in SETUP:
+            await self.admin.execute(sql)
+
+    async def final_state(self) -> dict[int, int]:
+        assert self.admin is not None
+        rows = await self.admin.query("SELECT id, value FROM test ORDER BY id")
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def close(self) -> None:
+        await self.coordinator.close()
+        if self.admin is not None:
+            await self.admin.close()
+
+
+async def run_test(session: LevelSession, test: IsolationTest) -> TestResult:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    level = session.level
+    if session.unsupported is not None:
+        return TestResult(test.name, level.isolation, level.txn_mode, UNSUPPORTED,
+                          f"the server refused this level: {session.unsupported}")
+    await session.reset()
+    script = [Step(s.txn, s.sql, label=s.label) for s in test.steps]
+    result = await session.coordinator.run_script(script)
+    logs = [StepLog(r.conn, r.sql, r.rows, r.rowcount, r.error_code, r.error, r.blocked, r.skipped, s.label)
+            for r, s in zip(result.steps, test.steps, strict=True)]
+    final = await session.final_state()
+    verdict = judge(test, Observation(logs, final))
+    explanation = verdict.explanation
+    if result.timed_out:
+        explanation += " (the script timed out; steps still blocked were abandoned)"
+    return TestResult(test.name, level.isolation, level.txn_mode, verdict.outcome, explanation, logs, final,
+                      loop.time() - started)
+
+
+async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: Sequence[Level],
+                        settings: RunSettings, *, manager: ResilientConnectionManager | None = None,
+                        on_result: Callable[[TestResult], None] | None = None,
+                        results: list[TestResult] | None = None, schema: Schema | None = None,
+                        scaled: tuple[int, int] | None = None, scaled_results: list[Any] | None = None,
+                        ) -> list[TestResult]:
+    """Every test at every level. Results are appended to `results` as they come, so a caller keeps
+    what finished even if the run is interrupted. The schema is dropped in every case.
+
+    `scaled` = (rows, transactions) also runs the scaled lost-update and write-skew variants at
+    each supported level, appending to `scaled_results`.
+    """
+    from .scaled import lost_update, write_skew
+
+    out = results if results is not None else []
+    schema = schema or Schema(target)
+    await schema.create(manager)
+    try:
+        for level in levels:
+            lanes = max([len(t.transactions) for t in tests] + [scaled[1] if scaled else 0])
+            session = LevelSession(schema, level, settings, count=lanes)
+            await session.open()
+            try:
+                for test in tests:
+                    res = await run_test(session, test)
+                    out.append(res)
+                    if on_result:
+                        on_result(res)
+                if scaled and session.unsupported is None and scaled_results is not None:
+                    scaled_results.append(await lost_update(session, *scaled))
+                    scaled_results.append(await write_skew(session, *scaled))
+            finally:
+                await session.close()
+    finally:
+        # Shielded so that Ctrl-C during the run still leaves nothing behind on the server.
+        with contextlib.suppress(DatabaseError):
+            await asyncio.shield(schema.drop())
+    return out
+
+
+async def run_one(target: Target, test: IsolationTest, isolation: str, *, txn_mode: str | None = None,
+                  settings: RunSettings | None = None) -> TestResult:
+    """One catalogue test at one level, in a schema of its own (for scripts and handlers)."""
+    results = await run_catalogue(target, [test], [Level(isolation, txn_mode)], settings or RunSettings())
+    return results[0]

@@ -1,0 +1,191 @@
+"""`test-rig isolation` against the sandbox MariaDB, judged only from what the server did."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from test_rig.db import Target, connect
+from test_rig.isolation.catalogue import ALL_TESTS
+from test_rig.sandbox import SandboxState
+from tests.helpers import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+LEVELS = ["read-uncommitted", "read-committed", "repeatable-read", "serializable"]
+
+
+def leftover_schemas(sandbox: SandboxState) -> list[str]:
+    async def q() -> list[str]:
+        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 5))
+        rows = await conn.query("SHOW DATABASES LIKE 'rig\\_iso\\_%'")
+        await conn.close()
+        return [r[0] for r in rows]
+
+    return asyncio.run(q())
+
+
+@pytest.fixture(scope="module")
+def full_run(sandbox: SandboxState, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str],
+                                                                                       dict, Path]:
+    out = tmp_path_factory.mktemp("iso")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out), "TIDB_HOST": f"127.0.0.1:{sandbox.port}", "TIDB_USER": "root",
+           "TIDB_PASSWORD": "", "TIDB_DATABASE": "test"}
+    r = run_cli("isolation", "--isolation-level", "all", "--json", str(out / "out.json"), "--junit",
+                str(out / "out.xml"), "--expect", "mysql-innodb", "--explain", "G1a", env=env, timeout=300)
+    return r, json.loads((out / "out.json").read_text()), out
+
+
+def test_matches_hermitage_mysql_profile(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]) -> None:
+    r, data, _ = full_run
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "every cell that profile mysql-innodb states agrees" in r.stdout
+    assert data["differences"] == []
+
+
+def test_json_shape(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]) -> None:
+    _, data, _ = full_run
+    assert data["command"] == "isolation"
+    assert data["server"]["kind"] == "mariadb"
+    assert data["session_variables"] == {}
+    assert [(x["test"], x["isolation"]) for x in data["results"]] == [(t.name, lv) for lv in LEVELS for t in ALL_TESTS]
+    for x in data["results"]:
+        assert x["txn_mode"] is None
+        assert x["outcome"] in ("prevented", "anomaly")
+        assert x["explanation"]
+        for step in x["steps"]:
+            assert set(step) >= {"txn", "sql", "rows", "blocked", "error", "skipped"}
+    g1a_ru = next(x for x in data["results"] if x["test"] == "G1a" and x["isolation"] == "read-uncommitted")
+    assert g1a_ru["outcome"] == "anomaly"
+    read = next(s for s in g1a_ru["steps"] if s["txn"] == "T2" and s["sql"].startswith("SELECT"))
+    assert read["rows"] == [[1, 101], [2, 20]]
+    p4_ser = next(x for x in data["results"] if x["test"] == "P4" and x["isolation"] == "serializable")
+    assert any(s["error_code"] == 1213 for s in p4_ser["steps"])
+    assert any(s["skipped"] for s in p4_ser["steps"])
+    assert any(s["blocked"] for s in p4_ser["steps"])
+
+
+def test_scaled_variants_count_losses(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]) -> None:
+    _, data, _ = full_run
+    scaled = {(s["test"], s["isolation"]): s for s in data["scaled"]}
+    rr = scaled[("lost-update-scaled", "repeatable-read")]
+    assert (rr["rows"], rr["transactions"], rr["committed"]) == (10, 2, 2)
+    assert rr["lost_updates"] == 10  # every row lost one of the two committed increments
+    skew = scaled[("write-skew-scaled", "repeatable-read")]
+    assert skew["violations"] == 10
+    ser = scaled[("lost-update-scaled", "serializable")]
+    assert ser["lost_updates"] == 0 and ser["committed"] + ser["aborted"] == 2
+    assert scaled[("write-skew-scaled", "serializable")]["violations"] == 0
+
+
+def test_console_table_and_explain(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]) -> None:
+    r, _, _ = full_run
+    lines = r.stdout.splitlines()
+    header = next(line for line in lines if "G-single-dependencies" in line)
+    assert all(t.name in header for t in ALL_TESTS)
+    ru_row = next(line for line in lines if line.startswith("│ read-uncommitted"))
+    assert ru_row.count("✗") == 13 and ru_row.count("✓") == 2
+    ser_row = next(line for line in lines if line.startswith("│ serializable"))
+    assert ser_row.count("✓") == 15
+    assert "-- G1a (Aborted Reads (dirty reads, cascaded aborts)) at read-committed: prevented" in lines
+    assert "-- connection T2" in lines
+
+
+def test_junit_has_a_case_per_test_and_level(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]) -> None:
+    _, _, out = full_run
+    cases = ET.parse(out / "out.xml").getroot().findall(".//testcase")
+    assert len(cases) == 60
+    assert {c.get("name") for c in cases} >= {"G0 at read-uncommitted", "G2-two-edges at serializable"}
+    assert not ET.parse(out / "out.xml").getroot().findall(".//failure")
+
+
+def test_nothing_left_behind(sandbox: SandboxState, full_run: tuple[subprocess.CompletedProcess[str], dict, Path]
+                             ) -> None:
+    assert leftover_schemas(sandbox) == []
+
+
+def test_expect_reports_every_differing_cell(server_env: dict[str, str], tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[cells.read-committed]\nG1a = "anomaly"\nP4 = "prevented"\n')
+    r = run_cli("isolation", "--isolation-level", "read-committed", "--test", "G1a", "--test", "P4", "--expect",
+                str(wrong), "--no-password-prompt", env=server_env, timeout=120)
+    assert r.returncode == 1
+    assert "2 cell(s) differ from profile" in r.stdout
+    assert "G1a at read-committed: expected anomaly, observed prevented" in r.stdout
+    assert "P4 at read-committed: expected prevented, observed anomaly" in r.stdout
+
+
+def test_two_runs_at_once_do_not_interfere(sandbox: SandboxState, server_env: dict[str, str]) -> None:
+    args = [sys.executable, "-m", "test_rig", "isolation", "--isolation-level", "repeatable-read", "--expect",
+            "mysql-innodb", "--no-password-prompt"]
+    procs = [subprocess.Popen(args, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, out + err
+        assert "every cell that profile mysql-innodb states agrees" in out
+    assert leftover_schemas(sandbox) == []
+
+
+def test_ctrl_c_leaves_nothing_and_keeps_partial_results(sandbox: SandboxState, server_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen([sys.executable, "-m", "test_rig", "isolation", "--no-password-prompt", "--json",
+                             str(out)], env=server_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 30
+    while not leftover_schemas(sandbox) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    data = json.loads(out.read_text())
+    assert data["complete"] is False
+    assert 0 < len(data["results"]) < 60
+    assert leftover_schemas(sandbox) == []
+
+
+def test_bad_session_var_is_a_usage_error(server_env: dict[str, str]) -> None:
+    r = run_cli("isolation", "--session-var", "no_such_variable_xyz=1", "--no-password-prompt", env=server_env)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: `SET SESSION no_such_variable_xyz = '1'` failed on the server with (1193)")
+    r2 = run_cli("isolation", "--session-var", "novalue", "--no-password-prompt", env=server_env)
+    assert r2.returncode == 2 and "is not NAME=VALUE" in r2.stderr
+    r3 = run_cli("isolation", "--explain", "G9", "--no-password-prompt", env=server_env)
+    assert r3.returncode == 2 and r3.stderr.startswith("error: Unknown isolation test 'G9'")
+
+
+def test_session_var_is_applied(server_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "o.json"
+    r = run_cli("isolation", "--isolation-level", "repeatable-read", "--test", "P4", "--session-var",
+                "innodb_snapshot_isolation=ON", "--json", str(out), "--no-password-prompt", env=server_env)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["session_variables"] == {"innodb_snapshot_isolation": "ON"}
+    # With snapshot isolation on, MariaDB refuses T2's update of a row changed since T2's snapshot.
+    p4 = data["results"][0]
+    assert p4["outcome"] == "prevented"
+    assert any(s["error_code"] == 1020 for s in p4["steps"])
+
+
+def test_catalogue_test_via_run_and_example_script(sandbox: SandboxState, server_env: dict[str, str]) -> None:
+    r = run_cli("run", str(ROOT / "examples" / "isolation_handlers.py"), "--no-password-prompt", env=server_env,
+                timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 passed, 0 failed" in r.stdout
+    script = str(ROOT / "examples" / "run_isolation_test.py")
+    rr = subprocess.run([sys.executable, script, "--test", "G2-item"], env=server_env, capture_output=True, text=True,
+                        timeout=60)
+    assert rr.returncode == 1 and rr.stdout.startswith("ANOMALY: G2-item at repeatable-read: anomaly")
+    ser = subprocess.run([sys.executable, script, "--test", "G2-item", "--isolation-level", "serializable"],
+                         env=server_env, capture_output=True, text=True, timeout=60)
+    assert ser.returncode == 0 and ser.stdout.startswith("PREVENTED: G2-item at serializable: prevented")
