@@ -16,6 +16,9 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   apt_install mariadb-server
 fi
 
+# openssl makes the TLS sandbox's certificates (tests/integration/test_tls.py)
+command -v openssl >/dev/null 2>&1 || apt_install openssl
+
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PYTHON --version)"

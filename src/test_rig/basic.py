@@ -122,6 +122,9 @@ def hint_for(err: BaseException | None, target: Target | None) -> str | None:
         return "Access denied: check the user name and password (-u/--user, --password or TIDB_PASSWORD)."
     if code == 1044:
         return "Access denied to the database: check that the user has privileges on it (-d/--database)."
+    if code == 2026:
+        return ("TLS failed: check database.ssl_mode and ssl_ca (TiDB Cloud needs verify-identity with the system "
+                "CA store; a sandbox started with --tls prints its CA in `sandbox env`).")
     if code == 1049:
         db = target.database if target else "the database"
         return f"Unknown database {db}: check -d/--database or create it first."
@@ -129,8 +132,6 @@ def hint_for(err: BaseException | None, target: Target | None) -> str | None:
                                               and classify_error(err) is ErrorCategory.Transient):
         return (f"Cannot reach {where}: check the host and port (-H HOST:PORT), that the server is "
                 "running and that no firewall is in the way.")
-    if isinstance(err, RigError) and "ssl" in err.message.lower():
-        return "TLS failed: check database.ssl_mode and ssl_ca (TiDB Cloud needs verify-identity)."
     return None
 
 

@@ -624,14 +624,16 @@ _dir_option = click.option("--dir", "directory", default=None,
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: a free one).")
 @click.option("--server", type=click.Choice(["mariadbd", "mysqld", "tidb-server"]), default=None)
 @click.option("--max-connections", type=click.IntRange(10, 100_000), default=2000)
+@click.option("--tls", is_flag=True, default=False,
+              help="Serve TLS with a private CA (sandbox env then sets verify-identity and the CA file).")
 @click.option("-v", "--verbose", is_flag=True, default=False)
 @guarded
-def sandbox_start(directory: str | None, port: int | None, server: str | None, max_connections: int,
+def sandbox_start(directory: str | None, port: int | None, server: str | None, max_connections: int, tls: bool,
                   verbose: bool) -> None:
     """Start the sandbox server (initialising it on first use)."""
     from .sandbox import Sandbox
 
-    box = Sandbox(Path(directory) if directory else None, server=server, max_connections=max_connections)
+    box = Sandbox(Path(directory) if directory else None, server=server, max_connections=max_connections, tls=tls)
     st = box.start(port)
     click.echo(f"sandbox {st.kind} running on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
     click.echo('point test-rig at it with: eval "$(test-rig sandbox env)"')

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
-from .errors import ConfigError, DatabaseError, ErrorContext, TimeoutError_, is_lost_connection, translate
+from .errors import (
+    ConfigError,
+    DatabaseError,
+    ErrorContext,
+    TimeoutError_,
+    TlsError,
+    is_lost_connection,
+    translate,
+)
 
 Row = tuple[Any, ...]
 
@@ -268,35 +276,15 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
     `database=True` uses the target's database; False/None connects without selecting one; a
     string selects that one. Raises test-rig's DatabaseError subclasses.
     """
-    import asyncmy
-
     db = target.database if database is True else (database or None)
     loop = asyncio.get_running_loop()
-    context = target.context("connect")
+    tls = ssl_context(target)
     try:
-        raw = await asyncio.wait_for(
-            asyncmy.connect(
-                host=target.host,
-                port=target.port,
-                user=target.user,
-                password=target.password,
-                database=db,
-                connect_timeout=target.timeout_secs,
-                autocommit=autocommit,
-                ssl=ssl_context(target),
-                charset="utf8mb4",
-            ),
-            target.timeout_secs,
-        )
-    except TimeoutError as e:
-        raise TimeoutError_(f"no answer from {target.address} within {target.timeout_secs:g} s",
-                            code=2003, context=context) from e
-    except ConfigError:
-        raise
-    except Exception as e:
-        err = translate(e, context=context)
-        err.message = _scrub(err.message, target.password)
-        raise err from None
+        raw = await _open(target, db, autocommit, tls)
+    except TlsError:
+        if target.ssl_mode != "preferred":
+            raise
+        raw = await _open(target, db, autocommit, None)  # preferred: plaintext when TLS cannot be had
     _shrink_receive_buffer(raw)
     conn = Connection(raw, target, ServerInfo("mysql", ""), loop)
     try:
@@ -324,6 +312,38 @@ def _shrink_receive_buffer(raw: Any) -> None:
             proto.length = proto.pos = 0
     except (AttributeError, TypeError):  # another driver build: keep its buffer
         pass
+
+
+async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLContext | None) -> Any:
+    """The driver's connect, with its errors translated: TLS failures are permanent (2026)."""
+    import asyncmy
+
+    context = target.context("connect")
+    try:
+        return await asyncio.wait_for(
+            asyncmy.connect(host=target.host, port=target.port, user=target.user, password=target.password,
+                            database=db, connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls,
+                            charset="utf8mb4"),
+            target.timeout_secs)
+    except TimeoutError as e:
+        raise TimeoutError_(f"no answer from {target.address} within {target.timeout_secs:g} s",
+                            code=2003, context=context) from e
+    except Exception as e:
+        if tls is not None and _is_tls_failure(e):
+            detail = _scrub(str(e.args[1] if len(e.args) > 1 else e), target.password)
+            raise TlsError(f"TLS to {target.address} failed ({detail}); check database.ssl_mode and ssl_ca "
+                           "(the server may not offer TLS, or its certificate is not signed by that CA)",
+                           code=2026, context=context) from None
+        err = translate(e, context=context)
+        err.message = _scrub(err.message, target.password)
+        raise err from None
+
+
+def _is_tls_failure(e: BaseException) -> bool:
+    if isinstance(e, ssl.SSLError):
+        return True
+    text = " ".join(str(a) for a in getattr(e, "args", ()))
+    return "[SSL" in text or "SSL:" in text or isinstance(e.__cause__ or e.__context__, ssl.SSLError)
 
 
 def _scrub(message: str, password: str) -> str:

@@ -72,6 +72,7 @@ ERROR_CODES: Mapping[int, CodeInfo] = {
     1020: CodeInfo(_T, "record has changed since last read (snapshot isolation conflict)"),
     1927: CodeInfo(_T, "connection was killed", lost_connection=True),
     1053: CodeInfo(_T, "server shutdown in progress", lost_connection=True),
+    2026: CodeInfo(_P, "TLS/SSL connection error"),
     1044: CodeInfo(_P, "access denied to database"),
     1045: CodeInfo(_P, "access denied for user"),
     1049: CodeInfo(_P, "unknown database"),
@@ -257,6 +258,10 @@ class ConnectionError_(DatabaseError):
 
 class AuthenticationError(DatabaseError):
     """The server refused the user name or password."""
+
+
+class TlsError(ConnectionError_):
+    """TLS could not be set up: bad or unknown CA, wrong host name, or a server without TLS (code 2026)."""
 
 
 class QueryError(DatabaseError):

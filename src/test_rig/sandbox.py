@@ -74,16 +74,18 @@ class SandboxState:
     host: str = "127.0.0.1"
     user: str = "root"
     database: str = "test"
+    ssl_ca: str | None = None
 
 
 class Sandbox:
     """One private server. `start()` initialises the data directory on first use."""
 
     def __init__(self, directory: Path | None = None, *, server: str | None = None,
-                 max_connections: int = 2000) -> None:
+                 max_connections: int = 2000, tls: bool = False) -> None:
         self.dir = Path(directory) if directory else default_dir()
         self.server = server
         self.max_connections = max_connections
+        self.tls = tls
 
     @property
     def state_path(self) -> Path:
@@ -133,11 +135,15 @@ class Sandbox:
                 ]
                 if kind == "mysqld":
                     argv.append("--mysqlx=OFF")
+                if self.tls:
+                    ca, cert, key = self._certificates()
+                    argv += [f"--ssl-ca={ca}", f"--ssl-cert={cert}", f"--ssl-key={key}"]
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
         finally:
             log.close()
-        state = SandboxState(kind=kind, binary=str(binary), datadir=str(datadir), port=port, pid=proc.pid)
+        state = SandboxState(kind=kind, binary=str(binary), datadir=str(datadir), port=port, pid=proc.pid,
+                             ssl_ca=str(self.dir / "tls" / "ca.pem") if self.tls else None)
         deadline = time.monotonic() + timeout
         while not _port_open(state.host, port):
             if proc.poll() is not None:
@@ -169,6 +175,31 @@ class Sandbox:
         if done.returncode != 0:
             raise RigError(f"Initialising the sandbox data directory failed ({done.returncode}): "
                            f"{(done.stderr or done.stdout).strip()[-500:]}")
+
+    def _certificates(self) -> tuple[Path, Path, Path]:
+        """A private CA and a server certificate for 127.0.0.1/localhost, made once with openssl."""
+        tls = self.dir / "tls"
+        ca, cert, key = tls / "ca.pem", tls / "server-cert.pem", tls / "server-key.pem"
+        if cert.is_file():
+            return ca, cert, key
+        openssl = shutil.which("openssl")
+        if not openssl:
+            raise UsageError("openssl was not found; install it (`apt-get install openssl`) to start a TLS sandbox.")
+        tls.mkdir(parents=True, exist_ok=True)
+        (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        steps = [
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+             "-keyout", str(tls / "ca-key.pem"), "-out", str(ca), "-subj", "/CN=test-rig sandbox CA"],
+            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(tls / "server.csr"),
+             "-subj", "/CN=127.0.0.1"],
+            [openssl, "x509", "-req", "-in", str(tls / "server.csr"), "-CA", str(ca), "-CAkey", str(tls / "ca-key.pem"),
+             "-CAcreateserial", "-out", str(cert), "-days", "3650", "-extfile", str(tls / "san.ext")],
+        ]
+        for argv in steps:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RigError(f"Making the sandbox's TLS certificates failed: {done.stderr.strip()[-300:]}")
+        return ca, cert, key
 
     def _create_database(self, state: SandboxState) -> None:
         import asyncio
@@ -213,8 +244,11 @@ class Sandbox:
         st = self.running()
         if not st:
             raise UsageError(f"No sandbox is running in {self.dir}; start one with `test-rig sandbox start`.")
-        return [f"export TIDB_HOST={st.host}:{st.port}", f"export TIDB_USER={st.user}",
-                "export TIDB_PASSWORD=", f"export TIDB_DATABASE={st.database}"]
+        lines = [f"export TIDB_HOST={st.host}:{st.port}", f"export TIDB_USER={st.user}",
+                 "export TIDB_PASSWORD=", f"export TIDB_DATABASE={st.database}"]
+        if st.ssl_ca:
+            lines += ["export TIDB_SSL_MODE=verify-identity", f"export TIDB_SSL_CA={st.ssl_ca}"]
+        return lines
 
 
 def _alive(pid: int) -> bool:
