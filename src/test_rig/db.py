@@ -29,6 +29,7 @@ from .errors import (
 
 Row = tuple[Any, ...]
 
+log = logging.getLogger("test_rig.db")
 # Server warnings are not errors; the library user opts in to seeing them with debug logging.
 logging.getLogger("asyncmy").setLevel(logging.ERROR)
 
@@ -284,6 +285,7 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
     except TlsError:
         if target.ssl_mode != "preferred":
             raise
+        tls = None
         raw = await _open(target, db, autocommit, None)  # preferred: plaintext when TLS cannot be had
     _shrink_receive_buffer(raw)
     conn = Connection(raw, target, ServerInfo("mysql", ""), loop)
@@ -296,6 +298,8 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
     except DatabaseError:
         await conn.close()
         raise
+    log.debug("connected to %s as %s (%s %s, connection id %s, tls %s)", target.address, target.user,
+              conn.server.kind, conn.server.version, conn.thread_id, "on" if tls is not None else "off")
     return conn
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -186,6 +187,9 @@ class MachineResult:
         return out
 
 
+log = logging.getLogger("test_rig.machine")
+
+
 class MachineError(RigError):
     """A machine broke its own rules: undeclared transition, unknown state, no handler."""
 
@@ -304,5 +308,9 @@ class StateMachine:
         return nxt
 
     def _notify(self, visit: StateVisit) -> None:
+        if visit.error:
+            log.debug("state %s ended in Error after %.1f ms: %s", visit.state, visit.ms, visit.error)
+        else:
+            log.debug("state %s done in %.1f ms", visit.state, visit.ms)
         if self.listener:
             self.listener(visit)

@@ -1,0 +1,134 @@
+"""Edges a user meets: a server that never answers, the hidden password prompt, JSON logs, refused levels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import re
+import select
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_rig.db import Target, connect
+from test_rig.isolation.catalogue import CATALOGUE
+from test_rig.isolation.runner import Level, RunSettings, run_catalogue
+from test_rig.sandbox import SandboxState
+from tests.helpers import run_cli
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A listener that accepts connections and never says a word (a hung server or a black hole)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for s in held:
+        s.close()
+    server.close()
+
+
+def test_silent_server_times_out_within_timeout_secs(silent_port: int, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"database": {"timeout_secs": 2}}')
+    started = time.monotonic()
+    r = run_cli("basic", "-c", str(cfg), "-H", f"127.0.0.1:{silent_port}", "--no-password-prompt")
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1
+    assert f"hint: Cannot reach 127.0.0.1:{silent_port}" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+    assert elapsed < 2 + 1 + 1.5  # timeout_secs plus a second, plus interpreter start-up
+
+
+def _secret_user(sandbox: SandboxState, name: str, password: str) -> None:
+    async def create() -> None:
+        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
+        await conn.execute(f"CREATE USER IF NOT EXISTS '{name}'@'%%' IDENTIFIED BY %s", [password])
+        await conn.execute(f"GRANT ALL ON *.* TO '{name}'@'%'")
+        await conn.close()
+
+    asyncio.run(create())
+
+
+def test_password_prompt_on_a_terminal_is_hidden(sandbox: SandboxState) -> None:
+    secret = "Prompted-Pw-4242"
+    _secret_user(sandbox, "prompted", secret)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
+    env.update({"TIDB_HOST": f"127.0.0.1:{sandbox.port}", "TIDB_USER": "prompted"})
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: test-rig on a real terminal
+        os.execve(sys.executable, [sys.executable, "-m", "test_rig", "basic"], env)
+    output = b""
+    deadline = time.monotonic() + 30
+    sent = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if not sent and b"Password for prompted@127.0.0.1" in output:
+            os.write(fd, secret.encode() + b"\n")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", output.decode(errors="replace"))
+    assert sent, text
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "OK: connected to mariadb server" in text
+    assert secret not in text
+
+
+def test_json_log_format(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    log = tmp_path / "log.jsonl"
+    cfg.write_text(f'[database]\ntimeout_secs = 1\n[logging]\nformat = "json"\nfile = "{log}"\nconsole = false\n')
+    r = run_cli("basic", "-c", str(cfg), "-H", "127.0.0.1:1", "--no-password-prompt")
+    assert r.returncode == 1
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records, "retries must be logged"
+    assert all(set(rec) >= {"ts", "level", "logger", "message"} for rec in records)
+    retry = next(rec for rec in records if rec["message"].startswith("retrying connect to 127.0.0.1:1"))
+    assert retry["level"] == "info" and "'attempt': 1" in retry["message"]
+    assert r.stderr.count("retry connect to") >= 1  # shown to the user once, in their words
+
+
+def test_log_file_flag_uses_default_path(sandbox: SandboxState, tmp_path: Path) -> None:
+    r = run_cli("basic", "-H", f"127.0.0.1:{sandbox.port}", "--no-password-prompt", "--log-file", "-v", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "test-rig.log").is_file()
+    assert "DEBUG" in (tmp_path / "test-rig.log").read_text()
+
+
+def test_a_level_the_server_refuses_is_unsupported(sandbox: SandboxState) -> None:
+    target = Target("t", sandbox.host, sandbox.port, "root", "", "test", 5)
+    results = asyncio.run(run_catalogue(target, [CATALOGUE["G0"], CATALOGUE["P4"]], [Level("snapshot")],
+                                        RunSettings()))
+    assert [r.outcome for r in results] == ["unsupported", "unsupported"]
+    assert results[0].explanation.startswith("the server refused this level: (1064)")
