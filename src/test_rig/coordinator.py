@@ -165,10 +165,17 @@ class StepRecord:
     ended: float | None = None
     completed_order: int | None = None
     aborted_txn: bool = False
+    label: str | None = None
 
     @property
-    def ok(self) -> bool:
-        return not self.skipped and self.error is None and self.ended is not None
+    def txn(self) -> str:
+        """The connection's name; in a transaction script it names the transaction."""
+        return self.conn
+
+    @property
+    def ran(self) -> bool:
+        """The step was executed and did not fail."""
+        return not self.skipped and self.error is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -327,7 +334,7 @@ class Coordinator:
         if missing:
             raise RigError(f"script names connection(s) {', '.join(missing)} that are not open")
         lanes = {name: _Lane(name, conn) for name, conn in self.connections.items()}
-        records = [StepRecord(i, s.conn, s.text) for i, s in enumerate(steps)]
+        records = [StepRecord(i, s.conn, s.text, label=s.label) for i, s in enumerate(steps)]
         order = [0]
         t0 = time.perf_counter()
         deadline = t0 + limit

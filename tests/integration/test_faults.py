@@ -127,48 +127,32 @@ def test_killed_connection_is_reestablished_and_retried(own_box: Sandbox) -> Non
     assert event.context["operation"] == "whoami"
 
 
-def test_wrong_password_fails_after_exactly_one_attempt(own_box: Sandbox) -> None:
+@pytest.mark.parametrize(("change", "error", "code", "category"), [
+    ({"user": "nobody", "password": "definitely-wrong"}, AuthenticationError, 1045, ErrorCategory.Permanent),
+    ({"database": "no_such_database"}, QueryError, 1049, ErrorCategory.Permanent),
+], ids=["wrong password", "unknown database"])
+def test_permanent_errors_fail_after_exactly_one_attempt(own_box: Sandbox, change: dict[str, str],
+                                                         error: type[Exception], code: int,
+                                                         category: ErrorCategory) -> None:
     st = own_box.state()
     assert st is not None
     attempts = 0
 
     async def body() -> None:
-        nonlocal attempts
         manager = ResilientConnectionManager(None, CircuitBreakerConfig(), RetryConfig(max_attempts=5))
 
         async def op() -> object:
             nonlocal attempts
             attempts += 1
-            return await connect(_target(st, user="nobody", password="definitely-wrong"))
+            return await connect(_target(st, **change))
 
         await manager.execute_with_resilience("connect", op)
 
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(error) as info:
         asyncio.run(body())
     assert attempts == 1
-    assert info.value.code == 1045
-    assert classify_error(info.value) is ErrorCategory.Permanent
-
-
-def test_unknown_database_fails_at_once(own_box: Sandbox) -> None:
-    st = own_box.state()
-    assert st is not None
-    attempts = 0
-
-    async def body() -> None:
-        nonlocal attempts
-        manager = ResilientConnectionManager(None, CircuitBreakerConfig(), RetryConfig(max_attempts=5))
-
-        async def op() -> object:
-            nonlocal attempts
-            attempts += 1
-            return await connect(_target(st, database="no_such_database"))
-
-        await manager.execute_with_resilience("connect", op)
-
-    with pytest.raises(QueryError) as info:
-        asyncio.run(body())
-    assert attempts == 1 and info.value.code == 1049
+    assert getattr(info.value, "code", None) == code
+    assert classify_error(info.value) is category
 
 
 def test_closed_port_is_retried_with_backoff_within_overall_timeout() -> None:

@@ -28,7 +28,7 @@ def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: di
     aborted: set[str] = set()
     logs = []
     for i, step in enumerate(test.steps):
-        entry = StepLog(step.txn, step.sql, label=step.label)
+        entry = StepLog(i, step.txn, step.sql, label=step.label)
         if step.txn in aborted:
             entry.skipped = True
         elif errors and i in errors:

@@ -71,7 +71,7 @@ def test_compare_lists_every_differing_cell() -> None:
 
 def test_explain_is_a_per_connection_script_in_step_order() -> None:
     test = CATALOGUE["G1a"]
-    logs = [StepLog(s.txn, s.sql, label=s.label) for s in test.steps]
+    logs = [StepLog(i, s.txn, s.sql, label=s.label) for i, s in enumerate(test.steps)]
     logs[3].rows = [[1, 101], [2, 20]]
     logs[2].rowcount = 1
     text = explain(TestResult("G1a", "read-uncommitted", None, "anomaly", "T2 read 1 => 101", logs, {1: 10, 2: 20}),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from ..coordinator import StepRecord
 
 PREVENTED = "prevented"
 ANOMALY = "anomaly"
@@ -29,29 +30,9 @@ class TxnStep:
     label: str | None = None
 
 
-@dataclass
-class StepLog:
-    """What one step did: the judge's only input, with the final table. Built from the coordinator's
-    StepRecord or written by hand in unit tests."""
-
-    txn: str
-    sql: str
-    rows: list[list[Any]] | None = None
-    rowcount: int | None = None
-    error_code: int | None = None
-    error: str | None = None
-    blocked: bool = False
-    skipped: bool = False
-    label: str | None = None
-
-    @property
-    def ran(self) -> bool:
-        return not self.skipped and self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"txn": self.txn, "sql": self.sql, "rows": self.rows, "rowcount": self.rowcount,
-                "blocked": self.blocked, "error": self.error, "error_code": self.error_code,
-                "skipped": self.skipped}
+#: What one step did: the judge's only input besides the final table. It is the coordinator's own
+#: record (unit tests write them by hand), so a history can be judged again from a JSON report.
+StepLog = StepRecord
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,7 @@ async def run_test(session: LevelSession, test: IsolationTest) -> TestResult:
     await session.reset()
     script = [Step(s.txn, s.sql, label=s.label) for s in test.steps]
     result = await session.coordinator.run_script(script)
-    logs = [StepLog(r.conn, r.sql, r.rows, r.rowcount, r.error_code, r.error, r.blocked, r.skipped, s.label)
-            for r, s in zip(result.steps, test.steps, strict=True)]
+    logs = result.steps
     final = await session.final_state()
     verdict = judge(test, Observation(logs, final))
     explanation = verdict.explanation
