@@ -25,6 +25,7 @@ from .config import (
     extension_values,
     extensions,
     load_config,
+    parse_session_var,
     set_path,
 )
 from .environment import Environment, run_async
@@ -471,11 +472,8 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
     cfg = env.config
     variables: dict[str, Any] = dict(cfg.session_variables)
     for item in session_vars:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--session-var {item!r} is not NAME=VALUE; write e.g. --session-var "
-                             "innodb_snapshot_isolation=ON.")
-        variables[name.strip()] = value.strip()
+        name, value = parse_session_var(item)
+        variables[name] = value
     tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
     settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
                            lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)

@@ -41,6 +41,25 @@ def split_host(value: str) -> tuple[str, int]:
     return (m["v6"] or m["name"]), port
 
 
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_session_var(item: str) -> tuple[str, SessionValue]:
+    """`NAME=VALUE` from the command line; integers and decimals become numbers (the server refuses
+    '5' for a numeric variable), anything else stays text."""
+    name, sep, raw = item.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not _IDENT.fullmatch(name):
+        raise ConfigError(f"--session-var {item!r} is not NAME=VALUE with a plain variable name; write e.g. "
+                          "--session-var innodb_snapshot_isolation=ON.")
+    for number in (int, float):
+        try:
+            return name, number(raw)
+        except ValueError:
+            continue
+    return name, raw
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -174,7 +193,7 @@ class AppConfig(BaseSettings):
     @classmethod
     def _valid_names(cls, v: dict[str, SessionValue]) -> dict[str, SessionValue]:
         for name in v:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            if not _IDENT.fullmatch(name):
                 raise ValueError(f"session variable name {name!r} is not a plain identifier")
         return v
 

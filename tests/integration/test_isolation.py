@@ -157,9 +157,11 @@ def test_ctrl_c_leaves_nothing_and_keeps_partial_results(sandbox: SandboxState, 
 def test_bad_session_var_is_a_usage_error(server_env: dict[str, str]) -> None:
     r = run_cli("isolation", "--session-var", "no_such_variable_xyz=1", "--no-password-prompt", env=server_env)
     assert r.returncode == 2
-    assert r.stderr.startswith("error: `SET SESSION no_such_variable_xyz = '1'` failed on the server with (1193)")
+    assert r.stderr.startswith("error: `SET SESSION no_such_variable_xyz = 1` failed on the server with (1193)")
     r2 = run_cli("isolation", "--session-var", "novalue", "--no-password-prompt", env=server_env)
     assert r2.returncode == 2 and "is not NAME=VALUE" in r2.stderr
+    r4 = run_cli("isolation", "--session-var", "a b=1", "--no-password-prompt", env=server_env)
+    assert r4.returncode == 2 and "with a plain variable name" in r4.stderr
     r3 = run_cli("isolation", "--explain", "G9", "--no-password-prompt", env=server_env)
     assert r3.returncode == 2 and r3.stderr.startswith("error: Unknown isolation test 'G9'")
 
@@ -167,10 +169,11 @@ def test_bad_session_var_is_a_usage_error(server_env: dict[str, str]) -> None:
 def test_session_var_is_applied(server_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "o.json"
     r = run_cli("isolation", "--isolation-level", "repeatable-read", "--test", "P4", "--session-var",
-                "innodb_snapshot_isolation=ON", "--json", str(out), "--no-password-prompt", env=server_env)
+                "innodb_snapshot_isolation=ON", "--session-var", "innodb_lock_wait_timeout=5", "--json", str(out),
+                "--no-password-prompt", env=server_env)
     assert r.returncode == 0, r.stderr
     data = json.loads(out.read_text())
-    assert data["session_variables"] == {"innodb_snapshot_isolation": "ON"}
+    assert data["session_variables"] == {"innodb_snapshot_isolation": "ON", "innodb_lock_wait_timeout": 5}
     # With snapshot isolation on, MariaDB refuses T2's update of a row changed since T2's snapshot.
     p4 = data["results"][0]
     assert p4["outcome"] == "prevented"

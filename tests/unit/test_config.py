@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_rig.cli import main
-from test_rig.config import AppConfig, load_config, register_config_extension, split_host
+from test_rig.config import AppConfig, load_config, parse_session_var, register_config_extension, split_host
 from test_rig.errors import ConfigError
 
 # Every field that has an environment variable: (env var, dotted key, file value, env value, cli option, cli value,
@@ -227,6 +227,20 @@ def test_password_masked_in_show_config(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "hunter2-secret" not in result.output
     assert json.loads(result.output)["database"]["password"] == "********"
+
+
+@pytest.mark.parametrize(("item", "expected"), [("innodb_lock_wait_timeout=5", ("innodb_lock_wait_timeout", 5)),
+                                                ("long_query_time = 0.5", ("long_query_time", 0.5)),
+                                                ("innodb_snapshot_isolation=ON", ("innodb_snapshot_isolation", "ON")),
+                                                ("sql_mode=", ("sql_mode", ""))])
+def test_parse_session_var(item: str, expected: tuple[str, object]) -> None:
+    assert parse_session_var(item) == expected
+
+
+@pytest.mark.parametrize("item", ["novalue", "=1", "a b=1", "x;drop=1"])
+def test_parse_session_var_rejects(item: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_session_var(item)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("h:1", ("h", 1)), ("[::1]:3306", ("::1", 3306)),

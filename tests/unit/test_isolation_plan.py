@@ -29,8 +29,8 @@ def test_tidb_runs_rc_and_rr_in_both_modes() -> None:
 def test_session_setup_statements() -> None:
     stmts = session_setup(Level("read-committed", "optimistic"),
                           RunSettings(lock_wait_timeout=3, session_variables={"innodb_snapshot_isolation": "ON"}))
-    assert stmts == ["SET SESSION innodb_snapshot_isolation = 'ON'", "SET SESSION tidb_txn_mode = 'optimistic'",
-                     "SET SESSION innodb_lock_wait_timeout = 3",
+    assert stmts == ["SET SESSION innodb_lock_wait_timeout = 3", "SET SESSION innodb_snapshot_isolation = 'ON'",
+                     "SET SESSION tidb_txn_mode = 'optimistic'",
                      "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"]
 
 

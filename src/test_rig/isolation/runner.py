@@ -102,31 +102,37 @@ class Schema:
             await admin.close()
 
 
+def run_defaults(settings: RunSettings) -> list[str]:
+    """Defaults for a fast run; the user's session variables come after them and so win."""
+    return [f"SET SESSION innodb_lock_wait_timeout = {int(settings.lock_wait_timeout)}"]
+
+
 def user_settings(settings: RunSettings) -> list[str]:
     return [f"SET SESSION {name} = {sql_literal(value)}" for name, value in settings.session_variables.items()]
 
 
-def level_settings(level: Level, settings: RunSettings) -> list[str]:
+def level_settings(level: Level) -> list[str]:
     stmts = [f"SET SESSION tidb_txn_mode = '{level.txn_mode}'"] if level.txn_mode else []
-    stmts.append(f"SET SESSION innodb_lock_wait_timeout = {int(settings.lock_wait_timeout)}")
     stmts.append(f"SET SESSION TRANSACTION ISOLATION LEVEL {level.isolation.replace('-', ' ').upper()}")
     return stmts
 
 
 def session_setup(level: Level, settings: RunSettings) -> list[str]:
-    return user_settings(settings) + level_settings(level, settings)
+    return run_defaults(settings) + user_settings(settings) + level_settings(level)
 
 
 async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> None:
-    """Apply the user's session variables (a failure is bad input), then the level (a failure
-    means the server does not support it)."""
+    """Apply the run's defaults, the user's session variables (a failure is bad input), then the
+    level (a failure means the server does not support it)."""
+    for sql in run_defaults(settings):
+        await conn.execute(sql)
     for sql in user_settings(settings):
         try:
             await conn.execute(sql)
         except DatabaseError as e:
             raise UsageError(f"`{sql}` failed on the server with {e}; check --session-var and "
                              "session_variables.") from None
-    for sql in level_settings(level, settings):
+    for sql in level_settings(level):
         await conn.execute(sql)
     actual = await conn.isolation()
     if actual.replace("_", "-") != level.isolation:
