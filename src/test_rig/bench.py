@@ -76,7 +76,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
                            warmup: float = 0.0) -> BenchResult:
     await prepare_table(target, table_size, manager)
     coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
-    failures = await coordinator.open()
+    failures = await coordinator.open(manager=manager)
     if not coordinator.connections:
         first = next(iter(failures.values()))
         raise first

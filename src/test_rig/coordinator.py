@@ -285,8 +285,10 @@ class Coordinator:
 
     # ------------------------------------------------------------------ connections
     async def open(self, *, database: str | bool | None = True,
-                   prepare: Callable[[Connection], Awaitable[None]] | None = None) -> dict[str, BaseException]:
-        """Connect every target (at most `connect_concurrency` at once). Returns failures by name."""
+                   prepare: Callable[[Connection], Awaitable[None]] | None = None,
+                   manager: ResilientConnectionManager | None = None) -> dict[str, BaseException]:
+        """Connect every target (at most `connect_concurrency` at once), through `manager`'s retry
+        and breaker when given; then run `prepare` (never retried) on each. Returns failures by name."""
         gate = asyncio.Semaphore(self.connect_concurrency)
         failures: dict[str, BaseException] = {}
 
@@ -294,7 +296,11 @@ class Coordinator:
             async with gate:
                 self.shared.connections[name] = ConnState.Connecting
                 try:
-                    conn = await connect(target, database=database)
+                    if manager is not None:
+                        conn = await manager.execute_with_resilience(
+                            f"connect {name}", lambda: connect(target, database=database))
+                    else:
+                        conn = await connect(target, database=database)
                     if prepare is not None:
                         await prepare(conn)
                 except (DatabaseError, RigError, OSError) as e:

@@ -110,6 +110,23 @@ def test_right_password_from_env_never_appears(sandbox: SandboxState, secret_use
     assert "environment variable TIDB_PASSWORD" in r2.stdout
 
 
+def test_password_from_a_config_file_never_appears(sandbox: SandboxState, secret_user: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "tidb_config.toml"
+    cfg.write_text(f'[database]\nhost = "127.0.0.1:{sandbox.port}"\nusername = "{secret_user}"\n'
+                   f'password = "{SECRET}"\n[logging]\nfile = "{tmp_path / "run.log"}"\nlevel = "debug"\n')
+    out = tmp_path / "o.json"
+    r = run_cli("basic", "--json", str(out), "--junit", str(tmp_path / "o.xml"), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = run_cli("show-config", "--sources", cwd=tmp_path)
+    bad = run_cli("basic", "-d", "no_such_db", "--json", str(tmp_path / "bad.json"), cwd=tmp_path)
+    assert bad.returncode == 1
+    for text in (r.stdout, r.stderr, shown.stdout, bad.stdout, bad.stderr, out.read_text(),
+                 (tmp_path / "o.xml").read_text(), (tmp_path / "run.log").read_text(),
+                 (tmp_path / "bad.json").read_text()):
+        assert SECRET not in text
+    assert json.loads(shown.stdout)["sources"]["database.password"] == f"file {cfg}, key database.password"
+
+
 def test_unknown_database_hint(sandbox: SandboxState) -> None:
     r = run_cli("basic", "-H", f"127.0.0.1:{sandbox.port}", "-d", "no_such_db", "--no-password-prompt")
     assert r.returncode == 1

@@ -25,6 +25,9 @@ ENV_FIELDS: list[tuple[str, str, Any, str, str | None, str | None, Any]] = [
     ("TIDB_TEST_ROWS", "test.rows", 11, "22", "--test-rows", "33", 33),
     ("TIDB_MONITOR_DURATION", "monitor.monitor_duration", 100, "200", None, None, None),
     ("TIDB_UPDATE_INTERVAL", "monitor.update_interval", 1, "2", None, None, None),
+    ("TIDB_SHOW_DETAILS", "monitor.show_details", False, "1", None, None, None),
+    ("TIDB_SSL_MODE", "database.ssl_mode", "required", "verify-ca", None, None, None),
+    ("TIDB_SSL_CA", "database.ssl_ca", "/file/ca.pem", "/env/ca.pem", None, None, None),
 ]
 
 

@@ -143,7 +143,8 @@ async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> Non
 class LevelSession:
     """Connections at one level, reused by every test of that level."""
 
-    def __init__(self, schema: Schema, level: Level, settings: RunSettings, count: int = 3) -> None:
+    def __init__(self, schema: Schema, level: Level, settings: RunSettings, count: int = 3,
+                 manager: ResilientConnectionManager | None = None) -> None:
         names = [f"T{i + 1}" for i in range(count)]
         self.coordinator = Coordinator([schema.target] * count, names=names, block_window=settings.block_window,
                                        script_timeout=settings.script_timeout)
@@ -151,9 +152,11 @@ class LevelSession:
         self.settings = settings
         self.unsupported: str | None = None
         self.admin: Connection | None = None
+        self.manager = manager
 
     async def open(self) -> None:
-        failures = await self.coordinator.open(prepare=lambda c: _prepare(c, self.level, self.settings))
+        failures = await self.coordinator.open(prepare=lambda c: _prepare(c, self.level, self.settings),
+                                               manager=self.manager)
         if failures:
             first = next(iter(failures.values()))
             if isinstance(first, UsageError):
@@ -233,7 +236,7 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
     try:
         for level in levels:
             lanes = max([len(t.transactions) for t in tests] + [scaled[1] if scaled else 0])
-            session = LevelSession(schema, level, settings, count=lanes)
+            session = LevelSession(schema, level, settings, count=lanes, manager=manager)
             await session.open()
             try:
                 for test in tests:
