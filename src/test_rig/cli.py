@@ -7,6 +7,7 @@ passed on.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -26,7 +27,6 @@ from .config import (
     extensions,
     load_config,
     parse_session_var,
-    set_path,
 )
 from .environment import Environment, run_async
 from .errors import RigError, UsageError
@@ -93,9 +93,10 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
             values[dotted] = params[param]
             names[dotted] = flag
     given = {k: v for k, v in params.items() if v is not None and k in ctx.params and _given(ctx, k)}
-    for dotted, value in extension_values(exts or [], given).items():
-        values[dotted] = value
-        names[dotted] = "--" + dotted.split(".")[-1].replace("_", "-")
+    for param, value in given.items():  # one at a time, so each key is named after the option that set it
+        for dotted, mapped in extension_values(exts or [], {param: value}).items():
+            values[dotted] = mapped
+            names[dotted] = "--" + param.replace("_", "-")
     return values, names
 
 
@@ -477,8 +478,8 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
     tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
     settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
                            lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)
-    target = env.target()
-    target = target.__class__(**{**target.__dict__, "session_variables": {}})  # applied per level instead
+    # The run applies session variables itself, per level, after its own defaults.
+    target = dataclasses.replace(env.target(), session_variables={})
     results: list[TestResult] = []
     scaled: list[Any] = []
     server_info: dict[str, Any] = {}
@@ -682,7 +683,7 @@ def sandbox_env(directory: str | None, verbose: bool) -> None:
         click.echo(line)
 
 
-__all__ = ["UsageError", "build_environment", "common_options", "guarded", "main", "set_path"]
+__all__ = ["UsageError", "build_environment", "common_options", "guarded", "main"]
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -163,6 +163,12 @@ def test_bad_cli_host_names_the_option() -> None:
     assert "option -H/--host: database.host expected HOST:PORT" in result.output
 
 
+def test_bad_extension_option_names_the_option() -> None:
+    result = CliRunner().invoke(main, ["show-config", "--test-rows", "0"])
+    assert result.exit_code == 2
+    assert "option --test-rows: test.rows input should be greater than or equal to 1 (got 0)" in result.output
+
+
 def test_wrong_password_type_is_not_echoed(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     path.write_text('{"database": {"password": 123456789}}')
