@@ -25,6 +25,7 @@ from typing import Any
 
 from .db import Connection, Target, connect
 from .errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
+from .machine import State, StateContext, StateHandler, call_handler
 from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
 log = logging.getLogger("test_rig.coordinator")
@@ -224,6 +225,29 @@ class Worker:
 
 
 Workload = Callable[[Connection, Worker], Awaitable[Any]]
+
+
+class HandlerFailed(DatabaseError):
+    """A handler used as a workload ended an operation in the Error state."""
+
+
+def handler_workload(factory: Callable[[], StateHandler]) -> Workload:
+    """Free-running mode with a handler: each worker gets its own handler and context, and every
+    operation is one `enter`/`execute`/`exit` on the worker's connection. Ending in Error counts
+    as a failed operation (its message is kept); the state returned otherwise is ignored."""
+    async def op(conn: Connection, worker: Worker) -> None:
+        handler, ctx = worker.data.get("handler"), worker.data.get("ctx")
+        if handler is None or ctx is None:
+            handler, ctx = factory(), StateContext.for_target(conn.target, worker.index)
+            worker.data["handler"], worker.data["ctx"] = handler, ctx
+        ctx.connection, ctx.server, ctx.server_version = conn, conn.server, conn.server.version
+        await call_handler(handler.enter, ctx)
+        nxt = State.of(await call_handler(handler.execute, ctx))
+        await call_handler(handler.exit, ctx)
+        if nxt.name == "Error":
+            raise HandlerFailed(nxt.message or f"{type(handler).__name__} ended in Error", code=None)
+
+    return op
 
 
 @dataclass

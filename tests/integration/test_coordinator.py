@@ -150,6 +150,35 @@ def test_free_running_counts_operations_errors_and_latency(sandbox: SandboxState
     assert sum(t["ops"] for t in data["timeline"]) == 360
 
 
+def test_free_running_with_a_handler(sandbox: SandboxState) -> None:
+    from test_rig.coordinator import handler_workload
+    from test_rig.machine import State, StateContext, StateHandler
+
+    class Counter(StateHandler):
+        """A plain (thread-run) handler: every fifth operation fails its check."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def execute(self, ctx: StateContext) -> State:
+            self.calls += 1
+            assert ctx.connection is not None
+            value = ctx.connection.execute_query(f"SELECT {self.calls}")[0][0]
+            return State.error(f"call {value} failed its check") if value % 5 == 0 else State.COMPLETED
+
+    async def body() -> Any:
+        co = Coordinator([target(sandbox)])
+        await co.open()
+        try:
+            return await co.run_free(handler_workload(Counter), operations=100)
+        finally:
+            await co.close()
+
+    result = run(body)
+    assert (result.operations, result.errors) == (80, 20)
+    assert result.errors_by_code == {"HandlerFailed": 20}
+
+
 def test_coordinator_events_and_readiness(sandbox: SandboxState) -> None:
     async def body() -> Any:
         bad = Target("bad", "127.0.0.1", 1, "root", "", "test", 2)
