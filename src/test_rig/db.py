@@ -188,7 +188,8 @@ class Connection:
     thread and returns rows; in a coroutine handler it returns an awaitable.
     """
 
-    def __init__(self, raw: Any, target: Target, server: ServerInfo, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, raw: Any, target: Target, server: ServerInfo, loop: asyncio.AbstractEventLoop,
+                 *, autocommit: bool = True) -> None:
         self._raw = raw
         self._cursor = raw.cursor()
         self.target = target
@@ -197,6 +198,9 @@ class Connection:
         self._loop_thread = threading.get_ident()
         self.thread_id: int | None = None
         self.closed = False
+        self.autocommit = autocommit
+        #: inside an explicit transaction (BEGIN / START TRANSACTION ... COMMIT / ROLLBACK)
+        self.in_transaction = False
 
     @property
     def raw(self) -> Any:
@@ -209,7 +213,8 @@ class Connection:
             await cur.execute(sql, args)
             rows = list(await cur.fetchall()) if cur.description else []
         except Exception as e:
-            raise self._failed(e, sql, is_write or _looks_like_commit(sql)) from e
+            raise self._failed(e, sql, is_write or self._commits_on_success(sql)) from e
+        self._track_transaction(sql)
         columns = [d[0] for d in cur.description] if cur.description else []
         return Result(rows=[tuple(r) for r in rows], rowcount=cur.rowcount, columns=columns)
 
@@ -221,6 +226,20 @@ class Connection:
             return await cur.fetchall()
         except Exception as e:
             raise self._failed(e, sql, False) from e
+
+    def _commits_on_success(self, sql: str) -> bool:
+        """Whether this statement, had it succeeded, would have made something durable: a COMMIT,
+        or a write outside an explicit transaction on an autocommit connection. If the connection
+        dies before the answer, such a statement's outcome is unknown (indeterminate)."""
+        verb = _verb(sql)
+        return verb == "COMMIT" or (verb in _WRITES and self.autocommit and not self.in_transaction)
+
+    def _track_transaction(self, sql: str) -> None:
+        verb = _verb(sql)
+        if verb == "BEGIN" or (verb == "START" and "TRANSACTION" in sql.upper()):
+            self.in_transaction = True
+        elif verb in ("COMMIT", "ROLLBACK"):
+            self.in_transaction = False
 
     def _failed(self, e: Exception, sql: str, is_write: bool) -> DatabaseError:
         """Translate a driver error once; mark the connection closed when it was lost."""
@@ -266,8 +285,12 @@ class Connection:
         self._raw.close()
 
 
-def _looks_like_commit(sql: str) -> bool:
-    return sql.lstrip()[:6].upper() == "COMMIT"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _verb(sql: str) -> str:
+    head = sql.lstrip()[:18].upper()
+    return head.split(None, 1)[0] if head else ""
 
 
 async def connect(target: Target, *, database: str | bool | None = True, autocommit: bool = True,
@@ -288,7 +311,7 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
         tls = None
         raw = await _open(target, db, autocommit, None)  # preferred: plaintext when TLS cannot be had
     _shrink_receive_buffer(raw)
-    conn = Connection(raw, target, ServerInfo("mysql", ""), loop)
+    conn = Connection(raw, target, ServerInfo("mysql", ""), loop, autocommit=autocommit)
     try:
         if detect:
             conn.server = await detect_server(conn)

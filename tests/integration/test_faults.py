@@ -179,3 +179,36 @@ def test_closed_port_is_retried_with_backoff_within_overall_timeout() -> None:
     assert info.value.attempts == attempts
     assert getattr(info.value.last_error, "code", None) == 2003
     assert elapsed < 1.5 + 0.5
+
+
+@pytest.mark.parametrize(("in_transaction", "category"), [(False, ErrorCategory.Indeterminate),
+                                                          (True, ErrorCategory.Transient)],
+                         ids=["autocommit write", "write inside a transaction"])
+def test_write_lost_mid_statement(sandbox: SandboxState, in_transaction: bool, category: ErrorCategory) -> None:
+    """An autocommit write whose connection dies before the answer may have applied; inside an
+    open transaction it cannot have (the server rolls the transaction back), so it is only transient."""
+
+    async def body() -> BaseException:
+        target = _target(sandbox)
+        conn = await connect(target)
+        admin = await connect(target)
+        await conn.execute("CREATE TABLE IF NOT EXISTS lost_writes (v INT)")
+        if in_transaction:
+            await conn.execute("BEGIN")
+        write = asyncio.create_task(conn.execute("INSERT INTO lost_writes SELECT SLEEP(2)"))
+        await asyncio.sleep(0.5)
+        await admin.execute(f"KILL CONNECTION {conn.thread_id}")
+        try:
+            await write
+        except QueryError as e:
+            raise AssertionError("expected a lost connection") from e
+        except Exception as e:
+            return e
+        finally:
+            await admin.execute("DROP TABLE IF EXISTS lost_writes")
+            await admin.close()
+        raise AssertionError("the killed write returned normally")
+
+    err = asyncio.run(body())
+    assert getattr(err, "code", None) in (2013, 2006, 1927)
+    assert classify_error(err) is category
