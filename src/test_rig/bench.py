@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +73,8 @@ def point_select(table_size: int) -> Any:
 
 
 async def run_point_select(target: Target, *, connections: int, duration: float, table_size: int,
-                           manager: ResilientConnectionManager, seed: int = 0,
-                           warmup: float = 0.0) -> BenchResult:
+                           manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
+                           on_interrupt: Callable[[BenchResult], None] | None = None) -> BenchResult:
     await prepare_table(target, table_size, manager)
     coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
     failures = await coordinator.open(manager=manager)
@@ -84,7 +85,10 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
         workload = point_select(table_size)
         if warmup > 0:
             await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
-        run = await coordinator.run_free(workload, duration=duration, seed=seed, manager=manager)
+        run = await coordinator.run_free(
+            workload, duration=duration, seed=seed, manager=manager,
+            on_interrupt=(lambda partial: on_interrupt(BenchResult(connections, table_size, partial, len(failures))))
+            if on_interrupt else None)
     finally:
         await coordinator.close()
     return BenchResult(connections, table_size, run, len(failures))

@@ -285,10 +285,17 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
     managers = _breakers(env)
     it = iter(targets)
     env.console.print(f"test-rig simple-multi-connection: {len(targets)} connections")
-    outcomes = run_async(lambda: run_simple(targets, lambda: managers(next(it)), timeout=env.config.test.timeout_secs))
+    try:
+        outcomes = run_async(lambda: run_simple(targets, lambda: managers(next(it)),
+                                                timeout=env.config.test.timeout_secs))
+    except KeyboardInterrupt:
+        if env.json_path:
+            write_json(env.json_path, {"command": "simple-multi-connection", "ok": False, "complete": False,
+                                       "error": "interrupted"})
+        raise
     failed = _print_outcomes(env, names, outcomes)
     if env.json_path:
-        write_json(env.json_path, {"command": "simple-multi-connection", "ok": failed == 0,
+        write_json(env.json_path, {"command": "simple-multi-connection", "ok": failed == 0, "complete": True,
                                    "connections": [dict(o.to_dict(), name=n) for n, o in zip(names, outcomes,
                                                                                           strict=True)]})
     if env.junit_path:
@@ -316,15 +323,23 @@ def multi_connection(ctx: click.Context, /, connection_count: int | None, coordi
     it = iter(targets)
     env.console.print(f"test-rig multi-connection: {len(targets)} connections under the coordinator")
     env.console.print("events:")
+    from .coordinator import EventLog
+
+    events = EventLog()
+    events.add_listener(lambda ev: env.console.print(f"  {ev}"))
     run = None
     try:
         run = run_async(lambda: run_coordinated(
             targets, names, lambda: managers(next(it)), timeout=env.config.test.timeout_secs,
-            coordination_timeout=coordination_timeout, on_event=lambda ev: env.console.print(f"  {ev}")))
+            coordination_timeout=coordination_timeout, events=events))
     finally:
-        if run is not None and env.json_path:
-            data = {"command": "multi-connection", "ok": all(o.result.ok for o in run.outcomes)}
-            data.update(run.to_dict())
+        if env.json_path:
+            if run is not None:
+                data = {"command": "multi-connection", "ok": all(o.result.ok for o in run.outcomes), "complete": True}
+                data.update(run.to_dict())
+            else:  # interrupted or failed: keep the events seen so far
+                data = {"command": "multi-connection", "ok": False, "complete": False,
+                        "events": [e.to_dict() for e in events.events]}
             write_json(env.json_path, data)
     env.console.print("results:")
     failed = _print_outcomes(env, names, run.outcomes)
@@ -419,8 +434,16 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                       f"{table_size} rows, against {target.address}")
     env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
     manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
-    result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
-                                                table_size=table_size, manager=manager, seed=seed, warmup=warmup))
+    partial: list[Any] = []
+    try:
+        result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
+                                                    table_size=table_size, manager=manager, seed=seed, warmup=warmup,
+                                                    on_interrupt=partial.append))
+    except KeyboardInterrupt:
+        if env.json_path:  # what ran before Ctrl-C is kept
+            write_json(env.json_path, partial[0].to_dict() if partial else
+                       {"command": "bench", "complete": False, "error": "interrupted before the load started"})
+        raise
     data = result.to_dict()
     if env.json_path:
         write_json(env.json_path, data)

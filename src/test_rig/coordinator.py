@@ -262,6 +262,7 @@ class FreeRunResult:
     reconnects: int
     indeterminate: int
     breaker: dict[str, Any]
+    complete: bool = True
 
     @property
     def qps(self) -> float:
@@ -281,7 +282,7 @@ class FreeRunResult:
             "max_ms": round(h.get_max_value() / 1000.0, 3) if h.get_total_count() else 0.0,
             "errors": self.errors, "errors_by_code": self.errors_by_code, "retries": self.retries,
             "reconnects": self.reconnects, "indeterminate": self.indeterminate, "breaker": self.breaker,
-            "timeline": self.timeline,
+            "complete": self.complete, "timeline": self.timeline,
         }
 
 
@@ -479,12 +480,14 @@ class Coordinator:
     # ------------------------------------------------------------------ free-running mode
     async def run_free(self, workload: Workload, *, duration: float | None = None, operations: int | None = None,
                        seed: int = 0, manager: ResilientConnectionManager | None = None,
-                       reconnect_timeout: float = 30.0) -> FreeRunResult:
+                       reconnect_timeout: float = 30.0,
+                       on_interrupt: Callable[[FreeRunResult], None] | None = None) -> FreeRunResult:
         """Run `workload` on every open connection until `duration` seconds or `operations` in all.
 
         A lost connection is counted as a failed operation, reported to the circuit breaker, and
         re-opened through `manager` (retry with backoff and jitter, breaker); the worker then goes on.
-        Latency is recorded for successful operations only.
+        Latency is recorded for successful operations only. If the run is cancelled (Ctrl-C), the
+        figures so far go to `on_interrupt` before the cancellation continues.
         """
         from hdrh.histogram import HdrHistogram
 
@@ -568,16 +571,25 @@ class Coordinator:
                 ops_per_sec[slot(now)] += 1
                 record(int((now - t) * 1_000_000) or 1)
 
-        await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
-        elapsed = perf() - start
-        # One entry per second of the run; operations that finished just past the end count in the last one.
-        entries = max(1, math.ceil(duration if duration else elapsed))
-        timeline = [{"t": i + 1, "ops": ops_per_sec[i] if i < len(ops_per_sec) else 0,
-                     "errors": errs_per_sec[i] if i < len(errs_per_sec) else 0} for i in range(entries)]
-        timeline[-1]["ops"] += sum(ops_per_sec[entries:])
-        timeline[-1]["errors"] += sum(errs_per_sec[entries:])
-        return FreeRunResult(
-            operations=totals["ops"], errors=totals["errors"], seconds=elapsed, histogram=hist,
-            errors_by_code=dict(errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
-            reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict())
+        def summary(complete: bool) -> FreeRunResult:
+            elapsed = perf() - start
+            # One entry per second of the run; operations that finished just past the end count in the last one.
+            entries = max(1, math.ceil(duration if duration and complete else elapsed))
+            timeline = [{"t": i + 1, "ops": ops_per_sec[i] if i < len(ops_per_sec) else 0,
+                         "errors": errs_per_sec[i] if i < len(errs_per_sec) else 0} for i in range(entries)]
+            timeline[-1]["ops"] += sum(ops_per_sec[entries:])
+            timeline[-1]["errors"] += sum(errs_per_sec[entries:])
+            return FreeRunResult(
+                operations=totals["ops"], errors=totals["errors"], seconds=elapsed, histogram=hist,
+                errors_by_code=dict(errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
+                reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict(),
+                complete=complete)
+
+        try:
+            await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
+        except asyncio.CancelledError:
+            if on_interrupt is not None:
+                on_interrupt(summary(complete=False))
+            raise
+        return summary(complete=True)
 

@@ -69,10 +69,8 @@ class CoordinatedRun:
 
 async def run_coordinated(targets: list[Target], names: list[str], manager: Callable[[], ResilientConnectionManager],
                           *, timeout: float, coordination_timeout: float,
-                          on_event: Callable[[Any], None] | None = None) -> CoordinatedRun:
-    events = EventLog()
-    if on_event:
-        events.add_listener(on_event)
+                          events: EventLog | None = None) -> CoordinatedRun:
+    events = events or EventLog()
     shared = SharedState({n: ConnState.Disconnected for n in names})
     readiness = Readiness(len(targets), events)
 

@@ -278,3 +278,32 @@ def test_query_error_type(sandbox: SandboxState) -> None:
     with pytest.raises(QueryError) as info:
         run(body)
     assert info.value.code == 1064
+
+
+def _interrupt(args: list[str], env: dict[str, str], after: float) -> tuple[int, str, str]:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "test_rig", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+def test_bench_interrupted_keeps_partial_figures(server_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    code, stdout, stderr = _interrupt(["bench", "point-select", "--connections", "2", "--duration", "30",
+                                       "--table-size", "200", "--no-password-prompt", "--json", str(out)],
+                                      server_env, after=4)
+    assert code == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    data = json.loads(out.read_text())
+    assert data["complete"] is False
+    assert data["operations"] > 0
+    assert sum(t["ops"] for t in data["timeline"]) == data["operations"]
+    assert len(data["timeline"]) < 30
