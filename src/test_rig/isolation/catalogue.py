@@ -18,7 +18,7 @@ ANOMALY = "anomaly"
 UNSUPPORTED = "unsupported"
 
 SETUP = (
-    "CREATE TABLE test (id INT PRIMARY KEY, value INT)",
+    "CREATE TABLE test (id INT PRIMARY KEY, value INT) ENGINE=InnoDB",
     "INSERT INTO test (id, value) VALUES (1, 10), (2, 20)",
 )
 

@@ -38,7 +38,7 @@ async def lost_update(session: LevelSession, rows: int, txns: int) -> ScaledResu
     assert admin is not None
     await session.reset()
     await admin.execute("DROP TABLE IF EXISTS counters")
-    await admin.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT)")
+    await admin.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT) ENGINE=InnoDB")
     await admin.execute("INSERT INTO counters VALUES " + ",".join(f"({i}, 0)" for i in range(1, rows + 1)))
     seen: dict[str, list[tuple[int, int]]] = {}
 
@@ -75,7 +75,8 @@ async def write_skew(session: LevelSession, rows: int, txns: int) -> ScaledResul
     assert admin is not None
     await session.reset()
     await admin.execute("DROP TABLE IF EXISTS oncall")
-    await admin.execute("CREATE TABLE oncall (shift INT, doctor INT, on_call INT, PRIMARY KEY (shift, doctor))")
+    await admin.execute("CREATE TABLE oncall (shift INT, doctor INT, on_call INT, PRIMARY KEY (shift, doctor)) "
+                        "ENGINE=InnoDB")
     await admin.execute("INSERT INTO oncall VALUES " + ",".join(f"({s}, {d}, 1)" for s in range(1, rows + 1)
                                                                for d in range(1, txns + 1)))
     counts: dict[str, dict[int, int]] = {}
