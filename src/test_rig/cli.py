@@ -484,7 +484,15 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
                   block_window: float | None, **params: Any) -> None:
     """Run the Hermitage anomaly catalogue at every isolation level the server accepts."""
     from .isolation.catalogue import ALL_TESTS, CATALOGUE
-    from .isolation.report import compare, explain, junit_suite, load_profile, markdown_table, results_table
+    from .isolation.report import (
+        LEGEND,
+        compare,
+        explain,
+        junit_suite,
+        load_profile,
+        markdown_table,
+        results_table,
+    )
     from .isolation.runner import RunSettings, TestResult, plan_levels
     from .report import write_junit
 
@@ -540,7 +548,7 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
         if not env.console.is_terminal:  # a file or pipe gets the whole table, never an 80-column squeeze
             env.console.width = max(env.console.width, 40 + sum(len(t.name) + 3 for t in tests))
         env.console.print(table)
-        env.console.print("legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided")
+        env.console.print(LEGEND)
     for s in scaled:
         what = (f"{s.lost_updates} lost update(s)" if s.lost_updates is not None
                 else f"{s.violations} shift(s) left with nobody on call")

@@ -165,7 +165,6 @@ class StepRecord:
     started: float | None = None
     ended: float | None = None
     completed_order: int | None = None
-    aborted_txn: bool = False
     label: str | None = None
 
     @property
@@ -196,9 +195,6 @@ class ScriptResult:
     def completion_order(self) -> list[int]:
         done = [s for s in self.steps if s.completed_order is not None]
         return [s.index for s in sorted(done, key=lambda s: s.completed_order or 0)]
-
-    def by_conn(self, conn: str) -> list[StepRecord]:
-        return [s for s in self.steps if s.conn == conn]
 
 
 class _Lane:
@@ -425,7 +421,6 @@ class Coordinator:
             if lane.in_txn:
                 # A failed statement aborts its transaction: roll it back, skip the rest of it.
                 lane.aborted = True
-                rec.aborted_txn = True
                 with contextlib.suppress(DatabaseError):
                     await lane.conn.execute("ROLLBACK")
                 lane.in_txn = False

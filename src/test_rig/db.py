@@ -11,7 +11,6 @@ import logging
 import re
 import ssl
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -395,17 +394,6 @@ async def ensure_database(target: Target) -> None:
         await conn.execute(f"CREATE DATABASE IF NOT EXISTS {quote_ident(target.database)}")
     finally:
         await conn.close()
-
-
-class Stopwatch:
-    __slots__ = ("started",)
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    @property
-    def ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
 
 
 class ConnectionPool:

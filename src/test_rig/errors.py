@@ -103,10 +103,6 @@ ERROR_CODES: Mapping[int, CodeInfo] = {
     8171: CodeInfo(_P, "TiDB: import job status does not allow the operation"),
 }
 
-#: Codes that mean the transaction was aborted by the server to keep it consistent.
-TXN_ABORT_CODES: frozenset[int] = frozenset({1213, 1205, 1020, 8002, 8005, 8022, 8028, 9007})
-
-
 @dataclass(frozen=True)
 class ErrorContext:
     """What was being done when an error happened. Never holds a password."""
@@ -196,10 +192,6 @@ class RigError(Exception):
         super().__init__(message)
         self.message = message
         self.context = context
-
-    def with_context(self, context: ErrorContext) -> RigError:
-        self.context = context
-        return self
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": type(self).__name__, "message": self.message}

@@ -190,10 +190,6 @@ class MachineResult:
 log = logging.getLogger("test_rig.machine")
 
 
-class MachineError(RigError):
-    """A machine broke its own rules: undeclared transition, unknown state, no handler."""
-
-
 Listener = Callable[[StateVisit], None]
 
 

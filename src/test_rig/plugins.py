@@ -166,11 +166,3 @@ def load_entry_point(name: str) -> list[LoadedHandler]:
     if not (inspect.isclass(obj) and issubclass(obj, StateHandler)):
         raise PluginError(f"Entry point {name!r} ({eps[0].value}) is not a StateHandler subclass.")
     return [LoadedHandler(obj, eps[0].value, f"entry point {name}")]
-
-
-def entry_point_handlers() -> list[LoadedHandler]:
-    """Every installed handler entry point."""
-    out: list[LoadedHandler] = []
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        out.extend(load_entry_point(ep.name))
-    return out

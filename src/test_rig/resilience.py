@@ -64,10 +64,6 @@ def create_db_retry_config() -> RetryConfig:
     return RetryConfig(max_attempts=5, base_delay=0.1, max_delay=10.0, multiplier=2.0, jitter=True)
 
 
-def no_retry_config() -> RetryConfig:
-    return RetryConfig(max_attempts=1, jitter=False)
-
-
 def wait_strategy(cfg: RetryConfig) -> tenacity.wait.wait_base:
     """Exponential backoff base·multiplier^(n-1) capped at max_delay; with jitter, uniform in [0, that]."""
     if cfg.jitter:
@@ -403,9 +399,6 @@ class ResilientConnectionManager:
         await self.pool.release(conn)
         return result
 
-    def stats(self) -> dict[str, Any]:
-        return {"retries": self.retries, "breaker": self.breaker.to_dict()}
-
 
 class _stop_before_deadline(tenacity.stop.stop_base):
     """Stop when the next sleep would end after the overall deadline."""
@@ -427,7 +420,3 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return len(params) >= 1
-
-
-def is_retryable(err: BaseException) -> bool:
-    return isinstance(err, DatabaseError) and should_retry(err, 1)

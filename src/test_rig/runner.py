@@ -8,7 +8,7 @@ from typing import Any
 
 from .basic import basic_machine
 from .db import Target
-from .machine import MachineResult, State, StateContext, StateHandler
+from .machine import MachineResult, StateContext, StateHandler
 from .plugins import LoadedHandler
 from .report import Case, Suite
 from .resilience import ResilientConnectionManager
@@ -74,7 +74,3 @@ def junit_suites(runs: list[HandlerRun]) -> list[Suite]:
         suite.add(Case(run.handler.name, run.handler.source, run.seconds,
                        failure=None if run.ok else f"{run.message}\nstates: {path}"))
     return list(suites.values())
-
-
-def check_state(name: str) -> State:
-    return State.of(name)

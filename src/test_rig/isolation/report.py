@@ -18,7 +18,7 @@ from .runner import Level, RunSettings, TestResult, session_setup
 
 MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]"}
 PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–"}
-LEGEND = "✓ prevented   ✗ anomaly observed   – level not supported by the server   ? judge could not decide"
+LEGEND = "legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided"
 
 
 def row_label(isolation: str, txn_mode: str | None) -> str:
