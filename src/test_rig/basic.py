@@ -91,6 +91,10 @@ BASIC_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+#: The states of the standard flow, in order; `test-rig run --state` takes one of these.
+STANDARD_STATES: tuple[str, ...] = tuple(BASIC_TRANSITIONS)
+
+
 def basic_handlers() -> dict[str, StateHandler]:
     return {
         "Initial": InitialHandler(),
@@ -104,10 +108,11 @@ def basic_handlers() -> dict[str, StateHandler]:
 
 def basic_machine(*, timeout: float, listener: Listener | None = None,
                   overrides: dict[str, StateHandler] | None = None,
-                  transitions: dict[str, set[str]] | None = None) -> StateMachine:
+                  transitions: dict[str, set[str]] | None = None, max_iterations: int = 1000) -> StateMachine:
     handlers = basic_handlers()
     handlers.update(overrides or {})
-    return StateMachine(handlers, transitions=transitions, timeout=timeout, listener=listener)
+    return StateMachine(handlers, transitions=transitions, timeout=timeout, listener=listener,
+                        max_iterations=max_iterations)
 
 
 def hint_for(err: BaseException | None, target: Target | None) -> str | None:
@@ -155,11 +160,18 @@ class BasicOutcome:
 
 
 async def run_basic(target: Target, manager: ResilientConnectionManager | None, *, timeout: float,
-                    listener: Listener | None = None, connection_id: int = 0) -> BasicOutcome:
+                    listener: Listener | None = None, connection_id: int = 0,
+                    overrides: dict[str, StateHandler] | None = None,
+                    transitions: dict[str, set[str]] | None = BASIC_TRANSITIONS,
+                    services: dict[str, Any] | None = None, max_iterations: int = 1000) -> BasicOutcome:
+    """Run the standard flow once for `target` (with `overrides` replacing some states' handlers)
+    and always close the connection it opened. `transitions=None` lets handlers move anywhere."""
     ctx = StateContext.for_target(target, connection_id)
+    ctx.services.update(services or {})
     if manager is not None:
         ctx.services["manager"] = manager
-    machine = basic_machine(timeout=timeout, listener=listener, transitions=BASIC_TRANSITIONS)
+    machine = basic_machine(timeout=timeout, listener=listener, overrides=overrides, transitions=transitions,
+                            max_iterations=max_iterations)
     try:
         result = await machine.run(ctx)
     finally:

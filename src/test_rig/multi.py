@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .basic import BASIC_TRANSITIONS, BasicOutcome, ConnectingHandler, basic_machine, hint_for
+from .basic import BasicOutcome, ConnectingHandler, run_basic
 from .coordinator import ConnState, EventLog, Readiness, SharedState
 from .db import Target
 from .machine import State, StateContext, StateVisit
@@ -17,8 +17,6 @@ from .resilience import ResilientConnectionManager
 async def run_simple(targets: list[Target], manager: Callable[[], ResilientConnectionManager],
                      *, timeout: float) -> list[BasicOutcome]:
     """Each target runs the basic flow on its own, all at once."""
-    from .basic import run_basic
-
     return list(await asyncio.gather(*(run_basic(t, manager(), timeout=timeout, connection_id=i + 1)
                                        for i, t in enumerate(targets))))
 
@@ -75,29 +73,19 @@ async def run_coordinated(targets: list[Target], names: list[str], manager: Call
     readiness = Readiness(len(targets), events)
 
     async def one(i: int, name: str, target: Target) -> BasicOutcome:
-        ctx = StateContext.for_target(target, i + 1)
-        ctx.services["manager"] = manager()
-        ctx.services["shared"] = shared
-        ctx.services["events"] = events
-
         def on_visit(visit: StateVisit) -> None:
             if visit.state == "Error":
                 shared.connections[name] = ConnState.Error
 
         handler = CoordinatedConnecting(name, events, readiness, shared, coordination_timeout)
-        machine = basic_machine(timeout=timeout, listener=on_visit, overrides={"Connecting": handler},
-                                transitions=BASIC_TRANSITIONS)
-        try:
-            result = await machine.run(ctx)
-        finally:
-            if ctx.connection is not None:
-                await ctx.connection.close()
-        if result.ok:
+        outcome = await run_basic(target, manager(), timeout=timeout, listener=on_visit, connection_id=i + 1,
+                                  overrides={"Connecting": handler}, services={"shared": shared, "events": events})
+        if outcome.result.ok:
             shared.connections[name] = ConnState.Disconnected
-            shared.data[name] = {"server_version": ctx.server_version}
+            shared.data[name] = {"server_version": outcome.ctx.server_version}
         else:
-            shared.data[name] = {"error": result.error}
-        return BasicOutcome(result, ctx, None if result.ok else hint_for(ctx.last_error, target))
+            shared.data[name] = {"error": outcome.result.error}
+        return outcome
 
     outcomes = list(await asyncio.gather(*(one(i, n, t) for i, (n, t) in enumerate(zip(names, targets,
                                                                                        strict=True)))))

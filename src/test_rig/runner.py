@@ -6,15 +6,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .basic import basic_machine
+from .basic import STANDARD_STATES, run_basic
 from .db import Target
-from .machine import MachineResult, StateContext, StateHandler
+from .machine import MachineResult, StateHandler
 from .plugins import LoadedHandler
 from .report import Case, Suite
 from .resilience import ResilientConnectionManager
 
-STANDARD_STATES = ("Initial", "ParsingConfig", "Connecting", "TestingConnection", "VerifyingDatabase",
-                   "GettingVersion")
+__all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler"]
 
 
 @dataclass
@@ -49,21 +48,15 @@ async def run_handler(loaded: LoadedHandler, target: Target, state: str, manager
     except Exception as e:
         return HandlerRun(loaded, None, time.perf_counter() - started,
                           error=f"{loaded.name}() could not be created: {type(e).__name__}: {e}")
-    ctx = StateContext.for_target(target)
-    ctx.services["manager"] = manager
     overrides: dict[str, StateHandler] = {state: handler}
     extra = getattr(handler, "additional_handlers", None)
     if callable(extra):  # a handler may bring the custom states it moves to
         overrides.update(extra())
-    machine = basic_machine(timeout=timeout, overrides=overrides)
-    machine.max_iterations = max_iterations
-    try:
-        result = await machine.run(ctx)
-    finally:
-        if ctx.connection is not None:
-            await ctx.connection.close()
-    return HandlerRun(loaded, result, time.perf_counter() - started,
-                      server=ctx.server.to_dict() if ctx.server else None)
+    outcome = await run_basic(target, manager, timeout=timeout, overrides=overrides, transitions=None,
+                              max_iterations=max_iterations)
+    server = outcome.ctx.server
+    return HandlerRun(loaded, outcome.result, time.perf_counter() - started,
+                      server=server.to_dict() if server else None)
 
 
 def junit_suites(runs: list[HandlerRun]) -> list[Suite]:
