@@ -100,9 +100,15 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
     return values, names
 
 
-def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
+def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[LoadedConfig, dict[str, Any],
+                                                                           dict[str, str]]:
+    """The effective configuration for a command's options; also the option values and names it used."""
     values, names = cli_overrides(ctx, params, extensions.all())
-    loaded = load_config(params.get("config_file"), values, cli_names=names)
+    return load_config(params.get("config_file"), values, cli_names=names), values, names
+
+
+def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
+    loaded, values, names = load_for_command(ctx, params)
     cfg = loaded.config
     if prompt and cfg.database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
         secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
@@ -628,8 +634,7 @@ def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, **par
 @guarded
 def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
     """Print the effective configuration as JSON (password masked)."""
-    values, names = cli_overrides(ctx, params, extensions.all())
-    loaded: LoadedConfig = load_config(params.get("config_file"), values, cli_names=names)
+    loaded, _, _ = load_for_command(ctx, params)
     data: dict[str, Any] = loaded.config.public_dict()
     if sources:
         data = {"config": data, "config_file": str(loaded.path) if loaded.path else None,
