@@ -241,9 +241,9 @@ def _breakers(env: Environment) -> Callable[[Any], Any]:
     breakers: dict[str, CircuitBreaker] = {}
 
     def for_target(target: Any) -> Any:
-        breaker = breakers.setdefault(target.address, CircuitBreaker(create_db_circuit_breaker_config(),
-                                                                     name=target.address))
-        return env.manager(breaker=breaker)
+        if target.address not in breakers:
+            breakers[target.address] = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)
+        return env.manager(breaker=breakers[target.address])
 
     return for_target
 
@@ -289,10 +289,9 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
     env = build_environment(ctx, params)
     targets, names = _named_targets(env, connection_count)
     managers = _breakers(env)
-    it = iter(targets)
     env.console.print(f"test-rig simple-multi-connection: {len(targets)} connections")
     try:
-        outcomes = run_async(lambda: run_simple(targets, lambda: managers(next(it)),
+        outcomes = run_async(lambda: run_simple(targets, managers,
                                                 timeout=env.config.test.timeout_secs))
     except KeyboardInterrupt:
         if env.json_path:
@@ -326,7 +325,6 @@ def multi_connection(ctx: click.Context, /, connection_count: int | None, coordi
     env = build_environment(ctx, params)
     targets, names = _named_targets(env, connection_count)
     managers = _breakers(env)
-    it = iter(targets)
     env.console.print(f"test-rig multi-connection: {len(targets)} connections under the coordinator")
     env.console.print("events:")
     from .coordinator import EventLog
@@ -336,7 +334,7 @@ def multi_connection(ctx: click.Context, /, connection_count: int | None, coordi
     run = None
     try:
         run = run_async(lambda: run_coordinated(
-            targets, names, lambda: managers(next(it)), timeout=env.config.test.timeout_secs,
+            targets, names, managers, timeout=env.config.test.timeout_secs,
             coordination_timeout=coordination_timeout, events=events))
     finally:
         if env.json_path:

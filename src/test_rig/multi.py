@@ -14,10 +14,10 @@ from .machine import State, StateContext, StateVisit
 from .resilience import ResilientConnectionManager
 
 
-async def run_simple(targets: list[Target], manager: Callable[[], ResilientConnectionManager],
+async def run_simple(targets: list[Target], manager: Callable[[Target], ResilientConnectionManager],
                      *, timeout: float) -> list[BasicOutcome]:
-    """Each target runs the basic flow on its own, all at once."""
-    return list(await asyncio.gather(*(run_basic(t, manager(), timeout=timeout, connection_id=i + 1)
+    """Each target runs the basic flow on its own, all at once; `manager(target)` gives its resilience."""
+    return list(await asyncio.gather(*(run_basic(t, manager(t), timeout=timeout, connection_id=i + 1)
                                        for i, t in enumerate(targets))))
 
 
@@ -65,7 +65,8 @@ class CoordinatedRun:
         }
 
 
-async def run_coordinated(targets: list[Target], names: list[str], manager: Callable[[], ResilientConnectionManager],
+async def run_coordinated(targets: list[Target], names: list[str],
+                          manager: Callable[[Target], ResilientConnectionManager],
                           *, timeout: float, coordination_timeout: float,
                           events: EventLog | None = None) -> CoordinatedRun:
     events = events or EventLog()
@@ -78,7 +79,7 @@ async def run_coordinated(targets: list[Target], names: list[str], manager: Call
                 shared.connections[name] = ConnState.Error
 
         handler = CoordinatedConnecting(name, events, readiness, shared, coordination_timeout)
-        outcome = await run_basic(target, manager(), timeout=timeout, listener=on_visit, connection_id=i + 1,
+        outcome = await run_basic(target, manager(target), timeout=timeout, listener=on_visit, connection_id=i + 1,
                                   overrides={"Connecting": handler}, services={"shared": shared, "events": events})
         if outcome.result.ok:
             shared.connections[name] = ConnState.Disconnected
