@@ -3,7 +3,7 @@ transactions, counting how many updates were lost and how many constraint violat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,9 @@ async def lost_update(session: LevelSession, rows: int, txns: int) -> ScaledResu
         return write
 
     names = _txns(txns)
-    script = [Step(t, "BEGIN") for t in names]
-    script += [Step(t, action=reader(t), label="read all counters") for t in names]
-    script += [Step(t, action=writer(t), label="write read + 1 to each") for t in names]
-    script += [Step(t, "COMMIT") for t in names]
-    result = await session.coordinator.run_script(script)
-    committed = _committed(result.steps, names)
+    committed = await _read_all_then_write_all(
+        session, names, lambda t: Step(t, action=reader(t), label="read all counters"),
+        lambda i, t: Step(t, action=writer(t), label="write read + 1 to each"))
     final = [int(r[0]) for r in await admin.query("SELECT value FROM counters ORDER BY id")]
     lost = sum(committed - v for v in final)
     level = session.level
@@ -96,17 +93,26 @@ async def write_skew(session: LevelSession, rows: int, txns: int) -> ScaledResul
         return write
 
     names = _txns(txns)
-    script = [Step(t, "BEGIN") for t in names]
-    script += [Step(t, action=reader(t), label="count doctors on call per shift") for t in names]
-    script += [Step(t, action=writer(t, i + 1), label="go off call where 2+ are on") for i, t in enumerate(names)]
-    script += [Step(t, "COMMIT") for t in names]
-    result = await session.coordinator.run_script(script)
-    committed = _committed(result.steps, names)
+    committed = await _read_all_then_write_all(
+        session, names, lambda t: Step(t, action=reader(t), label="count doctors on call per shift"),
+        lambda i, t: Step(t, action=writer(t, i + 1), label="go off call where 2+ are on"))
     staffed = {int(s) for (s,) in await admin.query("SELECT DISTINCT shift FROM oncall WHERE on_call = 1")}
     violations = sum(1 for s in range(1, rows + 1) if s not in staffed)
     level = session.level
     return ScaledResult("write-skew-scaled", level.isolation, level.txn_mode, rows, txns, committed,
                         txns - committed, violations=violations)
+
+
+async def _read_all_then_write_all(session: LevelSession, names: Sequence[str], read: Callable[[str], Step],
+                                   write: Callable[[int, str], Step]) -> int:
+    """Every transaction begins, then every one reads, then every one writes, then every one commits:
+    the interleaving that lets a read-modify-write go stale. Returns how many committed."""
+    script = [Step(t, "BEGIN") for t in names]
+    script += [read(t) for t in names]
+    script += [write(i, t) for i, t in enumerate(names)]
+    script += [Step(t, "COMMIT") for t in names]
+    result = await session.coordinator.run_script(script)
+    return _committed(result.steps, names)
 
 
 def _committed(steps: Sequence[Any], names: Sequence[str]) -> int:
