@@ -9,6 +9,7 @@ from typing import Any
 
 from ..coordinator import Step
 from ..db import Connection
+from .catalogue import Observation
 from .runner import LevelSession
 
 
@@ -112,13 +113,5 @@ async def _read_all_then_write_all(session: LevelSession, names: Sequence[str], 
     script += [write(i, t) for i, t in enumerate(names)]
     script += [Step(t, "COMMIT") for t in names]
     result = await session.coordinator.run_script(script)
-    return _committed(result.steps, names)
-
-
-def _committed(steps: Sequence[Any], names: Sequence[str]) -> int:
-    n = 0
-    for t in names:
-        mine = [s for s in steps if s.conn == t]
-        if all(s.error is None and not s.skipped for s in mine):
-            n += 1
-    return n
+    history = Observation(result.steps, final={})
+    return sum(history.committed(t) for t in names)
