@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .db import Connection, Target, connect
+from .db import Connection, Target, connect, starts_transaction
 from .errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
 from .machine import State, StateContext, StateHandler, call_handler
 from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
@@ -128,7 +128,6 @@ class Readiness:
 # --------------------------------------------------------------------------- scripted mode
 
 Action = Callable[[Connection], Awaitable[Any]]
-_TXN_START = ("BEGIN", "START TRANSACTION")
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ class Step:
 
     @property
     def starts_transaction(self) -> bool:
-        return self.sql is not None and self.sql.lstrip().upper().startswith(_TXN_START)
+        return self.sql is not None and starts_transaction(self.sql)
 
 
 @dataclass
@@ -205,7 +204,6 @@ class _Lane:
         self.conn = conn
         self.tail: asyncio.Task[None] | None = None
         self.aborted = False
-        self.in_txn = False
 
 
 # --------------------------------------------------------------------------- free-running mode
@@ -402,7 +400,6 @@ class Coordinator:
             return
         if step.starts_transaction:
             lane.aborted = False
-            lane.in_txn = True
         rec.started = time.perf_counter() - t0
         try:
             if step.sql is not None:
@@ -418,17 +415,13 @@ class Coordinator:
             self._finish(rec, t0, order)
             rec.error_code = e.code
             rec.error = e.message
-            if lane.in_txn:
+            if lane.conn.in_transaction:
                 # A failed statement aborts its transaction: roll it back, skip the rest of it.
                 lane.aborted = True
                 with contextlib.suppress(DatabaseError):
                     await lane.conn.execute("ROLLBACK")
-                lane.in_txn = False
             return
         self._finish(rec, t0, order)
-        upper = (step.sql or "").lstrip().upper()
-        if upper.startswith(("COMMIT", "ROLLBACK")):
-            lane.in_txn = False
 
     @staticmethod
     def _finish(rec: StepRecord, t0: float, order: list[int]) -> None:

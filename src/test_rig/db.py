@@ -234,10 +234,9 @@ class Connection:
         return verb == "COMMIT" or (verb in _WRITES and self.autocommit and not self.in_transaction)
 
     def _track_transaction(self, sql: str) -> None:
-        verb = _verb(sql)
-        if verb == "BEGIN" or (verb == "START" and "TRANSACTION" in sql.upper()):
+        if starts_transaction(sql):
             self.in_transaction = True
-        elif verb in ("COMMIT", "ROLLBACK"):
+        elif _verb(sql) in ("COMMIT", "ROLLBACK"):
             self.in_transaction = False
 
     def _failed(self, e: Exception, sql: str, is_write: bool) -> DatabaseError:
@@ -290,6 +289,12 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 def _verb(sql: str) -> str:
     head = sql.lstrip()[:18].upper()
     return head.split(None, 1)[0] if head else ""
+
+
+def starts_transaction(sql: str) -> bool:
+    """BEGIN or START TRANSACTION."""
+    verb = _verb(sql)
+    return verb == "BEGIN" or (verb == "START" and "TRANSACTION" in sql.upper())
 
 
 async def connect(target: Target, *, database: str | bool | None = True, autocommit: bool = True,
