@@ -1,9 +1,11 @@
 """Many connections under one coordinator: events, shared state, a readiness barrier, and two modes.
 
 Scripted mode runs steps `(connection, SQL or callable)` in a global order. A step still running
-after the block-detection window is recorded as blocked; later steps of that connection queue
-behind it while other connections go on, so a COMMIT elsewhere can release it. The step records
-(rows, error codes, blocked flags, completion order) are the history a judge reads afterwards.
+after the block-detection window is a suspected block: the server is asked whether that session is
+waiting for a lock (db.lock_wait), and only then is the step recorded as blocked, with the evidence
+used; a step that is merely slow is waited for. Later steps of a blocked connection queue behind it
+while other connections go on, so a COMMIT elsewhere can release it. The step records (rows, error
+codes, blocked flags and their evidence, completion order) are the history a judge reads afterwards.
 
 Free-running mode runs a workload on every connection as fast as it goes, for a duration or a
 number of operations, recording latency in an HDR histogram and a per-second timeline.
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .db import Connection, Target, connect, starts_transaction
+from .db import Connection, Target, connect, lock_wait, starts_transaction
 from .errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
 from .machine import State, StateContext, StateHandler, call_handler
 from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
@@ -160,6 +162,8 @@ class StepRecord:
     error_code: int | None = None
     error: str | None = None
     blocked: bool = False
+    #: How the block was established: the server's own lock-wait report, or timing alone.
+    block_evidence: str | None = None
     skipped: bool = False
     started: float | None = None
     ended: float | None = None
@@ -179,7 +183,8 @@ class StepRecord:
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index, "txn": self.conn, "sql": self.sql, "rows": self.rows, "rowcount": self.rowcount,
-            "blocked": self.blocked, "error": self.error, "error_code": self.error_code, "skipped": self.skipped,
+            "blocked": self.blocked, "block_evidence": self.block_evidence,
+            "error": self.error, "error_code": self.error_code, "skipped": self.skipped,
             "start_ms": None if self.started is None else round(self.started * 1000, 3),
             "end_ms": None if self.ended is None else round(self.ended * 1000, 3),
             "completed_order": self.completed_order,
@@ -301,6 +306,7 @@ class Coordinator:
         self.connections: dict[str, Connection] = {}
         self.readiness = Readiness(len(self.targets), self.events)
         self._t0 = time.perf_counter()
+        self._probe: Connection | None = None
 
     # ------------------------------------------------------------------ connections
     async def open(self, *, database: str | bool | None = True,
@@ -338,6 +344,9 @@ class Coordinator:
 
     async def close(self) -> None:
         conns = list(self.connections.values())
+        if self._probe is not None:
+            conns.append(self._probe)
+            self._probe = None
         self.connections.clear()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
         for name in self.names:
@@ -375,7 +384,7 @@ class Coordinator:
                 break
             done, _ = await asyncio.wait({task}, timeout=min(window, left))
             if not done and records[i].started is not None:
-                records[i].blocked = True
+                await self._confirm_block(task, records[i], lane.conn, window, deadline)
         pending = [t for t in tasks if not t.done()]
         timed_out = False
         if pending:
@@ -390,6 +399,39 @@ class Coordinator:
             if self.shared.connections.get(name) is ConnState.Testing:
                 self.shared.connections[name] = ConnState.Connected
         return ScriptResult(records, timed_out)
+
+    async def _confirm_block(self, task: asyncio.Task[None], rec: StepRecord, conn: Connection, window: float,
+                             deadline: float) -> None:
+        """Decide whether a step still running after the window is blocked: ask the server whether
+        its session waits for a lock. While the server says it does not, the step is merely slow and
+        is waited for (re-asking every window). Where the server cannot say, timing alone decides,
+        and the record says so."""
+        while not task.done():
+            try:
+                evidence = await self._ask_lock_wait(conn)
+            except DatabaseError as e:
+                if not task.done():
+                    rec.blocked = True
+                    rec.block_evidence = (f"timing only: still running after {window:g} s; the server could not "
+                                          f"be asked about lock waits ({e})")
+                return
+            if task.done():
+                return
+            if evidence is not None:
+                rec.blocked = True
+                rec.block_evidence = evidence
+                return
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            await asyncio.wait({task}, timeout=min(window, left))
+
+    async def _ask_lock_wait(self, conn: Connection) -> str | None:
+        if conn.thread_id is None:
+            raise DatabaseError("the session's connection id is unknown", code=None)
+        if self._probe is None or self._probe.closed:
+            self._probe = await connect(conn.target, database=False, detect=False)
+        return await lock_wait(self._probe, conn.server, int(conn.thread_id))
 
     async def _run_step(self, step: Step, rec: StepRecord, lane: _Lane, previous: asyncio.Task[None] | None,
                         t0: float, order: list[int]) -> None:
@@ -469,13 +511,15 @@ class Coordinator:
     async def run_free(self, workload: Workload, *, duration: float | None = None, operations: int | None = None,
                        seed: int = 0, manager: ResilientConnectionManager | None = None,
                        reconnect_timeout: float = 30.0,
-                       on_interrupt: Callable[[FreeRunResult], None] | None = None) -> FreeRunResult:
+                       on_interrupt: Callable[[FreeRunResult], None] | None = None,
+                       on_second: Callable[[int, int, int], None] | None = None) -> FreeRunResult:
         """Run `workload` on every open connection until `duration` seconds or `operations` in all.
 
         A lost connection is counted as a failed operation, reported to the circuit breaker, and
         re-opened through `manager` (retry with backoff and jitter, breaker); the worker then goes on.
         Latency is recorded for successful operations only. If the run is cancelled (Ctrl-C), the
-        figures so far go to `on_interrupt` before the cancellation continues.
+        figures so far go to `on_interrupt` before the cancellation continues. `on_second(t, ops,
+        errors)` is told each second's figures as soon as that second is over (a live view).
         """
         from hdrh.histogram import HdrHistogram
 
@@ -573,11 +617,25 @@ class Coordinator:
                 reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict(),
                 complete=complete)
 
+        async def tick() -> None:
+            assert on_second is not None
+            second = 1
+            while True:
+                await asyncio.sleep(max(0.0, start + second - perf()))
+                i = second - 1
+                on_second(second, ops_per_sec[i] if i < len(ops_per_sec) else 0,
+                          errs_per_sec[i] if i < len(errs_per_sec) else 0)
+                second += 1
+
+        ticker = asyncio.create_task(tick()) if on_second is not None else None
         try:
             await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
         except asyncio.CancelledError:
             if on_interrupt is not None:
                 on_interrupt(summary(complete=False))
             raise
+        finally:
+            if ticker is not None:
+                ticker.cancel()
         return summary(complete=True)
 

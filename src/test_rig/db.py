@@ -390,6 +390,26 @@ async def detect_server(conn: Connection) -> ServerInfo:
     return info
 
 
+async def lock_wait(probe: Connection, server: ServerInfo, thread_id: int) -> str | None:
+    """Ask the server whether session `thread_id` is waiting for a lock, through `probe` (another
+    connection). Returns the evidence in words when it is, None when the server says it is not.
+    Raises DatabaseError when the server cannot say (e.g. the user lacks the PROCESS privilege)."""
+    if server.kind == "tidb":
+        state = await probe.scalar(f"SELECT STATE FROM information_schema.TIDB_TRX WHERE SESSION_ID = {thread_id}")
+        if state == "LockWaiting":
+            return "the server reported a lock wait (information_schema.TIDB_TRX STATE LockWaiting)"
+        return None
+    rows = await probe.query(
+        f"SELECT (SELECT trx_state FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {thread_id}), "
+        f"(SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = {thread_id})")
+    trx_state, stage = rows[0] if rows else (None, None)
+    if trx_state == "LOCK WAIT":
+        return "the server reported a lock wait (information_schema.INNODB_TRX trx_state LOCK WAIT)"
+    if isinstance(stage, str) and stage.startswith("Waiting for") and "lock" in stage:
+        return f"the server reported the session waiting (information_schema.PROCESSLIST STATE '{stage}')"
+    return None
+
+
 async def ensure_database(target: Target) -> None:
     """CREATE DATABASE IF NOT EXISTS for the target's database."""
     if not target.database:

@@ -101,7 +101,27 @@ ERROR_CODES: Mapping[int, CodeInfo] = {
     8048: CodeInfo(_P, "TiDB: unsupported isolation level"),
     8170: CodeInfo(_P, "TiDB: import job does not exist"),
     8171: CodeInfo(_P, "TiDB: import job status does not allow the operation"),
+    2005: CodeInfo(_P, "unknown server host name"),
+    1792: CodeInfo(_P, "cannot execute statement in a READ ONLY transaction"),
 }
+
+#: Errors by which a server's concurrency control refuses a transaction to protect isolation: the
+#: only errors that count as evidence that an anomaly was prevented. Any other error (read-only
+#: session, missing privilege, lost connection, syntax) says nothing about isolation.
+CONCURRENCY_CONTROL_CODES: Mapping[int, str] = {
+    1213: "deadlock detected: one transaction was rolled back",
+    1205: "lock wait timeout: the statement waited for another transaction's lock",
+    1020: "snapshot isolation conflict: the row changed since the transaction's snapshot",
+    9007: "TiDB write conflict",
+    8005: "TiDB write conflict (start timestamp is stale)",
+    8002: "TiDB SELECT FOR UPDATE conflict",
+    8022: "TiDB commit failed and was rolled back",
+}
+
+
+def is_concurrency_abort(code: int | None) -> bool:
+    """Whether `code` is concurrency control refusing a transaction (see CONCURRENCY_CONTROL_CODES)."""
+    return code is not None and code in CONCURRENCY_CONTROL_CODES
 
 @dataclass(frozen=True)
 class ErrorContext:
@@ -200,6 +220,20 @@ class RigError(Exception):
         return out
 
 
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped from outside: Ctrl-C (exit 130) or SIGTERM (exit 143)."""
+
+    exit_status = 130
+    signal_name = "SIGINT"
+
+
+class Terminated(Interrupted):
+    """SIGTERM: CI cancellation, `kill`, a container stop. Handled exactly like Ctrl-C."""
+
+    exit_status = 143
+    signal_name = "SIGTERM"
+
+
 class UsageError(RigError):
     """Bad input from the user (config, options, plugin names): exit status 2."""
 
@@ -287,6 +321,7 @@ _CLASS_BY_CODE: dict[int, type[DatabaseError]] = {
     1044: AuthenticationError,
     1698: AuthenticationError,
     2003: ConnectionError_,
+    2005: ConnectionError_,
     2006: ConnectionError_,
     2013: ConnectionError_,
     2055: ConnectionError_,
@@ -337,6 +372,14 @@ def is_lost_connection(err: BaseException) -> bool:
     return isinstance(err, ConnectionResetError | BrokenPipeError | EOFError)
 
 
+def _unknown_host(err: BaseException) -> bool:
+    import socket
+
+    cause = err.__cause__ or err.__context__
+    return (isinstance(err, socket.gaierror) or isinstance(cause, socket.gaierror)) and \
+        getattr(cause if isinstance(cause, socket.gaierror) else err, "errno", None) != socket.EAI_AGAIN
+
+
 def translate(err: BaseException, *, sql: str | None = None, is_write: bool = False,
               context: ErrorContext | None = None) -> DatabaseError:
     """Turn a driver exception into one of ours, once, at the lowest layer.
@@ -349,6 +392,9 @@ def translate(err: BaseException, *, sql: str | None = None, is_write: bool = Fa
     code = error_code(err)
     args: tuple[Any, ...] = tuple(getattr(err, "args", ()))
     message = str(args[1]) if code is not None and len(args) >= 2 else (str(err) or type(err).__name__)
+    if _unknown_host(err):
+        # The name does not resolve: no retry can help (a transient resolver failure, EAI_AGAIN, stays 2003).
+        code = 2005
     sqlstate = None
     if isinstance(err, TimeoutError_ | TimeoutError):
         cls: type[DatabaseError] = TimeoutError_

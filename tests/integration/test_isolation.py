@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.isolation.catalogue import ALL_TESTS
 from test_rig.sandbox import SandboxState
-from tests.helpers import run_cli
+from tests.helpers import RunningCli, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVELS = ["read-uncommitted", "read-committed", "repeatable-read", "serializable"]
@@ -134,23 +133,23 @@ def test_two_runs_at_once_do_not_interfere(sandbox: SandboxState, server_env: di
     assert leftover_schemas(sandbox) == []
 
 
-def test_ctrl_c_leaves_nothing_and_keeps_partial_results(sandbox: SandboxState, server_env: dict[str, str],
-                                                          tmp_path: Path) -> None:
-    out = tmp_path / "partial.json"
-    proc = subprocess.Popen([sys.executable, "-m", "test_rig", "isolation", "--no-password-prompt", "--json",
-                             str(out)], env=server_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 30
-    while not leftover_schemas(sandbox) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stdout + stderr
-    assert "Traceback" not in stderr
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_interrupt_leaves_nothing_and_keeps_partial_results(sandbox: SandboxState, server_env: dict[str, str],
+                                                            tmp_path: Path, signum: int, status: int) -> None:
+    out, junit = tmp_path / "partial.json", tmp_path / "partial.xml"
+    run = RunningCli("isolation", "--no-password-prompt", "--json", str(out), "--junit", str(junit), env=server_env)
+    run.wait_for("read-uncommitted: 15 test(s) judged")
+    run.proc.send_signal(signum)
+    assert run.finish() == status, run.output()
+    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+    assert f"interrupted by {name}" in "".join(run.stderr)
+    assert "Traceback" not in run.output()
     data = json.loads(out.read_text())
-    assert data["complete"] is False
-    assert 0 < len(data["results"]) < 60
+    assert data["complete"] is False and data["ok"] is False
+    assert data["error"] == f"interrupted by {name}"
+    assert 15 <= len(data["results"]) < 60
+    xml = junit.read_text()
+    assert f'<error message="the run did not finish: interrupted by {name}">' in xml
     assert leftover_schemas(sandbox) == []
 
 
@@ -192,3 +191,112 @@ def test_catalogue_test_via_run_and_example_script(sandbox: SandboxState, server
     ser = subprocess.run([sys.executable, script, "--test", "G2-item", "--isolation-level", "serializable"],
                          env=server_env, capture_output=True, text=True, timeout=60)
     assert ser.returncode == 0 and ser.stdout.startswith("PREVENTED: G2-item at serializable: prevented")
+
+
+def _readme_rows() -> dict[str, list[str]]:
+    """The observed MariaDB table as the README shows it: row label → one mark per catalogue test."""
+    rows: dict[str, list[str]] = {}
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == len(ALL_TESTS) + 1 and set(cells[1:]) <= {"✓", "✗"}:
+            rows.setdefault(cells[0], cells[1:])
+    return rows
+
+
+def test_the_readme_table_is_what_the_run_observes(full_run: tuple[subprocess.CompletedProcess[str], dict, Path]
+                                                   ) -> None:
+    _, data, _ = full_run
+    mark = {"prevented": "✓", "anomaly": "✗"}
+    observed = {lv: [mark[x["outcome"]] for x in data["results"] if x["isolation"] == lv] for lv in LEVELS}
+    readme = _readme_rows()
+    assert {lv: readme[lv] for lv in LEVELS} == observed
+
+
+def test_the_readme_snapshot_isolation_row_is_what_the_run_observes(server_env: dict[str, str],
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "si.json"
+    r = run_cli("isolation", "--isolation-level", "repeatable-read", "--session-var", "innodb_snapshot_isolation=ON",
+                "--json", str(out), "--no-password-prompt", env=server_env, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    mark = {"prevented": "✓", "anomaly": "✗"}
+    observed = [mark[x["outcome"]] for x in json.loads(out.read_text())["results"]]
+    assert _readme_rows()["repeatable-read with `--session-var innodb_snapshot_isolation=ON`"] == observed
+
+
+def test_a_read_only_session_decides_nothing(sandbox: SandboxState, server_env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    """Every write fails with 1792: the run shows nothing about isolation and must say so."""
+    out, junit = tmp_path / "ro.json", tmp_path / "ro.xml"
+    r = run_cli("isolation", "--isolation-level", "read-committed", "--session-var", "tx_read_only=1", "--json",
+                str(out), "--junit", str(junit), "--expect", "mysql-innodb", "--no-password-prompt", env=server_env,
+                timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("│ read-committed"))
+    assert row.count("?") == 15 and "✓" not in row and "✗" not in row
+    assert "15 cell(s) undecided" in r.stdout
+    data = json.loads(out.read_text())
+    assert data["ok"] is False and data["undecided"] == 15
+    assert {x["outcome"] for x in data["results"]} == {"undecided"}
+    g1a = next(x for x in data["results"] if x["test"] == "G1a")
+    assert g1a["explanation"] == ("T1's `UPDATE test SET value = 101 WHERE id = 1` failed with (1792) Cannot execute "
+                                  "statement in a READ ONLY transaction, which is not concurrency control refusing "
+                                  "the transaction, so this run cannot show whether the anomaly is prevented")
+    assert len(data["differences"]) == 15
+    assert len(ET.parse(junit).getroot().findall(".//failure")) == 15
+    assert leftover_schemas(sandbox) == []
+
+
+def _user(sandbox: SandboxState, name: str, grants: str, limit: str = "") -> None:
+    async def create() -> None:
+        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
+        await conn.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+        await conn.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY '' {limit}")
+        await conn.execute(f"GRANT {grants} TO '{name}'@'%'")
+        await conn.close()
+
+    asyncio.run(create())
+
+
+def test_a_connection_limit_is_an_error_not_an_unsupported_level(sandbox: SandboxState, server_env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    _user(sandbox, "rig_limited", "ALL ON *.*", "WITH MAX_USER_CONNECTIONS 2")
+    out, junit = tmp_path / "lim.json", tmp_path / "lim.xml"
+    env = dict(server_env, TIDB_USER="rig_limited")
+    r = run_cli("isolation", "--isolation-level", "read-committed", "--json", str(out), "--junit", str(junit),
+                "--no-password-prompt", env=env, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    last = r.stderr.splitlines()[-1]  # before it: the connect retries, logged
+    assert last.startswith("error: Could not open the connections for read-committed: ")
+    assert "(1226) User 'rig_limited' has exceeded the 'max_user_connections' resource" in last
+    assert last.endswith("this is not the server refusing the level, so the run stops here.")
+    data = json.loads(out.read_text())
+    assert data["ok"] is False and data["complete"] is False and data["results"] == []
+    assert not ET.parse(junit).getroot().findall(".//skipped")
+    assert len(ET.parse(junit).getroot().findall(".//error")) == 1
+    assert leftover_schemas(sandbox) == []
+
+
+def test_a_user_who_may_not_create_the_schema_gets_a_hint(sandbox: SandboxState, server_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    _user(sandbox, "rig_nocreate", "SELECT ON *.*")
+    out = tmp_path / "nc.json"
+    r = run_cli("isolation", "--json", str(out), "--no-password-prompt", env=dict(server_env, TIDB_USER="rig_nocreate"),
+                timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.startswith("error: User rig_nocreate may not create the run's own schema rig_iso_")
+    assert "grant it CREATE and DROP on `rig\\_iso\\_%`" in r.stderr
+    assert json.loads(out.read_text())["ok"] is False
+
+
+def test_blocks_are_confirmed_by_the_server(sandbox: SandboxState) -> None:
+    """G0 at repeatable-read: T2's write to row 1 waits for T1's lock, and the server says so."""
+    target = Target("t", sandbox.host, sandbox.port, "root", "", "test", 5)
+    from test_rig.isolation.catalogue import CATALOGUE
+    from test_rig.isolation.runner import run_one
+
+    result = asyncio.run(run_one(target, CATALOGUE["G0"], "repeatable-read"))
+    assert result.outcome == "prevented"
+    write = next(s for s in result.steps if s.label == "T2 writes 1")
+    assert write.blocked
+    assert write.block_evidence == "the server reported a lock wait (information_schema.INNODB_TRX trx_state LOCK WAIT)"
+    assert "waited until T1 committed; the server reported a lock wait" in result.explanation

@@ -11,6 +11,7 @@ from test_rig.isolation.catalogue import (
     ANOMALY,
     CATALOGUE,
     PREVENTED,
+    UNDECIDED,
     IsolationTest,
     Observation,
     StepLog,
@@ -19,20 +20,41 @@ from test_rig.isolation.catalogue import (
 
 Reads = dict[str, dict[int, int]]
 
+#: What the server says with each code, as MariaDB and TiDB word it.
+MESSAGES = {1213: "Deadlock found when trying to get lock; try restarting transaction",
+            1205: "Lock wait timeout exceeded; try restarting transaction",
+            1020: "Record has changed since last read in table 'test'",
+            9007: "Write conflict, txnStartTS=1, conflictStartTS=2, reason=Optimistic [try again later]",
+            8002: "[tikv:8002]can not retry select for update statement",
+            1792: "Cannot execute statement in a READ ONLY transaction",
+            1142: "UPDATE command denied to user 'ro'@'localhost' for table 'test'",
+            2013: "Lost connection to server during query"}
+
 
 def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: dict[int, int] | None = None,
-        rowcounts: dict[str, int] | None = None) -> Observation:
-    """Build a step log for catalogue test `name`: labelled reads return `reads`, step indexes in
-    `errors` fail with that code (their transaction's later steps are skipped)."""
+        rowcounts: dict[str, int] | None = None, waits: dict[int, int] | None = None,
+        timed_out_at: int | None = None) -> Observation:
+    """A step log of catalogue test `name` as the coordinator would record it.
+
+    Labelled reads return `reads`; step indexes in `errors` fail with that code (their transaction's
+    later steps are skipped); a step in `waits` was blocked and finished right after the step it maps
+    to; from `timed_out_at` on, the script timed out (that step still blocked, the rest never run).
+    Steps finish in script order otherwise, as on a server that neither blocks nor aborts.
+    """
     test: IsolationTest = CATALOGUE[name]
     aborted: set[str] = set()
     logs = []
     for i, step in enumerate(test.steps):
         entry = StepLog(i, step.txn, step.sql, label=step.label)
-        if step.txn in aborted:
+        if timed_out_at is not None and i >= timed_out_at:
+            if i == timed_out_at:
+                entry.blocked, entry.error = True, "still blocked when the script timed out"
+            else:
+                entry.skipped, entry.error = True, "not run: the script timed out"
+        elif step.txn in aborted:
             entry.skipped = True
         elif errors and i in errors:
-            entry.error_code, entry.error = errors[i], "Deadlock found when trying to get lock"
+            entry.error_code, entry.error = errors[i], MESSAGES[errors[i]]
             aborted.add(step.txn)
         else:
             if reads and step.label in reads:
@@ -40,6 +62,14 @@ def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: di
             if rowcounts and step.label in rowcounts:
                 entry.rowcount = rowcounts[step.label]
         logs.append(entry)
+    order = [e.index for e in logs if not e.skipped and not (e.blocked and e.error)]
+    for waiter, after in (waits or {}).items():
+        order.remove(waiter)
+        order.insert(order.index(after) + 1, waiter)
+        logs[waiter].blocked = True
+        logs[waiter].block_evidence = "the server reported a lock wait (information_schema.INNODB_TRX)"
+    for position, index in enumerate(order, start=1):
+        logs[index].completed_order = position
     return Observation(logs, final)
 
 
@@ -47,9 +77,22 @@ def index_of(name: str, sql_start: str, txn: str) -> int:
     return next(i for i, s in enumerate(CATALOGUE[name].steps) if s.txn == txn and s.sql.startswith(sql_start))
 
 
+def first_write(name: str) -> int:
+    return next(i for i, s in enumerate(CATALOGUE[name].steps) if s.sql.split()[0] in ("UPDATE", "INSERT", "DELETE"))
+
+
+def first_labelled(name: str) -> int:
+    return next(i for i, s in enumerate(CATALOGUE[name].steps) if s.label is not None)
+
+
 CASES: list[tuple[str, str, Observation, str]] = [
-    ("G0", ANOMALY, log("G0", {1: 12, 2: 21}), "T2 won row 1 but T1 won row 2"),
-    ("G0", PREVENTED, log("G0", {1: 12, 2: 22}), "one transaction after the other"),
+    # Without write locks T2's update of row 1 finishes at once; the final state is the same either way.
+    ("G0", ANOMALY, log("G0", {1: 12, 2: 22}), "T2 overwrote an uncommitted write"),
+    ("G0", PREVENTED, log("G0", {1: 12, 2: 22}, waits={index_of("G0", "UPDATE test SET value = 12", "T2"):
+                                                       index_of("G0", "COMMIT", "T1")}),
+     "waited until T1 committed; the server reported a lock wait"),
+    ("G0", PREVENTED, log("G0", {1: 11, 2: 21}, errors={index_of("G0", "COMMIT", "T2"): 9007}),
+     "T2 was aborted by the server at `COMMIT` with (9007)"),
     ("G1a", ANOMALY, log("G1a", {1: 10, 2: 20}, {"T2 read 1": {1: 101, 2: 20}, "T2 read 2": {1: 10, 2: 20}}),
      "T2 read 1 => 101 written by T1, which later rolled back"),
     ("G1a", PREVENTED, log("G1a", {1: 10, 2: 20}, {"T2 read 1": {1: 10, 2: 20}, "T2 read 2": {1: 10, 2: 20}}),
@@ -134,6 +177,61 @@ def test_every_test_has_both_outcomes_covered() -> None:
     assert covered == {t.name: {ANOMALY, PREVENTED} for t in ALL_TESTS}
 
 
+@pytest.mark.parametrize("name", [t.name for t in ALL_TESTS])
+def test_a_read_only_session_is_undecided_not_prevented(name: str) -> None:
+    """`--session-var tx_read_only=1`: every write fails with 1792, which is no concurrency control."""
+    verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, errors={first_write(name): 1792}))
+    assert verdict.outcome == UNDECIDED, verdict.explanation
+    assert "failed with (1792) Cannot execute statement in a READ ONLY transaction, which is not concurrency " \
+           "control refusing the transaction" in verdict.explanation
+
+
+@pytest.mark.parametrize("code", [1142, 2013])
+@pytest.mark.parametrize("name", [t.name for t in ALL_TESTS])
+def test_errors_that_are_not_concurrency_control_are_undecided(name: str, code: int) -> None:
+    verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, errors={first_write(name): code}))
+    assert verdict.outcome == UNDECIDED, verdict.explanation
+    assert f"failed with ({code}) {MESSAGES[code]}" in verdict.explanation
+
+
+@pytest.mark.parametrize("name", [t.name for t in ALL_TESTS])
+def test_a_script_that_timed_out_is_undecided(name: str) -> None:
+    verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, timed_out_at=first_labelled(name)))
+    assert verdict.outcome == UNDECIDED, verdict.explanation
+    assert "still blocked when the script timed out" in verdict.explanation
+
+
+@pytest.mark.parametrize("name", [t.name for t in ALL_TESTS if t.name != "G0"])  # G0 judges by order, not reads
+def test_reads_that_returned_nothing_are_undecided(name: str) -> None:
+    """A labelled read that ran but returned no result set (rows None) is no evidence."""
+    obs = log(name, {1: 10, 2: 20})
+    for step in obs.steps:
+        if step.label is not None and step.sql.startswith("SELECT"):
+            step.rows = None
+    verdict = judge(CATALOGUE[name], obs)
+    assert verdict.outcome == UNDECIDED, verdict.explanation
+    assert "returned nothing (not run), so there is no evidence either way" in verdict.explanation
+
+
+@pytest.mark.parametrize("code", [1213, 1205, 1020, 9007, 8002])
+def test_every_concurrency_control_code_is_evidence_of_prevention(code: int) -> None:
+    reads = {"T1 read": {1: 10}, "T2 read": {1: 10}}
+    verdict = judge(CATALOGUE["P4"], log("P4", {1: 11, 2: 20}, reads, errors={index_of("P4", "UPDATE", "T2"): code}))
+    assert verdict.outcome == PREVENTED
+    assert f"T2 was aborted by the server at `UPDATE test SET value = 11 WHERE id = 1` with ({code})" in \
+        verdict.explanation
+
+
+def test_g0_without_the_commit_order_is_undecided() -> None:
+    """If the completion order was not recorded, the judge cannot tell whether T2 waited."""
+    obs = log("G0", {1: 12, 2: 22})
+    for step in obs.steps:
+        step.completed_order = None
+    verdict = judge(CATALOGUE["G0"], obs)
+    assert verdict.outcome == UNDECIDED
+    assert verdict.explanation == "the order in which T2's write and T1's COMMIT finished was not recorded"
+
+
 def test_catalogue_names_are_exactly_the_issue_s() -> None:
     assert [t.name for t in ALL_TESTS] == ["G0", "G1a", "G1b", "G1c", "OTV", "PMP", "PMP-write", "P4", "G-single",
                                            "G-single-dependencies", "G-single-write-1", "G-single-write-2",
@@ -146,5 +244,5 @@ def test_a_crashing_judge_gives_unknown() -> None:
 
     test = IsolationTest("X", "x", "x", CATALOGUE["G0"].steps, broken)
     verdict = judge(test, log("G0", {}))
-    assert verdict.outcome == "unknown"
+    assert verdict.outcome == UNDECIDED
     assert verdict.explanation == "the judge failed: ZeroDivisionError: oops"

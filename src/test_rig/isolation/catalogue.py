@@ -1,9 +1,15 @@
 """The anomaly catalogue after Hermitage: each test is setup-free steps in a global order and a judge.
 
 Setup is Hermitage's: `create table test (id int primary key, value int)` holding (1, 10), (2, 20),
-in a schema of the run's own. A judge decides `prevented` or `anomaly` only from an Observation:
-what each read returned, which statements failed (and with which code), which transactions
+in a schema of the run's own. A judge decides only from an Observation: what each read returned,
+which statements failed (and with which code), which steps waited for which, which transactions
 committed, and the final table. No judge knows which server or level it is looking at.
+
+Verdicts have three values. `anomaly` needs the anomaly seen; `prevented` needs the protection
+seen: the steps the anomaly needs ran, and the reads did not show the forbidden value, or a
+conflicting write waited until the other transaction ended, or concurrency control aborted a
+transaction (an error in errors.CONCURRENCY_CONTROL_CODES). Anything else (another error, a step
+that never ran, a script that timed out) is `undecided`, with the reason.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..coordinator import StepRecord
+from ..errors import CONCURRENCY_CONTROL_CODES, is_concurrency_abort
 
 PREVENTED = "prevented"
 ANOMALY = "anomaly"
+UNDECIDED = "undecided"
 UNSUPPORTED = "unsupported"
 
 SETUP = (
@@ -75,14 +83,56 @@ class Observation:
         ends = [s for s in self.steps if s.txn == txn and s.sql.strip().upper().startswith("COMMIT")]
         return bool(ends) and all(s.ran for s in ends) and self.abort(txn) is None
 
-    def aborted_verdict(self, *txns: str) -> Verdict | None:
-        """`prevented` when the server aborted one of `txns`: that abort is what breaks the cycle."""
-        for txn in txns:
-            failed = self.abort(txn)
-            if failed is not None:
-                return Verdict(PREVENTED, f"{txn} was aborted by the server at `{failed.sql}` with "
-                                          f"({failed.error_code}) {failed.error}, so the anomaly could not commit")
+    def aborted_verdict(self) -> Verdict | None:
+        """The verdict that failed steps force, if any step failed.
+
+        `undecided` when a step failed for a reason other than concurrency control (a read-only
+        session, a missing privilege, a lost connection, a step still blocked or never run when the
+        script timed out): such a run cannot show whether the server prevents the anomaly.
+        `prevented` when concurrency control aborted a transaction: that abort is the protection.
+        """
+        failed = [s for s in self.steps if s.error is not None]
+        for s in failed:
+            if not is_concurrency_abort(s.error_code):
+                return Verdict(UNDECIDED, f"{s.txn}'s `{s.sql}` {failure(s)}, which is not concurrency control "
+                                          "refusing the transaction, so this run cannot show whether the anomaly "
+                                          "is prevented")
+        if failed:
+            s = failed[0]
+            return Verdict(PREVENTED, f"{s.txn} was aborted by the server at `{s.sql}` with ({s.error_code}) "
+                                      f"{s.error} ({CONCURRENCY_CONTROL_CODES[s.error_code or 0]}), so the anomaly "
+                                      "could not commit")
         return None
+
+    def require(self, *labels: str, committed: tuple[str, ...] = ()) -> Verdict | None:
+        """`undecided` unless every labelled read returned rows and the named transactions committed:
+        without them the run holds no evidence either way."""
+        missing = [label for label in labels if self.read(label) is None]
+        if missing:
+            return Verdict(UNDECIDED, f"{', '.join(missing)} returned nothing (not run), so there is no evidence "
+                                      "either way")
+        unfinished = [t for t in committed if not self.committed(t)]
+        if unfinished:
+            return Verdict(UNDECIDED, f"{' and '.join(unfinished)} did not commit, so the anomaly had no chance "
+                                      "to show")
+        return None
+
+    def finished_before(self, step: StepLog, other: StepLog) -> bool:
+        """Whether `step` finished before `other` did (both finishing in a recorded order)."""
+        return (step.completed_order is not None and other.completed_order is not None
+                and step.completed_order < other.completed_order)
+
+    def waited_for(self, step: StepLog, other: StepLog) -> bool:
+        """Whether `step` finished only after `other` did, e.g. a write after the COMMIT it waited for."""
+        return (step.completed_order is not None and other.completed_order is not None
+                and step.completed_order > other.completed_order)
+
+
+def failure(s: StepLog) -> str:
+    """How a failed step failed, in words."""
+    if s.error_code is not None:
+        return f"failed with ({s.error_code}) {s.error}"
+    return f"failed: {s.error}"
 
 
 Judge = Callable[[Observation], Verdict]
@@ -114,22 +164,41 @@ def _begin(*txns: str) -> list[TxnStep]:
 
 
 def judge_g0(o: Observation) -> Verdict:
-    writers = {1: {11: "T1", 12: "T2"}, 2: {21: "T1", 22: "T2"}}
-    x1, x2 = writers[1].get(o.final.get(1, -1)), writers[2].get(o.final.get(2, -1))
-    if x1 and x2 and x1 != x2 and o.committed("T1") and o.committed("T2"):
-        return Verdict(ANOMALY, f"final state {show(o.final)}: {x1} won row 1 but {x2} won row 2, so the two "
-                                "transactions' writes interleaved (a write cycle)")
-    return o.aborted_verdict("T1", "T2") or Verdict(
-        PREVENTED, f"final state {show(o.final)} is what one transaction after the other would leave")
+    # In this script the second writer always wins both rows, so the final state shows nothing: what
+    # shows a dirty write is T2's write to row 1 finishing while T1, which wrote row 1 first, was open.
+    write, t1_commit = o.step("T2 writes 1"), o.step("T1 commit")
+    if (write.ran and o.committed("T1") and o.committed("T2")
+            and o.finished_before(write, t1_commit)):
+        return Verdict(ANOMALY, "T2's update of row 1 finished while T1, which had updated row 1 first, was still "
+                                f"open (T2's write finished {ordinal(write)}, T1's COMMIT {ordinal(t1_commit)}), and "
+                                f"both committed (final {show(o.final)}): T2 overwrote an uncommitted write")
+    if (forced := o.aborted_verdict()) is not None:
+        return forced
+    if not (o.committed("T1") and o.committed("T2")):
+        return Verdict(UNDECIDED, "the transactions did not both commit, so there is no evidence either way")
+    if not o.waited_for(write, t1_commit):
+        return Verdict(UNDECIDED, "the order in which T2's write and T1's COMMIT finished was not recorded")
+    return Verdict(PREVENTED, f"T2's update of row 1 waited until T1 committed{wait_evidence(write)} (it finished "
+                              f"{ordinal(write)}, after T1's COMMIT, {ordinal(t1_commit)}); final {show(o.final)}")
+
+
+def ordinal(s: StepLog) -> str:
+    return f"#{s.completed_order}" if s.completed_order is not None else "never"
+
+
+def wait_evidence(s: StepLog) -> str:
+    if s.block_evidence:
+        return f"; {s.block_evidence}"
+    return ""
 
 
 G0 = IsolationTest("G0", "Write Cycles (dirty writes)",
                    "two transactions update the same two rows; each must win both or neither",
                    (*_begin("T1", "T2"),
                     _t("T1", "UPDATE test SET value = 11 WHERE id = 1"),
-                    _t("T2", "UPDATE test SET value = 12 WHERE id = 1"),
+                    _t("T2", "UPDATE test SET value = 12 WHERE id = 1", "T2 writes 1"),
                     _t("T1", "UPDATE test SET value = 21 WHERE id = 2"),
-                    _t("T1", "COMMIT"),
+                    _t("T1", "COMMIT", "T1 commit"),
                     _t("T2", "UPDATE test SET value = 22 WHERE id = 2"),
                     _t("T2", "COMMIT")), judge_g0)
 
@@ -142,6 +211,8 @@ def judge_g1a(o: Observation) -> Verdict:
         seen = o.read(label)
         if seen and seen.get(1) == 101 and o.committed("T2"):
             return Verdict(ANOMALY, f"T2 read 1 => 101 written by T1, which later rolled back ({label}: {show(seen)})")
+    if (forced := o.aborted_verdict() or o.require("T2 read 1", "T2 read 2")) is not None:
+        return forced
     return Verdict(PREVENTED, f"T2 read {show(o.read('T2 read 1'))}, then {show(o.read('T2 read 2'))}: never T1's "
                               "rolled-back 101")
 
@@ -160,6 +231,8 @@ def judge_g1b(o: Observation) -> Verdict:
     seen = o.read("T2 read 1")
     if seen and seen.get(1) == 101 and o.committed("T2"):
         return Verdict(ANOMALY, "T2 read 1 => 101, an intermediate value T1 overwrote with 11 before committing")
+    if (forced := o.aborted_verdict() or o.require("T2 read 1", "T2 read 2")) is not None:
+        return forced
     return Verdict(PREVENTED, f"T2 read {show(seen)} while T1 was in progress, then {show(o.read('T2 read 2'))}: "
                               "never the intermediate 101")
 
@@ -180,7 +253,7 @@ def judge_g1c(o: Observation) -> Verdict:
     if t1 and t2 and t1.get(2) == 22 and t2.get(1) == 11 and o.committed("T1") and o.committed("T2"):
         return Verdict(ANOMALY, "T1 read 2 => 22 from T2 and T2 read 1 => 11 from T1, both before either "
                                 "committed: information flowed in a circle")
-    return o.aborted_verdict("T1", "T2") or Verdict(
+    return o.aborted_verdict() or o.require("T1 reads 2", "T2 reads 1") or Verdict(
         PREVENTED, f"T1 read {show(t1)} and T2 read {show(t2)}: neither saw the other's uncommitted write")
 
 
@@ -211,6 +284,9 @@ def judge_otv(o: Observation) -> Verdict:
             return Verdict(ANOMALY, f"T3 ({label}) read {show(state)}: it saw T2's write on one row while T1's "
                                     "value, which T2 overwrites, stood on the other, so T1's effects vanished")
         seen_t2 = seen_t2 or "T2" in who.values()
+    if (forced := o.aborted_verdict() or o.require("T3 read 1", "T3 read 2", "T3 read 3",
+                                                   committed=("T1", "T2"))) is not None:
+        return forced
     return Verdict(PREVENTED, "T3 read " + "; then ".join(show(s) for _, s in reads) +
                    ": every read saw whole transactions")
 
@@ -238,7 +314,7 @@ def judge_pmp(o: Observation) -> Verdict:
     if first is not None and second is not None and 3 not in first and 3 in second and o.committed("T1"):
         return Verdict(ANOMALY, "T1's predicate read found no row with value 30, then found T2's row 3 => 30: "
                                 "the predicate's result changed inside T1")
-    return o.aborted_verdict("T1", "T2") or Verdict(
+    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or Verdict(
         PREVENTED, f"T1's predicate reads returned {show(first)} and then {show(second)}: T2's insert stayed out")
 
 
@@ -256,10 +332,9 @@ def judge_pmp_write(o: Observation) -> Verdict:
     # T1 adds 10 to every row. T2 reads, then deletes rows whose value is 20, then reads again.
     # One after the other, T2 then T1 leaves {1 => 20}; T1 then T2 leaves {2 => 30}.
     early = o.read("T2 read")
-    if (blocked := o.aborted_verdict("T1", "T2")) is not None:
-        return blocked
-    if early is None or not (o.committed("T1") and o.committed("T2")):
-        return Verdict(PREVENTED, "the transactions did not both commit")
+    if (forced := o.aborted_verdict() or o.require("T2 read", committed=("T1", "T2"))) is not None:
+        return forced
+    assert early is not None
     saw_before_t1 = early.get(2) == 20 or early.get(1) == 10
     later = o.read("T2 read after delete")
     if saw_before_t1 and o.final != {1: 20}:
@@ -288,8 +363,8 @@ PMP_WRITE = IsolationTest("PMP-write", "Predicate-Many-Preceders (write predicat
 
 def judge_p4(o: Observation) -> Verdict:
     r1, r2 = o.read("T1 read"), o.read("T2 read")
-    if (blocked := o.aborted_verdict("T1", "T2")) is not None:
-        return blocked
+    if (forced := o.aborted_verdict() or o.require("T1 read", "T2 read", committed=("T1", "T2"))) is not None:
+        return forced
     if r1 and r2 and r1.get(1) == 10 and r2.get(1) == 10 and o.committed("T1") and o.committed("T2"):
         return Verdict(ANOMALY, "T1 and T2 both read 1 => 10 and both committed an update of it: the update "
                                 "that committed first was overwritten without being seen (lost update)")
@@ -314,7 +389,7 @@ def judge_g_single(o: Observation) -> Verdict:
     a, b = o.read("T1 reads 1"), o.read("T1 reads 2")
     if a and b and a.get(1) == 10 and b.get(2) == 18 and o.committed("T2"):
         return Verdict(ANOMALY, "T1 read 1 => 10 (before T2) and then 2 => 18 (after T2): read skew")
-    return o.aborted_verdict("T1", "T2") or Verdict(
+    return o.aborted_verdict() or o.require("T1 reads 1", "T1 reads 2", committed=("T2",)) or Verdict(
         PREVENTED, f"T1 read {show(a)} and then {show(b)}: a consistent snapshot")
 
 
@@ -340,7 +415,7 @@ def judge_g_single_dependencies(o: Observation) -> Verdict:
     if first and first.get(1) == 10 and second is not None and second.get(1) == 12 and o.committed("T2"):
         return Verdict(ANOMALY, "T1's first predicate read saw 1 => 10, its second saw T2's 1 => 12: T1 read "
                                 "both before and after T2")
-    return o.aborted_verdict("T1", "T2") or Verdict(
+    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or Verdict(
         PREVENTED, f"T1's predicate reads returned {show(first)} and then {show(second)}: never T2's 12")
 
 
@@ -363,10 +438,9 @@ def _serial_write_predicate(o: Observation, t2_read_label: str) -> Verdict:
     final state is 1 => 12. If T1 read 1 => 12 it must come second: its delete removes nothing, T2
     sees both original rows, and the final state is 1 => 12, 2 => 18.
     """
-    if (blocked := o.aborted_verdict("T1", "T2")) is not None:
-        return blocked
-    if not (o.committed("T1") and o.committed("T2")):
-        return Verdict(PREVENTED, "the transactions did not both commit")
+    if (forced := o.aborted_verdict() or o.require("T1 reads 1", t2_read_label,
+                                                   committed=("T1", "T2"))) is not None:
+        return forced
     t1_read, t2_read, delete = o.read("T1 reads 1"), o.read(t2_read_label), o.step("T1 delete")
     if t1_read and t1_read.get(1) == 10:
         order, expected = "T1 then T2", (1, {1: 10}, {1: 12})
@@ -424,8 +498,8 @@ G_SINGLE_WRITE_2 = IsolationTest(
 
 def judge_g2_item(o: Observation) -> Verdict:
     r1, r2 = o.read("T1 read"), o.read("T2 read")
-    if (blocked := o.aborted_verdict("T1", "T2")) is not None:
-        return blocked
+    if (forced := o.aborted_verdict() or o.require("T1 read", "T2 read", committed=("T1", "T2"))) is not None:
+        return forced
     if (r1 and r2 and r1.get(2) == 20 and r2.get(1) == 10 and o.committed("T1") and o.committed("T2")):
         return Verdict(ANOMALY, f"T1 read 2 => 20 and T2 read 1 => 10, each then changed the row the other had "
                                 f"read, and both committed (final {show(o.final)}): write skew")
@@ -445,8 +519,9 @@ G2_ITEM = IsolationTest("G2-item", "Item Anti-dependency Cycles (write skew on d
 
 def judge_g2(o: Observation) -> Verdict:
     r1, r2 = o.read("T1 predicate"), o.read("T2 predicate")
-    if (blocked := o.aborted_verdict("T1", "T2")) is not None:
-        return blocked
+    if (forced := o.aborted_verdict() or o.require("T1 predicate", "T2 predicate",
+                                                   committed=("T1", "T2"))) is not None:
+        return forced
     if r1 == {} and r2 == {} and o.committed("T1") and o.committed("T2") and {3, 4} <= set(o.final):
         return Verdict(ANOMALY, "T1 and T2 each found no row with value % 3 = 0, each inserted one, and both "
                                 f"committed (final {show(o.final)}): each should have seen the other's row")
@@ -468,8 +543,9 @@ def judge_g2_two_edges(o: Observation) -> Verdict:
     # T1 read 2 => 20 before T2's +5: T1 precedes T2. T3 saw T2's 25: T2 precedes T3. T3 read
     # 1 => 10 before T1 set it to 0: T3 precedes T1. All three committing closes the cycle.
     r1, r3 = o.read("T1 read"), o.read("T3 read")
-    if (blocked := o.aborted_verdict("T1", "T2", "T3")) is not None:
-        return blocked
+    if (forced := o.aborted_verdict() or o.require("T1 read", "T3 read",
+                                                   committed=("T1", "T2", "T3"))) is not None:
+        return forced
     if (r1 and r3 and r1.get(2) == 20 and r3.get(2) == 25 and r3.get(1) == 10
             and all(o.committed(t) for t in ("T1", "T2", "T3"))):
         return Verdict(ANOMALY, "T1 read 2 => 20 (before T2), T3 read 2 => 25 (after T2) but 1 => 10 (before T1): "
@@ -502,4 +578,4 @@ def judge(test: IsolationTest, obs: Observation) -> Verdict:
     try:
         return test.judge(obs)
     except Exception as e:  # the verdict records it
-        return Verdict("unknown", f"the judge failed: {type(e).__name__}: {e}")
+        return Verdict(UNDECIDED, f"the judge failed: {type(e).__name__}: {e}")

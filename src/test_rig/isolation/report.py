@@ -13,11 +13,11 @@ from rich.table import Table
 
 from ..errors import UsageError
 from ..report import Case, Suite
-from .catalogue import ANOMALY, PREVENTED, SETUP, UNSUPPORTED, IsolationTest
+from .catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
 from .runner import Level, RunSettings, TestResult, session_setup
 
-MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]"}
-PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–"}
+MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]", UNDECIDED: "[yellow]?[/]"}
+PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–", UNDECIDED: "?"}
 LEGEND = "legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided"
 
 
@@ -75,13 +75,18 @@ def load_profile(name: str) -> dict[str, dict[str, str]]:
     return {str(k): {str(t): str(o) for t, o in v.items()} for k, v in cells.items()}
 
 
+def undecided(results: Sequence[TestResult]) -> list[TestResult]:
+    return [r for r in results if r.outcome == UNDECIDED]
+
+
 def compare(results: Sequence[TestResult], profile: dict[str, dict[str, str]]) -> list[str]:
-    """Every cell where the observation differs from the profile, as one line each."""
+    """Every cell where the observation differs from the profile, as one line each. An undecided
+    cell always differs: a profile states what the server does, and the run did not see it."""
     diffs = []
     for r in results:
         cell_keys = [f"{r.isolation}/{r.txn_mode}", r.isolation] if r.txn_mode else [r.isolation]
         expected = next((profile[k][r.test] for k in cell_keys if k in profile and r.test in profile[k]), None)
-        if expected is not None and expected != r.outcome:
+        if (expected is not None and expected != r.outcome) or (expected is None and r.outcome == UNDECIDED):
             diffs.append(f"{r.test} at {row_label(r.isolation, r.txn_mode)}: expected {expected}, observed "
                          f"{r.outcome} — {r.explanation}")
     return diffs
@@ -112,7 +117,10 @@ def explain(result: TestResult, test: IsolationTest, session_variables: dict[str
 def describe(step: Any) -> str:
     if step.skipped:
         return "skipped (its transaction was already aborted)"
-    prefix = "BLOCKED, then " if step.blocked else ""
+    prefix = ""
+    if step.blocked:
+        confirmed = (step.block_evidence or "").startswith("the server")
+        prefix = "BLOCKED (lock wait seen by the server), then " if confirmed else "BLOCKED (timing only), then "
     if step.error is not None:
         return f"{prefix}ERROR {step.error_code}: {step.error}"
     if step.rows is not None:
@@ -130,6 +138,7 @@ def junit_suite(results: Sequence[TestResult], diffs: Sequence[str] | None = Non
         name = f"{r.test} at {row_label(r.isolation, r.txn_mode)}"
         failure = next((d for d in diffs or [] if d.startswith(name + ":")), None) if name in failing else None
         case = Case(name, f"isolation.{r.isolation}", r.seconds, failure=failure,
+                    error=f"undecided: {r.explanation}" if r.outcome == UNDECIDED and failure is None else None,
                     skipped="level not supported by the server" if r.outcome == UNSUPPORTED else None,
                     output=f"{r.outcome}: {r.explanation}")
         suite.add(case)

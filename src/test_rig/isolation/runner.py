@@ -17,7 +17,7 @@ from typing import Any
 from ..config import SessionValue
 from ..coordinator import Coordinator, Step
 from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, quote_ident, sql_literal
-from ..errors import DatabaseError, UsageError
+from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..resilience import ResilientConnectionManager
 from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
 
@@ -92,7 +92,14 @@ class Schema:
             finally:
                 await admin.close()
 
-        await (manager.execute_with_resilience("create isolation schema", go) if manager else go())
+        try:
+            await (manager.execute_with_resilience("create isolation schema", go) if manager else go())
+        except RigError as e:
+            if error_code(e) in (1044, 1142, 1227):
+                raise RigError(f"User {self._base.user} may not create the run's own schema {self.name} ({e}); "
+                               "grant it CREATE and DROP on `rig\\_iso\\_%` (GRANT CREATE, DROP, SELECT, INSERT, "
+                               "UPDATE, DELETE ON `rig\\_iso\\_%`.* TO ...) or run as a user who can.") from e
+            raise
 
     async def drop(self) -> None:
         admin = await connect(self._base, database=False)
@@ -121,9 +128,19 @@ def session_setup(level: Level, settings: RunSettings) -> list[str]:
     return run_defaults(settings) + user_settings(settings) + level_settings(level)
 
 
+#: Errors with which a server refuses an isolation level or transaction mode itself: TiDB's
+#: unsupported isolation level, a value the variable does not take, a read-only variable.
+LEVEL_REFUSALS = frozenset({8048, 1231, 1238, 1621})
+
+
+class LevelRefused(DatabaseError):
+    """The server refused the isolation level (or TiDB transaction mode) itself: the level is unsupported."""
+
+
 async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> None:
     """Apply the run's defaults, the user's session variables (a failure is bad input), then the
-    level (a failure means the server does not support it)."""
+    level: a refusal of the level itself means the server does not support it (LevelRefused);
+    any other failure is an error of the run."""
     for sql in run_defaults(settings):
         await conn.execute(sql)
     for sql in user_settings(settings):
@@ -133,11 +150,15 @@ async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> Non
             raise UsageError(f"`{sql}` failed on the server with {e}; check --session-var and "
                              "session_variables.") from None
     for sql in level_settings(level):
-        await conn.execute(sql)
+        try:
+            await conn.execute(sql)
+        except DatabaseError as e:
+            if e.code in LEVEL_REFUSALS:
+                raise LevelRefused(f"`{sql}` was refused: ({e.code}) {e.message}", code=e.code) from None
+            raise
     actual = await conn.isolation()
     if actual.replace("_", "-") != level.isolation:
-        raise DatabaseError(f"the server kept isolation level {actual} when {level.isolation} was set",
-                            code=None)
+        raise LevelRefused(f"the server kept isolation level {actual} when {level.isolation} was set", code=None)
 
 
 class LevelSession:
@@ -158,13 +179,16 @@ class LevelSession:
         failures = await self.coordinator.open(prepare=lambda c: _prepare(c, self.level, self.settings),
                                                manager=self.manager)
         if failures:
+            await self.coordinator.close()
             first = next(iter(failures.values()))
             if isinstance(first, UsageError):
-                await self.coordinator.close()
                 raise first
-            self.unsupported = str(first)
-            await self.coordinator.close()
-            return
+            if all(isinstance(e, LevelRefused) for e in failures.values()):
+                self.unsupported = str(first)
+                return
+            other = next(e for e in failures.values() if not isinstance(e, LevelRefused))
+            raise RigError(f"Could not open the connections for {self.level.label}: {other}; this is not the "
+                           "server refusing the level, so the run stops here.") from other
         self.admin = await connect(self.coordinator.targets[0])
 
     async def reset(self) -> None:
@@ -261,3 +285,36 @@ async def run_one(target: Target, test: IsolationTest, isolation: str, *, txn_mo
     """One catalogue test at one level, in a schema of its own (for scripts and handlers)."""
     results = await run_catalogue(target, [test], [Level(isolation, txn_mode)], settings or RunSettings())
     return results[0]
+
+
+@dataclass
+class SuiteRun:
+    """What `run_suite` saw: the server, the levels planned, and results as they came."""
+
+    server: dict[str, Any] = field(default_factory=dict)
+    levels: list[Level] = field(default_factory=list)
+    results: list[TestResult] = field(default_factory=list)
+    scaled: list[Any] = field(default_factory=list)
+
+
+async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
+                    settings: RunSettings, *, manager: ResilientConnectionManager, run: SuiteRun,
+                    scaled: tuple[int, int] | None = None,
+                    on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
+                    on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
+    """Probe the server, plan the levels (TiDB: per transaction mode), run the catalogue at each.
+
+    `run` is filled as the run goes, so a caller that is interrupted still holds what finished.
+    """
+    probe = await manager.execute_with_resilience("connect", lambda: connect(target, database=False))
+    try:
+        server = probe.server
+    finally:
+        await probe.close()
+    run.server.update(server.to_dict())
+    run.levels[:] = plan_levels(server, requested_level, txn_mode)
+    if on_start is not None:
+        on_start(server, run.levels)
+    await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
+                        scaled=scaled, scaled_results=run.scaled, on_result=on_result)
+    return run
