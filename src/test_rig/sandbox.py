@@ -1,7 +1,12 @@
-"""The local throwaway server: a private MariaDB (or mysqld/tidb-server) on a free loopback port.
+"""The local throwaway server: a private MariaDB, MySQL or TiDB on a free loopback port.
 
 It never touches a system-wide service: it has its own data directory, socket and port, binds to
-127.0.0.1 only and is started with --no-defaults so no my.cnf is read.
+127.0.0.1 only (TiDB's status port too) and is started with --no-defaults so no my.cnf is read.
+Several sandboxes run side by side, each in its own directory (`--name`).
+
+Start, wait-ready and stop are written here rather than taken from mirakuru: readiness must prove
+that the server answering on the port is the process just started (a port taken by another server
+answers too), and fault tests need SIGKILL and a restart on the same data and port.
 """
 
 from __future__ import annotations
@@ -23,17 +28,36 @@ SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/u
 STATE_FILE = "sandbox.json"
 
 
-def default_dir() -> Path:
+#: What `--server` accepts: the server kind or its binary's name.
+SERVER_ALIASES = {"mariadb": "mariadbd", "mariadbd": "mariadbd", "mysql": "mysqld", "mysqld": "mysqld",
+                  "tidb": "tidb-server", "tidb-server": "tidb-server"}
+
+
+def default_dir(name: str | None = None) -> Path:
     env = os.environ.get("TEST_RIG_SANDBOX_DIR")
-    if env:
+    if env and name is None:
         return Path(env)
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "test-rig" / "sandbox"
+    return base / "test-rig" / ("sandbox" if name is None else f"sandbox-{name}")
 
 
-def find_server(preferred: str | None = None) -> tuple[str, Path]:
-    """Return (kind, path) of the first server binary found: mariadbd, then mysqld, then tidb-server."""
-    names = [preferred] if preferred else ["mariadbd", "mysqld", "tidb-server"]
+def find_server(preferred: str | None = None, *, may_build: bool = True) -> tuple[str, Path]:
+    """Return (binary name, path) of the server to start: `preferred` (a kind or binary name), else
+    the first of mariadbd, mysqld found. For TiDB: TIDB_SERVER_BIN, PATH, the build cache, else a
+    build from the Go module proxy (once per machine) when `may_build`."""
+    if preferred is not None and preferred not in SERVER_ALIASES:
+        raise UsageError(f"Unknown server {preferred!r}; use one of mariadb, mysql, tidb.")
+    wanted = SERVER_ALIASES.get(preferred or "")
+    if wanted == "tidb-server":
+        from .tidb_build import build_tidb, find_tidb_server
+
+        found_tidb = find_tidb_server()
+        if found_tidb is None:
+            if not may_build:
+                raise UsageError("No tidb-server found; run `test-rig sandbox build-tidb` or set TIDB_SERVER_BIN.")
+            found_tidb = build_tidb(progress=lambda msg: print(f"sandbox: {msg}", flush=True))
+        return "tidb-server", found_tidb
+    names = [wanted] if wanted else ["mariadbd", "mysqld"]
     for name in names:
         found = shutil.which(name)
         if not found:
@@ -53,6 +77,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on host:port: a bind succeeds with SO_REUSEADDR, as servers bind, so
+    the TIME_WAIT sockets a killed server leaves behind do not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -75,17 +111,41 @@ class SandboxState:
     user: str = "root"
     database: str = "test"
     ssl_ca: str | None = None
+    status_port: int | None = None
 
 
 class Sandbox:
     """One private server. `start()` initialises the data directory on first use."""
 
     def __init__(self, directory: Path | None = None, *, server: str | None = None,
-                 max_connections: int = 2000, tls: bool = False) -> None:
-        self.dir = Path(directory) if directory else default_dir()
+                 max_connections: int = 2000, tls: bool = False, name: str | None = None) -> None:
+        self.dir = Path(directory) if directory else default_dir(name)
         self.server = server
         self.max_connections = max_connections
         self.tls = tls
+
+    @property
+    def last_port_path(self) -> Path:
+        return self.dir / "last-port"
+
+    def _choose_port(self, port: int | None) -> int:
+        """The port asked for (refused if taken), else the one used last time if it is still free,
+        so a shell that ran `eval "$(test-rig sandbox env)"` keeps working after stop and start."""
+        if port is not None:
+            if port == 3306:
+                raise UsageError("Port 3306 belongs to the system's MySQL/MariaDB service; choose another "
+                                 "--port or let the sandbox pick a free one.")
+            if not port_is_free(port):
+                raise UsageError(f"Port {port} on 127.0.0.1 is already in use by another program; choose another "
+                                 "--port or leave it out to get a free one.")
+            return port
+        try:
+            last = int(self.last_port_path.read_text().strip())
+        except (OSError, ValueError):
+            last = 0
+        if last and last != 3306 and port_is_free(last):
+            return last
+        return free_port()
 
     @property
     def state_path(self) -> Path:
@@ -110,18 +170,20 @@ class Sandbox:
                 return existing
             raise UsageError(f"A sandbox is already running in {self.dir} on port {existing.port}; "
                              "stop it first with `test-rig sandbox stop`.")
-        kind, binary = find_server(self.server)
-        port = port or free_port()
-        if port == 3306:
-            raise UsageError("Port 3306 belongs to the system's MySQL/MariaDB service; choose another "
-                             "--port or let the sandbox pick a free one.")
+        previous = self.state()
+        server = self.server or (previous.kind if previous else None)
+        port = self._choose_port(port)
+        kind, binary = find_server(server)
         self.dir.mkdir(parents=True, exist_ok=True)
         datadir = self.dir / "data"
+        status_port: int | None = None
         log = open(self.dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             if kind == "tidb-server":
+                status_port = free_port()
                 argv = [str(binary), "-host", "127.0.0.1", "-P", str(port), "-store", "unistore",
-                        "-path", str(datadir), "-status", str(free_port()), "-socket", ""]
+                        "-path", str(datadir), "-status", str(status_port), "-status-host", "127.0.0.1",
+                        "-socket", "", "-log-file", str(self.dir / "tidb.log")]
             else:
                 if not (datadir / "mysql").is_dir():
                     self._initialise(kind, binary, datadir)
@@ -143,21 +205,59 @@ class Sandbox:
         finally:
             log.close()
         state = SandboxState(kind=kind, binary=str(binary), datadir=str(datadir), port=port, pid=proc.pid,
-                             ssl_ca=str(self.dir / "tls" / "ca.pem") if self.tls else None)
+                             ssl_ca=str(self.dir / "tls" / "ca.pem") if self.tls else None, status_port=status_port)
+        try:
+            self._wait_ready(proc, state, timeout)
+        except BaseException:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            raise
+        self.state_path.write_text(json.dumps(asdict(state), indent=2))
+        self.last_port_path.write_text(f"{port}\n")
+        return state
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], state: SandboxState, timeout: float) -> None:
+        """Wait until the server just started answers, and prove the answer comes from it: its
+        process is alive and the server reports our own data directory (or pid file)."""
         deadline = time.monotonic() + timeout
-        while not _port_open(state.host, port):
+        while True:
             if proc.poll() is not None:
                 raise RigError(f"The sandbox server exited with status {proc.returncode} while starting; "
                                f"see {self.dir / 'server.log'}.")
+            if _port_open(state.host, state.port) and self._is_ours(state):
+                return
             if time.monotonic() > deadline:
-                proc.kill()
                 raise RigError(f"The sandbox server did not accept connections within {timeout:g} s; "
                                f"see {self.dir / 'server.log'}.")
             time.sleep(0.05)
-        self.state_path.write_text(json.dumps(asdict(state), indent=2))
-        if kind != "tidb-server":
-            self._create_database(state)
-        return state
+
+    def _is_ours(self, state: SandboxState) -> bool:
+        import asyncio
+
+        from .db import Target, connect, quote_ident
+
+        async def check() -> bool:
+            target = Target("sandbox", state.host, state.port, state.user, "", None, 5.0)
+            conn = await connect(target, database=False, detect=False)
+            try:
+                if state.kind == "tidb-server":
+                    # TiDB answers @@datadir with its --path; its port variable is the one we gave.
+                    seen = await conn.query("SELECT @@datadir, @@port")
+                    ours = bool(seen) and Path(str(seen[0][0])).resolve() == Path(state.datadir).resolve()
+                else:
+                    seen = await conn.query("SELECT @@pid_file, @@port")
+                    ours = bool(seen) and Path(str(seen[0][0])).resolve() == (self.dir / "server.pid").resolve()
+                if ours:
+                    await conn.execute(f"CREATE DATABASE IF NOT EXISTS {quote_ident(state.database)}")
+                return ours
+            finally:
+                await conn.close()
+
+        try:
+            return asyncio.run(check())
+        except Exception:  # not ready yet, or not a server we can log into: not ours (yet)
+            return False
 
     def _initialise(self, kind: str, binary: Path, datadir: Path) -> None:
         if datadir.exists():
@@ -200,14 +300,6 @@ class Sandbox:
             if done.returncode != 0:
                 raise RigError(f"Making the sandbox's TLS certificates failed: {done.stderr.strip()[-300:]}")
         return ca, cert, key
-
-    def _create_database(self, state: SandboxState) -> None:
-        import asyncio
-
-        from .db import Target, ensure_database
-
-        target = Target("sandbox", state.host, state.port, state.user, "", state.database, 10.0)
-        asyncio.run(ensure_database(target))
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the server cleanly (SIGTERM, then SIGKILL after `timeout`). True if one was running."""
