@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .coordinator import Coordinator, FreeRunResult, Worker
-from .db import Connection, Target, connect, ensure_database, quote_ident
+from .db import Connection, Target, connect, quote_ident
+from .errors import DatabaseError, RigError
 from .resilience import ResilientConnectionManager
 
 TABLE = "rig_sbtest1"
@@ -39,8 +40,14 @@ def _filler(rng: random.Random, n: int) -> str:
 
 async def prepare_table(target: Target, table_size: int, manager: ResilientConnectionManager) -> None:
     """Create and load the table unless it already holds exactly `table_size` rows."""
-    await manager.execute_with_resilience("create database", lambda: ensure_database(target))
-    conn: Connection = await manager.execute_with_resilience("connect", lambda: connect(target))
+    try:
+        conn: Connection = await manager.execute_with_resilience("connect", lambda: connect(target))
+    except DatabaseError as e:
+        if e.code == 1049:  # like every other command: a database that is not there is not made silently
+            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
+                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
+                           "-d/--database.") from None
+        raise
     table = quote_ident(TABLE)
     try:
         exists = await conn.scalar(
@@ -74,7 +81,11 @@ def point_select(table_size: int) -> Any:
 
 async def run_point_select(target: Target, *, connections: int, duration: float, table_size: int,
                            manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
-                           on_interrupt: Callable[[BenchResult], None] | None = None) -> BenchResult:
+                           on_interrupt: Callable[[BenchResult], None] | None = None,
+                           on_load_start: Callable[[int], None] | None = None,
+                           on_second: Callable[[int, int, int], None] | None = None) -> BenchResult:
+    """Prepare the table, connect, warm up, then run the timed load. `on_load_start` gets the number
+    of connections that connected, as the timed load begins."""
     await prepare_table(target, table_size, manager)
     coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
     failures = await coordinator.open(manager=manager)
@@ -85,8 +96,10 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
         workload = point_select(table_size)
         if warmup > 0:
             await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
+        if on_load_start is not None:
+            on_load_start(len(coordinator.connections))
         run = await coordinator.run_free(
-            workload, duration=duration, seed=seed, manager=manager,
+            workload, duration=duration, seed=seed, manager=manager, on_second=on_second,
             on_interrupt=(lambda partial: on_interrupt(BenchResult(connections, table_size, partial, len(failures))))
             if on_interrupt else None)
     finally:

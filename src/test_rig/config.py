@@ -246,7 +246,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and key != "session_variables":
+        if isinstance(value, Mapping) and value and key != "session_variables":
             out.update(_flatten(value, path + "."))
         else:
             out[path] = value
@@ -286,10 +286,11 @@ def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | No
             )
         return path
     base = cwd or Path.cwd()
-    for name in DEFAULT_FILES:
-        if (base / name).is_file():
-            return base / name
-    return None
+    present = [base / name for name in DEFAULT_FILES if (base / name).is_file()]
+    if len(present) > 1:
+        raise ConfigError(f"Both {present[0].name} and {present[1].name} are in {base} and test-rig will not guess "
+                          "which you meant; pick one with -c/--config or remove the other.")
+    return present[0] if present else None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -388,7 +389,7 @@ def _describe_validation(e: ValidationError, layers: list[Layer]) -> str:
         shown = ""
         if "password" not in dotted and err.get("type") != "extra_forbidden" and "input" in err:
             value = err["input"]
-            if not isinstance(value, dict | list):
+            if not isinstance(value, dict | list) and repr(value) not in _expected(err):
                 shown = f" (got {value!r})"
         problems.append(f"{where}: {dotted} {_expected(err)}{shown}")
     head = "Invalid configuration: " + "; ".join(problems)

@@ -1,16 +1,20 @@
 """State, StateHandler, StateContext and StateMachine: one connection's test, one state at a time.
 
 A handler's `execute` decides the next state (whatever `enter` returns is ignored, as in the
-original tool). Handler methods may be coroutines or plain functions; plain ones run in a worker
-thread so a blocking call such as `ctx.connection.execute_query("SELECT 1")` never stalls the
-event loop.
+original tool). Handler methods may be coroutines or plain functions; plain ones run in a daemon
+thread of their own so a blocking call such as `ctx.connection.execute_query("SELECT 1")` never
+stalls the event loop, and a handler that never returns cannot keep the process alive after its
+machine has timed out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +77,13 @@ class State:
     @property
     def display(self) -> str:
         return self.DISPLAY.get(self.name, self.name)
+
+    def display_for(self, server_kind: str | None) -> str:
+        """The display name on a given server: the original's "Connecting to TiDB" only on TiDB."""
+        if self.name == "Connecting":
+            return {"tidb": "Connecting to TiDB", "mariadb": "Connecting to MariaDB",
+                    "mysql": "Connecting to MySQL"}.get(server_kind or "", "Connecting")
+        return self.display
 
     @property
     def is_terminal(self) -> bool:
@@ -158,9 +169,13 @@ class StateVisit:
     state: str
     ms: float
     error: str | None = None
+    #: How the state is shown to people on this server (e.g. "Connecting to MariaDB").
+    display: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state, "ms": round(self.ms, 3)}
+        if self.display and self.display != self.state:
+            out["display"] = self.display
         if self.error:
             out["error"] = self.error
         return out
@@ -178,6 +193,14 @@ class MachineResult:
     def path_names(self) -> list[str]:
         return [v.state for v in self.path]
 
+    def path_summary(self, keep: int = 5) -> str:
+        """The path for one line of output: a machine that looped shows its start and end, not 1,000 states."""
+        names = self.path_names
+        if len(names) <= 2 * keep + 1:
+            return " → ".join(names)
+        hidden = len(names) - 2 * keep
+        return " → ".join([*names[:keep], f"… {hidden} more states …", *names[-keep:]])
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "final_state": self.final_state,
                                "states": [v.to_dict() for v in self.path], "error": self.error}
@@ -194,13 +217,42 @@ Listener = Callable[[StateVisit], None]
 
 
 async def call_handler(fn: Callable[..., Any], *args: Any) -> Any:
-    """Await a coroutine method; run a plain one in a worker thread."""
+    """Await a coroutine method; run a plain one in a daemon thread."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
-    result = await asyncio.to_thread(fn, *args)
+    result = await _in_daemon_thread(fn, *args)
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+async def _in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Like asyncio.to_thread, but the thread is a daemon that nobody joins: when the caller gives
+    up on it (a timeout), a handler stuck in `time.sleep(100)` does not hold the process open."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def work() -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = context.run(fn, *args)
+        except BaseException as e:  # handed to the awaiting coroutine, SystemExit included
+            error = e
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=f"handler:{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
+    return await future
 
 
 class StateMachine:
@@ -264,7 +316,8 @@ class StateMachine:
             started = time.perf_counter()
             nxt = await self._step(state, ctx)
             visit = StateVisit(state.name, (time.perf_counter() - started) * 1000,
-                               nxt.message if nxt.name == "Error" else None)
+                               nxt.message if nxt.name == "Error" else None,
+                               state.display_for(ctx.server.kind if ctx.server else None))
             path.append(visit)
             self._notify(visit)
             if nxt.name != "Error" and self.transitions is not None:
@@ -288,17 +341,25 @@ class StateMachine:
             await call_handler(handler.exit, ctx)
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
+        except SystemExit as e:
+            return State.error(f"{name} called sys.exit({e.code!r}) in state {state.name}; a handler must return "
+                               "a state or raise an exception, never exit the process")
+        except (DatabaseError, RigError) as e:
+            # An expected failure: say what happened, not which class raised it.
+            ctx.last_error = e
+            return State.error(f"{state.display_for(ctx.server.kind if ctx.server else None)} failed: {e}")
         except Exception as e:
             ctx.last_error = e
-            detail = str(e) if isinstance(e, DatabaseError | RigError) else f"{type(e).__name__}: {e}"
-            return State.error(f"{name} raised in state {state.name}: {detail}")
+            return State.error(f"{name} raised {type(e).__name__} in state {state.name}: {e}")
         try:
             nxt = State.of(returned)
-        except TypeError:
-            return State.error(f"{name}.execute in state {state.name} returned {returned!r}, which is not a state")
+        except (TypeError, ValueError):
+            return State.error(f"{name}.execute in state {state.name} returned {returned!r}, which is not a state "
+                               "(return a State or a state name)")
         if not nxt.is_terminal and nxt.name not in self.handlers:
+            known = sorted({*self.handlers, "Completed", "Error"})
             return State.error(f"{name}.execute in state {state.name} returned unknown state {nxt.name!r} "
-                               f"(known: {', '.join(sorted(self.handlers))})")
+                               f"(known: {', '.join(known)})")
         if nxt.name == "Error" and nxt.message is None:
             nxt = State.error(ctx.error_message or f"{name} ended in Error in state {state.name}")
         return nxt

@@ -57,7 +57,8 @@ def _import_file(path: Path) -> ModuleType:
     except Exception as e:
         del sys.modules[name]
         where = _where(e, str(resolved))
-        raise PluginError(f"Plugin file {path} failed to import: {type(e).__name__}: {e}{where}; fix the "
+        detail = e.msg if isinstance(e, SyntaxError) else str(e)  # str() of a SyntaxError repeats the line
+        raise PluginError(f"Plugin file {path} failed to import: {type(e).__name__}: {detail}{where}; fix the "
                           "file and run again.") from e
     finally:
         if added:

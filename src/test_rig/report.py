@@ -39,6 +39,24 @@ class Redactor:
 redactor = Redactor()
 
 
+class RedactingStream:
+    """A text stream that scrubs registered secrets from everything written through it (the console)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redactor(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, flush, encoding, fileno, ... of the real stream
+        return getattr(self._inner, name)
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

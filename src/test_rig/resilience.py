@@ -266,6 +266,7 @@ class ResilientConnectionManager:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_retry: RetryListener | None = None,
+        quiet: bool = False,
     ) -> None:
         self.pool = pool
         self.retry_config = retry_config or create_db_retry_config()
@@ -274,6 +275,8 @@ class ResilientConnectionManager:
         self._sleep = sleep
         self._clock = clock
         self.on_retry = on_retry
+        #: Keep retry lines off the console (they still reach a log file): many workers retrying at once.
+        self.quiet = quiet
         self.retries = 0
         self.retry_events: list[RetryEvent] = []
 
@@ -305,12 +308,14 @@ class ResilientConnectionManager:
         started = self._clock()
         takes_conn = _takes_argument(operation)
         attempt_no = 0
+        real_attempts = 0  # attempts that reached the server; those the open breaker rejected do not count
         last_real: list[BaseException] = []  # the last error that came from the database itself
 
         async def attempt() -> T:
-            nonlocal attempt_no
+            nonlocal attempt_no, real_attempts
             attempt_no += 1
             self.breaker.before_call()
+            real_attempts += 1
             budget = cfg.attempt_timeout
             if cfg.overall_timeout is not None:
                 left = cfg.overall_timeout - (self._clock() - started)
@@ -340,6 +345,8 @@ class ResilientConnectionManager:
                 return False
             exc = outcome.exception()
             assert exc is not None
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM, cancellation: never retried
+                return False
             if isinstance(exc, CircuitOpenError):
                 return cfg.overall_timeout is not None or state.attempt_number < cfg.max_attempts
             return should_retry(exc, state.attempt_number)
@@ -354,9 +361,12 @@ class ResilientConnectionManager:
             event = RetryEvent(name, state.attempt_number, delay, str(exc), error_code(exc),
                                classify_error(exc).value, ctx)
             self.retry_events.append(event)
-            log.info("retrying %s after attempt %d failed: %s; next attempt in %.3f s (context %s)",
-                     name, state.attempt_number, exc, delay, ctx,
-                     extra={"shown_to_user": self.on_retry is not None})
+            if isinstance(exc, CircuitOpenError):
+                log.info("retry %s: not attempted, %s; next try in %.3f s", name, exc, delay,
+                         extra={"shown_to_user": self.quiet})
+            else:
+                log.info("retry %s: attempt %d failed (%s); next attempt in %.3f s", name, real_attempts, exc,
+                         delay, extra={"shown_to_user": self.quiet})
             if self.on_retry:
                 self.on_retry(event)
 
@@ -375,13 +385,15 @@ class ResilientConnectionManager:
             last = e
         note = ""
         if isinstance(last, CircuitOpenError) and last_real:
-            note = f" (the circuit breaker then stayed open: {last})"
+            note = f"; then the circuit breaker opened and stopped the retries ({last})"
             last = last_real[0]
-        if attempt_no <= 1 or not should_retry(last, 1):
+        if real_attempts <= 1 or not should_retry(last, 1):
             raise last
+        plural = "attempt" if real_attempts == 1 else "attempts"
         raise RetryExhaustedError(
-            f"{name} failed after {attempt_no} attempts in {self._clock() - started:.1f} s; last error: {last}{note}",
-            last_error=last, attempts=attempt_no,
+            f"{name} failed after {real_attempts} {plural} in {self._clock() - started:.1f} s; last error: "
+            f"{last}{note}",
+            last_error=last, attempts=real_attempts,
             context=last.context if isinstance(last, RigError) else None) from last
 
     async def _with_connection(self, operation: Callable[..., Awaitable[T]]) -> T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from test_rig.coordinator import Coordinator, Step, Worker
 from test_rig.db import Connection, Target, connect
 from test_rig.errors import QueryError
 from test_rig.sandbox import SandboxState
-from tests.helpers import run_cli
+from tests.helpers import RunningCli, run_cli
 
 
 def target(sandbox: SandboxState) -> Target:
@@ -256,8 +257,9 @@ def test_multi_connection_prints_events_and_shared_state(server_env: dict[str, s
 def test_bench_point_select_json(server_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "b.json"
     r = run_cli("bench", "point-select", "--connections", "4", "--duration", "2", "--table-size", "500",
-                "-d", "bench_db_created", "--no-password-prompt", "--json", str(out), env=server_env)
+                "--no-password-prompt", "--json", str(out), env=server_env)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "   1 s: " in r.stdout and "   2 s: " in r.stdout
     data = json.loads(out.read_text())
     for key in ("qps", "p50_ms", "p95_ms", "p99_ms", "errors", "timeline"):
         assert key in data
@@ -265,6 +267,19 @@ def test_bench_point_select_json(server_env: dict[str, str], tmp_path: Path) -> 
     assert [t["t"] for t in data["timeline"]] == [1, 2]
     assert all(t["ops"] > 0 for t in data["timeline"])
     assert data["qps"] > 0
+
+
+def test_bench_on_a_missing_database_says_so(server_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    r = run_cli("bench", "point-select", "--duration", "1", "-d", "no_such_bench_db", "--no-password-prompt",
+                "--json", str(out), env=server_env)
+    assert r.returncode == 1
+    port = server_env["TIDB_HOST"]
+    assert r.stderr == (f"error: Unknown database no_such_bench_db on {port}; create it first (CREATE DATABASE "
+                        "`no_such_bench_db`) or choose another with -d/--database.\n")
+    data = json.loads(out.read_text())
+    assert data == {"command": "bench point-select", "ok": False, "complete": False,
+                    "error": data["error"]} and data["error"].startswith("Unknown database no_such_bench_db")
 
 
 def test_query_error_type(sandbox: SandboxState) -> None:
@@ -280,30 +295,19 @@ def test_query_error_type(sandbox: SandboxState) -> None:
     assert info.value.code == 1064
 
 
-def _interrupt(args: list[str], env: dict[str, str], after: float) -> tuple[int, str, str]:
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    proc = subprocess.Popen([sys.executable, "-m", "test_rig", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(after)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    return proc.returncode, out, err
-
-
 def test_bench_interrupted_keeps_partial_figures(server_env: dict[str, str], tmp_path: Path) -> None:
-    out = tmp_path / "b.json"
-    code, stdout, stderr = _interrupt(["bench", "point-select", "--connections", "2", "--duration", "30",
-                                       "--table-size", "200", "--no-password-prompt", "--json", str(out)],
-                                      server_env, after=4)
-    assert code == 130, stdout + stderr
-    assert "Traceback" not in stderr
+    out, junit = tmp_path / "b.json", tmp_path / "b.xml"
+    run = RunningCli("bench", "point-select", "--connections", "2", "--duration", "30", "--table-size", "200",
+                     "--no-password-prompt", "--json", str(out), "--junit", str(junit), env=server_env)
+    run.wait_for("load started: 2 of 2 connections")
+    run.wait_for("   1 s: ")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish() == 130, run.output()
+    assert "Traceback" not in run.output()
     data = json.loads(out.read_text())
-    assert data["complete"] is False
+    assert data["complete"] is False and data["ok"] is False
+    assert data["error"] == "interrupted by SIGINT"
     assert data["operations"] > 0
     assert sum(t["ops"] for t in data["timeline"]) == data["operations"]
     assert len(data["timeline"]) < 30
+    assert '<error message="the run did not finish: interrupted by SIGINT">' in junit.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 from test_rig.sandbox import SandboxState
@@ -143,6 +144,7 @@ def test_missing_module(server_env: dict[str, str]) -> None:
 
 def test_handler_raising_and_unknown_state_fail_cleanly(server_env: dict[str, str], tmp_path: Path) -> None:
     path = write(tmp_path, "bad.py", textwrap.dedent('''
+        import sys
         from test_rig import StateHandler
 
         class Raises(StateHandler):
@@ -156,18 +158,100 @@ def test_handler_raising_and_unknown_state_fail_cleanly(server_env: dict[str, st
         class EndsInError(StateHandler):
             def execute(self, ctx):
                 return "Error: the check failed"
+
+        class Exits(StateHandler):
+            def execute(self, ctx):
+                sys.exit(0)
+
+        class ReturnsEmpty(StateHandler):
+            def execute(self, ctx):
+                return ""
+
+        class Loops(StateHandler):
+            def execute(self, ctx):
+                return "TestingConnection"
+
+        class Passes(StateHandler):
+            def execute(self, ctx):
+                return "VerifyingDatabase"
     '''))
     out = tmp_path / "r.json"
     r = run_cli("run", str(path), "--no-password-prompt", "--json", str(out), env=server_env, timeout=60)
     assert r.returncode == 1
     results = {x["handler"].split(":")[-1]: x for x in json.loads(out.read_text())["results"]}
-    assert results["Raises"]["error"] == "Raises raised in state TestingConnection: ValueError: handler exploded"
-    assert results["Unknown"]["error"].startswith("Unknown.execute in state TestingConnection returned unknown "
-                                                  "state 'NoSuchState'")
+    assert results["Raises"]["error"] == "Raises raised ValueError in state TestingConnection: handler exploded"
+    assert results["Unknown"]["error"] == (
+        "Unknown.execute in state TestingConnection returned unknown state 'NoSuchState' (known: Completed, "
+        "Connecting, Error, GettingVersion, Initial, ParsingConfig, TestingConnection, VerifyingDatabase)")
     assert results["EndsInError"]["error"] == "the check failed"
     assert [s["state"] for s in results["EndsInError"]["states"]][-2:] == ["TestingConnection", "Error"]
-    assert "0 passed, 3 failed" in r.stdout
+    assert results["Exits"]["error"] == ("Exits called sys.exit(0) in state TestingConnection; a handler must return "
+                                         "a state or raise an exception, never exit the process")
+    assert results["ReturnsEmpty"]["error"] == ("ReturnsEmpty.execute in state TestingConnection returned '', which "
+                                                "is not a state (return a State or a state name)")
+    assert results["Loops"]["error"] == ("state machine stopped after 1000 iterations without finishing (in "
+                                         "TestingConnection)")
+    assert results["Passes"]["ok"] is True
+    # One FAIL line per failing handler, each on its own line; the looping one's path is cut short.
+    fails = [line for line in r.stdout.splitlines() if line.lstrip().startswith("FAIL ")]
+    assert len(fails) == 6
+    loop_path = next(line for line in r.stdout.splitlines() if "… 991 more states …" in line)
+    assert len(loop_path) < 300
+    assert "1 passed, 6 failed" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_a_blocking_handler_does_not_hold_the_process(server_env: dict[str, str], tmp_path: Path) -> None:
+    path = write(tmp_path, "slow.py", textwrap.dedent('''
+        import time
+        from test_rig import StateHandler
+
+        class Sleeps(StateHandler):
+            def execute(self, ctx):
+                time.sleep(100)
+                return "VerifyingDatabase"
+    '''))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[test]\ntimeout_secs = 3\n")
+    started = time.monotonic()
+    r = run_cli("run", str(path), "-c", str(cfg), "--no-password-prompt", env=server_env, timeout=60)
+    assert r.returncode == 1
+    assert "state machine did not finish within 3 s (stuck in state TestingConnection)" in r.stdout
+    assert time.monotonic() - started < 3 + 15  # the 3 s timeout, not the handler's 100 s
+
+
+def test_a_password_in_a_handler_error_is_masked_on_the_console(sandbox: SandboxState, server_env: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    secret = "Handler-Secret-9931"
+    path = write(tmp_path, "leaky.py", textwrap.dedent('''
+        from test_rig import StateHandler
+
+        class Leaks(StateHandler):
+            def execute(self, ctx):
+                raise RuntimeError("could not log in with " + ctx.password)
+    '''))
+    _grant(sandbox, "leaky", secret)
+    env = dict(server_env, TIDB_USER="leaky", TIDB_PASSWORD=secret)
+    out = tmp_path / "l.json"
+    r = run_cli("run", str(path), "--json", str(out), env=env, timeout=60)
+    assert r.returncode == 1
+    assert "FAIL" in r.stdout and "could not log in with ********" in r.stdout
+    for text in (r.stdout, r.stderr, out.read_text()):
+        assert secret not in text
+
+
+def _grant(sandbox: SandboxState, name: str, password: str) -> None:
+    import asyncio
+
+    from test_rig.db import Target, connect
+
+    async def create() -> None:
+        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
+        await conn.execute(f"CREATE USER IF NOT EXISTS '{name}'@'%%' IDENTIFIED BY %s", [password])
+        await conn.execute(f"GRANT ALL ON *.* TO '{name}'@'%'")
+        await conn.close()
+
+    asyncio.run(create())
 
 
 def test_run_isolation_example_script(sandbox: SandboxState, server_env: dict[str, str]) -> None:

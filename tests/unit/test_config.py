@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_rig.cli import main
-from test_rig.config import AppConfig, load_config, parse_session_var, register_config_extension, split_host
+from test_rig.config import AppConfig, load_config, parse_session_var, split_host
 from test_rig.errors import ConfigError
 
 # Every field that has an environment variable: (env var, dotted key, file value, env value, cli option, cli value,
@@ -201,34 +202,50 @@ def test_config_gen_shows_extension_options() -> None:
         assert opt in result.output
 
 
+#: A config extension a user would write, registered explicitly in the child process below.
+EXTENSION_SOURCE = '''
+import click
+
+
 class RetriesExtension:
-    def get_extension_name(self) -> str:
+    def get_extension_name(self):
         return "retries_example"
 
-    def get_help_text(self) -> str:
+    def get_help_text(self):
         return "adds --example-rows"
 
-    def cli_options(self) -> list[Any]:
-        import click
-
+    def cli_options(self):
         return [click.option("--example-rows", type=int, default=None)]
 
-    def build_config(self, params: Any) -> dict[str, Any]:
+    def build_config(self, params):
         return {"test.rows": params["example_rows"]} if params.get("example_rows") is not None else {}
+'''
 
 
 def test_explicitly_registered_extension_adds_options(tmp_path: Path) -> None:
-    import importlib
+    """Registration is global and options are attached when the commands are built, so this runs in a
+    process of its own: no later test sees the extension."""
+    import subprocess
+    import sys
 
-    register_config_extension(RetriesExtension())
-    import test_rig.cli as cli_module
-
-    fresh = importlib.reload(cli_module)  # options are attached when the commands are built
     out = tmp_path / "x.json"
-    result = CliRunner().invoke(fresh.main, ["config-gen", "-o", str(out), "--example-rows", "7"])
-    assert result.exit_code == 0, result.output
+    (tmp_path / "user_extension.py").write_text(EXTENSION_SOURCE)
+    script = textwrap.dedent(f'''
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from user_extension import RetriesExtension
+        from test_rig.config import register_config_extension
+        register_config_extension(RetriesExtension())
+        from test_rig.cli import main
+        main(["config-gen", "-o", {str(out)!r}, "--example-rows", "7"])
+    ''')
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(out.read_text())["test"]["rows"] == 7
-    assert "extension retries_example: adds --example-rows" in result.output
+    assert "extension retries_example: adds --example-rows" in result.stdout
+    from test_rig.config import extensions
+
+    assert "retries_example" not in [e.get_extension_name() for e in extensions.all()]
 
 
 def test_password_masked_in_show_config(tmp_path: Path) -> None:

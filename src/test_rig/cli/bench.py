@@ -1,0 +1,65 @@
+"""`test-rig bench point-select`: free-running point selects; throughput, latency, errors, a timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..bench import BenchResult, run_point_select
+from ..environment import run_async
+from ..report import Case, Suite
+from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
+from .common import build_environment, common_options, guarded, signal_name
+
+
+@click.group()
+def bench() -> None:
+    """Free-running workloads that measure throughput and latency."""
+
+
+@bench.command("point-select")
+@common_options
+@click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True)
+@click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
+@click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)
+@click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+@guarded
+def bench_point_select(ctx: click.Context, /, connections: int, duration: float, table_size: int, warmup: float,
+                       seed: int, **params: Any) -> None:
+    """Point selects by random id on a sysbench-like table, N connections, for a duration."""
+    env = build_environment(ctx, params)
+    target = env.target()
+    breaker = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
+    env.console.print(f"test-rig bench point-select: {connections} connections, {duration:g} s, "
+                      f"{table_size} rows, against {target.address}")
+    env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
+    manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
+    partial: list[BenchResult] = []
+    try:
+        result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
+                                                    table_size=table_size, manager=manager, seed=seed, warmup=warmup,
+                                                    on_interrupt=partial.append,
+                                                    on_load_start=lambda n: env.console.print(
+                                                        f"load started: {n} of {connections} connections"),
+                                                    on_second=lambda t, ops, errors: env.console.print(
+                                                        f"  {t:>4} s: {ops} ops, {errors} errors")))
+    except KeyboardInterrupt as e:
+        if partial:  # what ran before the interrupt is kept
+            data = partial[0].to_dict()
+            data.update(ok=False, error=f"interrupted by {signal_name(e)}")
+            env.write_reports(data)
+        raise
+    data = result.to_dict()
+    data["ok"] = True
+    suite = Suite("bench")
+    suite.add(Case("point-select", "test_rig.bench", result.run.seconds))
+    env.write_reports(data, [suite])
+    env.console.print(f"qps {data['qps']:.1f}  operations {data['operations']}  errors {data['errors']}  "
+                      f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
+                      f"max {data['max_ms']:.3f} ms")
+    if data["errors"]:
+        env.console.print(f"errors by code: {data['errors_by_code']}; reconnects {data['reconnects']}")
+    env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) for t in data["timeline"]))

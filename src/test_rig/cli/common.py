@@ -1,0 +1,230 @@
+"""What every command shares: the original's options, configuration loading, the Environment,
+report paths checked before the run, and `guarded`, which turns every ending (an error, Ctrl-C,
+SIGTERM, a crash) into one clear sentence, the right exit status and a report.
+
+Options the user did not type never override the environment or a config file: every config
+option defaults to None and only values whose click ParameterSource is the command line are
+passed on.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from ..config import ConfigExtension, LoadedConfig, extension_values, extensions, load_config
+from ..environment import Environment
+from ..errors import Interrupted, RigError, UsageError
+from ..report import redactor, setup_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: option parameter name → (dotted config key, how the user spells it)
+COMMON_KEYS: dict[str, tuple[str, str]] = {
+    "host": ("database.host", "-H/--host"),
+    "user": ("database.username", "-u/--user"),
+    "database": ("database.database", "-d/--database"),
+    "password": ("database.password", "--password"),
+    "log_level": ("logging.level", "--log-level"),
+    "log_file_path": ("logging.file", "--log-file-path"),
+}
+
+_CONNECTION_OPTIONS = [
+    click.option("-c", "--config", "config_file", type=str, default=None,
+                 help="Configuration file (JSON or TOML). Default: ./tidb_config.json or .toml if present."),
+    click.option("-H", "--host", default=None, help="Database host as HOST:PORT (default localhost:4000)."),
+    click.option("-u", "--user", default=None, help="Database user name (default root)."),
+    click.option("-d", "--database", default=None, help="Database name (default test)."),
+    click.option("--password", default=None, help="Password (prefer TIDB_PASSWORD or the prompt)."),
+]
+
+_RUN_OPTIONS = [
+    click.option("--no-password-prompt", is_flag=True, default=False,
+                 help="Never prompt for a password; use an empty one when none is configured."),
+    click.option("--log-level", default=None,
+                 type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
+                 help="Log level."),
+    click.option("--log-file", "log_file", is_flag=True, default=False, help="Also log to a file."),
+    click.option("--log-file-path", default=None, help="Log file path (implies --log-file)."),
+    click.option("-v", "--verbose", is_flag=True, default=False, help="Debug logging and tracebacks on errors."),
+    click.option("--json", "json_path", default=None, metavar="FILE",
+                 help="Write the machine-readable result here (also when the run fails or is interrupted)."),
+    click.option("--junit", "junit_path", default=None, metavar="FILE", help="Write JUnit XML here."),
+]
+
+
+def _apply(fn: F, options: list[Any]) -> F:
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def common_options(fn: F) -> F:
+    """The original's options, on every test subcommand, plus --json and --junit."""
+    return _apply(fn, _CONNECTION_OPTIONS + _RUN_OPTIONS)
+
+
+def connection_options(fn: F) -> F:
+    """Only the options that set configuration keys (for show-config, which runs nothing and so takes
+    no --json, --junit or --log-file)."""
+    keys = [click.option("--log-level", default=None,
+                         type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
+                         help="logging.level to show."),
+            click.option("--log-file-path", default=None, help="logging.file to show."),
+            click.option("-v", "--verbose", is_flag=True, default=False)]
+    return _apply(fn, [*_CONNECTION_OPTIONS, *keys])
+
+
+def extension_options(fn: F) -> F:
+    """Add every registered config extension's options."""
+    for ext in extensions.all():
+        fn = _apply(fn, list(ext.cli_options()))
+    return fn
+
+
+def given(ctx: click.Context, /, name: str) -> bool:
+    return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
+
+def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
+                  exts: list[ConfigExtension] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for param, (dotted, flag) in COMMON_KEYS.items():
+        if param in params and params[param] is not None and given(ctx, param):
+            values[dotted] = params[param]
+            names[dotted] = flag
+    typed = {k: v for k, v in params.items() if v is not None and k in ctx.params and given(ctx, k)}
+    for param, value in typed.items():  # one at a time, so each key is named after the option that set it
+        for dotted, mapped in extension_values(exts or [], {param: value}).items():
+            values[dotted] = mapped
+            names[dotted] = "--" + param.replace("_", "-")
+    return values, names
+
+
+def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[LoadedConfig, dict[str, Any],
+                                                                           dict[str, str]]:
+    """The effective configuration for a command's options; also the option values and names it used."""
+    values, names = cli_overrides(ctx, params, extensions.all())
+    return load_config(params.get("config_file"), values, cli_names=names), values, names
+
+
+def check_report_path(path: str | None, option: str) -> None:
+    """Refuse, before anything runs, a report path that could not be written at the end."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{option} {path} is a directory; give a file name such as {p / 'result'}.")
+    ancestor = p.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{option} {path} cannot be created because {ancestor} is a file, not a directory; "
+                         "choose another path.")
+    writable = os.access(p, os.W_OK) if p.exists() else os.access(ancestor, os.W_OK | os.X_OK)
+    if not writable:
+        raise UsageError(f"{option} {path} is not writable by this user; choose another path.")
+
+
+def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
+    check_report_path(params.get("json_path"), "--json")
+    check_report_path(params.get("junit_path"), "--junit")
+    loaded, values, names = load_for_command(ctx, params)
+    cfg = loaded.config
+    if prompt and cfg.database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
+        secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
+                              hide_input=True, default="", show_default=False)
+        values["database.password"] = secret
+        loaded = load_config(params.get("config_file"), values, cli_names=names)
+        cfg = loaded.config
+    redactor.add(cfg.database.password_value())
+    for t in cfg.connections:
+        if t.password is not None:
+            redactor.add(t.password.get_secret_value())
+    verbose = bool(params.get("verbose")) or cfg.test.verbose
+    log_file = cfg.logging.file
+    if params.get("log_file") and not log_file:
+        log_file = "test-rig.log"
+    setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format,
+                  console=cfg.logging.console, file=log_file)
+    env = Environment(loaded=loaded, command=command_name(ctx), verbose=verbose,
+                      json_path=params.get("json_path"), junit_path=params.get("junit_path"))
+    ctx.obj = env
+    return env
+
+
+def command_name(ctx: click.Context) -> str:
+    """The subcommand as typed, e.g. "bench point-select"."""
+    names: list[str] = []
+    node: click.Context | None = ctx
+    while node is not None and node.parent is not None:
+        names.append(str(node.info_name))
+        node = node.parent
+    return " ".join(reversed(names))
+
+
+def _current_env() -> Environment | None:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.obj if ctx is not None else None
+    return obj if isinstance(obj, Environment) else None
+
+
+def guarded(fn: F) -> F:
+    """Turn every ending into one clear sentence and an exit status (tracebacks only with -v), and
+    make sure a report was written: a command that failed before writing its own gets one with
+    `ok: false` and the error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = bool(kwargs.get("verbose"))
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except RigError as e:
+            if verbose:
+                traceback.print_exc()
+            message = redactor(f"error: {e.message}")
+            _report_failure(e.message, interrupted=False)
+            click.echo(message, err=True)
+            sys.exit(e.exit_status)
+        except KeyboardInterrupt as e:
+            status = e.exit_status if isinstance(e, Interrupted) else 130
+            name = signal_name(e)
+            _report_failure(f"interrupted by {name}", interrupted=True)
+            click.echo(f"interrupted by {name}", err=True)
+            sys.exit(status)
+        except Exception as e:
+            if verbose:
+                traceback.print_exc()
+            text = f"{type(e).__name__}: {e}"
+            _report_failure(f"internal error: {text}", interrupted=False)
+            click.echo(redactor(f"internal error: {text} (run again with -v for the traceback and please report "
+                                "it)"), err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def signal_name(e: BaseException) -> str:
+    """SIGINT or SIGTERM: which signal interrupted the run."""
+    return e.signal_name if isinstance(e, Interrupted) else "SIGINT"
+
+
+def _report_failure(error: str, *, interrupted: bool) -> None:
+    env = _current_env()
+    if env is not None and not env.report_written:
+        env.write_failure(error, interrupted=interrupted)
+
+
+def echo_redacted(text: str) -> None:
+    click.echo(redactor(text))

@@ -1,0 +1,99 @@
+"""`config-gen` and `show-config`: write a complete configuration file; show the effective one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import tomli_w
+
+from ..config import extension_values, extensions, load_config
+from ..errors import UsageError
+from .common import connection_options, extension_options, given, guarded, load_for_command
+
+_FORMATS = {".json": "json", ".toml": "toml"}
+
+
+def _output_for(output: str | None, fmt: str | None, force: bool) -> tuple[Path, str]:
+    """Where config-gen writes and in which format; every mismatch is refused before anything is written."""
+    if output is None:
+        fmt = fmt or "json"
+        path = Path(f"tidb_config.{fmt}")
+    else:
+        path = Path(output)
+        suffix_fmt = _FORMATS.get(path.suffix.lower())
+        if suffix_fmt is None:
+            raise UsageError(f"--output {output} must end in .json or .toml (the only formats test-rig reads); "
+                             "rename it.")
+        if fmt is not None and fmt != suffix_fmt:
+            raise UsageError(f"--format {fmt} does not match --output {output}; use a .{fmt} name or "
+                             f"--format {suffix_fmt}.")
+        fmt = suffix_fmt
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a directory; give a file name such as {path / 'tidb_config.json'}.")
+    if not path.parent.is_dir():
+        raise UsageError(f"The directory {path.parent} does not exist; create it first or choose another --output.")
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it or choose another --output.")
+    return path, fmt
+
+
+@click.command("config-gen")
+@click.option("-o", "--output", default=None, help="Output file, .json or .toml (default tidb_config.json).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "toml"]), default=None,
+              help="File format (default: from the output's extension, else json).")
+@click.option("--force", is_flag=True, default=False, help="Overwrite an existing file.")
+@click.option("--host", default=None, help="Database host HOST:PORT.")
+@click.option("--username", default=None, help="Database user name.")
+@click.option("--database", default=None, help="Database name.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warn", "warning", "error"]))
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@extension_options
+@click.pass_context
+@guarded
+def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, force: bool, **params: Any) -> None:
+    """Write a complete configuration file (extensions add their own options; see --help)."""
+    path, fmt = _output_for(output, fmt, force)
+    values: dict[str, Any] = {}
+    mapping = {"host": "database.host", "username": "database.username", "database": "database.database",
+               "log_level": "logging.level"}
+    names: dict[str, str] = {}
+    for param, dotted in mapping.items():
+        if params.get(param) is not None:
+            values[dotted] = params[param]
+            names[dotted] = "--" + param.replace("_", "-")
+    typed = {k: v for k, v in params.items() if v is not None and given(ctx, k)}
+    values.update(extension_values(extensions.all(), typed))
+    cfg = load_config(None, values, environ={}, cli_names=names, cwd=Path("/nonexistent")).config
+    data = cfg.file_dict()
+    text = tomli_w.dumps(data) if fmt == "toml" else json.dumps(data, indent=2) + "\n"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"Could not write {path}: {e.strerror}; choose another --output.") from None
+    click.echo(f"Configuration saved to: {path}")
+    click.echo("Use it with any test, for example:")
+    click.echo(f"  test-rig basic -c {path}")
+    click.echo(f"  test-rig isolation -c {path}")
+    click.echo(f"  test-rig show-config -c {path}")
+    click.echo("Set the password with TIDB_PASSWORD or at the prompt rather than in the file.")
+    for ext in extensions.all():
+        click.echo(f"extension {ext.get_extension_name()}: {ext.get_help_text()}")
+
+
+@click.command("show-config")
+@connection_options
+@extension_options
+@click.option("--sources", is_flag=True, default=False, help="Also show which source set each key.")
+@click.pass_context
+@guarded
+def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
+    """Print the effective configuration as JSON (password masked)."""
+    loaded, _, _ = load_for_command(ctx, params)
+    data: dict[str, Any] = loaded.config.public_dict()
+    if sources:
+        data = {"config": data, "config_file": str(loaded.path) if loaded.path else None,
+                "sources": loaded.sources()}
+    click.echo(json.dumps(data, indent=2))

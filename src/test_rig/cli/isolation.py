@@ -1,0 +1,144 @@
+"""`test-rig isolation`: the Hermitage catalogue at every level the server accepts, judged from evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+import click
+
+from ..config import parse_session_var
+from ..db import ServerInfo
+from ..environment import run_async
+from ..errors import UsageError
+from ..isolation.catalogue import ALL_TESTS, CATALOGUE
+from ..isolation.report import (
+    LEGEND,
+    compare,
+    explain,
+    junit_suite,
+    load_profile,
+    markdown_table,
+    results_table,
+    undecided,
+)
+from ..isolation.runner import Level, RunSettings, SuiteRun, TestResult, run_suite
+from .common import build_environment, common_options, extension_options, given, guarded, signal_name
+
+
+@click.command("isolation")
+@common_options
+@extension_options
+@click.option("--txn-mode", type=click.Choice(["pessimistic", "optimistic", "both"]), default=None,
+              help="TiDB transaction mode(s) for read-committed and repeatable-read (default both).")
+@click.option("--session-var", "session_vars", multiple=True, metavar="NAME=VALUE",
+              help="A SESSION variable for every connection of the run (repeatable).")
+@click.option("--test", "only_tests", multiple=True, metavar="NAME",
+              help="Run only these catalogue tests (repeatable; default: all).")
+@click.option("--expect", "expect", default=None, metavar="PROFILE",
+              help="Compare with a profile of expected outcomes (mysql-innodb, tidb, or a .toml file).")
+@click.option("--explain", "explain_test", default=None, metavar="TEST",
+              help="Print TEST's step log at each level as a replayable per-connection SQL script.")
+@click.option("--block-window", type=click.FloatRange(0.01, 10), default=None,
+              help="Seconds after which a running step is suspected blocked and the server is asked "
+                   "(default isolation.block_window_ms).")
+@click.pass_context
+@guarded
+def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tuple[str, ...],
+                  only_tests: tuple[str, ...], expect: str | None, explain_test: str | None,
+                  block_window: float | None, **params: Any) -> None:
+    """Run the Hermitage anomaly catalogue at every isolation level the server accepts."""
+    unknown = [t for t in (*only_tests, *([explain_test] if explain_test else [])) if t not in CATALOGUE]
+    if unknown:
+        raise UsageError(f"Unknown isolation test {unknown[0]!r}; choose from {', '.join(CATALOGUE)}.")
+    profile = load_profile(expect) if expect else None
+    env = build_environment(ctx, params)
+    cfg = env.config
+    variables: dict[str, Any] = dict(cfg.session_variables)
+    for item in session_vars:
+        name, value = parse_session_var(item)
+        variables[name] = value
+    tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
+    settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
+                           lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)
+    # The run applies session variables itself, per level, after its own defaults.
+    target = dataclasses.replace(env.target(), session_variables={})
+    run = SuiteRun()
+
+    def started(server: ServerInfo, levels: list[Level]) -> None:
+        env.console.print(f"test-rig isolation: {len(tests)} tests × {len(levels)} level(s) on {server.kind} "
+                          f"{server.version} at {target.address}")
+        if server.kind != "tidb" and given(ctx, "txn_mode"):
+            env.console.print(f"note: --txn-mode {txn_mode} is ignored: transaction modes exist only on TiDB, "
+                              f"and this server is {server.kind}")
+
+    judged: dict[str, int] = {}
+
+    def progress(result: TestResult) -> None:
+        label = result.isolation + (f" ({result.txn_mode})" if result.txn_mode else "")
+        judged[label] = judged.get(label, 0) + 1
+        if judged[label] == len(tests):
+            env.console.print(f"  {label}: {len(tests)} test(s) judged")
+
+    error: str | None = None
+    failure: Exception | None = None
+    interrupted: KeyboardInterrupt | None = None
+    try:
+        run_async(lambda: run_suite(target, tests, cfg.isolation.isolation_level, txn_mode or cfg.isolation.txn_mode,
+                                    settings, manager=env.manager(), run=run,
+                                    scaled=(cfg.test.rows, cfg.isolation.concurrent_connections),
+                                    on_start=started, on_result=progress))
+    except KeyboardInterrupt as e:
+        interrupted = e
+        error = f"interrupted by {signal_name(e)}"
+    except Exception as e:
+        error = str(getattr(e, "message", e))
+        failure = e
+    results = run.results
+    diffs = compare(results, profile) if profile is not None else []
+    open_cells = undecided(results)
+    ok = error is None and not open_cells and not diffs
+    env.write_reports({
+        "ok": ok, "complete": error is None, "error": error, "server": run.server, "session_variables": variables,
+        "profile": expect, "differences": diffs, "undecided": len(open_cells),
+        "results": [r.to_dict() for r in results], "scaled": [s.to_dict() for s in run.scaled]},
+        [junit_suite(results, diffs)])
+    if results:
+        table = results_table(results, tests)
+        if not env.console.is_terminal:  # a file or pipe gets the whole table, never an 80-column squeeze
+            env.console.width = max(env.console.width, 40 + sum(len(t.name) + 3 for t in tests))
+        env.console.print(table)
+        env.console.print(LEGEND)
+    for s in run.scaled:
+        what = (f"{s.lost_updates} lost update(s)" if s.lost_updates is not None
+                else f"{s.violations} shift(s) left with nobody on call")
+        env.console.print(f"{s.test} at {s.isolation}{f' ({s.txn_mode})' if s.txn_mode else ''}: {s.rows} rows, "
+                          f"{s.transactions} transactions, {s.committed} committed: {what}")
+    if explain_test:
+        for r in results:
+            if r.test == explain_test:
+                env.console.print(explain(r, CATALOGUE[explain_test], variables), markup=False, highlight=False)
+                env.console.print()
+    if interrupted is not None:
+        env.console.print("[yellow]interrupted[/]: the results above are those that finished; the run's schema "
+                          "was dropped")
+        raise interrupted
+    if failure is not None:
+        raise failure  # guarded prints it; the report above already holds it
+    if open_cells:
+        env.console.print(f"[yellow]{len(open_cells)} cell(s) undecided[/]: the run could not observe them")
+        for r in open_cells:
+            env.console.print(f"  {r.test} at {r.isolation}{f' ({r.txn_mode})' if r.txn_mode else ''}: "
+                              f"{r.explanation}")
+    if profile is not None:
+        if diffs:
+            env.console.print(f"[red]{len(diffs)} cell(s) differ from profile {expect}:[/]")
+            for d in diffs:
+                env.console.print(f"  {d}")
+        else:
+            env.console.print(f"[green]every cell that profile {expect} states agrees[/]")
+    if env.verbose:
+        env.console.print(markdown_table(results, tests), markup=False)
+    if not ok:
+        sys.exit(1)
