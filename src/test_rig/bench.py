@@ -41,7 +41,8 @@ def _filler(rng: random.Random, n: int) -> str:
 async def prepare_table(target: Target, table_size: int, manager: ResilientConnectionManager) -> None:
     """Create and load the table unless it already holds exactly `table_size` rows."""
     try:
-        conn: Connection = await manager.execute_with_resilience("connect", lambda: connect(target))
+        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                                 lambda: connect(target))
     except DatabaseError as e:
         if e.code == 1049:  # like every other command: a database that is not there is not made silently
             raise RigError(f"Unknown database {target.database} on {target.address}; create it first "

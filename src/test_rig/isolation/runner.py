@@ -154,7 +154,7 @@ async def _prepare(conn: Connection, level: Level, settings: RunSettings) -> Non
             await conn.execute(sql)
         except DatabaseError as e:
             if e.code in LEVEL_REFUSALS:
-                raise LevelRefused(f"`{sql}` was refused: ({e.code}) {e.message}", code=e.code) from None
+                raise LevelRefused(f"`{sql}` was refused: {e.message}", code=e.code) from None
             raise
     actual = await conn.isolation()
     if actual.replace("_", "-") != level.isolation:
@@ -306,7 +306,8 @@ async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_le
 
     `run` is filled as the run goes, so a caller that is interrupted still holds what finished.
     """
-    probe = await manager.execute_with_resilience("connect", lambda: connect(target, database=False))
+    probe = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                  lambda: connect(target, database=False))
     try:
         server = probe.server
     finally:

@@ -1,0 +1,176 @@
+"""Failure paths a demanding user meets: taken ports, bad report paths, unreachable servers,
+config-gen mistakes, slow steps that are not blocks. Each gets a clear sentence, the right exit
+status and, once the run has started, a report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_rig.coordinator import Coordinator, Step
+from test_rig.db import Target
+from test_rig.sandbox import SandboxState
+from tests.helpers import run_cli
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port that another program holds."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def test_sandbox_on_a_taken_port_is_refused_and_leaves_nothing(listener: int, tmp_path: Path) -> None:
+    d = tmp_path / "box"
+    r = run_cli("sandbox", "start", "--dir", str(d), "--port", str(listener))
+    assert r.returncode == 2
+    assert r.stderr == (f"error: Port {listener} on 127.0.0.1 is already in use by another program; choose another "
+                        "--port or leave it out to get a free one.\n")
+    assert not d.exists()
+
+
+def test_sandbox_on_the_port_of_another_sandbox_is_refused(sandbox: SandboxState, tmp_path: Path) -> None:
+    """The old readiness check connected to the other server and reported success."""
+    d = tmp_path / "second"
+    r = run_cli("sandbox", "start", "--dir", str(d), "--port", str(sandbox.port))
+    assert r.returncode == 2
+    assert f"Port {sandbox.port} on 127.0.0.1 is already in use" in r.stderr
+    assert not (d / "sandbox.json").exists()
+
+
+def test_sandbox_stop_then_start_keeps_the_port(tmp_path: Path) -> None:
+    d = str(tmp_path / "box")
+    first = run_cli("sandbox", "start", "--dir", d)
+    assert first.returncode == 0, first.stderr
+    env_before = run_cli("sandbox", "env", "--dir", d).stdout
+    assert run_cli("sandbox", "stop", "--dir", d).returncode == 0
+    again = run_cli("sandbox", "start", "--dir", d)
+    try:
+        assert again.returncode == 0, again.stderr
+        assert run_cli("sandbox", "env", "--dir", d).stdout == env_before
+    finally:
+        run_cli("sandbox", "stop", "--dir", d, "--destroy")
+
+
+@pytest.mark.parametrize("kind", ["directory", "under a file"])
+def test_an_unwritable_report_path_is_refused_before_the_run(sandbox: SandboxState, server_env: dict[str, str],
+                                                             tmp_path: Path, kind: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    path = tmp_path if kind == "directory" else blocker / "out.json"
+    r = run_cli("isolation", "--json", str(path), "--no-password-prompt", env=server_env)
+    assert r.returncode == 2
+    if kind == "directory":
+        assert r.stderr == f"error: --json {path} is a directory; give a file name such as {path / 'result'}.\n"
+    else:
+        assert r.stderr == (f"error: --json {path} cannot be created because {blocker} is a file, not a directory; "
+                            "choose another path.\n")
+    assert r.stdout == ""  # nothing ran
+
+
+@pytest.mark.parametrize("command", [["isolation"], ["bench", "point-select", "--duration", "1"],
+                                     ["multi-connection", "--connection-count", "2"]])
+def test_an_unreachable_server_still_gets_a_report(command: list[str], tmp_path: Path) -> None:
+    out, junit = tmp_path / "o.json", tmp_path / "o.xml"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[database]\ntimeout_secs = 1\n[test]\ntimeout_secs = 2\n")
+    r = run_cli(*command, "-c", str(cfg), "-H", "127.0.0.1:1", "--no-password-prompt", "--json", str(out),
+                "--junit", str(junit), timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["ok"] is False
+    assert "127.0.0.1:1" in json.dumps(data) and "2003" in json.dumps(data)
+    root = ET.parse(junit).getroot()
+    assert root.findall(".//error") or root.findall(".//failure")
+
+
+def test_txn_mode_on_mariadb_is_said_to_be_ignored(server_env: dict[str, str]) -> None:
+    r = run_cli("isolation", "--isolation-level", "read-committed", "--test", "G0", "--txn-mode", "optimistic",
+                "--no-password-prompt", env=server_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("note: --txn-mode optimistic is ignored: transaction modes exist only on TiDB, and this "
+                          "server is mariadb") == 1
+
+
+def test_a_slow_step_is_waited_for_not_called_blocked(sandbox: SandboxState) -> None:
+    target = Target("t", sandbox.host, sandbox.port, "root", "", "test", 5)
+
+    async def body() -> list[bool]:
+        coordinator = Coordinator([target, target], names=["A", "B"], block_window=0.05)
+        await coordinator.open()
+        try:
+            result = await coordinator.run_script([Step("A", "SELECT SLEEP(0.6)"), Step("B", "SELECT 1")])
+        finally:
+            await coordinator.close()
+        # B ran after A finished: a slow step holds the script, it is not passed over as blocked.
+        assert result.completion_order() == [0, 1]
+        return [s.blocked for s in result.steps]
+
+    assert asyncio.run(body()) == [False, False]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-o", "cfg.yaml"], "error: --output cfg.yaml must end in .json or .toml (the only formats test-rig reads); "
+                         "rename it.\n"),
+    (["-o", "cfg.toml", "-f", "json"], "error: --format json does not match --output cfg.toml; use a .json name or "
+                                       "--format toml.\n"),
+    (["-o", "missing/cfg.json"], "error: The directory missing does not exist; create it first or choose another "
+                                 "--output.\n"),
+])
+def test_config_gen_refuses_what_nothing_could_load(tmp_path: Path, args: list[str], message: str) -> None:
+    r = run_cli("config-gen", *args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_gen_does_not_overwrite_without_force(tmp_path: Path) -> None:
+    assert run_cli("config-gen", cwd=tmp_path).returncode == 0
+    (tmp_path / "tidb_config.json").write_text('{"database": {"host": "mine:4000"}}')
+    r = run_cli("config-gen", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == ("error: tidb_config.json already exists; pass --force to overwrite it or choose another "
+                        "--output.\n")
+    assert "mine:4000" in (tmp_path / "tidb_config.json").read_text()
+    assert run_cli("config-gen", "--force", cwd=tmp_path).returncode == 0
+    assert "mine:4000" not in (tmp_path / "tidb_config.json").read_text()
+
+
+def test_two_default_config_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "tidb_config.json").write_text("{}")
+    (tmp_path / "tidb_config.toml").write_text("")
+    r = run_cli("show-config", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == (f"error: Both tidb_config.json and tidb_config.toml are in {tmp_path} and test-rig will not "
+                        "guess which you meant; pick one with -c/--config or remove the other.\n")
+
+
+def test_show_config_takes_no_report_options(tmp_path: Path) -> None:
+    r = run_cli("show-config", "--json", "x.json", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "Error: No such option '--json'." in r.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_an_empty_unknown_section_is_attributed_to_its_file(tmp_path: Path) -> None:
+    (tmp_path / "tidb_config.toml").write_text("[nosuch]\n")
+    r = run_cli("show-config", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: Invalid configuration: file {tmp_path / 'tidb_config.toml'}, key nosuch: "
+                               "nosuch is not a known setting.")
+
+
+def test_a_host_error_names_the_value_once(tmp_path: Path) -> None:
+    r = run_cli("basic", "-H", "127.0.0.1", "--no-password-prompt", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.count("'127.0.0.1'") == 1
