@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: install what is missing, lint, type-check, run pytest.
-# Integration tests start their own private MariaDB servers; no server needs to be running.
+# Integration tests start their own private MariaDB and TiDB servers; no server needs to be running.
+# tidb-server is built once per machine from the Go module proxy (about 7 minutes; needs Go 1.23+ on
+# PATH) unless TIDB_SERVER_BIN or PATH already has one.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/bootstrap.sh
+.venv/bin/test-rig sandbox build-tidb
 .venv/bin/ruff check src tests examples benchmarks
 .venv/bin/mypy src
 .venv/bin/python -m pytest "$@"

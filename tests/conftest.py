@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_rig.sandbox import Sandbox, SandboxState
+from tests.helpers import env_for
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +30,23 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     box.destroy()
 
 
+@pytest.fixture(scope="session")
+def tidb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    """A private TiDB (unistore engine) for the whole session. The binary comes from TIDB_SERVER_BIN,
+    PATH or the build cache (./run-tests.sh builds it once per machine). Fails, never skips."""
+    box = Sandbox(tmp_path_factory.mktemp("tidb"), server="tidb")
+    state = box.start()
+    yield state
+    box.destroy()
+
+
+@pytest.fixture(params=["mariadb", "tidb"])
+def any_server(request: pytest.FixtureRequest) -> SandboxState:
+    """The session's MariaDB and the session's TiDB in turn, for behaviour meant to be the same on both."""
+    state: SandboxState = request.getfixturevalue("sandbox" if request.param == "mariadb" else "tidb")
+    return state
+
+
 @pytest.fixture
 def server_env(sandbox: SandboxState) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
-    env.update({"TIDB_HOST": f"{sandbox.host}:{sandbox.port}", "TIDB_USER": "root", "TIDB_PASSWORD": "",
-                "TIDB_DATABASE": "test"})
-    return env
+    return env_for(sandbox)

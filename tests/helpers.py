@@ -6,6 +6,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+
+def env_for(state: Any) -> dict[str, str]:
+    """The environment that points test-rig at a sandbox (a SandboxState), as `sandbox env` would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
+    env.update({"TIDB_HOST": f"{state.host}:{state.port}", "TIDB_USER": "root", "TIDB_PASSWORD": "",
+                "TIDB_DATABASE": "test"})
+    return env
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

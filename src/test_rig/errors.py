@@ -99,6 +99,7 @@ ERROR_CODES: Mapping[int, CodeInfo] = {
     8004: CodeInfo(_P, "TiDB: transaction too large"),
     9006: CodeInfo(_P, "TiDB: GC life time is shorter than the transaction duration"),
     8048: CodeInfo(_P, "TiDB: unsupported isolation level"),
+    8141: CodeInfo(_P, "TiDB: assertion failed at commit (e.g. a duplicate key deferred to COMMIT)"),
     8170: CodeInfo(_P, "TiDB: import job does not exist"),
     8171: CodeInfo(_P, "TiDB: import job status does not allow the operation"),
     2005: CodeInfo(_P, "unknown server host name"),

@@ -70,13 +70,8 @@ class GoToolchain:
 
 
 def find_go(go: str | None = None) -> GoToolchain:
-    """The `go` on PATH (or $GO), checked to be recent enough for the module."""
+    """The `go` on PATH (or $GO), checked to be recent enough for the module. Raises BuildError."""
     exe = go or os.environ.get("GO") or shutil.which("go")
-    if not exe:
-        for candidate in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go"):
-            if Path(candidate).is_file():
-                exe = candidate
-                break
     if not exe:
         raise BuildError("Building tidb-server needs Go 1.23 or newer and no `go` was found on PATH; install it "
                          "from go.dev (Debian 12's golang-go is 1.19, too old) or set TIDB_SERVER_BIN to a "

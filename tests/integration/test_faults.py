@@ -35,7 +35,17 @@ def own_box(tmp_path: Path) -> Iterator[Sandbox]:
     box.destroy()
 
 
-def test_server_killed_and_restarted_during_bench(own_box: Sandbox, tmp_path: Path) -> None:
+@pytest.fixture(params=["mariadb", "tidb"])
+def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sandbox]:
+    """A private server of each kind, for a test that kills it and restarts it on the same data."""
+    box = Sandbox(tmp_path / f"own-{request.param}", server=request.param)
+    box.start()
+    yield box
+    box.destroy()
+
+
+def test_server_killed_and_restarted_during_bench(own_server: Sandbox, tmp_path: Path) -> None:
+    own_box = own_server
     st = own_box.state()
     assert st is not None
     out = tmp_path / "bench.json"

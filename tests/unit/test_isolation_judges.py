@@ -33,19 +33,21 @@ MESSAGES = {1213: "Deadlock found when trying to get lock; try restarting transa
 
 def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: dict[int, int] | None = None,
         rowcounts: dict[str, int] | None = None, waits: dict[int, int] | None = None,
-        timed_out_at: int | None = None) -> Observation:
+        timed_out_at: int | None = None, answered_first: bool = False) -> Observation:
     """A step log of catalogue test `name` as the coordinator would record it.
 
     Labelled reads return `reads`; step indexes in `errors` fail with that code (their transaction's
     later steps are skipped); a step in `waits` was blocked and finished right after the step it maps
-    to; from `timed_out_at` on, the script timed out (that step still blocked, the rest never run).
-    Steps finish in script order otherwise, as on a server that neither blocks nor aborts.
+    to (with `answered_first`, its answer arrived a moment before that step's own, as TiDB answers a
+    write released by a COMMIT before the COMMIT); from `timed_out_at` on, the script timed out (that
+    step still blocked, the rest never run). Step i is sent at second i and answered half a second
+    later otherwise, as on a server that neither blocks nor aborts.
     """
     test: IsolationTest = CATALOGUE[name]
     aborted: set[str] = set()
     logs = []
     for i, step in enumerate(test.steps):
-        entry = StepLog(i, step.txn, step.sql, label=step.label)
+        entry = StepLog(i, step.txn, step.sql, label=step.label, started=float(i), ended=i + 0.5)
         if timed_out_at is not None and i >= timed_out_at:
             if i == timed_out_at:
                 entry.blocked, entry.error = True, "still blocked when the script timed out"
@@ -65,11 +67,18 @@ def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: di
     order = [e.index for e in logs if not e.skipped and not (e.blocked and e.error)]
     for waiter, after in (waits or {}).items():
         order.remove(waiter)
-        order.insert(order.index(after) + 1, waiter)
+        position = order.index(after)
+        order.insert(position if answered_first else position + 1, waiter)
+        done = logs[after]
+        assert done.started is not None and done.ended is not None
+        logs[waiter].ended = done.ended - 0.01 if answered_first else done.ended + 0.01
         logs[waiter].blocked = True
         logs[waiter].block_evidence = "the server reported a lock wait (information_schema.INNODB_TRX)"
     for position, index in enumerate(order, start=1):
         logs[index].completed_order = position
+    for entry in logs:
+        if entry.skipped or (entry.blocked and entry.error):
+            entry.ended = None
     return Observation(logs, final)
 
 
@@ -91,6 +100,10 @@ CASES: list[tuple[str, str, Observation, str]] = [
     ("G0", PREVENTED, log("G0", {1: 12, 2: 22}, waits={index_of("G0", "UPDATE test SET value = 12", "T2"):
                                                        index_of("G0", "COMMIT", "T1")}),
      "waited until T1 committed; the server reported a lock wait"),
+    # TiDB answers the write that T1's COMMIT released a moment before the COMMIT itself.
+    ("G0", PREVENTED, log("G0", {1: 12, 2: 22}, waits={index_of("G0", "UPDATE test SET value = 12", "T2"):
+                                                       index_of("G0", "COMMIT", "T1")}, answered_first=True),
+     "it finished only after T1's COMMIT was sent"),
     ("G0", PREVENTED, log("G0", {1: 11, 2: 21}, errors={index_of("G0", "COMMIT", "T2"): 9007}),
      "T2 was aborted by the server at `COMMIT` with (9007)"),
     ("G1a", ANOMALY, log("G1a", {1: 10, 2: 20}, {"T2 read 1": {1: 101, 2: 20}, "T2 read 2": {1: 10, 2: 20}}),
@@ -222,14 +235,14 @@ def test_every_concurrency_control_code_is_evidence_of_prevention(code: int) -> 
         verdict.explanation
 
 
-def test_g0_without_the_commit_order_is_undecided() -> None:
-    """If the completion order was not recorded, the judge cannot tell whether T2 waited."""
+def test_g0_without_the_step_times_is_undecided() -> None:
+    """If the step times were not recorded, the judge cannot tell whether T2 waited."""
     obs = log("G0", {1: 12, 2: 22})
     for step in obs.steps:
-        step.completed_order = None
+        step.started = step.ended = None
     verdict = judge(CATALOGUE["G0"], obs)
     assert verdict.outcome == UNDECIDED
-    assert verdict.explanation == "the order in which T2's write and T1's COMMIT finished was not recorded"
+    assert verdict.explanation == "when T2's write finished and T1's COMMIT was sent was not recorded"
 
 
 def test_catalogue_names_are_exactly_the_issue_s() -> None:

@@ -96,7 +96,11 @@ def sandbox_env(directory: str | None, name: str | None, verbose: bool) -> None:
 @guarded
 def sandbox_build_tidb(force: bool, verbose: bool) -> None:
     """Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."""
-    from ..tidb_build import build_tidb
+    from ..tidb_build import build_tidb, cached_binary, find_tidb_server
 
+    found = find_tidb_server()
+    if found is not None and found != cached_binary() and not force:
+        click.echo(f"tidb-server: {found} (from TIDB_SERVER_BIN or PATH; nothing to build)")
+        return
     path = build_tidb(force=force, progress=lambda msg: click.echo(f"build-tidb: {msg}"))
     click.echo(f"tidb-server: {path}")

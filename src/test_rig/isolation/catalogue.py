@@ -117,15 +117,13 @@ class Observation:
                                       "to show")
         return None
 
-    def finished_before(self, step: StepLog, other: StepLog) -> bool:
-        """Whether `step` finished before `other` did (both finishing in a recorded order)."""
-        return (step.completed_order is not None and other.completed_order is not None
-                and step.completed_order < other.completed_order)
+    def finished_before_sent(self, step: StepLog, other: StepLog) -> bool:
+        """Whether `step` finished before `other` was sent to the server (both times recorded)."""
+        return step.ended is not None and other.started is not None and step.ended < other.started
 
-    def waited_for(self, step: StepLog, other: StepLog) -> bool:
-        """Whether `step` finished only after `other` did, e.g. a write after the COMMIT it waited for."""
-        return (step.completed_order is not None and other.completed_order is not None
-                and step.completed_order > other.completed_order)
+    def finished_after_sent(self, step: StepLog, other: StepLog) -> bool:
+        """Whether `step` finished only after `other` was sent: it waited for `other`."""
+        return step.ended is not None and other.started is not None and step.ended >= other.started
 
 
 def failure(s: StepLog) -> str:
@@ -165,25 +163,23 @@ def _begin(*txns: str) -> list[TxnStep]:
 
 def judge_g0(o: Observation) -> Verdict:
     # In this script the second writer always wins both rows, so the final state shows nothing: what
-    # shows a dirty write is T2's write to row 1 finishing while T1, which wrote row 1 first, was open.
+    # shows a dirty write is T2's write to row 1 finishing while T1, which wrote row 1 first, was open,
+    # i.e. before T1's COMMIT was even sent. (A write released by that COMMIT may be answered a moment
+    # before the COMMIT itself is: finishing after the COMMIT was sent is waiting for it.)
     write, t1_commit = o.step("T2 writes 1"), o.step("T1 commit")
     if (write.ran and o.committed("T1") and o.committed("T2")
-            and o.finished_before(write, t1_commit)):
+            and o.finished_before_sent(write, t1_commit)):
         return Verdict(ANOMALY, "T2's update of row 1 finished while T1, which had updated row 1 first, was still "
-                                f"open (T2's write finished {ordinal(write)}, T1's COMMIT {ordinal(t1_commit)}), and "
-                                f"both committed (final {show(o.final)}): T2 overwrote an uncommitted write")
+                                "open (before T1's COMMIT was sent), and both committed (final "
+                                f"{show(o.final)}): T2 overwrote an uncommitted write")
     if (forced := o.aborted_verdict()) is not None:
         return forced
     if not (o.committed("T1") and o.committed("T2")):
         return Verdict(UNDECIDED, "the transactions did not both commit, so there is no evidence either way")
-    if not o.waited_for(write, t1_commit):
-        return Verdict(UNDECIDED, "the order in which T2's write and T1's COMMIT finished was not recorded")
+    if not o.finished_after_sent(write, t1_commit):
+        return Verdict(UNDECIDED, "when T2's write finished and T1's COMMIT was sent was not recorded")
     return Verdict(PREVENTED, f"T2's update of row 1 waited until T1 committed{wait_evidence(write)} (it finished "
-                              f"{ordinal(write)}, after T1's COMMIT, {ordinal(t1_commit)}); final {show(o.final)}")
-
-
-def ordinal(s: StepLog) -> str:
-    return f"#{s.completed_order}" if s.completed_order is not None else "never"
+                              f"only after T1's COMMIT was sent); final {show(o.final)}")
 
 
 def wait_evidence(s: StepLog) -> str:

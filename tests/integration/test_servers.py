@@ -1,0 +1,59 @@
+"""Behaviour meant to be the same on every server: each test runs against the session's MariaDB and
+the session's TiDB (`any_server`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_rig.sandbox import SandboxState
+from tests.helpers import env_for, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+KIND = {"mariadbd": "mariadb", "tidb-server": "tidb"}
+CONNECTING = {"mariadbd": "Connecting to MariaDB", "tidb-server": "Connecting to TiDB"}
+
+
+def test_basic_detects_the_server(any_server: SandboxState, tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    r = run_cli("basic", "--no-password-prompt", "--json", str(out), env=env_for(any_server))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert CONNECTING[any_server.kind] in r.stdout
+    data = json.loads(out.read_text())
+    assert data["ok"] is True and data["complete"] is True
+    assert data["server"]["kind"] == KIND[any_server.kind]
+    if any_server.kind == "tidb-server":
+        assert "-TiDB-v" in data["server"]["version"]
+        assert data["server"]["txn_mode"] == "pessimistic"
+    else:
+        assert "-MariaDB" in data["server"]["version"]
+        assert "txn_mode" not in data["server"]
+
+
+def test_multi_connection(any_server: SandboxState, tmp_path: Path) -> None:
+    out = tmp_path / "m.json"
+    r = run_cli("multi-connection", "--connection-count", "3", "--no-password-prompt", "--json", str(out),
+                env=env_for(any_server))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 of 3 connections succeeded, 0 failed" in r.stdout
+    data = json.loads(out.read_text())
+    assert [e["kind"] for e in data["events"]].count("ConnectionEstablished") == 3
+    assert [e["kind"] for e in data["events"]][-2:] == ["AllConnectionsReady", "TestCompleted"]
+
+
+def test_run_with_the_seed_handler(any_server: SandboxState) -> None:
+    r = run_cli("run", str(ROOT / "examples" / "readme_handler.py"), "--no-password-prompt", env=env_for(any_server))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 passed, 0 failed" in r.stdout
+
+
+def test_bench(any_server: SandboxState, tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    r = run_cli("bench", "point-select", "--connections", "4", "--duration", "2", "--table-size", "500",
+                "--no-password-prompt", "--json", str(out), env=env_for(any_server))
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["ok"] is True and data["errors"] == 0
+    assert [t["t"] for t in data["timeline"]] == [1, 2]
+    assert all(t["ops"] > 0 for t in data["timeline"])
+    assert data["operations"] == sum(t["ops"] for t in data["timeline"])
