@@ -298,7 +298,7 @@ def starts_transaction(sql: str) -> bool:
 
 
 async def connect(target: Target, *, database: str | bool | None = True, autocommit: bool = True,
-                  detect: bool = True) -> Connection:
+                  detect: bool = True, local_infile: bool = False) -> Connection:
     """Open a connection, detect the server, apply session variables.
 
     `database=True` uses the target's database; False/None connects without selecting one; a
@@ -308,12 +308,12 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
     loop = asyncio.get_running_loop()
     tls = ssl_context(target)
     try:
-        raw = await _open(target, db, autocommit, tls)
+        raw = await _open(target, db, autocommit, tls, local_infile)
     except TlsError:
         if target.ssl_mode != "preferred":
             raise
         tls = None
-        raw = await _open(target, db, autocommit, None)  # preferred: plaintext when TLS cannot be had
+        raw = await _open(target, db, autocommit, None, local_infile)  # preferred: plaintext when TLS cannot be had
     _shrink_receive_buffer(raw)
     conn = Connection(raw, target, ServerInfo("mysql", ""), loop, autocommit=autocommit)
     try:
@@ -345,16 +345,39 @@ def _shrink_receive_buffer(raw: Any) -> None:
         pass
 
 
-async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLContext | None) -> Any:
+def _fix_load_local_filename() -> None:
+    """asyncmy hands LOAD DATA LOCAL's file name to its sender as bytes while the sender insists on
+    str (a TypeError before any byte is sent). Swap in a sender that decodes it. Guarded: another
+    driver build keeps its own."""
+    import asyncmy.connection as driver
+
+    sender = getattr(driver, "LoadLocalFile", None)
+    if sender is None or getattr(sender, "_rig_decodes_name", False):
+        return
+
+    class DecodingLoadLocalFile(sender):  # type: ignore[misc, valid-type]
+        _rig_decodes_name = True
+
+        def __init__(self, filename: str | bytes, connection: Any) -> None:
+            name = filename.decode("utf-8", "surrogateescape") if isinstance(filename, bytes) else filename
+            super().__init__(name, connection)
+
+    setattr(driver, "LoadLocalFile", DecodingLoadLocalFile)  # noqa: B010 - a module the type checker cannot see
+
+
+async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLContext | None,
+                local_infile: bool = False) -> Any:
     """The driver's connect, with its errors translated: TLS failures are permanent (2026)."""
     import asyncmy
 
+    if local_infile:
+        _fix_load_local_filename()
     context = target.context("connect")
     try:
         return await asyncio.wait_for(
             asyncmy.connect(host=target.host, port=target.port, user=target.user, password=target.password,
                             database=db, connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls,
-                            charset="utf8mb4"),
+                            charset="utf8mb4", local_infile=local_infile),
             target.timeout_secs)
     except TimeoutError as e:
         raise TimeoutError_(f"no answer from {target.address} within {target.timeout_secs:g} s",

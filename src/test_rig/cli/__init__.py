@@ -18,6 +18,7 @@ from .bench import bench
 from .common import build_environment, common_options, guarded
 from .config import config_gen, show_config
 from .isolation import isolation_cmd
+from .jobs import gen_data, job_monitor
 from .multi import multi_connection, simple_multi_connection
 from .run import run_cmd
 from .sandbox import sandbox
@@ -51,8 +52,8 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-for _command in (basic, simple_multi_connection, multi_connection, run_cmd, bench, isolation_cmd, config_gen,
-                 show_config, sandbox):
+for _command in (basic, simple_multi_connection, multi_connection, run_cmd, bench, isolation_cmd, job_monitor,
+                 gen_data, config_gen, show_config, sandbox):
     main.add_command(_command)
 
 __all__ = ["build_environment", "common_options", "guarded", "main"]

@@ -35,6 +35,9 @@ COMMON_KEYS: dict[str, tuple[str, str]] = {
     "password": ("database.password", "--password"),
     "log_level": ("logging.level", "--log-level"),
     "log_file_path": ("logging.file", "--log-file-path"),
+    "monitor_duration": ("monitor.monitor_duration", "-t/--monitor-duration"),
+    "update_interval": ("monitor.update_interval", "--update-interval"),
+    "show_details": ("monitor.show_details", "--show-details"),
 }
 
 _CONNECTION_OPTIONS = [

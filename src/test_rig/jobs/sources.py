@@ -1,0 +1,210 @@
+"""Job sources: each lists the jobs a server reports and reads one by id, through one small interface.
+
+Which source fits is chosen from the detected server kind (TiDB: import and DDL jobs together;
+MariaDB: the processlist; MySQL: performance_schema stages); `--source` overrides it. Every poll also
+reads the server's NOW(), so elapsed times and ETAs are computed in the server's clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..db import Connection, ServerInfo, quote_ident
+from ..errors import DatabaseError, UsageError
+from .model import FAILED, FINISHED, REORG_TYPES, UNKNOWN, Job, ddl_job, import_job, processlist_job, stages_job
+
+SOURCES = ("import", "ddl", "processlist", "stages")
+
+
+class JobSource(Protocol):
+    name: str
+
+    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]: ...
+
+    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None: ...
+
+    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
+        """The final state of a job that is no longer listed."""
+        ...
+
+    async def cancel(self, conn: Connection, job_id: str) -> None: ...
+
+
+async def _dicts(conn: Connection, sql: str) -> list[dict[str, object]]:
+    res = await conn.execute(sql)
+    return [dict(zip(res.columns, row, strict=False)) for row in res.rows]
+
+
+def _as_int_id(job_id: str) -> int:
+    try:
+        return int(job_id)
+    except ValueError:
+        raise UsageError(f"Job id {job_id!r} is not a number; give the id that job-monitor lists.") from None
+
+
+class ImportSource:
+    """TiDB `IMPORT INTO` jobs: SHOW IMPORT JOBS / SHOW IMPORT JOB <id> (v7 and v8 layouts)."""
+
+    name = "import"
+
+    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
+        return [import_job(r) for r in await _dicts(conn, "SHOW IMPORT JOBS")]
+
+    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
+        try:
+            rows = await _dicts(conn, f"SHOW IMPORT JOB {_as_int_id(job_id)}")
+        except DatabaseError as e:
+            if e.code == 8170:  # import job does not exist
+                return None
+            raise
+        return import_job(rows[0]) if rows else None
+
+    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
+        return await self.get_job(conn, last.id, now) or last
+
+    async def cancel(self, conn: Connection, job_id: str) -> None:
+        await conn.execute(f"CANCEL IMPORT JOB {_as_int_id(job_id)}")
+
+
+class DdlSource:
+    """TiDB DDL jobs: ADMIN SHOW DDL JOBS, with the table's row estimate as the total of reorganisations."""
+
+    name = "ddl"
+
+    def __init__(self, recent: int = 20) -> None:
+        self.recent = recent
+        self._totals: dict[str, int | None] = {}  # per job: the table's rows, read once
+
+    async def _with_totals(self, conn: Connection, rows: Sequence[dict[str, object]]) -> list[Job]:
+        jobs = []
+        for row in rows:
+            total = None
+            job_type = str(row.get("JOB_TYPE", "")).lower()
+            state = str(row.get("STATE", "")).lower()
+            if job_type.startswith(REORG_TYPES) and state not in ("synced", "done", "rollback done", "cancelled"):
+                key = str(row.get("JOB_ID"))
+                if key not in self._totals:
+                    self._totals[key] = await self._table_rows(conn, row.get("DB_NAME"), row.get("TABLE_NAME"))
+                total = self._totals[key]
+            jobs.append(ddl_job(row, total))
+        return jobs
+
+    @staticmethod
+    async def _table_rows(conn: Connection, db: object, table: object) -> int | None:
+        """The table's row estimate; TiDB's is 0 until statistics exist, so then count the rows once."""
+        if not db or not table:
+            return None
+        name = f"{quote_ident(str(db))}.{quote_ident(str(table))}"
+        value = await conn.scalar(
+            f"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{_quote(str(db))}' "
+            f"AND TABLE_NAME = '{_quote(str(table))}'")
+        if not value:
+            value = await conn.scalar(f"SELECT COUNT(*) FROM {name}")
+        return int(value) if value else None
+
+    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
+        return await self._with_totals(conn, await _dicts(conn, f"ADMIN SHOW DDL JOBS {int(self.recent)}"))
+
+    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
+        rows = await _dicts(conn, f"ADMIN SHOW DDL JOBS 1000 WHERE JOB_ID = {_as_int_id(job_id)}")
+        jobs = await self._with_totals(conn, rows)
+        return jobs[0] if jobs else None
+
+    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
+        return await self.get_job(conn, last.id, now) or last
+
+    async def cancel(self, conn: Connection, job_id: str) -> None:
+        await conn.execute(f"ADMIN CANCEL DDL JOBS {_as_int_id(job_id)}")
+
+
+class ProcesslistSource:
+    """MariaDB: statements that report progress (copying ALTER TABLE, CREATE INDEX, LOAD DATA, ...)."""
+
+    name = "processlist"
+    QUERY = ("SELECT ID, USER, DB, COMMAND, STATE, INFO, TIME_MS, STAGE, MAX_STAGE, PROGRESS "
+             "FROM information_schema.PROCESSLIST WHERE MAX_STAGE > 0 AND ID <> CONNECTION_ID()")
+
+    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
+        return [processlist_job(r, now) for r in await _dicts(conn, self.QUERY)]
+
+    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
+        rows = await _dicts(conn, self.QUERY + f" AND ID = {_as_int_id(job_id)}")
+        return processlist_job(rows[0], now) if rows else None
+
+    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
+        return await statement_outcome(conn, last, now)
+
+    async def cancel(self, conn: Connection, job_id: str) -> None:
+        await conn.execute(f"KILL QUERY {_as_int_id(job_id)}")
+
+
+class StagesSource:
+    """MySQL 8: performance_schema.events_stages_current (WORK_COMPLETED / WORK_ESTIMATED) with the
+    thread's current statement."""
+
+    name = "stages"
+    QUERY = ("SELECT t.PROCESSLIST_ID, t.PROCESSLIST_TIME AS TIME, s.EVENT_NAME, s.WORK_COMPLETED, "
+             "s.WORK_ESTIMATED, st.SQL_TEXT, st.CURRENT_SCHEMA "
+             "FROM performance_schema.events_stages_current s "
+             "JOIN performance_schema.threads t ON t.THREAD_ID = s.THREAD_ID "
+             "LEFT JOIN performance_schema.events_statements_current st ON st.THREAD_ID = s.THREAD_ID "
+             "WHERE s.WORK_ESTIMATED IS NOT NULL AND t.PROCESSLIST_ID <> CONNECTION_ID()")
+
+    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
+        return [stages_job(r, now) for r in await _dicts(conn, self.QUERY)]
+
+    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
+        rows = await _dicts(conn, self.QUERY + f" AND t.PROCESSLIST_ID = {_as_int_id(job_id)}")
+        return stages_job(rows[0], now) if rows else None
+
+    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
+        return await statement_outcome(conn, last, now)
+
+    async def cancel(self, conn: Connection, job_id: str) -> None:
+        await conn.execute(f"KILL QUERY {_as_int_id(job_id)}")
+
+
+async def statement_outcome(conn: Connection, last: Job, now: dt.datetime) -> Job:
+    """What became of a statement that left the processlist. The processlist does not say whether it
+    succeeded; the evidence used: a copying ALTER TABLE / CREATE INDEX that succeeded has swapped in a
+    new table, whose CREATE_TIME is at or after the statement's start. Without such evidence the
+    outcome is reported as unknown, never as finished."""
+    info = str(last.detail.get("info") or "").lstrip().upper()
+    rebuilds = info.startswith(("ALTER", "CREATE INDEX", "CREATE UNIQUE INDEX", "OPTIMIZE"))
+    status, message = UNKNOWN, "the statement left the processlist; the server does not say whether it succeeded"
+    if rebuilds and last.target and "." in last.target and last.start_time is not None:
+        db, table = last.target.split(".", 1)
+        created = await conn.scalar(
+            f"SELECT CREATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{_quote(db)}' "
+            f"AND TABLE_NAME = '{_quote(table)}'")
+        if isinstance(created, dt.datetime):
+            # CREATE_TIME has whole seconds: compare with the start rounded down.
+            if created >= last.start_time.replace(microsecond=0):
+                status, message = FINISHED, f"the table was rebuilt at {created} (information_schema.TABLES)"
+            else:
+                status, message = FAILED, (f"the statement ended but {last.target} was not rebuilt (CREATE_TIME "
+                                           f"{created} is before the statement started): it failed or was killed")
+    return Job(**{**last.__dict__, "status": status, "message": message, "end_time": now,
+                  "progress": 1.0 if status == FINISHED else last.progress})
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "''")
+
+
+def sources_for(server: ServerInfo, chosen: str | None) -> list[JobSource]:
+    """The sources to poll: `chosen` (--source) or those that fit the server."""
+    by_name: dict[str, JobSource] = {"import": ImportSource(), "ddl": DdlSource(),
+                                     "processlist": ProcesslistSource(), "stages": StagesSource()}
+    if chosen is not None:
+        return [by_name[chosen]]
+    if server.kind == "tidb":
+        return [by_name["import"], by_name["ddl"]]
+    if server.kind == "mariadb":
+        return [by_name["processlist"]]
+    return [by_name["stages"]]
+
+
+__all__ = ["SOURCES", "JobSource", "quote_ident", "sources_for"]

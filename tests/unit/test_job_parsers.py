@@ -1,0 +1,197 @@
+"""The job parsers on rows in the exact layouts the servers print (TiDB docs for SHOW IMPORT JOB v7.5 and
+v8.x; ADMIN SHOW DDL JOBS as this project's TiDB prints it; MariaDB's PROCESSLIST). No database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from test_rig.jobs.model import (
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    ddl_job,
+    import_job,
+    parse_duration,
+    parse_size,
+    processlist_job,
+    statement_target,
+)
+
+V7_COLUMNS = ["Job_ID", "Data_Source", "Target_Table", "Table_ID", "Phase", "Status", "Source_File_Size",
+              "Imported_Rows", "Result_Message", "Create_Time", "Start_Time", "End_Time", "Created_By"]
+V8_COLUMNS = ["Job_ID", "Group_Key", "Data_Source", "Target_Table", "Table_ID", "Phase", "Status", "Source_File_Size",
+              "Imported_Rows", "Result_Message", "Create_Time", "Start_Time", "End_Time", "Created_By",
+              "Last_Update_Time", "Cur_Step", "Cur_Step_Processed_Size", "Cur_Step_Total_Size",
+              "Cur_Step_Progress_Pct", "Cur_Step_Speed", "Cur_Step_ETA"]
+
+
+def v7(*values: object) -> dict[str, object]:
+    assert len(values) == 13
+    return dict(zip(V7_COLUMNS, values, strict=True))
+
+
+def v8(*values: object) -> dict[str, object]:
+    assert len(values) == 21
+    return dict(zip(V8_COLUMNS, values, strict=True))
+
+
+# The TiDB 7.5 docs' SHOW IMPORT JOBS and SHOW IMPORT JOB 60001 examples, and the other statuses in that layout.
+V7_FINISHED = v7(1, "/path/to/file.csv", "`test`.`foo`", 116, "", "finished", "11GB", 950000, "",
+                 "2023-06-26 11:23:59.281257", "2023-06-26 11:23:59.484932", "2023-06-26 13:04:30.622952", "root@%")
+V7_PENDING = v7(60001, "/path/to/small.csv", "`test`.`t`", 361, "", "pending", "16B", None, "",
+                "2023-06-08 15:59:37.047703", None, None, "root@%")
+V7_RUNNING = v7(2, "/path/to/file.csv", "`test`.`bar`", 130, "importing", "running", "1.194TB", 49995000, "",
+                "2023-06-26 15:42:45.079237", "2023-06-26 15:42:45.388108", None, "root@%")
+V7_FAILED = v7(3, "/path/to/bad.csv", "`test`.`baz`", 131, "importing", "failed", "1.2GB", 0,
+               "[Lightning:Restore:ErrChecksumMismatch]checksum mismatched remote vs local",
+               "2023-06-26 15:42:45.079237", "2023-06-26 15:42:45.388108", "2023-06-26 15:50:01.000001", "root@%")
+V7_CANCELED = v7(4, "/path/to/file.csv", "`test`.`qux`", 132, "importing", "canceled", "11GB", 10, "cancelled by user",
+                 "2023-06-26 15:42:45.079237", "2023-06-26 15:42:45.388108", "2023-06-26 15:43:00.000001", "root@%")
+
+# The TiDB 8.x docs' example rows (Group_Key added, Last_Update_Time and Cur_Step_* at the end).
+V8_FINISHED = v8(1, "", "/path/to/file.csv", "`test`.`foo`", 116, "", "finished", "11GB", 950000, "",
+                 "2023-06-26 11:23:59.281257", "2023-06-26 11:23:59.484932", "2023-06-26 13:04:30.622952", "root@%",
+                 "0000-00-00 00:00:00", None, None, None, None, None, None)
+V8_RUNNING = v8(2, "", "/path/to/file.csv", "`test`.`bar`", 118, "global-sorting", "running", "277.5GiB", 0, "",
+                "2025-07-09 10:40:18.580706", "2025-07-09 10:40:19.092528", None, "root@%", "2025-07-09 10:47:15",
+                "encode", "4.55GB", "298GB", "1", "10.96MB/s", "07:26:03")
+V8_CANCELLED = v8(5, "g1", "/path/to/file.csv", "`test`.`t5`", 120, "importing", "cancelled", "1GB", 5, "",
+                  "2025-07-09 10:40:18.580706", "2025-07-09 10:40:19.092528", "2025-07-09 10:41:00.000000", "root@%",
+                  "2025-07-09 10:41:00", "import", "10MB", "1GB", "1", "1MB/s", "00:16:30")
+V8_FAILED = v8(6, "", "/path/to/file.csv", "`test`.`t6`", 121, "validating", "failed", "2GiB", 100, "checksum mismatch",
+               "2025-07-09 10:40:18.580706", "2025-07-09 10:40:19.092528", "2025-07-09 11:00:00.000000", "root@%",
+               "2025-07-09 11:00:00", "post-process", None, None, None, None, None)
+
+
+@pytest.mark.parametrize(("row", "status", "progress"), [
+    (V7_FINISHED, FINISHED, 1.0), (V7_PENDING, PENDING, None), (V7_RUNNING, RUNNING, None), (V7_FAILED, FAILED, None),
+    (V7_CANCELED, CANCELLED, None), (V8_FINISHED, FINISHED, 1.0), (V8_RUNNING, RUNNING, 0.01),
+    (V8_CANCELLED, CANCELLED, 0.01), (V8_FAILED, FAILED, None)])
+def test_import_statuses_in_both_layouts(row: dict[str, object], status: str, progress: float | None) -> None:
+    job = import_job(row)
+    assert job.status == status
+    assert job.progress == progress
+    assert job.kind == "import"
+
+
+def test_import_v7_finished_row() -> None:
+    job = import_job(V7_FINISHED)
+    assert (job.id, job.target, job.rows_done, job.bytes_total) == ("1", "`test`.`foo`", 950000, 11_000_000_000)
+    assert job.start_time == dt.datetime(2023, 6, 26, 11, 23, 59, 484932)
+    assert job.end_time == dt.datetime(2023, 6, 26, 13, 4, 30, 622952)
+    assert job.elapsed(dt.datetime(2030, 1, 1)) == pytest.approx(6031.13802)  # start to end, not to "now"
+
+
+def test_import_v7_pending_row_has_no_start() -> None:
+    job = import_job(V7_PENDING)
+    assert (job.rows_done, job.start_time, job.bytes_total) == (None, None, 16)
+    assert job.elapsed(dt.datetime(2023, 6, 8, 16, 0, 0)) is None
+
+
+def test_import_v8_running_row() -> None:
+    job = import_job(V8_RUNNING)
+    assert job.phase == "global-sorting / encode"
+    assert (job.bytes_done, job.bytes_total) == (4_550_000_000, 298_000_000_000)
+    assert job.speed == 10_960_000
+    assert job.eta_seconds == 7 * 3600 + 26 * 60 + 3
+    assert job.last_update == dt.datetime(2025, 7, 9, 10, 47, 15)
+    # Elapsed in the server's clock: its NOW() minus its Start_Time.
+    assert job.elapsed(dt.datetime(2025, 7, 9, 10, 50, 19, 92528)) == 600.0
+
+
+def test_a_failed_import_keeps_its_message() -> None:
+    assert import_job(V7_FAILED).message == "[Lightning:Restore:ErrChecksumMismatch]checksum mismatched remote vs local"
+    assert import_job(V8_FAILED).message == "checksum mismatch"
+
+
+def test_a_zero_last_update_time_is_no_time() -> None:
+    assert import_job(V8_FINISHED).last_update is None
+
+
+# ADMIN SHOW DDL JOBS as the TiDB sandbox prints it (13 columns; older versions lack COMMENTS).
+DDL_COLUMNS = ["JOB_ID", "DB_NAME", "TABLE_NAME", "JOB_TYPE", "SCHEMA_STATE", "SCHEMA_ID", "TABLE_ID", "ROW_COUNT",
+               "CREATE_TIME", "START_TIME", "END_TIME", "STATE", "COMMENTS"]
+
+
+def ddl(*values: object) -> dict[str, object]:
+    return dict(zip(DDL_COLUMNS, values, strict=True))
+
+
+T = dt.datetime(2026, 11, 27, 18, 16, 38, 961000)
+
+
+@pytest.mark.parametrize(("state", "status"), [
+    ("none", PENDING), ("queueing", PENDING), ("running", RUNNING), ("rollingback", RUNNING),
+    ("cancelling", RUNNING), ("pausing", RUNNING), ("paused", "paused"), ("synced", FINISHED), ("done", FINISHED),
+    ("rollback done", FAILED), ("cancelled", CANCELLED)])
+def test_every_ddl_state(state: str, status: str) -> None:
+    row = ddl(342, "test", "rig_gen", "add index", "write reorganization", 2, 341, 0, T, T, None, state, "txn-merge")
+    assert ddl_job(row).status == status
+
+
+def test_add_index_progress_is_row_count_over_the_table() -> None:
+    running = ddl(342, "test", "rig_gen", "add index", "write reorganization", 2, 341, 157662, T, T, None, "running",
+                  "txn-merge")
+    job = ddl_job(running, table_rows=300000)
+    assert job.progress == pytest.approx(0.52554)
+    assert (job.target, job.phase, job.rows_done, job.rows_total) == ("test.rig_gen",
+                                                                      "add index / write reorganization", 157662,
+                                                                      300000)
+    done = ddl(342, "test", "rig_gen", "add index", "public", 2, 341, 300000, T, T, T, "synced", "txn-merge")
+    assert ddl_job(done).progress == 1.0
+
+
+def test_a_ddl_without_reorganisation_has_no_row_progress() -> None:
+    job = ddl_job(ddl(339, "test", "p", "create table", "none", 2, 338, 0, T, T, None, "running", ""), 1000)
+    assert (job.progress, job.rows_total) == (None, None)
+
+
+def test_a_rolled_back_ddl_says_so() -> None:
+    row = ddl(350, "test", "t", "add index", "none", 2, 349, 12, T, T, T, "rollback done", "duplicate entry")
+    job = ddl_job(row)
+    assert (job.status, job.message) == (FAILED, "the job was rolled back: duplicate entry")
+
+
+def test_an_older_ddl_layout_without_comments_parses() -> None:
+    row = {k: v for k, v in ddl(7, "d", "t", "add index", "public", 1, 2, 5, T, T, T, "synced", "").items()
+           if k != "COMMENTS"}
+    assert ddl_job(row).status == FINISHED
+
+
+def test_mariadb_progress_counts_the_stages_already_done() -> None:
+    now = dt.datetime(2026, 11, 27, 18, 29, 3)
+    row = {"ID": 11, "USER": "root", "DB": "test", "COMMAND": "Query", "STATE": "copy to tmp table",
+           "INFO": "ALTER TABLE rig_gen ENGINE=InnoDB, ALGORITHM=COPY", "TIME_MS": 2535.653, "STAGE": 1,
+           "MAX_STAGE": 2, "PROGRESS": 40.760}
+    job = processlist_job(row, now)
+    assert job.progress == pytest.approx(0.2038)
+    assert (job.target, job.phase) == ("test.rig_gen", "stage 1 of 2")
+    assert job.start_time == now - dt.timedelta(milliseconds=2535.653)
+    second = processlist_job({**row, "STAGE": 2, "PROGRESS": 0, "STATE": "Enabling keys"}, now)
+    assert second.progress == 0.5
+
+
+@pytest.mark.parametrize(("sql", "db", "target"), [
+    ("ALTER TABLE rig_gen ENGINE=InnoDB", "test", "test.rig_gen"),
+    ("alter online table `other`.`t` add column x int", "test", "other.t"),
+    ("CREATE UNIQUE INDEX i ON t (a)", "d", "d.t"),
+    ("LOAD DATA LOCAL INFILE '/x.csv' INTO TABLE t2 FIELDS TERMINATED BY ','", "d", "d.t2"),
+    ("SELECT 1", "d", None)])
+def test_statement_target(sql: str, db: str, target: str | None) -> None:
+    assert statement_target(sql, db) == target
+
+
+@pytest.mark.parametrize(("text", "value"), [("11GB", 11_000_000_000), ("277.5GiB", 297_963_356_160), ("16B", 16),
+                                             ("10.96MB/s", 10_960_000), ("", None), ("n/a", None), (1234, 1234)])
+def test_parse_size(text: object, value: int | None) -> None:
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize(("text", "value"), [("07:26:03", 26763.0), ("2m", 120.0), ("1h2m3s", 3723.0),
+                                             ("N/A", None), ("soon", None)])
+def test_parse_duration(text: str, value: float | None) -> None:
+    assert parse_duration(text) == value
