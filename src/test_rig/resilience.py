@@ -413,7 +413,12 @@ class ResilientConnectionManager:
 
 
 class _stop_before_deadline(tenacity.stop.stop_base):
-    """Stop when the next sleep would end after the overall deadline."""
+    """Stop when the next sleep would end after the overall deadline, or so close to it that the next
+    attempt would have a sliver of time: a refused connection answers in a millisecond, but an attempt
+    cut off after 0.8 ms reports a timeout instead of what the server said."""
+
+    #: Every attempt gets at least this much of the overall budget (capped at a tenth of it).
+    MIN_ATTEMPT = 0.1
 
     def __init__(self, timeout: float, clock: Callable[[], float], started: float) -> None:
         self.timeout = timeout
@@ -422,7 +427,8 @@ class _stop_before_deadline(tenacity.stop.stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         upcoming = retry_state.upcoming_sleep
-        return self.clock() - self.started + upcoming >= self.timeout
+        floor = min(self.MIN_ATTEMPT, self.timeout / 10)
+        return self.clock() - self.started + upcoming >= self.timeout - floor
 
 
 def _takes_argument(fn: Callable[..., Any]) -> bool:

@@ -114,7 +114,7 @@ def build_tidb(*, go: str | None = None, force: bool = False,
         return target
     toolchain = find_go(go)
     say(f"building tidb-server {TIDB_COMMIT[:12]} with Go {toolchain.version[0]}.{toolchain.version[1]} "
-        "(about 5 minutes on 2 cores; once per machine)")
+        "(about 7 minutes on 2 cores; once per machine)")
     target.parent.mkdir(parents=True, exist_ok=True)
     log = target.parent / "build.log"
     log.write_text("")
