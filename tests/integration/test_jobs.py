@@ -245,3 +245,26 @@ def test_gen_data_sql_loads_too(sandbox: SandboxState, tmp_path: Path) -> None:
                 "--no-password-prompt", env=env_for(sandbox), timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "loaded with INSERT batches" in r.stdout and "25000 rows in test.rig_gen_sql" in r.stdout
+
+
+def test_cancel_kills_a_running_statement(sandbox: SandboxState, big_table: str, tmp_path: Path) -> None:
+    alter = Statement(sandbox, f"ALTER TABLE {big_table} ENGINE=InnoDB, ALGORITHM=COPY")
+    wait_for_progress_statement(sandbox)
+
+    async def running_id() -> int:
+        conn = await connect(target(sandbox))
+        try:
+            return int(await conn.scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE MAX_STAGE > 0"))
+        finally:
+            await conn.close()
+
+    job_id = asyncio.run(running_id())
+    r = run_cli("job-monitor", "--cancel", str(job_id), "--no-password-prompt", env=env_for(sandbox))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == f"cancelled processlist job {job_id} (test.{big_table})"
+    alter.thread.join(60)
+    assert alter.error is not None and "Query execution was interrupted" in str(alter.error)
+    again = run_cli("job-monitor", "--cancel", str(job_id), "--no-password-prompt", env=env_for(sandbox))
+    assert again.returncode == 2
+    assert again.stderr == (f"error: Job {job_id} is not known to the server; list the jobs with `test-rig "
+                            "job-monitor`.\n")

@@ -195,3 +195,17 @@ def test_parse_size(text: object, value: int | None) -> None:
                                              ("N/A", None), ("soon", None)])
 def test_parse_duration(text: str, value: float | None) -> None:
     assert parse_duration(text) == value
+
+
+def test_mysql_stages_row() -> None:
+    """performance_schema.events_stages_current joined with threads and events_statements_current."""
+    from test_rig.jobs.model import stages_job
+
+    now = dt.datetime(2026, 1, 1, 12, 0, 10)
+    row = {"PROCESSLIST_ID": 42, "TIME": 10, "EVENT_NAME": "stage/innodb/alter table (read PK and internal sort)",
+           "WORK_COMPLETED": 1520, "WORK_ESTIMATED": 4000, "SQL_TEXT": "ALTER TABLE t ADD INDEX i (a)",
+           "CURRENT_SCHEMA": "shop"}
+    job = stages_job(row, now)
+    assert (job.id, job.target, job.progress) == ("42", "shop.t", 0.38)
+    assert job.phase == "stage/innodb/alter table (read PK and internal sort)"
+    assert job.start_time == dt.datetime(2026, 1, 1, 12, 0, 0)

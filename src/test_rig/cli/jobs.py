@@ -61,15 +61,22 @@ class Display:
 
     def update(self, run: MonitorRun) -> None:
         if self.live is not None:
+            from rich.progress_bar import ProgressBar
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title=f"jobs (poll {run.polls}{', server not answering' if _gap_open(run) else ''})")
-            for column in ("job", "target", "status", "progress", "phase", "rows", "elapsed", "eta"):
+            for column in ("job", "target", "status", "progress", "%", "phase", "rows", "bytes", "speed", "elapsed",
+                           "eta"):
                 table.add_column(column)
             for w in run.watched():
                 j = w.job
-                table.add_row(f"{j.kind} {j.id}", j.target or "?", j.status, _bar(j.progress), j.phase or "",
-                              "" if j.rows_done is None else str(j.rows_done),
+                bar: Any = (ProgressBar(total=1.0, completed=j.progress, width=20) if j.progress is not None
+                            else ProgressBar(total=None, width=20))
+                table.add_row(Text(f"{j.kind} {j.id}"), Text(j.target or "?"), Text(j.status), bar,
+                              "?" if j.progress is None else f"{j.progress * 100:.1f}", Text(j.phase or ""),
+                              _of(j.rows_done, j.rows_total), _of(j.bytes_done, j.bytes_total),
+                              "" if j.speed is None else f"{j.speed:g}/s",
                               "" if w.elapsed is None else f"{w.elapsed:.1f} s",
                               "" if j.eta_seconds is None or j.ended else f"{j.eta_seconds:.0f} s")
             self.live.update(table)
@@ -88,6 +95,12 @@ class Display:
     def stop(self) -> None:
         if self.live is not None:
             self.live.stop()
+
+
+def _of(done: int | None, total: int | None) -> str:
+    if done is None:
+        return ""
+    return f"{done}/{total}" if total else str(done)
 
 
 def _gap_open(run: MonitorRun) -> bool:
