@@ -34,7 +34,6 @@ class Environment:
     loaded: LoadedConfig
     command: str = "test-rig"
     console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
-    err_console: Console = field(default_factory=lambda: Console(stderr=True, highlight=False, soft_wrap=True))
     verbose: bool = False
     json_path: str | None = None
     junit_path: str | None = None

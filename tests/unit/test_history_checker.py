@@ -1,0 +1,176 @@
+"""The list-append checker on small hand-written histories: every anomaly type, a valid variant of each
+that must not be flagged, and histories with `info` transactions that must produce no claim."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from test_rig.history.checker import check_list_append
+from test_rig.history.model import Op, pair, parse_history
+
+Mop = list[Any]
+
+
+def history(*txns: tuple[int, str, list[Mop]], overlap: bool = False) -> list[Op]:
+    """Transactions one after another (or all invoked before any completes, with `overlap`): each is
+    (process, completion type, micro-ops as completed)."""
+    ops: list[Op] = []
+    clock = itertools.count(1)
+
+    def invoke_value(mops: list[Mop]) -> list[Mop]:
+        return [[f, k, None] if f == "r" else [f, k, v] for f, k, v in mops]
+
+    if overlap:
+        for p, _, mops in txns:
+            ops.append(Op(len(ops), p, "invoke", "txn", invoke_value(mops), next(clock)))
+        for p, kind, mops in txns:
+            ops.append(Op(len(ops), p, kind, "txn", mops if kind == "ok" else invoke_value(mops), next(clock)))
+        return ops
+    for p, kind, mops in txns:
+        ops.append(Op(len(ops), p, "invoke", "txn", invoke_value(mops), next(clock)))
+        ops.append(Op(len(ops), p, kind, "txn", mops if kind == "ok" else invoke_value(mops), next(clock)))
+    return ops
+
+
+def check(ops: list[Op], **kw: Any) -> dict[str, Any]:
+    return check_list_append(pair(ops), **kw).to_dict()
+
+
+def ok(p: int, *mops: Mop) -> tuple[int, str, list[Mop]]:
+    return (p, "ok", list(mops))
+
+
+def a(k: str, v: int) -> Mop:
+    return ["append", k, v]
+
+
+def r(k: str, *vs: int) -> Mop:
+    return ["r", k, list(vs)]
+
+
+CASES: dict[str, tuple[list[Op], list[Op]]] = {
+    # name: (history with the anomaly, a valid variant)
+    "G0": (history(ok(1, a("x", 1), a("y", 1)), ok(2, a("x", 2), a("y", 2)), ok(3, r("x", 1, 2), r("y", 2, 1))),
+           history(ok(1, a("x", 1), a("y", 1)), ok(2, a("x", 2), a("y", 2)), ok(3, r("x", 1, 2), r("y", 1, 2)))),
+    "G1c": (history(ok(1, a("x", 1), r("y", 2)), ok(2, a("y", 2), r("x", 1)), overlap=True),
+            history(ok(1, a("x", 1), r("y")), ok(2, a("y", 2), r("x", 1)))),
+    "G-single": (history(ok(1, a("x", 1), a("y", 1)), ok(2, a("x", 2), a("y", 2)), ok(3, r("x", 1), r("y", 1, 2)),
+                         ok(4, r("x", 1, 2))),
+                 history(ok(1, a("x", 1), a("y", 1)), ok(2, a("x", 2), a("y", 2)), ok(3, r("x", 1, 2), r("y", 1, 2)))),
+    "G-nonadjacent": (history(ok(1, r("a"), r("d", 1)), ok(2, a("a", 1), a("b", 1)), ok(3, r("b", 1), r("c")),
+                              ok(4, a("c", 1), a("d", 1)), ok(5, r("a", 1), r("c", 1))),
+                      history(ok(1, r("a"), r("d")), ok(2, a("a", 1), a("b", 1)), ok(3, r("b", 1), r("c")),
+                              ok(4, a("c", 1), a("d", 1)), ok(5, r("a", 1), r("c", 1)))),
+    "G2-item": (history(ok(1, r("x"), r("y"), a("x", 1)), ok(2, r("x"), r("y"), a("y", 2)),
+                        ok(3, r("x", 1), r("y", 2))),
+                history(ok(1, r("x"), r("y"), a("x", 1)), ok(2, r("x", 1), r("y"), a("y", 2)),
+                        ok(3, r("x", 1), r("y", 2)))),
+    "G1a": (history((1, "fail", [a("x", 1)]), ok(2, r("x", 1))),
+            history((1, "fail", [a("x", 1)]), ok(2, r("x")))),
+    "G1b": (history(ok(1, a("x", 1), a("x", 2)), ok(2, r("x", 1))),
+            history(ok(1, a("x", 1), a("x", 2)), ok(2, r("x", 1, 2)))),
+    "internal": (history(ok(1, a("x", 1), r("x"))),
+                 history(ok(1, a("x", 1), r("x", 1)))),
+    "duplicate-elements": (history(ok(1, a("x", 1)), ok(2, r("x", 1, 1))),
+                           history(ok(1, a("x", 1)), ok(2, r("x", 1)))),
+    "incompatible-order": (history(ok(1, a("x", 1)), ok(2, a("x", 2)), ok(3, r("x", 1, 2)), ok(4, r("x", 2, 1))),
+                           history(ok(1, a("x", 1)), ok(2, a("x", 2)), ok(3, r("x", 1)), ok(4, r("x", 1, 2)))),
+    "garbage-read": (history(ok(1, a("x", 1)), ok(2, r("x", 1, 9))),
+                     history(ok(1, a("x", 1)), ok(2, r("x", 1)))),
+    "dirty-update": (history((1, "fail", [a("x", 1)]), ok(2, a("x", 2)), ok(3, r("x", 1, 2))),
+                     history((1, "fail", [a("x", 1)]), ok(2, a("x", 2)), ok(3, r("x", 2)))),
+    "lost-update": (history(ok(1, r("x"), a("x", 1)), ok(2, r("x"), a("x", 2)), ok(3, r("x", 1, 2)), overlap=True),
+                    history(ok(1, r("x"), a("x", 1)), ok(2, r("x", 1), a("x", 2)), ok(3, r("x", 1, 2)))),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_anomaly_is_found(name: str) -> None:
+    report = check(CASES[name][0])
+    assert name in report["anomaly_types"], report
+    assert report["valid"] is False
+    assert report["anomalies"][name][0]["explanation"]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_its_valid_variant_is_not_flagged(name: str) -> None:
+    report = check(CASES[name][1])
+    assert report["anomaly_types"] == [], report
+    assert report["valid"] is True
+
+
+def test_g_single_explanation_names_transactions_keys_and_values() -> None:
+    report = check(CASES["G-single"][0])
+    [found] = report["anomalies"]["G-single"]
+    assert (found["cycle"], found["edges"]) == (["T4", "T2"], ["rw", "wr"])
+    assert "T4 read key x ending in 1, before T2 appended 2 there, so T4 < T2 (rw)" in found["explanation"]
+    assert "T4 read key y ending in 2, which T2 appended, so T2 < T4 (wr)" in found["explanation"]
+
+
+def test_g2_item_rules_out_repeatable_read_but_not_snapshot_isolation() -> None:
+    ops = CASES["G2-item"][0]
+    report = check(ops)
+    assert report["not"] == ["repeatable-read"]
+    assert report["also_not"] == ["serializable", "strict-serializable"]
+    assert check(ops, model="snapshot-isolation")["valid"] is True
+    assert check(ops, model="repeatable-read")["valid"] is False
+
+
+def test_g1a_rules_out_read_committed_and_everything_stronger() -> None:
+    report = check(CASES["G1a"][0])
+    assert report["not"] == ["read-committed"]
+    assert "read-uncommitted" not in report["also_not"] and "serializable" in report["also_not"]
+    assert check(CASES["G1a"][0], model="read-uncommitted")["valid"] is True
+
+
+def test_an_unobserved_info_write_makes_no_claim() -> None:
+    """T1's outcome is unknown and nobody saw its append: a read that misses it proves nothing."""
+    ops = history((1, "info", [a("x", 1), a("y", 1)]), ok(2, r("x"), r("y")))
+    report = check(ops)
+    assert report["anomaly_types"] == [] and report["valid"] is True
+    assert report["stats"] == {"ok": 1, "fail": 0, "info": 1}
+
+
+def test_an_info_write_that_was_observed_counts_as_done() -> None:
+    """Once a read shows an info transaction's append it happened; a second read that then misses its
+    other append is read skew, resting on what was seen, not on an assumption."""
+    ops = history((1, "info", [a("x", 1), a("y", 1)]), ok(2, r("x", 1), r("y")), ok(3, r("y", 1)))
+    report = check(ops)
+    assert report["anomaly_types"] == ["G-single"]
+
+
+def test_a_cut_short_invoke_is_info() -> None:
+    ops = [Op(0, 1, "invoke", "txn", [["append", "x", 1]], 1)]
+    [txn] = pair(ops)
+    assert txn.type == "info"
+    assert check(ops)["valid"] is True
+
+
+def test_a_stale_read_is_a_realtime_anomaly_only_for_strict_serializable() -> None:
+    ops = history(ok(1, a("x", 1)), ok(2, r("x")), ok(3, r("x", 1)))
+    strict = check(ops, model="strict-serializable")
+    assert strict["anomaly_types"] == ["G-single-realtime"] and strict["valid"] is False
+    assert strict["not"] == ["strict-serializable"]
+    assert check(ops)["valid"] is True
+
+
+def test_a_search_out_of_time_is_unknown_not_valid() -> None:
+    ticks = itertools.count(0, 1000)
+    report = check_list_append(pair(CASES["G-single"][0]), time_budget=1.0, clock=lambda: float(next(ticks)))
+    assert report.valid == "unknown"
+    assert report.unknown and "time budget" in report.unknown[0]
+
+
+def test_history_lines_round_trip_and_bad_lines_are_named() -> None:
+    from test_rig.errors import UsageError
+
+    lines = ['{"index": 0, "process": 3, "type": "invoke", "f": "txn", "value": [["append", "x", 5]], "time": 1}',
+             '{"index": 1, "process": 3, "type": "ok", "f": "txn", "value": [["append", "x", 5]], "time": 2}']
+    assert [o.type for o in parse_history(lines)] == ["invoke", "ok"]
+    with pytest.raises(UsageError, match=r"h\.jsonl line 2 is not a history operation"):
+        list(parse_history([lines[0], "{oops"], "h.jsonl"))
+    with pytest.raises(UsageError, match="completes nothing that was invoked"):
+        pair(list(parse_history([lines[1]])))
