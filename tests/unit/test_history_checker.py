@@ -126,6 +126,15 @@ def test_g1a_rules_out_read_committed_and_everything_stronger() -> None:
     assert check(CASES["G1a"][0], model="read-uncommitted")["valid"] is True
 
 
+def test_internal_rules_out_snapshot_isolation_not_repeatable_read() -> None:
+    """As in Elle, not seeing one's own writes violates snapshot isolation and serializability."""
+    ops = CASES["internal"][0]
+    report = check(ops)
+    assert report["anomaly_types"] == ["internal"]
+    assert report["not"] == ["snapshot-isolation"]
+    assert check(ops, model="repeatable-read")["valid"] is True
+
+
 def test_an_unobserved_info_write_makes_no_claim() -> None:
     """T1's outcome is unknown and nobody saw its append: a read that misses it proves nothing."""
     ops = history((1, "info", [a("x", 1), a("y", 1)]), ok(2, r("x"), r("y")))
@@ -174,3 +183,67 @@ def test_history_lines_round_trip_and_bad_lines_are_named() -> None:
         list(parse_history([lines[0], "{oops"], "h.jsonl"))
     with pytest.raises(UsageError, match="completes nothing that was invoked"):
         pair(list(parse_history([lines[1]])))
+
+
+# --------------------------------------------------------------------------- rw-register and bank
+
+
+def w(k: str, v: int) -> Mop:
+    return ["w", k, v]
+
+
+def rv(k: str, v: int | None) -> Mop:
+    return ["r", k, v]
+
+
+RW_CASES: dict[str, tuple[list[Op], list[Op]]] = {
+    "G-single": (history(ok(1, w("x", 1), w("y", 1)), ok(2, rv("x", 1), w("x", 2), rv("y", 1), w("y", 2)),
+                         ok(3, rv("x", 1), rv("y", 2))),
+                 history(ok(1, w("x", 1), w("y", 1)), ok(2, rv("x", 1), w("x", 2), rv("y", 1), w("y", 2)),
+                         ok(3, rv("x", 2), rv("y", 2)))),
+    "lost-update": (history(ok(1, w("x", 1)), ok(2, rv("x", 1), w("x", 2)), ok(3, rv("x", 1), w("x", 3)),
+                            overlap=True),
+                    history(ok(1, w("x", 1)), ok(2, rv("x", 1), w("x", 2)), ok(3, rv("x", 2), w("x", 3)))),
+    "G1a": (history((1, "fail", [w("x", 5)]), ok(2, rv("x", 5))),
+            history((1, "fail", [w("x", 5)]), ok(2, rv("x", None)))),
+    "G1b": (history(ok(1, w("x", 1), w("x", 2)), ok(2, rv("x", 1))),
+            history(ok(1, w("x", 1), w("x", 2)), ok(2, rv("x", 2)))),
+    "internal": (history(ok(1, w("x", 1), rv("x", None))), history(ok(1, w("x", 1), rv("x", 1)))),
+    "garbage-read": (history(ok(1, rv("x", 77))), history(ok(1, rv("x", None)))),
+}
+
+
+@pytest.mark.parametrize("name", list(RW_CASES))
+def test_rw_register_anomalies_and_valid_variants(name: str) -> None:
+    from test_rig.history.checker import check_rw_register
+
+    bad = check_rw_register(pair(RW_CASES[name][0])).to_dict()
+    good = check_rw_register(pair(RW_CASES[name][1])).to_dict()
+    assert name in bad["anomaly_types"], bad
+    assert good["anomaly_types"] == [] and good["valid"] is True, good
+
+
+def test_rw_register_explains_the_inferred_order() -> None:
+    from test_rig.history.checker import check_rw_register
+
+    [found] = check_rw_register(pair(RW_CASES["G-single"][0])).anomalies["G-single"]
+    assert "T2 read 1 in key x, which T2 then overwrote" not in found["explanation"]
+    assert "T4 read 1 in key x, which T2 then overwrote with 2, so T4 < T2 (rw)" in found["explanation"]
+
+
+def bank_read(*balances: int) -> Mop:
+    return ["read", None, {str(i): b for i, b in enumerate(balances)}]
+
+
+def test_bank_flags_a_wrong_total_and_negative_balances() -> None:
+    from test_rig.history.checker import check_bank
+
+    ops = history(ok(1, ["transfer", [0, 1], 5]), ok(2, bank_read(50, 45)), ok(3, bank_read(-5, 105)))
+    report = check_bank(pair(ops), total=100).to_dict()
+    assert report["anomaly_types"] == ["negative-value", "wrong-total"]
+    assert report["anomalies"]["wrong-total"][0]["explanation"] == ("T2 read balances {0: 50, 1: 45} totalling 95, "
+                                                                    "not 100: money was created or lost")
+    assert report["not"] == ["repeatable-read", "snapshot-isolation"]
+    assert check_bank(pair(ops), total=100, model="read-committed").valid is True
+    fine = history(ok(1, ["transfer", [0, 1], 5]), ok(2, bank_read(45, 55)))
+    assert check_bank(pair(fine), total=100).to_dict()["valid"] is True

@@ -48,9 +48,17 @@ FORBIDDEN_BY: dict[str, tuple[str, ...]] = {
     "G-single": ("snapshot-isolation", "repeatable-read"),
     "G-nonadjacent": ("snapshot-isolation", "repeatable-read"),
     "G2-item": ("repeatable-read",),
-    "internal": ("read-uncommitted",), "duplicate-elements": ("read-uncommitted",),
-    "incompatible-order": ("read-uncommitted",), "garbage-read": ("read-uncommitted",),
-    "wrong-total": ("read-committed",), "negative-value": ("read-committed",),
+    # As in Elle: a transaction that does not see its own earlier reads and writes violates snapshot
+    # isolation and serializability (Cerone's INT), not the weaker levels; two reads that cannot come from
+    # one order of versions imply a dirty read (G1a); a value nobody wrote or an element twice is possible
+    # under no model at all.
+    "internal": ("snapshot-isolation",), "duplicate-elements": ("read-uncommitted",),
+    "incompatible-order": ("read-committed",), "garbage-read": ("read-uncommitted",),
+    # A total that drifts comes from a lost update (forbidden from cursor stability up) or a read that is
+    # not atomic (forbidden from monotonic atomic view up); which one, the reads cannot say, so only the
+    # models that forbid both are ruled out.
+    "wrong-total": ("repeatable-read", "snapshot-isolation"),
+    "negative-value": ("repeatable-read", "snapshot-isolation"),
 }
 CYCLE_KINDS = ("G0", "G1c", "G-single", "G-nonadjacent", "G2-item")
 
@@ -139,7 +147,6 @@ def check_list_append(txns: Sequence[Txn], *, model: str = "serializable", realt
                       clock: Callable[[], float] = time.monotonic) -> Report:
     """Check a list-append history. Real-time edges are used for strict-serializable (or when asked)."""
     found = _Found()
-    by_id = {t.id: t for t in txns}
     writer: dict[tuple[Any, Any], Txn] = {}
     appends_by: dict[tuple[int, Any], list[Any]] = defaultdict(list)  # (txn, key) -> its appends in order
     for t in txns:
@@ -231,6 +238,13 @@ def check_list_append(txns: Sequence[Txn], *, model: str = "serializable", realt
                     what = f"ending in {ext[-1]}" if ext else "empty"
                     graph.add(t.id, w2.id, RW, f"{t.name} read key {k} {what}, before {w2.name} appended {nxt} "
                                                f"there, so {t.name} < {w2.name} (rw)")
+    return _finish(graph, txns, found, model=model, realtime=realtime, process=process, time_budget=time_budget,
+                   clock=clock)
+
+
+def _finish(graph: DepGraph, txns: Sequence[Txn], found: _Found, *, model: str, realtime: bool | None,
+            process: bool, time_budget: float, clock: Callable[[], float]) -> Report:
+    """Add the optional order edges, search the cycles, and conclude."""
     use_realtime = realtime if realtime is not None else model == "strict-serializable"
     visible = [t for t in txns if t.id in graph.node_of]
     if use_realtime:
@@ -238,8 +252,109 @@ def check_list_append(txns: Sequence[Txn], *, model: str = "serializable", realt
     if process:
         _process_edges(visible, graph)
     unknown: list[str] = []
-    _cycles(graph, by_id, found, unknown, clock() + time_budget, clock)
+    _cycles(graph, {t.id: t for t in txns}, found, unknown, clock() + time_budget, clock)
     return conclude(dict(found.anomalies), _stats(txns), unknown, model)
+
+
+# --------------------------------------------------------------------------- rw-register
+
+
+def check_rw_register(txns: Sequence[Txn], *, model: str = "serializable", realtime: bool | None = None,
+                      process: bool = False, time_budget: float = 60.0,
+                      clock: Callable[[], float] = time.monotonic) -> Report:
+    """Check a read-write register history. Unique writes name the version a read saw (wr); a
+    transaction that read a version and then wrote the key orders the two (ww), and everyone else who
+    read the older version comes before that writer (rw)."""
+    found = _Found()
+    writer: dict[tuple[Any, Any], Txn] = {}
+    last_write: dict[tuple[int, Any], Any] = {}
+    for t in txns:
+        for m in t.mops:
+            if m[0] == "w":
+                writer[(m[1], m[2])] = t
+                last_write[(t.id, m[1])] = m[2]
+    committed = [t for t in txns if t.type == "ok"]
+    readers: dict[tuple[Any, Any], list[Txn]] = defaultdict(list)  # (key, version) -> external readers
+    successors: dict[tuple[Any, Any], list[tuple[Any, Txn]]] = defaultdict(list)  # (k, v) -> [(next v, writer)]
+    graph = DepGraph()
+    for t in committed:
+        graph.node(t.id)
+        own: dict[Any, Any] = {}
+        first_read: dict[Any, Any] = {}
+        for m in t.mops:
+            f, k, v = m
+            if f == "w":
+                if k in first_read and k not in own:
+                    successors[(k, first_read[k])].append((v, t))
+                own[k] = v
+                continue
+            if k in own:
+                if v != own[k]:
+                    found.add("internal", [t], f"{t.name} wrote {own[k]} to key {k} and then read {v}", key=k)
+                continue
+            if k in first_read:
+                if v != first_read[k]:
+                    found.add("internal", [t], f"{t.name} read key {k} as {first_read[k]} and then as {v} without "
+                              "writing it", key=k)
+                continue
+            first_read[k] = v
+            readers[(k, v)].append(t)
+            if v is None:
+                continue
+            w = writer.get((k, v))
+            if w is None:
+                found.add("garbage-read", [t], f"{t.name} read {v} in key {k}, a value no transaction wrote", key=k)
+            elif w.type == "fail":
+                found.add("G1a", [w, t], f"{t.name} read {v} in key {k}, written by {w.name}, which failed", key=k)
+            elif last_write.get((w.id, k)) != v:
+                found.add("G1b", [w, t], f"{t.name} read {v} in key {k}, but {w.name} went on to write "
+                          f"{last_write[(w.id, k)]}: an intermediate value", key=k)
+            else:
+                graph.add(w.id, t.id, WR, f"{t.name} read {v} in key {k}, which {w.name} wrote, so {w.name} < "
+                                          f"{t.name} (wr)")
+    for (k, v), nexts in successors.items():
+        if len(nexts) > 1:
+            ts = [w for _, w in nexts]
+            found.add("lost-update", ts, f"{', '.join(w.name for w in ts)} all read key {k} as {v} and then wrote it: "
+                      "each overwrote a version the others had also read", key=k)
+        w_old = writer.get((k, v)) if v is not None else None
+        for v_new, w_new in nexts:
+            if w_old is not None and w_old.type != "fail":
+                graph.add(w_old.id, w_new.id, WW, f"{w_new.name} read {v} in key {k} and then wrote {v_new}, so "
+                                                  f"{w_old.name} < {w_new.name} (ww)")
+            for r in readers.get((k, v), ()):
+                graph.add(r.id, w_new.id, RW, f"{r.name} read {v} in key {k}, which {w_new.name} then overwrote "
+                                              f"with {v_new}, so {r.name} < {w_new.name} (rw)")
+    return _finish(graph, txns, found, model=model, realtime=realtime, process=process, time_budget=time_budget,
+                   clock=clock)
+
+
+# --------------------------------------------------------------------------- bank
+
+
+def check_bank(txns: Sequence[Txn], *, total: int, model: str = "serializable", negative_allowed: bool = False
+               ) -> Report:
+    """Every committed read of all balances must add up to `total`; no balance may be negative."""
+    found = _Found()
+    for t in txns:
+        if t.type != "ok":
+            continue
+        for m in t.mops:
+            if m[0] != "read" or m[2] is None:
+                continue
+            balances = dict(m[2])
+            seen = sum(int(b) for b in balances.values())
+            if seen != total:
+                found.add("wrong-total", [t], f"{t.name} read balances {_balances(balances)} totalling {seen}, not "
+                          f"{total}: money was created or lost")
+            negative = {a: b for a, b in balances.items() if int(b) < 0}
+            if negative and not negative_allowed:
+                found.add("negative-value", [t], f"{t.name} read negative balances {_balances(negative)}")
+    return conclude(dict(found.anomalies), _stats(txns), [], model)
+
+
+def _balances(balances: dict[Any, Any]) -> str:
+    return "{" + ", ".join(f"{a}: {b}" for a, b in sorted(balances.items(), key=lambda x: int(x[0]))) + "}"
 
 
 def _external(t: Txn, k: Any, seen: tuple[Any, ...], appends_by: dict[tuple[int, Any], list[Any]]

@@ -1,0 +1,106 @@
+"""`test-rig elle`: run a random workload against the server in a schema of the run's own, record the
+history, and hand it to the checker. The schema is dropped afterwards, also on Ctrl-C and SIGTERM; the
+history recorded so far is kept either way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..config import SessionValue
+from ..coordinator import Coordinator, FreeRunResult
+from ..db import Target, connect, quote_ident
+from ..errors import DatabaseError, RigError, error_code
+from ..resilience import ResilientConnectionManager
+from .checker import Report, check_bank, check_list_append, check_rw_register
+from .model import HistoryWriter, Op, pair
+from .workloads import Shared, Spec, setup_sql, workload
+
+
+@dataclass
+class ElleRun:
+    spec: Spec
+    server: dict[str, Any] = field(default_factory=dict)
+    ops: list[Op] = field(default_factory=list)
+    free: FreeRunResult | None = None
+    complete: bool = False
+
+
+def check(workload_name: str, ops: list[Op], model: str, spec: Spec | None = None) -> Report:
+    """Check a history of one of the workloads."""
+    txns = pair(ops)
+    if workload_name == "bank":
+        s = spec or Spec("bank")
+        return check_bank(txns, total=s.total, model=model)
+    if workload_name == "rw-register":
+        return check_rw_register(txns, model=model)
+    return check_list_append(txns, model=model)
+
+
+async def run_workload(target: Target, manager: ResilientConnectionManager, run: ElleRun, *, connections: int,
+                       duration: float, isolation: str, session_variables: Mapping[str, SessionValue],
+                       txn_mode: str | None, history_file: Path | None, seed: int = 0,
+                       on_second: Callable[[int, int, int], None] | None = None) -> ElleRun:
+    """Run `run.spec`'s workload; `run.ops` holds the history as it grows (also when interrupted)."""
+    probe = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                  lambda: connect(target, database=False))
+    server = probe.server
+    run.server.update(server.to_dict())
+    schema = f"rig_elle_{uuid.uuid4().hex[:10]}"
+    try:
+        await probe.execute(f"CREATE DATABASE {quote_ident(schema)}")
+    except DatabaseError as e:
+        await probe.close()
+        if error_code(e) in (1044, 1142, 1227):
+            raise RigError(f"User {target.user} may not create the run's own schema {schema} ({e}); grant it CREATE "
+                           "and DROP on `rig\\_elle\\_%` or run as a user who can.") from None
+        raise
+    await probe.close()
+    level = isolation.replace("-", " ").upper()
+    variables: dict[str, SessionValue] = {server.isolation_variable: level.replace(" ", "-"),
+                                          "innodb_lock_wait_timeout": 2}
+    if server.kind == "tidb" and txn_mode:
+        variables["tidb_txn_mode"] = txn_mode
+    variables.update(session_variables)
+    work_target = dataclasses.replace(target.with_database(schema), session_variables=variables)
+    stream: TextIO | None = open(history_file, "w", encoding="utf-8") if history_file else None  # noqa: SIM115
+    history = HistoryWriter(stream)
+    run.ops = history.ops
+    try:
+        admin = await connect(target.with_database(schema))
+        try:
+            for sql in setup_sql(run.spec):
+                await admin.execute(sql)
+        finally:
+            await admin.close()
+        coordinator = Coordinator([work_target] * connections, connect_concurrency=min(connections, 32))
+        failures = await coordinator.open(manager=manager)
+        if not coordinator.connections:
+            raise next(iter(failures.values()))
+        try:
+            shared = Shared(run.spec, history, connections)
+            run.free = await coordinator.run_free(workload(shared), duration=duration, seed=seed, manager=manager,
+                                                  on_second=on_second)
+        finally:
+            await coordinator.close()
+        run.complete = True
+        return run
+    finally:
+        if stream is not None:
+            stream.close()
+        with contextlib.suppress(DatabaseError, RigError):
+            await asyncio.shield(_drop(target, schema))
+
+
+async def _drop(target: Target, schema: str) -> None:
+    admin = await connect(target, database=False)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(schema)}")
+    finally:
+        await admin.close()
