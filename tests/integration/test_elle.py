@@ -160,3 +160,21 @@ def test_ctrl_c_keeps_the_history_and_drops_the_schema(sandbox: SandboxState, tm
             await conn.close()
 
     assert asyncio.run(leftovers()) == []
+
+
+@pytest.mark.tidb
+def test_tidb_optimistic_repeatable_read_is_snapshot_isolation_and_pessimistic_is_not(tidb: SandboxState,
+                                                                                     tmp_path: Path) -> None:
+    optimistic = elle(tidb, tmp_path, "list-append", "--connections", "4", "--duration", "4", "--keys", "3",
+                      "--isolation-level", "repeatable-read", "--txn-mode", "optimistic", "--consistency-model",
+                      "snapshot-isolation", name="optimistic")
+    assert set(optimistic["anomaly_types"]) <= {"G2-item"}
+    assert optimistic["valid"] is True
+    assert "9007" in optimistic["errors_by_code"]  # first committer wins
+    pessimistic = elle(tidb, tmp_path, "list-append", "--connections", "4", "--duration", "4", "--keys", "3",
+                       "--isolation-level", "repeatable-read", "--txn-mode", "pessimistic", "--consistency-model",
+                       "snapshot-isolation", name="pessimistic")
+    found = set(pessimistic["anomaly_types"])
+    assert found & {"lost-update", "internal", "G-single"}, found  # DML reads the latest version, not the snapshot
+    assert not found & FORBIDDEN_FROM_READ_COMMITTED
+    assert pessimistic["valid"] is False

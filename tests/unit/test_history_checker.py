@@ -247,3 +247,12 @@ def test_bank_flags_a_wrong_total_and_negative_balances() -> None:
     assert check_bank(pair(ops), total=100, model="read-committed").valid is True
     fine = history(ok(1, ["transfer", [0, 1], 5]), ok(2, bank_read(45, 55)))
     assert check_bank(pair(fine), total=100).to_dict()["valid"] is True
+
+
+def test_process_edges_find_a_process_anomaly_only_when_asked() -> None:
+    """One process appends and then, in its next transaction, does not see its own append."""
+    ops = history(ok(1, a("x", 1)), ok(1, r("x")), ok(2, r("x", 1)))
+    with_process = check_list_append(pair(ops), process=True).to_dict()
+    assert with_process["anomaly_types"] == ["G-single-process"]
+    assert with_process["anomalies"]["G-single-process"][0]["edges"] == ["rw", "process"]
+    assert check(ops)["valid"] is True
