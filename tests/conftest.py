@@ -40,6 +40,15 @@ def tidb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     box.destroy()
 
 
+@pytest.fixture
+def own_box(tmp_path: Path) -> Iterator[Sandbox]:
+    """A MariaDB of the test's own, for tests that kill and restart their server."""
+    box = Sandbox(tmp_path / "own-sandbox")
+    box.start()
+    yield box
+    box.destroy()
+
+
 @pytest.fixture(params=["mariadb", "tidb"])
 def any_server(request: pytest.FixtureRequest) -> SandboxState:
     """The session's MariaDB and the session's TiDB in turn, for behaviour meant to be the same on both."""

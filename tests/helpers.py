@@ -82,3 +82,21 @@ class RunningCli:
 
     def output(self) -> str:
         return "".join(self.stdout) + "".join(self.stderr)
+
+
+def create_user(state: Any, name: str, password: str = "", grants: str = "ALL ON *.*", limit: str = "") -> None:
+    """(Re)create user `name` on a sandbox (a SandboxState) with `grants` and an optional resource limit."""
+    import asyncio
+
+    from test_rig.db import Target, connect
+
+    async def create() -> None:
+        conn = await connect(Target("admin", state.host, state.port, "root", "", None, 10))
+        try:
+            await conn.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+            await conn.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s {limit}", [password])
+            await conn.execute(f"GRANT {grants} TO '{name}'@'%'")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.db import Target, connect
+from test_rig.db import Target
 from test_rig.errors import RigError
 from test_rig.isolation.catalogue import CATALOGUE
 from test_rig.isolation.runner import Level, RunSettings, run_catalogue
 from test_rig.sandbox import SandboxState
-from tests.helpers import RunningCli, run_cli
+from tests.helpers import RunningCli, create_user, run_cli
 
 
 @pytest.fixture
@@ -65,19 +65,9 @@ def test_silent_server_times_out_within_timeout_secs(silent_port: int, tmp_path:
     assert elapsed < 2 + 8  # timeout_secs 2, far below the 30 s default, with room for a loaded machine
 
 
-def _secret_user(sandbox: SandboxState, name: str, password: str) -> None:
-    async def create() -> None:
-        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
-        await conn.execute(f"CREATE USER IF NOT EXISTS '{name}'@'%%' IDENTIFIED BY %s", [password])
-        await conn.execute(f"GRANT ALL ON *.* TO '{name}'@'%'")
-        await conn.close()
-
-    asyncio.run(create())
-
-
 def test_password_prompt_on_a_terminal_is_hidden(sandbox: SandboxState) -> None:
     secret = "Prompted-Pw-4242"
-    _secret_user(sandbox, "prompted", secret)
+    create_user(sandbox, "prompted", secret)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
     env.update({"TIDB_HOST": f"127.0.0.1:{sandbox.port}", "TIDB_USER": "prompted"})
     pid, fd = pty.fork()

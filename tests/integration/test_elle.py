@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +89,6 @@ def test_check_refuses_a_malformed_history(tmp_path: Path) -> None:
     r = run_cli("check", str(bad), "--workload", "list-append")
     assert r.returncode == 2
     assert r.stderr.startswith(f"error: {bad} line 2 is not a history operation")
-
-
-@pytest.fixture
-def own_box(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path / "own")
-    box.start()
-    yield box
-    box.destroy()
 
 
 @pytest.mark.faults

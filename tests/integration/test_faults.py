@@ -27,14 +27,6 @@ from tests.helpers import RunningCli
 pytestmark = pytest.mark.faults
 
 
-@pytest.fixture
-def own_box(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path / "own-sandbox")
-    box.start()
-    yield box
-    box.destroy()
-
-
 @pytest.fixture(params=["mariadb", "tidb"])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sandbox]:
     """A private server of each kind, for a test that kills it and restarts it on the same data."""

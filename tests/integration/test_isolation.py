@@ -15,7 +15,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.isolation.catalogue import ALL_TESTS
 from test_rig.sandbox import SandboxState
-from tests.helpers import RunningCli, run_cli
+from tests.helpers import RunningCli, create_user, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVELS = ["read-uncommitted", "read-committed", "repeatable-read", "serializable"]
@@ -246,20 +246,9 @@ def test_a_read_only_session_decides_nothing(sandbox: SandboxState, server_env: 
     assert leftover_schemas(sandbox) == []
 
 
-def _user(sandbox: SandboxState, name: str, grants: str, limit: str = "") -> None:
-    async def create() -> None:
-        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
-        await conn.execute(f"DROP USER IF EXISTS '{name}'@'%'")
-        await conn.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY '' {limit}")
-        await conn.execute(f"GRANT {grants} TO '{name}'@'%'")
-        await conn.close()
-
-    asyncio.run(create())
-
-
 def test_a_connection_limit_is_an_error_not_an_unsupported_level(sandbox: SandboxState, server_env: dict[str, str],
                                                                  tmp_path: Path) -> None:
-    _user(sandbox, "rig_limited", "ALL ON *.*", "WITH MAX_USER_CONNECTIONS 2")
+    create_user(sandbox, "rig_limited", grants="ALL ON *.*", limit="WITH MAX_USER_CONNECTIONS 2")
     out, junit = tmp_path / "lim.json", tmp_path / "lim.xml"
     env = dict(server_env, TIDB_USER="rig_limited")
     r = run_cli("isolation", "--isolation-level", "read-committed", "--json", str(out), "--junit", str(junit),
@@ -278,7 +267,7 @@ def test_a_connection_limit_is_an_error_not_an_unsupported_level(sandbox: Sandbo
 
 def test_a_user_who_may_not_create_the_schema_gets_a_hint(sandbox: SandboxState, server_env: dict[str, str],
                                                           tmp_path: Path) -> None:
-    _user(sandbox, "rig_nocreate", "SELECT ON *.*")
+    create_user(sandbox, "rig_nocreate", grants="SELECT ON *.*")
     out = tmp_path / "nc.json"
     r = run_cli("isolation", "--json", str(out), "--no-password-prompt", env=dict(server_env, TIDB_USER="rig_nocreate"),
                 timeout=60)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,14 +92,6 @@ def test_a_copying_alter_is_watched_until_it_finishes(sandbox: SandboxState, big
     assert len(rising) >= 3 and progress == sorted(progress)  # at least three increasing values, never falling
     assert progress[-1] == 1.0
     assert "statement" in r.stdout and "finished" in r.stdout
-
-
-@pytest.fixture
-def own_box(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path / "own")
-    box.start()
-    yield box
-    box.destroy()
 
 
 @pytest.mark.faults

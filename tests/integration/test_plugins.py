@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from test_rig.sandbox import SandboxState
-from tests.helpers import run_cli
+from tests.helpers import create_user, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,7 +230,7 @@ def test_a_password_in_a_handler_error_is_masked_on_the_console(sandbox: Sandbox
             def execute(self, ctx):
                 raise RuntimeError("could not log in with " + ctx.password)
     '''))
-    _grant(sandbox, "leaky", secret)
+    create_user(sandbox, "leaky", secret)
     env = dict(server_env, TIDB_USER="leaky", TIDB_PASSWORD=secret)
     out = tmp_path / "l.json"
     r = run_cli("run", str(path), "--json", str(out), env=env, timeout=60)
@@ -238,35 +238,3 @@ def test_a_password_in_a_handler_error_is_masked_on_the_console(sandbox: Sandbox
     assert "FAIL" in r.stdout and "could not log in with ********" in r.stdout
     for text in (r.stdout, r.stderr, out.read_text()):
         assert secret not in text
-
-
-def _grant(sandbox: SandboxState, name: str, password: str) -> None:
-    import asyncio
-
-    from test_rig.db import Target, connect
-
-    async def create() -> None:
-        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
-        await conn.execute(f"CREATE USER IF NOT EXISTS '{name}'@'%%' IDENTIFIED BY %s", [password])
-        await conn.execute(f"GRANT ALL ON *.* TO '{name}'@'%'")
-        await conn.close()
-
-    asyncio.run(create())
-
-
-def test_run_isolation_example_script(sandbox: SandboxState, server_env: dict[str, str]) -> None:
-    import subprocess
-    import sys
-
-    script = str(ROOT / "examples" / "run_isolation_test.py")
-    rr = subprocess.run([sys.executable, script], env=server_env, capture_output=True, text=True, timeout=60)
-    assert rr.returncode == 0, rr.stderr
-    assert rr.stdout.strip() == "PREVENTED: T1 read [[10]] then [[10]] after T2 committed 11"
-    env = dict(server_env, TIDB_HOST="127.0.0.1:1")
-    rc = subprocess.run([sys.executable, script, "--host", f"127.0.0.1:{sandbox.port}", "--isolation-level",
-                         "read-committed"], env=env, capture_output=True, text=True, timeout=60)
-    assert rc.returncode == 1  # the option beat the environment, and READ COMMITTED shows the anomaly
-    assert rc.stdout.strip() == "ANOMALY: T1 read [[10]] then [[11]] after T2 committed 11"
-    bad = subprocess.run([sys.executable, script, "--host", "nonsense"], env=server_env, capture_output=True,
-                         text=True, timeout=60)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: Invalid configuration: option")

@@ -227,7 +227,3 @@ def _report_failure(error: str, *, interrupted: bool) -> None:
     env = _current_env()
     if env is not None and not env.report_written:
         env.write_failure(error, interrupted=interrupted)
-
-
-def echo_redacted(text: str) -> None:
-    click.echo(redactor(text))

@@ -168,7 +168,6 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
         run_async(lambda: run_monitor(target, env.manager(), run, job_sql=imported.job_sql if imported else None,
                                       on_update=display.update))
     except KeyboardInterrupt as e:
-        display.stop()
         env.write_reports({"ok": False, "complete": False, "error": f"interrupted by {signal_name(e)}",
                            **run.to_dict()})
         raise

@@ -12,7 +12,7 @@ from dataclasses import replace
 from ..db import Connection, Target, connect
 from ..errors import DatabaseError, RigError
 from ..resilience import ResilientConnectionManager
-from .model import FAILED, FINISHED, RUNNING, Job, statement_target
+from .model import FAILED, FINISHED, Job, statement_target
 from .monitor import MonitorRun, monitor_jobs
 
 
@@ -70,5 +70,3 @@ async def _stop(task: asyncio.Task[object], conn: Connection, target: Target) ->
     else:
         await conn.close()
 
-
-__all__ = ["RUNNING", "run_monitor"]

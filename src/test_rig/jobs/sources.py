@@ -8,7 +8,7 @@ reads the server's NOW(), so elapsed times and ETAs are computed in the server's
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..db import Connection, ServerInfo, quote_ident
@@ -119,19 +119,21 @@ class DdlSource:
         await conn.execute(f"ADMIN CANCEL DDL JOBS {_as_int_id(job_id)}")
 
 
-class ProcesslistSource:
-    """MariaDB: statements that report progress (copying ALTER TABLE, CREATE INDEX, LOAD DATA, ...)."""
+class _StatementSource:
+    """Statements of other sessions that report progress; their id is the session's id, they are
+    cancelled with KILL QUERY, and their outcome is judged by statement_outcome."""
 
-    name = "processlist"
-    QUERY = ("SELECT ID, USER, DB, COMMAND, STATE, INFO, TIME_MS, STAGE, MAX_STAGE, PROGRESS "
-             "FROM information_schema.PROCESSLIST WHERE MAX_STAGE > 0 AND ID <> CONNECTION_ID()")
+    name = ""
+    QUERY = ""
+    ID_COLUMN = ""
+    parse: Callable[[dict[str, object], dt.datetime], Job]
 
     async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
-        return [processlist_job(r, now) for r in await _dicts(conn, self.QUERY)]
+        return [self.parse(r, now) for r in await _dicts(conn, self.QUERY)]
 
     async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
-        rows = await _dicts(conn, self.QUERY + f" AND ID = {_as_int_id(job_id)}")
-        return processlist_job(rows[0], now) if rows else None
+        rows = await _dicts(conn, self.QUERY + f" AND {self.ID_COLUMN} = {_as_int_id(job_id)}")
+        return self.parse(rows[0], now) if rows else None
 
     async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
         return await statement_outcome(conn, last, now)
@@ -140,7 +142,17 @@ class ProcesslistSource:
         await conn.execute(f"KILL QUERY {_as_int_id(job_id)}")
 
 
-class StagesSource:
+class ProcesslistSource(_StatementSource):
+    """MariaDB: statements that report progress (copying ALTER TABLE, CREATE INDEX, LOAD DATA, ...)."""
+
+    name = "processlist"
+    QUERY = ("SELECT ID, USER, DB, COMMAND, STATE, INFO, TIME_MS, STAGE, MAX_STAGE, PROGRESS "
+             "FROM information_schema.PROCESSLIST WHERE MAX_STAGE > 0 AND ID <> CONNECTION_ID()")
+    ID_COLUMN = "ID"
+    parse = staticmethod(processlist_job)
+
+
+class StagesSource(_StatementSource):
     """MySQL 8: performance_schema.events_stages_current (WORK_COMPLETED / WORK_ESTIMATED) with the
     thread's current statement."""
 
@@ -151,19 +163,8 @@ class StagesSource:
              "JOIN performance_schema.threads t ON t.THREAD_ID = s.THREAD_ID "
              "LEFT JOIN performance_schema.events_statements_current st ON st.THREAD_ID = s.THREAD_ID "
              "WHERE s.WORK_ESTIMATED IS NOT NULL AND t.PROCESSLIST_ID <> CONNECTION_ID()")
-
-    async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
-        return [stages_job(r, now) for r in await _dicts(conn, self.QUERY)]
-
-    async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
-        rows = await _dicts(conn, self.QUERY + f" AND t.PROCESSLIST_ID = {_as_int_id(job_id)}")
-        return stages_job(rows[0], now) if rows else None
-
-    async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
-        return await statement_outcome(conn, last, now)
-
-    async def cancel(self, conn: Connection, job_id: str) -> None:
-        await conn.execute(f"KILL QUERY {_as_int_id(job_id)}")
+    ID_COLUMN = "t.PROCESSLIST_ID"
+    parse = staticmethod(stages_job)
 
 
 async def statement_outcome(conn: Connection, last: Job, now: dt.datetime) -> Job:
@@ -207,4 +208,4 @@ def sources_for(server: ServerInfo, chosen: str | None) -> list[JobSource]:
     return [by_name["stages"]]
 
 
-__all__ = ["SOURCES", "JobSource", "quote_ident", "sources_for"]
+__all__ = ["SOURCES", "JobSource", "sources_for"]
