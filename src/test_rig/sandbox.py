@@ -190,6 +190,7 @@ class Sandbox:
                 argv = [
                     str(binary), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
                     f"--socket={self.dir / 'server.sock'}", "--bind-address=127.0.0.1", "--user=root",
+                    f"--tmpdir={self.tmpdir}",
                     f"--pid-file={self.dir / 'server.pid'}", f"--max-connections={self.max_connections}",
                     "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=256M",
                     "--innodb-flush-log-at-trx-commit=2", "--skip-performance-schema",
@@ -259,6 +260,14 @@ class Sandbox:
         except Exception:  # not ready yet, or not a server we can log into: not ours (yet)
             return False
 
+    @property
+    def tmpdir(self) -> Path:
+        """The server's own temporary directory: sandboxes initialised at the same moment (pytest-xdist
+        workers) otherwise collide on temporary table names in /tmp."""
+        path = self.dir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def _initialise(self, kind: str, binary: Path, datadir: Path) -> None:
         if datadir.exists():
             shutil.rmtree(datadir)
@@ -268,9 +277,10 @@ class Sandbox:
                 raise UsageError("mariadb-install-db was not found; install the mariadb-server package.")
             argv = [installer, "--no-defaults", f"--datadir={datadir}",
                     "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db",
-                    "--skip-name-resolve"]
+                    "--skip-name-resolve", f"--tmpdir={self.tmpdir}"]
         else:
-            argv = [str(binary), "--no-defaults", "--initialize-insecure", f"--datadir={datadir}", "--user=root"]
+            argv = [str(binary), "--no-defaults", "--initialize-insecure", f"--datadir={datadir}", "--user=root",
+                    f"--tmpdir={self.tmpdir}"]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise RigError(f"Initialising the sandbox data directory failed ({done.returncode}): "

@@ -12,6 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from ..errors import UsageError
+from ..replay import replay_script
 from ..report import Case, Suite
 from .catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
 from .runner import Level, RunSettings, TestResult, session_setup
@@ -96,39 +97,15 @@ def explain(result: TestResult, test: IsolationTest, session_variables: dict[str
     """A per-connection SQL script a person can replay, step numbers giving the global order,
     each step annotated with what it returned."""
     level = Level(result.isolation, result.txn_mode)
-    session_variables = session_variables or {}
-    out = [f"-- {test.name} ({test.title}) at {row_label(result.isolation, result.txn_mode)}: {result.outcome}",
-           f"-- {result.explanation}",
-           "-- set-up, on any connection, in an empty schema:"]
-    out += [f"{sql};" for sql in SETUP]
-    out.append("-- Then run the numbered steps in number order, each on its own connection.")
-    for txn in test.transactions:
-        out.append(f"-- connection {txn}")
-        out += [f"{sql};" for sql in session_setup(level, RunSettings(session_variables=session_variables))
-                if "innodb_lock_wait" not in sql]
-        for i, step in enumerate(result.steps, start=1):
-            if step.txn == txn:
-                out.append(f"{step.sql + ';':<58} -- #{i} {describe(step)}")
+    session = [sql for sql in session_setup(level, RunSettings(session_variables=session_variables or {}))
+               if "innodb_lock_wait" not in sql]
+    text = replay_script(result.steps, header=[f"{test.name} ({test.title}) at "
+                                               f"{row_label(result.isolation, result.txn_mode)}: {result.outcome}",
+                                               result.explanation],
+                         setup=SETUP, session=session, connections=test.transactions)
     if result.final is not None:
-        out.append("-- final table: " + (", ".join(f"({k}, {v})" for k, v in sorted(result.final.items())) or "empty"))
-    return "\n".join(out)
-
-
-def describe(step: Any) -> str:
-    if step.skipped:
-        return "skipped (its transaction was already aborted)"
-    prefix = ""
-    if step.blocked:
-        confirmed = (step.block_evidence or "").startswith("the server")
-        prefix = "BLOCKED (lock wait seen by the server), then " if confirmed else "BLOCKED (timing only), then "
-    if step.error is not None:
-        return f"{prefix}ERROR {step.error_code}: {step.error}"
-    if step.rows is not None:
-        rows = ", ".join("(" + ", ".join(str(v) for v in row) + ")" for row in step.rows)
-        return f"{prefix}rows: {rows or 'none'}"
-    if step.rowcount is not None and step.sql.split()[0].upper() in ("UPDATE", "DELETE", "INSERT"):
-        return f"{prefix}{step.rowcount} row(s) affected"
-    return f"{prefix}ok"
+        text += "\n-- final table: " + (", ".join(f"({k}, {v})" for k, v in sorted(result.final.items())) or "empty")
+    return text
 
 
 def junit_suite(results: Sequence[TestResult], diffs: Sequence[str] | None = None) -> Suite:
