@@ -5,7 +5,7 @@
 # PATH) unless TIDB_SERVER_BIN or PATH already has one.
 set -euo pipefail
 cd "$(dirname "$0")"
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --tests
 .venv/bin/test-rig sandbox build-tidb
 .venv/bin/ruff check src tests examples benchmarks
 .venv/bin/mypy src

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what test-rig needs on a fresh Debian machine: the MariaDB server package when mariadbd
-# is missing, a virtualenv in .venv, and the package with its development tools. Idempotent.
+# is missing, a virtualenv in .venv, and the package with its development tools; with --tests also
+# what only the test suite needs (Debian's chromium). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,11 @@ fi
 
 # openssl makes the TLS sandbox's certificates (tests/integration/test_tls.py)
 command -v openssl >/dev/null 2>&1 || apt_install openssl
+# With --tests: Debian's chromium, which opens the HTML reports in the browser tests.
+if [ "${1:-}" = "--tests" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing Debian's chromium for the HTML report tests"
+  apt_install chromium
+fi
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then

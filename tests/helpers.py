@@ -100,3 +100,53 @@ def create_user(state: Any, name: str, password: str = "", grants: str = "ALL ON
             await conn.close()
 
     asyncio.run(create())
+
+
+ARTIFACTS = Path(os.environ.get("TEST_RIG_ARTIFACTS") or Path(__file__).resolve().parents[1] / "test-artifacts")
+
+
+def png_is_blank(png: bytes) -> bool:
+    """Whether a PNG screenshot shows (nearly) nothing: almost every decoded byte the same value."""
+    import struct
+    import zlib
+
+    pos, data = 8, b""
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"IDAT":
+            data += png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    pixels = zlib.decompress(data)
+    most = max(pixels.count(v) for v in set(pixels[:: max(1, len(pixels) // 20000)]))
+    return most > 0.995 * len(pixels)
+
+
+def browse(report: Path, *, click: str | None = None, evaluate: str = "() => null") -> dict[str, Any]:
+    """Open an HTML report in Debian's headless Chromium (Playwright), optionally click an element, and return
+    the console errors, every request that left the page, the value of `evaluate`, and the screenshot's path
+    (kept in test-artifacts/). Fails, never skips, when Chromium is missing."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = "/usr/bin/chromium"
+    assert Path(chromium).is_file(), "Debian's chromium package is missing; ./run-tests.sh installs it"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless=new"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(report.resolve().as_uri())
+            page.wait_for_load_state("load")
+            if click:
+                page.click(click)
+            value = page.evaluate(evaluate)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / (report.stem + ".png")
+            png = page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    return {"errors": errors, "requests": [r for r in requests if not r.startswith("file:")], "value": value,
+            "screenshot": shot, "blank": png_is_blank(png)}

@@ -282,10 +282,29 @@ class FreeRunResult:
             "errors": self.errors, "errors_by_code": self.errors_by_code, "retries": self.retries,
             "reconnects": self.reconnects, "indeterminate": self.indeterminate, "breaker": self.breaker,
             "complete": self.complete, "timeline": self.timeline,
+            "latency_histogram": latency_histogram(h),
         }
 
 
 # --------------------------------------------------------------------------- the coordinator
+
+
+def _second_latency(hist: Any) -> dict[str, float | None]:
+    """p50/p95/p99 in ms of one second's operations (None for a second without any)."""
+    if hist is None or hist.get_total_count() == 0:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+    return {f"p{p}_ms": round(hist.get_value_at_percentile(p) / 1000.0, 3) for p in (50, 95, 99)}
+
+
+def latency_histogram(hist: Any, buckets_per_decade: int = 10) -> list[list[float]]:
+    """The overall latency distribution as [upper bound in ms, operations] in log-spaced buckets."""
+    if hist.get_total_count() == 0:
+        return []
+    counts: Counter[int] = Counter()
+    for item in hist.get_recorded_iterator():
+        value = max(1, int(item.value_iterated_to))
+        counts[math.ceil(math.log10(value) * buckets_per_decade)] += int(item.count_added_in_this_iter_step)
+    return [[round(10 ** (b / buckets_per_decade) / 1000.0, 4), counts[b]] for b in sorted(counts)]
 
 
 class Coordinator:
@@ -535,6 +554,9 @@ class Coordinator:
         seconds = int(duration) + 2 if duration else 64
         ops_per_sec = [0] * seconds
         errs_per_sec = [0] * seconds
+        # Per second: latency (2 significant digits is plenty for a plot) and errors by code.
+        lat_per_sec: list[Any] = [None] * seconds
+        codes_per_sec: list[Counter[str] | None] = [None] * seconds
         totals = {"ops": 0, "errors": 0, "reconnects": 0, "indeterminate": 0}
         budget = [operations if operations is not None else -1]
         start = time.perf_counter()
@@ -544,12 +566,14 @@ class Coordinator:
         record = hist.record_value
 
         def slot(now: float) -> int:
-            nonlocal ops_per_sec, errs_per_sec
+            nonlocal ops_per_sec, errs_per_sec, lat_per_sec, codes_per_sec
             i = int(now - start)
             if i >= len(ops_per_sec):
                 grow = i + 1 - len(ops_per_sec)
                 ops_per_sec += [0] * grow
                 errs_per_sec += [0] * grow
+                lat_per_sec += [None] * grow
+                codes_per_sec += [None] * grow
             return i
 
         async def reconnect(name: str, target: Target) -> Connection | None:
@@ -585,8 +609,14 @@ class Coordinator:
                 except DatabaseError as e:
                     now = perf()
                     totals["errors"] += 1
-                    errs_per_sec[slot(now)] += 1
-                    errors_by_code[str(e.code) if e.code is not None else type(e).__name__] += 1
+                    i = slot(now)
+                    errs_per_sec[i] += 1
+                    code = str(e.code) if e.code is not None else type(e).__name__
+                    errors_by_code[code] += 1
+                    per_second = codes_per_sec[i]
+                    if per_second is None:
+                        per_second = codes_per_sec[i] = Counter()
+                    per_second[code] += 1
                     category = classify_error(e)
                     if category is ErrorCategory.Indeterminate:
                         totals["indeterminate"] += 1
@@ -600,15 +630,25 @@ class Coordinator:
                     continue
                 now = perf()
                 totals["ops"] += 1
-                ops_per_sec[slot(now)] += 1
-                record(int((now - t) * 1_000_000) or 1)
+                i = slot(now)
+                ops_per_sec[i] += 1
+                micros = int((now - t) * 1_000_000) or 1
+                record(micros)
+                second_hist = lat_per_sec[i]
+                if second_hist is None:
+                    second_hist = lat_per_sec[i] = HdrHistogram(1, 3_600_000_000, 2)
+                second_hist.record_value(micros)
 
         def summary(complete: bool) -> FreeRunResult:
             elapsed = perf() - start
             # One entry per second of the run; operations that finished just past the end count in the last one.
             entries = max(1, math.ceil(duration if duration and complete else elapsed))
-            timeline = [{"t": i + 1, "ops": ops_per_sec[i] if i < len(ops_per_sec) else 0,
-                         "errors": errs_per_sec[i] if i < len(errs_per_sec) else 0} for i in range(entries)]
+            timeline: list[dict[str, Any]] = [
+                {"t": i + 1, "ops": ops_per_sec[i] if i < len(ops_per_sec) else 0,
+                 "errors": errs_per_sec[i] if i < len(errs_per_sec) else 0,
+                 **_second_latency(lat_per_sec[i] if i < len(lat_per_sec) else None),
+                 "errors_by_code": dict(codes_per_sec[i] or {}) if i < len(codes_per_sec) else {}}
+                for i in range(entries)]
             timeline[-1]["ops"] += sum(ops_per_sec[entries:])
             timeline[-1]["errors"] += sum(errs_per_sec[entries:])
             return FreeRunResult(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 from collections.abc import Callable, Coroutine
@@ -37,6 +38,7 @@ class Environment:
     verbose: bool = False
     json_path: str | None = None
     junit_path: str | None = None
+    html_path: str | None = None
     retry_events: list[RetryEvent] = field(default_factory=list)
     quiet_retries: bool = False
     report_written: bool = False
@@ -67,6 +69,10 @@ class Environment:
         data = {"command": self.command, **data}
         if self.json_path:
             write_json(self.json_path, data)
+        if self.html_path:
+            from .html import write_html
+
+            write_html(self.html_path, json.loads(json.dumps(data, default=str)))
         if self.junit_path:
             suites = list(suites or [Suite(self.command)])
             problem = None

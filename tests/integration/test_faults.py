@@ -22,7 +22,7 @@ from test_rig.resilience import (
     create_db_circuit_breaker_config,
 )
 from test_rig.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli
+from tests.helpers import RunningCli, browse
 
 pytestmark = pytest.mark.faults
 
@@ -42,8 +42,9 @@ def test_server_killed_and_restarted_during_bench(own_server: Sandbox, tmp_path:
     assert st is not None
     out = tmp_path / "bench.json"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    page = tmp_path / f"bench-restart-{st.kind}.html"
     run = RunningCli("bench", "point-select", "-H", f"127.0.0.1:{st.port}", "--no-password-prompt", "--connections",
-                     "4", "--duration", "20", "--table-size", "1000", "--json", str(out), env=env)
+                     "4", "--duration", "20", "--table-size", "1000", "--json", str(out), "--html", str(page), env=env)
     try:
         run.wait_for("   2 s: ")  # two whole seconds of load before the crash
         own_box.kill()
@@ -73,6 +74,14 @@ def test_server_killed_and_restarted_during_bench(own_server: Sandbox, tmp_path:
     assert data["breaker"]["state"] == "closed"
     assert f"circuit 127.0.0.1:{st.port}: closed -> open" in stderr
     assert data["operations"] == sum(t["ops"] for t in timeline)
+    # The report shows the outage: zero-throughput seconds in the plot, named in a note, 2013s in the error plot.
+    seen = browse(page, evaluate="""() => ({ops: document.getElementById('throughput').data[0].y,
+        gap: document.getElementById('gap').textContent,
+        codes: document.getElementById('errors').data.map(t => t.name)})""")
+    assert seen["errors"] == [] and seen["requests"] == [] and seen["blank"] is False
+    assert seen["value"]["ops"] == [t["ops"] for t in timeline]
+    assert seen["value"]["gap"].startswith(f"No operation completed in second(s) {', '.join(str(z) for z in zero)}")
+    assert set(seen["value"]["codes"]) == set(data["errors_by_code"])
 
 
 def _target(st: SandboxState, **kw: object) -> Target:

@@ -12,7 +12,7 @@ import pytest
 
 from test_rig.db import Target, connect
 from test_rig.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, browse, env_for, run_cli
 
 ROWS = 2_000_000  # enough that MariaDB's table copy takes several seconds here
 
@@ -76,9 +76,9 @@ def big_table(sandbox: SandboxState, tmp_path_factory: pytest.TempPathFactory) -
 def test_a_copying_alter_is_watched_until_it_finishes(sandbox: SandboxState, big_table: str, tmp_path: Path) -> None:
     alter = Statement(sandbox, "ALTER TABLE rig_jobs_alter ENGINE=InnoDB, ALGORITHM=COPY")
     wait_for_progress_statement(sandbox)
-    out = tmp_path / "out.json"
+    out, page = tmp_path / "out.json", tmp_path / "job-monitor-report.html"
     r = run_cli("job-monitor", "--until-done", "--update-interval", "0.5", "-t", "120", "--json", str(out),
-                "--no-show-details", "--no-password-prompt", env=env_for(sandbox), timeout=180)
+                "--html", str(page), "--no-show-details", "--no-password-prompt", env=env_for(sandbox), timeout=180)
     alter.thread.join(60)
     assert alter.error is None
     assert r.returncode == 0, r.stdout + r.stderr
@@ -92,6 +92,9 @@ def test_a_copying_alter_is_watched_until_it_finishes(sandbox: SandboxState, big
     assert len(rising) >= 3 and progress == sorted(progress)  # at least three increasing values, never falling
     assert progress[-1] == 1.0
     assert "statement" in r.stdout and "finished" in r.stdout
+    seen = browse(page, evaluate="() => document.getElementById('progress').data.map(t => t.y)")
+    assert seen["errors"] == [] and seen["requests"] == [] and seen["blank"] is False
+    assert seen["value"] == [[s["progress"] for s in job["samples"]]]  # the job's progress curve
 
 
 @pytest.mark.faults

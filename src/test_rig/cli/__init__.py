@@ -16,7 +16,7 @@ from ..report import RedactingStream
 from .basic import basic
 from .bench import bench
 from .common import build_environment, common_options, guarded
-from .config import config_gen, show_config
+from .config import config_gen, report_cmd, show_config
 from .history import check_cmd, elle_cmd
 from .isolation import isolation_cmd
 from .jobs import gen_data, job_monitor
@@ -54,7 +54,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 for _command in (basic, simple_multi_connection, multi_connection, run_cmd, bench, isolation_cmd, job_monitor,
-                 gen_data, elle_cmd, check_cmd, config_gen, show_config, sandbox):
+                 gen_data, elle_cmd, check_cmd, report_cmd, config_gen, show_config, sandbox):
     main.add_command(_command)
 
 __all__ = ["build_environment", "common_options", "guarded", "main"]

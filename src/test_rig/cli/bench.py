@@ -10,7 +10,7 @@ from ..bench import BenchResult, run_point_select
 from ..environment import run_async
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .common import build_environment, common_options, guarded, signal_name
+from .common import build_environment, common_options, guarded, html_option, signal_name
 
 
 @click.group()
@@ -20,6 +20,7 @@ def bench() -> None:
 
 @bench.command("point-select")
 @common_options
+@html_option
 @click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True)
 @click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
 @click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)

@@ -86,6 +86,12 @@ def connection_options(fn: F) -> F:
     return _apply(fn, [*_CONNECTION_OPTIONS, *keys])
 
 
+def html_option(fn: F) -> F:
+    """--html FILE, on the commands whose results have an HTML report."""
+    return _apply(fn, [click.option("--html", "html_path", default=None, metavar="FILE",
+                                    help="Also write a self-contained HTML report here (works offline).")])
+
+
 def extension_options(fn: F) -> F:
     """Add every registered config extension's options."""
     for ext in extensions.all():
@@ -141,6 +147,7 @@ def check_report_path(path: str | None, option: str) -> None:
 def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
     check_report_path(params.get("json_path"), "--json")
     check_report_path(params.get("junit_path"), "--junit")
+    check_report_path(params.get("html_path"), "--html")
     loaded, values, names = load_for_command(ctx, params)
     cfg = loaded.config
     if prompt and cfg.database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
@@ -160,7 +167,8 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
     setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format,
                   console=cfg.logging.console, file=log_file)
     env = Environment(loaded=loaded, command=command_name(ctx), verbose=verbose,
-                      json_path=params.get("json_path"), junit_path=params.get("junit_path"))
+                      json_path=params.get("json_path"), junit_path=params.get("junit_path"),
+                      html_path=params.get("html_path"))
     ctx.obj = env
     return env
 

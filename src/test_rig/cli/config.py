@@ -97,3 +97,18 @@ def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
         data = {"config": data, "config_file": str(loaded.path) if loaded.path else None,
                 "sources": loaded.sources()}
     click.echo(json.dumps(data, indent=2))
+
+
+@click.command("report")
+@click.argument("result_path", metavar="RESULT.json")
+@click.option("--html", "html_path", required=True, metavar="FILE", help="Where to write the HTML report.")
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def report_cmd(result_path: str, html_path: str, verbose: bool) -> None:
+    """Render any command's --json result as a self-contained HTML report (e.g. later, in CI)."""
+    from ..html import read_result, write_html
+    from .common import check_report_path
+
+    check_report_path(html_path, "--html")
+    write_html(html_path, read_result(result_path))
+    click.echo(f"report written to {html_path}")

@@ -19,7 +19,7 @@ from ..history.runner import ElleRun, check, run_workload
 from ..history.workloads import WORKLOADS, Spec
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .common import build_environment, common_options, given, guarded, signal_name
+from .common import build_environment, common_options, given, guarded, html_option, signal_name
 
 
 def render(console: Console, report: Report, limit: int = 3) -> None:
@@ -70,6 +70,7 @@ def check_cmd(history_path: str, workload: str, consistency_model: str, total: i
 
 @click.command("elle")
 @common_options
+@html_option
 @click.argument("workload", type=click.Choice(WORKLOADS))
 @click.option("--connections", type=click.IntRange(1, 1000), default=4, show_default=True)
 @click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")

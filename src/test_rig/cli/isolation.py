@@ -24,11 +24,12 @@ from ..isolation.report import (
     undecided,
 )
 from ..isolation.runner import Level, RunSettings, SuiteRun, TestResult, run_suite
-from .common import build_environment, common_options, extension_options, given, guarded, signal_name
+from .common import build_environment, common_options, extension_options, given, guarded, html_option, signal_name
 
 
 @click.command("isolation")
 @common_options
+@html_option
 @extension_options
 @click.option("--txn-mode", type=click.Choice(["pessimistic", "optimistic", "both"]), default=None,
               help="TiDB transaction mode(s) for read-committed and repeatable-read (default both).")

@@ -16,7 +16,7 @@ from ..jobs.model import Job
 from ..jobs.monitor import MonitorRun, MonitorSettings
 from ..jobs.runner import run_monitor
 from ..jobs.sources import SOURCES
-from .common import build_environment, common_options, guarded, signal_name
+from .common import build_environment, common_options, guarded, html_option, signal_name
 
 
 def _bar(progress: float | None, width: int = 20) -> str:
@@ -109,6 +109,7 @@ def _gap_open(run: MonitorRun) -> bool:
 
 @click.command("job-monitor")
 @common_options
+@html_option
 @click.option("-t", "--monitor-duration", type=click.FloatRange(0, None, min_open=True), default=None,
               help="Seconds to monitor (default monitor.monitor_duration, 300).")
 @click.option("--update-interval", type=click.FloatRange(0, None, min_open=True), default=None,

@@ -15,7 +15,7 @@ from ..environment import Environment, run_async
 from ..multi import run_coordinated, run_simple
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
-from .common import build_environment, common_options, guarded, signal_name
+from .common import build_environment, common_options, guarded, html_option, signal_name
 
 _count_option = click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
                              help="Connections (default: the configured `connections`, else 5).")
@@ -94,6 +94,7 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
 
 @click.command("multi-connection")
 @common_options
+@html_option
 @_count_option
 @click.option("--coordination-timeout", type=click.FloatRange(0.1, None), default=30.0, show_default=True,
               help="Seconds to wait for all connections to be ready.")

@@ -1,0 +1,321 @@
+"""HTML reports: one self-contained file, rendered from a command's JSON result and nothing else, so a
+report can be rendered again later from the JSON a CI run kept. Works offline: plotly's own JavaScript
+is embedded, nothing is fetched.
+
+One renderer for every command: the page frame (status banner, server and settings) is shared, and a
+section per kind of result (isolation table, free-running timeline, job progress, history anomalies,
+connection events) is drawn from the fields the JSON has.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+#: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
+_CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
+COMMANDS = ("isolation", "bench", "bench point-select", "multi-connection", "job-monitor", "elle")
+_COLOURS = {"prevented": "#2e7d32", "anomaly": "#c62828", "undecided": "#f9a825", "unsupported": "#9e9e9e"}
+
+
+def read_result(path: str | Path) -> dict[str, Any]:
+    """A command's --json result; a file that is not one is a UsageError naming what is wrong."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{p} cannot be read ({getattr(e, 'strerror', None) or e}); give a --json result file.") \
+            from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{p} is not JSON ({e}); give a file written by a test-rig command's --json.") from None
+    check_result(data, str(p))
+    return data  # type: ignore[no-any-return]
+
+
+def check_result(data: Any, source: str = "the result") -> None:
+    if not isinstance(data, dict) or "command" not in data:
+        raise UsageError(f"{source} is not a test-rig result (no \"command\" field); give a file written by --json.")
+    if data["command"] not in COMMANDS:
+        raise UsageError(f"{source} is a result of {data['command']!r}, which has no HTML report; reports exist for "
+                         f"{', '.join(c for c in COMMANDS if c != 'bench point-select')}.")
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    js: str = get_plotlyjs()
+    return js
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _json_for_script(value: Any) -> str:
+    return json.dumps(value, default=str).replace("</", "<\\/")
+
+
+def render(data: dict[str, Any]) -> str:
+    """The whole page for one result."""
+    check_result(data)
+    command = str(data["command"])
+    parts = [_banner(data), _facts(data)]
+    if command == "isolation":
+        parts.append(_isolation(data))
+    elif command.startswith("bench"):
+        parts.append(_free_run(data))
+    elif command == "job-monitor":
+        parts.append(_jobs(data))
+    elif command == "elle":
+        parts.append(_elle(data))
+    elif command == "multi-connection":
+        parts.append(_events(data))
+    body = "\n".join(parts)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<title>test-rig {_esc(command)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #212121; }}
+.banner {{ padding: .8em 1em; border-radius: 6px; font-weight: 600; margin-bottom: 1em; }}
+.ok {{ background: #e8f5e9; color: #1b5e20; }} .bad {{ background: #ffebee; color: #b71c1c; }}
+.warn {{ background: #fff8e1; color: #795548; }}
+table {{ border-collapse: collapse; margin: .5em 0 1em; }}
+th, td {{ border: 1px solid #ddd; padding: .25em .5em; font-size: 13px; }}
+td.cell {{ cursor: pointer; color: white; text-align: center; font-weight: 700; }}
+pre {{ background: #f5f5f5; padding: .6em; overflow-x: auto; font-size: 12px; }}
+.facts td:first-child {{ font-weight: 600; }} .plot {{ width: 100%; height: 320px; }}
+</style>
+<script>{_plotly_js()}</script>
+</head><body>
+<h1>test-rig {_esc(command)}</h1>
+{body}
+</body></html>
+"""
+
+
+def write_html(path: str | Path, data: dict[str, Any]) -> None:
+    from .report import redactor
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(redactor(render(data)), encoding="utf-8")
+
+
+def _banner(data: dict[str, Any]) -> str:
+    if data.get("complete") is False:
+        why = _esc(data.get("error") or "interrupted")
+        return (f'<div class="banner bad" id="status">The run did not finish: {why}'
+                " — what follows is what it saw until then.</div>")
+    if data.get("ok") is False:
+        reason = data.get("error") or "a test failed or could not be decided"
+        return f'<div class="banner bad" id="status">FAILED: {_esc(reason)}</div>'
+    return '<div class="banner ok" id="status">Completed: every check passed.</div>'
+
+
+def _facts(data: dict[str, Any]) -> str:
+    rows = []
+    server = data.get("server") or {}
+    if server:
+        rows.append(("server", f"{server.get('kind', '?')} {server.get('version', '')}"
+                     + (f" (txn mode {server['txn_mode']})" if server.get("txn_mode") else "")))
+    for key in ("workload", "isolation_level", "consistency_model", "connections", "table_size", "profile",
+                "session_variables", "settings", "seconds", "qps"):
+        if data.get(key) not in (None, {}, []):
+            rows.append((key, json.dumps(data[key]) if isinstance(data[key], dict | list) else data[key]))
+    if not rows:
+        return ""
+    return '<table class="facts">' + "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in rows) + \
+        "</table>"
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def _isolation(data: dict[str, Any]) -> str:
+    results = data.get("results") or []
+    tests = list(dict.fromkeys(r["test"] for r in results))
+    levels = list(dict.fromkeys(_level(r) for r in results))
+    by_cell = {(_level(r), r["test"]): i for i, r in enumerate(results)}
+    marks = {"prevented": "✓", "anomaly": "✗", "undecided": "?", "unsupported": "–"}
+    head = "<tr><th>level</th>" + "".join(f"<th>{_esc(t)}</th>" for t in tests) + "</tr>"
+    rows = []
+    for level in levels:
+        cells = []
+        for test in tests:
+            i = by_cell.get((level, test))
+            if i is None:
+                cells.append("<td></td>")
+                continue
+            outcome = results[i]["outcome"]
+            cells.append(f'<td class="cell" data-index="{i}" data-outcome="{_esc(outcome)}" '
+                         f'style="background:{_COLOURS.get(outcome, "#616161")}" title="{_esc(outcome)}">'
+                         f"{marks.get(outcome, '?')}</td>")
+        rows.append(f"<tr><th>{_esc(level)}</th>{''.join(cells)}</tr>")
+    legend = " ".join(f'<span style="color:{c}">■</span> {o}' for o, c in _COLOURS.items())
+    return f"""<h2>Isolation anomalies by level</h2>
+<p>{legend}. Click a cell for its interleaving.</p>
+<table id="isolation-table">{head}{''.join(rows)}</table>
+<div id="detail"><p>No cell selected.</p></div>
+<script type="application/json" id="isolation-data">{_json_for_script(results)}</script>
+<script>
+(function () {{
+  const results = JSON.parse(document.getElementById('isolation-data').textContent);
+  const colour = s => s.error ? '#c62828' : s.skipped ? '#9e9e9e' : s.blocked ? '#ef6c00' : '#2e7d32';
+  function show(i) {{
+    const r = results[i];
+    const steps = r.steps || [];
+    const lanes = [...new Set(steps.map(s => s.txn))];
+    const end = Math.max(1, ...steps.map(s => s.end_ms || s.start_ms || 0));
+    const width = 900, lane = 38, left = 50;
+    let svg = `<svg id="timeline" width="${{width + left + 10}}" height="${{lanes.length * lane + 30}}">`;
+    lanes.forEach((t, k) => {{ svg += `<text x="4" y="${{k * lane + 24}}" font-size="13">${{t}}</text>`; }});
+    steps.forEach((s, n) => {{
+      const k = lanes.indexOf(s.txn);
+      const x0 = left + (s.start_ms || 0) / end * width, x1 = left + (s.end_ms || s.start_ms || 0) / end * width;
+      const what = s.error ? 'ERROR ' + s.error_code + ': ' + s.error : s.rows ? 'rows ' + JSON.stringify(s.rows)
+        : s.skipped ? 'skipped' : 'ok';
+      const title = `#${{n + 1}} ${{s.sql}} — ${{s.blocked ? 'BLOCKED, then ' : ''}}${{what}}`
+        .replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      svg += `<rect class="step" x="${{x0}}" y="${{k * lane + 8}}" width="${{Math.max(4, x1 - x0)}}" height="22"
+        fill="${{colour(s)}}"><title>${{title}}</title></rect>`;
+    }});
+    svg += '</svg>';
+    const esc = t => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    const list = steps.map((s, n) => `<li>${{esc(s.txn)}} #${{n + 1}} <code>${{esc(s.sql)}}</code>
+      ${{s.blocked ? ' — BLOCKED (' + esc(s.block_evidence || 'timing') + ')' : ''}}
+      ${{s.error ? ' — ERROR ' + esc(s.error_code) + ': ' + esc(s.error) : ''}}
+      ${{s.rows ? ' — rows ' + esc(JSON.stringify(s.rows)) : ''}}${{s.skipped ? ' — skipped' : ''}}</li>`).join('');
+    document.getElementById('detail').innerHTML =
+      `<h3>${{esc(r.test)}} at ${{esc(r.isolation)}}${{r.txn_mode ? ' (' + esc(r.txn_mode) + ')' : ''}}:
+       ${{esc(r.outcome)}}</h3>
+       <p id="explanation">${{esc(r.explanation)}}</p>${{svg}}<ol>${{list}}</ol>`;
+  }}
+  document.querySelectorAll('td.cell').forEach(td => td.addEventListener('click', () => show(+td.dataset.index)));
+}})();
+</script>"""
+
+
+def _level(r: dict[str, Any]) -> str:
+    return str(r["isolation"]) + (f" ({r['txn_mode']})" if r.get("txn_mode") else "")
+
+
+# --------------------------------------------------------------------------- free-running runs
+
+
+def _plot(div: str, traces: list[dict[str, Any]], layout: dict[str, Any]) -> str:
+    return (f'<div class="plot" id="{div}"></div><script>Plotly.newPlot("{div}", {_json_for_script(traces)}, '
+            f'{_json_for_script(layout)}, {{"displaylogo": false, "responsive": true}});</script>')
+
+
+def _free_run(data: dict[str, Any]) -> str:
+    timeline = data.get("timeline") or []
+    t = [e["t"] for e in timeline]
+    parts = ["<h2>Throughput</h2>", _plot("throughput", [
+        {"x": t, "y": [e["ops"] for e in timeline], "type": "scatter", "mode": "lines+markers", "name": "ops/s"},
+        {"x": t, "y": [e.get("errors", 0) for e in timeline], "type": "scatter", "mode": "lines+markers",
+         "name": "errors/s"}], {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "per second"}},
+                                "margin": {"t": 20}})]
+    parts += ["<h2>Latency over time</h2>", _plot("latency", [
+        {"x": t, "y": [e.get(f"p{p}_ms") for e in timeline], "type": "scatter", "mode": "lines+markers",
+         "name": f"p{p}", "connectgaps": False} for p in (50, 95, 99)],
+        {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "ms"}}, "margin": {"t": 20}})]
+    hist = data.get("latency_histogram") or []
+    parts += ["<h2>Latency histogram</h2>", _plot("histogram", [
+        {"x": [h[0] for h in hist], "y": [h[1] for h in hist], "type": "bar", "name": "operations"}],
+        {"xaxis": {"title": {"text": "latency up to (ms)"}, "type": "log"}, "yaxis": {"title": {"text": "operations"}},
+         "margin": {"t": 20}})]
+    codes = sorted({c for e in timeline for c in (e.get("errors_by_code") or {})})
+    if codes:
+        parts += ["<h2>Errors by code over time</h2>", _plot("errors", [
+            {"x": t, "y": [(e.get("errors_by_code") or {}).get(c, 0) for e in timeline], "type": "bar", "name": c}
+            for c in codes], {"barmode": "stack", "xaxis": {"title": {"text": "second"}}, "margin": {"t": 20}})]
+    outage = [e["t"] for e in timeline if e["ops"] == 0]
+    if outage:
+        parts.append(f'<p class="banner warn" id="gap">No operation completed in second(s) '
+                     f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled.</p>')
+    codes_text = _esc(json.dumps(data.get("errors_by_code") or {}))
+    parts.append(f"<p>{_esc(data.get('operations', 0))} operations, {_esc(data.get('errors', 0))} errors, "
+                 f"errors by code {codes_text}, p50 {_esc(data.get('p50_ms'))} ms, "
+                 f"p99 {_esc(data.get('p99_ms'))} ms, reconnects {_esc(data.get('reconnects'))}.</p>")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _jobs(data: dict[str, Any]) -> str:
+    jobs = data.get("jobs") or []
+    traces = [{"x": [s["t"] for s in j["samples"]], "y": [s["progress"] for s in j["samples"]], "type": "scatter",
+               "mode": "lines+markers", "name": f"{j['kind']} {j['id']} {j.get('target') or ''} ({j['status']})"}
+              for j in jobs]
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": g["from"], "x1": g["to"] if g["to"] is not None
+               else g["from"], "y0": 0, "y1": 1, "fillcolor": "#ffcdd2", "opacity": 0.5, "line": {"width": 0}}
+              for g in data.get("gaps") or []]
+    rows = "".join(f"<tr><td>{_esc(j['kind'])} {_esc(j['id'])}</td><td>{_esc(j.get('target'))}</td>"
+                   f"<td>{_esc(j['status'])}</td><td>{_esc((j.get('final') or {}).get('message') or '')}</td></tr>"
+                   for j in jobs)
+    gaps = "".join(f"<li>{_esc(g['from'])} s – {_esc(g['to'])} s: {_esc(g['error'])}</li>"
+                   for g in data.get("gaps") or [])
+    return ("<h2>Progress</h2>" + _plot("progress", traces, {
+        "xaxis": {"title": {"text": "seconds since the monitor started"}},
+        "yaxis": {"title": {"text": "progress"}, "range": [0, 1.05]}, "shapes": shapes, "margin": {"t": 20}})
+        + f"<table id='jobs'><tr><th>job</th><th>target</th><th>status</th><th>message</th></tr>{rows}</table>"
+        + (f"<h3>Gaps (the server did not answer)</h3><ul id='gaps'>{gaps}</ul>" if gaps else ""))
+
+
+# --------------------------------------------------------------------------- history anomalies
+
+
+def _cycle_svg(cycle: list[str], edges: list[str]) -> str:
+    import math
+
+    n = len(cycle)
+    r, cx, cy = 70, 110, 100
+    pos = [(cx + r * math.cos(2 * math.pi * i / n - math.pi / 2), cy + r * math.sin(2 * math.pi * i / n - math.pi / 2))
+           for i in range(n)]
+    out = ['<svg class="cycle" width="220" height="200"><defs><marker id="a" markerWidth="8" markerHeight="8" '
+           'refX="14" refY="3" orient="auto"><path d="M0,0 L0,6 L8,3 z" fill="#555"/></marker></defs>']
+    for i in range(n):
+        (x0, y0), (x1, y1) = pos[i], pos[(i + 1) % n]
+        out.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#555" '
+                   f'marker-end="url(#a)"/><text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2:.1f}" font-size="11" '
+                   f'fill="#c62828">{_esc(edges[i] if i < len(edges) else "")}</text>')
+    for (x, y), name in zip(pos, cycle, strict=True):
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="16" fill="#e3f2fd" stroke="#1565c0"/>'
+                   f'<text x="{x:.1f}" y="{y + 4:.1f}" font-size="10" text-anchor="middle">{_esc(name)}</text>')
+    return "".join(out) + "</svg>"
+
+
+def _elle(data: dict[str, Any]) -> str:
+    verdict = data.get("valid")
+    parts = [f"<h2>History: {'valid' if verdict is True else 'invalid' if verdict is False else 'unknown'} under "
+             f"{_esc(data.get('consistency_model'))}</h2>",
+             f"<p>transactions {_esc(json.dumps(data.get('stats') or {}))}; "
+             f"not {_esc(', '.join(data.get('not') or []))}"
+             f"{' (nor ' + _esc(', '.join(data['also_not'])) + ')' if data.get('also_not') else ''}</p>"]
+    for kind, found in sorted((data.get("anomalies") or {}).items()):
+        parts.append(f"<h3 class='anomaly'>{_esc(kind)}: {len(found)} found</h3>")
+        for a in found[:3]:
+            graph = _cycle_svg(a["cycle"], a.get("edges") or []) if a.get("cycle") else ""
+            parts.append(f"<div class='case'>{graph}<pre>{_esc(a['explanation'])}</pre></div>")
+    timeline = data.get("timeline") or []
+    if timeline:
+        parts.append(_free_run(data))
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- connection events
+
+
+def _events(data: dict[str, Any]) -> str:
+    events = "".join(f"<tr><td>{_esc(e['t'])}</td><td>{_esc(e['kind'])}</td><td>{_esc(e.get('connection') or '')}"
+                     f"</td><td>{_esc(e.get('detail') or '')}</td></tr>" for e in data.get("events") or [])
+    conns = "".join(f"<tr><td>{_esc(c.get('name'))}</td><td>{'ok' if c.get('ok') else 'FAILED'}</td>"
+                    f"<td>{_esc(c.get('error') or '')}</td></tr>" for c in data.get("connections") or [])
+    return (f"<h2>Events</h2><table id='events'><tr><th>s</th><th>event</th><th>connection</th><th>detail</th></tr>"
+            f"{events}</table><h2>Connections</h2><table id='connections'><tr><th>name</th><th>result</th>"
+            f"<th>error</th></tr>{conns}</table>")
