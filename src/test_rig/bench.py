@@ -26,11 +26,17 @@ class BenchResult:
     table_size: int
     run: FreeRunResult
     failed_connections: int
+    #: With --processes: each worker process's own result (the merged one is `run`).
+    workers: list[FreeRunResult] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"command": "bench", "workload": "point-select", "connections": self.connections,
-               "table_size": self.table_size, "failed_connections": self.failed_connections}
+               "table_size": self.table_size, "failed_connections": self.failed_connections,
+               "processes": len(self.workers) if self.workers else 1}
         out.update(self.run.to_dict())
+        if self.workers:
+            out["workers"] = [{"operations": w.operations, "errors": w.errors,
+                               "histogram": w.histogram.encode().decode("ascii")} for w in self.workers]
         return out
 
 
@@ -84,10 +90,21 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
                            manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
                            on_interrupt: Callable[[BenchResult], None] | None = None,
                            on_load_start: Callable[[int], None] | None = None,
-                           on_second: Callable[[int, int, int], None] | None = None) -> BenchResult:
+                           on_second: Callable[[int, int, int], None] | None = None,
+                           processes: int = 1) -> BenchResult:
     """Prepare the table, connect, warm up, then run the timed load. `on_load_start` gets the number
     of connections that connected, as the timed load begins."""
     await prepare_table(target, table_size, manager)
+    if processes > 1:
+        from .scale import run_processes
+
+        if on_load_start is not None:
+            on_load_start(connections)
+        merged, parts = await run_processes(
+            target, processes=processes, connections=connections, duration=duration, table_size=table_size,
+            seed=seed, on_interrupt=(lambda m, p: on_interrupt(BenchResult(connections, table_size, m, 0, p)))
+            if on_interrupt else None)
+        return BenchResult(connections, table_size, merged, 0, parts)
     coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
     failures = await coordinator.open(manager=manager)
     if not coordinator.connections:

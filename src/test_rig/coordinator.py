@@ -256,12 +256,14 @@ class FreeRunResult:
     seconds: float
     histogram: Any  # hdrh HdrHistogram, microseconds
     errors_by_code: dict[str, int]
-    timeline: list[dict[str, int]]
+    timeline: list[dict[str, Any]]
     retries: int
     reconnects: int
     indeterminate: int
     breaker: dict[str, Any]
     complete: bool = True
+    #: Each timeline second's latency samples (microseconds), to merge results of several processes.
+    second_samples: list[list[int]] = field(default_factory=list)
 
     @property
     def qps(self) -> float:
@@ -312,6 +314,44 @@ def latency_histogram(hist: Any, buckets_per_decade: int = 10) -> list[list[floa
         value = max(1, int(item.value_iterated_to))
         counts[math.ceil(math.log10(value) * buckets_per_decade)] += int(item.count_added_in_this_iter_step)
     return [[round(10 ** (b / buckets_per_decade) / 1000.0, 4), counts[b]] for b in sorted(counts)]
+
+
+def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
+    """One result from several processes' results of the same run (their timelines started together):
+    counts and timelines added second by second, histograms merged, each second's percentiles recomputed
+    from all processes' samples."""
+    from hdrh.histogram import HdrHistogram
+
+    hist = HdrHistogram(1, 3_600_000_000, 3)
+    for part in parts:
+        hist.add(part.histogram)
+    entries = max(len(p.timeline) for p in parts)
+    timeline: list[dict[str, Any]] = []
+    samples: list[list[int]] = []
+    for i in range(entries):
+        seconds = [p.timeline[i] for p in parts if i < len(p.timeline)]
+        merged_samples = [v for p in parts if i < len(p.second_samples) for v in p.second_samples[i]]
+        codes: Counter[str] = Counter()
+        for sec in seconds:
+            codes.update(sec.get("errors_by_code") or {})
+        timeline.append({"t": i + 1, "ops": sum(sec["ops"] for sec in seconds),
+                         "errors": sum(sec["errors"] for sec in seconds), **_second_latency(merged_samples),
+                         "errors_by_code": dict(codes)})
+        samples.append(merged_samples)
+    errors_by_code: Counter[str] = Counter()
+    for part in parts:
+        errors_by_code.update(part.errors_by_code)
+    transitions = sorted((t for p in parts for t in p.breaker.get("transitions", [])), key=lambda t: t["at"])
+    breaker = dict(parts[0].breaker, transitions=transitions,
+                   total_failures=sum(p.breaker.get("total_failures", 0) for p in parts),
+                   total_successes=sum(p.breaker.get("total_successes", 0) for p in parts),
+                   rejected=sum(p.breaker.get("rejected", 0) for p in parts))
+    return FreeRunResult(
+        operations=sum(p.operations for p in parts), errors=sum(p.errors for p in parts),
+        seconds=max(p.seconds for p in parts), histogram=hist, errors_by_code=dict(errors_by_code),
+        timeline=timeline, retries=sum(p.retries for p in parts), reconnects=sum(p.reconnects for p in parts),
+        indeterminate=sum(p.indeterminate for p in parts), breaker=breaker, complete=all(p.complete for p in parts),
+        second_samples=samples)
 
 
 class Coordinator:
@@ -538,7 +578,8 @@ class Coordinator:
                        seed: int = 0, manager: ResilientConnectionManager | None = None,
                        reconnect_timeout: float = 30.0,
                        on_interrupt: Callable[[FreeRunResult], None] | None = None,
-                       on_second: Callable[[int, int, int], None] | None = None) -> FreeRunResult:
+                       on_second: Callable[[int, int, int], None] | None = None,
+                       start_at: float | None = None) -> FreeRunResult:
         """Run `workload` on every open connection until `duration` seconds or `operations` in all.
 
         A lost connection is counted as a failed operation, reported to the circuit breaker, and
@@ -546,6 +587,8 @@ class Coordinator:
         Latency is recorded for successful operations only. If the run is cancelled (Ctrl-C), the
         figures so far go to `on_interrupt` before the cancellation continues. `on_second(t, ops,
         errors)` is told each second's figures as soon as that second is over (a live view).
+        `start_at` (a time.perf_counter() value: the same clock in every process of this machine) makes
+        several processes' timelines line up second for second.
         """
         from hdrh.histogram import HdrHistogram
 
@@ -567,7 +610,9 @@ class Coordinator:
         codes_per_sec: list[Counter[str] | None] = [None] * seconds
         totals = {"ops": 0, "errors": 0, "reconnects": 0, "indeterminate": 0}
         budget = [operations if operations is not None else -1]
-        start = time.perf_counter()
+        if start_at is not None:
+            await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+        start = start_at if start_at is not None else time.perf_counter()
         end = start + duration if duration else float("inf")
         names = list(self.connections)
         perf = time.perf_counter
@@ -664,7 +709,8 @@ class Coordinator:
                 operations=totals["ops"], errors=totals["errors"], seconds=elapsed, histogram=hist,
                 errors_by_code=dict(errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
                 reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict(),
-                complete=complete)
+                complete=complete,
+                second_samples=[list(lat_per_sec[i] or []) if i < len(lat_per_sec) else [] for i in range(entries)])
 
         async def tick() -> None:
             assert on_second is not None

@@ -8,6 +8,7 @@ import click
 
 from ..bench import BenchResult, run_point_select
 from ..environment import run_async
+from ..errors import UsageError
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
 from .common import build_environment, common_options, guarded, html_option, signal_name
@@ -26,11 +27,16 @@ def bench() -> None:
 @click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)
 @click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes the connections are split over (one process tops out at one core).")
 @click.pass_context
 @guarded
 def bench_point_select(ctx: click.Context, /, connections: int, duration: float, table_size: int, warmup: float,
-                       seed: int, **params: Any) -> None:
+                       seed: int, processes: int, **params: Any) -> None:
     """Point selects by random id on a sysbench-like table, N connections, for a duration."""
+    if processes > connections:
+        raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
+                         "at least one connection.")
     env = build_environment(ctx, params)
     target = env.target()
     breaker = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
@@ -46,7 +52,8 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                                                     on_load_start=lambda n: env.console.print(
                                                         f"load started: {n} of {connections} connections"),
                                                     on_second=lambda t, ops, errors: env.console.print(
-                                                        f"  {t:>4} s: {ops} ops, {errors} errors")))
+                                                        f"  {t:>4} s: {ops} ops, {errors} errors"),
+                                                    processes=processes))
     except KeyboardInterrupt as e:
         if partial:  # what ran before the interrupt is kept
             data = partial[0].to_dict()
