@@ -433,6 +433,26 @@ async def lock_wait(probe: Connection, server: ServerInfo, thread_id: int) -> st
     return None
 
 
+async def drop_schema(base: Target, name: str, admin: Connection | None) -> None:
+    """DROP DATABASE `name` on `admin` (kept open for this) or, if it was lost, on a new connection,
+    tried a few times while the run's own connections finish closing. Closes the connection it used."""
+    for attempt in range(5):
+        conn = admin if admin is not None and not admin.closed else None
+        try:
+            if conn is None:
+                conn = await connect(base, database=False)
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+            return
+        except DatabaseError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.1 * 2 ** attempt)
+        finally:
+            if conn is not None:
+                await conn.close()
+            admin = None
+
+
 async def ensure_database(target: Target) -> None:
     """CREATE DATABASE IF NOT EXISTS for the target's database."""
     if not target.database:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from ..config import SessionValue
 from ..coordinator import Coordinator, FreeRunResult
-from ..db import Target, connect, quote_ident
+from ..db import Target, connect, drop_schema, quote_ident
 from ..errors import DatabaseError, RigError, error_code
 from ..resilience import ResilientConnectionManager
 from .checker import Report, check_bank, check_list_append, check_rw_register
@@ -61,7 +61,7 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
             raise RigError(f"User {target.user} may not create the run's own schema {schema} ({e}); grant it CREATE "
                            "and DROP on `rig\\_elle\\_%` or run as a user who can.") from None
         raise
-    await probe.close()
+    # `probe` stays open to drop the schema at the end, whatever happens to the run's own connections.
     level = isolation.replace("-", " ").upper()
     variables: dict[str, SessionValue] = {server.isolation_variable: level.replace(" ", "-"),
                                           "innodb_lock_wait_timeout": 2}
@@ -95,12 +95,4 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
         if stream is not None:
             stream.close()
         with contextlib.suppress(DatabaseError, RigError):
-            await asyncio.shield(_drop(target, schema))
-
-
-async def _drop(target: Target, schema: str) -> None:
-    admin = await connect(target, database=False)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(schema)}")
-    finally:
-        await admin.close()
+            await asyncio.shield(drop_schema(target, schema, probe))

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import SessionValue
 from ..coordinator import Coordinator, Step
-from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, quote_ident, sql_literal
+from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
 from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..resilience import ResilientConnectionManager
 from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
@@ -77,23 +77,29 @@ def plan_levels(server: ServerInfo, requested: str, txn_mode: str) -> list[Level
 
 
 class Schema:
-    """The run's own schema, named so that two runs never collide."""
+    """The run's own schema, named so that two runs never collide. The connection that creates it stays
+    open until it drops it: under a per-user connection limit, a new connection for the drop could be
+    refused while the run's own are still closing, and the schema would be left behind."""
 
     def __init__(self, target: Target) -> None:
         self.name = f"rig_iso_{uuid.uuid4().hex[:10]}"
         self.target = target.with_database(self.name)
         self._base = target
+        self._admin: Connection | None = None
 
     async def create(self, manager: ResilientConnectionManager | None) -> None:
-        async def go() -> None:
+        async def go() -> Connection:
             admin = await connect(self._base, database=False)
             try:
                 await admin.execute(f"CREATE DATABASE {quote_ident(self.name)}")
-            finally:
+            except BaseException:
                 await admin.close()
+                raise
+            return admin
 
         try:
-            await (manager.execute_with_resilience("create isolation schema", go) if manager else go())
+            self._admin = await (manager.execute_with_resilience("create isolation schema", go) if manager
+                                 else go())
         except RigError as e:
             if error_code(e) in (1044, 1142, 1227):
                 raise RigError(f"User {self._base.user} may not create the run's own schema {self.name} ({e}); "
@@ -102,11 +108,8 @@ class Schema:
             raise
 
     async def drop(self) -> None:
-        admin = await connect(self._base, database=False)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(self.name)}")
-        finally:
-            await admin.close()
+        await drop_schema(self._base, self.name, self._admin)
+        self._admin = None
 
 
 def run_defaults(settings: RunSettings) -> list[str]:
