@@ -183,7 +183,8 @@ class Sandbox:
                 status_port = free_port()
                 argv = [str(binary), "-host", "127.0.0.1", "-P", str(port), "-store", "unistore",
                         "-path", str(datadir), "-status", str(status_port), "-status-host", "127.0.0.1",
-                        "-socket", "", "-log-file", str(self.dir / "tidb.log")]
+                        "-socket", "", "-log-file", str(self.dir / "tidb.log"),
+                        "-log-slow-query", str(self.dir / "tidb-slow.log")]
             else:
                 if not (datadir / "mysql").is_dir():
                     self._initialise(kind, binary, datadir)
