@@ -25,6 +25,8 @@ async def run_monitor(target: Target, manager: ResilientConnectionManager, run: 
         return await monitor_jobs(target, manager, run, on_update=on_update)
     conn = await manager.execute_with_resilience(f"connect to {target.address}",
                                                  lambda: connect(target, local_infile=True))
+    # The job's start in the server's clock: elapsed times are never local time against server time.
+    started = await conn.scalar("SELECT NOW(6)")
     task = asyncio.create_task(conn.execute(job_sql))
     own_id = str(conn.thread_id)
     # A detached TiDB IMPORT INTO answers at once with its job row: watch that job id instead.
@@ -36,7 +38,6 @@ async def run_monitor(target: Target, manager: ResilientConnectionManager, run: 
             run.settings = replace(run.settings, job_ids=[*run.settings.job_ids, own_id], own_job_id=own_id)
     if run.settings.own_job_id is None and conn.server.kind != "tidb":
         run.settings = replace(run.settings, job_ids=[*run.settings.job_ids, own_id], own_job_id=own_id)
-    started = dt.datetime.now()
 
     def own_job() -> Job | None:
         if not task.done() or own_id != str(conn.thread_id):
@@ -46,7 +47,7 @@ async def run_monitor(target: Target, manager: ResilientConnectionManager, run: 
                                                                                     "completed on the monitor's "
                                                                                     "own connection")
         return Job(own_id, "statement", statement_target(job_sql, target.database), status, message=message,
-                   start_time=started, detail={"info": job_sql})
+                   start_time=started if isinstance(started, dt.datetime) else None, detail={"info": job_sql})
 
     try:
         return await monitor_jobs(target, manager, run, on_update=on_update, started_job=own_job)
