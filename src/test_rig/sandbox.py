@@ -335,7 +335,30 @@ class Sandbox:
             os.kill(st.pid, signal.SIGKILL)
             _wait_gone(st.pid, 10)
 
+    def pause(self, timeout: float = 10.0) -> None:
+        """SIGSTOP the server and return once every one of its threads is stopped.
+
+        The signal is delivered to each thread as it next runs, so a request sent just after `os.kill` could still
+        be answered; callers that test "a server that cannot answer" need the stop to have taken effect."""
+        st = self.state()
+        if not st or not _alive(st.pid):
+            raise RigError(f"No sandbox server is running in {self.dir} to pause.")
+        os.kill(st.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while not _all_threads_stopped(st.pid):
+            if time.monotonic() > deadline:
+                raise RigError(f"The sandbox server (pid {st.pid}) did not stop within {timeout:g} s of SIGSTOP.")
+            time.sleep(0.005)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server (a no-op for one that is running or gone)."""
+        st = self.state()
+        if st:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(st.pid, signal.SIGCONT)
+
     def destroy(self) -> None:
+        self.resume()  # a paused server cannot act on SIGTERM
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -372,6 +395,22 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """True when every thread of `pid` is in the stopped state (T) or the process is gone."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[-1].split()[0] not in ("T", "t", "Z", "X"):
+                    return False
+        except OSError:
+            continue  # the thread ended
+    return True
 
 
 def _wait_gone(pid: int, timeout: float) -> None:
