@@ -6,8 +6,10 @@ The table has sysbench's layout (id primary key, k, c, pad) so numbers compare w
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from .coordinator import Coordinator, FreeRunResult, Worker
 from .db import Connection, Target, connect, quote_ident
 from .errors import DatabaseError, RigError
+from .nemesis import FaultWindow, Nemesis, annotate_timeline
 from .resilience import ResilientConnectionManager
 
 TABLE = "rig_sbtest1"
@@ -28,12 +31,18 @@ class BenchResult:
     failed_connections: int
     #: With --processes: each worker process's own result (the merged one is `run`).
     workers: list[FreeRunResult] | None = None
+    #: With --nemesis: the schedule and its fault windows.
+    nemesis: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"command": "bench", "workload": "point-select", "connections": self.connections,
+        out: dict[str, Any] = {"command": "bench", "workload": "point-select", "connections": self.connections,
                "table_size": self.table_size, "failed_connections": self.failed_connections,
                "processes": len(self.workers) if self.workers else 1}
         out.update(self.run.to_dict())
+        if self.nemesis is not None:
+            out["nemesis"] = self.nemesis
+            annotate_timeline(out["timeline"], [FaultWindow(**{k: w[k] for k in ("kind", "start_s", "end_s")})
+                                                for w in self.nemesis["windows"]])
         if self.workers:
             out["workers"] = [{"operations": w.operations, "errors": w.errors,
                                "histogram": w.histogram.encode().decode("ascii")} for w in self.workers]
@@ -91,35 +100,73 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
                            on_interrupt: Callable[[BenchResult], None] | None = None,
                            on_load_start: Callable[[int], None] | None = None,
                            on_second: Callable[[int, int, int], None] | None = None,
-                           processes: int = 1) -> BenchResult:
+                           processes: int = 1, nemesis: Nemesis | None = None) -> BenchResult:
     """Prepare the table, connect, warm up, then run the timed load. `on_load_start` gets the number
-    of connections that connected, as the timed load begins."""
+    of connections that connected, as the timed load begins. With `nemesis`, the load goes to its target
+    (the Toxiproxy proxy for network faults) and its faults run beside the timed load; the result holds
+    its fault windows."""
     await prepare_table(target, table_size, manager)
+    work = nemesis.target if nemesis is not None else target
+    op_timeout = nemesis.spec.op_timeout if nemesis is not None else None
+    faults = _Faults(nemesis, duration)
+
+    def result(run: FreeRunResult, failed: int, parts: list[FreeRunResult] | None = None) -> BenchResult:
+        return BenchResult(connections, table_size, run, failed, parts,
+                           nemesis.to_dict() if nemesis is not None else None)
+
     if processes > 1:
         from .scale import run_processes
 
         if on_load_start is not None:
             on_load_start(connections)
-        merged, parts = await run_processes(
-            target, processes=processes, connections=connections, duration=duration, table_size=table_size,
-            seed=seed, on_interrupt=(lambda m, p: on_interrupt(BenchResult(connections, table_size, m, 0, p)))
-            if on_interrupt else None)
-        return BenchResult(connections, table_size, merged, 0, parts)
-    coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
+        try:
+            merged, parts = await run_processes(
+                work, processes=processes, connections=connections, duration=duration, table_size=table_size,
+                seed=seed, op_timeout=op_timeout, on_start=faults.begin,
+                breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
+                on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
+        finally:
+            await faults.end()
+        return result(merged, 0, parts)
+    coordinator = Coordinator([work] * connections, connect_concurrency=min(connections, 32))
     failures = await coordinator.open(manager=manager)
     if not coordinator.connections:
         first = next(iter(failures.values()))
         raise first
+    if nemesis is not None:
+        nemesis.sessions = coordinator.session_ids
     try:
         workload = point_select(table_size)
         if warmup > 0:
             await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
         if on_load_start is not None:
             on_load_start(len(coordinator.connections))
+        start_at = time.perf_counter() + 0.1
+        faults.begin(start_at)
         run = await coordinator.run_free(
-            workload, duration=duration, seed=seed, manager=manager, on_second=on_second,
-            on_interrupt=(lambda partial: on_interrupt(BenchResult(connections, table_size, partial, len(failures))))
-            if on_interrupt else None)
+            workload, duration=duration, seed=seed, manager=manager, on_second=on_second, start_at=start_at,
+            op_timeout=op_timeout,
+            on_interrupt=(lambda partial: on_interrupt(result(partial, len(failures)))) if on_interrupt else None)
     finally:
+        await faults.end()
         await coordinator.close()
-    return BenchResult(connections, table_size, run, len(failures))
+    return result(run, len(failures))
+
+
+class _Faults:
+    """The nemesis task beside a run: begun at the load's start instant, stopped (and its fault healed) after."""
+
+    def __init__(self, nemesis: Nemesis | None, duration: float) -> None:
+        self.nemesis = nemesis
+        self.duration = duration
+        self.task: asyncio.Task[None] | None = None
+
+    def begin(self, start_at: float) -> None:
+        if self.nemesis is not None:
+            self.task = asyncio.create_task(self.nemesis.run(start_at, self.duration))
+
+    async def end(self) -> None:
+        if self.nemesis is None or self.task is None:
+            return
+        self.nemesis.stop()
+        await asyncio.gather(self.task, return_exceptions=True)

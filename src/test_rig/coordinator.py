@@ -408,6 +408,10 @@ class Coordinator:
         await asyncio.gather(*(one(n, t) for n, t in zip(self.names, self.targets, strict=True)))
         return failures
 
+    async def session_ids(self) -> list[int]:
+        """The server's ids of the open connections (for KILL CONNECTION by the nemesis)."""
+        return [c.thread_id for c in self.connections.values() if c.thread_id is not None and not c.closed]
+
     async def close(self) -> None:
         conns = list(self.connections.values())
         if self._probe is not None:
@@ -579,7 +583,7 @@ class Coordinator:
                        reconnect_timeout: float = 30.0,
                        on_interrupt: Callable[[FreeRunResult], None] | None = None,
                        on_second: Callable[[int, int, int], None] | None = None,
-                       start_at: float | None = None) -> FreeRunResult:
+                       start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
         """Run `workload` on every open connection until `duration` seconds or `operations` in all.
 
         A lost connection is counted as a failed operation, reported to the circuit breaker, and
@@ -588,7 +592,9 @@ class Coordinator:
         figures so far go to `on_interrupt` before the cancellation continues. `on_second(t, ops,
         errors)` is told each second's figures as soon as that second is over (a live view).
         `start_at` (a time.perf_counter() value: the same clock in every process of this machine) makes
-        several processes' timelines line up second for second.
+        several processes' timelines line up second for second. `op_timeout`: an operation still running after
+        that many seconds has its connection dropped (a request lost in a network partition never gets an
+        answer); it then counts as a failed operation with an unknown outcome, and the worker reconnects.
         """
         from hdrh.histogram import HdrHistogram
 
@@ -617,6 +623,10 @@ class Coordinator:
         names = list(self.connections)
         perf = time.perf_counter
         record = hist.record_value
+        # When each worker's operation in flight began (0.0: none), for the op_timeout watchdog: a store per
+        # operation on the hot path rather than a timer per operation.
+        busy_since = [0.0] * len(names)
+        live: dict[int, Connection] = {}
 
         def slot(now: float) -> int:
             nonlocal ops_per_sec, errs_per_sec, lat_per_sec, codes_per_sec
@@ -630,24 +640,37 @@ class Coordinator:
             return i
 
         async def reconnect(name: str, target: Target) -> Connection | None:
-            left = min(end - perf(), reconnect_timeout)
-            if left <= 0 or budget[0] == 0:
-                return None
-            # A workload wants to resume soon after the server does: cap the backoff at 1 s.
-            retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
-                            max_delay=min(manager.retry_config.max_delay, 1.0))
-            try:
-                conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(target),
-                                                             retry=retry)
-            except RigError as e:
-                log.warning("worker %s gave up reconnecting: %s", name, e)
-                return None
-            self.connections[name] = conn
-            totals["reconnects"] += 1
-            return conn
+            """A new connection for worker `name`, tried until the run ends or `reconnect_timeout` passes: an
+            error the retry policy will not retry (a reset during the handshake) or an open breaker only
+            pauses the attempts, so the load comes back when the server does."""
+            deadline = min(end, perf() + reconnect_timeout)
+            # With an op timeout, a connect that gets no answer (a partition) gives up as an operation would.
+            to = replace(target, timeout_secs=min(target.timeout_secs, op_timeout)) if op_timeout else target
+            while True:
+                left = deadline - perf()
+                if left <= 0 or budget[0] == 0:
+                    return None
+                # A workload wants to resume soon after the server does: cap the backoff at 1 s.
+                retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
+                                max_delay=min(manager.retry_config.max_delay, 1.0))
+                try:
+                    conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(to),
+                                                                 retry=retry)
+                except RigError as e:
+                    if deadline - perf() > 0.1:
+                        log.debug("worker %s: reconnecting goes on after: %s", name, e)
+                        await asyncio.sleep(min(0.5, max(0.0, deadline - perf())))
+                        continue
+                    if perf() < end:  # at the run's end, stopping is no news
+                        log.warning("worker %s gave up reconnecting: %s", name, e)
+                    return None
+                self.connections[name] = conn
+                totals["reconnects"] += 1
+                return conn
 
         async def run_worker(index: int, name: str) -> None:
             conn = self.connections[name]
+            live[index] = conn
             worker = Worker(index, random.Random(seed * 100_003 + index))
             while True:
                 if budget[0] == 0:
@@ -657,9 +680,11 @@ class Coordinator:
                     return
                 if budget[0] > 0:
                     budget[0] -= 1
+                busy_since[index] = t
                 try:
                     await workload(conn, worker)
                 except DatabaseError as e:
+                    busy_since[index] = 0.0
                     now = perf()
                     totals["errors"] += 1
                     i = slot(now)
@@ -679,8 +704,9 @@ class Coordinator:
                         new = await reconnect(name, conn.target)
                         if new is None:
                             return
-                        conn = new
+                        conn = live[index] = new
                     continue
+                busy_since[index] = 0.0
                 now = perf()
                 totals["ops"] += 1
                 i = slot(now)
@@ -722,7 +748,20 @@ class Coordinator:
                           errs_per_sec[i] if i < len(errs_per_sec) else 0)
                 second += 1
 
+        async def watchdog() -> None:
+            assert op_timeout is not None
+            while True:
+                await asyncio.sleep(min(0.25, op_timeout / 4))
+                now = perf()
+                for index, since in enumerate(busy_since):
+                    if since and now - since > op_timeout and index in live:
+                        log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
+                                 names[index], now - since, op_timeout)
+                        busy_since[index] = 0.0
+                        live[index].abort()
+
         ticker = asyncio.create_task(tick()) if on_second is not None else None
+        dog = asyncio.create_task(watchdog()) if op_timeout else None
         try:
             await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
         except asyncio.CancelledError:
@@ -730,7 +769,8 @@ class Coordinator:
                 on_interrupt(summary(complete=False))
             raise
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in (ticker, dog):
+                if task is not None:
+                    task.cancel()
         return summary(complete=True)
 

@@ -102,9 +102,11 @@ def create_circuit_breaker_config() -> CircuitBreakerConfig:
     return CircuitBreakerConfig()
 
 
-def create_db_circuit_breaker_config() -> CircuitBreakerConfig:
-    """Database defaults: open after 3 consecutive failures, try again after 10 s, close after 2 successes."""
-    return CircuitBreakerConfig(failure_threshold=3, recovery_timeout=10.0, success_threshold=2)
+def create_db_circuit_breaker_config(recovery_timeout: float = 10.0) -> CircuitBreakerConfig:
+    """Database defaults: open after 3 consecutive failures, try again after 10 s, close after 2 successes.
+    Under a nemesis the caller shortens the recovery time to a share of the fault interval, or the breaker
+    would hold the load down from one fault to the next."""
+    return CircuitBreakerConfig(failure_threshold=3, recovery_timeout=recovery_timeout, success_threshold=2)
 
 
 @dataclass(frozen=True)

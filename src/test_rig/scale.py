@@ -49,7 +49,8 @@ def decode(data: dict[str, Any]) -> FreeRunResult:
 
 
 def _bench_worker(index: int, target: Target, connections: int, duration: float, table_size: int, seed: int,
-                  start_at: float, results: Any) -> None:
+                  start_at: float, results: Any, op_timeout: float | None = None,
+                  breaker_recovery: float | None = None) -> None:
     """One worker process: its connections, the point-select load from `start_at`, its result to `results`."""
     from .bench import point_select
     from .coordinator import Coordinator
@@ -61,13 +62,16 @@ def _bench_worker(index: int, target: Target, connections: int, duration: float,
 
     async def go() -> FreeRunResult:
         coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
-        manager = ResilientConnectionManager(None, create_db_circuit_breaker_config(),
+        breaker = (create_db_circuit_breaker_config(breaker_recovery) if breaker_recovery is not None
+                   else create_db_circuit_breaker_config())
+        manager = ResilientConnectionManager(None, breaker,
                                              RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
                                                          overall_timeout=max(duration, 10)), quiet=True)
         await coordinator.open(manager=manager)
         try:
             return await coordinator.run_free(point_select(table_size), duration=duration, seed=seed + index * 7919,
-                                              manager=manager, start_at=start_at, on_interrupt=partial.append)
+                                              manager=manager, start_at=start_at, on_interrupt=partial.append,
+                                              op_timeout=op_timeout)
         finally:
             await coordinator.close()
 
@@ -82,18 +86,23 @@ def _bench_worker(index: int, target: Target, connections: int, duration: float,
 
 
 async def run_processes(target: Target, *, processes: int, connections: int, duration: float, table_size: int,
-                        seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None
+                        seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
+                        op_timeout: float | None = None, breaker_recovery: float | None = None,
+                        on_start: Callable[[float], None] | None = None
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
     """Run the point-select load from `processes` worker processes; return the merged result and the
-    workers' own results (for a check of the merge)."""
+    workers' own results (for a check of the merge). `on_start` is told the perf_counter instant at which
+    every worker's timed load begins (the nemesis schedules its faults from it)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start_at = time.perf_counter() + START_DELAY + 0.2 * processes
     workers = [context.Process(target=_bench_worker, args=(i, target, n, duration, table_size, seed, start_at,
-                                                            results), daemon=True)
+                                                            results, op_timeout, breaker_recovery), daemon=True)
                for i, n in enumerate(split(connections, processes))]
     for w in workers:
         w.start()
+    if on_start is not None:
+        on_start(start_at)
 
     got: dict[int, FreeRunResult | None] = {}  # None: the worker stopped before its load began
     stop = threading.Event()

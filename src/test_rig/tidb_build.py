@@ -69,13 +69,14 @@ class GoToolchain:
     version: tuple[int, int]
 
 
-def find_go(go: str | None = None) -> GoToolchain:
-    """The `go` on PATH (or $GO), checked to be recent enough for the module. Raises BuildError."""
+def find_go(go: str | None = None, *, what: str = "tidb-server", instead: str = "TIDB_SERVER_BIN") -> GoToolchain:
+    """The `go` on PATH (or $GO), checked to be recent enough for the module. Raises BuildError.
+    `what` names what is to be built and `instead` the variable that points at a binary one already has."""
     exe = go or os.environ.get("GO") or shutil.which("go")
     if not exe:
-        raise BuildError("Building tidb-server needs Go 1.23 or newer and no `go` was found on PATH; install it "
-                         "from go.dev (Debian 12's golang-go is 1.19, too old) or set TIDB_SERVER_BIN to a "
-                         "tidb-server you already have.")
+        raise BuildError(f"Building {what} needs Go 1.23 or newer and no `go` was found on PATH; install it "
+                         f"from go.dev (Debian 12's golang-go is 1.19, too old) or set {instead} to a "
+                         f"{what} you already have.")
     try:
         out = subprocess.run([exe, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError) as e:
@@ -85,8 +86,8 @@ def find_go(go: str | None = None) -> GoToolchain:
         raise BuildError(f"Could not read the Go version from {exe!r} ({out.stdout.strip()!r}); install Go 1.23+.")
     version = (int(m.group(1)), int(m.group(2)))
     if version < MIN_GO:
-        raise BuildError(f"Go {version[0]}.{version[1]} at {exe} is too old to build tidb-server (it needs 1.23 or "
-                         "newer); install a newer Go from go.dev and put it first on PATH, or set TIDB_SERVER_BIN.")
+        raise BuildError(f"Go {version[0]}.{version[1]} at {exe} is too old to build {what} (it needs 1.23 or "
+                         f"newer); install a newer Go from go.dev and put it first on PATH, or set {instead}.")
     return GoToolchain(Path(exe), version)
 
 

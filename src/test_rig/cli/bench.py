@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -9,9 +10,10 @@ import click
 from ..bench import BenchResult, run_point_select
 from ..environment import run_async
 from ..errors import UsageError
+from ..nemesis import Nemesis
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .common import build_environment, common_options, guarded, html_option, signal_name
+from .common import build_environment, common_options, guarded, html_option, nemesis_options, nemesis_spec, signal_name
 
 
 @click.group()
@@ -22,6 +24,7 @@ def bench() -> None:
 @bench.command("point-select")
 @common_options
 @html_option
+@nemesis_options
 @click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True)
 @click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
 @click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)
@@ -37,11 +40,19 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
+    spec = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
     target = env.target()
-    breaker = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
+    breaker = CircuitBreaker(create_db_circuit_breaker_config(spec.breaker_recovery) if spec else
+                             create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
     env.console.print(f"test-rig bench point-select: {connections} connections, {duration:g} s, "
                       f"{table_size} rows, against {target.address}")
+    nemesis = Nemesis.prepare(spec, target) if spec else None
+    if nemesis is not None:
+        env.console.print(f"nemesis: {nemesis.describe()}")
+        nemesis.listeners.append(lambda kind, phase, w: env.console.print(
+            f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
+            f"{w.error or (w.heal if phase == 'end' else w.action)}"))
     env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
     manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
     partial: list[BenchResult] = []
@@ -53,15 +64,21 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                                                         f"load started: {n} of {connections} connections"),
                                                     on_second=lambda t, ops, errors: env.console.print(
                                                         f"  {t:>4} s: {ops} ops, {errors} errors"),
-                                                    processes=processes))
+                                                    processes=processes, nemesis=nemesis))
     except KeyboardInterrupt as e:
         if partial:  # what ran before the interrupt is kept
             data = partial[0].to_dict()
             data.update(ok=False, error=f"interrupted by {signal_name(e)}")
             env.write_reports(data)
         raise
+    finally:
+        if nemesis is not None:
+            run_async(nemesis.close)
     data = result.to_dict()
-    data["ok"] = True
+    fault_errors = nemesis.errors() if nemesis is not None else []
+    data["ok"] = not fault_errors
+    if fault_errors:
+        data["error"] = "nemesis: " + "; ".join(fault_errors)
     suite = Suite("bench")
     suite.add(Case("point-select", "test_rig.bench", result.run.seconds))
     env.write_reports(data, [suite])
@@ -70,4 +87,10 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                       f"max {data['max_ms']:.3f} ms")
     if data["errors"]:
         env.console.print(f"errors by code: {data['errors_by_code']}; reconnects {data['reconnects']}")
-    env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) for t in data["timeline"]))
+    env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) + ("!" if t.get("faults") else "")
+                                                      for t in data["timeline"]))
+    if nemesis is not None:
+        env.console.print(f"nemesis: {len(nemesis.windows)} fault window(s) (! marks the seconds they cover)")
+    if fault_errors:
+        env.console.print(f"[red]The run did not test what was asked: {data['error']}[/]")
+        sys.exit(1)

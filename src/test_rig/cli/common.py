@@ -92,6 +92,54 @@ def html_option(fn: F) -> F:
                                     help="Also write a self-contained HTML report here (works offline).")])
 
 
+_NEMESIS_OPTIONS = [
+    click.option("--nemesis", "nemesis_kinds", default=None, metavar="KIND[,KIND...]",
+                 help="Faults during the run: kill, pause, kill-connections, latency, bandwidth, reset, partition "
+                      "(the last four through Toxiproxy). They take turns."),
+    click.option("--nemesis-interval", type=float, default=None, metavar="S",
+                 help="Seconds from one fault's start to the next (default 10)."),
+    click.option("--nemesis-duration", type=float, default=None, metavar="S",
+                 help="Seconds each fault lasts before it is healed (default half the interval)."),
+    click.option("--nemesis-command", "nemesis_commands", multiple=True, metavar="ACTION=COMMAND",
+                 help="Shell command for kill, start, pause or resume of a server test-rig does not control."),
+    click.option("--nemesis-latency", type=click.FloatRange(0, 60_000), default=50.0, show_default=True,
+                 metavar="MS", help="Latency the `latency` fault adds to each reply."),
+    click.option("--nemesis-jitter", type=click.FloatRange(0, 60_000), default=0.0, show_default=True,
+                 metavar="MS", help="Jitter of that latency."),
+    click.option("--nemesis-bandwidth", type=click.IntRange(1, None), default=64, show_default=True,
+                 metavar="KB/S", help="Reply bandwidth under the `bandwidth` fault."),
+    click.option("--toxiproxy", "toxiproxy_url", default=None, envvar="TOXIPROXY_URL", metavar="URL",
+                 help="A running Toxiproxy's API (default: start toxiproxy-server on loopback for the run)."),
+]
+_NEMESIS_KEYS = ("nemesis_kinds", "nemesis_interval", "nemesis_duration", "nemesis_commands", "nemesis_latency",
+                 "nemesis_jitter", "nemesis_bandwidth", "toxiproxy_url")
+
+
+def nemesis_options(fn: F) -> F:
+    """--nemesis and its settings, on every free-running command."""
+    return _apply(fn, _NEMESIS_OPTIONS)
+
+
+def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> Any:
+    """The NemesisSpec the options ask for (None without --nemesis), taking its keys out of `params`.
+    Raises UsageError for a kind, interval or command that cannot be used."""
+    from ..nemesis import NemesisSpec, parse_commands, parse_kinds
+
+    values = {k: params.pop(k, None) for k in _NEMESIS_KEYS}
+    if values["nemesis_kinds"] is None:
+        typed = [k for k in _NEMESIS_KEYS if k != "nemesis_kinds"
+                 and ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE]
+        if typed:
+            raise UsageError(f"--{typed[0].replace('_url', '').replace('_commands', '-command').replace('_', '-')} "
+                             "has no effect without --nemesis KIND; add it or leave the option out.")
+        return None
+    interval = values["nemesis_interval"] if values["nemesis_interval"] is not None else 10.0
+    return NemesisSpec(parse_kinds(values["nemesis_kinds"]), interval=interval, duration=values["nemesis_duration"],
+                       commands=parse_commands(values["nemesis_commands"] or ()),
+                       latency_ms=values["nemesis_latency"], jitter_ms=values["nemesis_jitter"],
+                       bandwidth_kbps=values["nemesis_bandwidth"], toxiproxy=values["toxiproxy_url"], seed=seed)
+
+
 def extension_options(fn: F) -> F:
     """Add every registered config extension's options."""
     for ext in extensions.all():

@@ -1,4 +1,4 @@
-"""`test-rig sandbox`: start, stop, status and env of private local servers; build-tidb."""
+"""`test-rig sandbox`: start, stop, status and env of private local servers; build-tidb, build-toxiproxy."""
 
 from __future__ import annotations
 
@@ -104,3 +104,19 @@ def sandbox_build_tidb(force: bool, verbose: bool) -> None:
         return
     path = build_tidb(force=force, progress=lambda msg: click.echo(f"build-tidb: {msg}"))
     click.echo(f"tidb-server: {path}")
+
+
+@sandbox.command("build-toxiproxy")
+@click.option("--force", is_flag=True, default=False, help="Build again even if the cache holds the binary.")
+@click.option("-v", "--verbose", is_flag=True, default=False)
+@guarded
+def sandbox_build_toxiproxy(force: bool, verbose: bool) -> None:
+    """Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's cache."""
+    from ..nemesis.toxiproxy import build_toxiproxy, cached_binary, find_toxiproxy_server
+
+    found = find_toxiproxy_server()
+    if found is not None and found != cached_binary() and not force:
+        click.echo(f"toxiproxy-server: {found} (from TOXIPROXY_SERVER_BIN or PATH; nothing to build)")
+        return
+    path = build_toxiproxy(force=force, progress=lambda msg: click.echo(f"build-toxiproxy: {msg}"))
+    click.echo(f"toxiproxy-server: {path}")
