@@ -661,7 +661,7 @@ class Coordinator:
                         log.debug("worker %s: reconnecting goes on after: %s", name, e)
                         await asyncio.sleep(min(0.5, max(0.0, deadline - perf())))
                         continue
-                    if perf() < end:  # at the run's end, stopping is no news
+                    if deadline < end:  # reconnect_timeout ran out before the run did
                         log.warning("worker %s gave up reconnecting: %s", name, e)
                     return None
                 self.connections[name] = conn

@@ -211,18 +211,43 @@ def _plot(div: str, traces: list[dict[str, Any]], layout: dict[str, Any]) -> str
             f'{_json_for_script(layout)}, {{"displaylogo": false, "responsive": true}});</script>')
 
 
+def _fault_shapes(windows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Shaded bands and labels for the nemesis's fault windows (x: seconds since the load began)."""
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": w["start_s"],
+               "x1": w["end_s"] if w.get("end_s") is not None else w["start_s"], "y0": 0, "y1": 1,
+               "fillcolor": "#ffcc80" if w.get("ok") else "#ef9a9a", "opacity": 0.35, "line": {"width": 0}}
+              for w in windows]
+    labels = [{"x": w["start_s"], "y": 1, "xref": "x", "yref": "paper", "text": w["kind"], "showarrow": False,
+               "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}} for w in windows]
+    return shapes, labels
+
+
+def _faults_table(nemesis: dict[str, Any]) -> str:
+    rows = "".join(f"<tr class='{'ok' if w.get('ok') else 'bad'}'><td>{_esc(w['kind'])}</td>"
+                   f"<td>{_esc(w['start_s'])}</td><td>{_esc(w.get('end_s'))}</td><td>{_esc(w.get('action'))}</td>"
+                   f"<td>{_esc(w.get('heal'))}</td><td>{_esc(w.get('error') or '')}</td></tr>"
+                   for w in nemesis.get("windows") or [])
+    return (f"<h2>Faults</h2><p>{_esc(nemesis.get('description'))}</p><table id='faults'><tr><th>fault</th>"
+            f"<th>from s</th><th>to s</th><th>done</th><th>healed</th><th>error</th></tr>{rows}</table>")
+
+
 def _free_run(data: dict[str, Any]) -> str:
     timeline = data.get("timeline") or []
     t = [e["t"] for e in timeline]
+    nemesis = data.get("nemesis") or {}
+    shapes, labels = _fault_shapes(nemesis.get("windows") or [])
     parts = ["<h2>Throughput</h2>", _plot("throughput", [
         {"x": t, "y": [e["ops"] for e in timeline], "type": "scatter", "mode": "lines+markers", "name": "ops/s"},
         {"x": t, "y": [e.get("errors", 0) for e in timeline], "type": "scatter", "mode": "lines+markers",
          "name": "errors/s"}], {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "per second"}},
-                                "margin": {"t": 20}})]
+                                "margin": {"t": 20}, "shapes": shapes, "annotations": labels})]
     parts += ["<h2>Latency over time</h2>", _plot("latency", [
         {"x": t, "y": [e.get(f"p{p}_ms") for e in timeline], "type": "scatter", "mode": "lines+markers",
          "name": f"p{p}", "connectgaps": False} for p in (50, 95, 99)],
-        {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "ms"}}, "margin": {"t": 20}})]
+        {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "ms"}}, "margin": {"t": 20},
+         "shapes": shapes, "annotations": labels})]
+    if nemesis:
+        parts.append(_faults_table(nemesis))
     hist = data.get("latency_histogram") or []
     parts += ["<h2>Latency histogram</h2>", _plot("histogram", [
         {"x": [h[0] for h in hist], "y": [h[1] for h in hist], "type": "bar", "name": "operations"}],
@@ -235,8 +260,10 @@ def _free_run(data: dict[str, Any]) -> str:
             for c in codes], {"barmode": "stack", "xaxis": {"title": {"text": "second"}}, "margin": {"t": 20}})]
     outage = [e["t"] for e in timeline if e["ops"] == 0]
     if outage:
+        during = [x for x in outage if timeline[x - 1].get("faults")]
         parts.append(f'<p class="banner warn" id="gap">No operation completed in second(s) '
-                     f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled.</p>')
+                     f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled'
+                     + (f" ({len(during)} of them during the nemesis's faults)" if nemesis else "") + ".</p>")
     codes_text = _esc(json.dumps(data.get("errors_by_code") or {}))
     parts.append(f"<p>{_esc(data.get('operations', 0))} operations, {_esc(data.get('errors', 0))} errors, "
                  f"errors by code {codes_text}, p50 {_esc(data.get('p50_ms'))} ms, "

@@ -335,6 +335,23 @@ class Sandbox:
             os.kill(st.pid, signal.SIGKILL)
             _wait_gone(st.pid, 10)
 
+    def restart(self, timeout: float = 30.0) -> SandboxState:
+        """Start a killed server again on the same port and data. Just after a SIGKILL the port may be held for a
+        moment by the dead server's closing connections, so wait for it rather than move to another port (the
+        run's connections know only this one)."""
+        st = self.state()
+        if st is None:
+            raise RigError(f"No sandbox state in {self.dir} to restart from.")
+        running = self.running()
+        if running is not None:
+            return running
+        deadline = time.monotonic() + timeout
+        while not port_is_free(st.port, st.host):
+            if time.monotonic() > deadline:
+                raise RigError(f"Port {st.port} was still in use {timeout:g} s after the sandbox server was killed.")
+            time.sleep(0.02)
+        return self.start(st.port)
+
     def pause(self, timeout: float = 10.0) -> None:
         """SIGSTOP the server and return once every one of its threads is stopped.
 

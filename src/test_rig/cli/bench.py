@@ -69,6 +69,8 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
         if partial:  # what ran before the interrupt is kept
             data = partial[0].to_dict()
             data.update(ok=False, error=f"interrupted by {signal_name(e)}")
+            if nemesis is not None:  # the windows as they ended: the fault in progress was healed meanwhile
+                data["nemesis"] = nemesis.to_dict()
             env.write_reports(data)
         raise
     finally:

@@ -17,9 +17,19 @@ from ..history.checker import MODELS, Report
 from ..history.model import read_history
 from ..history.runner import ElleRun, check, run_workload
 from ..history.workloads import WORKLOADS, Spec
+from ..nemesis import Nemesis, annotate_timeline
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .common import build_environment, common_options, given, guarded, html_option, signal_name
+from .common import (
+    build_environment,
+    common_options,
+    given,
+    guarded,
+    html_option,
+    nemesis_options,
+    nemesis_spec,
+    signal_name,
+)
 
 
 def render(console: Console, report: Report, limit: int = 3) -> None:
@@ -71,6 +81,7 @@ def check_cmd(history_path: str, workload: str, consistency_model: str, total: i
 @click.command("elle")
 @common_options
 @html_option
+@nemesis_options
 @click.argument("workload", type=click.Choice(WORKLOADS))
 @click.option("--connections", type=click.IntRange(1, 1000), default=4, show_default=True)
 @click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
@@ -92,6 +103,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
              history_path: str | None, expect_valid: bool, seed: int, **params: Any) -> None:
     """Run a random transactional workload, record its history, and check it (an Elle-style checker)."""
     variables = dict(parse_session_var(item) for item in session_vars)
+    nemesis_wanted = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
     target = dataclasses.replace(env.target(), session_variables={})
     model = consistency_model or PROMISED[isolation_level]
@@ -102,17 +114,29 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     env.quiet_retries = True
     error: str | None = None
     interrupted: KeyboardInterrupt | None = None
+    nemesis = Nemesis.prepare(nemesis_wanted, target) if nemesis_wanted else None
+    if nemesis is not None:
+        env.console.print(f"nemesis: {nemesis.describe()}")
+        nemesis.listeners.append(lambda kind, phase, w: env.console.print(
+            f"  nemesis {phase} {kind}: {w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
     try:
-        breaker = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
+        breaker = CircuitBreaker(create_db_circuit_breaker_config(nemesis_wanted.breaker_recovery) if nemesis_wanted
+                                 else create_db_circuit_breaker_config(), name=target.address)
         manager = env.manager(breaker=breaker, overall_timeout=max(duration, 10))
         run_async(lambda: run_workload(target, manager, run,
                                        connections=connections, duration=duration, isolation=isolation_level,
                                        session_variables=variables, txn_mode=txn_mode,
                                        history_file=Path(history_path) if history_path else None, seed=seed,
                                        on_second=lambda t, ops, errs: env.console.print(
-                                           f"  {t:>4} s: {ops} transactions, {errs} errors")))
+                                           f"  {t:>4} s: {ops} transactions, {errs} errors"), nemesis=nemesis))
     except KeyboardInterrupt as e:
         interrupted, error = e, f"interrupted by {signal_name(e)}"
+    finally:
+        if nemesis is not None:
+            run_async(nemesis.close)
+    fault_errors = nemesis.errors() if nemesis is not None else []
+    if fault_errors and error is None:
+        error = "nemesis: " + "; ".join(fault_errors)
     report = check(workload, run.ops, model, spec)
     if run.server.get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
         env.console.print(f"note: --txn-mode is ignored: this server is {run.server.get('kind')}")
@@ -121,11 +145,19 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     data = {"ok": error is None and (report.valid is True or not expect_valid), "complete": error is None,
             "error": error, "workload": workload, "server": run.server, "isolation_level": isolation_level,
             "session_variables": variables, "errors_by_code": errors, "history": history_path, **report.to_dict()}
+    if run.free is not None:
+        data["timeline"] = run.free.to_dict()["timeline"]
+    if run.nemesis is not None:
+        data["nemesis"] = run.nemesis
+        annotate_timeline(data.get("timeline", []), nemesis.windows if nemesis else [])
     env.write_reports(data, [_suite(report, "elle")])
     if errors:
         env.console.print(f"errors by code: {errors}")
     if interrupted is not None:
         raise interrupted
+    if fault_errors:
+        env.console.print(f"[red]The run did not test what was asked: {error}[/]")
+        sys.exit(1)
     if expect_valid and report.valid is not True:
         sys.exit(1)
 

@@ -18,12 +18,15 @@ from typing import Any, TextIO
 from ..errors import UsageError
 
 TYPES = ("invoke", "ok", "fail", "info")
+#: The process of the nemesis's events (Elle's convention): `info` operations whose f is `start-KIND` or
+#: `stop-KIND`, never paired into transactions.
+NEMESIS = "nemesis"
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
     index: int
-    process: int
+    process: int | str  # a client's number, or NEMESIS
     type: str
     f: str
     value: Any
@@ -58,7 +61,7 @@ class HistoryWriter:
         self.stream = stream
         self.ops: list[Op] = []
 
-    def add(self, process: int, type_: str, f: str, value: Any, time_ns: int) -> Op:
+    def add(self, process: int | str, type_: str, f: str, value: Any, time_ns: int) -> Op:
         op = Op(len(self.ops), process, type_, f, value, time_ns)
         self.ops.append(op)
         if self.stream is not None:
@@ -82,7 +85,8 @@ def parse_history(lines: Iterable[str], source: str = "history") -> Iterator[Op]
             continue
         try:
             d = json.loads(line)
-            op = Op(int(d["index"]), int(d["process"]), str(d["type"]), str(d.get("f", "txn")), d.get("value"),
+            process = d["process"] if d["process"] == NEMESIS else int(d["process"])
+            op = Op(int(d["index"]), process, str(d["type"]), str(d.get("f", "txn")), d.get("value"),
                     int(d.get("time", 0)))
         except (ValueError, KeyError, TypeError) as e:
             raise UsageError(f"{source} line {number} is not a history operation ({e}); each line must be a JSON "
@@ -99,6 +103,9 @@ def pair(ops: Iterable[Op]) -> list[Txn]:
     open_by_process: dict[int, Op] = {}
     txns: list[Txn] = []
     for op in ops:
+        if isinstance(op.process, str):  # the nemesis's events are not transactions
+            continue
+        client = op.process
         if op.type == "invoke":
             if op.process in open_by_process:
                 raise UsageError(f"Process {op.process} invoked operation {op.index} while operation "
@@ -110,9 +117,9 @@ def pair(ops: Iterable[Op]) -> list[Txn]:
             raise UsageError(f"Operation {op.index} ({op.type}) of process {op.process} completes nothing that was "
                              "invoked.")
         value = op.value if op.type == "ok" else invoke.value
-        txns.append(Txn(invoke.index, op.process, op.type, _mops(value), invoke.time, op.time))
-    for invoke in open_by_process.values():
-        txns.append(Txn(invoke.index, invoke.process, "info", _mops(invoke.value), invoke.time, None))
+        txns.append(Txn(invoke.index, client, op.type, _mops(value), invoke.time, op.time))
+    for process, invoke in open_by_process.items():
+        txns.append(Txn(invoke.index, process, "info", _mops(invoke.value), invoke.time, None))
     txns.sort(key=lambda t: t.id)
     return txns
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from ..config import SessionValue
 from ..coordinator import Coordinator, FreeRunResult
 from ..db import Target, connect, drop_schema, quote_ident
 from ..errors import DatabaseError, RigError, error_code
+from ..nemesis import FaultWindow, Nemesis
 from ..resilience import ResilientConnectionManager
 from .checker import Report, check_bank, check_list_append, check_rw_register
-from .model import HistoryWriter, Op, pair
+from .model import NEMESIS, HistoryWriter, Op, pair
 from .workloads import Shared, Spec, setup_sql, workload
 
 
@@ -30,6 +32,7 @@ class ElleRun:
     ops: list[Op] = field(default_factory=list)
     free: FreeRunResult | None = None
     complete: bool = False
+    nemesis: dict[str, Any] | None = None
 
 
 def check(workload_name: str, ops: list[Op], model: str, spec: Spec | None = None) -> Report:
@@ -46,8 +49,11 @@ def check(workload_name: str, ops: list[Op], model: str, spec: Spec | None = Non
 async def run_workload(target: Target, manager: ResilientConnectionManager, run: ElleRun, *, connections: int,
                        duration: float, isolation: str, session_variables: Mapping[str, SessionValue],
                        txn_mode: str | None, history_file: Path | None, seed: int = 0,
-                       on_second: Callable[[int, int, int], None] | None = None) -> ElleRun:
-    """Run `run.spec`'s workload; `run.ops` holds the history as it grows (also when interrupted)."""
+                       on_second: Callable[[int, int, int], None] | None = None,
+                       nemesis: Nemesis | None = None) -> ElleRun:
+    """Run `run.spec`'s workload; `run.ops` holds the history as it grows (also when interrupted). With
+    `nemesis`, the run's connections go to its target and each fault's start and end are in the history
+    as the nemesis's own `info` events (`start-KIND`, `stop-KIND`), in the same clock as the transactions."""
     probe = await manager.execute_with_resilience(f"connect to {target.address}",
                                                   lambda: connect(target, database=False))
     server = probe.server
@@ -69,6 +75,8 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
         variables["tidb_txn_mode"] = txn_mode
     variables.update(session_variables)
     work_target = dataclasses.replace(target.with_database(schema), session_variables=variables)
+    if nemesis is not None:
+        work_target = dataclasses.replace(work_target, host=nemesis.target.host, port=nemesis.target.port)
     stream: TextIO | None = open(history_file, "w", encoding="utf-8") if history_file else None  # noqa: SIM115
     history = HistoryWriter(stream)
     run.ops = history.ops
@@ -83,11 +91,27 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
         failures = await coordinator.open(manager=manager)
         if not coordinator.connections:
             raise next(iter(failures.values()))
+        task: asyncio.Task[None] | None = None
         try:
             shared = Shared(run.spec, history, connections)
+            start_at = time.perf_counter() + 0.1
+            if nemesis is not None:
+                nemesis.sessions = coordinator.session_ids
+
+                def record(kind: str, phase: str, w: FaultWindow) -> None:
+                    history.add(NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
+                                w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())
+
+                nemesis.listeners.append(record)
+                task = asyncio.create_task(nemesis.run(start_at, duration))
             run.free = await coordinator.run_free(workload(shared), duration=duration, seed=seed, manager=manager,
-                                                  on_second=on_second)
+                                                  on_second=on_second, start_at=start_at,
+                                                  op_timeout=nemesis.spec.op_timeout if nemesis else None)
         finally:
+            if nemesis is not None and task is not None:
+                nemesis.stop()
+                await asyncio.gather(task, return_exceptions=True)
+                run.nemesis = nemesis.to_dict()
             await coordinator.close()
         run.complete = True
         return run

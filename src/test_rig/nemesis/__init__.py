@@ -133,10 +133,7 @@ class SandboxControl:
         return f"SIGKILL to the sandbox server (pid {st.pid if st else '?'})"
 
     async def start(self) -> str:
-        before = self.box.state()
-        st = await asyncio.to_thread(self.box.start)
-        if before is not None and st.port != before.port:
-            raise RigError(f"the sandbox came back on port {st.port}, not {before.port}")
+        st = await asyncio.to_thread(self.box.restart)
         return f"restarted the sandbox server (pid {st.pid}, port {st.port})"
 
     async def pause(self) -> str:
@@ -362,7 +359,7 @@ class Nemesis:
             assert self.control is not None
             return await self.control.resume()
         if kind == "kill-connections":
-            return ""
+            return "nothing to undo: the run reconnects by itself"
         assert self.toxiproxy is not None and self.proxy is not None
         for stream in ("downstream", "upstream"):
             name = f"{kind}-{stream}"

@@ -1,0 +1,186 @@
+"""The nemesis against real servers: sandbox kills and pauses, KILL CONNECTION, and network faults through a
+real Toxiproxy (./run-tests.sh builds toxiproxy-server with `go install`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import pytest
+
+from test_rig.history.model import NEMESIS, read_history
+from test_rig.sandbox import Sandbox, SandboxState
+from tests.helpers import RunningCli, env_for, run_cli
+
+
+def _box_env(box: Sandbox) -> dict[str, str]:
+    """Point test-rig at the test's own sandbox, and let the nemesis find it as `sandbox start` would leave it."""
+    st = box.state()
+    assert st is not None
+    return {**env_for(st), "TEST_RIG_SANDBOX_DIR": str(box.dir)}
+
+
+def _bench(env: dict[str, str], out: Path, *args: str, timeout: float = 120) -> dict[str, Any]:
+    r = run_cli("bench", "point-select", "--connections", "4", "--table-size", "500", "--json", str(out),
+                "--no-password-prompt", *args, env=env, timeout=timeout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    data: dict[str, Any] = json.loads(out.read_text())
+    assert data["ok"] is True and data["nemesis"]["ok"] is True
+    return data
+
+
+def _inside(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Timeline seconds that lie wholly inside a fault window."""
+    windows = data["nemesis"]["windows"]
+    return [e for e in data["timeline"] if any(w["start_s"] < e["t"] - 1 and e["t"] <= w["end_s"] for w in windows)]
+
+
+def _outside(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in data["timeline"] if not e["faults"]]
+
+
+def test_kill_every_5_seconds_shows_outages_inside_the_windows_and_recovery_after(own_box: Sandbox,
+                                                                                 tmp_path: Path) -> None:
+    data = _bench(_box_env(own_box), tmp_path / "k.json", "--duration", "30", "--nemesis", "kill",
+                  "--nemesis-interval", "5", "--html", str(tmp_path / "k.html"))
+    windows = data["nemesis"]["windows"]
+    assert [w["kind"] for w in windows] == ["kill"] * 5  # at 5, 10, 15, 20 and 25 s
+    assert all(w["action"].startswith("SIGKILL to the sandbox server") for w in windows)
+    assert all(w["heal"].startswith("restarted the sandbox server") for w in windows)
+    for w in windows:
+        during = [e for e in data["timeline"] if w["start_s"] < e["t"] - 1 and e["t"] <= w["end_s"]]
+        assert during and all(e["ops"] == 0 for e in during), (w, data["timeline"])
+        after = [e for e in data["timeline"] if e["t"] - 1 >= w["end_s"] and not e["faults"]]
+        assert after and after[0]["ops"] > 0, (w, data["timeline"])  # the load came back before the next fault
+    assert data["reconnects"] >= 5 and set(data["errors_by_code"]) <= {"2013", "2006"}
+    html = (tmp_path / "k.html").read_text()
+    assert "<table id='faults'>" in html and html.count("<td>kill</td>") == 5
+    assert own_box.running() is not None  # the server is left running
+
+
+def test_ctrl_c_during_a_kill_restarts_the_server_and_keeps_the_windows(own_box: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "i.json"
+    run = RunningCli("bench", "point-select", "--connections", "2", "--table-size", "500", "--duration", "120",
+                     "--nemesis", "kill", "--nemesis-interval", "2", "--nemesis-duration", "1.9", "--json", str(out),
+                     "--no-password-prompt", env=_box_env(own_box))
+    run.wait_for("nemesis start kill")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish(timeout=60) == 130, run.output()
+    assert "Traceback" not in run.output()
+    data = json.loads(out.read_text())
+    assert data["ok"] is False and data["error"] == "interrupted by SIGINT"
+    [window] = data["nemesis"]["windows"]
+    assert window["kind"] == "kill" and window["ok"] is True and window["heal"].startswith("restarted")
+    assert own_box.running() is not None
+
+
+def test_pause_and_user_commands_work_against_a_server_test_rig_does_not_own(own_box: Sandbox,
+                                                                            tmp_path: Path) -> None:
+    st = own_box.state()
+    assert st is not None
+    env = _box_env(own_box)
+    env.pop("TEST_RIG_SANDBOX_DIR")  # as for a server elsewhere: only the commands can reach it
+    history = tmp_path / "h.jsonl"
+    r = run_cli("elle", "list-append", "--duration", "8", "--nemesis", "pause", "--nemesis-interval", "3",
+                "--nemesis-duration", "1.5", "--nemesis-command", f"pause=kill -STOP {st.pid}",
+                "--nemesis-command", f"resume=kill -CONT {st.pid}", "--history", str(history),
+                "--json", str(tmp_path / "e.json"), "--no-password-prompt", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert [w["action"] for w in data["nemesis"]["windows"]] == [f"ran pause command: kill -STOP {st.pid}"] * 2
+    assert data["valid"] is True  # serializable still holds across the pauses
+    events = [(op.f, op.value) for op in read_history(history) if op.process == NEMESIS]
+    assert events == [("start-pause", f"ran pause command: kill -STOP {st.pid}"),
+                      ("stop-pause", f"ran resume command: kill -CONT {st.pid}")] * 2
+    assert data["timeline"][4]["faults"] == ["pause"]  # [4 s, 5 s) lies inside the first window
+
+
+def test_kill_connections_kills_the_runs_own_sessions_and_the_workers_reconnect(any_server: SandboxState,
+                                                                               tmp_path: Path) -> None:
+    data = _bench(env_for(any_server), tmp_path / "c.json", "--duration", "5", "--nemesis", "kill-connections",
+                  "--nemesis-interval", "2")
+    windows = data["nemesis"]["windows"]
+    assert [w["action"] for w in windows] == ["KILL CONNECTION of 2 of the run's 4 sessions"] * 2
+    assert data["reconnects"] >= 2 and data["errors"] >= 2
+    assert data["timeline"][-1]["ops"] > 0
+
+
+def test_kill_connections_with_worker_processes_finds_the_sessions_on_the_server(sandbox: SandboxState,
+                                                                                tmp_path: Path) -> None:
+    data = _bench(env_for(sandbox), tmp_path / "p.json", "--duration", "4", "--processes", "2", "--nemesis",
+                  "kill-connections", "--nemesis-interval", "3")
+    [window] = data["nemesis"]["windows"]
+    assert window["action"] == "KILL CONNECTION of 2 of the run's 4 sessions"
+    assert data["reconnects"] == 2 and data["operations"] == sum(w["operations"] for w in data["workers"])
+
+
+# --------------------------------------------------------------------------- through Toxiproxy
+
+
+def test_latency_shows_a_step_in_p50_and_a_throughput_drop(sandbox: SandboxState, tmp_path: Path) -> None:
+    data = _bench(env_for(sandbox), tmp_path / "l.json", "--duration", "9", "--nemesis", "latency",
+                  "--nemesis-interval", "3", "--nemesis-duration", "2.5", "--nemesis-latency", "50")
+    assert "through Toxiproxy" in data["nemesis"]["description"]
+    inside, outside = _inside(data), _outside(data)
+    assert inside and outside
+    assert all(e["p50_ms"] >= 50.0 for e in inside), data["timeline"]
+    assert all(e["p50_ms"] < 50.0 for e in outside), data["timeline"]
+    assert mean(e["ops"] for e in inside) < mean(e["ops"] for e in outside) / 5
+    assert data["errors"] == 0
+
+
+def test_reset_gives_lost_connections_that_reconnecting_gets_over(sandbox: SandboxState, tmp_path: Path) -> None:
+    data = _bench(env_for(sandbox), tmp_path / "r.json", "--duration", "6", "--nemesis", "reset",
+                  "--nemesis-interval", "3", "--nemesis-duration", "1")
+    [window] = data["nemesis"]["windows"]  # from 3 s to 4 s
+    assert window["kind"] == "reset"
+    assert data["errors_by_code"].get("2013", 0) >= 4  # every one of the 4 connections was lost
+    assert data["reconnects"] >= 4
+    assert all(e["errors"] == 0 for e in data["timeline"] if not e["faults"])
+    assert data["timeline"][5]["ops"] > 0, data["timeline"]  # [5 s, 6 s): the load is back
+
+
+def test_a_3_second_partition_is_a_gap_and_the_load_recovers(sandbox: SandboxState, tmp_path: Path) -> None:
+    data = _bench(env_for(sandbox), tmp_path / "p.json", "--duration", "10", "--nemesis", "partition",
+                  "--nemesis-interval", "5", "--nemesis-duration", "3")
+    [window] = data["nemesis"]["windows"]  # from 5 s to 8 s
+    assert window["kind"] == "partition" and window["action"] == "Toxiproxy: every byte both ways dropped (black hole)"
+    during = [e for e in data["timeline"] if window["start_s"] < e["t"] - 1 and e["t"] <= window["end_s"]]
+    assert len(during) == 2 and all(e["ops"] == 0 for e in during), data["timeline"]  # [6, 7) and [7, 8)
+    assert data["timeline"][3]["ops"] > 0 and data["timeline"][9]["ops"] > 0, data["timeline"]  # before; after
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--nemesis", "explode"], "Unknown nemesis kind 'explode'; use one or more of kill, pause, kill-connections"),
+    (["--nemesis", "kill", "--nemesis-interval", "-5"], "--nemesis-interval -5 must be a positive number of seconds"),
+    (["--nemesis-interval", "5"], "--nemesis-interval has no effect without --nemesis KIND"),
+    (["--nemesis", "kill", "--nemesis-command", "kill=true"],
+     "--nemesis kill needs control of the server and 127.0.0.1:"),
+])
+def test_bad_nemesis_input_is_a_clear_error(sandbox: SandboxState, tmp_path: Path, args: list[str],
+                                            message: str) -> None:
+    env = {**env_for(sandbox), "TEST_RIG_SANDBOX_DIR": str(tmp_path / "none")}
+    r = run_cli("bench", "point-select", "--duration", "1", "--no-password-prompt", *args, env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_network_faults_without_toxiproxy_say_how_to_get_it(sandbox: SandboxState, tmp_path: Path) -> None:
+    env = {**env_for(sandbox), "XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": os.defpath}
+    env.pop("TOXIPROXY_SERVER_BIN", None)
+    r = run_cli("bench", "point-select", "--duration", "1", "--nemesis", "latency", "--no-password-prompt", env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert ("The network nemesis kinds need Toxiproxy and none was found; install it with "
+            "`test-rig sandbox build-toxiproxy`") in r.stderr
+    r = run_cli("bench", "point-select", "--duration", "1", "--nemesis", "reset", "--toxiproxy",
+                "http://127.0.0.1:9", "--no-password-prompt", env=env)
+    assert r.returncode == 2 and "Nothing answers as Toxiproxy at http://127.0.0.1:9" in r.stderr

@@ -1,0 +1,144 @@
+"""The nemesis's pure parts: option parsing, the schedule's windows, timeline marks, history events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from test_rig.db import Target
+from test_rig.errors import RigError, UsageError
+from test_rig.history.model import pair, parse_history
+from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, parse_commands, parse_kinds
+
+
+def test_kinds_are_checked_and_deduplicated() -> None:
+    assert parse_kinds("kill, pause,kill") == ("kill", "pause")
+    with pytest.raises(UsageError, match="Unknown nemesis kind 'explode'; use one or more of kill, pause"):
+        parse_kinds("kill,explode")
+    with pytest.raises(UsageError, match="Unknown nemesis kind"):
+        parse_kinds(" , ")
+
+
+def test_commands_are_action_equals_command() -> None:
+    assert parse_commands(["kill=pkill -9 tidb-server", "start = systemctl start tidb"]) == {
+        "kill": "pkill -9 tidb-server", "start": "systemctl start tidb"}
+    for bad in ("kill", "explode=rm -rf /", "start="):
+        with pytest.raises(UsageError, match="is not ACTION=COMMAND with ACTION one of kill, start, pause, resume"):
+            parse_commands([bad])
+
+
+def test_interval_and_duration_must_make_sense() -> None:
+    with pytest.raises(UsageError, match="--nemesis-interval -5 must be a positive number of seconds"):
+        NemesisSpec(("kill",), interval=-5)
+    with pytest.raises(UsageError, match="--nemesis-duration 6 must be more than 0 and less than --nemesis-interval 5"):
+        NemesisSpec(("kill",), interval=5, duration=6)
+    spec = NemesisSpec(("kill",), interval=5)
+    assert spec.hold == 2.5
+    assert spec.breaker_recovery == 1.0  # the load must come back between faults 5 s apart
+    assert NemesisSpec(("kill",), interval=300).breaker_recovery == 10.0
+
+
+def test_timeline_seconds_are_marked_with_the_faults_that_cover_them() -> None:
+    timeline = [{"t": t, "ops": 1} for t in range(1, 9)]
+    annotate_timeline(timeline, [FaultWindow("kill", 2.5, 4.2), FaultWindow("latency", 6.0, None)])
+    assert [e["faults"] for e in timeline] == [[], [], ["kill"], ["kill"], ["kill"], [], ["latency"], ["latency"]]
+
+
+class _Control:
+    """A stand-in for the server: it records what the nemesis did to it, and can refuse to restart."""
+
+    description = "a recorder"
+
+    def __init__(self, fail_start: bool = False) -> None:
+        self.calls: list[str] = []
+        self.fail_start = fail_start
+
+    async def kill(self) -> str:
+        self.calls.append("kill")
+        return "killed"
+
+    async def start(self) -> str:
+        self.calls.append("start")
+        if self.fail_start:
+            raise RigError("the start command exited with status 1")
+        return "started"
+
+    async def pause(self) -> str:
+        self.calls.append("pause")
+        return "paused"
+
+    async def resume(self) -> str:
+        self.calls.append("resume")
+        return "resumed"
+
+
+def _nemesis(spec: NemesisSpec, control: _Control) -> Nemesis:
+    return Nemesis(spec, Target("t", "127.0.0.1", 1, "root", "", "test", 1.0), control=control)
+
+
+def test_kinds_take_turns_and_every_fault_is_healed() -> None:
+    control = _Control()
+    nemesis = _nemesis(NemesisSpec(("kill", "pause"), interval=0.2, duration=0.05), control)
+    asyncio.run(nemesis.run(time.perf_counter(), 0.9))
+    assert [w.kind for w in nemesis.windows] == ["kill", "pause", "kill", "pause"]
+    assert control.calls == ["kill", "start", "pause", "resume"] * 2
+    assert all(w.ok and w.end_s is not None and w.end_s > w.start_s for w in nemesis.windows)
+    assert nemesis.errors() == []
+
+
+def test_stopping_early_heals_the_fault_in_progress() -> None:
+    control = _Control()
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=0.05, duration=0.04), control)
+    events: list[str] = []
+    nemesis.listeners.append(lambda kind, phase, w: events.append(f"{phase}-{kind}"))
+
+    async def go() -> None:
+        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
+        while not events:  # the first fault has begun
+            await asyncio.sleep(0.001)
+        nemesis.stop()
+        await task
+
+    asyncio.run(go())
+    assert control.calls == ["kill", "start"]
+    assert events == ["start-kill", "end-kill"]
+
+
+def test_cancelling_the_schedule_still_restarts_the_server() -> None:
+    control = _Control()
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=0.05, duration=0.04), control)
+
+    async def go() -> None:
+        begun = asyncio.Event()
+        nemesis.listeners.append(lambda kind, phase, w: begun.set())
+        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
+        await begun.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert control.calls == ["kill", "start"]
+
+
+def test_a_fault_that_could_not_be_healed_is_an_error_of_the_run() -> None:
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=0.1, duration=0.02), _Control(fail_start=True))
+    asyncio.run(nemesis.run(time.perf_counter(), 0.15))
+    assert nemesis.errors() == ["kill could not be healed: the start command exited with status 1"]
+    assert nemesis.to_dict()["ok"] is False
+
+
+def test_nemesis_events_in_a_history_are_kept_but_are_not_transactions() -> None:
+    lines = [json.dumps(d) for d in (
+        {"index": 0, "process": 0, "type": "invoke", "f": "txn", "value": [["append", "x", 1]], "time": 1},
+        {"index": 1, "process": "nemesis", "type": "info", "f": "start-kill", "value": "SIGKILL", "time": 2},
+        {"index": 2, "process": 0, "type": "info", "f": "txn", "value": [["append", "x", 1]], "time": 3},
+        {"index": 3, "process": "nemesis", "type": "info", "f": "stop-kill", "value": "restarted", "time": 4},
+    )]
+    ops = list(parse_history(lines))
+    assert [op.process for op in ops] == [0, "nemesis", 0, "nemesis"]
+    txns = pair(ops)
+    assert [(t.id, t.process, t.type) for t in txns] == [(0, 0, "info")]
