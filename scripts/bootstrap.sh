@@ -35,9 +35,13 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
   fi
 fi
-if ! .venv/bin/python -c "import test_rig, pytest, ruff, mypy" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "bootstrap: installing test-rig and its dependencies into .venv"
+# With --tests also the ray extra: the suite starts a local Ray cluster for `bench --ray`.
+extras=dev
+if [ "${1:-}" = "--tests" ]; then extras=dev,ray; fi
+if ! .venv/bin/python -c "import test_rig, pytest, ruff, mypy" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ] \
+   || { [ "$extras" = dev,ray ] && ! .venv/bin/python -c "import ray" 2>/dev/null; }; then
+  echo "bootstrap: installing test-rig and its dependencies ($extras) into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e ".[$extras]"
   touch .venv/.installed
 fi

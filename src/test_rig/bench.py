@@ -33,6 +33,8 @@ class BenchResult:
     workers: list[FreeRunResult] | None = None
     #: With --nemesis: the schedule and its fault windows.
     nemesis: dict[str, Any] | None = None
+    #: With --ray: the cluster the workers ran on (nodes, each actor's clock offset).
+    cluster: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"command": "bench", "workload": "point-select", "connections": self.connections,
@@ -43,6 +45,8 @@ class BenchResult:
             out["nemesis"] = self.nemesis
             annotate_timeline(out["timeline"], [FaultWindow(**{k: w[k] for k in ("kind", "start_s", "end_s")})
                                                 for w in self.nemesis["windows"]])
+        if self.cluster is not None:
+            out["ray"] = self.cluster
         if self.workers:
             out["workers"] = [{"operations": w.operations, "errors": w.errors,
                                "histogram": w.histogram.encode().decode("ascii")} for w in self.workers]
@@ -100,20 +104,36 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
                            on_interrupt: Callable[[BenchResult], None] | None = None,
                            on_load_start: Callable[[int], None] | None = None,
                            on_second: Callable[[int, int, int], None] | None = None,
-                           processes: int = 1, nemesis: Nemesis | None = None) -> BenchResult:
+                           processes: int = 1, nemesis: Nemesis | None = None,
+                           ray: str | None = None) -> BenchResult:
     """Prepare the table, connect, warm up, then run the timed load. `on_load_start` gets the number
     of connections that connected, as the timed load begins. With `nemesis`, the load goes to its target
     (the Toxiproxy proxy for network faults) and its faults run beside the timed load; the result holds
-    its fault windows."""
+    its fault windows. With `ray` (a cluster address or auto), the `processes` workers are Ray actors."""
     await prepare_table(target, table_size, manager)
     work = nemesis.target if nemesis is not None else target
     op_timeout = nemesis.spec.op_timeout if nemesis is not None else None
     faults = _Faults(nemesis, duration)
 
-    def result(run: FreeRunResult, failed: int, parts: list[FreeRunResult] | None = None) -> BenchResult:
+    def result(run: FreeRunResult, failed: int, parts: list[FreeRunResult] | None = None,
+               cluster: dict[str, Any] | None = None) -> BenchResult:
         return BenchResult(connections, table_size, run, failed, parts,
-                           nemesis.to_dict() if nemesis is not None else None)
+                           nemesis.to_dict() if nemesis is not None else None, cluster)
 
+    if ray is not None:
+        from .scale import run_ray
+
+        if on_load_start is not None:
+            on_load_start(connections)
+        try:
+            merged, parts, cluster = await run_ray(
+                work, address=ray, slots=processes, connections=connections, duration=duration,
+                table_size=table_size, seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
+                breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
+                on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
+        finally:
+            await faults.end()
+        return result(merged, 0, parts, cluster)
     if processes > 1:
         from .scale import run_processes
 
@@ -122,7 +142,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
         try:
             merged, parts = await run_processes(
                 work, processes=processes, connections=connections, duration=duration, table_size=table_size,
-                seed=seed, op_timeout=op_timeout, on_start=faults.begin,
+                seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
         finally:

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 
 from .coordinator import FreeRunResult, merge_results
 from .db import Target
-from .errors import Interrupted, RigError
+from .errors import Interrupted, RigError, UsageError
 
 #: Seconds between starting the workers and their common start instant (time to connect).
 START_DELAY = 2.0
@@ -48,57 +49,96 @@ def decode(data: dict[str, Any]) -> FreeRunResult:
     return FreeRunResult(histogram=HdrHistogram.decode(data["histogram"]), **fields)
 
 
-def _bench_worker(index: int, target: Target, connections: int, duration: float, table_size: int, seed: int,
-                  start_at: float, results: Any, op_timeout: float | None = None,
-                  breaker_recovery: float | None = None) -> None:
-    """One worker process: its connections, the point-select load from `start_at`, its result to `results`."""
+@dataclasses.dataclass(frozen=True)
+class WorkerJob:
+    """What one worker (a process or a Ray actor) runs: its share of the connections, from a common start."""
+
+    index: int
+    target: Target
+    connections: int
+    duration: float
+    table_size: int
+    seed: int
+    op_timeout: float | None = None
+    breaker_recovery: float | None = None
+
+
+async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
+                on_second: Callable[[int, int, int], None] | None) -> FreeRunResult:
+    """One worker's load: its connections, the point selects from `start_at` (its own perf_counter)."""
     from .bench import point_select
     from .coordinator import Coordinator
-    from .environment import run_async
     from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
+
+    coordinator = Coordinator([job.target] * job.connections, connect_concurrency=min(job.connections, 32))
+    breaker = (create_db_circuit_breaker_config(job.breaker_recovery) if job.breaker_recovery is not None
+               else create_db_circuit_breaker_config())
+    manager = ResilientConnectionManager(None, breaker,
+                                         RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
+                                                     overall_timeout=max(job.duration, 10)), quiet=True)
+    await coordinator.open(manager=manager)
+    try:
+        return await coordinator.run_free(point_select(job.table_size), duration=job.duration,
+                                          seed=job.seed + job.index * 7919, manager=manager, start_at=start_at,
+                                          on_interrupt=partial.append, op_timeout=job.op_timeout,
+                                          on_second=on_second)
+    finally:
+        await coordinator.close()
+
+
+def _bench_worker(job: WorkerJob, start_at: float, results: Any, seconds: Any) -> None:
+    """One worker process: runs `job`, reports each second's figures to `seconds` and its result to `results`."""
+    from .environment import run_async
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it stops workers with SIGTERM
     partial: list[FreeRunResult] = []
-
-    async def go() -> FreeRunResult:
-        coordinator = Coordinator([target] * connections, connect_concurrency=min(connections, 32))
-        breaker = (create_db_circuit_breaker_config(breaker_recovery) if breaker_recovery is not None
-                   else create_db_circuit_breaker_config())
-        manager = ResilientConnectionManager(None, breaker,
-                                             RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
-                                                         overall_timeout=max(duration, 10)), quiet=True)
-        await coordinator.open(manager=manager)
-        try:
-            return await coordinator.run_free(point_select(table_size), duration=duration, seed=seed + index * 7919,
-                                              manager=manager, start_at=start_at, on_interrupt=partial.append,
-                                              op_timeout=op_timeout)
-        finally:
-            await coordinator.close()
-
     try:
-        result = run_async(go)
+        result = run_async(lambda: _work(job, start_at, partial,
+                                         lambda t, ops, errors: seconds.put((job.index, t, ops, errors))))
     except Interrupted:
         if not partial:
-            results.put((index, None))
+            results.put((job.index, None))
             return
         result = partial[0]
-    results.put((index, _encode(result)))
+    results.put((job.index, _encode(result)))
+
+
+class _LiveView:
+    """Adds up the workers' per-second reports and passes each second on once every worker has reported it."""
+
+    def __init__(self, workers: int, on_second: Callable[[int, int, int], None] | None) -> None:
+        self.workers = workers
+        self.on_second = on_second
+        self.pending: dict[int, list[tuple[int, int]]] = {}
+        self.next = 1
+
+    def add(self, t: int, ops: int, errors: int) -> None:
+        self.pending.setdefault(t, []).append((ops, errors))
+        while len(self.pending.get(self.next, [])) >= self.workers:
+            figures = self.pending.pop(self.next)
+            if self.on_second is not None:
+                self.on_second(self.next, sum(f[0] for f in figures), sum(f[1] for f in figures))
+            self.next += 1
 
 
 async def run_processes(target: Target, *, processes: int, connections: int, duration: float, table_size: int,
                         seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
                         op_timeout: float | None = None, breaker_recovery: float | None = None,
-                        on_start: Callable[[float], None] | None = None
+                        on_start: Callable[[float], None] | None = None,
+                        on_second: Callable[[int, int, int], None] | None = None
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
     """Run the point-select load from `processes` worker processes; return the merged result and the
     workers' own results (for a check of the merge). `on_start` is told the perf_counter instant at which
     every worker's timed load begins (the nemesis schedules its faults from it)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    seconds = context.Queue()
     start_at = time.perf_counter() + START_DELAY + 0.2 * processes
-    workers = [context.Process(target=_bench_worker, args=(i, target, n, duration, table_size, seed, start_at,
-                                                            results, op_timeout, breaker_recovery), daemon=True)
-               for i, n in enumerate(split(connections, processes))]
+    jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery)
+            for i, n in enumerate(split(connections, processes))]
+    workers = [context.Process(target=_bench_worker, args=(job, start_at, results, seconds), daemon=True)
+               for job in jobs]
+    live = _LiveView(processes, on_second)
     for w in workers:
         w.start()
     if on_start is not None:
@@ -111,6 +151,7 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
         """Gather the workers' results into `got` (one reader only: a second would steal results)."""
         deadline = time.monotonic() + wait
         while len(got) < len(workers) and time.monotonic() < deadline and not stop.is_set():
+            drain()  # the live view: every worker's second so far
             with contextlib.suppress(queue.Empty):
                 index, data = results.get(timeout=0.2)
                 got[index] = decode(data) if data is not None else None
@@ -118,6 +159,12 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                 time.sleep(0.3)  # a last result may still be in the pipe
                 if results.empty():
                     break
+
+    def drain() -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                _, t, ops, errors = seconds.get(timeout=0.05)
+                live.add(t, ops, errors)
 
     reader = threading.Thread(target=collect, args=(duration + START_DELAY + 0.2 * processes + 60,), daemon=True)
     reader.start()
@@ -138,8 +185,182 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
             w.join(5)
             if w.is_alive():
                 w.kill()
+    drain()
     parts = [r for _, r in sorted(got.items()) if r is not None]
     if len(parts) < len(workers):
         raise RigError(f"{len(workers) - len(parts)} of {len(workers)} worker processes gave no result; run again "
                        "with -v and check the server.")
     return merge_results(parts), parts
+
+
+# --------------------------------------------------------------------------- Ray: the same workers, on many machines
+
+
+RAY_HOW = "pip install 'test-rig[ray]'"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--ray needs Ray, an optional extra of test-rig; install it with {RAY_HOW}.") from None
+    return ray
+
+
+def check_ray(address: str) -> None:
+    """Refuse --ray ADDRESS with a clear UsageError when Ray is not installed or nothing listens at ADDRESS."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError(f"--ray needs Ray, an optional extra of test-rig; install it with {RAY_HOW}.")
+    _check_ray_address(address)
+
+
+def _check_ray_address(address: str) -> None:
+    """Fail fast and clearly when nothing listens at a host:port given to --ray (ray.init would retry for long)."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"--ray {address} is not HOST:PORT or auto; give the head node's address as printed by "
+                         "`ray start --head`.")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
+            pass
+    except OSError as e:
+        raise UsageError(f"Nothing is listening at {address} for --ray ({e.strerror or e}); start a cluster with "
+                         "`ray start --head` and give its address, or use --ray auto on a node of one.") from None
+
+
+class _RayWorker:
+    """A Ray actor holding one worker slot. `run` blocks in the actor's thread; `stop` (a second concurrent call)
+    cancels it, and `run` then returns the figures so far."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[FreeRunResult] | None = None
+
+    def clock(self) -> float:
+        return time.time()
+
+    def run(self, job: WorkerJob, start_wall: float, seconds: Any) -> dict[str, Any] | None:
+        """`start_wall` is the common start instant in this machine's wall clock (the driver corrected it for
+        this machine's clock offset); it becomes this process's own perf_counter instant."""
+        start_at = time.perf_counter() + (start_wall - time.time())
+        partial: list[FreeRunResult] = []
+
+        def report(t: int, ops: int, errors: int) -> None:
+            seconds.put_nowait((job.index, t, ops, errors))
+
+        loop = self.loop = asyncio.new_event_loop()
+        try:
+            self.task = loop.create_task(_work(job, start_at, partial, report))
+            try:
+                result = loop.run_until_complete(self.task)
+            except asyncio.CancelledError:
+                if not partial:
+                    return None
+                result = partial[0]
+        finally:
+            loop.close()
+        return _encode(result)
+
+    def stop(self) -> None:
+        if self.loop is not None and self.task is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+def clock_offset(sent: float, remote: float, received: float) -> float:
+    """The remote clock minus ours, from one round trip (Cristian's method: the remote read is taken to be
+    half-way through the trip), so that an instant of ours can be named in the remote's clock."""
+    return remote - (sent + received) / 2
+
+
+async def run_ray(target: Target, *, address: str, slots: int, connections: int, duration: float, table_size: int,
+                  seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
+                  op_timeout: float | None = None, breaker_recovery: float | None = None,
+                  on_start: Callable[[float], None] | None = None,
+                  on_second: Callable[[int, int, int], None] | None = None
+                  ) -> tuple[FreeRunResult, list[FreeRunResult], dict[str, Any]]:
+    """The point-select load from `slots` Ray actors spread over the cluster at `address`, merged as for
+    worker processes. Returns the merged result, the workers' own, and what the cluster was (nodes, clock
+    offsets). Raises UsageError when Ray is missing, nothing listens at `address`, or the cluster has too few
+    CPUs for one actor per slot."""
+    _check_ray_address(address)
+    if address.removeprefix("ray://").rpartition(":")[0] in ("127.0.0.1", "localhost"):
+        # A cluster on loopback (`ray start --head --node-ip-address=127.0.0.1`, run with this variable set to 0)
+        # is joined as this machine's loopback node; else Ray names this node by its network address and
+        # finds no raylet there. Ray reads the variable when it is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray = _import_ray()
+    try:
+        ray.init(address=address, logging_level="WARNING", log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise UsageError(f"Could not join the Ray cluster at {address} ({str(e).splitlines()[0]}); check the "
+                         "address `ray start --head` printed.") from None
+    actors: list[Any] = []
+    try:
+        cpus = float(ray.cluster_resources().get("CPU", 0))
+        if cpus < slots:
+            raise UsageError(f"The Ray cluster at {address} has {cpus:g} CPUs and --processes {slots} needs one per "
+                             "worker; add nodes or ask for fewer processes.")
+        from ray.util.queue import Queue
+
+        seconds = Queue()
+        actor_class = ray.remote(num_cpus=1, max_concurrency=2)(_RayWorker)
+        actors = [actor_class.options(scheduling_strategy="SPREAD").remote() for _ in range(slots)]
+        offsets = []
+        for actor in actors:
+            await asyncio.wrap_future(actor.clock.remote().future())  # the actor is up: later trips are short
+            trips = []
+            for _ in range(5):  # the shortest round trip bounds the error best
+                sent = time.time()
+                remote = await asyncio.wrap_future(actor.clock.remote().future())
+                received = time.time()
+                trips.append((received - sent, clock_offset(sent, remote, received)))
+            offsets.append(min(trips)[1])
+        jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery)
+                for i, n in enumerate(split(connections, slots))]
+        delay = START_DELAY + 0.2 * slots
+        start_wall, start_at = time.time() + delay, time.perf_counter() + delay
+        refs = [actor.run.remote(job, start_wall + offset, seconds)
+                for actor, job, offset in zip(actors, jobs, offsets, strict=True)]
+        if on_start is not None:
+            on_start(start_at)
+        live = _LiveView(slots, on_second)
+
+        async def pump() -> None:
+            while True:
+                while not seconds.empty():
+                    _, t, ops, errors = seconds.get_nowait()
+                    live.add(t, ops, errors)
+                await asyncio.sleep(0.2)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            raw = await asyncio.gather(*(asyncio.wrap_future(ref.future()) for ref in refs))
+        except asyncio.CancelledError:
+            for actor in actors:
+                actor.stop.remote()
+            raw = ray.get(refs, timeout=60)
+            parts = [decode(r) for r in raw if r is not None]
+            if parts and on_interrupt is not None:
+                on_interrupt(merge_results(parts), parts)
+            raise
+        finally:
+            pumping.cancel()
+        while not seconds.empty():  # the last second, reported as the workers ended
+            _, t, ops, errors = seconds.get_nowait()
+            live.add(t, ops, errors)
+        parts = [decode(r) for r in raw if r is not None]
+        if len(parts) < slots:
+            raise RigError(f"{slots - len(parts)} of {slots} Ray workers gave no result; run again with -v.")
+        nodes = sorted({n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")})
+        cluster = {"address": address, "nodes": nodes, "actors": slots,
+                   "clock_offsets_ms": [round(o * 1000, 3) for o in offsets]}
+        return merge_results(parts), parts, cluster
+    finally:
+        for actor in actors:
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
+        ray.shutdown()

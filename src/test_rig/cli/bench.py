@@ -31,15 +31,22 @@ def bench() -> None:
 @click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes the connections are split over (one process tops out at one core).")
+              help="Worker processes the connections are split over (one process tops out at one core); with "
+                   "--ray, Ray actors.")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto",
+              help="Run the workers as Ray actors spread over the Ray cluster at ADDRESS (needs test-rig[ray]).")
 @click.pass_context
 @guarded
 def bench_point_select(ctx: click.Context, /, connections: int, duration: float, table_size: int, warmup: float,
-                       seed: int, processes: int, **params: Any) -> None:
+                       seed: int, processes: int, ray_address: str | None, **params: Any) -> None:
     """Point selects by random id on a sysbench-like table, N connections, for a duration."""
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
+    if ray_address is not None:
+        from ..scale import check_ray
+
+        check_ray(ray_address)  # bad input is refused before anything runs
     spec = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
     target = env.target()
@@ -64,7 +71,7 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
                                                         f"load started: {n} of {connections} connections"),
                                                     on_second=lambda t, ops, errors: env.console.print(
                                                         f"  {t:>4} s: {ops} ops, {errors} errors"),
-                                                    processes=processes, nemesis=nemesis))
+                                                    processes=processes, nemesis=nemesis, ray=ray_address))
     except KeyboardInterrupt as e:
         if partial:  # what ran before the interrupt is kept
             data = partial[0].to_dict()
