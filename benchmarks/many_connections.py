@@ -1,13 +1,15 @@
-"""1,000 concurrent connections in free-running mode; reports throughput and the client's peak RSS.
+"""5,000 idle-then-active connections from one client process (all opened first, then all running point
+selects); reports throughput and the client's peak RSS, beside sysbench with as many threads in the same run.
 
-Usage: .venv/bin/python benchmarks/many_connections.py [--connections 1000] [--duration 10]
-Target: every connection opens and works, and the client stays under 300 MB resident memory.
+Usage: .venv/bin/python benchmarks/many_connections.py [--connections 5000] [--duration 10] [--no-sysbench]
+Target: every connection opens and works, and the client stays under 1 GB resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -18,9 +20,12 @@ from test_rig.sandbox import Sandbox
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--connections", type=int, default=1000)
+    ap.add_argument("--connections", type=int, default=5000)
     ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--no-sysbench", action="store_true")
     args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # one descriptor per connection, and some
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.connections * 2 + 1000)), hard))
     box = Sandbox(Path(tempfile.mkdtemp(prefix="bench-many-")), max_connections=args.connections + 100)
     st = box.start()
     try:
@@ -37,7 +42,26 @@ def main() -> None:
         rss_mb = int(done.stderr.split("RSS_KB")[-1].split()[0]) / 1024
         print(f"{args.connections} connections: failed to connect {data['failed_connections']}, "
               f"qps {data['qps']:.0f}, errors {data['errors']}, p99 {data['p99_ms']:.2f} ms")
-        print(f"client peak RSS: {rss_mb:.0f} MB (target < 300 MB)")
+        print(f"client peak RSS: {rss_mb:.0f} MB (target < 1024 MB)")
+        if not args.no_sysbench:
+            from point_select import ensure_sysbench
+
+            exe = ensure_sysbench()
+            common = [exe, "oltp_point_select", "--mysql-host=127.0.0.1", f"--mysql-port={st.port}",
+                      "--mysql-user=root", "--mysql-db=test", "--tables=1", "--table-size=10000",
+                      "--db-ps-mode=disable"]
+            subprocess.run([*common, "prepare"], check=True, capture_output=True)
+            run = [*common, f"--threads={args.connections}", f"--time={int(args.duration)}", "run"]
+            probe = ("import resource, subprocess, sys; "
+                     f"done = subprocess.run({run!r}, "
+                     "capture_output=True, text=True); "
+                     "print(done.stdout[-2000:]); "
+                     "print('RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)")
+            done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+            peer_mb = int(done.stderr.split("RSS_KB")[-1].split()[0]) / 1024
+            qps = [line.split("(")[1].split()[0] for line in done.stdout.splitlines() if "queries:" in line]
+            print(f"sysbench, {args.connections} threads: qps {qps[0] if qps else '?'}, peak RSS {peer_mb:.0f} MB; "
+                  f"test-rig / sysbench RSS ratio {rss_mb / peer_mb:.2f}")
     finally:
         box.destroy()
 

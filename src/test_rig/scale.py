@@ -61,12 +61,46 @@ class WorkerJob:
     seed: int
     op_timeout: float | None = None
     breaker_recovery: float | None = None
+    #: For an elle workload instead of point selects: what this worker records and where.
+    elle: ElleShare | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ElleShare:
+    """One worker process's share of an elle run: its clients are numbered from `base` among `clients` in all,
+    its written values are 1 + part, 1 + part + parts, ... (unique across processes), and its history goes to
+    `history` (merged by the parent, in the machine's monotonic clock, which every process shares)."""
+
+    spec: Any  # history.workloads.Spec
+    history: str
+    base: int
+    clients: int
+    part: int
+    parts: int
+
+
+def _workload(job: WorkerJob) -> tuple[Any, Callable[[], None]]:
+    """The operation a worker runs, and what to do once it has run (close its history file)."""
+    if job.elle is None:
+        from .bench import point_select
+
+        return point_select(job.table_size), lambda: None
+    import itertools
+
+    from .history.model import HistoryWriter
+    from .history.workloads import Shared, workload
+
+    e = job.elle
+    stream = open(e.history, "w", encoding="utf-8")  # noqa: SIM115 - closed by the returned function
+    shared = Shared(e.spec, HistoryWriter(stream), e.clients, values=itertools.count(1 + e.part, e.parts),
+                    base=e.base)
+    return workload(shared), stream.close
 
 
 async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
                 on_second: Callable[[int, int, int], None] | None) -> FreeRunResult:
-    """One worker's load: its connections, the point selects from `start_at` (its own perf_counter)."""
-    from .bench import point_select
+    """One worker's load: its connections, the point selects (or its elle share) from `start_at` (its own
+    perf_counter)."""
     from .coordinator import Coordinator
     from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
@@ -77,12 +111,14 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
                                          RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
                                                      overall_timeout=max(job.duration, 10)), quiet=True)
     await coordinator.open(manager=manager)
+    operation, done = _workload(job)
     try:
-        return await coordinator.run_free(point_select(job.table_size), duration=job.duration,
+        return await coordinator.run_free(operation, duration=job.duration,
                                           seed=job.seed + job.index * 7919, manager=manager, start_at=start_at,
                                           on_interrupt=partial.append, op_timeout=job.op_timeout,
                                           on_second=on_second)
     finally:
+        done()
         await coordinator.close()
 
 
@@ -125,17 +161,21 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                         seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
                         op_timeout: float | None = None, breaker_recovery: float | None = None,
                         on_start: Callable[[float], None] | None = None,
-                        on_second: Callable[[int, int, int], None] | None = None
+                        on_second: Callable[[int, int, int], None] | None = None,
+                        elle: Callable[[int, int, int], ElleShare] | None = None
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
     """Run the point-select load from `processes` worker processes; return the merged result and the
     workers' own results (for a check of the merge). `on_start` is told the perf_counter instant at which
-    every worker's timed load begins (the nemesis schedules its faults from it)."""
+    every worker's timed load begins (the nemesis schedules its faults from it). With `elle`, each worker runs its
+    share of an elle workload instead: `elle(part, base, connections)` describes worker `part`'s share."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     seconds = context.Queue()
     start_at = time.perf_counter() + START_DELAY + 0.2 * processes
-    jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery)
-            for i, n in enumerate(split(connections, processes))]
+    shares = split(connections, processes)
+    jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery,
+                      elle(i, sum(shares[:i]), n) if elle is not None else None)
+            for i, n in enumerate(shares)]
     workers = [context.Process(target=_bench_worker, args=(job, start_at, results, seconds), daemon=True)
                for job in jobs]
     live = _LiveView(processes, on_second)

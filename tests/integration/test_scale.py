@@ -70,3 +70,23 @@ def test_more_processes_than_connections_is_bad_input(sandbox: SandboxState) -> 
     assert r.returncode == 2
     assert r.stderr == ("error: --processes 3 is more than --connections 2; each process needs at least one "
                         "connection.\n")
+
+
+def test_elle_from_two_processes_merges_one_history_with_unique_clients_and_values(sandbox: SandboxState,
+                                                                                  tmp_path: Path) -> None:
+    from test_rig.history.model import pair, read_history
+
+    history, out = tmp_path / "h.jsonl", tmp_path / "e.json"
+    r = run_cli("elle", "list-append", "--processes", "2", "--connections", "4", "--duration", "3",
+                "--history", str(history), "--json", str(out), "--no-password-prompt", env=env_for(sandbox))
+    assert r.returncode == 0, r.stdout + r.stderr
+    ops = read_history(history)
+    assert [op.index for op in ops] == list(range(len(ops)))
+    assert [op.time for op in ops] == sorted(op.time for op in ops)  # one timeline, the machine's monotonic clock
+    txns = pair(ops)  # raises if two clients shared a number (an invoke while "its" previous one was open)
+    assert {t.process for t in txns} == {0, 1, 2, 3}  # no connection was lost, so no client took a new number
+    appended = [m[2] for t in txns for m in t.mops if m[0] == "append"]
+    assert len(appended) == len(set(appended)) > 0  # values unique across the processes
+    data = json.loads(out.read_text())
+    assert data["valid"] is True and data["stats"]["ok"] == sum(t.type == "ok" for t in txns)
+    assert data["stats"]["ok"] + data["stats"]["fail"] == len(txns)

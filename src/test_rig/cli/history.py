@@ -13,6 +13,7 @@ from rich.console import Console
 from ..config import parse_session_var
 from ..db import ISOLATION_LEVELS
 from ..environment import run_async
+from ..errors import UsageError
 from ..history.checker import MODELS, Report
 from ..history.model import read_history
 from ..history.runner import ElleRun, check, run_workload
@@ -96,12 +97,17 @@ def check_cmd(history_path: str, workload: str, consistency_model: str, total: i
 @click.option("--history", "history_path", default=None, metavar="FILE", help="Write the history here (JSONL).")
 @click.option("--expect-valid", is_flag=True, default=False, help="Exit 1 unless the history is valid.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes the connections are split over; their histories are merged into one.")
 @click.pass_context
 @guarded
 def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: float, keys: int, max_txn_len: int,
              isolation_level: str, consistency_model: str | None, session_vars: tuple[str, ...], txn_mode: str | None,
-             history_path: str | None, expect_valid: bool, seed: int, **params: Any) -> None:
+             history_path: str | None, expect_valid: bool, seed: int, processes: int, **params: Any) -> None:
     """Run a random transactional workload, record its history, and check it (an Elle-style checker)."""
+    if processes > connections:
+        raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
+                         "at least one connection.")
     variables = dict(parse_session_var(item) for item in session_vars)
     nemesis_wanted = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
@@ -128,7 +134,8 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
                                        session_variables=variables, txn_mode=txn_mode,
                                        history_file=Path(history_path) if history_path else None, seed=seed,
                                        on_second=lambda t, ops, errs: env.console.print(
-                                           f"  {t:>4} s: {ops} transactions, {errs} errors"), nemesis=nemesis))
+                                           f"  {t:>4} s: {ops} transactions, {errs} errors"), nemesis=nemesis,
+                                       processes=processes))
     except KeyboardInterrupt as e:
         interrupted, error = e, f"interrupted by {signal_name(e)}"
     finally:

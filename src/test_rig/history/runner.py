@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from ..errors import DatabaseError, RigError, error_code
 from ..nemesis import FaultWindow, Nemesis
 from ..resilience import ResilientConnectionManager
 from .checker import Report, check_bank, check_list_append, check_rw_register
-from .model import NEMESIS, HistoryWriter, Op, pair
+from .model import NEMESIS, HistoryWriter, Op, pair, parse_history
 from .workloads import Shared, Spec, setup_sql, workload
 
 
@@ -50,10 +51,12 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
                        duration: float, isolation: str, session_variables: Mapping[str, SessionValue],
                        txn_mode: str | None, history_file: Path | None, seed: int = 0,
                        on_second: Callable[[int, int, int], None] | None = None,
-                       nemesis: Nemesis | None = None) -> ElleRun:
+                       nemesis: Nemesis | None = None, processes: int = 1) -> ElleRun:
     """Run `run.spec`'s workload; `run.ops` holds the history as it grows (also when interrupted). With
     `nemesis`, the run's connections go to its target and each fault's start and end are in the history
-    as the nemesis's own `info` events (`start-KIND`, `stop-KIND`), in the same clock as the transactions."""
+    as the nemesis's own `info` events (`start-KIND`, `stop-KIND`), in the same clock as the transactions.
+    With `processes` > 1 the clients are split over worker processes; their histories are merged into one (client
+    numbers unique across processes, operations in the machine's monotonic clock order)."""
     probe = await manager.execute_with_resilience(f"connect to {target.address}",
                                                   lambda: connect(target, database=False))
     server = probe.server
@@ -77,6 +80,7 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
     work_target = dataclasses.replace(target.with_database(schema), session_variables=variables)
     if nemesis is not None:
         work_target = dataclasses.replace(work_target, host=nemesis.target.host, port=nemesis.target.port)
+        nemesis.database = schema
     stream: TextIO | None = open(history_file, "w", encoding="utf-8") if history_file else None  # noqa: SIM115
     history = HistoryWriter(stream)
     run.ops = history.ops
@@ -87,32 +91,36 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
                 await admin.execute(sql)
         finally:
             await admin.close()
-        coordinator = Coordinator([work_target] * connections, connect_concurrency=min(connections, 32))
-        failures = await coordinator.open(manager=manager)
-        if not coordinator.connections:
-            raise next(iter(failures.values()))
-        task: asyncio.Task[None] | None = None
-        try:
-            shared = Shared(run.spec, history, connections)
-            start_at = time.perf_counter() + 0.1
-            if nemesis is not None:
-                nemesis.sessions = coordinator.session_ids
+        if processes > 1:
+            await _run_in_processes(run, history, work_target, processes=processes, connections=connections,
+                                    duration=duration, seed=seed, on_second=on_second, nemesis=nemesis)
+        else:
+            coordinator = Coordinator([work_target] * connections, connect_concurrency=min(connections, 32))
+            failures = await coordinator.open(manager=manager)
+            if not coordinator.connections:
+                raise next(iter(failures.values()))
+            task: asyncio.Task[None] | None = None
+            try:
+                shared = Shared(run.spec, history, connections)
+                start_at = time.perf_counter() + 0.1
+                if nemesis is not None:
+                    nemesis.sessions = coordinator.session_ids
 
-                def record(kind: str, phase: str, w: FaultWindow) -> None:
-                    history.add(NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
-                                w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())
+                    def record(kind: str, phase: str, w: FaultWindow) -> None:
+                        history.add(NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
+                                    w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())
 
-                nemesis.listeners.append(record)
-                task = asyncio.create_task(nemesis.run(start_at, duration))
-            run.free = await coordinator.run_free(workload(shared), duration=duration, seed=seed, manager=manager,
-                                                  on_second=on_second, start_at=start_at,
-                                                  op_timeout=nemesis.spec.op_timeout if nemesis else None)
-        finally:
-            if nemesis is not None and task is not None:
-                nemesis.stop()
-                await asyncio.gather(task, return_exceptions=True)
-                run.nemesis = nemesis.to_dict()
-            await coordinator.close()
+                    nemesis.listeners.append(record)
+                    task = asyncio.create_task(nemesis.run(start_at, duration))
+                run.free = await coordinator.run_free(workload(shared), duration=duration, seed=seed, manager=manager,
+                                                      on_second=on_second, start_at=start_at,
+                                                      op_timeout=nemesis.spec.op_timeout if nemesis else None)
+            finally:
+                if nemesis is not None and task is not None:
+                    nemesis.stop()
+                    await asyncio.gather(task, return_exceptions=True)
+                    run.nemesis = nemesis.to_dict()
+                await coordinator.close()
         run.complete = True
         return run
     finally:
@@ -120,3 +128,52 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
             stream.close()
         with contextlib.suppress(DatabaseError, RigError):
             await asyncio.shield(drop_schema(target, schema, probe))
+
+
+async def _run_in_processes(run: ElleRun, history: HistoryWriter, work_target: Target, *, processes: int,
+                            connections: int, duration: float, seed: int,
+                            on_second: Callable[[int, int, int], None] | None, nemesis: Nemesis | None) -> None:
+    """The workload from worker processes, each writing its own part of the history; the parts (and the
+    nemesis's events) are merged into `history` in time order when they end, also when interrupted."""
+    import tempfile
+
+    from ..scale import ElleShare, run_processes
+
+    parts_dir = Path(tempfile.mkdtemp(prefix="rig-elle-"))
+    events: list[Op] = []
+    if nemesis is not None:
+        nemesis.listeners.append(lambda kind, phase, w: events.append(Op(
+            -1, NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
+            w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())))
+    task: list[asyncio.Task[None]] = []
+
+    def begin(start_at: float) -> None:
+        if nemesis is not None:
+            task.append(asyncio.create_task(nemesis.run(start_at, duration)))
+
+    def share(part: int, base: int, clients: int) -> ElleShare:
+        return ElleShare(run.spec, str(parts_dir / f"part-{part}.jsonl"), base, connections, part, processes)
+
+    def interrupted(merged: FreeRunResult, _parts: list[FreeRunResult]) -> None:
+        run.free = merged
+
+    try:
+        run.free, _ = await run_processes(
+            work_target, processes=processes, connections=connections, duration=duration, table_size=0, seed=seed,
+            op_timeout=nemesis.spec.op_timeout if nemesis else None,
+            breaker_recovery=nemesis.spec.breaker_recovery if nemesis else None, on_start=begin,
+            on_second=on_second, elle=share, on_interrupt=interrupted)
+    finally:
+        if nemesis is not None and task:
+            nemesis.stop()
+            await asyncio.gather(*task, return_exceptions=True)
+            run.nemesis = nemesis.to_dict()
+        ops = list(events)
+        for part in sorted(parts_dir.glob("part-*.jsonl")):
+            lines = part.read_text(encoding="utf-8").splitlines()
+            if lines and not lines[-1].endswith("}"):
+                lines.pop()  # a worker killed in the middle of a line
+            ops.extend(parse_history(lines, str(part)))
+        for op in sorted(ops, key=lambda o: o.time):  # stable: each process's own order is kept
+            history.add(op.process, op.type, op.f, op.value, op.time)
+        shutil.rmtree(parts_dir, ignore_errors=True)

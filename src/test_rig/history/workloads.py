@@ -46,6 +46,9 @@ class Shared:
     writes: dict[int, int] = field(default_factory=dict)
     next_key: int = 0
     generation: dict[int, int] = field(default_factory=dict)
+    #: The first client number of this process's workers (with --processes, the workers of other processes
+    #: hold the numbers below); `processes` counts the clients of the whole run.
+    base: int = 0
 
     def __post_init__(self) -> None:
         self.active = list(range(self.spec.keys))
@@ -62,7 +65,7 @@ class Shared:
             self.next_key += 1
 
     def process(self, worker: int) -> int:
-        return worker + self.processes * self.generation.get(worker, 0)
+        return self.base + worker + self.processes * self.generation.get(worker, 0)
 
     def crashed(self, worker: int) -> None:
         self.generation[worker] = self.generation.get(worker, 0) + 1

@@ -223,6 +223,8 @@ class Nemesis:
         self.proxy = proxy
         self.windows: list[FaultWindow] = []
         self.sessions: SessionsProvider | None = None
+        #: The run's database, whose sessions of the run's user kill-connections takes when `sessions` is unset.
+        self.database = self.target.database
         self.listeners: list[EventListener] = []
         self.rng = random.Random(spec.seed)
         self._stop = asyncio.Event()
@@ -375,7 +377,7 @@ class Nemesis:
             else:  # the run's sessions: this user's on the run's database, other than the admin's own
                 rows = await admin.query(
                     "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s "
-                    "AND ID <> CONNECTION_ID()", (self.target.user, self.target.database))
+                    "AND ID <> CONNECTION_ID()", (self.target.user, self.database))
                 ids = [int(r[0]) for r in rows]
             if not ids:
                 raise RigError("the run had no open sessions to kill")
