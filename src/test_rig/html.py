@@ -233,18 +233,22 @@ def _faults_table(nemesis: dict[str, Any]) -> str:
 
 def _free_run(data: dict[str, Any]) -> str:
     timeline = data.get("timeline") or []
-    t = [e["t"] for e in timeline]
+    # Entry t covers [t-1, t) seconds since the load began: plot it at the middle, so fault windows (drawn in the
+    # same seconds) cover exactly the seconds they touched.
+    t = [e["t"] - 0.5 for e in timeline]
     nemesis = data.get("nemesis") or {}
     shapes, labels = _fault_shapes(nemesis.get("windows") or [])
     parts = ["<h2>Throughput</h2>", _plot("throughput", [
         {"x": t, "y": [e["ops"] for e in timeline], "type": "scatter", "mode": "lines+markers", "name": "ops/s"},
         {"x": t, "y": [e.get("errors", 0) for e in timeline], "type": "scatter", "mode": "lines+markers",
-         "name": "errors/s"}], {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "per second"}},
-                                "margin": {"t": 20}, "shapes": shapes, "annotations": labels})]
+         "name": "errors/s"}], {"xaxis": {"title": {"text": "seconds since the load began"}},
+                                "yaxis": {"title": {"text": "per second"}}, "margin": {"t": 20}, "shapes": shapes,
+                                "annotations": labels})]
     parts += ["<h2>Latency over time</h2>", _plot("latency", [
         {"x": t, "y": [e.get(f"p{p}_ms") for e in timeline], "type": "scatter", "mode": "lines+markers",
          "name": f"p{p}", "connectgaps": False} for p in (50, 95, 99)],
-        {"xaxis": {"title": {"text": "second"}}, "yaxis": {"title": {"text": "ms"}}, "margin": {"t": 20},
+        {"xaxis": {"title": {"text": "seconds since the load began"}}, "yaxis": {"title": {"text": "ms"}},
+         "margin": {"t": 20},
          "shapes": shapes, "annotations": labels})]
     if nemesis:
         parts.append(_faults_table(nemesis))

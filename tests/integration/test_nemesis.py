@@ -14,7 +14,7 @@ import pytest
 
 from test_rig.history.model import NEMESIS, read_history
 from test_rig.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, browse, env_for, run_cli
 
 
 def _box_env(box: Sandbox) -> dict[str, str]:
@@ -60,6 +60,11 @@ def test_kill_every_5_seconds_shows_outages_inside_the_windows_and_recovery_afte
     assert data["reconnects"] >= 5 and set(data["errors_by_code"]) <= {"2013", "2006"}
     html = (tmp_path / "k.html").read_text()
     assert "<table id='faults'>" in html and html.count("<td>kill</td>") == 5
+    seen = browse(tmp_path / "k.html", evaluate="""() => ({
+        bands: document.querySelectorAll('#throughput .shapelayer path').length,
+        labels: [...document.querySelectorAll('#throughput .annotation-text')].map(a => a.textContent)})""")
+    assert seen["errors"] == [] and seen["requests"] == [] and not seen["blank"]
+    assert seen["value"] == {"bands": 5, "labels": ["kill"] * 5}  # each window shaded and named on the plot
     assert own_box.running() is not None  # the server is left running
 
 
