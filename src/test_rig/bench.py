@@ -48,7 +48,7 @@ class BenchResult:
         if self.cluster is not None:
             out["ray"] = self.cluster
         if self.workers:
-            out["workers"] = [{"operations": w.operations, "errors": w.errors,
+            out["workers"] = [{"operations": w.operations, "errors": w.errors, "cpu_s": w.cpu_seconds,
                                "histogram": w.histogram.encode().decode("ascii")} for w in self.workers]
         return out
 

@@ -264,6 +264,8 @@ class FreeRunResult:
     complete: bool = True
     #: Each timeline second's latency samples (microseconds), to merge results of several processes.
     second_samples: list[list[int]] = field(default_factory=list)
+    #: CPU seconds the worker process spent on the run (set by scale-out workers, for the benchmarks).
+    cpu_seconds: float | None = None
 
     @property
     def qps(self) -> float:

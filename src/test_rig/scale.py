@@ -112,11 +112,14 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
                                                      overall_timeout=max(job.duration, 10)), quiet=True)
     await coordinator.open(manager=manager)
     operation, done = _workload(job)
+    cpu = time.process_time()
     try:
-        return await coordinator.run_free(operation, duration=job.duration,
+        result = await coordinator.run_free(operation, duration=job.duration,
                                           seed=job.seed + job.index * 7919, manager=manager, start_at=start_at,
                                           on_interrupt=partial.append, op_timeout=job.op_timeout,
                                           on_second=on_second)
+        result.cpu_seconds = time.process_time() - cpu
+        return result
     finally:
         done()
         await coordinator.close()
