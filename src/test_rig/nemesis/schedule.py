@@ -1,0 +1,234 @@
+"""The nemesis: faults on a schedule during a free-running run, each recorded as a window (start, end, what
+was done, how it was healed) for the result, the history and the report.
+
+Every `interval` seconds from the run's start, one fault begins; the kinds asked for take turns, so each
+kind is seen. It lasts `duration` seconds (half the interval unless given), then is healed: the server is
+restarted or resumed, the toxic removed. A fault still active when the run ends, is interrupted or fails is
+healed before the run returns, so nothing is left behind. A fault that could not be injected or healed is
+recorded with its error, and the run is then not ok: a fault that did not happen tested nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..db import Target, connect
+from ..errors import DatabaseError, RigError, UsageError
+from .control import CommandControl, SandboxControl, ServerControl, find_sandbox
+from .model import NEEDS, SERVER_KINDS, FaultWindow, NemesisSpec
+from .toxiproxy import Toxiproxy, connect_toxiproxy
+
+SessionsProvider = Callable[[], Awaitable[list[int]]]
+EventListener = Callable[[str, str, FaultWindow], None]
+
+
+class Nemesis:
+    """Runs the schedule of `spec` against a run's server. Build it with `prepare`, give `target` (possibly the
+    Toxiproxy proxy in front of the server) to the run's connections, call `run` beside the load and `close`
+    after it."""
+
+    def __init__(self, spec: NemesisSpec, server: Target, *, control: ServerControl | None = None,
+                 toxiproxy: Toxiproxy | None = None, proxy: str | None = None, target: Target | None = None) -> None:
+        self.spec = spec
+        self.server = server  # the real server: KILL CONNECTION goes there directly, never through the proxy
+        self.target = target or server
+        self.control = control
+        self.toxiproxy = toxiproxy
+        self.proxy = proxy
+        self.windows: list[FaultWindow] = []
+        self.sessions: SessionsProvider | None = None
+        #: The run's database, whose sessions of the run's user kill-connections takes when `sessions` is unset.
+        self.database = self.target.database
+        self.listeners: list[EventListener] = []
+        self.rng = random.Random(spec.seed)
+        self._stop = asyncio.Event()
+
+    @classmethod
+    def prepare(cls, spec: NemesisSpec, server: Target) -> Nemesis:
+        """Check that every kind asked for can be done against `server`, and set up what it needs (the
+        Toxiproxy proxy for network kinds). Raises UsageError, before the run starts, when one cannot."""
+        control: ServerControl | None = None
+        wanted = [k for k in spec.kinds if k in SERVER_KINDS]
+        if wanted:
+            needed = {c for k in wanted for c in NEEDS[k]}
+            if needed <= set(spec.commands):
+                control = CommandControl(spec.commands)
+            else:
+                box = find_sandbox(server.host, server.port)
+                if box is None:
+                    missing = sorted(needed - set(spec.commands))
+                    raise UsageError(
+                        f"--nemesis {','.join(wanted)} needs control of the server and {server.address} is not a "
+                        "sandbox running on this machine; give the commands with "
+                        + " ".join(f'--nemesis-command {m}="..."' for m in missing) + ".")
+                control = SandboxControl(box)
+        toxiproxy = None
+        proxy = None
+        target = server
+        if spec.network:
+            toxiproxy = connect_toxiproxy(spec.toxiproxy)
+            proxy = f"test-rig-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            try:
+                host, port = toxiproxy.create_proxy(proxy, f"{server.host}:{server.port}")
+            except RigError:
+                toxiproxy.close()
+                raise
+            target = _moved(server, host, port)
+        return cls(spec, server, control=control, toxiproxy=toxiproxy, proxy=proxy, target=target)
+
+    def describe(self) -> str:
+        parts = [f"{','.join(self.spec.kinds)} every {self.spec.interval:g} s for {self.spec.hold:g} s"]
+        if self.control is not None:
+            parts.append(f"server faults through {self.control.description}")
+        if self.toxiproxy is not None:
+            parts.append(f"network faults through Toxiproxy at {self.toxiproxy.url} "
+                         f"(the run connects to {self.target.address})")
+        return "; ".join(parts)
+
+    def _fire(self, phase: str, window: FaultWindow) -> None:
+        for listener in self.listeners:
+            listener(window.kind, phase, window)
+
+    def stop(self) -> None:
+        """End the schedule early (the run ended or was interrupted); `run` heals the fault in progress."""
+        self._stop.set()
+
+    async def _pause_until(self, at: float) -> bool:
+        """Wait until perf_counter `at`; False if `stop` came first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), max(0.0, at - time.perf_counter()))
+        return not self._stop.is_set()
+
+    async def run(self, start_at: float, duration: float) -> None:
+        """Inject faults from `start_at` (time.perf_counter) until `duration` seconds later or `stop`. A fault in
+        progress is always healed before this returns, also when the task is cancelled."""
+        end = start_at + duration
+        n = 1
+        while True:
+            at = start_at + n * self.spec.interval
+            if at >= end or not await self._pause_until(at):
+                return
+            kind = self.spec.kinds[(n - 1) % len(self.spec.kinds)]
+            n += 1
+            window = FaultWindow(kind, time.perf_counter() - start_at)
+            self.windows.append(window)
+            try:
+                window.action = await self._inject(kind)
+            except (RigError, DatabaseError, OSError) as e:
+                window.error = f"{kind} could not be injected: {e}"
+                window.end_s = time.perf_counter() - start_at
+                self._fire("failed", window)
+                with contextlib.suppress(RigError, DatabaseError, OSError):
+                    await self._heal(kind)  # whatever half of it happened is undone
+                continue
+            self._fire("start", window)
+            try:
+                if kind != "kill-connections":
+                    await self._pause_until(min(start_at + window.start_s + self.spec.hold, end))
+            finally:
+                healing = asyncio.ensure_future(self._end(window, start_at))
+                try:
+                    await asyncio.shield(healing)
+                except asyncio.CancelledError:
+                    await healing  # the server must not be left killed or paused
+                    raise
+
+    async def _end(self, window: FaultWindow, start_at: float) -> None:
+        try:
+            window.heal = await self._heal(window.kind)
+        except (RigError, DatabaseError, OSError) as e:
+            window.error = f"{window.kind} could not be healed: {e}"
+        window.end_s = time.perf_counter() - start_at
+        self._fire("end", window)
+
+    async def _inject(self, kind: str) -> str:
+        if kind == "kill":
+            assert self.control is not None
+            return await self.control.kill()
+        if kind == "pause":
+            assert self.control is not None
+            return await self.control.pause()
+        if kind == "kill-connections":
+            return await self._kill_connections()
+        assert self.toxiproxy is not None and self.proxy is not None
+        s = self.spec
+        toxics: dict[str, list[tuple[str, dict[str, Any], str]]] = {
+            "latency": [("latency", {"latency": int(s.latency_ms), "jitter": int(s.jitter_ms)}, "downstream")],
+            "bandwidth": [("bandwidth", {"rate": s.bandwidth_kbps}, "downstream")],
+            "reset": [("reset_peer", {"timeout": 0}, "downstream"), ("reset_peer", {"timeout": 0}, "upstream")],
+            "partition": [("timeout", {"timeout": 0}, "downstream"), ("timeout", {"timeout": 0}, "upstream")],
+        }
+        for toxic_type, attributes, stream in toxics[kind]:
+            await asyncio.to_thread(self.toxiproxy.add_toxic, self.proxy, f"{kind}-{stream}", toxic_type,
+                                    attributes, stream)
+        described = {"latency": f"{s.latency_ms:g} ms latency (jitter {s.jitter_ms:g} ms) on replies",
+                     "bandwidth": f"replies limited to {s.bandwidth_kbps} KB/s",
+                     "reset": "every connection through the proxy reset (TCP RST), new ones too",
+                     "partition": "every byte both ways dropped (black hole)"}
+        return f"Toxiproxy: {described[kind]}"
+
+    async def _heal(self, kind: str) -> str:
+        if kind == "kill":
+            assert self.control is not None
+            return await self.control.start()
+        if kind == "pause":
+            assert self.control is not None
+            return await self.control.resume()
+        if kind == "kill-connections":
+            return "nothing to undo: the run reconnects by itself"
+        assert self.toxiproxy is not None and self.proxy is not None
+        for stream in ("downstream", "upstream"):
+            name = f"{kind}-{stream}"
+            with contextlib.suppress(RigError):  # only the toxics this kind added exist
+                await asyncio.to_thread(self.toxiproxy.remove_toxic, self.proxy, name)
+        return f"Toxiproxy: {kind} toxic removed"
+
+    async def _kill_connections(self) -> str:
+        admin = await connect(self.server, database=False)
+        try:
+            if self.sessions is not None:
+                ids = await self.sessions()
+            else:  # the run's sessions: this user's on the run's database, other than the admin's own
+                rows = await admin.query(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s "
+                    "AND ID <> CONNECTION_ID()", (self.target.user, self.database))
+                ids = [int(r[0]) for r in rows]
+            if not ids:
+                raise RigError("the run had no open sessions to kill")
+            chosen = self.rng.sample(sorted(ids), max(1, round(len(ids) * self.spec.kill_share)))
+            killed = 0
+            for thread_id in chosen:
+                try:
+                    await admin.execute(f"KILL CONNECTION {int(thread_id)}")
+                    killed += 1
+                except DatabaseError as e:
+                    if e.code != 1094:  # 1094: unknown thread, it ended by itself meanwhile
+                        raise
+            return f"KILL CONNECTION of {killed} of the run's {len(ids)} sessions"
+        finally:
+            await admin.close()
+
+    async def close(self) -> None:
+        if self.toxiproxy is not None:
+            await asyncio.to_thread(self.toxiproxy.close)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kinds": list(self.spec.kinds), "interval_s": self.spec.interval, "duration_s": self.spec.hold,
+                "description": self.describe(), "windows": [w.to_dict() for w in self.windows],
+                "ok": all(w.ok for w in self.windows)}
+
+    def errors(self) -> list[str]:
+        return [w.error or f"{w.kind} at {w.start_s:.1f} s did not end" for w in self.windows if not w.ok]
+
+
+def _moved(target: Target, host: str, port: int) -> Target:
+    import dataclasses
+
+    return dataclasses.replace(target, host=host, port=port)
