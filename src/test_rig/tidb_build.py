@@ -49,17 +49,22 @@ def cached_binary() -> Path:
 
 def find_tidb_server() -> Path | None:
     """A tidb-server to use without building: $TIDB_SERVER_BIN, then PATH, then the build cache."""
-    env = os.environ.get("TIDB_SERVER_BIN")
+    return find_binary("tidb-server", "TIDB_SERVER_BIN", cached_binary())
+
+
+def find_binary(name: str, variable: str, cached: Path) -> Path | None:
+    """A program test-rig can also build with Go: the file $`variable` names (which must be executable), else
+    `name` on PATH, else `cached` when the build put it there; None when there is none."""
+    env = os.environ.get(variable)
     if env:
         path = Path(env)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise UsageError(f"TIDB_SERVER_BIN={env} is not an executable file; point it at a tidb-server binary "
+            raise UsageError(f"{variable}={env} is not an executable file; point it at a {name} binary "
                              "or unset it to let test-rig build one.")
         return path
-    found = shutil.which("tidb-server")
+    found = shutil.which(name)
     if found:
         return Path(found)
-    cached = cached_binary()
     return cached if cached.is_file() else None
 
 

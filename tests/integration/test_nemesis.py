@@ -189,3 +189,7 @@ def test_network_faults_without_toxiproxy_say_how_to_get_it(sandbox: SandboxStat
     r = run_cli("bench", "point-select", "--duration", "1", "--nemesis", "reset", "--toxiproxy",
                 "http://127.0.0.1:9", "--no-password-prompt", env=env)
     assert r.returncode == 2 and "Nothing answers as Toxiproxy at http://127.0.0.1:9" in r.stderr
+    r = run_cli("bench", "point-select", "--duration", "1", "--nemesis", "partition", "--no-password-prompt",
+                env={**env, "TOXIPROXY_SERVER_BIN": str(tmp_path / "none")})
+    assert r.returncode == 2 and (f"TOXIPROXY_SERVER_BIN={tmp_path / 'none'} is not an executable file; point it at "
+                                  "a toxiproxy-server binary") in r.stderr

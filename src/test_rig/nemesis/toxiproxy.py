@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RigError, UsageError
-from ..tidb_build import BuildError, find_go
+from ..tidb_build import BuildError, find_binary, find_go
 
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
 TOXIPROXY_VERSION = "v2.12.0"
@@ -39,18 +38,7 @@ def cached_binary() -> Path:
 
 def find_toxiproxy_server() -> Path | None:
     """A toxiproxy-server to run: $TOXIPROXY_SERVER_BIN, then PATH, then the build cache."""
-    env = os.environ.get("TOXIPROXY_SERVER_BIN")
-    if env:
-        path = Path(env)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise UsageError(f"TOXIPROXY_SERVER_BIN={env} is not an executable file; point it at a toxiproxy-server "
-                             "binary or unset it.")
-        return path
-    found = shutil.which("toxiproxy-server")
-    if found:
-        return Path(found)
-    cached = cached_binary()
-    return cached if cached.is_file() else None
+    return find_binary("toxiproxy-server", "TOXIPROXY_SERVER_BIN", cached_binary())
 
 
 def build_toxiproxy(*, force: bool = False, progress: Callable[[str], None] | None = None) -> Path:
