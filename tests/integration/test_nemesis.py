@@ -56,7 +56,8 @@ def test_kill_every_5_seconds_shows_outages_inside_the_windows_and_recovery_afte
         during = [e for e in data["timeline"] if w["start_s"] < e["t"] - 1 and e["t"] <= w["end_s"]]
         assert during and all(e["ops"] == 0 for e in during), (w, data["timeline"])
         after = [e for e in data["timeline"] if e["t"] - 1 >= w["end_s"] and not e["faults"]]
-        assert after and after[0]["ops"] > 0, (w, data["timeline"])  # the load came back before the next fault
+        between = [e for e in after if e["t"] <= w["start_s"] + 5]  # before the next fault
+        assert between and any(e["ops"] > 0 for e in between), (w, data["timeline"])  # the load came back
     assert data["reconnects"] >= 5 and set(data["errors_by_code"]) <= {"2013", "2006"}
     html = (tmp_path / "k.html").read_text()
     assert "<table id='faults'>" in html and html.count("<td>kill</td>") == 5
@@ -144,20 +145,23 @@ def test_reset_gives_lost_connections_that_reconnecting_gets_over(sandbox: Sandb
                   "--nemesis-interval", "3", "--nemesis-duration", "1")
     [window] = data["nemesis"]["windows"]  # from 3 s to 4 s
     assert window["kind"] == "reset"
-    assert data["errors_by_code"].get("2013", 0) >= 4  # every one of the 4 connections was lost
+    lost = data["errors_by_code"].get("2013", 0) + data["errors_by_code"].get("2006", 0)
+    assert lost >= 4  # every one of the 4 connections was lost (2013 reading the reply, 2006 sending)
     assert data["reconnects"] >= 4
     assert all(e["errors"] == 0 for e in data["timeline"] if not e["faults"])
     assert data["timeline"][5]["ops"] > 0, data["timeline"]  # [5 s, 6 s): the load is back
 
 
 def test_a_3_second_partition_is_a_gap_and_the_load_recovers(sandbox: SandboxState, tmp_path: Path) -> None:
-    data = _bench(env_for(sandbox), tmp_path / "p.json", "--duration", "10", "--nemesis", "partition",
-                  "--nemesis-interval", "5", "--nemesis-duration", "3")
-    [window] = data["nemesis"]["windows"]  # from 5 s to 8 s
+    data = _bench(env_for(sandbox), tmp_path / "p.json", "--duration", "12", "--nemesis", "partition",
+                  "--nemesis-interval", "6", "--nemesis-duration", "3")
+    [window] = data["nemesis"]["windows"]  # from 6 s to 9 s
     assert window["kind"] == "partition" and window["action"] == "Toxiproxy: every byte both ways dropped (black hole)"
     during = [e for e in data["timeline"] if window["start_s"] < e["t"] - 1 and e["t"] <= window["end_s"]]
-    assert len(during) == 2 and all(e["ops"] == 0 for e in during), data["timeline"]  # [6, 7) and [7, 8)
-    assert data["timeline"][3]["ops"] > 0 and data["timeline"][9]["ops"] > 0, data["timeline"]  # before; after
+    assert len(during) == 2 and all(e["ops"] == 0 for e in during), data["timeline"]  # [7, 8) and [8, 9)
+    # Before, and after: a request lost in the partition is dropped after the 2 s op timeout, and a connect that
+    # got no handshake gives up after as long, so the load is back within a few seconds of the heal.
+    assert data["timeline"][4]["ops"] > 0 and data["timeline"][11]["ops"] > 0, data["timeline"]
 
 
 # --------------------------------------------------------------------------- bad input
