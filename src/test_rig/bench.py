@@ -1,6 +1,6 @@
-"""`test-rig bench point-select`: a sysbench-like point-select load in free-running mode.
+"""`test-rig bench`: free-running loads, a sysbench-like point select (`point-select`) or a bare `SELECT 1`.
 
-The table has sysbench's layout (id primary key, k, c, pad) so numbers compare with
+The point-select table has sysbench's layout (id primary key, k, c, pad) so numbers compare with
 `sysbench oltp_point_select`; it is reused when it already holds the requested number of rows.
 """
 
@@ -35,9 +35,10 @@ class BenchResult:
     nemesis: dict[str, Any] | None = None
     #: With --ray: the cluster the workers ran on (nodes, each actor's clock offset).
     cluster: dict[str, Any] | None = None
+    workload: str = "point-select"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"command": "bench", "workload": "point-select", "connections": self.connections,
+        out: dict[str, Any] = {"command": "bench", "workload": self.workload, "connections": self.connections,
                "table_size": self.table_size, "failed_connections": self.failed_connections,
                "processes": len(self.workers) if self.workers else 1}
         out.update(self.run.to_dict())
@@ -90,6 +91,13 @@ async def prepare_table(target: Target, table_size: int, manager: ResilientConne
         await conn.close()
 
 
+def select_one(_table_size: int) -> Any:
+    async def op(conn: Connection, worker: Worker) -> None:
+        await conn.fetch("SELECT 1")
+
+    return op
+
+
 def point_select(table_size: int) -> Any:
     sql = f"SELECT c FROM {quote_ident(TABLE)} WHERE id=%s"
 
@@ -99,18 +107,25 @@ def point_select(table_size: int) -> Any:
     return op
 
 
-async def run_point_select(target: Target, *, connections: int, duration: float, table_size: int,
-                           manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
-                           on_interrupt: Callable[[BenchResult], None] | None = None,
-                           on_load_start: Callable[[int], None] | None = None,
-                           on_second: Callable[[int, int, int], None] | None = None,
-                           processes: int = 1, nemesis: Nemesis | None = None,
-                           ray: str | None = None) -> BenchResult:
-    """Prepare the table, connect, warm up, then run the timed load. `on_load_start` gets the number
-    of connections that connected, as the timed load begins. With `nemesis`, the load goes to its target
-    (the Toxiproxy proxy for network faults) and its faults run beside the timed load; the result holds
-    its fault windows. With `ray` (a cluster address or auto), the `processes` workers are Ray actors."""
-    await prepare_table(target, table_size, manager)
+#: The bench workloads by name: each takes the table size and gives the operation a worker repeats.
+WORKLOADS: dict[str, Callable[[int], Any]] = {"point-select": point_select, "select-1": select_one}
+
+
+async def run_bench(target: Target, *, workload: str = "point-select", connections: int, duration: float,
+                    table_size: int, manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
+                    on_interrupt: Callable[[BenchResult], None] | None = None,
+                    on_load_start: Callable[[int], None] | None = None,
+                    on_second: Callable[[int, int, int], None] | None = None,
+                    processes: int = 1, nemesis: Nemesis | None = None, ray: str | None = None) -> BenchResult:
+    """Prepare the table (point-select), connect, warm up, then run the timed load of `workload`.
+
+    `on_load_start` gets the number of connections that connected, as the timed load begins. With `nemesis`,
+    the load goes to its target (the Toxiproxy proxy for network faults) and its faults run beside the timed
+    load; the result holds its fault windows. With `ray` (a cluster address or auto), the `processes` workers
+    are Ray actors.
+    """
+    if workload == "point-select":
+        await prepare_table(target, table_size, manager)
     work = nemesis.target if nemesis is not None else target
     op_timeout = nemesis.spec.op_timeout if nemesis is not None else None
     faults = _Faults(nemesis, duration)
@@ -118,7 +133,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
     def result(run: FreeRunResult, failed: int, parts: list[FreeRunResult] | None = None,
                cluster: dict[str, Any] | None = None) -> BenchResult:
         return BenchResult(connections, table_size, run, failed, parts,
-                           nemesis.to_dict() if nemesis is not None else None, cluster)
+                           nemesis.to_dict() if nemesis is not None else None, cluster, workload)
 
     if ray is not None:
         from .scale import run_ray
@@ -127,7 +142,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
             on_load_start(connections)
         try:
             merged, parts, cluster = await run_ray(
-                work, address=ray, slots=processes, connections=connections, duration=duration,
+                work, address=ray, slots=processes, connections=connections, duration=duration, workload=workload,
                 table_size=table_size, seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
@@ -142,6 +157,7 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
         try:
             merged, parts = await run_processes(
                 work, processes=processes, connections=connections, duration=duration, table_size=table_size,
+                workload=workload,
                 seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
@@ -156,15 +172,15 @@ async def run_point_select(target: Target, *, connections: int, duration: float,
     if nemesis is not None:
         nemesis.sessions = coordinator.session_ids
     try:
-        workload = point_select(table_size)
+        operation = WORKLOADS[workload](table_size)
         if warmup > 0:
-            await coordinator.run_free(workload, duration=warmup, seed=seed + 1)
+            await coordinator.run_free(operation, duration=warmup, seed=seed + 1)
         if on_load_start is not None:
             on_load_start(len(coordinator.connections))
         start_at = time.perf_counter() + 0.1
         faults.begin(start_at)
         run = await coordinator.run_free(
-            workload, duration=duration, seed=seed, manager=manager, on_second=on_second, start_at=start_at,
+            operation, duration=duration, seed=seed, manager=manager, on_second=on_second, start_at=start_at,
             op_timeout=op_timeout,
             on_interrupt=(lambda partial: on_interrupt(result(partial, len(failures)))) if on_interrupt else None)
     finally:

@@ -61,8 +61,9 @@ class WorkerJob:
     seed: int
     op_timeout: float | None = None
     breaker_recovery: float | None = None
-    #: For an elle workload instead of point selects: what this worker records and where.
+    #: For an elle workload instead of a bench one: what this worker records and where.
     elle: ElleShare | None = None
+    workload: str = "point-select"  # a bench workload (bench.WORKLOADS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +83,9 @@ class ElleShare:
 def _workload(job: WorkerJob) -> tuple[Any, Callable[[], None]]:
     """The operation a worker runs, and what to do once it has run (close its history file)."""
     if job.elle is None:
-        from .bench import point_select
+        from .bench import WORKLOADS
 
-        return point_select(job.table_size), lambda: None
+        return WORKLOADS[job.workload](job.table_size), lambda: None
     import itertools
 
     from .history.model import HistoryWriter
@@ -165,19 +166,20 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                         op_timeout: float | None = None, breaker_recovery: float | None = None,
                         on_start: Callable[[float], None] | None = None,
                         on_second: Callable[[int, int, int], None] | None = None,
-                        elle: Callable[[int, int, int], ElleShare] | None = None
+                        elle: Callable[[int, int, int], ElleShare] | None = None, workload: str = "point-select"
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
-    """Run the point-select load from `processes` worker processes; return the merged result and the
-    workers' own results (for a check of the merge). `on_start` is told the perf_counter instant at which
-    every worker's timed load begins (the nemesis schedules its faults from it). With `elle`, each worker runs its
-    share of an elle workload instead: `elle(part, base, connections)` describes worker `part`'s share."""
+    """Run the bench `workload` (point selects unless said) from `processes` worker processes; return the
+    merged result and the workers' own results (for a check of the merge). `on_start` is told the perf_counter
+    instant at which every worker's timed load begins (the nemesis schedules its faults from it). With `elle`,
+    each worker runs its share of an elle workload instead: `elle(part, base, connections)` describes worker
+    `part`'s share."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     seconds = context.Queue()
     start_at = time.perf_counter() + START_DELAY + 0.2 * processes
     shares = split(connections, processes)
     jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery,
-                      elle(i, sum(shares[:i]), n) if elle is not None else None)
+                      elle(i, sum(shares[:i]), n) if elle is not None else None, workload)
             for i, n in enumerate(shares)]
     workers = [context.Process(target=_bench_worker, args=(job, start_at, results, seconds), daemon=True)
                for job in jobs]
@@ -323,9 +325,9 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                   seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
                   op_timeout: float | None = None, breaker_recovery: float | None = None,
                   on_start: Callable[[float], None] | None = None,
-                  on_second: Callable[[int, int, int], None] | None = None
+                  on_second: Callable[[int, int, int], None] | None = None, workload: str = "point-select"
                   ) -> tuple[FreeRunResult, list[FreeRunResult], dict[str, Any]]:
-    """The point-select load from `slots` Ray actors spread over the cluster at `address`, merged as for
+    """The bench `workload` from `slots` Ray actors spread over the cluster at `address`, merged as for
     worker processes. Returns the merged result, the workers' own, and what the cluster was (nodes, clock
     offsets). Raises UsageError when Ray is missing, nothing listens at `address`, or the cluster has too few
     CPUs for one actor per slot."""
@@ -362,7 +364,7 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                 received = time.time()
                 trips.append((received - sent, clock_offset(sent, remote, received)))
             offsets.append(min(trips)[1])
-        jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery)
+        jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery, None, workload)
                 for i, n in enumerate(split(connections, slots))]
         delay = START_DELAY + 0.2 * slots
         start_wall, start_at = time.time() + delay, time.perf_counter() + delay

@@ -57,3 +57,14 @@ def test_bench(any_server: SandboxState, tmp_path: Path) -> None:
     assert [t["t"] for t in data["timeline"]] == [1, 2]
     assert all(t["ops"] > 0 for t in data["timeline"])
     assert data["operations"] == sum(t["ops"] for t in data["timeline"])
+
+
+def test_bench_select_1_needs_no_table(any_server: SandboxState, tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    r = run_cli("bench", "select-1", "--connections", "2", "--duration", "2", "--no-password-prompt",
+                "--json", str(out), env=env_for(any_server))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"test-rig bench select-1: 2 connections, 2 s, against {any_server.host}:")
+    data = json.loads(out.read_text())
+    assert data["workload"] == "select-1" and data["ok"] is True and data["errors"] == 0
+    assert [t["t"] for t in data["timeline"]] == [1, 2] and all(t["ops"] > 0 for t in data["timeline"])

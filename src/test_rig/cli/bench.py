@@ -1,4 +1,4 @@
-"""`test-rig bench point-select`: free-running point selects; throughput, latency, errors, a timeline."""
+"""`test-rig bench point-select|select-1`: free-running load; throughput, latency, errors, a timeline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..bench import BenchResult, run_point_select
+from ..bench import BenchResult, run_bench
 from ..environment import run_async
 from ..errors import UsageError
 from ..nemesis import Nemesis
@@ -21,25 +21,48 @@ def bench() -> None:
     """Free-running workloads that measure throughput and latency."""
 
 
+def _bench_options(fn: Any) -> Any:
+    """What every bench workload takes."""
+    for option in reversed([
+        common_options, html_option, nemesis_options,
+        click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True),
+        click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True,
+                     help="Seconds."),
+        click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+                     help="Worker processes the connections are split over (one process tops out at one core); "
+                          "with --ray, Ray actors."),
+        click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto",
+                     help="Run the workers as Ray actors spread over the Ray cluster at ADDRESS (needs "
+                          "test-rig[ray])."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @bench.command("point-select")
-@common_options
-@html_option
-@nemesis_options
-@click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True)
-@click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help="Seconds.")
+@_bench_options
 @click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True)
-@click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True, help="Seconds.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes the connections are split over (one process tops out at one core); with "
-                   "--ray, Ray actors.")
-@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto",
-              help="Run the workers as Ray actors spread over the Ray cluster at ADDRESS (needs test-rig[ray]).")
 @click.pass_context
 @guarded
-def bench_point_select(ctx: click.Context, /, connections: int, duration: float, table_size: int, warmup: float,
-                       seed: int, processes: int, ray_address: str | None, **params: Any) -> None:
+def bench_point_select(ctx: click.Context, /, table_size: int, **params: Any) -> None:
     """Point selects by random id on a sysbench-like table, N connections, for a duration."""
+    _bench(ctx, "point-select", table_size=table_size, **params)
+
+
+@bench.command("select-1")
+@_bench_options
+@click.pass_context
+@guarded
+def bench_select_one(ctx: click.Context, /, **params: Any) -> None:
+    """`SELECT 1` on N connections, for a duration: no table, almost no server work, so the client's own cost
+    per query is what is measured (and what more --processes can spread over more cores)."""
+    _bench(ctx, "select-1", table_size=0, **params)
+
+
+def _bench(ctx: click.Context, workload: str, /, connections: int, duration: float, table_size: int, warmup: float,
+           seed: int, processes: int, ray_address: str | None, **params: Any) -> None:
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
@@ -52,8 +75,8 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
     target = env.target()
     breaker = CircuitBreaker(create_db_circuit_breaker_config(spec.breaker_recovery) if spec else
                              create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
-    env.console.print(f"test-rig bench point-select: {connections} connections, {duration:g} s, "
-                      f"{table_size} rows, against {target.address}")
+    env.console.print(f"test-rig bench {workload}: {connections} connections, {duration:g} s, "
+                      + (f"{table_size} rows, " if table_size else "") + f"against {target.address}")
     nemesis = Nemesis.prepare(spec, target) if spec else None
     if nemesis is not None:
         env.console.print(f"nemesis: {nemesis.describe()}")
@@ -64,7 +87,7 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
     manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
     partial: list[BenchResult] = []
     try:
-        result = run_async(lambda: run_point_select(target, connections=connections, duration=duration,
+        result = run_async(lambda: run_bench(target, workload=workload, connections=connections, duration=duration,
                                                     table_size=table_size, manager=manager, seed=seed, warmup=warmup,
                                                     on_interrupt=partial.append,
                                                     on_load_start=lambda n: env.console.print(
@@ -89,7 +112,7 @@ def bench_point_select(ctx: click.Context, /, connections: int, duration: float,
     if fault_errors:
         data["error"] = "nemesis: " + "; ".join(fault_errors)
     suite = Suite("bench")
-    suite.add(Case("point-select", "test_rig.bench", result.run.seconds))
+    suite.add(Case(workload, "test_rig.bench", result.run.seconds))
     env.write_reports(data, [suite])
     env.console.print(f"qps {data['qps']:.1f}  operations {data['operations']}  errors {data['errors']}  "
                       f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
