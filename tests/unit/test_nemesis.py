@@ -142,3 +142,26 @@ def test_nemesis_events_in_a_history_are_kept_but_are_not_transactions() -> None
     assert [op.process for op in ops] == [0, "nemesis", 0, "nemesis"]
     txns = pair(ops)
     assert [(t.id, t.process, t.type) for t in txns] == [(0, 0, "info")]
+
+
+def test_a_fault_cancelled_while_it_is_injected_is_still_healed() -> None:
+    class SlowKill(_Control):
+        async def kill(self) -> str:
+            self.calls.append("kill")
+            await asyncio.sleep(60)  # cancelled here, after the server was hit
+            return "killed"
+
+    control = SlowKill()
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=0.01, duration=0.005), control)
+
+    async def go() -> None:
+        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
+        while not control.calls:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert control.calls == ["kill", "start"]
+    assert nemesis.errors() == ["kill was interrupted while being injected"]

@@ -121,6 +121,13 @@ class Nemesis:
             self.windows.append(window)
             try:
                 window.action = await self._inject(kind)
+            except asyncio.CancelledError:  # cancelled half-way: what was done is undone all the same
+                window.error = f"{kind} was interrupted while being injected"
+                healing = asyncio.ensure_future(self._end(window, start_at))
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(healing)
+                await healing
+                raise
             except (RigError, DatabaseError, OSError) as e:
                 window.error = f"{kind} could not be injected: {e}"
                 window.end_s = time.perf_counter() - start_at
