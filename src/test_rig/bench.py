@@ -138,11 +138,10 @@ async def run_bench(target: Target, *, workload: str = "point-select", connectio
     if ray is not None:
         from .scale import run_ray
 
-        if on_load_start is not None:
-            on_load_start(connections)
         try:
             merged, parts, cluster = await run_ray(
                 work, address=ray, slots=processes, connections=connections, duration=duration, workload=workload,
+                on_ready=on_load_start,
                 table_size=table_size, seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)
@@ -152,12 +151,10 @@ async def run_bench(target: Target, *, workload: str = "point-select", connectio
     if processes > 1:
         from .scale import run_processes
 
-        if on_load_start is not None:
-            on_load_start(connections)
         try:
             merged, parts = await run_processes(
                 work, processes=processes, connections=connections, duration=duration, table_size=table_size,
-                workload=workload,
+                workload=workload, on_ready=on_load_start,
                 seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)

@@ -112,6 +112,8 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
                                          RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
                                                      overall_timeout=max(job.duration, 10)), quiet=True)
     await coordinator.open(manager=manager)
+    if on_second is not None:  # second 0: how many of its connections this worker opened
+        on_second(0, len(coordinator.connections), job.connections - len(coordinator.connections))
     operation, done = _workload(job)
     cpu = time.process_time()
     try:
@@ -144,20 +146,27 @@ def _bench_worker(job: WorkerJob, start_at: float, results: Any, seconds: Any) -
 
 
 class _LiveView:
-    """Adds up the workers' per-second reports and passes each second on once every worker has reported it."""
+    """Adds up the workers' per-second reports and passes each second on once every worker has reported it.
+    Second 0 is each worker's count of connections opened: once all are in, `on_ready` gets the total."""
 
-    def __init__(self, workers: int, on_second: Callable[[int, int, int], None] | None) -> None:
+    def __init__(self, workers: int, on_second: Callable[[int, int, int], None] | None,
+                 on_ready: Callable[[int], None] | None = None) -> None:
         self.workers = workers
         self.on_second = on_second
+        self.on_ready = on_ready
         self.pending: dict[int, list[tuple[int, int]]] = {}
-        self.next = 1
+        self.next = 0
 
     def add(self, t: int, ops: int, errors: int) -> None:
         self.pending.setdefault(t, []).append((ops, errors))
         while len(self.pending.get(self.next, [])) >= self.workers:
             figures = self.pending.pop(self.next)
-            if self.on_second is not None:
-                self.on_second(self.next, sum(f[0] for f in figures), sum(f[1] for f in figures))
+            total = sum(f[0] for f in figures)
+            if self.next == 0:
+                if self.on_ready is not None:
+                    self.on_ready(total)
+            elif self.on_second is not None:
+                self.on_second(self.next, total, sum(f[1] for f in figures))
             self.next += 1
 
 
@@ -166,7 +175,8 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                         op_timeout: float | None = None, breaker_recovery: float | None = None,
                         on_start: Callable[[float], None] | None = None,
                         on_second: Callable[[int, int, int], None] | None = None,
-                        elle: Callable[[int, int, int], ElleShare] | None = None, workload: str = "point-select"
+                        elle: Callable[[int, int, int], ElleShare] | None = None, workload: str = "point-select",
+                        on_ready: Callable[[int], None] | None = None
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
     """Run the bench `workload` (point selects unless said) from `processes` worker processes; return the
     merged result and the workers' own results (for a check of the merge). `on_start` is told the perf_counter
@@ -183,7 +193,7 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
             for i, n in enumerate(shares)]
     workers = [context.Process(target=_bench_worker, args=(job, start_at, results, seconds), daemon=True)
                for job in jobs]
-    live = _LiveView(processes, on_second)
+    live = _LiveView(processes, on_second, on_ready)
     for w in workers:
         w.start()
     if on_start is not None:
@@ -325,7 +335,8 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                   seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
                   op_timeout: float | None = None, breaker_recovery: float | None = None,
                   on_start: Callable[[float], None] | None = None,
-                  on_second: Callable[[int, int, int], None] | None = None, workload: str = "point-select"
+                  on_second: Callable[[int, int, int], None] | None = None, workload: str = "point-select",
+                  on_ready: Callable[[int], None] | None = None
                   ) -> tuple[FreeRunResult, list[FreeRunResult], dict[str, Any]]:
     """The bench `workload` from `slots` Ray actors spread over the cluster at `address`, merged as for
     worker processes. Returns the merged result, the workers' own, and what the cluster was (nodes, clock
@@ -372,7 +383,7 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                 for actor, job, offset in zip(actors, jobs, offsets, strict=True)]
         if on_start is not None:
             on_start(start_at)
-        live = _LiveView(slots, on_second)
+        live = _LiveView(slots, on_second, on_ready)
 
         async def pump() -> None:
             while True:
