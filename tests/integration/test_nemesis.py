@@ -197,3 +197,19 @@ def test_network_faults_without_toxiproxy_say_how_to_get_it(sandbox: SandboxStat
                 env={**env, "TOXIPROXY_SERVER_BIN": str(tmp_path / "none")})
     assert r.returncode == 2 and (f"TOXIPROXY_SERVER_BIN={tmp_path / 'none'} is not an executable file; point it at "
                                   "a toxiproxy-server binary") in r.stderr
+
+
+def test_a_fault_that_cannot_be_healed_fails_the_run(sandbox: SandboxState, tmp_path: Path) -> None:
+    out = tmp_path / "f.json"
+    r = run_cli("bench", "point-select", "--connections", "2", "--table-size", "500", "--duration", "3",
+                "--nemesis", "kill", "--nemesis-interval", "2", "--nemesis-command", "kill=true",
+                "--nemesis-command", "start=false [/x]", "--json", str(out), "--no-password-prompt",
+                env=env_for(sandbox))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    error = "nemesis: kill could not be healed: the start command exited with status 1: false [/x]"
+    assert f"The run did not test what was asked: {error}" in r.stdout
+    data = json.loads(out.read_text())
+    assert data["ok"] is False and data["error"] == error
+    [window] = data["nemesis"]["windows"]
+    assert window["action"] == "ran kill command: true" and window["ok"] is False

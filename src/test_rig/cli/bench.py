@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from ..bench import BenchResult, run_bench
 from ..environment import run_async
@@ -82,7 +83,7 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
         env.console.print(f"nemesis: {nemesis.describe()}")
         nemesis.listeners.append(lambda kind, phase, w: env.console.print(
             f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
-            f"{w.error or (w.heal if phase == 'end' else w.action)}"))
+            f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
     env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
     manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
     partial: list[BenchResult] = []
@@ -124,5 +125,5 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
     if nemesis is not None:
         env.console.print(f"nemesis: {len(nemesis.windows)} fault window(s) (! marks the seconds they cover)")
     if fault_errors:
-        env.console.print(f"[red]The run did not test what was asked: {data['error']}[/]")
+        env.console.print(f"[red]The run did not test what was asked: {escape(data['error'])}[/]")
         sys.exit(1)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import parse_session_var
 from ..db import ISOLATION_LEVELS
@@ -163,7 +164,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     if interrupted is not None:
         raise interrupted
     if fault_errors:
-        env.console.print(f"[red]The run did not test what was asked: {error}[/]")
+        env.console.print(f"[red]The run did not test what was asked: {escape(str(error))}[/]")
         sys.exit(1)
     if expect_valid and report.valid is not True:
         sys.exit(1)
