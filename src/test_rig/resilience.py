@@ -102,11 +102,12 @@ def create_circuit_breaker_config() -> CircuitBreakerConfig:
     return CircuitBreakerConfig()
 
 
-def create_db_circuit_breaker_config(recovery_timeout: float = 10.0) -> CircuitBreakerConfig:
+def create_db_circuit_breaker_config(recovery_timeout: float | None = None) -> CircuitBreakerConfig:
     """Database defaults: open after 3 consecutive failures, try again after 10 s, close after 2 successes.
     Under a nemesis the caller shortens the recovery time to a share of the fault interval, or the breaker
     would hold the load down from one fault to the next."""
-    return CircuitBreakerConfig(failure_threshold=3, recovery_timeout=recovery_timeout, success_threshold=2)
+    return CircuitBreakerConfig(failure_threshold=3, recovery_timeout=10.0 if recovery_timeout is None
+                                else recovery_timeout, success_threshold=2)
 
 
 @dataclass(frozen=True)

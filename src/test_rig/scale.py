@@ -106,9 +106,7 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
     from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
     coordinator = Coordinator([job.target] * job.connections, connect_concurrency=min(job.connections, 32))
-    breaker = (create_db_circuit_breaker_config(job.breaker_recovery) if job.breaker_recovery is not None
-               else create_db_circuit_breaker_config())
-    manager = ResilientConnectionManager(None, breaker,
+    manager = ResilientConnectionManager(None, create_db_circuit_breaker_config(job.breaker_recovery),
                                          RetryConfig(max_attempts=1_000_000, base_delay=0.05, max_delay=1.0,
                                                      overall_timeout=max(job.duration, 10)), quiet=True)
     await coordinator.open(manager=manager)

@@ -74,8 +74,8 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
     spec = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
     target = env.target()
-    breaker = CircuitBreaker(create_db_circuit_breaker_config(spec.breaker_recovery) if spec else
-                             create_db_circuit_breaker_config(), name=target.address)  # transitions are logged
+    breaker = CircuitBreaker(create_db_circuit_breaker_config(spec.breaker_recovery if spec else None),
+                             name=target.address)  # transitions are logged
     env.console.print(f"test-rig bench {workload}: {connections} connections, {duration:g} s, "
                       + (f"{table_size} rows, " if table_size else "") + f"against {target.address}")
     nemesis = Nemesis.prepare(spec, target) if spec else None

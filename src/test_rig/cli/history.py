@@ -127,8 +127,8 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
         nemesis.listeners.append(lambda kind, phase, w: env.console.print(
             f"  nemesis {phase} {kind}: {w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
     try:
-        breaker = CircuitBreaker(create_db_circuit_breaker_config(nemesis_wanted.breaker_recovery) if nemesis_wanted
-                                 else create_db_circuit_breaker_config(), name=target.address)
+        breaker = CircuitBreaker(create_db_circuit_breaker_config(
+            nemesis_wanted.breaker_recovery if nemesis_wanted else None), name=target.address)
         manager = env.manager(breaker=breaker, overall_timeout=max(duration, 10))
         run_async(lambda: run_workload(target, manager, run,
                                        connections=connections, duration=duration, isolation=isolation_level,

@@ -123,10 +123,7 @@ class Nemesis:
                 window.action = await self._inject(kind)
             except asyncio.CancelledError:  # cancelled half-way: what was done is undone all the same
                 window.error = f"{kind} was interrupted while being injected"
-                healing = asyncio.ensure_future(self._end(window, start_at))
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(healing)
-                await healing
+                await self._end_surely(window, start_at)
                 raise
             except (RigError, DatabaseError, OSError) as e:
                 window.error = f"{kind} could not be injected: {e}"
@@ -140,12 +137,17 @@ class Nemesis:
                 if kind != "kill-connections":
                     await self._pause_until(min(start_at + window.start_s + self.spec.hold, end))
             finally:
-                healing = asyncio.ensure_future(self._end(window, start_at))
-                try:
-                    await asyncio.shield(healing)
-                except asyncio.CancelledError:
-                    await healing  # the server must not be left killed or paused
-                    raise
+                await self._end_surely(window, start_at)
+
+    async def _end_surely(self, window: FaultWindow, start_at: float) -> None:
+        """`_end`, carried through even if this task is cancelled meanwhile: the server must not be left killed
+        or paused. A cancellation goes on once the fault is healed."""
+        healing = asyncio.ensure_future(self._end(window, start_at))
+        try:
+            await asyncio.shield(healing)
+        except asyncio.CancelledError:
+            await healing
+            raise
 
     async def _end(self, window: FaultWindow, start_at: float) -> None:
         try:
