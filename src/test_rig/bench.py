@@ -17,7 +17,7 @@ from typing import Any
 from .coordinator import Coordinator, FreeRunResult, Worker
 from .db import Connection, Target, connect, quote_ident
 from .errors import DatabaseError, RigError
-from .nemesis import FaultWindow, Nemesis, annotate_timeline
+from .nemesis import Nemesis, annotate_timeline
 from .resilience import ResilientConnectionManager
 
 TABLE = "rig_sbtest1"
@@ -44,8 +44,7 @@ class BenchResult:
         out.update(self.run.to_dict())
         if self.nemesis is not None:
             out["nemesis"] = self.nemesis
-            annotate_timeline(out["timeline"], [FaultWindow(**{k: w[k] for k in ("kind", "start_s", "end_s")})
-                                                for w in self.nemesis["windows"]])
+            annotate_timeline(out["timeline"], self.nemesis["windows"])
         if self.cluster is not None:
             out["ray"] = self.cluster
         if self.workers:

@@ -43,7 +43,7 @@ def test_interval_and_duration_must_make_sense() -> None:
 
 def test_timeline_seconds_are_marked_with_the_faults_that_cover_them() -> None:
     timeline = [{"t": t, "ops": 1} for t in range(1, 9)]
-    annotate_timeline(timeline, [FaultWindow("kill", 2.5, 4.2), FaultWindow("latency", 6.0, None)])
+    annotate_timeline(timeline, [FaultWindow("kill", 2.5, 4.2).to_dict(), FaultWindow("latency", 6.0, None).to_dict()])
     assert [e["faults"] for e in timeline] == [[], [], ["kill"], ["kill"], ["kill"], [], ["latency"], ["latency"]]
 
 

@@ -11,10 +11,18 @@ from rich.markup import escape
 from ..bench import BenchResult, run_bench
 from ..environment import run_async
 from ..errors import UsageError
-from ..nemesis import Nemesis
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .common import build_environment, common_options, guarded, html_option, nemesis_options, nemesis_spec, signal_name
+from .common import (
+    build_environment,
+    common_options,
+    guarded,
+    html_option,
+    nemesis_options,
+    nemesis_spec,
+    signal_name,
+    start_nemesis,
+)
 
 
 @click.group()
@@ -78,12 +86,7 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
                              name=target.address)  # transitions are logged
     env.console.print(f"test-rig bench {workload}: {connections} connections, {duration:g} s, "
                       + (f"{table_size} rows, " if table_size else "") + f"against {target.address}")
-    nemesis = Nemesis.prepare(spec, target) if spec else None
-    if nemesis is not None:
-        env.console.print(f"nemesis: {nemesis.describe()}")
-        nemesis.listeners.append(lambda kind, phase, w: env.console.print(
-            f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
-            f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
+    nemesis = start_nemesis(env, spec, target)
     env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
     manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
     partial: list[BenchResult] = []
@@ -108,10 +111,10 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
         if nemesis is not None:
             run_async(nemesis.close)
     data = result.to_dict()
-    fault_errors = nemesis.errors() if nemesis is not None else []
-    data["ok"] = not fault_errors
-    if fault_errors:
-        data["error"] = "nemesis: " + "; ".join(fault_errors)
+    failure = nemesis.failure() if nemesis is not None else None
+    data["ok"] = failure is None
+    if failure is not None:
+        data["error"] = failure
     suite = Suite("bench")
     suite.add(Case(workload, "test_rig.bench", result.run.seconds))
     env.write_reports(data, [suite])
@@ -124,6 +127,6 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
                                                       for t in data["timeline"]))
     if nemesis is not None:
         env.console.print(f"nemesis: {len(nemesis.windows)} fault window(s) (! marks the seconds they cover)")
-    if fault_errors:
-        env.console.print(f"[red]The run did not test what was asked: {escape(data['error'])}[/]")
+    if failure is not None:
+        env.console.print(f"[red]The run did not test what was asked: {escape(failure)}[/]")
         sys.exit(1)

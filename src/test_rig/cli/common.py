@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -24,6 +24,10 @@ from ..config import ConfigExtension, LoadedConfig, extension_values, extensions
 from ..environment import Environment
 from ..errors import Interrupted, RigError, UsageError
 from ..report import redactor, setup_logging
+
+if TYPE_CHECKING:
+    from ..db import Target
+    from ..nemesis import Nemesis, NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,6 +142,21 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
                        commands=parse_commands(values["nemesis_commands"] or ()),
                        latency_ms=values["nemesis_latency"], jitter_ms=values["nemesis_jitter"],
                        bandwidth_kbps=values["nemesis_bandwidth"], toxiproxy=values["toxiproxy_url"], seed=seed)
+
+
+def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) -> Nemesis | None:
+    """The Nemesis for `spec` against `target` (None without one), after checking it can be done (UsageError,
+    exit 2, before anything runs); each fault's start and end are printed as they happen."""
+    from ..nemesis import Nemesis
+
+    if spec is None:
+        return None
+    nemesis = Nemesis.prepare(spec, target)
+    env.console.print(f"nemesis: {nemesis.describe()}")
+    nemesis.listeners.append(lambda kind, phase, w: env.console.print(
+        f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
+        f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
+    return nemesis
 
 
 def extension_options(fn: F) -> F:

@@ -19,7 +19,7 @@ from ..history.checker import MODELS, Report
 from ..history.model import read_history
 from ..history.runner import ElleRun, check, run_workload
 from ..history.workloads import WORKLOADS, Spec
-from ..nemesis import Nemesis, annotate_timeline
+from ..nemesis import annotate_timeline
 from ..report import Case, Suite
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
 from .common import (
@@ -31,6 +31,7 @@ from .common import (
     nemesis_options,
     nemesis_spec,
     signal_name,
+    start_nemesis,
 )
 
 
@@ -121,11 +122,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     env.quiet_retries = True
     error: str | None = None
     interrupted: KeyboardInterrupt | None = None
-    nemesis = Nemesis.prepare(nemesis_wanted, target) if nemesis_wanted else None
-    if nemesis is not None:
-        env.console.print(f"nemesis: {nemesis.describe()}")
-        nemesis.listeners.append(lambda kind, phase, w: env.console.print(
-            f"  nemesis {phase} {kind}: {w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
+    nemesis = start_nemesis(env, nemesis_wanted, target)
     try:
         breaker = CircuitBreaker(create_db_circuit_breaker_config(
             nemesis_wanted.breaker_recovery if nemesis_wanted else None), name=target.address)
@@ -142,9 +139,9 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     finally:
         if nemesis is not None:
             run_async(nemesis.close)
-    fault_errors = nemesis.errors() if nemesis is not None else []
-    if fault_errors and error is None:
-        error = "nemesis: " + "; ".join(fault_errors)
+    failure = nemesis.failure() if nemesis is not None else None
+    if failure is not None and error is None:
+        error = failure
     report = check(workload, run.ops, model, spec)
     if run.server.get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
         env.console.print(f"note: --txn-mode is ignored: this server is {run.server.get('kind')}")
@@ -157,14 +154,14 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
         data["timeline"] = run.free.to_dict()["timeline"]
     if run.nemesis is not None:
         data["nemesis"] = run.nemesis
-        annotate_timeline(data.get("timeline", []), nemesis.windows if nemesis else [])
+        annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
     env.write_reports(data, [_suite(report, "elle")])
     if errors:
         env.console.print(f"errors by code: {errors}")
     if interrupted is not None:
         raise interrupted
-    if fault_errors:
-        env.console.print(f"[red]The run did not test what was asked: {escape(str(error))}[/]")
+    if failure is not None:
+        env.console.print(f"[red]The run did not test what was asked: {escape(failure)}[/]")
         sys.exit(1)
     if expect_valid and report.valid is not True:
         sys.exit(1)

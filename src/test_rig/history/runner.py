@@ -106,9 +106,9 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
                 if nemesis is not None:
                     nemesis.sessions = coordinator.session_ids
 
+
                     def record(kind: str, phase: str, w: FaultWindow) -> None:
-                        history.add(NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
-                                    w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())
+                        history.add(NEMESIS, "info", *_nemesis_event(kind, phase, w), time.monotonic_ns())
 
                     nemesis.listeners.append(record)
                     task = asyncio.create_task(nemesis.run(start_at, duration))
@@ -130,6 +130,13 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
             await asyncio.shield(drop_schema(target, schema, probe))
 
 
+def _nemesis_event(kind: str, phase: str, window: FaultWindow) -> tuple[str, str]:
+    """The f and value of the nemesis's history event for a fault's start or end (Elle's start-KIND and
+    stop-KIND), its value what was done, undone or went wrong."""
+    f = f"{'start' if phase == 'start' else 'stop'}-{kind}"
+    return f, window.error or (window.action if phase == "start" else window.heal)
+
+
 async def _run_in_processes(run: ElleRun, history: HistoryWriter, work_target: Target, *, processes: int,
                             connections: int, duration: float, seed: int,
                             on_second: Callable[[int, int, int], None] | None, nemesis: Nemesis | None) -> None:
@@ -143,8 +150,7 @@ async def _run_in_processes(run: ElleRun, history: HistoryWriter, work_target: T
     events: list[Op] = []
     if nemesis is not None:
         nemesis.listeners.append(lambda kind, phase, w: events.append(Op(
-            -1, NEMESIS, "info", f"{'start' if phase == 'start' else 'stop'}-{kind}",
-            w.error or (w.action if phase == "start" else w.heal), time.monotonic_ns())))
+            -1, NEMESIS, "info", *_nemesis_event(kind, phase, w), time.monotonic_ns())))
     task: list[asyncio.Task[None]] = []
 
     def begin(start_at: float) -> None:

@@ -95,9 +95,11 @@ class FaultWindow:
 
 
 
-def annotate_timeline(timeline: list[dict[str, Any]], windows: Sequence[FaultWindow]) -> None:
-    """Mark each timeline second (t = 1 covers [0, 1) s) with the kinds of fault active during any of it."""
+def annotate_timeline(timeline: list[dict[str, Any]], windows: Sequence[Mapping[str, Any]]) -> None:
+    """Mark each timeline second (t = 1 covers [0, 1) s) with the kinds of fault active during any of it.
+    `windows` are the recorded ones (FaultWindow.to_dict), so a result can be annotated from its JSON."""
     for entry in timeline:
         lo, hi = entry["t"] - 1, entry["t"]
-        active = [w.kind for w in windows if w.start_s < hi and (w.end_s if w.end_s is not None else hi) > lo]
+        active = [w["kind"] for w in windows
+                  if w["start_s"] < hi and (w["end_s"] if w["end_s"] is not None else hi) > lo]
         entry["faults"] = sorted(set(active))

@@ -233,6 +233,11 @@ class Nemesis:
                 "description": self.describe(), "windows": [w.to_dict() for w in self.windows],
                 "ok": all(w.ok for w in self.windows)}
 
+    def failure(self) -> str | None:
+        """Why the run did not test what was asked (faults not injected or not healed), or None."""
+        errors = self.errors()
+        return "nemesis: " + "; ".join(errors) if errors else None
+
     def errors(self) -> list[str]:
         return [w.error or f"{w.kind} at {w.start_s:.1f} s did not end" for w in self.windows if not w.ok]
 
