@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -90,6 +91,17 @@ def sandbox_env(directory: str | None, name: str | None, verbose: bool) -> None:
         click.echo(line)
 
 
+def _build(name: str, variable: str, found: Path | None, cached: Path, force: bool,
+           build: Callable[..., Path]) -> None:
+    """Build `name` into the cache unless the user has one already (from `variable` or PATH) or the cache does."""
+    if found is not None and found != cached and not force:
+        click.echo(f"{name}: {found} (from {variable} or PATH; nothing to build)")
+        return
+    command = "build-" + name.removesuffix("-server")
+    path = build(force=force, progress=lambda msg: click.echo(f"{command}: {msg}"))
+    click.echo(f"{name}: {path}")
+
+
 @sandbox.command("build-tidb")
 @click.option("--force", is_flag=True, default=False, help="Build again even if the cache holds the binary.")
 @click.option("-v", "--verbose", is_flag=True, default=False)
@@ -98,12 +110,7 @@ def sandbox_build_tidb(force: bool, verbose: bool) -> None:
     """Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."""
     from ..tidb_build import build_tidb, cached_binary, find_tidb_server
 
-    found = find_tidb_server()
-    if found is not None and found != cached_binary() and not force:
-        click.echo(f"tidb-server: {found} (from TIDB_SERVER_BIN or PATH; nothing to build)")
-        return
-    path = build_tidb(force=force, progress=lambda msg: click.echo(f"build-tidb: {msg}"))
-    click.echo(f"tidb-server: {path}")
+    _build("tidb-server", "TIDB_SERVER_BIN", find_tidb_server(), cached_binary(), force, build_tidb)
 
 
 @sandbox.command("build-toxiproxy")
@@ -114,9 +121,5 @@ def sandbox_build_toxiproxy(force: bool, verbose: bool) -> None:
     """Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's cache."""
     from ..nemesis.toxiproxy import build_toxiproxy, cached_binary, find_toxiproxy_server
 
-    found = find_toxiproxy_server()
-    if found is not None and found != cached_binary() and not force:
-        click.echo(f"toxiproxy-server: {found} (from TOXIPROXY_SERVER_BIN or PATH; nothing to build)")
-        return
-    path = build_toxiproxy(force=force, progress=lambda msg: click.echo(f"build-toxiproxy: {msg}"))
-    click.echo(f"toxiproxy-server: {path}")
+    _build("toxiproxy-server", "TOXIPROXY_SERVER_BIN", find_toxiproxy_server(), cached_binary(), force,
+           build_toxiproxy)
