@@ -17,9 +17,10 @@ from .basic import basic
 from .bench import bench
 from .common import build_environment, common_options, guarded
 from .config import config_gen, report_cmd, show_config
+from .gendata import gen_data
 from .history import check_cmd, elle_cmd
 from .isolation import isolation_cmd
-from .jobs import gen_data, job_monitor
+from .jobs import job_monitor
 from .multi import multi_connection, simple_multi_connection
 from .run import run_cmd
 from .sandbox import sandbox
