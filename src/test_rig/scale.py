@@ -92,8 +92,8 @@ def _workload(job: WorkerJob) -> tuple[Any, Callable[[], None]]:
     from .history.workloads import Shared, workload
 
     e = job.elle
-    stream = open(e.history, "w", encoding="utf-8")  # noqa: SIM115 - closed by the returned function
-    shared = Shared(e.spec, HistoryWriter(stream), e.clients, values=itertools.count(1 + e.part, e.parts),
+    stream = open(e.history, "wb")  # noqa: SIM115 - closed by the returned function
+    shared = Shared(e.spec, HistoryWriter(stream, keep=False), e.clients, values=itertools.count(1 + e.part, e.parts),
                     base=e.base)
     return workload(shared), stream.close
 

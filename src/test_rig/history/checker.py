@@ -1,525 +1,922 @@
-"""The checker: records in, verdict out (pure; no database).
+"""The checker: a history in, a verdict out (pure; no database). Elle's semantics, for list-append,
+rw-register and bank histories.
 
-list-append: the longest read of each key orders its appends (every other read must be a prefix of
-it), which gives ww, wr and rw dependencies between committed transactions; cycles among them are
-classified after Adya as G0, G1c, G-single, G-nonadjacent and G2-item (with -process / -realtime when
-those edges are needed). Reads also reveal anomalies without cycles: G1a, G1b, internal,
-duplicate-elements, incompatible-order, garbage-read, dirty-update, lost-update. rw-register uses the
-order a transaction's own read-then-write reveals. bank checks every read's total.
-
-`info` transactions (outcome unknown): their writes are used only where a read shows they happened;
-nothing rests on an assumption about them. The verdict is three-valued: a cycle search that runs out
-of its time budget makes the verdict `unknown` unless an anomaly the model forbids was already found.
+What each observation means (as in Elle's list_append.clj and rw_register.clj):
+- An `ok` read of `nil` is an observation: list-append's empty list, rw-register's initial, unwritten value.
+  It gives the anti-dependency edges it implies (the empty read precedes every append to that key).
+- An `invoke`'s values are not yet known and are never used; a `fail`'s writes certainly did not happen
+  (reading them is G1a); an `info`'s writes may have happened: list-append orders them where a read shows
+  them and places an unread one after every element read from its key; its reads count only when they hold
+  a value (a `nil` there is "not known", not "empty").
+- list-append: the longest read of a key orders its appends (every other read must be a prefix of it); an
+  append no read shows comes after the last element read. That gives ww, wr and rw edges; cycles among them
+  are G0, G1c, G-single-item, G-nonadjacent-item, G2-item (with -process / -realtime when those edges are
+  used). Reads also show anomalies without cycles: G1a, G1b, internal, future-read, duplicate-elements,
+  incompatible-order, dirty-update, lost-update; and, test-rig's own, garbage-read (an element nobody
+  appended: Elle stops with an error there).
+- rw-register: a read names its writer (wr); the version order comes from the initial state (nil precedes
+  every value) and, with `wfr_keys`, from a transaction that reads a key and then writes it (Elle's
+  `:wfr-keys?`); cycles in that order are cyclic-versions.
+- Anything the checker cannot use (a micro-operation of an unknown kind, a value appended twice) makes the
+  verdict `unknown` with the reason, never a silent "valid"; so does a history with no dependency at all
+  (Elle's empty-transaction-graph), a cycle search that ran out of time, or a crash of the checker itself.
 """
 
 from __future__ import annotations
 
-import itertools
+import gc
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
-from .graph import PROCESS, REALTIME, RW, WR, WW, DepGraph, shortest_path
+import orjson
+from msgspec import Raw
+
+from . import consistency
+from .graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW, Cycle, DepGraph, find_cycles
 from .model import Txn
 
-MODELS = ("read-uncommitted", "read-committed", "monotonic-atomic-view", "cursor-stability", "repeatable-read",
-          "snapshot-isolation", "serializable", "strict-serializable")
-
-#: model -> the models it directly implies (is stronger than).
-STRONGER_THAN: dict[str, tuple[str, ...]] = {
-    "strict-serializable": ("serializable",),
-    "serializable": ("snapshot-isolation", "repeatable-read"),
-    "snapshot-isolation": ("monotonic-atomic-view",),
-    "repeatable-read": ("cursor-stability", "monotonic-atomic-view"),
-    "cursor-stability": ("read-committed",),
-    "monotonic-atomic-view": ("read-committed",),
-    "read-committed": ("read-uncommitted",),
-    "read-uncommitted": (),
-}
-
-#: anomaly -> the weakest models that forbid it (every stronger model forbids it too).
-FORBIDDEN_BY: dict[str, tuple[str, ...]] = {
-    "G0": ("read-uncommitted",),
-    "G1a": ("read-committed",), "G1b": ("read-committed",), "G1c": ("read-committed",),
-    "dirty-update": ("read-committed",),
-    "lost-update": ("cursor-stability",),
-    "G-single": ("snapshot-isolation", "repeatable-read"),
-    "G-nonadjacent": ("snapshot-isolation", "repeatable-read"),
-    "G2-item": ("repeatable-read",),
-    # As in Elle: a transaction that does not see its own earlier reads and writes violates snapshot
-    # isolation and serializability (Cerone's INT), not the weaker levels; two reads that cannot come from
-    # one order of versions imply a dirty read (G1a); a value nobody wrote or an element twice is possible
-    # under no model at all.
-    "internal": ("snapshot-isolation",), "duplicate-elements": ("read-uncommitted",),
-    "incompatible-order": ("read-committed",), "garbage-read": ("read-uncommitted",),
-    # A total that drifts comes from a lost update (forbidden from cursor stability up) or a read that is
-    # not atomic (forbidden from monotonic atomic view up); which one, the reads cannot say, so only the
-    # models that forbid both are ruled out.
-    "wrong-total": ("repeatable-read", "snapshot-isolation"),
-    "negative-value": ("repeatable-read", "snapshot-isolation"),
-}
-CYCLE_KINDS = ("G0", "G1c", "G-single", "G-nonadjacent", "G2-item")
-
-
-def stronger_or_equal(model: str) -> set[str]:
-    """`model` and every model stronger than it."""
-    out = {model}
-    for stronger, weaker in STRONGER_THAN.items():
-        if model in weaker:
-            out |= stronger_or_equal(stronger)
-    return out
-
-
-def forbidding(anomaly: str) -> set[str]:
-    base = anomaly.removesuffix("-realtime").removesuffix("-process")
-    if anomaly.endswith("-realtime"):
-        return {"strict-serializable"}
-    if anomaly.endswith("-process"):
-        return set()  # strong session models, not among MODELS
-    models: set[str] = set()
-    for weakest in FORBIDDEN_BY.get(base, ()):
-        models |= stronger_or_equal(weakest)
-    return models
+MODELS = consistency.MODELS
 
 
 @dataclass
 class Report:
+    """The verdict: `valid` is True, False or "unknown". `anomalies` holds every anomaly type found (also
+    those the model allows); `violations` the types that make the history invalid under `models`."""
+
     valid: bool | str
     anomalies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     not_: list[str] = field(default_factory=list)
     also_not: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)  # parts that could not be decided, with the reason
+    unknown: list[str] = field(default_factory=list)  # why the verdict could not be decided
     model: str = "serializable"
+    violations: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"valid": self.valid, "consistency_model": self.model, "anomaly_types": sorted(self.anomalies),
-                "anomalies": self.anomalies, "not": self.not_, "also_not": self.also_not, "stats": self.stats,
-                "unknown": self.unknown}
+                "violations": self.violations, "anomalies": self.anomalies, "not": self.not_,
+                "also_not": self.also_not, "stats": self.stats, "unknown": self.unknown}
+
+    @property
+    def verdict(self) -> str:
+        return "valid" if self.valid is True else "invalid" if self.valid is False else "unknown"
 
 
-def conclude(anomalies: dict[str, list[dict[str, Any]]], stats: dict[str, int], unknown: list[str],
-             model: str) -> Report:
-    ruled_out: set[str] = set()
-    for kind in anomalies:
-        ruled_out |= forbidding(kind)
-    weakest = sorted(m for m in ruled_out if not any(m in stronger_or_equal(o) and m != o for o in ruled_out))
-    also = sorted(ruled_out - set(weakest))
-    if model in ruled_out:
-        valid: bool | str = False
-    elif unknown:
-        valid = "unknown"
-    else:
-        valid = True
-    return Report(valid, anomalies, weakest, also, stats, unknown, model)
-
-
-def _stats(txns: Sequence[Txn]) -> dict[str, int]:
-    out = {"ok": 0, "fail": 0, "info": 0}
-    for t in txns:
-        out[t.type] = out.get(t.type, 0) + 1
+def model_names(model: str | Sequence[str] | None) -> list[str]:
+    if model is None:
+        return []
+    names = [model] if isinstance(model, str) else list(model)
+    out = []
+    for name in names:
+        for part in name.split(","):
+            if part.strip():
+                known = consistency.canonical(part)
+                if known is None:
+                    raise ValueError(f"unknown consistency model {part!r}")
+                out.append(known)
     return out
 
 
+#: Findings after which no other inference can be trusted (Elle stops there with an unknown verdict).
+UNTRUSTWORTHY = frozenset({"duplicate-appends", "duplicate-writes", "checker-error"})
+
+
+def conclude(anomalies: dict[str, list[dict[str, Any]]], stats: dict[str, int], unknown: list[str],
+             model: str | Sequence[str] | None, extra: Iterable[str] = ()) -> Report:
+    """The verdict from what was found: unknown when the history breaks an assumption every inference rests
+    on; else invalid when an anomaly the models (or `extra`) forbid is present; else unknown when something
+    could not be decided; else valid."""
+    models = model_names(model)
+    forbidden = consistency.prohibited(models, extra)
+    violations = sorted(a for a in anomalies if a in forbidden)
+    not_, also_not = consistency.boundary(anomalies)
+    valid: bool | str = ("unknown" if UNTRUSTWORTHY & set(anomalies) else False if violations
+                         else "unknown" if unknown else True)
+    label = ",".join(models) if models else "(anomalies " + ",".join(sorted(extra)) + ")"
+    return Report(valid, anomalies, not_, also_not, stats, unknown, label, violations)
+
+
 def _show(v: Any) -> str:
+    """A value as a person reads it in a history (no Python reprs)."""
     if v is None:
-        return "nothing"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(str(x) for x in v) + "]"
+        return "nil"
+    if isinstance(v, list | tuple):
+        return "[" + " ".join(_show(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_show(k)} {_show(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     return str(v)
 
 
-# --------------------------------------------------------------------------- list-append
+def _stats(types: Iterable[str]) -> dict[str, int]:
+    out = {"ok": 0, "fail": 0, "info": 0}
+    for t in types:
+        out[t] = out.get(t, 0) + 1
+    return out
 
 
 class _Found:
     def __init__(self) -> None:
         self.anomalies: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.unknown: list[str] = []
 
-    def add(self, kind: str, txns: Sequence[Txn], explanation: str, **extra: Any) -> None:
-        self.anomalies[kind].append({"txns": [t.name for t in txns], "explanation": explanation, **extra})
+    def add(self, kind: str, names: Sequence[str], explanation: str, **extra: Any) -> None:
+        self.anomalies[kind].append({"txns": list(names), "explanation": explanation, **extra})
 
 
-def check_list_append(txns: Sequence[Txn], *, model: str = "serializable", realtime: bool | None = None,
-                      process: bool = False, time_budget: float = 60.0,
-                      clock: Callable[[], float] = time.monotonic) -> Report:
-    """Check a list-append history. Real-time edges are used for strict-serializable (or when asked)."""
-    found = _Found()
-    writer: dict[tuple[Any, Any], Txn] = {}
-    appends_by: dict[tuple[int, Any], list[Any]] = defaultdict(list)  # (txn, key) -> its appends in order
-    for t in txns:
+_INIT = object()  # the state before any append (what an empty read observed)
+_BOUNDARY = (ord(","), ord("]"))
+_COMMA = ord(",")
+
+
+def _shape(text: bytes) -> tuple[int, Any]:
+    """Length and last element of a compact JSON list of numbers, from its text."""
+    if text == b"[]":
+        return 0, None
+    i = text.rfind(b",")
+    last = text[i + 1:-1] if i >= 0 else text[1:-1]
+    try:
+        value: Any = int(last)
+    except ValueError:
+        value = orjson.loads(last)
+    return text.count(b",") + 1, value
+
+
+def _decoded(v: Any) -> Any:
+    return orjson.loads(v) if isinstance(v, bytes) else v
+_UNKNOWN: Any = object()  # no expectation yet
+_MISSING: Any = object()
+_APPEND: Any = object()  # in a transaction's list of values: this micro-operation was an append
+
+
+class _Analysis:
+    """What every workload's analysis shares: transactions by seq, their order edges, cycle reporting."""
+
+    def __init__(self) -> None:
+        self.found = _Found()
+        self.names: list[str] = []
+        self.types: list[str] = []
+        self.process: list[int | str] = []
+        self.invoked: list[int] = []
+        self.completed: list[int | None] = []
+
+    def meta(self, t: Txn) -> None:
+        self.names.append(t.name)
+        self.types.append(t.type)
+        self.process.append(t.process)
+        self.invoked.append(t.invoke_time)
+        self.completed.append(t.complete_time)
+
+    def order_edges(self, graph: DepGraph, realtime: bool, process: bool) -> None:
+        nodes = [s for s, ty in enumerate(self.types) if ty in ("ok", "info")]
+        if realtime:
+            _realtime_edges(nodes, self.invoked, self.completed, self.types, graph)
+        if process:
+            last: dict[int | str, int] = {}
+            for s in sorted(nodes, key=lambda x: self.invoked[x]):
+                p = self.process[s]
+                if p in last:
+                    graph.add(last[p], s, PROCESS)
+                last[p] = s
+
+    def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def empty_graph(self, graph: DepGraph) -> None:
+        if not len(graph):
+            reason = ("no transaction depends on another (Elle's empty-transaction-graph): there is nothing to "
+                      "order, so nothing was tested")
+            self.found.unknown.append(reason)
+            self.found.anomalies["empty-transaction-graph"].append({"explanation": reason})
+
+    def order_step(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        na, nb = self.names[a], self.names[b]
+        if kind == PROCESS:
+            return {"why": f"process {_show(self.process[a])} ran {na} before {nb}, so {na} < {nb} (process)"}
+        return {"why": f"{na} completed before {nb} began, so {na} < {nb} (realtime)"}
+
+    def cycles(self, graph: DepGraph, *, realtime: bool, process: bool, deadline: float,
+               clock: Callable[[], float]) -> None:
+        use = WW | WR | RW | (REALTIME if realtime else 0) | (PROCESS if process else 0)
+        cycles, unknown = find_cycles(graph, len(self.names), use=use, deadline=deadline, clock=clock)
+        self.found.unknown.extend(unknown)
+        for reason in unknown:
+            self.found.anomalies["cycle-search-timeout"].append({"explanation": reason})
+        for c in cycles:
+            self.report_cycle(c)
+
+    def report_cycle(self, c: Cycle) -> None:
+        steps = []
+        for i, kind in enumerate(c.kinds):
+            a, b = c.nodes[i], c.nodes[(i + 1) % len(c.nodes)]
+            step = self.order_step(a, b, kind) if kind in (PROCESS, REALTIME) else self.explain(a, b, kind)
+            steps.append({"from": self.names[a], "to": self.names[b], "kind": KIND_NAMES[kind], **step})
+        names = [self.names[n] for n in c.nodes]
+        text = "; ".join(s["why"] for s in steps) + f"; a cycle: {' < '.join(names)} < {names[0]}"
+        self.found.anomalies[c.spec].append({"cycle": names, "edges": [KIND_NAMES[k] for k in c.kinds],
+                                             "steps": steps, "shortest": c.shortest, "explanation": text})
+
+
+def _realtime_edges(nodes: Sequence[int], invoked: Sequence[int], completed: Sequence[int | None],
+                    types: Sequence[str], graph: DepGraph) -> None:
+    """A < B when A completed (ok) before B was invoked; only the edges that others do not imply."""
+    events: list[tuple[int, int, int]] = []
+    for s in nodes:
+        events.append((invoked[s], 1, s))
+        done = completed[s]
+        if done is not None and types[s] == "ok":
+            events.append((done, 0, s))
+    events.sort()
+    frontier: dict[int, None] = {}
+    preds: dict[int, list[int]] = {}
+    for _, kind, s in events:
+        if kind == 1:
+            preds[s] = list(frontier)
+            for p in frontier:
+                graph.add(p, s, REALTIME)
+        else:
+            for covered in preds.pop(s, ()):
+                frontier.pop(covered, None)
+            frontier[s] = None
+
+
+# --------------------------------------------------------------------------- list-append
+
+
+class ListAppend(_Analysis):
+    """Fed one transaction at a time (`add`), it keeps per transaction only its appends and, per read, the
+    length and last element (a long read is compared with the longest read of its key as it arrives, then
+    dropped), so memory grows with the number of operations, not with the length of the reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.appends: list[list[tuple[Any, Any]]] = []
+        self.reads: list[list[tuple[Any, int, Any]]] = []  # per txn: (key, length, last element or None)
+        self.writer: dict[tuple[Any, Any], int] = {}
+        self.intermediate: dict[tuple[Any, Any], int] = {}
+        self.longest: dict[Any, list[Any] | bytes] = {}
+        self.length: dict[Any, int] = {}
+        self.longest_by: dict[Any, int] = {}
+        self.failed_appends = False
+        self.future: list[tuple[int, Any, Any, int]] = []  # (txn, key, its append, the length it read before)
+        self.longest_set: dict[Any, set[Any]] = {}
+        self.odd_reads: list[tuple[int, Any, list[Any]]] = []  # reads not a prefix of their key's longest
+        self.lost: dict[tuple[Any, int, Any], list[int]] = defaultdict(list)
+
+    def add(self, t: Txn) -> None:
+        seq = len(self.names)
+        self.meta(t)
+        appends: list[tuple[Any, Any]] = []
+        reads: list[tuple[Any, int, Any]] = []
+        self.appends.append(appends)
+        self.reads.append(reads)
+        if t.f != "txn":
+            self.found.unknown.append(f"{t.name} is a {_show(t.f)} operation, not a transaction; list-append "
+                                      "histories hold transactions only")
+            return
+        ok = t.type == "ok"
+        writer = self.writer
+        keys: list[Any] = []
+        values: list[Any] = []  # each micro-operation's value as used (a read's as list or JSON text)
         for m in t.mops:
-            if m[0] == "append":
-                k, v = m[1], m[2]
-                if (k, v) in writer and writer[(k, v)].id != t.id:
-                    found.add("duplicate-elements", [writer[(k, v)], t], f"{writer[(k, v)].name} and {t.name} both "
-                              f"appended {v} to key {k}; values must be unique", key=k)
-                writer[(k, v)] = t
-                appends_by[(t.id, k)].append(v)
-    committed = [t for t in txns if t.type == "ok"]
-    reads: dict[Any, list[tuple[Txn, tuple[Any, ...]]]] = defaultdict(list)
-    for t in committed:
-        _internal(t, found)
-        for m in t.mops:
-            if m[0] == "r" and m[2] is not None:
-                reads[m[1]].append((t, tuple(m[2])))
-    order: dict[Any, tuple[Any, ...]] = {}
-    for k, rs in reads.items():
-        longest = max((seen for _, seen in rs), key=len)
-        order[k] = longest
-        owner = next(t for t, s in rs if s is longest)
-        # Every read that is a prefix of the longest holds only values the longest holds: checking the
-        # values of the longest and of the reads that are not prefixes covers them all, in linear time.
-        odd = [(t, seen) for t, seen in rs if seen != longest[:len(seen)]]
-        for t, seen in odd:
-            found.add("incompatible-order", [t, owner], f"{t.name} read key {k} as {_show(seen)} and "
-                      f"{owner.name} as {_show(longest)}: neither is a prefix of the other", key=k)
-        for t, seen in [(owner, longest), *odd]:
-            if len(set(seen)) != len(seen):
-                dup = sorted({v for v in seen if seen.count(v) > 1}, key=str)
-                found.add("duplicate-elements", [t], f"{t.name} read key {k} as {_show(seen)}, holding {dup} more "
-                          "than once", key=k)
-            for v in seen:
-                w = writer.get((k, v))
-                if w is None:
-                    found.add("garbage-read", [t], f"{t.name} read {v} in key {k}, a value no transaction appended",
-                              key=k)
-                elif w.type == "fail":
-                    readers = [r for r, s in rs if v in s[:len(s)]] or [t]
-                    found.add("G1a", [w, readers[0]], f"{readers[0].name} read {v} in key {k}, appended by "
-                              f"{w.name}, which failed (aborted read)", key=k)
-        # dirty update: a committed append ordered after an aborted one
-        for i, v in enumerate(longest):
-            w = writer.get((k, v))
-            if w is not None and w.type == "fail":
-                later = [writer[(k, x)] for x in longest[i + 1:] if (k, x) in writer and writer[(k, x)].type == "ok"]
-                if later:
-                    found.add("dirty-update", [w, later[0]], f"{later[0].name} appended to key {k} after {v}, "
-                              f"which {w.name} appended and which failed: it built on an aborted write", key=k)
-                break
-    # G1b: reading a value its writer later overwrote (not its final append to the key)
-    for k, rs in reads.items():
-        for t, seen in rs:
-            if not seen:
+            if not isinstance(m, list | tuple) or len(m) != 3:
+                self.found.unknown.append(f"{t.name} holds {_show(m)}, which is not a micro-operation [f key "
+                                          "value]")
                 continue
-            ext = _external(t, k, seen, appends_by)
-            if not ext:
+            f, k, v = m
+            if f == "append":
+                prior = writer.get((k, v))
+                if prior is not None:
+                    first = self.names[prior]
+                    self.found.unknown.append(f"{first} and {t.name} both appended {_show(v)} to key {_show(k)}; "
+                                              "Elle needs every appended value to be unique")
+                    self.found.anomalies.setdefault("duplicate-appends", []).append(
+                        {"txns": [first, t.name], "key": k, "value": v,
+                         "explanation": f"{_show(v)} was appended to key {_show(k)} more than once"})
+                writer[(k, v)] = seq
+                appends.append((k, v))
+                if t.type == "fail":
+                    self.failed_appends = True
+                keys.append(k)
+                values.append(_APPEND)
                 continue
-            w = writer.get((k, ext[-1]))
-            if w is not None and w.id != t.id and w.type == "ok" and appends_by[(w.id, k)][-1] != ext[-1]:
-                found.add("G1b", [w, t], f"{t.name} read key {k} ending in {ext[-1]}, but {w.name} went on to append "
-                          f"{appends_by[(w.id, k)][-1]}: an intermediate value", key=k)
-    _lost_updates(committed, appends_by, found)
-    graph = DepGraph()
+            if f != "r":
+                self.found.unknown.append(f"{t.name} holds the micro-operation {_show(m)}; list-append knows only "
+                                          "append and r")
+                continue
+            if isinstance(v, Raw):
+                v = bytes(v)
+                if v == b"null":
+                    v = None
+                elif b" " in v or b'"' in v or b"\t" in v:  # spaces or strings: read it as data, not as text
+                    v = orjson.loads(v)
+            if v is None:
+                if not ok:
+                    continue  # an unfinished read: its value is not known
+                v = []
+            if isinstance(v, bytes):
+                n, last = _shape(v)
+            elif isinstance(v, list):
+                n = len(v)
+                last = v[-1] if n else None
+            else:
+                self.found.unknown.append(f"{t.name} read key {_show(k)} as {_show(v)}, which is not a list")
+                continue
+            reads.append((k, n, last))
+            self._observe(seq, t, k, v, n)
+            keys.append(k)
+            values.append(v)
+        if len(set(keys)) < len(keys):
+            self._within(seq, t, ok, keys, values)
+
+    def _within(self, seq: int, t: Txn, ok: bool, keys: list[Any], values: list[Any]) -> None:
+        """What only a transaction that touches a key more than once shows: its intermediate appends (for G1b),
+        and, when it committed, Elle's INT (each read matches the txn's own earlier reads and appends),
+        future reads, and the read-then-append that lost updates are made of."""
+        last_append: dict[Any, Any] = {}
+        state: dict[Any, Any] = {}  # what the txn must read next of a key it touched (None: only its end known)
+        own_suffix: dict[Any, list[Any]] = {}
+        read_length: dict[Any, int] = {}
+        first_read: dict[Any, tuple[int, Any]] = {}
+        written: set[Any] = set()
+        appends = iter(self.appends[seq])
+        for k, v in zip(keys, values, strict=True):
+            if v is _APPEND:
+                _, value = next(appends)
+                if k in last_append:
+                    self.intermediate[(k, last_append[k])] = seq
+                last_append[k] = value
+                if not ok:
+                    continue
+                if k in read_length:
+                    self.future.append((seq, k, value, read_length[k]))
+                if k not in written and k in first_read:
+                    n, last = first_read[k]
+                    self.lost[(k, n, last)].append(seq)
+                written.add(k)
+                if k in state and state[k] is not None:
+                    state[k] = [*_decoded(state[k]), value]
+                else:
+                    own_suffix.setdefault(k, []).append(value)
+                    state[k] = None
+                continue
+            if not ok:
+                continue
+            seen = _decoded(v)
+            n = len(seen)
+            if k not in written and k not in first_read:
+                first_read[k] = (n, seen[-1] if n else None)
+            if n > read_length.get(k, 0):
+                read_length[k] = n
+            if k in state:
+                expect = _decoded(state[k])
+                if expect is None:
+                    suffix = own_suffix.get(k, [])
+                    if n < len(suffix) or seen[n - len(suffix):] != suffix:
+                        self.found.add("internal", [t.name], f"{t.name} appended {_show(suffix)} to key {_show(k)} "
+                                       f"and then read {_show(seen)}, which does not end with its own appends", key=k)
+                elif seen != expect:
+                    self.found.add("internal", [t.name], f"{t.name} read key {_show(k)} as {_show(seen)}, but its "
+                                   f"own earlier read and appends make it {_show(expect)}", key=k)
+            state[k] = seen
+            own_suffix.pop(k, None)
+
+    def _observe(self, seq: int, t: Txn, k: Any, v: list[Any] | bytes, n: int) -> None:
+        """Compare a read with the longest read of its key so far (the prefix order is checked as reads come
+        in: a read compatible with the current longest is compatible with every extension of it). A key's
+        reads are compared as JSON text when they come as text (a prefix of the text, ending at an element
+        boundary, is a prefix of the list), else as lists."""
+        if not n:
+            return
+        longest = self.longest.get(k)
+        if longest is None:
+            self._grow(seq, t, k, v, n, 0)
+            return
+        if isinstance(longest, bytes) and isinstance(v, list):
+            v = orjson.dumps(v)
+        elif isinstance(longest, list) and isinstance(v, bytes):
+            v = orjson.loads(v)
+        m = self.length[k]
+        if isinstance(v, bytes):
+            assert isinstance(longest, bytes)
+            if n <= m:
+                fits = longest.startswith(v[:-1]) and longest[len(v) - 1] in _BOUNDARY
+            else:
+                fits = v.startswith(longest[:-1]) and v[len(longest) - 1] == _COMMA
+        else:
+            assert isinstance(longest, list)
+            fits = v == longest[:n] if n <= m else v[:m] == longest
+        if not fits:
+            self._odd(seq, t, k, _decoded(v), _decoded(longest))
+            if n > m:
+                self._grow(seq, t, k, v, n, 0)
+            return
+        if n > m:
+            self._grow(seq, t, k, v, n, m)
+
+    def _grow(self, seq: int, t: Txn, k: Any, v: list[Any] | bytes, n: int, already: int) -> None:
+        """`v` is the key's longest read now; its elements past the first `already` are new (checked for
+        duplicates)."""
+        if already:
+            seen = self.longest_set.setdefault(k, set())
+            new = orjson.loads(b"[" + v[len(self.longest[k]):]) if isinstance(v, bytes) else v[already:]
+        else:
+            seen = self.longest_set[k] = set()
+            new = _decoded(v)
+        dups = []
+        for x in new:
+            if x in seen:
+                dups.append(x)
+            seen.add(x)
+        if dups:
+            self.found.add("duplicate-elements", [t.name], f"{t.name} read key {_show(k)} holding "
+                           f"{_show(sorted(set(dups), key=str))} more than once", key=k)
+        self.longest[k] = v  # read lists are never changed after they are read
+        self.length[k] = n
+        self.longest_by[k] = seq
+
+    def _odd(self, seq: int, t: Txn, k: Any, v: list[Any], longest: list[Any]) -> None:
+        owner = self.names[self.longest_by[k]]
+        self.found.add("incompatible-order", [t.name, owner], f"{t.name} read key {_show(k)} as {_show(v)} and "
+                       f"{owner} as {_show(longest)}: neither is a prefix of the other", key=k)
+        self.odd_reads.append((seq, k, list(v)))
+        if len(set(v)) != len(v):
+            self.found.add("duplicate-elements", [t.name], f"{t.name} read key {_show(k)} as {_show(v)}, holding "
+                           "an element more than once", key=k)
+
+    def finish(self, *, realtime: bool, process: bool, deadline: float, clock: Callable[[], float]) -> None:
+        found, types, names = self.found, self.types, self.names
+        self.order = {k: list(dict.fromkeys(_decoded(v))) for k, v in self.longest.items()}
+        # One pass over the reads: who read which state (for rw edges), wr edges, intermediate reads (G1b).
+        readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+        graph = DepGraph()
+        add_wr, add_ww, add_rw = graph.adder(WR), graph.adder(WW), graph.adder(RW)
+        writer, intermediate = self.writer, self.intermediate
+        possible = {"ok", "info"}
+        for seq, rs in enumerate(self.reads):
+            if not rs:
+                continue
+            committed = types[seq] == "ok"
+            for k, n, last in rs:
+                if not n:
+                    readers[(k, _INIT)].append(seq)
+                    continue
+                state = (k, last)
+                readers[state].append(seq)
+                w = writer.get(state)
+                if w is not None and w != seq and types[w] in possible:
+                    add_wr((w, seq))
+                if committed and intermediate:
+                    w = intermediate.get(state)
+                    if w is not None and w != seq:
+                        final = [v for kk, v in self.appends[w] if kk == k][-1]
+                        found.add("G1b", [names[w], names[seq]], f"{names[seq]} read key {_show(k)} ending in "
+                                  f"{_show(last)}, but {names[w]} went on to append {_show(final)}: an intermediate "
+                                  "value", key=k)
+        self.readers = readers
+        # Elements no one appended, elements of failed appends that a committed read shows, and appends that
+        # build on failed ones: one pass over each key's order (and over the reads that fit no order).
+        reported_garbage: set[tuple[Any, Any]] = set()
+        get = writer.get
+        walks = [(k, self.longest_by[k], v, True) for k, v in self.order.items()]
+        walks += [(k, s_, v, False) for s_, k, v in self.odd_reads]
+        for k, seq_of_longest, values, is_order in walks:
+            ws = [get((k, x)) for x in values]
+            if None in ws or (self.failed_appends and any(w is not None and types[w] == "fail" for w in ws)):
+                for i, (x, w) in enumerate(zip(values, ws, strict=True)):
+                    if w is None:
+                        if (k, x) not in reported_garbage:
+                            reported_garbage.add((k, x))
+                            found.add("garbage-read", [names[seq_of_longest]], f"{names[seq_of_longest]} read "
+                                      f"{_show(x)} in key {_show(k)}, a value no transaction appended", key=k)
+                    elif types[w] == "fail":
+                        reader = self._first_reader(k, i, seq_of_longest)
+                        if types[reader] == "ok":
+                            found.add("G1a", [names[w], names[reader]], f"{names[reader]} read {_show(x)} in key "
+                                      f"{_show(k)}, appended by {names[w]}, which failed (aborted read)", key=k)
+                if is_order:
+                    self._dirty_updates(k, values, ws)
+        if self.future:
+            self.position = {k: {x: i for i, x in enumerate(v)} for k, v in self.order.items()}
+        for seq, k, v, n in self.future:
+            pos = self.position.get(k, {}).get(v)
+            if pos is not None and pos < n:
+                found.add("future-read", [names[seq]], f"{names[seq]} read key {_show(k)} holding {_show(v)} "
+                          f"before it appended {_show(v)} itself", key=k)
+        for (k, n, last), seqs in self.lost.items():
+            if len(seqs) > 1:
+                what = f"ending in {_show(last)}" if n else "empty"
+                found.add("lost-update", [names[s] for s in seqs], f"{', '.join(names[s] for s in seqs)} all read "
+                          f"key {_show(k)} {what} and then appended to it: each wrote over a version the others had "
+                          "also read", key=k)
+        # ww and rw edges: each append follows the element before it in the key's order (an append no read
+        # shows follows the last element read), so the writer of that element and everyone who read the key
+        # in that state come before it.
+        previous = self.previous = {(k, x): (o[i - 1] if i else _INIT) for k, o in self.order.items()
+                                    for i, x in enumerate(o)}
+        last = {k: o[-1] for k, o in self.order.items()}
+        for seq, appends in enumerate(self.appends):
+            if not appends or types[seq] not in possible:
+                continue
+            for k, v in appends:
+                state = (k, v)
+                prev = previous.get(state, _MISSING)
+                if prev is _MISSING:
+                    prev = last.get(k, _INIT)
+                state = (k, prev)
+                if prev is not _INIT:
+                    w = writer.get(state)
+                    if w is not None and w != seq and types[w] in possible:
+                        add_ww((w, seq))
+                for r in readers.get(state, ()):
+                    if r != seq:
+                        add_rw((r, seq))
+        self.order_edges(graph, realtime, process)
+        self.empty_graph(graph)
+        self.cycles(graph, realtime=realtime, process=process, deadline=deadline, clock=clock)
+
+    def _first_reader(self, k: Any, position: int, fallback: int) -> int:
+        """The first committed transaction whose read of `k` reaches `position` of the version order."""
+        if not hasattr(self, "_reads_by_key"):
+            by_key: dict[Any, list[tuple[int, int]]] = defaultdict(list)
+            for seq, rs in enumerate(self.reads):
+                if self.types[seq] == "ok":
+                    for kk, n, _ in rs:
+                        by_key[kk].append((seq, n))
+            self._reads_by_key = by_key
+        return next((seq for seq, n in self._reads_by_key.get(k, ()) if n > position), fallback)
+
+    def _previous(self, k: Any, v: Any) -> Any:
+        """The element appended just before `v` to `k` in the version order; for an append no read shows,
+        the last element read (it came after all of them); _INIT when it came first."""
+        prev = self.previous.get((k, v), _MISSING)
+        if prev is _MISSING:
+            order = self.order.get(k)
+            return order[-1] if order else _INIT
+        return prev
+
+    def _dirty_updates(self, k: Any, order: list[Any], writers: list[int | None]) -> None:
+        """An aborted append followed in the version order by a committed one (Elle's dirty-update walk:
+        appends of unknown outcome in between keep the aborted state open)."""
+        t1: int | None = None  # None: the initial state, which counts as committed
+        values: list[Any] = []
+        for v, w in zip(order, writers, strict=True):
+            if w is None:
+                break  # garbage, reported above
+            values.append(v)
+            before = "ok" if t1 is None else self.types[t1]
+            after = self.types[w]
+            if after == "info" or (before == "fail" and after == "fail"):
+                continue
+            if before == "fail" and after == "ok":
+                assert t1 is not None
+                self.found.add("dirty-update", [self.names[t1], self.names[w]], f"{self.names[w]} appended "
+                               f"{_show(v)} to key {_show(k)} after {_show(values[:-1])}, which "
+                               f"{self.names[t1]} appended and which failed: it built on an aborted write", key=k)
+            t1, values = w, [v]
+
+    def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        na, nb = self.names[a], self.names[b]
+        if kind == WR:
+            for k, n, last in self.reads[b]:
+                if n and self.writer.get((k, last)) == a:
+                    return {"key": k, "value": last, "why": f"{nb} read key {_show(k)} ending in {_show(last)}, "
+                            f"which {na} appended, so {na} < {nb} (wr)"}
+        for k, v in self.appends[b]:
+            prev = self._previous(k, v)
+            seen = (k, v) in self.previous
+            if kind == WW and prev is not _INIT and self.writer.get((k, prev)) == a:
+                how = "" if seen else " (no read shows it: it came after every element read)"
+                return {"key": k, "value": prev, "value2": v, "why": f"{nb} appended {_show(v)}{how} after {na} "
+                        f"appended {_show(prev)} to key {_show(k)}, so {na} < {nb} (ww)"}
+            if kind == RW and a in self.readers.get((k, prev), ()):
+                what = "empty" if prev is _INIT else f"ending in {_show(prev)}"
+                how = "" if seen else f" (no read shows {_show(v)}: it came after every element read)"
+                return {"key": k, "value": None if prev is _INIT else prev, "value2": v,
+                        "why": f"{na} read key {_show(k)} {what}, before {nb} appended {_show(v)} there{how}, so "
+                               f"{na} < {nb} (rw)"}
+        return {"why": f"{na} < {nb} ({KIND_NAMES[kind]})"}
+
+
+def check_list_append(txns: Iterable[Txn], *, model: str | Sequence[str] | None = "serializable",
+                      anomalies: Iterable[str] = (), realtime: bool | None = None, process: bool | None = None,
+                      time_budget: float = 60.0, clock: Callable[[], float] = time.monotonic) -> Report:
+    """Check a list-append history. Real-time edges are built when the models (or `anomalies`) forbid a
+    realtime anomaly (strict-serializable), process edges when they forbid a process one (the strong-session
+    models), or when asked."""
+    wanted = consistency.prohibited(model_names(model), anomalies)
+    use_realtime = realtime if realtime is not None else consistency.needs_realtime(wanted)
+    use_process = process if process is not None else (consistency.needs_process(wanted) and not use_realtime)
+    analysis = ListAppend()
+    deadline = clock() + time_budget
     for t in txns:
-        if t.type == "ok":
-            graph.node(t.id)
-    for k, seq in order.items():
-        for a, b in itertools.pairwise(seq):
-            wa, wb = writer.get((k, a)), writer.get((k, b))
-            if wa and wb and wa.id != wb.id and wa.type != "fail" and wb.type != "fail":
-                graph.add(wa.id, wb.id, WW, f"{wb.name} appended {b} after {wa.name} appended {a} to key {k}, so "
-                                            f"{wa.name} < {wb.name} (ww)")
-    for k, rs in reads.items():
-        seq = order[k]
-        for t, seen in rs:
-            ext = _external(t, k, seen, appends_by)
-            if ext:
-                w = writer.get((k, ext[-1]))
-                if w is not None and w.type != "fail":
-                    graph.add(w.id, t.id, WR, f"{t.name} read key {k} ending in {ext[-1]}, which {w.name} appended, "
-                                              f"so {w.name} < {t.name} (wr)")
-            if len(ext) < len(seq):
-                nxt = seq[len(ext)]
-                w2 = writer.get((k, nxt))
-                if w2 is not None and w2.type != "fail" and w2.id != t.id:
-                    what = f"ending in {ext[-1]}" if ext else "empty"
-                    graph.add(t.id, w2.id, RW, f"{t.name} read key {k} {what}, before {w2.name} appended {nxt} "
-                                               f"there, so {t.name} < {w2.name} (rw)")
-    return _finish(graph, txns, found, model=model, realtime=realtime, process=process, time_budget=time_budget,
-                   clock=clock)
-
-
-def _finish(graph: DepGraph, txns: Sequence[Txn], found: _Found, *, model: str, realtime: bool | None,
-            process: bool, time_budget: float, clock: Callable[[], float]) -> Report:
-    """Add the optional order edges, search the cycles, and conclude."""
-    use_realtime = realtime if realtime is not None else model == "strict-serializable"
-    visible = [t for t in txns if t.id in graph.node_of]
-    if use_realtime:
-        _realtime_edges(visible, graph)
-    if process:
-        _process_edges(visible, graph)
-    unknown: list[str] = []
-    _cycles(graph, {t.id: t for t in txns}, found, unknown, clock() + time_budget, clock)
-    return conclude(dict(found.anomalies), _stats(txns), unknown, model)
+        analysis.add(t)
+    analysis.finish(realtime=use_realtime, process=use_process, deadline=deadline, clock=clock)
+    return conclude(dict(analysis.found.anomalies), _stats(analysis.types), analysis.found.unknown, model, anomalies)
 
 
 # --------------------------------------------------------------------------- rw-register
 
 
-def check_rw_register(txns: Sequence[Txn], *, model: str = "serializable", realtime: bool | None = None,
-                      process: bool = False, time_budget: float = 60.0,
-                      clock: Callable[[], float] = time.monotonic) -> Report:
-    """Check a read-write register history. Unique writes name the version a read saw (wr); a
-    transaction that read a version and then wrote the key orders the two (ww), and everyone else who
-    read the older version comes before that writer (rw)."""
-    found = _Found()
-    writer: dict[tuple[Any, Any], Txn] = {}
-    last_write: dict[tuple[int, Any], Any] = {}
-    for t in txns:
-        for m in t.mops:
-            if m[0] == "w":
-                writer[(m[1], m[2])] = t
-                last_write[(t.id, m[1])] = m[2]
-    committed = [t for t in txns if t.type == "ok"]
-    readers: dict[tuple[Any, Any], list[Txn]] = defaultdict(list)  # (key, version) -> external readers
-    successors: dict[tuple[Any, Any], list[tuple[Any, Txn]]] = defaultdict(list)  # (k, v) -> [(next v, writer)]
-    graph = DepGraph()
-    for t in committed:
-        graph.node(t.id)
-        own: dict[Any, Any] = {}
+class RwRegister(_Analysis):
+    """Elle's rw-register: external reads and writes of each transaction, wr edges from unique writes, a
+    version order from the initial state (and, with `wfr_keys`, from read-then-write in one transaction)."""
+
+    def __init__(self, wfr_keys: bool = False) -> None:
+        super().__init__()
+        self.wfr_keys = wfr_keys
+        self.ext_reads: list[dict[Any, Any]] = []
+        self.ext_writes: list[dict[Any, Any]] = []
+        self.failed: dict[tuple[Any, Any], int] = {}
+        self.intermediate: dict[tuple[Any, Any], int] = {}
+        self.all_writes: set[tuple[Any, Any]] = set()
+        self.ok_reads: list[list[tuple[Any, Any]]] = []
+        self.lost: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+
+    def add(self, t: Txn) -> None:
+        seq = len(self.names)
+        self.meta(t)
+        ext_r: dict[Any, Any] = {}
+        ext_w: dict[Any, Any] = {}
+        reads: list[tuple[Any, Any]] = []
+        self.ext_reads.append(ext_r)
+        self.ext_writes.append(ext_w)
+        self.ok_reads.append(reads)
+        if t.f != "txn":
+            self.found.unknown.append(f"{t.name} is a {_show(t.f)} operation, not a transaction; rw-register "
+                                      "histories hold transactions only")
+            return
+        ok = t.type == "ok"
+        state: dict[Any, Any] = {}
+        last_write: dict[Any, Any] = {}
         first_read: dict[Any, Any] = {}
+        written: set[Any] = set()
         for m in t.mops:
+            if not isinstance(m, list) or len(m) != 3 or m[0] not in ("r", "w"):
+                self.found.unknown.append(f"{t.name} holds {_show(m)}; rw-register knows only [r key value] and "
+                                          "[w key value]")
+                continue
             f, k, v = m
+            if isinstance(v, Raw):
+                v = orjson.loads(bytes(v))
             if f == "w":
-                if k in first_read and k not in own:
-                    successors[(k, first_read[k])].append((v, t))
-                own[k] = v
+                self.all_writes.add((k, v))
+                if t.type == "fail":
+                    self.failed[(k, v)] = seq
+                if k in last_write:
+                    self.intermediate[(k, last_write[k])] = seq
+                last_write[k] = v
+                if ok and k not in written and k in first_read:
+                    self.lost[(k, first_read[k])].append(seq)
+                written.add(k)
+                ext_w[k] = v
+                state[k] = v
                 continue
-            if k in own:
-                if v != own[k]:
-                    found.add("internal", [t], f"{t.name} wrote {own[k]} to key {k} and then read {v}", key=k)
-                continue
-            if k in first_read:
-                if v != first_read[k]:
-                    found.add("internal", [t], f"{t.name} read key {k} as {first_read[k]} and then as {v} without "
-                              "writing it", key=k)
-                continue
-            first_read[k] = v
-            readers[(k, v)].append(t)
+            if not ok:
+                continue  # an info's or fail's read: its value is not known
+            if k not in written and k not in ext_r:
+                ext_r[k] = v
+            if k not in written and k not in first_read:
+                first_read[k] = v
+            reads.append((k, v))
+            if k in state and state[k] != v:
+                self.found.add("internal", [t.name], f"{t.name} read key {_show(k)} as {_show(v)}, but its own "
+                               f"earlier read or write makes it {_show(state[k])}", key=k)
+            state[k] = v
+        if not ok:
+            ext_r.clear()
+        if t.type not in ("ok", "info"):
+            ext_w.clear()
+
+    def finish(self, *, realtime: bool, process: bool, deadline: float, clock: Callable[[], float]) -> None:
+        found, names, types = self.found, self.names, self.types
+        writers: dict[tuple[Any, Any], list[int]] = defaultdict(list)  # ok only, as Elle's ext-index
+        readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+        for seq, ty in enumerate(types):
+            if ty == "ok":
+                for k, v in self.ext_writes[seq].items():
+                    writers[(k, v)].append(seq)
+                for k, v in self.ext_reads[seq].items():
+                    readers[(k, v)].append(seq)
+        for seq, reads in enumerate(self.ok_reads):
+            for k, v in reads:
+                if (k, v) in self.failed:
+                    w = self.failed[(k, v)]
+                    found.add("G1a", [names[w], names[seq]], f"{names[seq]} read {_show(v)} in key {_show(k)}, "
+                              f"written by {names[w]}, which failed (aborted read)", key=k)
+                w2 = self.intermediate.get((k, v))
+                if w2 is not None and w2 != seq:
+                    found.add("G1b", [names[w2], names[seq]], f"{names[seq]} read {_show(v)} in key {_show(k)}, an "
+                              f"intermediate value of {names[w2]}, which went on to write the key again", key=k)
+                if v is not None and (k, v) not in self.all_writes:
+                    found.add("garbage-read", [names[seq]], f"{names[seq]} read {_show(v)} in key {_show(k)}, a "
+                              "value no transaction wrote", key=k)
+        for (k, v), seqs in self.lost.items():
+            if len(seqs) > 1:
+                found.add("lost-update", [names[s] for s in seqs], f"{', '.join(names[s] for s in seqs)} all read "
+                          f"key {_show(k)} as {_show(v)} and then wrote it: each overwrote a version the others had "
+                          "also read", key=k)
+        graph = DepGraph()
+        for (k, v), rs in readers.items():
             if v is None:
                 continue
-            w = writer.get((k, v))
-            if w is None:
-                found.add("garbage-read", [t], f"{t.name} read {v} in key {k}, a value no transaction wrote", key=k)
-            elif w.type == "fail":
-                found.add("G1a", [w, t], f"{t.name} read {v} in key {k}, written by {w.name}, which failed", key=k)
-            elif last_write.get((w.id, k)) != v:
-                found.add("G1b", [w, t], f"{t.name} read {v} in key {k}, but {w.name} went on to write "
-                          f"{last_write[(w.id, k)]}: an intermediate value", key=k)
-            else:
-                graph.add(w.id, t.id, WR, f"{t.name} read {v} in key {k}, which {w.name} wrote, so {w.name} < "
-                                          f"{t.name} (wr)")
-    for (k, v), nexts in successors.items():
-        if len(nexts) > 1:
-            ts = [w for _, w in nexts]
-            found.add("lost-update", ts, f"{', '.join(w.name for w in ts)} all read key {k} as {v} and then wrote it: "
-                      "each overwrote a version the others had also read", key=k)
-        w_old = writer.get((k, v)) if v is not None else None
-        for v_new, w_new in nexts:
-            if w_old is not None and w_old.type != "fail":
-                graph.add(w_old.id, w_new.id, WW, f"{w_new.name} read {v} in key {k} and then wrote {v_new}, so "
-                                                  f"{w_old.name} < {w_new.name} (ww)")
-            for r in readers.get((k, v), ()):
-                graph.add(r.id, w_new.id, RW, f"{r.name} read {v} in key {k}, which {w_new.name} then overwrote "
-                                              f"with {v_new}, so {r.name} < {w_new.name} (rw)")
-    return _finish(graph, txns, found, model=model, realtime=realtime, process=process, time_budget=time_budget,
-                   clock=clock)
+            ws = writers.get((k, v), [])
+            if len(ws) > 1:
+                found.unknown.append(f"{_show(v)} was written to key {_show(k)} by {len(ws)} transactions; Elle "
+                                     "needs every written value to be unique")
+                found.anomalies.setdefault("duplicate-writes", []).append(
+                    {"txns": [names[w] for w in ws], "key": k, "value": v,
+                     "explanation": f"{_show(v)} was written to key {_show(k)} by {', '.join(names[w] for w in ws)}"})
+                continue
+            for w in ws:
+                for r in rs:
+                    graph.add(w, r, WR)
+        # The version order: nil first (every written value follows the initial state), and read-then-write.
+        versions: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        for seq, ty in enumerate(types):
+            if ty not in ("ok", "info"):
+                continue
+            for k, v in self.ext_writes[seq].items():
+                if v is not None:
+                    versions[k][None].add(v)
+            if ty == "ok":
+                for k, v in self.ext_reads[seq].items():
+                    if v is not None:
+                        versions[k][None].add(v)
+        if self.wfr_keys:
+            wfr: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+            for seq, ty in enumerate(types):
+                if ty == "ok":
+                    for k, v in self.ext_reads[seq].items():
+                        if v is not None and k in self.ext_writes[seq]:
+                            wfr[k][v].add(self.ext_writes[seq][k])
+            for k, g in wfr.items():
+                cycle = _version_cycle(g)
+                if cycle:
+                    found.add("cyclic-versions", [], f"the versions of key {_show(k)} inferred from reads followed "
+                              f"by writes form a cycle: {' < '.join(_show(x) for x in cycle)} < {_show(cycle[0])}",
+                              key=k)
+                    continue
+                for v1, v2s in g.items():
+                    versions[k][v1] |= v2s
+        self.versions = versions
+        for k, g in versions.items():
+            for v1, v2s in g.items():
+                for v2 in v2s:
+                    for w2 in writers.get((k, v2), ()):
+                        for w1 in (writers.get((k, v1), ()) if v1 is not None else ()):
+                            graph.add(w1, w2, WW)
+                        for r1 in readers.get((k, v1), ()):
+                            graph.add(r1, w2, RW)
+        self.writers, self.readers = writers, readers
+        self.order_edges(graph, realtime, process)
+        self.empty_graph(graph)
+        self.cycles(graph, realtime=realtime, process=process, deadline=deadline, clock=clock)
+
+    def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        na, nb = self.names[a], self.names[b]
+        if kind == WR:
+            for k, v in self.ext_reads[b].items():
+                if self.ext_writes[a].get(k, _UNKNOWN) == v:
+                    return {"key": k, "value": v, "why": f"{nb} read {_show(v)} in key {_show(k)}, which {na} wrote, "
+                            f"so {na} < {nb} (wr)"}
+        source = self.ext_writes[a] if kind == WW else self.ext_reads[a]
+        for k, v1 in source.items():
+            v2 = self.ext_writes[b].get(k, _UNKNOWN)
+            if v2 is not _UNKNOWN and v2 in self.versions.get(k, {}).get(v1, ()):
+                why = "the initial state comes before every written value" if v1 is None else \
+                    "a transaction read the first and then wrote the second"
+                verb = "wrote" if kind == WW else "read"
+                return {"key": k, "value": v1, "value2": v2, "why": f"{na} {verb} {_show(v1)} in key {_show(k)}, "
+                        f"which {nb} then overwrote with {_show(v2)}, so {na} < {nb} ({KIND_NAMES[kind]})",
+                        "version_order": why}
+        return {"why": f"{na} < {nb} ({KIND_NAMES[kind]})"}
+
+
+def _version_cycle(g: dict[Any, set[Any]]) -> list[Any] | None:
+    """A cycle in one key's version graph, or None (depth-first; these graphs are small)."""
+    colour: dict[Any, int] = {}
+    stack_path: list[Any] = []
+
+    def visit(v: Any) -> list[Any] | None:
+        colour[v] = 1
+        stack_path.append(v)
+        for w in g.get(v, ()):
+            c = colour.get(w, 0)
+            if c == 1:
+                return stack_path[stack_path.index(w):]
+            if c == 0:
+                found = visit(w)
+                if found:
+                    return found
+        stack_path.pop()
+        colour[v] = 2
+        return None
+
+    for v in list(g):
+        if colour.get(v, 0) == 0:
+            found = visit(v)
+            if found:
+                return found
+    return None
+
+
+def check_rw_register(txns: Iterable[Txn], *, model: str | Sequence[str] | None = "serializable",
+                      anomalies: Iterable[str] = (), realtime: bool | None = None, process: bool | None = None,
+                      wfr_keys: bool = False, time_budget: float = 60.0,
+                      clock: Callable[[], float] = time.monotonic) -> Report:
+    """Check a read-write register history (Elle's rules; `wfr_keys` as Elle's `:wfr-keys?`)."""
+    wanted = consistency.prohibited(model_names(model), anomalies)
+    use_realtime = realtime if realtime is not None else consistency.needs_realtime(wanted)
+    use_process = process if process is not None else (consistency.needs_process(wanted) and not use_realtime)
+    analysis = RwRegister(wfr_keys)
+    deadline = clock() + time_budget
+    for t in txns:
+        analysis.add(t)
+    analysis.finish(realtime=use_realtime, process=use_process, deadline=deadline, clock=clock)
+    return conclude(dict(analysis.found.anomalies), _stats(analysis.types), analysis.found.unknown, model, anomalies)
 
 
 # --------------------------------------------------------------------------- bank
 
 
-def check_bank(txns: Sequence[Txn], *, total: int, model: str = "serializable", negative_allowed: bool = False
-               ) -> Report:
-    """Every committed read of all balances must add up to `total`; no balance may be negative."""
+def check_bank(txns: Iterable[Txn], *, total: int, model: str | Sequence[str] | None = "serializable",
+               anomalies: Iterable[str] = (), negative_allowed: bool = False) -> Report:
+    """Every committed read of all balances must add up to `total`; no balance may be negative or missing.
+    A history with no committed read tested nothing: unknown."""
     found = _Found()
+    types: list[str] = []
+    reads = 0
     for t in txns:
+        types.append(t.type)
         if t.type != "ok":
             continue
         for m in t.mops:
-            if m[0] != "read" or m[2] is None:
+            if not isinstance(m, list) or len(m) != 3 or m[0] not in ("read", "transfer"):
+                found.unknown.append(f"{t.name} holds {_show(m)}; bank knows only read and transfer")
                 continue
-            balances = dict(m[2])
+            if m[0] != "read":
+                continue
+            if not isinstance(m[2], dict):
+                found.unknown.append(f"{t.name} read {_show(m[2])}, which is not a map of balances")
+                continue
+            reads += 1
+            balances = m[2]
+            missing = sorted((a for a, b in balances.items() if b is None), key=str)
+            if missing:
+                found.add("nil-balance", [t.name], f"{t.name} read no balance for account(s) "
+                          f"{', '.join(_show(a) for a in missing)}")
+                continue
             seen = sum(int(b) for b in balances.values())
             if seen != total:
-                found.add("wrong-total", [t], f"{t.name} read balances {_balances(balances)} totalling {seen}, not "
-                          f"{total}: money was created or lost")
+                found.add("wrong-total", [t.name], f"{t.name} read balances {_balances(balances)} totalling {seen}, "
+                          f"not {total}: money was created or lost")
             negative = {a: b for a, b in balances.items() if int(b) < 0}
             if negative and not negative_allowed:
-                found.add("negative-value", [t], f"{t.name} read negative balances {_balances(negative)}")
-    return conclude(dict(found.anomalies), _stats(txns), [], model)
+                found.add("negative-value", [t.name], f"{t.name} read negative balances {_balances(negative)}")
+    if not reads:
+        found.unknown.append("no committed read of the balances: nothing was observed")
+    return conclude(dict(found.anomalies), _stats(types), found.unknown, model, anomalies)
 
 
 def _balances(balances: dict[Any, Any]) -> str:
-    return "{" + ", ".join(f"{a}: {b}" for a, b in sorted(balances.items(), key=lambda x: int(x[0]))) + "}"
+    def order(x: tuple[Any, Any]) -> tuple[int, str]:
+        return (int(x[0]), "") if str(x[0]).lstrip("-").isdigit() else (0, str(x[0]))
+
+    return "{" + ", ".join(f"{a}: {b}" for a, b in sorted(balances.items(), key=order)) + "}"
 
 
-def _external(t: Txn, k: Any, seen: tuple[Any, ...], appends_by: dict[tuple[int, Any], list[Any]]
-              ) -> tuple[Any, ...]:
-    """The part of a read that others wrote: the read without the reader's own trailing appends."""
-    own = set(appends_by.get((t.id, k), ()))
-    end = len(seen)
-    while end > 0 and seen[end - 1] in own:
-        end -= 1
-    return seen[:end]
+# --------------------------------------------------------------------------- one entry point
 
 
-def _internal(t: Txn, found: _Found) -> None:
-    """Within a transaction every read of a key must show what it read before plus its own appends since."""
-    state: dict[Any, tuple[Any, ...] | None] = {}
-    own: dict[Any, list[Any]] = defaultdict(list)
-    for m in t.mops:
-        if m[0] == "append":
-            own[m[1]].append(m[2])
-            prior = state.get(m[1])
-            state[m[1]] = None if prior is None else (*prior, m[2])
-        elif m[0] == "r" and m[2] is not None:
-            k, seen = m[1], tuple(m[2])
-            if k in state and state[k] is not None and seen != state[k]:
-                found.add("internal", [t], f"{t.name} read key {k} as {_show(seen)}, but its own earlier read and "
-                          f"appends make it {_show(state[k])}", key=k)
-            elif own[k] and tuple(seen[-len(own[k]):]) != tuple(own[k]):
-                found.add("internal", [t], f"{t.name} appended {_show(tuple(own[k]))} to key {k} and then read "
-                          f"{_show(seen)}, which does not end with its own appends", key=k)
-            state[k] = seen
+def check_history(workload: str, txns: Iterable[Txn], *, model: str | Sequence[str] | None = "serializable",
+                  anomalies: Iterable[str] = (), total: int = 100, wfr_keys: bool = False,
+                  time_budget: float = 60.0) -> Report:
+    """Check a history of one of the workloads. A crash of the checker itself is a verdict of unknown with
+    the reason, never a traceback or a "valid". The cyclic garbage collector is paused meanwhile: the
+    checker makes millions of small containers without cycles, which it would otherwise rescan again and
+    again (measured: a tenth of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if workload == "bank":
+            return check_bank(txns, total=total, model=model, anomalies=anomalies)
+        if workload == "rw-register":
+            return check_rw_register(txns, model=model, anomalies=anomalies, wfr_keys=wfr_keys,
+                                     time_budget=time_budget)
+        return check_list_append(txns, model=model, anomalies=anomalies, time_budget=time_budget)
+    except (ArithmeticError, AttributeError, IndexError, KeyError, LookupError, RecursionError, TypeError,
+            ValueError, MemoryError, AssertionError) as e:
+        from ..errors import UsageError
 
-
-def _lost_updates(committed: Sequence[Txn], appends_by: dict[tuple[int, Any], list[Any]], found: _Found) -> None:
-    """Two committed transactions that read the same version of a key and then both appended to it."""
-    groups: dict[tuple[Any, Any], list[Txn]] = defaultdict(list)
-    for t in committed:
-        first_read: dict[Any, tuple[Any, ...]] = {}
-        appended: set[Any] = set()
-        for m in t.mops:
-            if m[0] == "r" and m[2] is not None and m[1] not in first_read and m[1] not in appended:
-                first_read[m[1]] = tuple(m[2])
-            elif m[0] == "append":
-                if m[1] in first_read:
-                    seen = first_read.pop(m[1])
-                    groups[(m[1], seen[-1] if seen else None)].append(t)
-                appended.add(m[1])
-    for (k, last), ts in groups.items():
-        if len(ts) > 1:
-            names = ", ".join(t.name for t in ts)
-            what = f"ending in {last}" if last is not None else "empty"
-            found.add("lost-update", ts, f"{names} all read key {k} {what} and then appended to it: each wrote "
-                      "over a version the others had also read", key=k)
-
-
-def _realtime_edges(txns: Sequence[Txn], graph: DepGraph) -> None:
-    """T1 < T2 when T1 completed before T2 was invoked; only the edges not implied by others."""
-    events: list[tuple[int, int, Txn]] = []
-    for t in txns:
-        events.append((t.invoke_time, 1, t))
-        if t.complete_time is not None and t.type == "ok":
-            events.append((t.complete_time, 0, t))
-    events.sort(key=lambda e: (e[0], e[1]))
-    frontier: dict[int, Txn] = {}
-    preds: dict[int, set[int]] = {}
-    for _, kind, t in events:
-        if kind == 1:
-            preds[t.id] = set(frontier)
-            for p in frontier.values():
-                graph.add(p.id, t.id, REALTIME, f"{p.name} completed before {t.name} began, so {p.name} < {t.name} "
-                                                "(realtime)")
-        else:
-            for covered in preds.get(t.id, set()):
-                frontier.pop(covered, None)
-            frontier[t.id] = t
-
-
-def _process_edges(txns: Sequence[Txn], graph: DepGraph) -> None:
-    last: dict[int, Txn] = {}
-    for t in sorted(txns, key=lambda x: x.invoke_time):
-        if t.process in last:
-            p = last[t.process]
-            graph.add(p.id, t.id, PROCESS, f"process {t.process} ran {p.name} before {t.name} (process)")
-        last[t.process] = t
-
-
-#: How many candidate edges each component tries per anomaly kind: bounds the search on huge components.
-EDGES_TRIED = 200
-
-
-def _cycles(graph: DepGraph, by_id: dict[int, Txn], found: _Found, unknown: list[str], deadline: float,
-            clock: Callable[[], float]) -> None:
-    for comp in graph.components():
-        if clock() > deadline:
-            unknown.append("the cycle search ran out of its time budget; some components were not searched")
-            return
-        search = _ComponentSearch(graph, comp, by_id, found, deadline, clock)
-        search.run(WW, "ww", "G0")
-        search.run(WR, "wwwr")
-        search.run(RW, "wwwr")  # exactly one rw edge: G-single
-        search.run(RW, "all")  # more rw edges: G-nonadjacent or G2-item
-        search.run(REALTIME, "wwwr+")
-        search.run(PROCESS, "wwwr+")
-        if clock() > deadline:
-            unknown.append("the cycle search ran out of its time budget")
-            return
-
-
-class _ComponentSearch:
-    """Shortest cycles through one strongly connected component: for each candidate edge a -> b of a
-    kind, the shortest path b -> a in a subgraph that allows only some edge kinds closes a cycle."""
-
-    SUBGRAPHS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "ww": (WW,), "wwwr": (WW, WR), "wwwr+": (WW, WR, PROCESS, REALTIME), "all": (WW, WR, RW, PROCESS, REALTIME)}
-
-    def __init__(self, graph: DepGraph, comp: list[int], by_id: dict[int, Txn], found: _Found, deadline: float,
-                 clock: Callable[[], float]) -> None:
-        self.graph, self.by_id, self.found = graph, by_id, found
-        self.deadline, self.clock = deadline, clock
-        members = set(comp)
-        self.edges = [(a, b, graph.edge(a, b)) for a in comp for b in graph.graph.successor_indices(a)
-                      if b in members]
-        self.subs = {name: graph.restricted(comp, kinds) for name, kinds in self.SUBGRAPHS.items()}
-        self.reported: set[str] = set()
-
-    def run(self, edge_kind: str, sub: str, kind: str | None = None) -> None:
-        g, local = self.subs[sub]
-        tried = 0
-        for a, b, e in self.edges:
-            if edge_kind not in e.kinds:
-                continue
-            if tried >= EDGES_TRIED or self.clock() > self.deadline:
-                return
-            tried += 1
-            path = shortest_path(g, local[b], local[a])
-            if path is not None:
-                back = {v: k for k, v in local.items()}
-                self.report([a, *(back[p] for p in path)], kind)
-                return
-
-    def report(self, cycle: list[int], kind: str | None) -> None:
-        kinds, explanations = [], []
-        for a, b in itertools.pairwise(cycle):
-            edge = self.graph.edge(a, b)
-            chosen = next(k for k in (WW, WR, RW, PROCESS, REALTIME) if k in edge.kinds)
-            kinds.append(chosen)
-            explanations.append(edge.kinds[chosen])
-        name = kind or _classify(kinds)
-        if REALTIME in kinds:
-            name += "-realtime"
-        elif PROCESS in kinds:
-            name += "-process"
-        if name in self.reported:
-            return
-        self.reported.add(name)
-        names = [self.by_id[self.graph.txn_of[n]].name for n in cycle[:-1]]
-        self.found.anomalies[name].append({"cycle": names, "edges": kinds, "explanation": "; ".join(explanations)
-                                           + f"; a cycle: {' < '.join(names)} < {names[0]}"})
-
-
-def _classify(kinds: Sequence[str]) -> str:
-    rw = [i for i, k in enumerate(kinds) if k == RW]
-    if not rw:
-        return "G1c" if WR in kinds else "G0"
-    if len(rw) == 1:
-        return "G-single"
-    n = len(kinds)
-    adjacent = any((i + 1) % n in rw for i in rw)
-    return "G2-item" if adjacent else "G-nonadjacent"
+        if isinstance(e, UsageError):
+            raise
+        reason = f"the checker stopped on this history ({type(e).__name__}: {e}); no verdict"
+        return conclude({"checker-error": [{"explanation": reason}]}, {}, [reason], model, anomalies)
+    finally:
+        if enabled:
+            gc.enable()

@@ -10,19 +10,19 @@ import dataclasses
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ..config import SessionValue
 from ..coordinator import Coordinator, FreeRunResult
-from ..db import Target, connect, drop_schema, quote_ident
-from ..errors import DatabaseError, RigError, error_code
+from ..db import Target, connect, drop_schema, quote_ident, sql_literal
+from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..nemesis import FaultWindow, Nemesis
 from ..resilience import ResilientConnectionManager
-from .checker import Report, check_bank, check_list_append, check_rw_register
-from .model import NEMESIS, HistoryWriter, Op, pair, parse_history
+from .checker import Report, check_history
+from .model import NEMESIS, HistoryWriter, Op, iter_pairs, parse_history
 from .workloads import Shared, Spec, setup_sql, workload
 
 
@@ -30,21 +30,18 @@ from .workloads import Shared, Spec, setup_sql, workload
 class ElleRun:
     spec: Spec
     server: dict[str, Any] = field(default_factory=dict)
-    ops: list[Op] = field(default_factory=list)
+    history: HistoryWriter = field(default_factory=lambda: HistoryWriter(None))
     free: FreeRunResult | None = None
     complete: bool = False
     nemesis: dict[str, Any] | None = None
 
 
-def check(workload_name: str, ops: list[Op], model: str, spec: Spec | None = None) -> Report:
-    """Check a history of one of the workloads."""
-    txns = pair(ops)
-    if workload_name == "bank":
-        s = spec or Spec("bank")
-        return check_bank(txns, total=s.total, model=model)
-    if workload_name == "rw-register":
-        return check_rw_register(txns, model=model)
-    return check_list_append(txns, model=model)
+def check(workload_name: str, ops: Iterable[Op], model: str | Sequence[str] | None, spec: Spec | None = None, *,
+          anomalies: Iterable[str] = (), wfr_keys: bool = False, time_budget: float = 60.0) -> Report:
+    """Check a history of one of the workloads (streamed: operations are paired and analysed as they come)."""
+    s = spec or Spec(workload_name)
+    return check_history(workload_name, iter_pairs(ops), model=model, anomalies=anomalies, total=s.total,
+                         wfr_keys=wfr_keys, time_budget=time_budget)
 
 
 async def run_workload(target: Target, manager: ResilientConnectionManager, run: ElleRun, *, connections: int,
@@ -52,7 +49,7 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
                        txn_mode: str | None, history_file: Path | None, seed: int = 0,
                        on_second: Callable[[int, int, int], None] | None = None,
                        nemesis: Nemesis | None = None, processes: int = 1) -> ElleRun:
-    """Run `run.spec`'s workload; `run.ops` holds the history as it grows (also when interrupted). With
+    """Run `run.spec`'s workload; `run.history` holds the history as it grows (also when interrupted). With
     `nemesis`, the run's connections go to its target and each fault's start and end are in the history
     as the nemesis's own `info` events (`start-KIND`, `stop-KIND`), in the same clock as the transactions.
     With `processes` > 1 the clients are split over worker processes; their histories are merged into one (client
@@ -61,6 +58,15 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
                                                   lambda: connect(target, database=False))
     server = probe.server
     run.server.update(server.to_dict())
+    # The user's session variables are tried on the probe first: one the server does not know (or will not
+    # take) is bad input, found before the run's schema exists.
+    for name, value in session_variables.items():
+        try:
+            await probe.execute(f"SET SESSION {name} = {sql_literal(value)}")
+        except DatabaseError as e:
+            await probe.close()
+            raise UsageError(f"--session-var {name}={value} was refused by the server ({e}); check the name and "
+                             "value.") from None
     schema = f"rig_elle_{uuid.uuid4().hex[:10]}"
     try:
         await probe.execute(f"CREATE DATABASE {quote_ident(schema)}")
@@ -81,9 +87,9 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
     if nemesis is not None:
         work_target = dataclasses.replace(work_target, host=nemesis.target.host, port=nemesis.target.port)
         nemesis.database = schema
-    stream: TextIO | None = open(history_file, "w", encoding="utf-8") if history_file else None  # noqa: SIM115
+    stream: IO[bytes] | None = open(history_file, "wb") if history_file else None  # noqa: SIM115
     history = HistoryWriter(stream)
-    run.ops = history.ops
+    run.history = history
     try:
         admin = await connect(target.with_database(schema))
         try:
