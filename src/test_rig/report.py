@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .errors import UsageError
 
 MASK = "********"
 #: Secrets shorter than this are not scrubbed from free text (every "ab" in a log would vanish).
@@ -113,6 +117,43 @@ def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: 
     logging.getLogger("asyncmy").setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.ERROR)
 
 
+def check_writable(path: str | Path, option: str) -> None:
+    """Refuse, before anything runs, a file that could not be written at the end: try it. The missing
+    directories are made and the file created, then both removed again; an existing file is opened
+    for appending (and left untouched). Raises UsageError with one sentence naming `option`.
+
+    Trying is the only test that holds for root, for whom permission bits say nothing (`/proc`, a
+    read-only mount)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{option} {path} is a directory; give a file name such as {p / 'result'}.")
+    missing: list[Path] = []
+    ancestor = p.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{option} {path} cannot be created because {ancestor} is a file, not a directory; "
+                         "choose another path.")
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+        if p.exists():
+            with open(p, "a", encoding="utf-8"):
+                pass
+        else:
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            p.unlink()
+    except OSError as e:
+        raise UsageError(f"{option} {path} cannot be written ({e.strerror or e}); choose another path.") from None
+    finally:
+        for directory in missing:  # deepest first
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+
+
 def write_json(path: str | Path, data: Any) -> None:
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +166,8 @@ class Case:
 
     name: str
     classname: str
-    seconds: float = 0.0
+    #: how long the case took; None when the caller did not measure it (the whole run's time is used)
+    seconds: float | None = None
     failure: str | None = None
     error: str | None = None
     skipped: str | None = None
@@ -141,17 +183,40 @@ class Suite:
         self.cases.append(case)
 
 
-def write_junit(path: str | Path, suites: Iterable[Suite]) -> None:
+def process_seconds() -> float:
+    """Wall-clock seconds since this process started: the duration of a command's run so far. From
+    /proc on Linux (process start in clock ticks since boot against the uptime); elsewhere since this
+    module was imported, which the command line does first."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+_IMPORTED = time.monotonic()
+
+
+def write_junit(path: str | Path, suites: Iterable[Suite], *, run_seconds: float | None = None) -> None:
+    """Write JUnit XML. A case whose duration was not measured gets the run's: `run_seconds`, else the
+    time since the process started (a case stands for the whole run), never a made-up 0."""
+    whole = process_seconds() if run_seconds is None else run_seconds
     root = ET.Element("testsuites")
     for suite in suites:
+        seconds = [whole if c.seconds is None else c.seconds for c in suite.cases]
+        # Cases that were each timed add up; one that stands for the whole run makes the suite that long.
+        timed = bool(suite.cases) and all(c.seconds is not None for c in suite.cases)
         el = ET.SubElement(root, "testsuite", name=suite.name, tests=str(len(suite.cases)),
                            failures=str(sum(c.failure is not None for c in suite.cases)),
                            errors=str(sum(c.error is not None for c in suite.cases)),
                            skipped=str(sum(c.skipped is not None for c in suite.cases)),
-                           time=f"{sum(c.seconds for c in suite.cases):.3f}")
-        for case in suite.cases:
+                           time=f"{sum(seconds) if timed else whole:.3f}")
+        for case, case_seconds in zip(suite.cases, seconds, strict=True):
             tc = ET.SubElement(el, "testcase", name=case.name, classname=case.classname,
-                               time=f"{case.seconds:.3f}")
+                               time=f"{case_seconds:.3f}")
             if case.failure is not None:
                 ET.SubElement(tc, "failure", message=case.failure.splitlines()[0] if case.failure else "")
                 tc[-1].text = case.failure
