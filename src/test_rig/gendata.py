@@ -4,13 +4,21 @@ server can read the file).
 
 The same --seed gives the same bytes on every machine. Generation is a tight loop over integers from
 one random generator, about a million rows in 2 seconds here (benchmarks/gen_data.py measures it).
+
+Nothing the user had is lost: files are written under a temporary name and renamed when complete, an
+existing file is only replaced when asked, and a load goes into a new table that is swapped in (one
+RENAME TABLE) only when it holds exactly the rows written; anything else, an interrupt included, drops
+the new table and leaves the user's table as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +26,7 @@ from typing import Any
 
 from .db import Connection, Target, connect, quote_ident, sql_literal
 from .errors import DatabaseError, RigError, UsageError
+from .report import check_writable
 
 FORMATS = ("csv", "tsv", "sql")
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
@@ -75,88 +84,245 @@ class Generated:
                 "format": self.fmt, "table": self.table}
 
 
-def generate(path: Path, *, rows: int, fmt: str, seed: int = 0, table: str = "rig_gen",
-             progress: Callable[[int], None] | None = None) -> Generated:
-    """Write `rows` rows to `path` (CSV and TSV with a header line; SQL as INSERT batches after the
-    CREATE TABLE), and the CREATE TABLE to `<path>.schema.sql`. Raises UsageError for a bad path."""
-    if fmt not in FORMATS:
-        raise UsageError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+def schema_path_for(path: Path) -> Path:
+    """Where the CREATE TABLE for the data file `path` goes."""
+    return path.with_name(path.name + ".schema.sql")
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Refuse, before anything runs, a data file (or its schema file) that cannot be written, or that
+    exists when `force` is not given. Raises UsageError."""
     if path.is_dir() or not path.parent.is_dir():
         raise UsageError(f"Cannot write {path}: give a file in an existing directory.")
+    for target in (path, schema_path_for(path)):
+        if target.is_dir():
+            raise UsageError(f"Cannot write {target}: it is a directory; choose another -o.")
+        if target.exists() and not force:
+            raise UsageError(f"{target} already exists; pass --force to overwrite it or choose another -o.")
+        check_writable(target, "-o" if target == path else "The schema file")
+
+
+def _temporary_beside(path: Path) -> Path:
+    """A new, unique name in the same directory (so the final rename is atomic), hidden and marked
+    partial so that nobody takes it for the finished file."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+
+
+def generate(path: Path, *, rows: int, fmt: str, seed: int = 0, table: str = "rig_gen", force: bool = True,
+             progress: Callable[[int], None] | None = None) -> Generated:
+    """Write `rows` rows to `path` (CSV and TSV with a header line; SQL as INSERT batches after the
+    CREATE TABLE), and the CREATE TABLE to `<path>.schema.sql`. Both are written under temporary names
+    and renamed when complete, so an interrupted write leaves the old files (or none), never a
+    truncated one. Raises UsageError for a bad path, or an existing file without `force`."""
+    if fmt not in FORMATS:
+        raise UsageError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    check_output(path, force=force)
     rng = random.Random(seed)
-    schema_path = path.with_name(path.name + ".schema.sql")
-    schema_path.write_text(create_table_sql(table) + ";\n", encoding="utf-8")
+    schema_path = schema_path_for(path)
     sep = "," if fmt == "csv" else "\t"
     written = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        if fmt == "sql":
-            f.write(create_table_sql(table) + ";\n")
-        else:
-            f.write(sep.join(COLUMNS) + "\n")
-        for first in range(1, rows + 1, CHUNK):
-            lines = _lines(first, min(CHUNK, rows - first + 1), rng, fmt)
+    partial_schema, partial_data = _temporary_beside(schema_path), _temporary_beside(path)
+    try:
+        partial_schema.write_text(create_table_sql(table) + ";\n", encoding="utf-8")
+        with open(partial_data, "x", encoding="utf-8", newline="\n") as f:
             if fmt == "sql":
-                f.write(f"INSERT INTO {quote_ident(table)} VALUES {','.join(lines)};\n")
+                f.write(create_table_sql(table) + ";\n")
             else:
-                f.write("".join(lines))
-            written += len(lines)
-            if progress is not None:
-                progress(written)
+                f.write(sep.join(COLUMNS) + "\n")
+            for first in range(1, rows + 1, CHUNK):
+                lines = _lines(first, min(CHUNK, rows - first + 1), rng, fmt)
+                if fmt == "sql":
+                    f.write(f"INSERT INTO {quote_ident(table)} VALUES {','.join(lines)};\n")
+                else:
+                    f.write("".join(lines))
+                written += len(lines)
+                if progress is not None:
+                    progress(written)
+        if not force:
+            for final in (schema_path, path):  # appeared while we were writing: still not ours to replace
+                if final.exists():
+                    raise UsageError(f"{final} already exists; pass --force to overwrite it or choose another -o.")
+        os.replace(partial_schema, schema_path)
+        os.replace(partial_data, path)  # last: a complete data file exists only once everything is written
+    except OSError as e:
+        raise RigError(f"Could not write {path}: {e.strerror or e}; free some space or choose another -o.") from None
+    finally:
+        for leftover in (partial_schema, partial_data):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
     return Generated(path, schema_path, rows, path.stat().st_size, fmt, table)
 
 
 @dataclass
 class Loaded:
     method: str
-    rows_in_table: int
+    #: rows in the user's table afterwards: the new rows when they were swapped in, else the old count
+    #: (None when there was no table)
+    rows_in_table: int | None
     seconds: float
     note: str | None = None
+    #: rows the new table held before the swap
+    rows_loaded: int = 0
+    #: whether the new rows are now the table (only when rows_loaded was exactly the rows written)
+    swapped: bool = False
+    #: whether a table of that name existed before, and was replaced by the swap
+    replaced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "rows_in_table": self.rows_in_table, "seconds": round(self.seconds, 3),
+        return {"method": self.method, "rows_in_table": self.rows_in_table, "rows_loaded": self.rows_loaded,
+                "swapped": self.swapped, "replaced": self.replaced, "seconds": round(self.seconds, 3),
                 "note": self.note}
 
 
-async def load(target: Target, data: Generated, *, replace_table: bool = True,
-               progress: Callable[[float | None], None] | None = None) -> Loaded:
-    """Create the table (dropping an old one when `replace_table`) and load the file into it; then count
-    the rows. CSV/TSV: LOAD DATA LOCAL INFILE (on TiDB, IMPORT INTO first when the server is on this
-    machine, since it reads the file itself). SQL: its statements, batch by batch."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    conn = await connect(target, local_infile=True)
-    note = None
+async def _table_rows(conn: Connection, table: str) -> int | None:
+    """Rows in `table` of the connection's database, None when there is no such table."""
+    found = await conn.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                              f"AND TABLE_NAME = {sql_literal(table)}")
+    if not int(found or 0):
+        return None
+    return int(await conn.scalar(f"SELECT COUNT(*) FROM {quote_ident(table)}"))
+
+
+def _refuse_existing(target: Target, table: str) -> UsageError:
+    return UsageError(f"Table {target.database}.{table} already exists; pass --replace to replace it (its rows are "
+                      "kept until the new ones are all loaded) or choose another --table.")
+
+
+async def check_table(target: Target, table: str, *, replace: bool) -> bool:
+    """Before any work: whether `table` exists in the target database. Raises UsageError when it does
+    and `replace` is not given, or when the name is too long for the new table beside it."""
+    if not 0 < len(table) <= 64:
+        raise UsageError(f"--table {table!r} must be 1 to 64 characters long; choose a shorter name.")
+    conn = await connect(target)
     try:
-        table = quote_ident(data.table)
-        if replace_table:
-            await conn.execute(f"DROP TABLE IF EXISTS {table}")
-        await conn.execute(create_table_sql(data.table))
-        if data.fmt == "sql":
-            method = "INSERT batches"
-            await _run_sql_file(conn, data, progress)
-        else:
-            method, note = await _load_delimited(conn, target, data, progress)
-        count = int(await conn.scalar(f"SELECT COUNT(*) FROM {table}"))
+        exists = await _table_rows(conn, table) is not None
     finally:
         await conn.close()
-    return Loaded(method, count, loop.time() - started, note)
+    if exists and not replace:
+        raise _refuse_existing(target, table)
+    return exists
 
 
-async def _load_delimited(conn: Connection, target: Target, data: Generated,
+def staging_name(table: str) -> str:
+    """The new table a load fills before it is swapped in: unique per run, at most 64 characters."""
+    return f"{table[:40]}__rig_load_{secrets.token_hex(4)}"
+
+
+async def load(target: Target, data: Generated, *, replace_table: bool = False,
+               progress: Callable[[float | None], None] | None = None,
+               notify: Callable[[str], None] | None = None) -> Loaded:
+    """Load the file into a new table, count its rows, and swap it in with one RENAME TABLE only when
+    the count is exactly the rows written; otherwise drop it and leave the table as it was.
+
+    CSV/TSV: LOAD DATA LOCAL INFILE (on TiDB, IMPORT INTO first when the server is on this machine,
+    since it reads the file itself). SQL: its statements, batch by batch. An existing table is replaced
+    only with `replace_table` (else UsageError). An error or cancellation (Ctrl-C, SIGTERM) stops the
+    load on the server, drops the new table and says so through `notify` before it propagates."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    table, staging = data.table, staging_name(data.table)
+    old = f"{table[:40]}__rig_old_{secrets.token_hex(4)}"
+    conn = await connect(target, local_infile=True)
+    phase = "checking"  # then "loading", "swapping" (RENAME sent), "swapped"
+    old_rows: int | None = None
+    try:
+        old_rows = await _table_rows(conn, table)
+        if old_rows is not None and not replace_table:
+            raise _refuse_existing(target, table)
+        await conn.execute(create_table_sql(staging))
+        phase = "loading"
+        note = None
+        if data.fmt == "sql":
+            method = "INSERT batches"
+            await _run_sql_file(conn, data, staging, progress)
+        else:
+            method, note = await _load_delimited(conn, target, data, staging, progress)
+        count = int(await conn.scalar(f"SELECT COUNT(*) FROM {quote_ident(staging)}"))
+        if count != data.rows:
+            await conn.execute(f"DROP TABLE {quote_ident(staging)}")
+            phase = "checking"
+            return Loaded(method, old_rows, loop.time() - started, note, rows_loaded=count)
+        phase = "swapping"
+        await _swap(conn, target, table, staging, old, replace=replace_table)
+        phase = "swapped"
+        await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(old)}")
+        return Loaded(method, count, loop.time() - started, note, rows_loaded=count, swapped=True,
+                      replaced=old_rows is not None)
+    except BaseException:
+        if phase != "checking":
+            said = await _clean_up(conn, target, data, staging, old, phase=phase, had_table=old_rows is not None)
+            if notify is not None:
+                notify(said)
+        raise
+    finally:
+        if not conn.closed:
+            await conn.close()
+
+
+async def _swap(conn: Connection, target: Target, table: str, staging: str, old: str, *, replace: bool) -> None:
+    """Put the new table in place of `table` atomically: one RENAME TABLE of both, so no reader ever
+    sees the table missing or half loaded."""
+    t, s, o = quote_ident(table), quote_ident(staging), quote_ident(old)
+    exists = await _table_rows(conn, table) is not None
+    if exists and not replace:  # it appeared while loading
+        raise _refuse_existing(target, table)
+    await conn.execute(f"RENAME TABLE {t} TO {o}, {s} TO {t}" if exists else f"RENAME TABLE {s} TO {t}")
+
+
+async def _clean_up(conn: Connection, target: Target, data: Generated, staging: str, old: str, *, phase: str,
+                    had_table: bool) -> str:
+    """After an error or an interrupt: stop what `conn` was doing on the server, drop what the load made,
+    and say in one sentence what the user's table now holds. The statement may have been cut off
+    mid-way, so the connection is dropped and the work is done on a new one, within a bounded time.
+    An interrupted RENAME either happened or did not: the new table's name tells which."""
+    thread_id = conn.thread_id
+    conn.abort()
+    where = f"{target.database}.{data.table}"
+    swapped = phase == "swapped"
+
+    async def tidy() -> None:
+        nonlocal swapped
+        admin = await connect(target)
+        try:
+            if thread_id is not None:
+                with contextlib.suppress(DatabaseError):
+                    await admin.execute(f"KILL QUERY {int(thread_id)}")
+            if phase == "swapping":
+                swapped = await _table_rows(admin, staging) is None
+            await admin.execute(f"DROP TABLE IF EXISTS {quote_ident(old if swapped else staging)}")
+        finally:
+            await admin.close()
+
+    try:
+        await asyncio.wait_for(tidy(), 60)
+        problem = None
+    except (DatabaseError, TimeoutError) as e:
+        problem = str(e) or "no answer within 60 s"
+    if swapped:
+        head = f"{where} holds the {data.rows} new rows"
+        return (f"{head}; the old rows were removed." if problem is None else
+                f"{head}; the old rows are still in {target.database}.{old} ({problem}): drop it by hand.")
+    head = f"{where} was left as it was" if had_table else f"{where} was not created"
+    return (f"{head}; the partial new table was removed." if problem is None else
+            f"{head}, but the partial new table {target.database}.{staging} could not be removed ({problem}): "
+            "drop it by hand.")
+
+
+async def _load_delimited(conn: Connection, target: Target, data: Generated, into: str,
                           progress: Callable[[float | None], None] | None) -> tuple[str, str | None]:
     sep = "," if data.fmt == "csv" else "\\t"
     path = sql_literal(str(data.path.resolve()))
     note = None
     if conn.server.kind == "tidb" and target.host in ("127.0.0.1", "localhost", "::1"):
         try:
-            await conn.execute(f"IMPORT INTO {quote_ident(data.table)} FROM {path} WITH skip_rows=1"
+            await conn.execute(f"IMPORT INTO {quote_ident(into)} FROM {path} WITH skip_rows=1"
                                + (", fields_terminated_by='\\t'" if data.fmt == "tsv" else ""))
             return "IMPORT INTO", None
         except DatabaseError as e:
             note = f"IMPORT INTO was refused ({e}); loaded with LOAD DATA LOCAL INFILE instead"
     watcher = asyncio.create_task(_watch_load(target, conn.thread_id, progress)) if progress else None
     try:
-        await conn.execute(f"LOAD DATA LOCAL INFILE {path} INTO TABLE {quote_ident(data.table)} "
+        await conn.execute(f"LOAD DATA LOCAL INFILE {path} INTO TABLE {quote_ident(into)} "
                            f"FIELDS TERMINATED BY '{sep}' LINES TERMINATED BY '\\n' IGNORE 1 LINES "
                            f"({', '.join(COLUMNS)})")
     except DatabaseError as e:
@@ -191,12 +357,15 @@ async def _watch_load(target: Target, thread_id: int | None, progress: Callable[
         await probe.close()
 
 
-async def _run_sql_file(conn: Connection, data: Generated, progress: Callable[[float | None], None] | None) -> None:
+async def _run_sql_file(conn: Connection, data: Generated, into: str,
+                        progress: Callable[[float | None], None] | None) -> None:
+    """The file's INSERT batches, aimed at the new table `into` instead of the one they name."""
     done = 0
+    prefix = f"INSERT INTO {quote_ident(data.table)} VALUES "
     with open(data.path, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("INSERT"):
-                await conn.execute(line.rstrip().rstrip(";"))
+            if line.startswith(prefix):
+                await conn.execute(f"INSERT INTO {quote_ident(into)} VALUES {line[len(prefix):].rstrip().rstrip(';')}")
                 done += CHUNK
                 if progress is not None:
                     progress(min(1.0, done / max(1, data.rows)))
