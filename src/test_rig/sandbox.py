@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -119,10 +121,25 @@ class Sandbox:
 
     def __init__(self, directory: Path | None = None, *, server: str | None = None,
                  max_connections: int = 2000, tls: bool = False, name: str | None = None) -> None:
-        self.dir = Path(directory) if directory else default_dir(name)
+        if directory is not None and name is not None:
+            raise UsageError("--dir and --name both choose the sandbox's directory; give only one of them.")
+        if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+            raise UsageError(f"--name {shlex.quote(name)} must be up to 64 letters, digits, '.', '_' or '-' (it names "
+                             "a directory); choose another name.")
+        # Absolute: the server and its installer run from other directories, and hints are followed from
+        # anywhere.
+        self.dir = (Path(directory) if directory else default_dir(name)).absolute()
         self.server = server
         self.max_connections = max_connections
         self.tls = tls
+        #: the options that choose this sandbox again, for every command we suggest (" --name N",
+        #: " --dir D" or ""; the default directory, also from TEST_RIG_SANDBOX_DIR, needs none)
+        self.selector = (f" --name {shlex.quote(name)}" if name is not None else
+                         f" --dir {shlex.quote(str(self.dir))}" if directory else "")
+
+    def command(self, action: str) -> str:
+        """The `test-rig sandbox ACTION` that acts on this same sandbox."""
+        return f"test-rig sandbox {action}{self.selector}"
 
     @property
     def last_port_path(self) -> Path:
@@ -169,7 +186,7 @@ class Sandbox:
             if port is None or port == existing.port:
                 return existing
             raise UsageError(f"A sandbox is already running in {self.dir} on port {existing.port}; "
-                             "stop it first with `test-rig sandbox stop`.")
+                             f"stop it first with `{self.command('stop')}`.")
         previous = self.state()
         server = self.server or (previous.kind if previous else None)
         port = self._choose_port(port)
@@ -386,7 +403,7 @@ class Sandbox:
     def env_lines(self) -> list[str]:
         st = self.running()
         if not st:
-            raise UsageError(f"No sandbox is running in {self.dir}; start one with `test-rig sandbox start`.")
+            raise UsageError(f"No sandbox is running in {self.dir}; start one with `{self.command('start')}`.")
         lines = [f"export TIDB_HOST={st.host}:{st.port}", f"export TIDB_USER={st.user}",
                  "export TIDB_PASSWORD=", f"export TIDB_DATABASE={st.database}"]
         if st.ssl_ca:

@@ -45,8 +45,7 @@ def sandbox_start(directory: str | None, name: str | None, port: int | None, ser
     box = _box(directory, name, server=server, max_connections=max_connections, tls=tls)
     st = box.start(port)
     click.echo(f"sandbox {st.kind} running on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
-    where = f" --name {name}" if name else (f" --dir {directory}" if directory else "")
-    click.echo(f'point test-rig at it with: eval "$(test-rig sandbox env{where})"')
+    click.echo(f'point test-rig at it with: eval "$({box.command("env")})"')
 
 
 @sandbox.command("stop")
@@ -76,7 +75,7 @@ def sandbox_status(directory: str | None, name: str | None, verbose: bool) -> No
     if st:
         click.echo(f"running: {st.kind} on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
     else:
-        click.echo(f"not running (dir {box.dir})")
+        click.echo(f"not running (dir {box.dir}); start it with `{box.command('start')}`")
         sys.exit(1)
 
 

@@ -1,0 +1,95 @@
+"""`sandbox` flags: --dir with --name is refused, and every hint printed repeats the --name or --dir the
+user gave, so that following it acts on the same sandbox (checked by running the hint)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+
+@pytest.fixture
+def state_home(tmp_path: Path) -> dict[str, str]:
+    """An environment whose named sandboxes live under the test's own directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_") and k != "TEST_RIG_SANDBOX_DIR"}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    return env
+
+
+def follow(hint: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the `test-rig ...` command quoted in a hint, as a user copying it would."""
+    found = re.search(r"`(test-rig [^`]+)`|\$\((test-rig [^)]+)\)", hint)
+    assert found, hint
+    argv = shlex.split(found.group(1) or found.group(2))
+    return run_cli(*argv[1:], env=env, cwd=cwd)
+
+
+@pytest.mark.parametrize("action", ["start", "stop", "status", "env"])
+def test_dir_with_name_is_refused(action: str, tmp_path: Path, state_home: dict[str, str]) -> None:
+    d = tmp_path / "box"
+    r = run_cli("sandbox", action, "--dir", str(d), "--name", "n1", env=state_home)
+    assert r.returncode == 2
+    assert r.stderr == "error: --dir and --name both choose the sandbox's directory; give only one of them.\n"
+    assert r.stdout == ""
+    assert not d.exists() and not (tmp_path / "state").exists()
+
+
+def test_a_name_that_is_not_a_plain_word_is_refused(tmp_path: Path, state_home: dict[str, str]) -> None:
+    r = run_cli("sandbox", "start", "--name", "../elsewhere", env=state_home)
+    assert r.returncode == 2
+    assert r.stderr == ("error: --name ../elsewhere must be up to 64 letters, digits, '.', '_' or '-' (it names a "
+                        "directory); choose another name.\n")
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("how", ["name", "dir"])
+def test_every_hint_acts_on_the_same_sandbox(how: str, tmp_path: Path, state_home: dict[str, str]) -> None:
+    # A relative --dir, given from one directory; the hints are followed from another.
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    chosen = ["--name", "flags1"] if how == "name" else ["--dir", "box"]
+    box_dir = tmp_path / "state" / "test-rig" / "sandbox-flags1" if how == "name" else here / "box"
+    again = "--name flags1" if how == "name" else f"--dir {box_dir}"
+    started = run_cli("sandbox", "start", *chosen, env=state_home, cwd=here)
+    try:
+        assert started.returncode == 0, started.stderr
+        lines = started.stdout.splitlines()
+        port = int(lines[0].split("127.0.0.1:")[1].split()[0])
+        assert lines[0].endswith(f"dir {box_dir})")
+        assert lines[1] == f'point test-rig at it with: eval "$(test-rig sandbox env {again})"'
+        env = follow(lines[1], state_home, elsewhere)
+        assert env.returncode == 0, env.stderr
+        assert env.stdout.splitlines()[0] == f"export TIDB_HOST=127.0.0.1:{port}"
+
+        # "Already running" names the same sandbox in its `stop` hint.
+        other_port = port + 1 if port < 65535 else port - 1
+        busy = run_cli("sandbox", "start", *chosen, "--port", str(other_port), env=state_home, cwd=here)
+        assert busy.returncode == 2
+        assert busy.stderr == (f"error: A sandbox is already running in {box_dir} on "
+                               f"port {port}; stop it first with `test-rig sandbox stop {again}`.\n")
+        stopped = follow(busy.stderr, state_home, elsewhere)
+        assert stopped.returncode == 0 and stopped.stdout == "sandbox stopped\n"
+
+        # Once stopped, `env` and `status` point at `start` of the same sandbox, which reuses its port.
+        missing = run_cli("sandbox", "env", *chosen, env=state_home, cwd=here)
+        assert missing.returncode == 2
+        assert missing.stderr == (f"error: No sandbox is running in {box_dir}; start one "
+                                  f"with `test-rig sandbox start {again}`.\n")
+        status = run_cli("sandbox", "status", *chosen, env=state_home, cwd=here)
+        assert status.returncode == 1
+        assert status.stdout == (f"not running (dir {box_dir}); start it with "
+                                 f"`test-rig sandbox start {again}`\n")
+        restarted = follow(missing.stderr, state_home, elsewhere)
+        assert restarted.returncode == 0, restarted.stderr
+        assert f"127.0.0.1:{port} " in restarted.stdout and f"dir {box_dir})" in restarted.stdout
+    finally:
+        run_cli("sandbox", "stop", "--destroy", *(["--name", "flags1"] if how == "name" else ["--dir", str(box_dir)]),
+                env=state_home)
+    assert not box_dir.exists()
