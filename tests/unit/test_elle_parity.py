@@ -226,7 +226,8 @@ def verdict(path: Path, case: Case, raw: bool = False) -> dict[str, Any]:
     return report
 
 
-@pytest.mark.parametrize("encoding", ["null", "null-as-text", "empty-as-list", "empty-as-list-as-text", "edn"])
+@pytest.mark.parametrize("encoding", ["null", "null-as-text", "empty-as-list", "empty-as-list-as-text", "edn",
+                                      "edn-as-text"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_elle_gives_the_same_verdict(case: Case, encoding: str, tmp_path: Path) -> None:
     raw = encoding.endswith("-as-text")

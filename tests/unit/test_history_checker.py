@@ -273,3 +273,41 @@ def test_process_edges_find_a_process_anomaly_only_when_asked() -> None:
     assert with_process["anomaly_types"] == ["G-single-item-process"]
     assert with_process["anomalies"]["G-single-item-process"][0]["edges"] == ["rw", "process"]
     assert check(ops)["valid"] is True
+
+
+def _through_a_file(ops: list[Op], tmp: Any) -> list[Op]:
+    """The operations written as JSONL and read back the way `test-rig check` reads a file (reads as text)."""
+    import json
+
+    from test_rig.history.model import iter_history
+
+    path = tmp / "h.jsonl"
+    path.write_text("".join(json.dumps(o.to_dict()) + "\n" for o in ops))
+    return list(iter_history(path, raw_reads=True))
+
+
+@pytest.mark.parametrize("name", list(RW_CASES))
+def test_rw_register_from_a_file_gives_the_same_verdict(name: str, tmp_path: Any) -> None:
+    from test_rig.history.checker import check_rw_register
+
+    for ops in (RW_CASES[name][0], with_dependency(RW_CASES[name][1], "w")):
+        direct = check_rw_register(pair(ops), wfr_keys=True).to_dict()
+        via_file = check_rw_register(pair(_through_a_file(ops, tmp_path)), wfr_keys=True).to_dict()
+        assert (via_file["valid"], via_file["anomaly_types"]) == (direct["valid"], direct["anomaly_types"])
+
+
+def test_bank_from_a_file_gives_the_same_verdict(tmp_path: Any) -> None:
+    from test_rig.history.checker import check_bank
+
+    ops = history(ok(1, ["transfer", [0, 1], 5]), ok(2, bank_read(50, 45)), ok(3, bank_read(-5, 105)))
+    report = check_bank(pair(_through_a_file(ops, tmp_path)), total=100).to_dict()
+    assert report["anomaly_types"] == ["negative-value", "wrong-total"] and report["valid"] is False
+
+
+def test_bank_with_no_committed_read_is_undecided() -> None:
+    from test_rig.history.checker import check_bank
+
+    ops = history(ok(1, ["transfer", [0, 1], 5]), (2, "info", [["read", None, None]]))
+    report = check_bank(pair(ops), total=100)
+    assert report.valid == "unknown" and report.unknown == ["no committed read of the balances: nothing was "
+                                                            "observed"]

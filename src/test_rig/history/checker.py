@@ -308,7 +308,7 @@ class ListAppend(_Analysis):
                 self.found.unknown.append(f"{t.name} holds the micro-operation {_show(m)}; list-append knows only "
                                           "append and r")
                 continue
-            if isinstance(v, Raw):
+            if isinstance(v, Raw | bytes):
                 v = bytes(v)
                 if v == b"null":
                     v = None
@@ -656,7 +656,7 @@ class RwRegister(_Analysis):
         first_read: dict[Any, Any] = {}
         written: set[Any] = set()
         for m in t.mops:
-            if not isinstance(m, list) or len(m) != 3 or m[0] not in ("r", "w"):
+            if not isinstance(m, list | tuple) or len(m) != 3 or m[0] not in ("r", "w"):
                 self.found.unknown.append(f"{t.name} holds {_show(m)}; rw-register knows only [r key value] and "
                                           "[w key value]")
                 continue
@@ -856,7 +856,7 @@ def check_bank(txns: Iterable[Txn], *, total: int, model: str | Sequence[str] | 
         if t.type != "ok":
             continue
         for m in t.mops:
-            if not isinstance(m, list) or len(m) != 3 or m[0] not in ("read", "transfer"):
+            if not isinstance(m, list | tuple) or len(m) != 3 or m[0] not in ("read", "transfer"):
                 found.unknown.append(f"{t.name} holds {_show(m)}; bank knows only read and transfer")
                 continue
             if m[0] != "read":

@@ -16,7 +16,12 @@ from typing import Any
 from ..errors import UsageError
 
 _TOKEN = re.compile(r"""
-  (?P<ws>[\s,]+|;[^\n]*)
+  [\s,]*   # whitespace (commas are whitespace in EDN) before every token
+  (?:
+  (?P<pair>(?P<pk>:[A-Za-z][\w\-?!*./]*)[\s,]+(?P<pv>-?\d+|:[A-Za-z][\w\-?!*./]*|nil|true|false)(?=[\s,\]})]))
+| (?P<mop>\[[\s,]*:(?P<mf>[A-Za-z][\w\-]*)[\s,]+(?P<mk>-?\d+|:[A-Za-z][\w\-]*)[\s,]+
+     (?:(?P<mv>-?\d+)|(?P<mnil>nil)|\[(?P<mints>[\s,]*(?:-?\d+(?:[\s,]+-?\d+)*)?[\s,]*)\])[\s,]*\])
+| (?P<ws>[\s,]+|;[^\n]*)
 | (?P<ints>\[[\s,]*(?:-?\d+(?:[\s,]+-?\d+)*)?[\s,]*\])
 | (?P<open>\#\{|[\[{(])
 | (?P<close>[\]})])
@@ -25,12 +30,27 @@ _TOKEN = re.compile(r"""
 | (?P<tag>\#[A-Za-z][^\s,\[\]{}()"]*)
 | (?P<char>\\(?:newline|space|tab|return|u[0-9a-fA-F]{4}|.))
 | (?P<atom>[^\s,\[\]{}()";]+)
+| (?P<end>$)
+  )
 """, re.VERBOSE)
 _INT = re.compile(r"[+-]?\d+N?")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?M?")
 _CLOSER = {"[": "]", "(": ")", "{": "}", "#{": "}"}
 _CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
+
+
+class IntVector(str):
+    """A vector of integers as its text between the brackets, left unparsed (with `lazy_ints`): a reader
+    that wants the list calls `ints()`, one that compares reads as text calls `json()`."""
+
+    __slots__ = ()
+
+    def ints(self) -> list[int]:
+        return [int(x) for x in self.replace(",", " ").split()]
+
+    def json(self) -> bytes:
+        return ("[" + ",".join(self.replace(",", " ").split()) + "]").encode()
 
 
 class EdnError(ValueError):
@@ -98,10 +118,11 @@ class _Form:
         return out
 
 
-def iter_forms(text: str) -> Iterator[tuple[int, Any]]:
+def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any]]:
     """The top-level forms of `text`, each with the offset where it starts. A top-level vector whose first
     element is a map is read as a sequence: each of its maps is yielded as it is read, so a history written as
-    one vector of operations streams like one written a map per line. Raises EdnError with the offset."""
+    one vector of operations streams like one written a map per line. With `lazy_ints`, a vector of integers
+    is an IntVector (its text) rather than a list. Raises EdnError with the offset."""
     stack: list[_Form] = []
     discard = 0  # forms still to be dropped after #_
     streaming = False  # inside the top-level vector of maps
@@ -113,14 +134,37 @@ def iter_forms(text: str) -> Iterator[tuple[int, Any]]:
         if m is None:
             raise EdnError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
-        start, pos = pos, m.end()
+        pos = m.end()
+        if kind == "end":
+            break
+        start = m.start(kind) if kind is not None else pos
         if kind == "ws" or kind == "tag":
+            continue
+        if kind == "pair":  # :key scalar, as in most of a history's maps: two forms in one step
+            if discard:
+                discard -= 1
+                if discard:
+                    discard -= 1
+                    continue
+                first: Any = None
+            else:
+                first = m.group("pk")[1:]
+            second = _atom(m.group("pv"), start)
+            if not stack:
+                if first is not None:
+                    yield start, first
+                yield start, second
+                continue
+            items = stack[-1].items
+            if first is not None:
+                items.append(first)
+            items.append(second)
             continue
         if kind == "discard":
             discard += 1
             continue
         if kind == "open":
-            tok = m.group()
+            tok = m.group(kind)
             stack.append(_Form(tok, start))
             if (not streaming and len(stack) == 2 and stack[0].kind == "[" and not stack[0].items and tok == "{"
                     and not discard):
@@ -128,7 +172,7 @@ def iter_forms(text: str) -> Iterator[tuple[int, Any]]:
                 stack.pop(0)
             continue
         if kind == "close":
-            tok = m.group()
+            tok = m.group(kind)
             if not stack:
                 if streaming and tok == "]":
                     streaming = False
@@ -139,15 +183,28 @@ def iter_forms(text: str) -> Iterator[tuple[int, Any]]:
                 raise EdnError(f"{tok!r} does not close {form.kind!r}", start)
             value: Any = form.build()
             at = form.pos
+        elif kind == "mop":  # [:f key value]: a micro-operation, the bulk of a history, in one step
+            mk = m.group("mk")
+            key: Any = mk[1:] if mk[0] == ":" else int(mk)
+            mv, mints = m.group("mv"), m.group("mints")
+            val: Any
+            if mv is not None:
+                val = int(mv)
+            elif mints is not None:
+                val = IntVector(mints) if lazy_ints else IntVector(mints).ints()
+            else:
+                val = None
+            value, at = [m.group("mf"), key, val], start
         elif kind == "ints":
-            value, at = [int(x) for x in m.group()[1:-1].replace(",", " ").split()], start
+            inner = IntVector(m.group(kind)[1:-1])
+            value, at = (inner if lazy_ints else inner.ints()), start
         elif kind == "str":
-            value, at = _string(m.group()), start
+            value, at = _string(m.group(kind)), start
         elif kind == "char":
-            c = m.group()[1:]
+            c = m.group(kind)[1:]
             value, at = (_CHARS.get(c) or (chr(int(c[1:], 16)) if len(c) == 5 and c[0] == "u" else c)), start
         else:
-            value, at = _atom(m.group(), start), start
+            value, at = _atom(m.group(kind), start), start
         if discard:
             discard -= 1
             continue

@@ -62,6 +62,8 @@ class DepGraph:
         kinds counts as the first of ww, wr, rw, process, realtime: the kind Elle's explainer names it by, so
         a cycle is classified as Elle classifies it (a real-time edge that is also a read dependency is a
         read dependency)."""
+        if not components:
+            return []
         comp_of: dict[int, int] = {}
         for i, comp in enumerate(components):
             for node in comp:

@@ -114,7 +114,7 @@ def iter_history(path: str | Path, fmt: str | None = None, *, raw_reads: bool = 
     kind = format_of(p, fmt)
     try:
         if kind == "edn":
-            yield from _edn_ops(p.read_text(encoding="utf-8"), str(p))
+            yield from _edn_ops(p.read_text(encoding="utf-8"), str(p), raw_reads=raw_reads)
             return
         with open(p, "rb") as f:
             head = f.read(4096).lstrip()
@@ -183,11 +183,23 @@ def _json_array_ops(data: bytes, source: str) -> Iterator[Op]:
         yield op_from_map(d, i + 1, source, i, what="operation")
 
 
-def _edn_ops(text: str, source: str) -> Iterator[Op]:
-    from .edn import EdnError, iter_forms, line_of
+def _edn_ops(text: str, source: str, *, raw_reads: bool = False) -> Iterator[Op]:
+    """Jepsen's EDN. With `raw_reads` a read of integers stays text (as JSON, like a JSONL history's), every
+    other vector of integers becomes a list."""
+    from .edn import EdnError, IntVector, iter_forms, line_of
 
-    forms = iter_forms(text)
+    def materialize(x: Any) -> Any:
+        if isinstance(x, IntVector):
+            return x.ints()
+        if isinstance(x, list):
+            return [materialize(v) for v in x]
+        if isinstance(x, dict):
+            return {k: materialize(v) for k, v in x.items()}
+        return x
+
+    forms = iter_forms(text, lazy_ints=raw_reads)
     i = 0
+    line, counted = 1, 0  # the line of offset `counted`, advanced as the forms come
     while True:
         try:
             pos, d = next(forms)
@@ -195,8 +207,16 @@ def _edn_ops(text: str, source: str) -> Iterator[Op]:
             return
         except EdnError as e:
             raise UsageError(f"{source} line {line_of(text, e.pos)} is not valid EDN ({e}).") from None
-        yield op_from_map(d, line_of(text, pos) if i < 10 or not isinstance(d, dict) else 0, source, i,
-                          text=text, pos=pos)
+        if raw_reads and isinstance(d, dict):
+            value = d.get("value")
+            if isinstance(value, list) and all(isinstance(m, list) and len(m) == 3 for m in value):
+                d["value"] = [[f, materialize(k), v.json() if f == "r" and isinstance(v, IntVector) else
+                               materialize(v)] for f, k, v in value]
+            else:
+                d = materialize(d)
+        line += text.count("\n", counted, pos)
+        counted = pos
+        yield op_from_map(d, line, source, i)
         i += 1
 
 
