@@ -5,34 +5,63 @@ The public API is re-exported here; nothing else lives in this module.
 
 __version__ = "0.1.0"
 
-from .config import AppConfig, ConfigExtension, load_config, register_config_extension
-from .db import Connection, ServerInfo, Target, connect, quote_ident
-from .errors import (
-    AuthenticationError,
-    CircuitOpenError,
-    ConfigError,
-    DatabaseError,
-    ErrorCategory,
-    ErrorContext,
-    QueryError,
-    RecoveryStrategy,
-    RetryExhaustedError,
-    RigError,
-    classify_error,
-    get_recovery_strategy,
-)
-from .machine import MachineResult, State, StateContext, StateHandler, StateMachine
-from .resilience import (
-    CircuitBreaker,
-    CircuitBreakerConfig,
-    CircuitState,
-    ResilientConnectionManager,
-    RetryConfig,
-    create_circuit_breaker_config,
-    create_db_circuit_breaker_config,
-    create_db_retry_config,
-    create_retry_config,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import AppConfig, ConfigExtension, load_config, register_config_extension
+    from .db import Connection, ServerInfo, Target, connect, quote_ident
+    from .errors import (
+        AuthenticationError,
+        CircuitOpenError,
+        ConfigError,
+        DatabaseError,
+        ErrorCategory,
+        ErrorContext,
+        QueryError,
+        RecoveryStrategy,
+        RetryExhaustedError,
+        RigError,
+        classify_error,
+        get_recovery_strategy,
+    )
+    from .machine import MachineResult, State, StateContext, StateHandler, StateMachine
+    from .resilience import (
+        CircuitBreaker,
+        CircuitBreakerConfig,
+        CircuitState,
+        ResilientConnectionManager,
+        RetryConfig,
+        create_circuit_breaker_config,
+        create_db_circuit_breaker_config,
+        create_db_retry_config,
+        create_retry_config,
+    )
+
+#: name -> the module that defines it. The names are imported when first used (PEP 562), so that a command
+#: such as `test-rig check` does not pay for loading the configuration system, the driver and the engine.
+_SOURCES = {
+    **dict.fromkeys(("AppConfig", "ConfigExtension", "load_config", "register_config_extension"), "config"),
+    **dict.fromkeys(("Connection", "ServerInfo", "Target", "connect", "quote_ident"), "db"),
+    **dict.fromkeys(("AuthenticationError", "CircuitOpenError", "ConfigError", "DatabaseError", "ErrorCategory",
+                     "ErrorContext", "QueryError", "RecoveryStrategy", "RetryExhaustedError", "RigError",
+                     "classify_error", "get_recovery_strategy"), "errors"),
+    **dict.fromkeys(("MachineResult", "State", "StateContext", "StateHandler", "StateMachine"), "machine"),
+    **dict.fromkeys(("CircuitBreaker", "CircuitBreakerConfig", "CircuitState", "ResilientConnectionManager",
+                     "RetryConfig", "create_circuit_breaker_config", "create_db_circuit_breaker_config",
+                     "create_db_retry_config", "create_retry_config"), "resilience"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'test_rig' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AppConfig",

@@ -134,10 +134,12 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
         if m is None:
             raise EdnError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
+        if kind is None:
+            raise EdnError(f"unexpected character {text[pos]!r}", pos)
         pos = m.end()
         if kind == "end":
             break
-        start = m.start(kind) if kind is not None else pos
+        start = m.start(kind)
         if kind == "ws" or kind == "tag":
             continue
         if kind == "pair":  # :key scalar, as in most of a history's maps: two forms in one step
