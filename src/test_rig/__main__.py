@@ -1,5 +1,11 @@
 """`python -m test_rig` runs the command line."""
 
-from .cli import main
+from .environment import PROGRAM_STOP
+
+PROGRAM_STOP.install()  # the program's first instruction: see ProgramStop
+try:
+    from .cli import main
+except KeyboardInterrupt as stop:  # while the commands load, before click could parse anything
+    PROGRAM_STOP.end(stop)
 
 main()

@@ -1,40 +1,50 @@
 """The composition root: one Environment per command owns config, console, reports and resilience.
 
-`run_async` runs a command's coroutine and turns SIGTERM into the same orderly stop as Ctrl-C.
+It also owns how the program stops on a signal. `ProgramStop` is installed at the program's first
+instruction (before any heavy import, which is why this module imports only the standard library and
+`errors` at its top): from then on SIGINT and SIGTERM end the program with one line, exit 130 or 143 and
+the reports that were asked for, at any moment. `run_async` runs a command's coroutine and turns either
+signal into the same orderly stop: the coroutine is cancelled so its cleanup runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from rich.console import Console
-
-from .config import AppConfig, LoadedConfig
-from .db import ConnectionPool, Target
 from .errors import Interrupted, Terminated
-from .report import Case, Suite, write_json, write_junit
-from .resilience import (
-    CircuitBreaker,
-    ResilientConnectionManager,
-    RetryEvent,
-    create_db_circuit_breaker_config,
-    create_db_retry_config,
-)
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from rich.console import Console
+
+    from .config import AppConfig, LoadedConfig
+    from .db import ConnectionPool, Target
+    from .report import Suite
+    from .resilience import CircuitBreaker, ResilientConnectionManager, RetryEvent
 
 T = TypeVar("T")
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
 
 
 @dataclass
 class Environment:
     loaded: LoadedConfig
     command: str = "test-rig"
-    console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    console: Console = field(default_factory=_console)
     verbose: bool = False
     json_path: str | None = None
     junit_path: str | None = None
@@ -42,18 +52,24 @@ class Environment:
     retry_events: list[RetryEvent] = field(default_factory=list)
     quiet_retries: bool = False
     report_written: bool = False
+    #: the last result handed to write_reports, so an interrupt after it can say so without losing it
+    _last_report: tuple[dict[str, Any], list[Suite] | None] | None = field(default=None, repr=False)
 
     @property
     def config(self) -> AppConfig:
         return self.loaded.config
 
     def target(self) -> Target:
+        from .db import Target
+
         return Target.from_config(self.config)
 
     def manager(self, pool: ConnectionPool | None = None, *, breaker: CircuitBreaker | None = None,
                 overall_timeout: float | None = None) -> ResilientConnectionManager:
         """A resilience manager whose retries give up within `overall_timeout`
         (default: the configured database.timeout_secs) and are printed as they happen."""
+        from .resilience import ResilientConnectionManager, create_db_circuit_breaker_config, create_db_retry_config
+
         retry = create_db_retry_config().with_timeout(
             overall_timeout if overall_timeout is not None else self.config.database.timeout_secs)
         return ResilientConnectionManager(
@@ -66,7 +82,11 @@ class Environment:
     def write_reports(self, data: dict[str, Any], suites: list[Suite] | None = None) -> None:
         """Write --json and --junit from one result. A run that did not finish gets a JUnit error
         case saying so, so an interrupted run never looks green."""
+        from .report import Case, Suite, write_json, write_junit
+
         data = {"command": self.command, **data}
+        # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
+        self._last_report = (data, suites)
         if self.json_path:
             write_json(self.json_path, data)
         if self.html_path:
@@ -74,7 +94,8 @@ class Environment:
 
             write_html(self.html_path, json.loads(json.dumps(data, default=str)))
         if self.junit_path:
-            suites = list(suites or [Suite(self.command)])
+            # copies: the error case added below must not stay in the caller's suites
+            suites = [Suite(s.name, list(s.cases)) for s in suites or [Suite(self.command)]]
             problem = None
             if data.get("complete") is False:
                 problem = f"the run did not finish: {data.get('error') or 'interrupted'}"
@@ -86,9 +107,181 @@ class Environment:
             write_junit(self.junit_path, suites)
         self.report_written = True
 
-    def write_failure(self, error: str, *, interrupted: bool) -> None:
-        """The report of a run that ended before producing a result."""
+    def write_failure(self, error: str, *, interrupted: bool, exit_status: int | None = None) -> None:
+        """The report of a run that ended before producing a result. An interrupted run's report is
+        written again even when the command already wrote one: what it holds is kept, and it says
+        `ok: false`, `complete: false`, the error and (when it records one) the real exit status."""
+        if interrupted and self._last_report is not None:
+            data, suites = self._last_report
+            data = {**data, "ok": False, "complete": False, "error": data.get("error") or error}
+            if "exit_status" in data and exit_status is not None:
+                data["exit_status"] = exit_status
+            self.write_reports(data, suites)
+            return
         self.write_reports({"ok": False, "complete": False, "error": error})
+
+
+def _stop_class(signum: int) -> type[Interrupted]:
+    return Terminated if signum == signal.SIGTERM else Interrupted
+
+
+@dataclass
+class ProgramStop:
+    """How the program ends when SIGINT or SIGTERM stops it. Process-wide, as signal dispositions are:
+    `install` is the program's first instruction and `end` its last when a signal came.
+
+    The first signal raises Interrupted (130) or Terminated (143) where the program is, or, inside
+    `run_async`, cancels the coroutine so its cleanup runs. From the moment a stop is raised (and once
+    the command has returned) further signals are only recorded: the partial report is written whole,
+    never cut by a second Ctrl-C, and nothing can raise during the interpreter's shutdown."""
+
+    installed: bool = False
+    #: set once a stop has been raised or the program is ending: signals are then recorded, not raised
+    deferring: bool = False
+    #: the signal that interrupted the run, if one did (a signal recorded while deferring does not count)
+    interrupted_by: int | None = None
+    ended: bool = False
+    #: the run whose reports an interrupt writes (None before its options are parsed)
+    environment: Environment | None = None
+    #: the command line, for the minimal report of a program interrupted before its options were parsed
+    argv: list[str] = field(default_factory=list)
+    _previous: dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def install(self, argv: list[str] | None = None) -> bool:
+        """Take over SIGINT and SIGTERM (not a SIGINT the shell set to be ignored, as for a background job);
+        True if this call installed them. Only in the main thread; harmless to call again."""
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return False
+        self.reset(argv)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+        self.installed = True
+        return True
+
+    def uninstall(self) -> None:
+        """Give the signals back (for a program run inside another one, such as a test)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+        self.installed = False
+
+    def reset(self, argv: list[str] | None = None) -> None:
+        """A new run of the program in this process."""
+        self.deferring = self.ended = False
+        self.interrupted_by = None
+        self.environment = None
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+
+    def finish(self) -> None:
+        """Nothing can be interrupted any more (the command has printed its last byte, or the program is
+        ending after a signal): from now on SIGINT and SIGTERM are ignored, also during the interpreter's
+        shutdown, which would otherwise give them back their default action (killed by the signal, no status)."""
+        self.deferring = True
+        if self.installed and threading.current_thread() is threading.main_thread():
+            for sig in self._previous:
+                signal.signal(sig, signal.SIG_IGN)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.note(signum):
+            self.raise_stop(signum)
+
+    def note(self, signum: int) -> bool:
+        """Record a signal; True if it should stop the program now (it is not being deferred)."""
+        if self.deferring:
+            return False
+        if self.interrupted_by is None:
+            self.interrupted_by = signum
+        return True
+
+    def raise_stop(self, signum: int | None = None) -> NoReturn:
+        """Raise the stop for the program's first signal (else `signum`) and defer every later one: a SIGTERM
+        that cut a Ctrl-C's cleanup short still ends the run as interrupted by SIGINT, as its report says."""
+        if self.installed:
+            self.deferring = True
+        raise _stop_class(self.interrupted_by or signum or signal.SIGINT)() from None
+
+    def end(self, stop: BaseException | None = None) -> NoReturn:
+        """The program's ending after a signal: write the reports that were asked for (the run's own, kept
+        and marked incomplete, or a minimal one when the options were never parsed), print one line and
+        exit 130 (SIGINT) or 143 (SIGTERM). Idempotent."""
+        self.finish()
+        signum = self.interrupted_by  # the first signal decides, whatever a second one raised meanwhile
+        if signum is None and isinstance(stop, Interrupted):
+            signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+        stop_class = _stop_class(signum or signal.SIGINT)
+        if self.ended:
+            raise SystemExit(stop_class.exit_status)
+        self.ended = True
+        error = f"interrupted by {stop_class.signal_name}"
+        line = error
+        try:
+            if self.environment is not None:
+                self.environment.write_failure(error, interrupted=True, exit_status=stop_class.exit_status)
+            else:
+                _write_minimal_reports(self.argv, error)
+        except Exception as e:  # the line is still printed and the status still given
+            line += f"; the report could not be written: {e}"
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr closed: the exit status still says it
+            pass
+        raise SystemExit(stop_class.exit_status)
+
+
+#: The one ProgramStop of this process (signal handlers are per process).
+PROGRAM_STOP = ProgramStop()
+
+
+def install_signal_handlers() -> None:
+    """The program's first instruction: from here on a signal ends it in order (see ProgramStop)."""
+    PROGRAM_STOP.install()
+
+
+def _option_value(argv: list[str], option: str) -> str | None:
+    """The value of `option FILE` or `option=FILE` in a command line click has not parsed yet."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == option and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(option + "="):
+            return arg[len(option) + 1:]
+    return None
+
+
+def _write_minimal_reports(argv: list[str], error: str) -> None:
+    """--json and --junit of a program interrupted before its options were parsed (while Python loaded it):
+    all that is known is the command as typed and that nothing ran. Written only when the command line
+    asks for them, each through a temporary file renamed at the end, so no half-written report is left."""
+    words: list[str] = []
+    for arg in argv[:2]:
+        if arg.startswith("-") or not arg.replace("-", "").isalnum():
+            break
+        words.append(arg)
+    command = " ".join(words) or "test-rig"
+    json_path, junit_path = _option_value(argv, "--json"), _option_value(argv, "--junit")
+    if json_path:
+        _write_atomically(json_path, json.dumps({"command": command, "ok": False, "complete": False,
+                                                 "error": error, "started": False}, indent=2) + "\n")
+    if junit_path:
+        from xml.sax.saxutils import quoteattr
+
+        name = quoteattr(f"test_rig.{command.replace(' ', '.')}")
+        _write_atomically(junit_path, (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<testsuites><testsuite name={quoteattr(command)} tests="1" errors="1" failures="0">'
+            f'<testcase name="run" classname={name}><error message={quoteattr(error)} /></testcase>'
+            "</testsuite></testsuites>\n"))
+
+
+def _write_atomically(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
 
 
 def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -97,8 +290,11 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     Ctrl-C (SIGINT) and SIGTERM cancel the coroutine, so its `finally` blocks clean up (drop the
     run's schema, close connections), and then raise Interrupted (exit 130) or Terminated (exit 143).
     A second signal while cleaning up stops at once. A SIGINT that the shell set to be ignored (a
-    background job) stays ignored.
+    background job) stays ignored. In the program, once a stop has been raised (a run_async that heals a
+    fault after the interrupt), signals are only recorded: that work is part of the orderly ending.
     """
+    import asyncio
+
     try:
         import uvloop
 
@@ -107,14 +303,17 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         factory = None
     received: list[int] = []
     main_task: list[asyncio.Task[T]] = []
+    stop = PROGRAM_STOP
 
     with asyncio.Runner(loop_factory=factory) as runner:
         loop = runner.get_loop()
 
         def on_signal(signum: int, frame: Any) -> None:
+            if stop.installed and not stop.note(signum):
+                return
             received.append(signum)
             if len(received) > 1 or not main_task:
-                raise (Terminated if signum == signal.SIGTERM else Interrupted)()
+                stop.raise_stop(signum)
             loop.call_soon_threadsafe(main_task[0].cancel)
 
         async def main() -> T:
@@ -133,10 +332,10 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         except asyncio.CancelledError:
             if not received:
                 raise
-            raise (Terminated if received[0] == signal.SIGTERM else Interrupted)() from None
+            stop.raise_stop(received[0])
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if received:  # the coroutine swallowed the cancellation: the run was still interrupted
-        raise (Terminated if received[0] == signal.SIGTERM else Interrupted)()
+        stop.raise_stop(received[0])
     return result

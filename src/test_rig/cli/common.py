@@ -21,7 +21,7 @@ import click
 from click.core import ParameterSource
 
 from ..config import ConfigExtension, LoadedConfig, extension_values, extensions, load_config
-from ..environment import Environment
+from ..environment import PROGRAM_STOP, Environment
 from ..errors import Interrupted, RigError, UsageError
 from ..report import redactor, setup_logging
 
@@ -237,6 +237,7 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
                       json_path=params.get("json_path"), junit_path=params.get("junit_path"),
                       html_path=params.get("html_path"))
     ctx.obj = env
+    PROGRAM_STOP.environment = env  # from here an interrupt writes this run's reports
     return env
 
 
@@ -259,7 +260,7 @@ def _current_env() -> Environment | None:
 def guarded(fn: F) -> F:
     """Turn every ending into one clear sentence and an exit status (tracebacks only with -v), and
     make sure a report was written: a command that failed before writing its own gets one with
-    `ok: false` and the error."""
+    `ok: false` and the error; an interrupted one's says `complete: false` (ProgramStop.end)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -276,11 +277,12 @@ def guarded(fn: F) -> F:
             click.echo(message, err=True)
             sys.exit(e.exit_status)
         except KeyboardInterrupt as e:
-            status = e.exit_status if isinstance(e, Interrupted) else 130
-            name = signal_name(e)
-            _report_failure(f"interrupted by {name}", interrupted=True)
-            click.echo(f"interrupted by {name}", err=True)
-            sys.exit(status)
+            # One ending for every interrupt (ProgramStop.end): later signals are deferred while the report is
+            # written, the run's own report is kept and marked incomplete, one line, 130 or 143.
+            if not PROGRAM_STOP.installed:  # a command called on its own, not through the program
+                PROGRAM_STOP.reset()
+            PROGRAM_STOP.environment = _current_env()
+            PROGRAM_STOP.end(e)
         except Exception as e:
             if verbose:
                 traceback.print_exc()
