@@ -179,9 +179,6 @@ def test_second_signal_while_the_partial_report_is_written(sandbox: SandboxState
     assert (report["complete"], report["ok"], report["error"]) == (False, False, "interrupted by SIGINT")
 
 
-@pytest.mark.xfail(strict=True, reason="test_rig/__init__.py imports the whole public API (pydantic, asyncmy, "
-                                       "rich...) before the command line's first instruction; it must load its "
-                                       "re-exports lazily (issue 18 point 4, see the note there)")
 @pytest.mark.parametrize("console_script", [True, False], ids=["console-script", "python-m"])
 def test_signal_handlers_come_before_heavy_imports(tmp_path: Path, console_script: bool) -> None:
     """The program's first instruction takes over SIGTERM before any third-party module is loaded, so an

@@ -170,8 +170,8 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
         raise UsageError(f"--wfr-keys applies to rw-register histories only, not {workload}.")
     if total is not None and workload != "bank":
         raise UsageError(f"--total applies to bank histories only, not {workload}.")
-    report = check(workload, iter_history(history_path, fmt, raw_reads=True), chosen or None, Spec(workload, total=total or 100),
-                   anomalies=anomalies, wfr_keys=wfr_keys, time_budget=time_limit)
+    report = check(workload, iter_history(history_path, fmt, raw_reads=True), chosen or None,
+                   Spec(workload, total=total or 100), anomalies=anomalies, wfr_keys=wfr_keys, time_budget=time_limit)
     render(Console(highlight=False, soft_wrap=True), report)
     if json_path:
         write_json(json_path, {"command": "check", "ok": report.valid is True, "complete": True, "error": None,
