@@ -18,7 +18,10 @@ from .errors import UsageError
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
 _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
-COMMANDS = ("isolation", "bench", "bench point-select", "multi-connection", "job-monitor", "elle")
+#: Every command that writes a --json result; a result's "command" is one of these, or one of them and its
+#: workload ("bench select-1"). Each has a report: its own section where it has one, else its facts.
+COMMANDS = ("basic", "simple-multi-connection", "multi-connection", "run", "isolation", "bench", "elle", "check",
+            "job-monitor", "gen-data")
 _COLOURS = {"prevented": "#2e7d32", "anomaly": "#c62828", "undecided": "#f9a825", "unsupported": "#9e9e9e"}
 
 
@@ -37,11 +40,47 @@ def read_result(path: str | Path) -> dict[str, Any]:
 
 
 def check_result(data: Any, source: str = "the result") -> None:
+    """Raise UsageError unless `data` is a result some test-rig command wrote."""
     if not isinstance(data, dict) or "command" not in data:
         raise UsageError(f"{source} is not a test-rig result (no \"command\" field); give a file written by --json.")
-    if data["command"] not in COMMANDS:
-        raise UsageError(f"{source} is a result of {data['command']!r}, which has no HTML report; reports exist for "
-                         f"{', '.join(c for c in COMMANDS if c != 'bench point-select')}.")
+    if str(data["command"]).split(" ", 1)[0] not in COMMANDS:
+        raise UsageError(f"{source} is a result of '{data['command']}', which is not a test-rig command; give a file "
+                         f"written by the --json of {', '.join(COMMANDS)}.")
+
+
+#: What a result says of itself, in the order of precedence: a run that did not finish, one that failed,
+#: one whose checks could not all be decided, one that passed.
+INTERRUPTED, FAILED, UNDECIDED, PASSED = "interrupted", "failed", "undecided", "passed"
+
+
+def verdict(data: dict[str, Any]) -> tuple[str, str]:
+    """The result's own verdict and why: (INTERRUPTED | FAILED | UNDECIDED | PASSED, one sentence).
+
+    Only positive evidence is a pass: `"ok": true` (or a history judged valid) with nothing that
+    contradicts it. `"complete": false`, `"ok": false`, a history that is invalid or unknown, undecided
+    checks, or a result that says nothing at all are never shown as a pass."""
+    error = data.get("error")
+    if data.get("complete") is False:
+        return INTERRUPTED, str(error or "interrupted")
+    if data.get("ok") is False and error:
+        return FAILED, str(error)
+    judged = "valid" in data or "verdict" in data  # a history checker's result (elle, check)
+    history = data.get("valid", data.get("verdict"))
+    model = data.get("consistency_model") or "the consistency model"
+    if judged and (history is False or history == "invalid"):
+        kinds = ", ".join(str(k) for k in data.get("anomaly_types") or sorted(data.get("anomalies") or {}))
+        return FAILED, f"the history is invalid under {model}" + (f": {kinds}" if kinds else "")
+    if data.get("ok") is False:
+        return FAILED, "a test failed or could not be decided"
+    if judged and history not in (True, "valid"):
+        reasons = "; ".join(str(r) for r in data.get("unknown") or [] if isinstance(r, str))
+        return UNDECIDED, f"the history could not be judged under {model}" + (f": {reasons}" if reasons else "")
+    undecided = data.get("undecided")
+    if isinstance(undecided, int) and not isinstance(undecided, bool) and undecided > 0:
+        return UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided"
+    if data.get("ok") is not True and history not in (True, "valid"):
+        return UNDECIDED, "the result does not say whether the run passed"
+    return PASSED, "every check passed"
 
 
 def _plotly_js() -> str:
@@ -70,10 +109,18 @@ def render(data: dict[str, Any]) -> str:
         parts.append(_free_run(data))
     elif command == "job-monitor":
         parts.append(_jobs(data))
-    elif command == "elle":
+    elif command in ("elle", "check"):
         parts.append(_elle(data))
     elif command == "multi-connection":
         parts.append(_events(data))
+    elif command == "basic":
+        parts.append(_basic(data))
+    elif command == "simple-multi-connection":
+        parts.append(_basic_runs(data.get("connections") or [], "Connections", "name"))
+    elif command == "run":
+        parts.append(_basic_runs(data.get("results") or [], "Handlers", "handler"))
+    elif command == "gen-data":
+        parts.append(_gen_data(data))
     body = "\n".join(parts)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -106,14 +153,16 @@ def write_html(path: str | Path, data: dict[str, Any]) -> None:
 
 
 def _banner(data: dict[str, Any]) -> str:
-    if data.get("complete") is False:
-        why = _esc(data.get("error") or "interrupted")
-        return (f'<div class="banner bad" id="status">The run did not finish: {why}'
+    """The status at the top, from the result's own verdict and nothing else."""
+    kind, why = verdict(data)
+    if kind == INTERRUPTED:
+        return (f'<div class="banner bad" id="status" data-verdict="{kind}">The run did not finish: {_esc(why)}'
                 " — what follows is what it saw until then.</div>")
-    if data.get("ok") is False:
-        reason = data.get("error") or "a test failed or could not be decided"
-        return f'<div class="banner bad" id="status">FAILED: {_esc(reason)}</div>'
-    return '<div class="banner ok" id="status">Completed: every check passed.</div>'
+    if kind == FAILED:
+        return f'<div class="banner bad" id="status" data-verdict="{kind}">FAILED: {_esc(why)}</div>'
+    if kind == UNDECIDED:
+        return f'<div class="banner warn" id="status" data-verdict="{kind}">UNDECIDED: {_esc(why)}.</div>'
+    return f'<div class="banner ok" id="status" data-verdict="{kind}">Completed: every check passed.</div>'
 
 
 def _facts(data: dict[str, Any]) -> str:
@@ -122,8 +171,10 @@ def _facts(data: dict[str, Any]) -> str:
     if server:
         rows.append(("server", f"{server.get('kind', '?')} {server.get('version', '')}"
                      + (f" (txn mode {server['txn_mode']})" if server.get("txn_mode") else "")))
-    for key in ("workload", "isolation_level", "consistency_model", "connections", "table_size", "profile",
+    for key in ("workload", "isolation_level", "consistency_model", "history", "connections", "table_size", "profile",
                 "session_variables", "settings", "seconds", "qps"):
+        if key == "connections" and isinstance(data.get(key), list):
+            continue  # simple-multi-connection's list of runs has a section of its own
         if data.get(key) not in (None, {}, []):
             rows.append((key, json.dumps(data[key]) if isinstance(data[key], dict | list) else data[key]))
     if not rows:
@@ -350,3 +401,42 @@ def _events(data: dict[str, Any]) -> str:
     return (f"<h2>Events</h2><table id='events'><tr><th>s</th><th>event</th><th>connection</th><th>detail</th></tr>"
             f"{events}</table><h2>Connections</h2><table id='connections'><tr><th>name</th><th>result</th>"
             f"<th>error</th></tr>{conns}</table>")
+
+
+# --------------------------------------------------------------------------- basic flows and gen-data
+
+
+def _states_table(states: list[dict[str, Any]]) -> str:
+    rows = "".join(f"<tr><td>{_esc(st.get('display') or st.get('state'))}</td><td>{_esc(st.get('ms'))}</td></tr>"
+                   for st in states)
+    return f"<table class='states'><tr><th>state</th><th>ms</th></tr>{rows}</table>"
+
+
+def _basic(data: dict[str, Any]) -> str:
+    parts = ["<h2>States</h2>", _states_table(data.get("states") or [])]
+    if data.get("error"):
+        parts.append(f"<p id='error'>error: {_esc(data['error'])}</p>")
+    if data.get("hint"):
+        parts.append(f"<p id='hint'>hint: {_esc(data['hint'])}</p>")
+    return "\n".join(parts)
+
+
+def _basic_runs(runs: list[dict[str, Any]], title: str, key: str) -> str:
+    """One row per connection (simple-multi-connection) or handler (run): how it ended and its states."""
+    rows = "".join(f"<tr><td>{_esc(r.get(key))}</td><td>{'ok' if r.get('ok') else 'FAILED'}</td>"
+                   f"<td>{_esc(' → '.join(str(st.get('state')) for st in r.get('states') or []))}</td>"
+                   f"<td>{_esc(r.get('error') or '')}</td></tr>" for r in runs)
+    return (f"<h2>{_esc(title)}</h2><table id='runs'><tr><th>{_esc(key)}</th><th>result</th><th>states</th>"
+            f"<th>error</th></tr>{rows}</table>")
+
+
+def _gen_data(data: dict[str, Any]) -> str:
+    def facts(title: str, values: dict[str, Any], ident: str) -> str:
+        rows = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc('' if v is None else v)}</td></tr>"
+                       for k, v in values.items())
+        return f"<h2>{_esc(title)}</h2><table class='facts' id='{ident}'>{rows}</table>"
+
+    parts = [facts("Generated", data.get("generated") or {}, "generated")]
+    if data.get("loaded"):
+        parts.append(facts("Loaded", data["loaded"], "loaded"))
+    return "\n".join(parts)

@@ -107,8 +107,16 @@ def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
 def report_cmd(result_path: str, html_path: str, verbose: bool) -> None:
     """Render any command's --json result as a self-contained HTML report (e.g. later, in CI)."""
     from ..html import read_result, write_html
-    from .common import check_report_path
+    from ..report import check_writable
 
-    check_report_path(html_path, "--html")
-    write_html(html_path, read_result(result_path))
+    # Both paths are checked before anything is read or rendered.
+    if Path(html_path).resolve() == Path(result_path).resolve():
+        raise UsageError(f"--html {html_path} is the result file itself; choose another name for the report.")
+    check_writable(html_path, "--html")
+    data = read_result(result_path)
+    try:
+        write_html(html_path, data)
+    except OSError as e:
+        raise UsageError(f"--html {html_path} could not be written ({e.strerror or e}); choose another path.") \
+            from None
     click.echo(f"report written to {html_path}")
