@@ -101,13 +101,15 @@ def test_a_copying_alter_is_watched_until_it_finishes(sandbox: SandboxState, big
 def test_monitoring_rides_out_a_server_restart(own_box: Sandbox, tmp_path: Path) -> None:
     st = own_box.state()
     assert st is not None
-    load_table(st, tmp_path, 1_000_000, "rig_jobs_crash")
+    load_table(st, tmp_path, 2_000_000, "rig_jobs_crash")
     alter = Statement(st, "ALTER TABLE rig_jobs_crash ENGINE=InnoDB, ALGORITHM=COPY")
     wait_for_progress_statement(st)
     out = tmp_path / "crash.json"
     run = RunningCli("job-monitor", "--until-done", "--update-interval", "0.5", "-t", "60", "--json", str(out),
                      "--no-show-details", "--no-password-prompt", env=env_for(st))
-    run.wait_for("statement")  # the monitor has seen the ALTER
+    # The monitor has seen the ALTER while it still copies rows: killed then, it cannot have swapped the table
+    # in (killed in stage 2, MariaDB's DDL recovery may finish it, and "finished" would be right).
+    run.wait_for("stage 1 of 2")
     own_box.kill()
     run.wait_for("server not answering")
     own_box.start(st.port)
@@ -262,3 +264,60 @@ def test_cancel_kills_a_running_statement(sandbox: SandboxState, big_table: str,
     assert again.returncode == 2
     assert again.stderr == (f"error: Job {job_id} is not known to the server; list the jobs with `test-rig "
                             "job-monitor`.\n")
+
+
+def _own_alter_config(tmp_path: Path, table: str, duration: float) -> Path:
+    cfg = tmp_path / "own-alter.json"
+    cfg.write_text(json.dumps({"monitor_duration": duration, "update_interval": 0.3, "show_details": False,
+                               "job": f"ALTER TABLE {table} ENGINE=InnoDB, ALGORITHM=COPY"}))
+    return cfg
+
+
+def _copies_running(st: SandboxState) -> int:
+    async def count() -> int:
+        conn = await connect(target(st))
+        try:
+            return int(await conn.scalar("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                                         "'ALTER TABLE%ALGORITHM=COPY' AND ID <> CONNECTION_ID()"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def test_sigterm_kills_the_monitors_own_statement_and_says_so(sandbox: SandboxState, big_table: str,
+                                                              tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "own-term.json"
+    run = RunningCli("job-monitor", "--import-config", str(_own_alter_config(tmp_path, big_table, 120)),
+                     "--until-done", "--json", str(out), "--no-password-prompt", env=env_for(sandbox))
+    run.wait_for("stage 1 of 2")
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.finish() == 143
+    assert _copies_running(sandbox) == 0  # nothing the monitor started is left running
+    data = json.loads(out.read_text())
+    [job] = data["jobs"]
+    said = f"the monitor was interrupted: killed the monitor's own statement (KILL QUERY {job['id']})"
+    assert data["actions"] == [said] and said in "".join(run.stdout)
+    assert (data["exit_status"], data["complete"], data["interrupted_by"]) == (143, False, "SIGTERM")
+    assert (job["status"], job["cancelled_by_monitor"], job["final"]["message"]) == (
+        "cancelled", False, "killed by the monitor (the monitor was interrupted); the statement failed: (1317) Query "
+                            "execution was interrupted")
+    assert "".join(run.stderr).endswith("interrupted by SIGTERM\n") and "Traceback" not in run.output()
+
+
+def test_the_monitors_own_statement_is_killed_when_its_duration_runs_out(sandbox: SandboxState, big_table: str,
+                                                                         tmp_path: Path) -> None:
+    out = tmp_path / "own-time.json"
+    r = run_cli("job-monitor", "--import-config", str(_own_alter_config(tmp_path, big_table, 1.5)), "--until-done",
+                "--json", str(out), "--no-password-prompt", env=env_for(sandbox))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert _copies_running(sandbox) == 0
+    data = json.loads(out.read_text())
+    [job] = data["jobs"]
+    said = f"the monitor duration ran out: killed the monitor's own statement (KILL QUERY {job['id']})"
+    assert data["actions"] == [said] and said in r.stdout
+    assert (job["status"], job["cancelled_by_monitor"]) == ("cancelled", True)
+    assert (data["exit_status"], data["complete"]) == (3, True)
+    assert "time ran out with jobs still running" in r.stdout

@@ -13,13 +13,16 @@ from test_rig.jobs.model import (
     FINISHED,
     PENDING,
     RUNNING,
+    Job,
     ddl_job,
     import_job,
+    job_id_problem,
     parse_duration,
     parse_size,
     processlist_job,
     statement_target,
 )
+from test_rig.jobs.monitor import Gap, MonitorRun, MonitorSettings, Watched
 
 V7_COLUMNS = ["Job_ID", "Data_Source", "Target_Table", "Table_ID", "Phase", "Status", "Source_File_Size",
               "Imported_Rows", "Result_Message", "Create_Time", "Start_Time", "End_Time", "Created_By"]
@@ -209,3 +212,94 @@ def test_mysql_stages_row() -> None:
     assert (job.id, job.target, job.progress) == ("42", "shop.t", 0.38)
     assert job.phase == "stage/innodb/alter table (read PK and internal sort)"
     assert job.start_time == dt.datetime(2026, 1, 1, 12, 0, 0)
+
+
+# --------------------------------------------------------------------------- issue 18: honest progress and verdicts
+
+
+def test_stale_statistics_never_show_a_running_job_at_100_percent() -> None:
+    """The issue's example: ROW_COUNT 328058 over a statistics estimate of 200000 while the job runs."""
+    row = ddl(342, "test", "rig_gen", "add index", "write reorganization", 2, 341, 328058, T, T, None, "running",
+              "txn-merge")
+    job = ddl_job(row, table_rows=200000, estimated=True)
+    assert (job.status, job.progress, job.rows_done, job.rows_total, job.rows_total_estimated) == (
+        RUNNING, 0.999, 328058, 200000, True)
+    from test_rig.cli.jobs import job_line
+
+    line = job_line(job, 4.0)
+    assert " 99.9%" in line and "rows 328058/~200000" in line and "100.0%" not in line
+    counted = ddl_job(row, table_rows=400000)
+    assert (counted.progress, counted.rows_total_estimated) == (pytest.approx(0.820145), False)
+    assert "rows 328058/400000" in job_line(counted, 4.0)
+    done = ddl(342, "test", "rig_gen", "add index", "public", 2, 341, 328058, T, T, T, "synced", "txn-merge")
+    assert ddl_job(done, table_rows=200000, estimated=True).progress == 1.0
+
+
+def test_a_step_at_100_percent_is_not_a_finished_import_nor_a_finished_statement() -> None:
+    running = {**V8_RUNNING, "Cur_Step_Progress_Pct": "100%"}
+    assert (import_job(running).status, import_job(running).progress) == (RUNNING, 0.999)
+    now = dt.datetime(2026, 11, 27, 18, 29, 3)
+    last_stage = {"ID": 11, "USER": "root", "DB": "test", "COMMAND": "Query", "STATE": "Enabling keys",
+                  "INFO": "ALTER TABLE t ENGINE=InnoDB", "TIME_MS": 10.0, "STAGE": 2, "MAX_STAGE": 2, "PROGRESS": 100}
+    assert processlist_job(last_stage, now).progress == 0.999
+    from test_rig.jobs.model import stages_job
+
+    stage = {"PROCESSLIST_ID": 42, "TIME": 10, "EVENT_NAME": "stage/innodb/alter table (end)", "WORK_COMPLETED": 4100,
+             "WORK_ESTIMATED": 4000, "SQL_TEXT": "ALTER TABLE t ADD INDEX i (a)", "CURRENT_SCHEMA": "shop"}
+    assert stages_job(stage, now).progress == 0.999
+
+
+def test_a_rollback_names_no_reorganisation_option_as_its_reason() -> None:
+    """COMMENTS of a real rolled-back ADD INDEX on this TiDB is "txn-merge": how it ran, not why it failed."""
+    for comments in ("txn-merge", "ingest, DXF", "txn", ""):
+        row = ddl(350, "test", "t", "add index", "none", 2, 349, 0, T, T, T, "rollback done", comments)
+        assert ddl_job(row).message == "the job was rolled back"
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("42", None), ("9223372036854775807", None),
+    ("-5", "Job id -5 is out of range: job ids are whole numbers from 1 to 9223372036854775807; give the id that "
+           "job-monitor lists."),
+    ("0", "Job id 0 is out of range: job ids are whole numbers from 1 to 9223372036854775807; give the id that "
+          "job-monitor lists."),
+    ("9223372036854775808", "Job id 9223372036854775808 is out of range: job ids are whole numbers from 1 to "
+                            "9223372036854775807; give the id that job-monitor lists."),
+    ("abc", "Job id 'abc' is not a number; give the id that job-monitor lists."),
+    ("1e3", "Job id '1e3' is not a number; give the id that job-monitor lists."),
+    ("5; DROP TABLE t", "Job id '5; DROP TABLE t' is not a number; give the id that job-monitor lists.")])
+def test_job_ids_are_checked_before_they_reach_sql(text: str, problem: str | None) -> None:
+    assert job_id_problem(text) == problem
+
+
+def _run(*statuses: str, until_done: bool = False) -> MonitorRun:
+    run = MonitorRun(MonitorSettings(10, 1, until_done=until_done))
+    for i, status in enumerate(statuses):
+        run.jobs[f"ddl:{i}"] = Watched("ddl", Job(str(i), "ddl", "test.t", status))
+    run.complete = True
+    return run
+
+
+def test_an_interrupted_run_says_the_status_it_exits_with() -> None:
+    for name, status in (("SIGINT", 130), ("SIGTERM", 143)):
+        run = _run(RUNNING)
+        run.interrupt(name, status)
+        data = run.to_dict()
+        assert (run.exit_status, data["exit_status"], data["complete"], data["interrupted_by"],
+                data["stopped_because"]) == (status, status, False, name, f"interrupted by {name}")
+
+
+def test_a_gap_to_the_end_is_an_incomplete_run_and_a_closed_gap_claims_nothing() -> None:
+    run = _run(FINISHED)
+    run.gaps.append(Gap(2.0, 5.5, "(2003) Can't connect", resumed=True))
+    assert (run.exit_status, run.unobserved_seconds) == (0, 3.5)
+    run.gaps.append(Gap(7.0, 12.0, "(2003) Can't connect"))
+    assert run.unobserved_to_end is run.gaps[-1]
+    assert (run.exit_status, run.to_dict()["unobserved_seconds"]) == (1, 8.5)
+    assert run.to_dict()["gaps"][-1] == {"from": 7.0, "to": 12.0, "error": "(2003) Can't connect", "resumed": False}
+
+
+def test_a_job_the_monitor_cancelled_when_time_ran_out_was_still_running() -> None:
+    run = _run(CANCELLED, until_done=True)
+    assert run.exit_status == 1  # cancelled by someone else: the job did not succeed
+    run.jobs["ddl:0"].cancelled_by_monitor = True
+    assert run.exit_status == 3  # the monitor's duration ran out while it ran, as for any job still running

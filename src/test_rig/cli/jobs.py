@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 from ..environment import Environment, run_async
 from ..errors import UsageError
 from ..jobs.importconfig import read_import_config
-from ..jobs.model import Job
+from ..jobs.model import Job, job_id_problem
 from ..jobs.monitor import MonitorRun, MonitorSettings
 from ..jobs.runner import run_monitor
 from ..jobs.sources import SOURCES
@@ -25,13 +26,18 @@ def _bar(progress: float | None, width: int = 20) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + f"] {progress * 100:5.1f}%"
 
 
+def _total(job: Job) -> str:
+    """The rows a job works through; "~" marks the statistics' estimate, which may be stale."""
+    return f"~{job.rows_total}" if job.rows_total_estimated else str(job.rows_total)
+
+
 def job_line(job: Job, elapsed: float | None) -> str:
     """One plain line per job: what a CI log shows at each update."""
     parts = [f"{job.kind} {job.id}", job.target or "?", job.status, _bar(job.progress)]
     if job.phase:
         parts.append(job.phase)
     if job.rows_done is not None:
-        parts.append(f"rows {job.rows_done}" + (f"/{job.rows_total}" if job.rows_total else ""))
+        parts.append(f"rows {job.rows_done}" + (f"/{_total(job)}" if job.rows_total else ""))
     if job.bytes_done is not None:
         parts.append(f"bytes {job.bytes_done}" + (f"/{job.bytes_total}" if job.bytes_total else ""))
     if job.speed is not None:
@@ -74,19 +80,24 @@ class Display:
                             else ProgressBar(total=None, width=20))
                 table.add_row(Text(f"{j.kind} {j.id}"), Text(j.target or "?"), Text(j.status), bar,
                               "?" if j.progress is None else f"{j.progress * 100:.1f}", Text(j.phase or ""),
-                              _of(j.rows_done, j.rows_total), _of(j.bytes_done, j.bytes_total),
+                              _of(j.rows_done, _total(j) if j.rows_total else None),
+                              _of(j.bytes_done, j.bytes_total),
                               "" if j.speed is None else f"{j.speed:g}/s",
                               "" if w.elapsed is None else f"{w.elapsed:.1f} s",
                               "" if j.eta_seconds is None or j.ended else f"{j.eta_seconds:.0f} s")
             self.live.update(table)
             return
         t = f"{run.polls:>4}"
-        if _gap_open(run):
-            self.env.console.print(f"{t} server not answering: {run.gaps[-1].error}", markup=False)
-        if not run.jobs:
+        gap = _gap_open(run)
+        if gap:
+            # Nothing is known about jobs while the server does not answer: show only what was last seen.
+            self.env.console.print(f"{t} server not answering since {run.gaps[-1].start:.1f} s: "
+                                   f"{run.gaps[-1].error}", markup=False)
+        elif not run.jobs:
             self.env.console.print(f"{t} no job running", markup=False)
         for w in run.watched():
-            self.env.console.print(f"{t} {job_line(w.job, w.elapsed)}", markup=False)
+            seen = f"last seen at {w.samples[-1].t:.1f} s: " if gap and w.samples else ""
+            self.env.console.print(f"{t} {seen}{job_line(w.job, w.elapsed)}", markup=False)
             if self.show_details:
                 self.env.console.print(f"       detail: {json.dumps(w.job.to_dict()['detail'], default=str)}",
                                        markup=False)
@@ -96,7 +107,7 @@ class Display:
             self.live.stop()
 
 
-def _of(done: int | None, total: int | None) -> str:
+def _of(done: int | None, total: int | str | None) -> str:
     if done is None:
         return ""
     return f"{done}/{total}" if total else str(done)
@@ -131,6 +142,14 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
                 show_details: bool | None, import_config: str | None, job_ids: tuple[str, ...], until_done: bool,
                 source: str | None, cancel_id: str | None, **params: Any) -> None:
     """Watch TiDB import and DDL jobs, or MariaDB/MySQL statements that report progress, live."""
+    for given in (*job_ids, *([cancel_id] if cancel_id is not None else [])):
+        problem = job_id_problem(given)
+        if problem is not None:
+            raise UsageError(problem)
+    if cancel_id is not None:
+        _refuse_with_cancel(monitor_duration=monitor_duration, update_interval=update_interval,
+                            show_details=show_details, import_config=import_config, job_ids=job_ids,
+                            until_done=until_done)
     imported = read_import_config(import_config) if import_config else None
     env = build_environment(ctx, params)
     target = env.target()
@@ -139,51 +158,94 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
 
         done = run_async(lambda: cancel_job(target, env.manager(), cancel_id, source))
         env.console.print(done, markup=False)
-        env.write_reports({"ok": True, "complete": True, "cancelled": cancel_id, "detail": done})
+        env.write_reports({"ok": True, "complete": True, "cancelled": cancel_id, "detail": done, "exit_status": 0})
         return
     cfg = env.config.monitor
     sources = env.loaded.sources()
 
-    def pick(name: str, given: Any) -> Any:
-        """CLI > environment > import config > main config file > defaults."""
+    def pick(name: str, given: Any) -> tuple[Any, str]:
+        """The value and where it came from: CLI > environment > import config > main config file > defaults."""
         if given is not None:
-            return given
+            return given, {"monitor_duration": "-t/--monitor-duration",
+                           "update_interval": "--update-interval"}.get(name, f"--{name.replace('_', '-')}")
         where = sources.get(f"monitor.{name}", "defaults")
         if imported is not None and name in imported.values and not where.startswith("environment"):
-            return imported.values[name]
-        return getattr(cfg, name)
+            return imported.values[name], f"{name} in import config {imported.path}"
+        return getattr(cfg, name), where
 
-    duration = float(pick("monitor_duration", monitor_duration))
-    interval = float(pick("update_interval", update_interval))
-    details = bool(pick("show_details", show_details))
+    duration = _seconds(*pick("monitor_duration", monitor_duration), interval=False)
+    interval = _seconds(*pick("update_interval", update_interval), interval=True)
+    details = bool(pick("show_details", show_details)[0])
     if interval > duration:
         raise UsageError(f"The update interval ({interval:g} s) is longer than the monitor duration ({duration:g} s); "
                          "shorten --update-interval or lengthen -t/--monitor-duration.")
     run = MonitorRun(MonitorSettings(duration, interval, list(job_ids), until_done, source))
-    what = f"jobs {', '.join(job_ids)}" if job_ids else "every job"
+    job_sql = imported.job_sql if imported else None
+    what = ", ".join([*(["the job of the import config"] if job_sql else []),
+                      *([f"jobs {', '.join(job_ids)}"] if job_ids else [])]) or "every job"
     env.console.print(f"test-rig job-monitor: {what} on {target.address}, every {interval:g} s for up to "
                       f"{duration:g} s{' or until done' if until_done else ''}")
     display = Display(env, details)
     try:
-        run_async(lambda: run_monitor(target, env.manager(), run, job_sql=imported.job_sql if imported else None,
-                                      on_update=display.update))
+        run_async(lambda: run_monitor(target, env.manager(), run, job_sql=job_sql, on_update=display.update))
     except KeyboardInterrupt as e:
-        env.write_reports({"ok": False, "complete": False, "error": f"interrupted by {signal_name(e)}",
-                           **run.to_dict()})
+        display.stop()
+        run.interrupt(signal_name(e), getattr(e, "exit_status", 130))
+        env.write_reports({"ok": False, "error": f"interrupted by {signal_name(e)}", **run.to_dict()})
+        for action in run.actions:
+            env.console.print(action, markup=False)
         raise
     finally:
         display.stop()
     status = run.exit_status
     data = {"ok": status == 0, **run.to_dict()}
     env.write_reports(data)
-    env.console.print(f"stopped: {run.stopped_because}")
+    env.console.print(f"stopped: {run.stopped_because}", markup=False)
+    for action in run.actions:
+        env.console.print(action, markup=False)
     for w in run.watched():
         env.console.print(f"  {job_line(w.job, w.elapsed)}", markup=False)
     if run.gaps:
-        env.console.print(f"gaps: {len(run.gaps)} ("
-                          + ", ".join(f"{g.start:.1f}–{'?' if g.end is None else f'{g.end:.1f}'} s" for g in run.gaps)
-                          + ")")
+        env.console.print(f"not observed: {len(run.gaps)} gap(s) of {run.unobserved_seconds:.1f} s in all ("
+                          + ", ".join(f"{g.start:.1f}–{'the end' if not g.resumed else f'{g.end:.1f} s'}"
+                                      for g in run.gaps)
+                          + "); nothing is claimed about jobs in them", markup=False)
     if status == 3:
         env.console.print("time ran out with jobs still running" if run.jobs else "no job appeared in time")
     sys.exit(status)
 
+
+#: The longest monitor duration and update interval accepted: a year, beyond which no timer is reliable.
+MAX_DURATION = 365 * 24 * 3600.0
+#: Polling more often than this loads the server without showing anything more.
+MIN_INTERVAL = 0.1
+
+
+def _seconds(value: Any, where: str, *, interval: bool) -> float:
+    """A number of seconds from `where`, checked: finite, above 0 (an interval at least MIN_INTERVAL) and at
+    most MAX_DURATION; otherwise one UsageError sentence naming where the value came from."""
+    name = where if where != "defaults" else "the default"
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name}: {value} is not a number of seconds; give one such as 5.") from None
+    if not math.isfinite(seconds):
+        raise UsageError(f"{name}: {value} is not a number of seconds; give a finite number such as 5.")
+    if interval and 0 < seconds < MIN_INTERVAL:
+        raise UsageError(f"{name}: {seconds:g} s is too short an update interval; give at least {MIN_INTERVAL:g} s "
+                         "(polling more often only loads the server).")
+    if seconds <= 0 or seconds > MAX_DURATION:
+        raise UsageError(f"{name}: {seconds:g} s is out of range; give more than 0 and at most {MAX_DURATION:.0f} "
+                         "seconds (a year).")
+    return seconds
+
+
+def _refuse_with_cancel(**given: Any) -> None:
+    """--cancel cancels one job and exits: options that only shape monitoring do not apply to it."""
+    flags = {"monitor_duration": "-t/--monitor-duration", "update_interval": "--update-interval",
+             "show_details": "--show-details", "import_config": "--import-config", "job_ids": "--job-id",
+             "until_done": "--until-done"}
+    used = [flags[name] for name, value in given.items() if value not in (None, False, ())]
+    if used:
+        raise UsageError(f"--cancel cancels one job and exits, so {', '.join(used)} would be ignored; drop "
+                         f"{'it' if len(used) == 1 else 'them'} or run the monitor without --cancel.")

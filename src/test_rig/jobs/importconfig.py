@@ -4,6 +4,7 @@ monitor_duration, update_interval, show_details, and optionally a job to start a
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +50,14 @@ def read_import_config(path_text: str) -> ImportConfig:
     for key in ("monitor_duration", "update_interval"):
         if key in data:
             value = data[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise UsageError(f"Import config {path}: {key} must be a number of seconds above 0, not {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise UsageError(f"Import config {path}: {key} must be a number of seconds above 0, not "
+                                 f"{_shown(value)}.")
             values[key] = float(value)
     if "show_details" in data:
         if not isinstance(data["show_details"], bool):
             raise UsageError(f"Import config {path}: show_details must be true or false, not "
-                             f"{data['show_details']!r}.")
+                             f"{_shown(data['show_details'])}.")
         values["show_details"] = data["show_details"]
     job = data.get("job")
     if job is not None and not (isinstance(job, str) and job.strip()):
@@ -64,3 +66,13 @@ def read_import_config(path_text: str) -> ImportConfig:
             raise UsageError(f"Import config {path}: job must be an SQL statement (or a table with sql = ...).")
         job = sql
     return ImportConfig(path, values, job.strip() if isinstance(job, str) else None)
+
+
+def _shown(value: Any) -> str:
+    """A config value as the file spells it (null, "text", true), never as a Python repr."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # nan, inf: what TOML writes
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)

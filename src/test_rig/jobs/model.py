@@ -17,6 +17,8 @@ PENDING, RUNNING, PAUSED = "pending", "running", "paused"
 FINISHED, FAILED, CANCELLED, UNKNOWN = "finished", "failed", "cancelled", "ended (outcome unknown)"
 #: Statuses after which a job never changes again.
 ENDED = frozenset({FINISHED, FAILED, CANCELLED, UNKNOWN})
+#: The most progress a job that has not finished can show: 100 % means finished, nothing else does.
+UNFINISHED_CAP = 0.999
 
 Row = Mapping[str, Any]
 
@@ -33,6 +35,8 @@ class Job:
     progress: float | None = None  # 0..1 over the whole job, when the server says
     rows_done: int | None = None
     rows_total: int | None = None
+    #: rows_total is the server's estimate (table statistics), not a count.
+    rows_total_estimated: bool = False
     bytes_done: int | None = None
     bytes_total: int | None = None
     speed: float | None = None  # bytes (import) or rows (others) per second
@@ -61,6 +65,7 @@ class Job:
 
         return {"id": self.id, "kind": self.kind, "target": self.target, "status": self.status, "phase": self.phase,
                 "progress": self.progress, "rows_done": self.rows_done, "rows_total": self.rows_total,
+                "rows_total_estimated": self.rows_total_estimated,
                 "bytes_done": self.bytes_done, "bytes_total": self.bytes_total, "speed": self.speed,
                 "eta_seconds": self.eta_seconds, "create_time": iso(self.create_time),
                 "start_time": iso(self.start_time), "end_time": iso(self.end_time),
@@ -68,7 +73,31 @@ class Job:
                 "detail": {k: (iso(v) if isinstance(v, dt.datetime) else v) for k, v in self.detail.items()}}
 
 
+def capped(progress: float | None, status: str) -> float | None:
+    """Progress as it may be shown: 1.0 for a finished job, below 1.0 for any other, whatever the server's
+    counters say (stale statistics, a step at 100 % with steps after it)."""
+    if status == FINISHED:
+        return 1.0
+    if progress is None:
+        return None
+    return max(0.0, min(UNFINISHED_CAP, progress))
+
+
 # --------------------------------------------------------------------------- value parsing
+
+_MAX_ID = 2**63 - 1  # job ids and session ids are BIGINTs on every server
+
+
+def job_id_problem(text: str) -> str | None:
+    """Why `text` is not a job id (a whole number from 1 to 2**63-1), as one sentence; None when it is one.
+    Checked before anything is sent to the server, so an id is never pasted into SQL unchecked."""
+    value = text.strip()
+    if re.fullmatch(r"[+-]?[0-9]+", value) is None:
+        return f"Job id {text!r} is not a number; give the id that job-monitor lists."
+    if not 1 <= int(value) <= _MAX_ID:
+        return (f"Job id {value} is out of range: job ids are whole numbers from 1 to {_MAX_ID}; give the id that "
+                "job-monitor lists.")
+    return None
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3, "GB": 1000**3,
           "T": 1000**4, "TB": 1000**4, "P": 1000**5, "PB": 1000**5, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3,
@@ -174,9 +203,8 @@ def import_job(row: Row) -> Job:
     step_total = parse_size(_get(row, "Cur_Step_Total_Size"))
     progress = parse_percent(_get(row, "Cur_Step_Progress_Pct"))
     if progress is None and step_done is not None and step_total:
-        progress = min(1.0, step_done / step_total)
-    if status == FINISHED:
-        progress = 1.0
+        progress = step_done / step_total
+    progress = capped(progress, status)
     phase = _text(_get(row, "Phase"))
     return Job(
         id=str(_get(row, "Job_ID")), kind="import", target=_text(_get(row, "Target_Table")), status=status,
@@ -198,27 +226,33 @@ DDL_STATE = {"none": PENDING, "queueing": PENDING, "running": RUNNING, "rollingb
 REORG_TYPES = ("add index", "add primary key", "modify column", "reorganize partition", "alter table multi-schema")
 
 
-def ddl_job(row: Row, table_rows: int | None = None) -> Job:
-    """A row of ADMIN SHOW DDL JOBS; `table_rows` (the table's row estimate) turns ROW_COUNT into progress
-    for jobs that reorganise data (ADD INDEX and friends)."""
+#: What COMMENTS holds on a healthy job: how the reorganisation runs, not why a job failed.
+_REORG_OPTIONS = re.compile(r"^(txn|txn-merge|ingest|dxf|cloud|[a-z_]+=\S*)$", re.I)
+
+
+def ddl_job(row: Row, table_rows: int | None = None, *, estimated: bool = False) -> Job:
+    """A row of ADMIN SHOW DDL JOBS; `table_rows` (the table's rows, `estimated` when they come from
+    statistics) turns ROW_COUNT into progress for jobs that reorganise data (ADD INDEX and friends)."""
     state = (_text(_get(row, "STATE")) or "").lower()
     status = DDL_STATE.get(state, state or UNKNOWN)
     job_type = (_text(_get(row, "JOB_TYPE")) or "").lower()
     rows_done = parse_int(_get(row, "ROW_COUNT"))
     progress: float | None = None
     total = table_rows if job_type.startswith(REORG_TYPES) else None
-    if status == FINISHED:
-        progress = 1.0
-    elif total and rows_done is not None:
-        progress = min(1.0, rows_done / total)
+    if total and rows_done is not None:
+        progress = rows_done / total
+    progress = capped(progress, status)
     db, table = _text(_get(row, "DB_NAME")), _text(_get(row, "TABLE_NAME"))
     message = None
     if state == "rollback done":
-        message = "the job was rolled back" + (f": {_text(_get(row, 'COMMENTS'))}" if _get(row, "COMMENTS") else "")
+        comments = _text(_get(row, "COMMENTS"))
+        options = [part.strip() for part in (comments or "").split(",")]
+        reason = None if comments is None or all(_REORG_OPTIONS.match(p) for p in options) else comments
+        message = "the job was rolled back" + (f": {reason}" if reason else "")
     return Job(
         id=str(_get(row, "JOB_ID")), kind="ddl", target=".".join(p for p in (db, table) if p) or None, status=status,
         phase=" / ".join(p for p in (job_type or None, _text(_get(row, "SCHEMA_STATE"))) if p) or None,
-        progress=progress, rows_done=rows_done, rows_total=total,
+        progress=progress, rows_done=rows_done, rows_total=total, rows_total_estimated=bool(total) and estimated,
         create_time=parse_time(_get(row, "CREATE_TIME")), start_time=parse_time(_get(row, "START_TIME")),
         end_time=parse_time(_get(row, "END_TIME")), message=message, detail=dict(row))
 
@@ -233,7 +267,7 @@ def processlist_job(row: Row, server_now: dt.datetime) -> Job:
     within = parse_percent(_get(row, "PROGRESS"))
     progress = None
     if max_stage > 0 and within is not None:
-        progress = min(1.0, (max(stage, 1) - 1 + within) / max_stage)
+        progress = capped((max(stage, 1) - 1 + within) / max_stage, RUNNING)
     time_ms = _get(row, "TIME_MS")
     started = server_now - dt.timedelta(milliseconds=float(time_ms)) if time_ms is not None else None
     info = _text(_get(row, "INFO"))
@@ -247,7 +281,7 @@ def processlist_job(row: Row, server_now: dt.datetime) -> Job:
 def stages_job(row: Row, server_now: dt.datetime) -> Job:
     """A MySQL 8 performance_schema.events_stages_current row joined with the thread's statement."""
     done, estimated = parse_int(_get(row, "WORK_COMPLETED")), parse_int(_get(row, "WORK_ESTIMATED"))
-    progress = min(1.0, done / estimated) if done is not None and estimated else None
+    progress = capped(done / estimated, RUNNING) if done is not None and estimated else None
     info = _text(_get(row, "SQL_TEXT"))
     db = _text(_get(row, "CURRENT_SCHEMA"))
     seconds = _get(row, "TIME")

@@ -13,7 +13,18 @@ from typing import Protocol
 
 from ..db import Connection, ServerInfo, quote_ident
 from ..errors import DatabaseError, UsageError
-from .model import FAILED, FINISHED, REORG_TYPES, UNKNOWN, Job, ddl_job, import_job, processlist_job, stages_job
+from .model import (
+    FAILED,
+    FINISHED,
+    REORG_TYPES,
+    UNKNOWN,
+    Job,
+    ddl_job,
+    import_job,
+    job_id_problem,
+    processlist_job,
+    stages_job,
+)
 
 SOURCES = ("import", "ddl", "processlist", "stages")
 
@@ -38,10 +49,10 @@ async def _dicts(conn: Connection, sql: str) -> list[dict[str, object]]:
 
 
 def _as_int_id(job_id: str) -> int:
-    try:
-        return int(job_id)
-    except ValueError:
-        raise UsageError(f"Job id {job_id!r} is not a number; give the id that job-monitor lists.") from None
+    problem = job_id_problem(job_id)
+    if problem is not None:
+        raise UsageError(problem)
+    return int(job_id)
 
 
 class ImportSource:
@@ -75,34 +86,44 @@ class DdlSource:
 
     def __init__(self, recent: int = 20) -> None:
         self.recent = recent
-        self._totals: dict[str, int | None] = {}  # per job: the table's rows, read once
+        # Per job: the table's rows and whether that is the statistics' estimate (True) or a count.
+        self._totals: dict[str, tuple[int | None, bool]] = {}
 
     async def _with_totals(self, conn: Connection, rows: Sequence[dict[str, object]]) -> list[Job]:
         jobs = []
         for row in rows:
-            total = None
+            total, estimated = None, False
             job_type = str(row.get("JOB_TYPE", "")).lower()
             state = str(row.get("STATE", "")).lower()
             if job_type.startswith(REORG_TYPES) and state not in ("synced", "done", "rollback done", "cancelled"):
                 key = str(row.get("JOB_ID"))
                 if key not in self._totals:
                     self._totals[key] = await self._table_rows(conn, row.get("DB_NAME"), row.get("TABLE_NAME"))
-                total = self._totals[key]
-            jobs.append(ddl_job(row, total))
+                total, estimated = self._totals[key]
+                done = row.get("ROW_COUNT")
+                if estimated and isinstance(done, int) and total is not None and done > total:
+                    # The statistics are stale (more rows were written since they were taken): count once.
+                    total, estimated = await self._table_rows(conn, row.get("DB_NAME"), row.get("TABLE_NAME"),
+                                                              count=True)
+                    self._totals[key] = (total, estimated)
+            jobs.append(ddl_job(row, total, estimated=estimated))
         return jobs
 
     @staticmethod
-    async def _table_rows(conn: Connection, db: object, table: object) -> int | None:
-        """The table's row estimate; TiDB's is 0 until statistics exist, so then count the rows once."""
+    async def _table_rows(conn: Connection, db: object, table: object, *,
+                          count: bool = False) -> tuple[int | None, bool]:
+        """The table's rows and whether they are an estimate: TiDB's statistics (TABLE_ROWS) unless they are
+        0 (no statistics yet) or `count` is asked, then COUNT(*)."""
         if not db or not table:
-            return None
-        name = f"{quote_ident(str(db))}.{quote_ident(str(table))}"
-        value = await conn.scalar(
-            f"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{_quote(str(db))}' "
-            f"AND TABLE_NAME = '{_quote(str(table))}'")
-        if not value:
-            value = await conn.scalar(f"SELECT COUNT(*) FROM {name}")
-        return int(value) if value else None
+            return None, False
+        if not count:
+            value = await conn.scalar(
+                f"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{_quote(str(db))}' "
+                f"AND TABLE_NAME = '{_quote(str(table))}'")
+            if value:
+                return int(value), True
+        value = await conn.scalar(f"SELECT COUNT(*) FROM {quote_ident(str(db))}.{quote_ident(str(table))}")
+        return (int(value) if value else None), False
 
     async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
         return await self._with_totals(conn, await _dicts(conn, f"ADMIN SHOW DDL JOBS {int(self.recent)}"))
@@ -116,7 +137,11 @@ class DdlSource:
         return await self.get_job(conn, last.id, now) or last
 
     async def cancel(self, conn: Connection, job_id: str) -> None:
-        await conn.execute(f"ADMIN CANCEL DDL JOBS {_as_int_id(job_id)}")
+        # TiDB answers a refused cancel with a row (RESULT "error: ..."), not with an error.
+        res = await conn.execute(f"ADMIN CANCEL DDL JOBS {_as_int_id(job_id)}")
+        result = str(res.rows[0][-1]) if res.rows else ""
+        if result.lower().startswith("error"):
+            raise DatabaseError(result.split(":", 1)[1].strip(), code=None)
 
 
 class _StatementSource:
@@ -128,12 +153,26 @@ class _StatementSource:
     ID_COLUMN = ""
     parse: Callable[[dict[str, object], dt.datetime], Job]
 
+    def __init__(self) -> None:
+        # Per statement (session id, text): the InnoDB table id of its table when it was first seen running.
+        self._table_ids: dict[tuple[str, str], int | None] = {}
+
+    async def _with_table_id(self, conn: Connection, job: Job) -> Job:
+        """Remember the table's InnoDB id while a rebuilding statement runs: a new id after it ended is the
+        evidence that it swapped in a rebuilt table (statement_outcome)."""
+        if _rebuilds(job) and job.target and "." in job.target:
+            key = (job.id, str(job.detail.get("info")))
+            if key not in self._table_ids:
+                self._table_ids[key] = await innodb_table_id(conn, job.target)
+            job.detail["innodb_table_id"] = self._table_ids[key]
+        return job
+
     async def list_jobs(self, conn: Connection, now: dt.datetime) -> list[Job]:
-        return [self.parse(r, now) for r in await _dicts(conn, self.QUERY)]
+        return [await self._with_table_id(conn, self.parse(r, now)) for r in await _dicts(conn, self.QUERY)]
 
     async def get_job(self, conn: Connection, job_id: str, now: dt.datetime) -> Job | None:
         rows = await _dicts(conn, self.QUERY + f" AND {self.ID_COLUMN} = {_as_int_id(job_id)}")
-        return self.parse(rows[0], now) if rows else None
+        return await self._with_table_id(conn, self.parse(rows[0], now)) if rows else None
 
     async def ended(self, conn: Connection, last: Job, now: dt.datetime) -> Job:
         return await statement_outcome(conn, last, now)
@@ -167,26 +206,42 @@ class StagesSource(_StatementSource):
     parse = staticmethod(stages_job)
 
 
+def _rebuilds(job: Job) -> bool:
+    info = str(job.detail.get("info") or "").lstrip().upper()
+    return info.startswith(("ALTER", "CREATE INDEX", "CREATE UNIQUE INDEX", "OPTIMIZE"))
+
+
+async def innodb_table_id(conn: Connection, target: str) -> int | None:
+    """The InnoDB id of table `db.table` (MariaDB: INNODB_SYS_TABLES, MySQL 8: INNODB_TABLES); None for a
+    table of another engine or one the server does not list. A rebuilt table gets a new id."""
+    db, table = target.split(".", 1)
+    view = "INNODB_SYS_TABLES" if conn.server.kind == "mariadb" else "INNODB_TABLES"
+    try:
+        value = await conn.scalar(f"SELECT TABLE_ID FROM information_schema.{view} "
+                                  f"WHERE NAME = '{_quote(db)}/{_quote(table)}'")
+    except DatabaseError as e:
+        if e.code in (1109, 1227):  # no such view here, or no PROCESS privilege to read it
+            return None
+        raise
+    return int(value) if value is not None else None
+
+
 async def statement_outcome(conn: Connection, last: Job, now: dt.datetime) -> Job:
     """What became of a statement that left the processlist. The processlist does not say whether it
     succeeded; the evidence used: a copying ALTER TABLE / CREATE INDEX that succeeded has swapped in a
-    new table, whose CREATE_TIME is at or after the statement's start. Without such evidence the
+    rebuilt table, which has a new InnoDB table id. (CREATE_TIME is no evidence: InnoDB reports the data
+    file's ctime, which any page write, crash recovery included, moves on.) Without such evidence the
     outcome is reported as unknown, never as finished."""
-    info = str(last.detail.get("info") or "").lstrip().upper()
-    rebuilds = info.startswith(("ALTER", "CREATE INDEX", "CREATE UNIQUE INDEX", "OPTIMIZE"))
     status, message = UNKNOWN, "the statement left the processlist; the server does not say whether it succeeded"
-    if rebuilds and last.target and "." in last.target and last.start_time is not None:
-        db, table = last.target.split(".", 1)
-        created = await conn.scalar(
-            f"SELECT CREATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{_quote(db)}' "
-            f"AND TABLE_NAME = '{_quote(table)}'")
-        if isinstance(created, dt.datetime):
-            # CREATE_TIME has whole seconds: compare with the start rounded down.
-            if created >= last.start_time.replace(microsecond=0):
-                status, message = FINISHED, f"the table was rebuilt at {created} (information_schema.TABLES)"
-            else:
-                status, message = FAILED, (f"the statement ended but {last.target} was not rebuilt (CREATE_TIME "
-                                           f"{created} is before the statement started): it failed or was killed")
+    before = last.detail.get("innodb_table_id")
+    if _rebuilds(last) and last.target and "." in last.target and isinstance(before, int):
+        after = await innodb_table_id(conn, last.target)
+        if after is not None and after != before:
+            status, message = FINISHED, (f"the table was rebuilt at or before {now:%Y-%m-%d %H:%M:%S} (its InnoDB "
+                                         f"table id changed from {before} to {after})")
+        elif after == before:
+            status, message = FAILED, (f"the statement ended but {last.target} was not rebuilt (its InnoDB table id "
+                                       f"is still {before}): it failed or was killed")
     return Job(**{**last.__dict__, "status": status, "message": message, "end_time": now,
                   "progress": 1.0 if status == FINISHED else last.progress})
 
