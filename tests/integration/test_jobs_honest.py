@@ -299,3 +299,37 @@ def test_the_ddl_source_counts_rows_when_the_statistics_are_stale(tidb: SandboxS
     [job] = asyncio.run(read())
     assert (job.status, job.rows_done, job.rows_total, job.rows_total_estimated, job.progress) == (
         "running", 1700, 1500, False, 0.999)
+
+
+@pytest.mark.tidb
+def test_cancel_of_a_running_tidb_ddl_job_follows_it_to_its_end(tidb: SandboxState, tidb_rows: str) -> None:
+    """`--cancel ID` of another client's running ADD INDEX: the server's answer is checked (TiDB reports a refusal
+    in a RESULT row, not as an error) and the job is followed until it ended, so "cancelled" is not a guess."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def add_index() -> None:
+        try:
+            sql(tidb, f"ALTER TABLE {tidb_rows} ADD INDEX rig_cancel_cli (note, name)")
+        except BaseException as e:  # the test reads it
+            errors.append(e)
+
+    thread = threading.Thread(target=add_index, daemon=True)
+    thread.start()
+    running: list[tuple[Any, ...]] = []
+    while not running and thread.is_alive():  # the job shows in ADMIN SHOW DDL JOBS within milliseconds
+        running = [j for j in ddl_jobs(tidb, tidb_rows) if j[2] == "running" and j[1] == "add index"]
+    assert running, "the ADD INDEX ended before it was seen running"
+    [(job_id, _, _)] = running
+    r = run_cli("job-monitor", "--cancel", str(job_id), "--no-password-prompt", env=env_for(tidb))
+    thread.join(60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    [(_, _, state)] = [j for j in ddl_jobs(tidb, tidb_rows) if j[0] == job_id]
+    assert state in ("rollback done", "cancelled")
+    assert r.stdout == f"cancelled ddl job {job_id} (test.{tidb_rows}); it ended {state}\n"
+    assert len(errors) == 1 and "(8214) Cancelled DDL job" in str(errors[0])
+    again = run_cli("job-monitor", "--cancel", str(job_id), "--no-password-prompt", env=env_for(tidb))
+    assert (again.returncode, again.stderr) == (
+        2, f"error: ddl job {job_id} has already ended ({'failed' if state == 'rollback done' else 'cancelled'}); "
+           "there is nothing to cancel.\n")

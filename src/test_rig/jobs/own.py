@@ -125,7 +125,10 @@ class OwnJob:
         except (DatabaseError, RigError, OSError) as e:
             self.stopped.append(f"{why}: could not stop the monitor's own job on the server: {e}")
             return None
-        except BaseException:
+        except BaseException:  # a second Ctrl-C: stop at once, but say what may be left
+            left = f"{self.source} job {self.job_id}" if self.job_id is not None else "its statement"
+            self.stopped.append(f"{why}: stopped again before it could make sure the monitor's own job ended on the "
+                                f"server; {left} may still be running")
             self.task.cancel()
             raise
         finally:
