@@ -22,17 +22,6 @@ try:
 
     from .. import __version__
     from ..report import RedactingStream
-    from .basic import basic
-    from .bench import bench
-    from .common import build_environment, common_options, guarded
-    from .config import config_gen, report_cmd, show_config
-    from .gendata import gen_data
-    from .history import check_cmd, elle_cmd
-    from .isolation import isolation_cmd
-    from .jobs import job_monitor
-    from .multi import multi_connection, simple_multi_connection
-    from .run import run_cmd
-    from .sandbox import sandbox
 except KeyboardInterrupt as _stop:
     if not PROGRAM_STOP.installed:  # imported by another program: its interrupt is its own
         raise
@@ -79,6 +68,24 @@ class Program(click.Group):
         except KeyboardInterrupt as e:
             raise _Stopped(e) from None
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command's module is imported when the command is run (or its help shown), not before: `check`
+        does not load the driver, `--help` loads nothing."""
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        import importlib
+
+        command: click.Command = getattr(importlib.import_module(f".{entry[0]}", __name__), entry[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -106,8 +113,22 @@ def main(ctx: click.Context) -> None:
     ctx.call_on_close(restore)
 
 
-for _command in (basic, simple_multi_connection, multi_connection, run_cmd, bench, isolation_cmd, job_monitor,
-                 gen_data, elle_cmd, check_cmd, report_cmd, config_gen, show_config, sandbox):
-    main.add_command(_command)
+#: command -> (module in cli/, the click command in it, the line `--help` shows for it).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "basic": ("basic", "basic", "Connect, run SELECT 1, check the database and read the server version."),
+    "simple-multi-connection": ("multi", "simple_multi_connection", "N state machines run the basic flow at once."),
+    "multi-connection": ("multi", "multi_connection", "The basic flow on N connections under the coordinator."),
+    "run": ("run", "run_cmd", "Run Python handlers registered for states of the standard flow."),
+    "bench": ("bench", "bench", "Free-running load (point-select, select-1) with throughput and latency."),
+    "isolation": ("isolation", "isolation_cmd", "The Hermitage anomaly catalogue at every isolation level."),
+    "job-monitor": ("jobs", "job_monitor", "Watch long-running jobs (TiDB IMPORT and DDL, MariaDB, MySQL)."),
+    "gen-data": ("gendata", "gen_data", "Deterministic CSV/TSV/SQL rows and the matching CREATE TABLE."),
+    "elle": ("history", "elle_cmd", "Random transactions recorded as a history and checked after Elle."),
+    "check": ("check", "check_cmd", "Check a recorded history (JSONL, Elle's JSON, Jepsen's EDN) after Elle."),
+    "report": ("config", "report_cmd", "Render a command's --json result as an HTML report."),
+    "config-gen": ("config", "config_gen", "Write a complete JSON or TOML configuration."),
+    "show-config": ("config", "show_config", "The effective configuration as JSON, password masked."),
+    "sandbox": ("sandbox", "sandbox", "A private MariaDB, MySQL or TiDB server on a 127.0.0.1 port."),
+}
 
-__all__ = ["build_environment", "common_options", "guarded", "main"]
+__all__ = ["COMMANDS", "main"]

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..config import ConfigExtension, LoadedConfig, extension_values, extensions, load_config
 from ..environment import PROGRAM_STOP, Environment
 from ..errors import Interrupted, RigError, UsageError
 from ..report import redactor, setup_logging
 
+# The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
+# here: a command that needs none (check, report) starts without it.
 if TYPE_CHECKING:
+    from ..config import ConfigExtension, LoadedConfig
     from ..db import Target
     from ..nemesis import Nemesis, NemesisSpec
 
@@ -161,6 +163,8 @@ def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) ->
 
 def extension_options(fn: F) -> F:
     """Add every registered config extension's options."""
+    from ..config import extensions
+
     for ext in extensions.all():
         fn = _apply(fn, list(ext.cli_options()))
     return fn
@@ -180,6 +184,8 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
             names[dotted] = flag
     typed = {k: v for k, v in params.items() if v is not None and k in ctx.params and given(ctx, k)}
     for param, value in typed.items():  # one at a time, so each key is named after the option that set it
+        from ..config import extension_values
+
         for dotted, mapped in extension_values(exts or [], {param: value}).items():
             values[dotted] = mapped
             names[dotted] = "--" + param.replace("_", "-")
@@ -189,6 +195,8 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
 def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[LoadedConfig, dict[str, Any],
                                                                            dict[str, str]]:
     """The effective configuration for a command's options; also the option values and names it used."""
+    from ..config import extensions, load_config
+
     values, names = cli_overrides(ctx, params, extensions.all())
     return load_config(params.get("config_file"), values, cli_names=names), values, names
 
@@ -221,6 +229,8 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
         secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
                               hide_input=True, default="", show_default=False)
         values["database.password"] = secret
+        from ..config import load_config
+
         loaded = load_config(params.get("config_file"), values, cli_names=names)
         cfg = loaded.config
     redactor.add(cfg.database.password_value())

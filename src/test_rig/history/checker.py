@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -153,23 +154,53 @@ _MISSING: Any = object()
 _APPEND: Any = object()  # in a transaction's list of values: this micro-operation was an append
 
 
+class _Names:
+    """Transaction names (T + the invoke's index) by seq, kept as integers in an array."""
+
+    def __init__(self) -> None:
+        self.ids: array[int] = array("q")
+
+    def add(self, txn_id: int) -> None:
+        self.ids.append(txn_id)
+
+    def __getitem__(self, seq: int) -> str:
+        return f"T{self.ids[seq]}"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class _Times:
+    """Completion times by seq in an array; None (never completed) kept as -1."""
+
+    def __init__(self) -> None:
+        self.values: array[int] = array("q")
+
+    def add(self, t: int | None) -> None:
+        self.values.append(-1 if t is None else t)
+
+    def __getitem__(self, seq: int) -> int | None:
+        v = self.values[seq]
+        return None if v == -1 else v
+
+
 class _Analysis:
     """What every workload's analysis shares: transactions by seq, their order edges, cycle reporting."""
 
     def __init__(self) -> None:
         self.found = _Found()
-        self.names: list[str] = []
+        self.names = _Names()
         self.types: list[str] = []
         self.process: list[int | str] = []
-        self.invoked: list[int] = []
-        self.completed: list[int | None] = []
+        self.invoked: array[int] = array("q")
+        self.completed = _Times()
 
     def meta(self, t: Txn) -> None:
-        self.names.append(t.name)
+        self.names.add(t.id)
         self.types.append(t.type)
         self.process.append(t.process)
         self.invoked.append(t.invoke_time)
-        self.completed.append(t.complete_time)
+        self.completed.add(t.complete_time)
 
     def order_edges(self, graph: DepGraph, realtime: bool, process: bool) -> None:
         nodes = [s for s, ty in enumerate(self.types) if ty in ("ok", "info")]
@@ -221,7 +252,7 @@ class _Analysis:
                                              "steps": steps, "shortest": c.shortest, "explanation": text})
 
 
-def _realtime_edges(nodes: Sequence[int], invoked: Sequence[int], completed: Sequence[int | None],
+def _realtime_edges(nodes: Sequence[int], invoked: Sequence[int], completed: _Times,
                     types: Sequence[str], graph: DepGraph) -> None:
     """A < B when A completed (ok) before B was invoked; only the edges that others do not imply."""
     events: list[tuple[int, int, int]] = []
@@ -263,7 +294,6 @@ class ListAppend(_Analysis):
         self.longest_by: dict[Any, int] = {}
         self.failed_appends = False
         self.future: list[tuple[int, Any, Any, int]] = []  # (txn, key, its append, the length it read before)
-        self.longest_set: dict[Any, set[Any]] = {}
         self.odd_reads: list[tuple[int, Any, list[Any]]] = []  # reads not a prefix of their key's longest
         self.lost: dict[tuple[Any, int, Any], list[int]] = defaultdict(list)
 
@@ -297,8 +327,9 @@ class ListAppend(_Analysis):
                     self.found.anomalies.setdefault("duplicate-appends", []).append(
                         {"txns": [first, t.name], "key": k, "value": v,
                          "explanation": f"{_show(v)} was appended to key {_show(k)} more than once"})
-                writer[(k, v)] = seq
-                appends.append((k, v))
+                kv = (k, v)  # one tuple for both: a history has hundreds of thousands of appends
+                writer[kv] = seq
+                appends.append(kv)
                 if t.type == "fail":
                     self.failed_appends = True
                 keys.append(k)
@@ -419,22 +450,8 @@ class ListAppend(_Analysis):
             self._grow(seq, t, k, v, n, m)
 
     def _grow(self, seq: int, t: Txn, k: Any, v: list[Any] | bytes, n: int, already: int) -> None:
-        """`v` is the key's longest read now; its elements past the first `already` are new (checked for
-        duplicates)."""
-        if already:
-            seen = self.longest_set.setdefault(k, set())
-            new = orjson.loads(b"[" + v[len(self.longest[k]):]) if isinstance(v, bytes) else v[already:]
-        else:
-            seen = self.longest_set[k] = set()
-            new = _decoded(v)
-        dups = []
-        for x in new:
-            if x in seen:
-                dups.append(x)
-            seen.add(x)
-        if dups:
-            self.found.add("duplicate-elements", [t.name], f"{t.name} read key {_show(k)} holding "
-                           f"{_show(sorted(set(dups), key=str))} more than once", key=k)
+        """`v` is the key's longest read now (its elements are checked for duplicates once, at the end: a
+        read that is a prefix of the longest holds an element twice only if the longest does)."""
         self.longest[k] = v  # read lists are never changed after they are read
         self.length[k] = n
         self.longest_by[k] = seq
@@ -450,7 +467,17 @@ class ListAppend(_Analysis):
 
     def finish(self, *, realtime: bool, process: bool, deadline: float, clock: Callable[[], float]) -> None:
         found, types, names = self.found, self.types, self.names
-        self.order = {k: list(dict.fromkeys(_decoded(v))) for k, v in self.longest.items()}
+        self.order = {}
+        for k, v in self.longest.items():
+            values = _decoded(v)
+            order = list(dict.fromkeys(values))
+            if len(order) != len(values):
+                dups = sorted({x for x in values if values.count(x) > 1}, key=str)
+                owner = self.longest_by[k]
+                found.add("duplicate-elements", [names[owner]], f"{names[owner]} read key {_show(k)} holding "
+                          f"{_show(dups)} more than once", key=k)
+            self.order[k] = order
+        self.longest.clear()  # the orders hold what is needed now
         # One pass over the reads: who read which state (for rw edges), wr edges, intermediate reads (G1b).
         readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
         graph = DepGraph()
@@ -500,11 +527,8 @@ class ListAppend(_Analysis):
                                       f"{_show(k)}, appended by {names[w]}, which failed (aborted read)", key=k)
                 if is_order:
                     self._dirty_updates(k, values, ws)
-        if self.future:
-            self.position = {k: {x: i for i, x in enumerate(v)} for k, v in self.order.items()}
         for seq, k, v, n in self.future:
-            pos = self.position.get(k, {}).get(v)
-            if pos is not None and pos < n:
+            if v in self.order.get(k, [])[:n]:
                 found.add("future-read", [names[seq]], f"{names[seq]} read key {_show(k)} holding {_show(v)} "
                           f"before it appended {_show(v)} itself", key=k)
         for (k, n, last), seqs in self.lost.items():

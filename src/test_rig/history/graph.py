@@ -13,8 +13,9 @@ imply redundant there, as in Elle.
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import rustworkx as rx
@@ -27,34 +28,39 @@ _KINDS = (WW, WR, RW, PROCESS, REALTIME)
 
 
 class DepGraph:
-    """Transactions are numbered 0..n-1 (their `seq`). Each kind of edge is a set of (a, b) pairs: adding an
-    edge is one set insertion, and the graph for the components is their union."""
+    """Transactions are numbered 0..n-1 (their `seq`). Each kind of edge is a flat array of (a, b) pairs:
+    16 bytes an edge, where a set of tuples took about a hundred (duplicates are merged by the graph library
+    when the components are computed)."""
 
     def __init__(self) -> None:
-        self.sets: dict[int, set[tuple[int, int]]] = {kind: set() for kind in _KINDS}
+        self.pairs: dict[int, array[int]] = {kind: array("q") for kind in _KINDS}
 
     def add(self, a: int, b: int, kind: int) -> None:
         if a != b:
-            self.sets[kind].add((a, b))
+            self.pairs[kind].extend((a, b))
 
     def adder(self, kind: int) -> Callable[[tuple[int, int]], None]:
-        """The set insertion for one kind, for hot loops: takes an (a, b) pair; the caller skips self-edges."""
-        return self.sets[kind].add
-
-    def kinds(self, a: int, b: int) -> int:
-        return sum(kind for kind, pairs in self.sets.items() if (a, b) in pairs)
+        """The insertion for one kind, for hot loops: takes an (a, b) pair; the caller skips self-edges."""
+        return self.pairs[kind].extend
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys in self.sets.values())
+        return sum(len(pairs) for pairs in self.pairs.values()) // 2
+
+    def _edges(self, kind: int, chunk: int = 65536) -> Iterator[list[tuple[int, int]]]:
+        pairs = self.pairs[kind]
+        for i in range(0, len(pairs), 2 * chunk):
+            part = pairs[i:i + 2 * chunk]
+            yield list(zip(part[0::2], part[1::2], strict=True))
 
     def components(self, n: int) -> list[list[int]]:
         """Strongly connected components of two or more transactions."""
-        pairs: set[tuple[int, int]] = set().union(*self.sets.values())
-        if not pairs:
+        if not len(self):
             return []
         g = rx.PyDiGraph(multigraph=False)
         g.add_nodes_from(range(n))
-        g.add_edges_from_no_data(list(pairs))
+        for kind in _KINDS:
+            for edges in self._edges(kind):
+                g.add_edges_from_no_data(edges)
         return [sorted(c) for c in rx.strongly_connected_components(g) if len(c) > 1]
 
     def adjacency(self, components: Sequence[Sequence[int]]) -> list[dict[int, list[tuple[int, int]]]]:
@@ -71,12 +77,12 @@ class DepGraph:
         out: list[dict[int, list[tuple[int, int]]]] = [{} for _ in components]
         done: set[tuple[int, int]] = set()
         for kind in _KINDS:  # in order of preference: an edge takes the first kind it has
-            for key in self.sets[kind]:
-                if key in done:
-                    continue
-                a, b = key
-                ca = comp_of.get(a)
-                if ca is not None and comp_of.get(b) == ca:
+            for edges in self._edges(kind):
+                for key in edges:
+                    a, b = key
+                    ca = comp_of.get(a)
+                    if ca is None or comp_of.get(b) != ca or key in done:
+                        continue
                     done.add(key)
                     out[ca].setdefault(a, []).append((b, kind))
         return out

@@ -76,8 +76,10 @@ class HistoryWriter:
         self.count = 0
 
     def add(self, process: int | str, type_: str, f: str, value: Any, time_ns: int) -> None:
-        line = orjson.dumps({"index": self.count, "process": process, "type": type_, "f": f, "value": value,
-                             "time": time_ns})
+        # msgspec, not orjson: orjson's bytes keep the 4 KB buffer they were written into (measured with
+        # tracemalloc: 4.1 KB a line against 0.19 KB), which made a long run's history cost gigabytes.
+        line = _encode({"index": self.count, "process": process, "type": type_, "f": f, "value": value,
+                        "time": time_ns})
         self.count += 1
         if self.keep:
             self.lines.append(line)
@@ -141,6 +143,7 @@ class _Wire(msgspec.Struct):
 
 _wire = msgspec.json.Decoder(_Wire).decode
 _decode = msgspec.json.decode
+_encode = msgspec.json.Encoder().encode
 
 
 def parse_history(lines: Iterable[bytes | str], source: str = "history", *, raw_reads: bool = False

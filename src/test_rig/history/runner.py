@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,7 +23,7 @@ from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..nemesis import FaultWindow, Nemesis
 from ..resilience import ResilientConnectionManager
 from .checker import Report, check_history
-from .model import NEMESIS, HistoryWriter, Op, iter_pairs, parse_history
+from .model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
 from .workloads import Shared, Spec, setup_sql, workload
 
 
@@ -31,6 +32,22 @@ class ElleRun:
     spec: Spec
     server: dict[str, Any] = field(default_factory=dict)
     history: HistoryWriter = field(default_factory=lambda: HistoryWriter(None))
+    #: Where the history is written as it happens: the user's --history, else a temporary file (`temporary`)
+    #: that the caller removes once it has checked it. The history is not kept in memory: a long run's
+    #: memory must not grow with its history.
+    history_path: Path | None = None
+    temporary: bool = False
+
+    def ops(self) -> Iterator[Op]:
+        """The recorded history, read back from its file (reads kept as text, as `check` reads them)."""
+        if self.history_path is None:
+            return iter(())
+        return iter_history(self.history_path, "jsonl", raw_reads=True)
+
+    def discard(self) -> None:
+        """Remove the temporary history file, if this run made one."""
+        if self.temporary and self.history_path is not None:
+            self.history_path.unlink(missing_ok=True)
     free: FreeRunResult | None = None
     complete: bool = False
     nemesis: dict[str, Any] | None = None
@@ -87,8 +104,15 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
     if nemesis is not None:
         work_target = dataclasses.replace(work_target, host=nemesis.target.host, port=nemesis.target.port)
         nemesis.database = schema
-    stream: IO[bytes] | None = open(history_file, "wb") if history_file else None  # noqa: SIM115
-    history = HistoryWriter(stream)
+    if history_file is None:
+        import tempfile
+
+        handle, name = tempfile.mkstemp(prefix="rig-elle-", suffix=".jsonl")
+        os.close(handle)
+        history_file, run.temporary = Path(name), True
+    run.history_path = history_file
+    stream: IO[bytes] | None = open(history_file, "wb")  # noqa: SIM115 - closed in the finally below
+    history = HistoryWriter(stream, keep=False)
     run.history = history
     try:
         admin = await connect(target.with_database(schema))
