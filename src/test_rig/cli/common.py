@@ -202,9 +202,13 @@ def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[Loa
 
 
 def check_report_path(path: str | None, option: str) -> None:
-    """Refuse, before anything runs, a report path that could not be written at the end."""
+    """Refuse, before anything runs, a report path that could not be written at the end (tried, not judged
+    by permission bits, which tell root nothing: report.check_writable)."""
     if not path:
         return
+    from ..report import check_writable
+
+    check_writable(path, option)
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{option} {path} is a directory; give a file name such as {p / 'result'}.")
