@@ -70,11 +70,11 @@ def verdict(data: dict[str, Any]) -> tuple[str, str]:
     if judged and (history is False or history == "invalid"):
         kinds = ", ".join(str(k) for k in data.get("anomaly_types") or sorted(data.get("anomalies") or {}))
         return FAILED, f"the history is invalid under {model}" + (f": {kinds}" if kinds else "")
-    if data.get("ok") is False:
-        return FAILED, "a test failed or could not be decided"
-    if judged and history not in (True, "valid"):
+    if judged and history not in (True, "valid"):  # a history neither valid nor invalid: undecided, not failed
         reasons = "; ".join(str(r) for r in data.get("unknown") or [] if isinstance(r, str))
         return UNDECIDED, f"the history could not be judged under {model}" + (f": {reasons}" if reasons else "")
+    if data.get("ok") is False:
+        return FAILED, "a test failed or could not be decided"
     undecided = data.get("undecided")
     if isinstance(undecided, int) and not isinstance(undecided, bool) and undecided > 0:
         return UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided"

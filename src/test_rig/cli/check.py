@@ -40,16 +40,17 @@ def render(console: Console, report: Report, limit: int = 3) -> None:
         console.print(f"[yellow]undecided[/]: {escape(reason)}")
 
 
-def _suite(report: Report, name: str) -> Suite:
+def _suite(report: Report, name: str, seconds: float = 0.0) -> Suite:
+    """The JUnit case of a verdict: passed (valid), a failure (invalid: the violations), an error (undecided:
+    the reasons)."""
     suite = Suite(name)
+    title, classname = f"history valid under {report.model}", f"test_rig.{name}"
     if report.valid is True:
-        suite.add(Case(f"history valid under {report.model}", f"test_rig.{name}"))
+        suite.add(Case(title, classname, seconds))
     elif report.valid is False:
-        suite.add(Case(f"history valid under {report.model}", f"test_rig.{name}",
-                       failure="; ".join(report.violations)))
+        suite.add(Case(title, classname, seconds, failure="invalid: " + ", ".join(report.violations)))
     else:
-        suite.add(Case(f"history valid under {report.model}", f"test_rig.{name}",
-                       error="undecided: " + "; ".join(report.unknown)))
+        suite.add(Case(title, classname, seconds, error="undecided: " + "; ".join(report.unknown)))
     return suite
 
 
@@ -133,17 +134,23 @@ def _guess_workload(path: str, fmt: str | None) -> str:
 @click.option("--time-limit", type=click.FloatRange(0.1, None), default=60.0, show_default=True,
               help="Seconds the cycle search may take; past it the verdict is unknown unless already invalid.")
 @click.option("--json", "json_path", default=None, metavar="FILE")
+@click.option("--junit", "junit_path", default=None, metavar="FILE")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="A self-contained HTML report.")
 @click.option("-v", "--verbose", is_flag=True, default=False)
 @guarded
 def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: tuple[str, ...],
               anomaly_names: tuple[str, ...], wfr_keys: bool, total: int | None, time_limit: float,
-              json_path: str | None, verbose: bool) -> None:
+              json_path: str | None, junit_path: str | None, html_path: str | None, verbose: bool) -> None:
     """Check a recorded history (test-rig's JSONL, Elle's JSON or Jepsen's EDN); exit 0 when valid, 1 when
     invalid or undecided."""
-    from ..history.model import iter_history
-    from ..report import write_json
+    import time
 
-    check_report_path(json_path, "--json")
+    from ..history.model import iter_history
+    from ..report import write_json, write_junit
+
+    for given_path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
+        check_report_path(given_path, option)
+    started = time.monotonic()
     path = Path(history_path)
     if not path.is_file() or not os.access(path, os.R_OK):
         raise UsageError(f"History {history_path} is not a readable file; check the path.")
@@ -158,8 +165,15 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
                            model=chosen or None, anomalies=anomalies, total=total or 100, wfr_keys=wfr_keys,
                            time_budget=time_limit)
     render(Console(highlight=False, soft_wrap=True), report)
+    # Every output from the one verdict: `ok` is true exactly when the exit status is 0.
+    data = {"command": "check", "ok": report.valid is True, "complete": True, "error": None, "workload": workload,
+            "history": history_path, "format": format_of(path, fmt), **report.to_dict()}
     if json_path:
-        write_json(json_path, {"command": "check", "ok": report.valid is True, "complete": True, "error": None,
-                               "workload": workload, "history": history_path, "format": format_of(path, fmt),
-                               **report.to_dict()})
+        write_json(json_path, data)
+    if junit_path:
+        write_junit(junit_path, [_suite(report, "check", time.monotonic() - started)])
+    if html_path:
+        from ..html import write_html
+
+        write_html(html_path, data)
     sys.exit(exit_status(report.valid))

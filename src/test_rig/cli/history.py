@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
                           "at the end")
     target = dataclasses.replace(env.target(), session_variables={})
     model = ",".join(chosen)
+    started = time.monotonic()
     spec = Spec(workload, keys=keys, max_txn_len=max_txn_len)
     run = ElleRun(spec)
     env.console.print(f"test-rig elle {workload}: {connections} connections, {duration:g} s, {keys} keys, "
@@ -137,7 +139,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     if run.nemesis is not None:
         data["nemesis"] = run.nemesis
         annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
-    env.write_reports(data, [_suite(report, "elle")])
+    env.write_reports(data, [_suite(report, "elle", time.monotonic() - started)])
     if errors:
         env.console.print(f"errors by code: {errors}")
     if interrupted is not None:
