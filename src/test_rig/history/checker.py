@@ -285,14 +285,15 @@ class ListAppend(_Analysis):
 
     def __init__(self) -> None:
         super().__init__()
-        self.appends: list[list[tuple[Any, Any]]] = []
-        self.reads: list[list[tuple[Any, int, Any]]] = []  # per txn: (key, length, last element or None)
+        self.appends: list[Sequence[tuple[Any, Any]]] = []
+        self.reads: list[Sequence[tuple[Any, int, Any]]] = []  # per txn: (key, length, last element or None)
         self.writer: dict[tuple[Any, Any], int] = {}
         self.intermediate: dict[tuple[Any, Any], int] = {}
         self.longest: dict[Any, list[Any] | bytes] = {}
         self.length: dict[Any, int] = {}
         self.longest_by: dict[Any, int] = {}
         self.failed_appends = False
+        self.keys: dict[Any, Any] = {}
         self.future: list[tuple[int, Any, Any, int]] = []  # (txn, key, its append, the length it read before)
         self.odd_reads: list[tuple[int, Any, list[Any]]] = []  # reads not a prefix of their key's longest
         self.lost: dict[tuple[Any, int, Any], list[int]] = defaultdict(list)
@@ -310,6 +311,7 @@ class ListAppend(_Analysis):
             return
         ok = t.type == "ok"
         writer = self.writer
+        intern_key = self.keys.setdefault
         keys: list[Any] = []
         values: list[Any] = []  # each micro-operation's value as used (a read's as list or JSON text)
         for m in t.mops:
@@ -318,6 +320,7 @@ class ListAppend(_Analysis):
                                           "value]")
                 continue
             f, k, v = m
+            k = intern_key(k, k)  # one object per key, however many times the history names it
             if f == "append":
                 prior = writer.get((k, v))
                 if prior is not None:
@@ -363,6 +366,9 @@ class ListAppend(_Analysis):
             values.append(v)
         if len(set(keys)) < len(keys):
             self._within(seq, t, ok, keys, values)
+        # kept as tuples (no spare capacity), the empty one shared: a history has millions of these
+        self.appends[seq] = tuple(appends) if appends else ()
+        self.reads[seq] = tuple(reads) if reads else ()
 
     def _within(self, seq: int, t: Txn, ok: bool, keys: list[Any], values: list[Any]) -> None:
         """What only a transaction that touches a key more than once shows: its intermediate appends (for G1b),
@@ -479,7 +485,7 @@ class ListAppend(_Analysis):
             self.order[k] = order
         self.longest.clear()  # the orders hold what is needed now
         # One pass over the reads: who read which state (for rw edges), wr edges, intermediate reads (G1b).
-        readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+        readers: dict[Any, dict[Any, list[int]]] = {}  # key -> the state read (last element, or _INIT) -> readers
         graph = DepGraph()
         add_wr, add_ww, add_rw = graph.adder(WR), graph.adder(WW), graph.adder(RW)
         writer, intermediate = self.writer, self.intermediate
@@ -489,11 +495,14 @@ class ListAppend(_Analysis):
                 continue
             committed = types[seq] == "ok"
             for k, n, last in rs:
+                by_state = readers.get(k)
+                if by_state is None:
+                    by_state = readers[k] = {}
                 if not n:
-                    readers[(k, _INIT)].append(seq)
+                    by_state.setdefault(_INIT, []).append(seq)
                     continue
+                by_state.setdefault(last, []).append(seq)
                 state = (k, last)
-                readers[state].append(seq)
                 w = writer.get(state)
                 if w is not None and w != seq and types[w] in possible:
                     add_wr((w, seq))
@@ -540,23 +549,21 @@ class ListAppend(_Analysis):
         # ww and rw edges: each append follows the element before it in the key's order (an append no read
         # shows follows the last element read), so the writer of that element and everyone who read the key
         # in that state come before it.
-        previous = self.previous = {(k, x): (o[i - 1] if i else _INIT) for k, o in self.order.items()
-                                    for i, x in enumerate(o)}
+        previous = self.previous = {k: dict(zip(o, [_INIT, *o[:-1]], strict=True)) for k, o in self.order.items()}
+        nothing: dict[Any, Any] = {}
         last = {k: o[-1] for k, o in self.order.items()}
         for seq, appends in enumerate(self.appends):
             if not appends or types[seq] not in possible:
                 continue
             for k, v in appends:
-                state = (k, v)
-                prev = previous.get(state, _MISSING)
+                prev = previous.get(k, nothing).get(v, _MISSING)
                 if prev is _MISSING:
                     prev = last.get(k, _INIT)
-                state = (k, prev)
                 if prev is not _INIT:
-                    w = writer.get(state)
+                    w = writer.get((k, prev))
                     if w is not None and w != seq and types[w] in possible:
                         add_ww((w, seq))
-                for r in readers.get(state, ()):
+                for r in readers.get(k, nothing).get(prev, ()):
                     if r != seq:
                         add_rw((r, seq))
         self.order_edges(graph, realtime, process)
@@ -577,7 +584,7 @@ class ListAppend(_Analysis):
     def _previous(self, k: Any, v: Any) -> Any:
         """The element appended just before `v` to `k` in the version order; for an append no read shows,
         the last element read (it came after all of them); _INIT when it came first."""
-        prev = self.previous.get((k, v), _MISSING)
+        prev = self.previous.get(k, {}).get(v, _MISSING)
         if prev is _MISSING:
             order = self.order.get(k)
             return order[-1] if order else _INIT
@@ -612,12 +619,12 @@ class ListAppend(_Analysis):
                             f"which {na} appended, so {na} < {nb} (wr)"}
         for k, v in self.appends[b]:
             prev = self._previous(k, v)
-            seen = (k, v) in self.previous
+            seen = v in self.previous.get(k, {})
             if kind == WW and prev is not _INIT and self.writer.get((k, prev)) == a:
                 how = "" if seen else " (no read shows it: it came after every element read)"
                 return {"key": k, "value": prev, "value2": v, "why": f"{nb} appended {_show(v)}{how} after {na} "
                         f"appended {_show(prev)} to key {_show(k)}, so {na} < {nb} (ww)"}
-            if kind == RW and a in self.readers.get((k, prev), ()):
+            if kind == RW and a in self.readers.get(k, {}).get(prev, ()):
                 what = "empty" if prev is _INIT else f"ending in {_show(prev)}"
                 how = "" if seen else f" (no read shows {_show(v)}: it came after every element read)"
                 return {"key": k, "value": None if prev is _INIT else prev, "value2": v,
