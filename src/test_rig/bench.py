@@ -38,7 +38,8 @@ class BenchResult:
     workload: str = "point-select"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"command": "bench", "workload": self.workload, "connections": self.connections,
+        out: dict[str, Any] = {"command": f"bench {self.workload}", "workload": self.workload,
+               "connections": self.connections,
                "table_size": self.table_size, "failed_connections": self.failed_connections,
                "processes": len(self.workers) if self.workers else 1}
         out.update(self.run.to_dict())

@@ -340,8 +340,8 @@ def _jobs(data: dict[str, Any]) -> str:
     rows = "".join(f"<tr><td>{_esc(j['kind'])} {_esc(j['id'])}</td><td>{_esc(j.get('target'))}</td>"
                    f"<td>{_esc(j['status'])}</td><td>{_esc((j.get('final') or {}).get('message') or '')}</td></tr>"
                    for j in jobs)
-    gaps = "".join(f"<li>{_esc(g['from'])} s – {_esc(g['to'])} s: {_esc(g['error'])}</li>"
-                   for g in data.get("gaps") or [])
+    gaps = "".join(f"<li>{_esc(g['from'])} s – {_esc(g['to']) + ' s' if g.get('to') is not None else 'the end'}: "
+                   f"{_esc(g['error'])}</li>" for g in data.get("gaps") or [])
     return ("<h2>Progress</h2>" + _plot("progress", traces, {
         "xaxis": {"title": {"text": "seconds since the monitor started"}},
         "yaxis": {"title": {"text": "progress"}, "range": [0, 1.05]}, "shapes": shapes, "margin": {"t": 20}})
