@@ -54,7 +54,7 @@ def main() -> None:
     st = box.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
     env.update({"TIDB_HOST": f"{st.host}:{st.port}", "TIDB_USER": "root", "TIDB_PASSWORD": "", "TIDB_DATABASE": "test",
-                "TEST_RIG_SANDBOX_DIR": str(work)})
+                })
     rows = []
     try:
         for duration in (float(x) for x in args.durations.split(",")):

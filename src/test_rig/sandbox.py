@@ -43,6 +43,28 @@ def default_dir(name: str | None = None) -> Path:
     return base / "test-rig" / ("sandbox" if name is None else f"sandbox-{name}")
 
 
+def registry_dir() -> Path:
+    """Where every started sandbox leaves a note of its directory, by port, so that one started with `--dir`
+    anywhere is found by its address (the nemesis's kill and pause)."""
+    return default_dir("any").parent / "running"
+
+
+def _register(directory: Path, port: int) -> None:
+    try:
+        registry_dir().mkdir(parents=True, exist_ok=True)
+        (registry_dir() / str(port)).write_text(str(directory.resolve()))
+    except OSError:
+        pass  # a read-only home: the sandbox still runs, it is only not found by its port
+
+
+def registered(port: int) -> Path | None:
+    """The directory of the sandbox last started on `port`, if one left its note."""
+    try:
+        return Path((registry_dir() / str(port)).read_text().strip())
+    except OSError:
+        return None
+
+
 def find_server(preferred: str | None = None, *, may_build: bool = True) -> tuple[str, Path]:
     """Return (binary name, path) of the server to start: `preferred` (a kind or binary name), else
     the first of mariadbd, mysqld found. For TiDB: TIDB_SERVER_BIN, PATH, the build cache, else a
@@ -233,6 +255,7 @@ class Sandbox:
                 proc.wait(10)
             raise
         self.state_path.write_text(json.dumps(asdict(state), indent=2))
+        _register(self.dir, state.port)
         self.last_port_path.write_text(f"{port}\n")
         return state
 

@@ -213,3 +213,21 @@ def test_a_fault_that_cannot_be_healed_fails_the_run(sandbox: SandboxState, tmp_
     assert data["ok"] is False and data["error"] == error
     [window] = data["nemesis"]["windows"]
     assert window["action"] == "ran kill command: true" and window["ok"] is False
+
+
+def test_kill_finds_a_sandbox_started_with_dir_anywhere(tmp_path: Path) -> None:
+    """`sandbox start --dir D` (D anywhere, no TEST_RIG_SANDBOX_DIR): the nemesis finds it by its port, from the
+    note every started sandbox leaves in the state directory, and kills and restarts it."""
+    where = tmp_path / "somewhere" / "else"
+    r = run_cli("sandbox", "start", "--dir", str(where))
+    assert r.returncode == 0, r.stdout + r.stderr
+    box = Sandbox(where)
+    try:
+        st = box.state()
+        assert st is not None
+        data = _bench(env_for(st), tmp_path / "d.json", "--duration", "6", "--nemesis", "kill",
+                      "--nemesis-interval", "2", "--nemesis-duration", "1")
+        assert [w["kind"] for w in data["nemesis"]["windows"]][:1] == ["kill"]
+        assert all(w["heal"].startswith("restarted the sandbox server") for w in data["nemesis"]["windows"])
+    finally:
+        box.destroy()

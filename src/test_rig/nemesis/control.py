@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import RigError
-from ..sandbox import Sandbox, default_dir
+from ..sandbox import Sandbox, default_dir, registered
 
 
 class ServerControl(Protocol):
@@ -92,6 +92,9 @@ def find_sandbox(host: str, port: int) -> Sandbox | None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         return None
     candidates: list[Path] = []
+    noted = registered(port)  # any sandbox started on this port, wherever its --dir
+    if noted is not None:
+        candidates.append(noted)
     env = os.environ.get("TEST_RIG_SANDBOX_DIR")
     if env:
         candidates.append(Path(env))
