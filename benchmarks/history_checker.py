@@ -112,20 +112,11 @@ def write_retired(path: Path, n: int, *, keys: int = 200, concurrency: int = 10,
 
 
 def to_edn(src: Path, dst: Path) -> None:
-    def edn(x: Any) -> str:
-        if x is None:
-            return "nil"
-        if isinstance(x, str):
-            return ":" + x
-        if isinstance(x, list):
-            return "[" + " ".join(edn(v) for v in x) + "]"
-        if isinstance(x, dict):
-            return "{" + ", ".join(f"{edn(k)} {edn(v)}" for k, v in x.items()) + "}"
-        return str(x)
+    from test_rig.history.edn import dumps
 
     with open(src, "rb") as f, open(dst, "w") as out:
         for line in f:
-            out.write(edn(orjson.loads(line)) + "\n")
+            out.write(dumps(orjson.loads(line)) + "\n")
 
 
 def old_checker() -> Path:

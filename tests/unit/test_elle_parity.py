@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from test_rig.history import edn
 from test_rig.history.checker import check_list_append
 from test_rig.history.consistency import UNKNOWN_TYPES
 from test_rig.history.model import iter_history, iter_pairs
@@ -189,25 +190,10 @@ CASES = [
 ]
 
 
-def edn(x: Any) -> str:
-    """Python data as Jepsen writes EDN: keywords for names, nil, vectors."""
-    if x is None:
-        return "nil"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, str):
-        return ":" + x
-    if isinstance(x, list):
-        return "[" + " ".join(edn(v) for v in x) + "]"
-    if isinstance(x, dict):
-        return "{" + ", ".join(f"{edn(k)} {edn(v)}" for k, v in x.items()) + "}"
-    return str(x)
-
-
 def write(ops: list[dict[str, Any]], tmp: Path, encoding: str) -> Path:
     if encoding == "edn":
         path = tmp / "history.edn"
-        path.write_text("".join(edn(o) + "\n" for o in ops))
+        path.write_text("".join(edn.dumps(o) + "\n" for o in ops))
         return path
     path = tmp / "history.jsonl"
     if encoding == "empty-as-list":

@@ -219,6 +219,14 @@ class _Analysis:
     def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
         raise NotImplementedError
 
+    def is_transaction(self, t: Txn, workload: str) -> bool:
+        """An operation that is not a transaction cannot be read as one: the verdict is unknown, with why."""
+        if t.f == "txn":
+            return True
+        self.found.unknown.append(f"{t.name} is a {_show(t.f)} operation, not a transaction; {workload} histories "
+                                  "hold transactions only")
+        return False
+
     def empty_graph(self, graph: DepGraph) -> None:
         if not len(graph):
             reason = ("no transaction depends on another (Elle's empty-transaction-graph): there is nothing to "
@@ -307,9 +315,7 @@ class ListAppend(_Analysis):
         reads: list[tuple[Any, int, Any]] = []
         self.appends.append(appends)
         self.reads.append(reads)
-        if t.f != "txn":
-            self.found.unknown.append(f"{t.name} is a {_show(t.f)} operation, not a transaction; list-append "
-                                      "histories hold transactions only")
+        if not self.is_transaction(t, "list-append"):
             return
         ok = t.type == "ok"
         writer = self.writer
@@ -679,9 +685,7 @@ class RwRegister(_Analysis):
         self.ext_reads.append(ext_r)
         self.ext_writes.append(ext_w)
         self.ok_reads.append(reads)
-        if t.f != "txn":
-            self.found.unknown.append(f"{t.name} is a {_show(t.f)} operation, not a transaction; rw-register "
-                                      "histories hold transactions only")
+        if not self.is_transaction(t, "rw-register"):
             return
         ok = t.type == "ok"
         state: dict[Any, Any] = {}

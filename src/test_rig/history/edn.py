@@ -220,6 +220,22 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
         raise EdnError("the vector of operations is never closed", end)
 
 
+def dumps(x: Any) -> str:
+    """Data as Jepsen writes it in EDN: strings become keywords (as Jepsen's names are), None nil, lists
+    vectors, dicts maps. Only for histories: a string that is a value, not a name, would come back as itself."""
+    if x is None:
+        return "nil"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return ":" + x
+    if isinstance(x, list | tuple):
+        return "[" + " ".join(dumps(v) for v in x) + "]"
+    if isinstance(x, dict):
+        return "{" + ", ".join(f"{dumps(k)} {dumps(v)}" for k, v in x.items()) + "}"
+    return str(x)
+
+
 def line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
