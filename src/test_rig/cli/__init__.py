@@ -46,6 +46,10 @@ class Program(click.Group):
         try:
             owner = PROGRAM_STOP.install(None if args is None else list(args))
             if not owner:
+                if PROGRAM_STOP.installed and PROGRAM_STOP.interrupted_by is not None and not PROGRAM_STOP.ended:
+                    # A signal came while the program loaded and something swallowed its stop: end now,
+                    # rather than forget it by starting afresh.
+                    PROGRAM_STOP.end()
                 PROGRAM_STOP.reset(None if args is None else list(args))
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         except _Stopped as e:
