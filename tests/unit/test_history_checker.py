@@ -311,3 +311,112 @@ def test_bank_with_no_committed_read_is_undecided() -> None:
     report = check_bank(pair(ops), total=100)
     assert report.valid == "unknown" and report.unknown == ["no committed read of the balances: nothing was "
                                                             "observed"]
+
+
+# --------------------------------------------------------------------------- found by review, each as Elle says
+
+
+def _ops_from(text: str, tmp: Any, name: str = "h.edn") -> list[Op]:
+    from test_rig.history.model import iter_history
+
+    path = tmp / name
+    path.write_text(text)
+    return list(iter_history(path, raw_reads=True))
+
+
+def test_a_failed_transactions_reads_are_no_observation(tmp_path: Any) -> None:
+    """Elle orders versions from ok and info operations only: a failed read of [2 1 1] proves nothing."""
+    ops = _ops_from("""{:type :invoke, :f :txn, :value [[:append :x 1] [:append :x 2]], :process 0}
+{:type :ok, :f :txn, :value [[:append :x 1] [:append :x 2]], :process 0}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 1}
+{:type :ok, :f :txn, :value [[:r :x [1 2]]], :process 1}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 2}
+{:type :fail, :f :txn, :value [[:r :x [2 1 1]]], :process 2}
+""", tmp_path)
+    report = check_list_append(pair(ops)).to_dict()
+    assert (report["valid"], report["anomaly_types"]) == (True, [])
+
+
+def test_real_time_comes_from_the_order_of_the_history_not_its_times(tmp_path: Any) -> None:
+    """Without :time (all 0), the history's order says T0 completed before T2 began: no real-time anomaly."""
+    ops = _ops_from("""{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}
+{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 1}
+{:type :ok, :f :txn, :value [[:r :x [1]]], :process 1}
+""", tmp_path)
+    report = check_list_append(pair(ops), model="strict-serializable").to_dict()
+    assert (report["valid"], report["anomaly_types"]) == (True, [])
+    stale = _ops_from("""{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}
+{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 1}
+{:type :ok, :f :txn, :value [[:r :x nil]], :process 1}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 2}
+{:type :ok, :f :txn, :value [[:r :x [1]]], :process 2}
+""", tmp_path, "stale.edn")
+    assert check_list_append(pair(stale), model="strict-serializable").violations == ["G-single-item-realtime"]
+
+
+def test_an_info_transaction_has_no_process_order(tmp_path: Any) -> None:
+    """Elle's process order links ok operations only: an info may commit after the process went on."""
+    ops = _ops_from("""{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0, :time 1}
+{:type :info, :f :txn, :value [[:append :x 1]], :process 0, :time 2}
+{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0, :time 3}
+{:type :ok, :f :txn, :value [[:r :x nil]], :process 0, :time 4}
+""", tmp_path)
+    report = check_list_append(pair(ops), model="strong-session-serializable")
+    assert report.valid is True and report.violations == []
+
+
+def test_integers_past_64_bits_stay_exact(tmp_path: Any) -> None:
+    big = 99999999999999999999999
+    lines = [{"index": 0, "process": 0, "type": "invoke", "f": "txn", "value": [["append", "x", big]]},
+             {"index": 1, "process": 0, "type": "ok", "f": "txn", "value": [["append", "x", big]]},
+             {"index": 2, "process": 1, "type": "invoke", "f": "txn", "value": [["r", "x", None]]},
+             {"index": 3, "process": 1, "type": "ok", "f": "txn", "value": [["r", "x", [big]]]}]
+    import json
+
+    ops = _ops_from("".join(json.dumps(x) + "\n" for x in lines), tmp_path, "h.jsonl")
+    report = check_list_append(pair(ops)).to_dict()
+    assert (report["valid"], report["anomaly_types"]) == (True, [])
+
+
+def test_vectors_as_keys_and_values_are_compared_as_values(tmp_path: Any) -> None:
+    ops = _ops_from("""{:type :invoke, :f :txn, :value [[:append [1 2] [3]]], :process 0}
+{:type :ok, :f :txn, :value [[:append [1 2] [3]]], :process 0}
+{:type :invoke, :f :txn, :value [[:r [1 2] nil]], :process 1}
+{:type :ok, :f :txn, :value [[:r [1 2] [[3]]]], :process 1}
+""", tmp_path)
+    report = check_list_append(pair(ops)).to_dict()
+    assert (report["valid"], report["anomaly_types"]) == (True, [])
+
+
+def test_bank_balances_are_added_exactly() -> None:
+    from test_rig.history.checker import check_bank
+
+    ops = history(ok(1, ["read", None, {"0": 45.5, "1": 54.5}]))
+    assert check_bank(pair(ops), total=100).valid is True
+    odd = history(ok(1, ["read", None, {"0": "a", "1": 100}]))
+    report = check_bank(pair(odd), total=100)
+    assert report.valid == "unknown" and report.unknown == ["T0 read balances that are not numbers for account(s) 0"]
+
+
+def test_edn_discards_whole_forms_and_reads_ratios() -> None:
+    from fractions import Fraction
+
+    from test_rig.history.edn import iter_forms
+
+    assert [f for _, f in iter_forms("[{:a 1} #_{:b 2} {:c 3}]")] == [{"a": 1}, {"c": 3}]
+    assert [f for _, f in iter_forms("{:a #_ :b 1 :c [1 #_[2 3] 4] :d 1/2}")] == [
+        {"a": 1, "c": [1, 4], "d": Fraction(1, 2)}]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{:type :ok, :f :txn, :value [], :process nil}', "its process is nil; a process is a number or a name"),
+    ('{:type :ok, :f :txn, :value [], :process 0, :time "soon"}', 'its time is "soon", not a whole number'),
+    ('{:type :ok, :f :txn, :value [], :process 0, :index 1.5}', "its index is 1.5, not a whole number"),
+])
+def test_an_operation_with_a_bad_field_is_named(tmp_path: Any, line: str, message: str) -> None:
+    from test_rig.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        _ops_from(line + "\n", tmp_path)

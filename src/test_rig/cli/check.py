@@ -27,9 +27,13 @@ def render(console: Console, report: Report, limit: int = 3) -> None:
                else "[yellow]unknown[/]")
     stats = ", ".join(f"{n} {kind}" for kind, n in report.stats.items())
     console.print(f"{verdict} under {escape(report.model)}; transactions: {stats or 'none'}")
+    from ..history.checker import UNTRUSTWORTHY
+    from ..history.consistency import UNKNOWN_TYPES
+
     for kind in sorted(report.anomalies):
         found = report.anomalies[kind]
-        allowed = "" if kind in report.violations else " (allowed by the model)"
+        allowed = ("" if kind in report.violations else " (so the verdict is undecided)"
+                   if kind in UNKNOWN_TYPES or kind in UNTRUSTWORTHY else " (allowed by the model)")
         console.print(f"[red]{kind}[/]: {len(found)} found{allowed}")
         for a in found[:limit]:
             console.print(f"  {a['explanation']}", markup=False)
@@ -98,10 +102,13 @@ def parse_anomalies(values: tuple[str, ...]) -> list[str]:
 
 
 def _guess_workload(path: str, fmt: str | None) -> str:
-    """The workload a history is of, from its first transaction's micro-operations."""
+    """The workload a history is of, from its micro-operations (the first append, write or bank operation).
+    An empty history is list-append's: a check over nothing is undecided whatever the workload."""
     from ..history.model import iter_history
 
+    seen = False
     for op in iter_history(path, fmt):
+        seen = True
         if op.f in ("read", "transfer"):
             return "bank"
         if isinstance(op.value, list):
@@ -113,6 +120,8 @@ def _guess_workload(path: str, fmt: str | None) -> str:
                         return "rw-register"
                     if m[0] in ("read", "transfer"):
                         return "bank"
+    if not seen:
+        return "list-append"
     raise UsageError(f"{path} holds no append, write or bank operation to tell its workload from; give --workload.")
 
 

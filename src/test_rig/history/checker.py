@@ -32,12 +32,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+import msgspec
 from msgspec import Raw
 
 from . import consistency
 from .graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW, Cycle, DepGraph, find_cycles
 from .model import Txn
+
+# msgspec rather than orjson to read a read's text: orjson turns an integer past 64 bits into a float, which
+# would then match no append.
+_json = msgspec.json.decode
+_to_json = msgspec.json.encode
 
 MODELS = consistency.MODELS
 
@@ -113,6 +118,10 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+def _together(names: Sequence[str]) -> str:
+    return f"{names[0]} and {names[1]} both" if len(names) == 2 else f"{', '.join(names)} all"
+
+
 def _stats(types: Iterable[str]) -> dict[str, int]:
     out = {"ok": 0, "fail": 0, "info": 0}
     for t in types:
@@ -145,12 +154,24 @@ def _shape(text: bytes) -> tuple[int, Any]:
     try:
         value: Any = int(last)
     except ValueError:
-        value = orjson.loads(last)
+        value = _json(last)
     return text.count(b",") + 1, value
 
 
+_NESTED = (list, dict)
+
+
+def _frozen(x: Any) -> Any:
+    """A list or map as a hashable value that compares the same way (tuples, sorted pairs)."""
+    if isinstance(x, list | tuple):
+        return tuple(_frozen(v) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted(((_frozen(k), _frozen(v)) for k, v in x.items()), key=repr))
+    return x
+
+
 def _decoded(v: Any) -> Any:
-    return orjson.loads(v) if isinstance(v, bytes) else v
+    return _json(v) if isinstance(v, bytes) else v
 _UNKNOWN: Any = object()  # no expectation yet
 _MISSING: Any = object()
 _APPEND: Any = object()  # in a transaction's list of values: this micro-operation was an append
@@ -201,16 +222,18 @@ class _Analysis:
         self.names.add(t.id)
         self.types.append(t.type)
         self.process.append(t.process)
-        self.invoked.append(t.invoke_time)
-        self.completed.add(t.complete_time)
+        self.invoked.append(t.id)  # the history's order of operations, as Elle orders them
+        self.completed.add(t.complete_index)
 
     def order_edges(self, graph: DepGraph, realtime: bool, process: bool) -> None:
-        nodes = [s for s, ty in enumerate(self.types) if ty in ("ok", "info")]
+        """Real-time edges (Elle's realtime-graph: from each ok to every later invoke's completion, transitively
+        reduced) and process edges (Elle's process-graph: between a process's successive ok operations)."""
         if realtime:
-            _realtime_edges(nodes, self.invoked, self.completed, self.types, graph)
+            _realtime_edges(range(len(self.types)), self.invoked, self.completed, self.types, graph)
         if process:
             last: dict[int | str, int] = {}
-            for s in sorted(nodes, key=lambda x: self.invoked[x]):
+            committed = [s for s, ty in enumerate(self.types) if ty == "ok"]
+            for s in sorted(committed, key=lambda x: self.completed[x] or 0):
                 p = self.process[s]
                 if p in last:
                     graph.add(last[p], s, PROCESS)
@@ -264,9 +287,12 @@ class _Analysis:
 
 def _realtime_edges(nodes: Sequence[int], invoked: Sequence[int], completed: _Times,
                     types: Sequence[str], graph: DepGraph) -> None:
-    """A < B when A completed (ok) before B was invoked; only the edges that others do not imply."""
+    """A < B when A completed (ok) before B was invoked, in the history's order; only the edges that others do
+    not imply. Every transaction that completed gets its incoming edges (an info or fail too, as in Elle)."""
     events: list[tuple[int, int, int]] = []
     for s in nodes:
+        if completed[s] is None:  # never completed (the run was cut short): Elle links nothing to it
+            continue
         events.append((invoked[s], 1, s))
         done = completed[s]
         if done is not None and types[s] == "ok":
@@ -328,8 +354,12 @@ class ListAppend(_Analysis):
                                           "value]")
                 continue
             f, k, v = m
+            if isinstance(k, _NESTED):
+                k = _frozen(k)  # a vector as a key (Elle allows any value): compared as a tuple
             k = intern_key(k, k)  # one object per key, however many times the history names it
             if f == "append":
+                if isinstance(v, _NESTED):
+                    v = _frozen(v)
                 prior = writer.get((k, v))
                 if prior is not None:
                     first = self.names[prior]
@@ -350,12 +380,14 @@ class ListAppend(_Analysis):
                 self.found.unknown.append(f"{t.name} holds the micro-operation {_show(m)}; list-append knows only "
                                           "append and r")
                 continue
+            if t.type == "fail":
+                continue  # a failed transaction's reads are no observation (Elle reads only ok and info ones)
             if isinstance(v, _TEXT):
                 v = bytes(v)
                 if v == b"null":
                     v = None
-                elif b" " in v or b'"' in v or b"\t" in v:  # spaces or strings: read it as data, not as text
-                    v = orjson.loads(v)
+                elif b" " in v or b'"' in v or b"\t" in v or b"[" in v[1:] or b"{" in v:
+                    v = _json(v)  # spaces, strings or nested values: read it as data, not as text
             if v is None:
                 if not ok:
                     continue  # an unfinished read: its value is not known
@@ -363,6 +395,8 @@ class ListAppend(_Analysis):
             if isinstance(v, bytes):
                 n, last = _shape(v)
             elif isinstance(v, list):
+                if any(isinstance(x, _NESTED) for x in v):
+                    v = [_frozen(x) for x in v]
                 n = len(v)
                 last = v[-1] if n else None
             else:
@@ -442,9 +476,9 @@ class ListAppend(_Analysis):
             self._grow(seq, t, k, v, n, 0)
             return
         if isinstance(longest, bytes) and isinstance(v, list):
-            v = orjson.dumps(v)
+            v = _to_json(v)
         elif isinstance(longest, list) and isinstance(v, bytes):
-            v = orjson.loads(v)
+            v = _json(v)
         m = self.length[k]
         if isinstance(v, bytes):
             assert isinstance(longest, bytes)
@@ -551,7 +585,7 @@ class ListAppend(_Analysis):
         for (k, n, last), seqs in self.lost.items():
             if len(seqs) > 1:
                 what = f"ending in {_show(last)}" if n else "empty"
-                found.add("lost-update", [names[s] for s in seqs], f"{', '.join(names[s] for s in seqs)} all read "
+                found.add("lost-update", [names[s] for s in seqs], f"{_together([names[s] for s in seqs])} read "
                           f"key {_show(k)} {what} and then appended to it: each wrote over a version the others had "
                           "also read", key=k)
         # ww and rw edges: each append follows the element before it in the key's order (an append no read
@@ -699,7 +733,11 @@ class RwRegister(_Analysis):
                 continue
             f, k, v = m
             if isinstance(v, Raw):
-                v = orjson.loads(bytes(v))
+                v = _json(bytes(v))
+            if isinstance(k, _NESTED):
+                k = _frozen(k)
+            if isinstance(v, _NESTED):
+                v = _frozen(v)
             if f == "w":
                 self.all_writes.add((k, v))
                 if t.type == "fail":
@@ -754,7 +792,7 @@ class RwRegister(_Analysis):
                               "value no transaction wrote", key=k)
         for (k, v), seqs in self.lost.items():
             if len(seqs) > 1:
-                found.add("lost-update", [names[s] for s in seqs], f"{', '.join(names[s] for s in seqs)} all read "
+                found.add("lost-update", [names[s] for s in seqs], f"{_together([names[s] for s in seqs])} read "
                           f"key {_show(k)} as {_show(v)} and then wrote it: each overwrote a version the others had "
                           "also read", key=k)
         graph = DepGraph()
@@ -908,11 +946,17 @@ def check_bank(txns: Iterable[Txn], *, total: int, model: str | Sequence[str] | 
                 found.add("nil-balance", [t.name], f"{t.name} read no balance for account(s) "
                           f"{', '.join(_show(a) for a in missing)}")
                 continue
-            seen = sum(int(b) for b in balances.values())
+            odd = sorted((a for a, b in balances.items() if isinstance(b, bool) or not isinstance(b, int | float)),
+                         key=str)
+            if odd:
+                found.unknown.append(f"{t.name} read balances that are not numbers for account(s) "
+                                     f"{', '.join(_show(a) for a in odd)}")
+                continue
+            seen = sum(balances.values())
             if seen != total:
-                found.add("wrong-total", [t.name], f"{t.name} read balances {_balances(balances)} totalling {seen}, "
+                found.add("wrong-total", [t.name], f"{t.name} read balances {_balances(balances)} totalling {seen:g}, "
                           f"not {total}: money was created or lost")
-            negative = {a: b for a, b in balances.items() if int(b) < 0}
+            negative = {a: b for a, b in balances.items() if b < 0}
             if negative and not negative_allowed:
                 found.add("negative-value", [t.name], f"{t.name} read negative balances {_balances(negative)}")
     if not reads:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 from ..errors import UsageError
@@ -34,6 +35,7 @@ _TOKEN = re.compile(r"""
   )
 """, re.VERBOSE)
 _INT = re.compile(r"[+-]?\d+N?")
+_RATIO = re.compile(r"[+-]?\d+/\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?M?")
 _CLOSER = {"[": "]", "(": ")", "{": "}", "#{": "}"}
 _CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r"}
@@ -72,6 +74,9 @@ def _atom(text: str, pos: int) -> Any:
         return int(text.rstrip("N"))
     if _FLOAT.fullmatch(text):
         return float(text.rstrip("M"))
+    if _RATIO.fullmatch(text):
+        numerator, denominator = text.split("/")
+        return Fraction(int(numerator), int(denominator))
     if text[0].isdigit() or (text[0] in "+-" and len(text) > 1 and text[1].isdigit()):
         raise EdnError(f"{text!r} is not a number", pos)
     return text  # a symbol
@@ -124,7 +129,7 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
     one vector of operations streams like one written a map per line. With `lazy_ints`, a vector of integers
     is an IntVector (its text) rather than a list. Raises EdnError with the offset."""
     stack: list[_Form] = []
-    discard = 0  # forms still to be dropped after #_
+    discards: list[int] = []  # the nesting depth of each #_ still waiting for the form it drops
     streaming = False  # inside the top-level vector of maps
     pos = 0
     end = len(text)
@@ -143,15 +148,15 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
         if kind == "ws" or kind == "tag":
             continue
         if kind == "pair":  # :key scalar, as in most of a history's maps: two forms in one step
-            if discard:
-                discard -= 1
-                if discard:
-                    discard -= 1
-                    continue
-                first: Any = None
-            else:
-                first = m.group("pk")[1:]
-            second = _atom(m.group("pv"), start)
+            depth = len(stack)
+            first: Any = m.group("pk")[1:]
+            if discards and discards[-1] == depth:
+                discards.pop()
+                first = None
+            second: Any = _atom(m.group("pv"), start)
+            if discards and discards[-1] == depth:
+                discards.pop()
+                continue
             if not stack:
                 if first is not None:
                     yield start, first
@@ -163,13 +168,13 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
             items.append(second)
             continue
         if kind == "discard":
-            discard += 1
+            discards.append(len(stack))
             continue
         if kind == "open":
             tok = m.group(kind)
             stack.append(_Form(tok, start))
             if (not streaming and len(stack) == 2 and stack[0].kind == "[" and not stack[0].items and tok == "{"
-                    and not discard):
+                    and not discards):
                 streaming = True
                 stack.pop(0)
             continue
@@ -207,8 +212,8 @@ def iter_forms(text: str, *, lazy_ints: bool = False) -> Iterator[tuple[int, Any
             value, at = (_CHARS.get(c) or (chr(int(c[1:], 16)) if len(c) == 5 and c[0] == "u" else c)), start
         else:
             value, at = _atom(m.group(kind), start), start
-        if discard:
-            discard -= 1
+        if discards and discards[-1] == len(stack):
+            discards.pop()
             continue
         if stack:
             stack[-1].items.append(value)

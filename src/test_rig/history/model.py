@@ -58,6 +58,9 @@ class Txn(NamedTuple):
     complete_time: int | None
     seq: int = 0  # 0, 1, 2 ... in the order the transactions were paired
     f: str = "txn"
+    #: the completion's index (None: never completed). Real-time and process order come from the history's
+    #: order of operations, as in Elle, not from their times (which a history may lack or repeat).
+    complete_index: int | None = None
 
     @property
     def name(self) -> str:
@@ -236,15 +239,20 @@ def op_from_map(d: Any, line: int, source: str, position: int, what: str = "line
         if not isinstance(d, dict):
             raise TypeError("not a map")
         process = d["process"]
-        if isinstance(process, bool) or not isinstance(process, int):
+        if process is None or isinstance(process, bool | float | list | dict):
+            raise TypeError(f"its process is {_plain(process)}; a process is a number or a name")
+        if not isinstance(process, int):
             process = _keyword(process)
             if process.lstrip("-").isdigit():
                 process = int(process)
         type_ = _keyword(d["type"])
         index = d.get("index", position)
         time = d.get("time", 0)
-        op = Op(int(index) if index is not None else position, process, type_, _keyword(d.get("f", "txn")),
-                d.get("value"), int(time) if time is not None else 0, line)
+        for name, number in (("index", index), ("time", time)):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+                raise TypeError(f"its {name} is {_plain(number)}, not a whole number")
+        op = Op(index if index is not None else position, process, type_, _keyword(d.get("f", "txn")),
+                d.get("value"), time if time is not None else 0, line)
     except (ValueError, KeyError, TypeError) as e:
         if text is not None and not line:
             line = text.count("\n", 0, pos) + 1
@@ -256,6 +264,17 @@ def op_from_map(d: Any, line: int, source: str, position: int, what: str = "line
             line = text.count("\n", 0, pos) + 1
         raise UsageError(f"{source} line {line}: type {op.type!r} is not one of {', '.join(TYPES)}.")
     return op
+
+
+def _plain(x: Any) -> str:
+    """A value as a history writes it (nil, "text", 1.5), not as Python shows it."""
+    if x is None:
+        return "nil"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return f'"{x}"'
+    return str(x)
 
 
 def _reason(e: Exception) -> str:
@@ -292,7 +311,8 @@ def iter_pairs(ops: Iterable[Op]) -> Iterator[Txn]:
                              "that was invoked.")
         # ok: what the reads returned; fail and info: their own value if they carry one, else the invoke's
         value = op.value if op.type == "ok" or isinstance(op.value, list | dict) else invoke.value
-        yield Txn(invoke.index, op.process, op.type, _mops(value, invoke.f), invoke.time, op.time, seq, invoke.f)
+        yield Txn(invoke.index, op.process, op.type, _mops(value, invoke.f), invoke.time, op.time, seq, invoke.f,
+                  op.index)
         seq += 1
     for process, invoke in sorted(open_by_process.items(), key=lambda x: x[1].index):
         yield Txn(invoke.index, process, "info", _mops(invoke.value, invoke.f), invoke.time, None, seq, invoke.f)
