@@ -176,7 +176,9 @@ def test_a_3_second_partition_is_a_gap_and_the_load_recovers(sandbox: SandboxSta
 ])
 def test_bad_nemesis_input_is_a_clear_error(sandbox: SandboxState, tmp_path: Path, args: list[str],
                                             message: str) -> None:
-    env = {**env_for(sandbox), "TEST_RIG_SANDBOX_DIR": str(tmp_path / "none")}
+    # a server that is no sandbox this user started: no sandbox directory, and a state directory (where every
+    # started sandbox leaves its note) of its own
+    env = {**env_for(sandbox), "TEST_RIG_SANDBOX_DIR": str(tmp_path / "none"), "XDG_STATE_HOME": str(tmp_path / "st")}
     r = run_cli("bench", "point-select", "--duration", "1", "--no-password-prompt", *args, env=env)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
