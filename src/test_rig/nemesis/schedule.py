@@ -101,10 +101,16 @@ class Nemesis:
         self._stop.set()
 
     async def _pause_until(self, at: float) -> bool:
-        """Wait until perf_counter `at`; False if `stop` came first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), max(0.0, at - time.perf_counter()))
-        return not self._stop.is_set()
+        """Wait until perf_counter `at`; False if `stop` came first. The event loop's timers may fire a little
+        early (uvloop rounds to the millisecond), so it waits again until `at` has really come: a fault must not
+        start, nor its window be recorded, before its second."""
+        while not self._stop.is_set():
+            remaining = at - time.perf_counter()
+            if remaining <= 0:
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), remaining)
+        return False
 
     async def run(self, start_at: float, duration: float) -> None:
         """Inject faults from `start_at` (time.perf_counter) until `duration` seconds later or `stop`. A fault in
