@@ -150,3 +150,19 @@ def browse(report: Path, *, click: str | None = None, evaluate: str = "() => nul
             browser.close()
     return {"errors": errors, "requests": [r for r in requests if not r.startswith("file:")], "value": value,
             "screenshot": shot, "blank": png_is_blank(png)}
+
+
+def elle_schemas(state: Any) -> list[Any]:
+    """The rig_elle_* schemas left on a sandbox server (an elle run must drop its own, whatever happens)."""
+    import asyncio
+
+    from test_rig.db import Target, connect
+
+    async def look() -> list[Any]:
+        conn = await connect(Target("t", state.host, state.port, "root", "", None, 5))
+        try:
+            return await conn.query("SHOW DATABASES LIKE 'rig\\_elle\\_%'")
+        finally:
+            await conn.close()
+
+    return asyncio.run(look())

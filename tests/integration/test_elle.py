@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from test_rig.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, elle_schemas, env_for, run_cli
 
 FORBIDDEN_FROM_READ_COMMITTED = {"G0", "G1a", "G1b", "G1c", "dirty-update", "incompatible-order",
                                  "duplicate-elements", "garbage-read"}
@@ -132,7 +132,6 @@ async def _hold_commits_until_one_waits(st: SandboxState) -> None:
 
 
 def test_ctrl_c_keeps_the_history_and_drops_the_schema(sandbox: SandboxState, tmp_path: Path) -> None:
-    from test_rig.db import Target, connect
 
     history, out = tmp_path / "h.jsonl", tmp_path / "i.json"
     run = RunningCli("elle", "list-append", "--duration", "60", "--history", str(history), "--json", str(out),
@@ -145,15 +144,7 @@ def test_ctrl_c_keeps_the_history_and_drops_the_schema(sandbox: SandboxState, tm
     assert data["stats"]["ok"] > 0 and data["valid"] in (True, False, "unknown")
     lines = history.read_text().splitlines()
     assert len(lines) >= 2 * data["stats"]["ok"]
-
-    async def leftovers() -> list[Any]:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 5))
-        try:
-            return await conn.query("SHOW DATABASES LIKE 'rig\\_elle\\_%'")
-        finally:
-            await conn.close()
-
-    assert asyncio.run(leftovers()) == []
+    assert elle_schemas(sandbox) == []
 
 
 @pytest.mark.tidb

@@ -4,7 +4,6 @@ the run touches the server."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from test_rig.sandbox import SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, elle_schemas, env_for, run_cli
 
 from .test_check_cli import EDN_G2
 
@@ -86,19 +85,6 @@ def test_an_interrupted_elle_says_so_in_every_output(sandbox: SandboxState, tmp_
     assert run.output().rstrip().endswith("interrupted by SIGINT")
 
 
-def _schemas(st: SandboxState) -> list[Any]:
-    from test_rig.db import Target, connect
-
-    async def look() -> list[Any]:
-        conn = await connect(Target("t", st.host, st.port, "root", "", None, 5))
-        try:
-            return await conn.query("SHOW DATABASES LIKE 'rig\\_elle\\_%'")
-        finally:
-            await conn.close()
-
-    return asyncio.run(look())
-
-
 @pytest.mark.parametrize(("args", "message"), [
     (["--history", "/proc/nope/h.jsonl"], "error: --history /proc/nope/h.jsonl cannot be written"),
     (["--json", "/proc/nope/x.json"], "error: --json /proc/nope/x.json cannot be written"),
@@ -111,7 +97,7 @@ def test_elle_bad_input_is_refused_before_anything_is_created(sandbox: SandboxSt
     r = run_cli("elle", "list-append", "--duration", "1", *args, "--no-password-prompt", env=env_for(sandbox))
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.startswith(message) and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert _schemas(sandbox) == []
+    assert elle_schemas(sandbox) == []
 
 
 @pytest.mark.parametrize("flag", [["--keys", "3"], ["--max-txn-len", "2"]])
