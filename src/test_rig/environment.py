@@ -83,8 +83,9 @@ class Environment:
         """Write --json and --junit from one result. A run that did not finish gets a JUnit error
         case saying so, so an interrupted run never looks green."""
         from .report import Case, Suite, write_json, write_junit
+        from .results import Outcome, settle
 
-        data = {"command": self.command, **data}
+        data = settle({"command": self.command, **data})
         # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
         self._last_report = (data, suites)
         if self.json_path:
@@ -96,16 +97,31 @@ class Environment:
         if self.junit_path:
             # copies: the error case added below must not stay in the caller's suites
             suites = [Suite(s.name, list(s.cases)) for s in suites or [Suite(self.command)]]
-            problem = None
-            if data.get("complete") is False:
-                problem = f"the run did not finish: {data.get('error') or 'interrupted'}"
-            elif data.get("ok") is False and data.get("error") and not any(c.failure or c.error
-                                                                          for s in suites for c in s.cases):
-                problem = str(data["error"])
-            if problem is not None:
-                suites[0].add(Case("run", f"test_rig.{self.command.replace(' ', '.')}", error=problem))
+            # The verdict decides; a run that did not pass gets a case saying so when no case already does:
+            # a failure for a failed run, an error for an undecided or unfinished one.
+            outcome, reason = data["outcome"], data["reason"]
+            classname = f"test_rig.{self.command.replace(' ', '.')}"
+            if outcome == Outcome.INTERRUPTED:
+                suites[0].add(Case("run", classname, error=f"the run did not finish: {reason}"))
+            elif outcome != Outcome.PASSED and not any(c.failure or c.error for s in suites for c in s.cases):
+                if outcome == Outcome.FAILED:
+                    suites[0].add(Case("run", classname, failure=reason))
+                else:
+                    suites[0].add(Case("run", classname, error=f"undecided: {reason}"))
             write_junit(self.junit_path, suites)
         self.report_written = True
+
+    def conclude(self, data: dict[str, Any], suites: list[Suite] | None = None) -> NoReturn:
+        """End a run that produced its result: write every report from it, print its verdict as the last
+        line, and exit with the status that verdict maps to (results.Verdict.exit_status)."""
+        from .results import Outcome, judge
+
+        self.write_reports(data, suites)
+        verdict = judge({"command": self.command, **data})
+        style = {Outcome.PASSED: "green", Outcome.FAILED: "red"}.get(verdict.outcome, "yellow")
+        self.console.print(f"[{style}]{str(verdict.outcome).upper()}[/]: ", end="")
+        self.console.print(verdict.reason, markup=False, highlight=False)
+        raise SystemExit(verdict.exit_status)
 
     def write_failure(self, error: str, *, interrupted: bool, exit_status: int | None = None) -> None:
         """The report of a run that ended before producing a result. An interrupted run's report is

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .results import Outcome, judge
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
 _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
@@ -46,41 +47,6 @@ def check_result(data: Any, source: str = "the result") -> None:
     if str(data["command"]).split(" ", 1)[0] not in COMMANDS:
         raise UsageError(f"{source} is a result of '{data['command']}', which is not a test-rig command; give a file "
                          f"written by the --json of {', '.join(COMMANDS)}.")
-
-
-#: What a result says of itself, in the order of precedence: a run that did not finish, one that failed,
-#: one whose checks could not all be decided, one that passed.
-INTERRUPTED, FAILED, UNDECIDED, PASSED = "interrupted", "failed", "undecided", "passed"
-
-
-def verdict(data: dict[str, Any]) -> tuple[str, str]:
-    """The result's own verdict and why: (INTERRUPTED | FAILED | UNDECIDED | PASSED, one sentence).
-
-    Only positive evidence is a pass: `"ok": true` (or a history judged valid) with nothing that
-    contradicts it. `"complete": false`, `"ok": false`, a history that is invalid or unknown, undecided
-    checks, or a result that says nothing at all are never shown as a pass."""
-    error = data.get("error")
-    if data.get("complete") is False:
-        return INTERRUPTED, str(error or "interrupted")
-    if data.get("ok") is False and error:
-        return FAILED, str(error)
-    judged = "valid" in data or "verdict" in data  # a history checker's result (elle, check)
-    history = data.get("valid", data.get("verdict"))
-    model = data.get("consistency_model") or "the consistency model"
-    if judged and (history is False or history == "invalid"):
-        kinds = ", ".join(str(k) for k in data.get("anomaly_types") or sorted(data.get("anomalies") or {}))
-        return FAILED, f"the history is invalid under {model}" + (f": {kinds}" if kinds else "")
-    if judged and history not in (True, "valid"):  # a history neither valid nor invalid: undecided, not failed
-        reasons = "; ".join(str(r) for r in data.get("unknown") or [] if isinstance(r, str))
-        return UNDECIDED, f"the history could not be judged under {model}" + (f": {reasons}" if reasons else "")
-    if data.get("ok") is False:
-        return FAILED, "a test failed or could not be decided"
-    undecided = data.get("undecided")
-    if isinstance(undecided, int) and not isinstance(undecided, bool) and undecided > 0:
-        return UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided"
-    if data.get("ok") is not True and history not in (True, "valid"):
-        return UNDECIDED, "the result does not say whether the run passed"
-    return PASSED, "every check passed"
 
 
 def _plotly_js() -> str:
@@ -154,13 +120,14 @@ def write_html(path: str | Path, data: dict[str, Any]) -> None:
 
 def _banner(data: dict[str, Any]) -> str:
     """The status at the top, from the result's own verdict and nothing else."""
-    kind, why = verdict(data)
-    if kind == INTERRUPTED:
+    judged = judge(data)
+    kind, why = str(judged.outcome), judged.reason
+    if kind == Outcome.INTERRUPTED:
         return (f'<div class="banner bad" id="status" data-verdict="{kind}">The run did not finish: {_esc(why)}'
                 " — what follows is what it saw until then.</div>")
-    if kind == FAILED:
+    if kind == Outcome.FAILED:
         return f'<div class="banner bad" id="status" data-verdict="{kind}">FAILED: {_esc(why)}</div>'
-    if kind == UNDECIDED:
+    if kind == Outcome.UNDECIDED:
         return f'<div class="banner warn" id="status" data-verdict="{kind}">UNDECIDED: {_esc(why)}.</div>'
     return f'<div class="banner ok" id="status" data-verdict="{kind}">Completed: every check passed.</div>'
 

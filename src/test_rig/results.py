@@ -1,0 +1,131 @@
+"""One verdict per run, and the rule from it to every output: the console summary, the JSON's `ok` and
+`outcome`, the JUnit file, the HTML banner and the exit status all come from `judge` (the README's
+exit-status paragraph says the same in words).
+
+A run's result is a dict of JSON values (what `--json` writes, what `test-rig report` reads back);
+`RunResult` is its typed form: the fields every command has, and the feature's own payload beside them.
+Pure: no I/O, no imports of the rest of test-rig, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(enum.StrEnum):
+    """What a run says of itself, in the order of precedence: one that did not finish, one that failed,
+    one whose checks could not all be decided, one that passed."""
+
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    UNDECIDED = "undecided"
+    PASSED = "passed"
+
+    @property
+    def passed(self) -> bool:
+        return self is Outcome.PASSED
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A run's outcome and the one sentence that says why."""
+
+    outcome: Outcome
+    reason: str
+
+    @property
+    def exit_status(self) -> int:
+        """0 passed; 1 failed or undecided; an interrupted run exits with its signal's status (130 SIGINT,
+        143 SIGTERM), which the program's stop handler sets: 130 here when the result alone is known."""
+        if self.outcome is Outcome.PASSED:
+            return 0
+        return 130 if self.outcome is Outcome.INTERRUPTED else 1
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def judge(data: dict[str, Any]) -> Verdict:
+    """The verdict of a result dict. Only positive evidence is a pass: `"ok": true` (or a history judged
+    valid) with nothing that contradicts it. `"complete": false`, `"ok": false`, a history that is invalid
+    or unknown, undecided checks, or a result that says nothing at all are never a pass."""
+    error = data.get("error")
+    if data.get("complete") is False:
+        return Verdict(Outcome.INTERRUPTED, str(error or "interrupted"))
+    if data.get("ok") is False and error:
+        return Verdict(Outcome.FAILED, str(error))
+    judged = "valid" in data or "verdict" in data  # a history checker's result (elle, check)
+    history = data.get("valid", data.get("verdict"))
+    model = data.get("consistency_model") or "the consistency model"
+    if judged and (history is False or history == "invalid"):
+        kinds = ", ".join(str(k) for k in data.get("violations") or data.get("anomaly_types")
+                          or sorted(data.get("anomalies") or {}))
+        return Verdict(Outcome.FAILED, f"the history is invalid under {model}" + (f": {kinds}" if kinds else ""))
+    if judged and history not in (True, "valid"):  # neither valid nor invalid: undecided, not failed
+        reasons = "; ".join(str(r) for r in data.get("unknown") or [] if isinstance(r, str))
+        return Verdict(Outcome.UNDECIDED,
+                       f"the history could not be judged under {model}" + (f": {reasons}" if reasons else ""))
+    failed = _count(data.get("failed"))
+    if data.get("ok") is False:
+        return Verdict(Outcome.FAILED, f"{failed} check{'s' if failed != 1 else ''} failed" if failed
+                       else "a test failed or could not be decided")
+    undecided = _count(data.get("undecided"))
+    if undecided:
+        return Verdict(Outcome.UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
+    if data.get("ok") is not True and history not in (True, "valid"):
+        return Verdict(Outcome.UNDECIDED, "the result does not say whether the run passed")
+    return Verdict(Outcome.PASSED, "every check passed")
+
+
+def settle(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its verdict written into it: `ok` true exactly when the verdict is a pass (so the JSON can
+    never say ok beside an undecided history), `outcome` and `reason` beside it. Every report writer calls
+    this once, and reads the rest from the returned dict."""
+    verdict = judge(data)
+    return {**data, "ok": verdict.outcome.passed, "outcome": str(verdict.outcome), "reason": verdict.reason}
+
+
+#: The keys every command's result has; the rest of a result dict is the feature's own payload.
+COMMON_KEYS = ("command", "ok", "complete", "error", "target", "server", "settings", "outcome", "reason")
+
+
+@dataclass
+class RunResult:
+    """The typed form of a result dict: what every command's result has, and the feature's payload (its
+    own keys, kept as written, so the JSON shape is the one the README documents)."""
+
+    command: str
+    ok: bool
+    complete: bool = True
+    error: str | None = None
+    target: str | None = None
+    server: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return judge(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"command": self.command, "ok": self.ok, "complete": self.complete}
+        if self.error is not None:
+            data["error"] = self.error
+        for key in ("target", "server"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.settings:
+            data["settings"] = self.settings
+        data.update(self.payload)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(command=str(data.get("command", "")), ok=data.get("ok") is True,
+                   complete=data.get("complete") is not False,
+                   error=None if data.get("error") is None else str(data["error"]),
+                   target=data.get("target"), server=data.get("server"), settings=dict(data.get("settings") or {}),
+                   payload={k: v for k, v in data.items() if k not in COMMON_KEYS})

@@ -1,0 +1,42 @@
+"""The one rule from a result to its verdict (results.judge), on result dicts as commands write them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from test_rig.results import Outcome, RunResult, judge, settle
+
+
+@pytest.mark.parametrize(("data", "outcome", "status"), [
+    ({"ok": True, "complete": True}, Outcome.PASSED, 0),
+    ({"ok": True, "complete": False, "error": "interrupted by SIGINT"}, Outcome.INTERRUPTED, 130),
+    ({"ok": False, "error": "connection refused"}, Outcome.FAILED, 1),
+    ({"ok": False, "failed": 2}, Outcome.FAILED, 1),
+    ({"ok": True, "undecided": 1}, Outcome.UNDECIDED, 1),
+    ({"ok": True, "valid": False, "violations": ["G-single-item"]}, Outcome.FAILED, 1),
+    ({"ok": True, "valid": "unknown", "unknown": ["no transaction completed"]}, Outcome.UNDECIDED, 1),
+    ({"valid": True}, Outcome.PASSED, 0),
+    ({}, Outcome.UNDECIDED, 1),
+])
+def test_judge(data: dict[str, Any], outcome: Outcome, status: int) -> None:
+    verdict = judge(data)
+    assert (verdict.outcome, verdict.exit_status) == (outcome, status)
+
+
+def test_settle_makes_ok_agree_with_the_verdict() -> None:
+    settled = settle({"ok": True, "valid": "unknown", "unknown": ["the cycle search ran out of time"]})
+    assert settled["ok"] is False
+    assert settled["outcome"] == "undecided"
+    assert settled["reason"] == "the history could not be judged under the consistency model: the cycle search " \
+                                "ran out of time"
+
+
+def test_run_result_round_trip_keeps_the_payload() -> None:
+    data = {"command": "bench select-1", "ok": True, "complete": True, "target": "127.0.0.1:4000", "qps": 10.5,
+            "timeline": [{"second": 1, "ops": 10}]}
+    result = RunResult.from_dict(data)
+    assert result.payload == {"qps": 10.5, "timeline": [{"second": 1, "ops": 10}]}
+    assert result.to_dict() == data
+    assert result.verdict.outcome is Outcome.PASSED
