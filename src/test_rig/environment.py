@@ -210,6 +210,11 @@ class ProgramStop:
             self.interrupted_by = signum
         return True
 
+    def reason(self) -> str:
+        """What a feature that caught its cancellation says of its partial result: "interrupted by SIGINT" or
+        "interrupted by SIGTERM" (the program's first signal; SIGINT when none was recorded)."""
+        return f"interrupted by {_stop_class(self.interrupted_by or signal.SIGINT).signal_name}"
+
     def raise_stop(self, signum: int | None = None) -> NoReturn:
         """Raise the stop for the program's first signal (else `signum`) and defer every later one: a SIGTERM
         that cut a Ctrl-C's cleanup short still ends the run as interrupted by SIGINT, as its report says."""

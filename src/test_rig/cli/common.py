@@ -13,7 +13,7 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..nemesis import Nemesis, NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: option parameter name → (dotted config key, how the user spells it)
 COMMON_KEYS: dict[str, tuple[str, str]] = {
@@ -159,6 +160,27 @@ def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) ->
         f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
         f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
     return nemesis
+
+
+def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a feature's coroutine (run_async) and return its result, also the partial one (`complete: false`) a
+    feature returns when a signal cancelled it and it cleaned up: the command renders it like any other and ends
+    with `env.conclude`, whose exit the program's stop turns into 130 or 143, keeping that report (Program.main,
+    ProgramStop.end). An interrupt the feature did not answer with a result propagates as before."""
+    from ..environment import run_async
+
+    kept: list[T] = []
+
+    async def keep() -> T:
+        kept.append(await coro_fn())
+        return kept[0]
+
+    try:
+        return run_async(keep)
+    except KeyboardInterrupt:
+        if not kept:
+            raise
+        return kept[0]
 
 
 def extension_options(fn: F) -> F:
