@@ -34,11 +34,18 @@ class Verdict:
 
     outcome: Outcome
     reason: str
+    #: The status the command documents for this verdict, when it has one of its own (the result's
+    #: "exit_status": job-monitor's 3, time ran out with jobs still running; its 1 for a run whose end was not
+    #: observed, which is incomplete without being interrupted). None: the rule below.
+    status: int | None = None
 
     @property
     def exit_status(self) -> int:
         """0 passed; 1 failed or undecided; an interrupted run exits with its signal's status (130 SIGINT,
-        143 SIGTERM), which the program's stop handler sets: 130 here when the result alone is known."""
+        143 SIGTERM), which the program's stop handler sets: 130 here when the result alone is known. A
+        verdict that is not a pass keeps the command's own status when its result records one."""
+        if self.status is not None:
+            return self.status
         if self.outcome is Outcome.PASSED:
             return 0
         return 130 if self.outcome is Outcome.INTERRUPTED else 1
@@ -51,7 +58,16 @@ def _count(value: Any) -> int:
 def judge(data: dict[str, Any]) -> Verdict:
     """The verdict of a result dict. Only positive evidence is a pass: `"ok": true` (or a history judged
     valid) with nothing that contradicts it. `"complete": false`, `"ok": false`, a history that is invalid
-    or unknown, undecided checks, or a result that says nothing at all are never a pass."""
+    or unknown, undecided checks, or a result that says nothing at all are never a pass. A verdict that is
+    not a pass carries the result's own non-zero "exit_status", when it records one."""
+    verdict = _judge(data)
+    own = data.get("exit_status")
+    if not verdict.outcome.passed and isinstance(own, int) and not isinstance(own, bool) and own > 0:
+        return Verdict(verdict.outcome, verdict.reason, own)
+    return verdict
+
+
+def _judge(data: dict[str, Any]) -> Verdict:
     error = data.get("error")
     if data.get("complete") is False:
         return Verdict(Outcome.INTERRUPTED, str(error or "interrupted"))
