@@ -185,10 +185,25 @@ class StepRecord:
             "index": self.index, "txn": self.conn, "sql": self.sql, "rows": self.rows, "rowcount": self.rowcount,
             "blocked": self.blocked, "block_evidence": self.block_evidence,
             "error": self.error, "error_code": self.error_code, "skipped": self.skipped,
-            "start_ms": None if self.started is None else round(self.started * 1000, 3),
-            "end_ms": None if self.ended is None else round(self.ended * 1000, 3),
-            "completed_order": self.completed_order,
+            # to the nanosecond: the judges compare one step's end with another's start, and a result read
+            # back with from_dict must be judged again to the same verdict
+            "start_ms": None if self.started is None else round(self.started * 1000, 6),
+            "end_ms": None if self.ended is None else round(self.ended * 1000, 6),
+            "completed_order": self.completed_order, "label": self.label,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
+        """The record `to_dict` wrote (a step of a JSON report), for judging it again."""
+        def seconds(ms: Any) -> float | None:
+            return None if ms is None else float(ms) / 1000
+
+        return cls(int(data["index"]), str(data["txn"]), str(data["sql"]), rows=data.get("rows"),
+                   rowcount=data.get("rowcount"), error_code=data.get("error_code"), error=data.get("error"),
+                   blocked=bool(data.get("blocked")), block_evidence=data.get("block_evidence"),
+                   skipped=bool(data.get("skipped")), started=seconds(data.get("start_ms")),
+                   ended=seconds(data.get("end_ms")), completed_order=data.get("completed_order"),
+                   label=data.get("label"))
 
 
 @dataclass
