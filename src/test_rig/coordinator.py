@@ -281,6 +281,10 @@ class FreeRunResult:
     second_samples: list[list[int]] = field(default_factory=list)
     #: CPU seconds the worker process spent on the run (set by scale-out workers, for the benchmarks).
     cpu_seconds: float | None = None
+    #: What the workload recorded itself beside the loop's figures, as plain data (a workload with a
+    #: `named_stats()` method, e.g. the OLTP workloads' per-statement counts and latencies); merge_named adds up
+    #: several processes' figures.
+    named: dict[str, Any] | None = None
 
     @property
     def qps(self) -> float:
@@ -333,6 +337,26 @@ def latency_histogram(hist: Any, buckets_per_decade: int = 10) -> list[list[floa
     return [[round(10 ** (b / buckets_per_decade) / 1000.0, 4), counts[b]] for b in sorted(counts)]
 
 
+def merge_named(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Several processes' `named` figures as one: numbers added, dicts merged key by key, and a string under
+    the key "histogram" read as an encoded HDR histogram and merged as one."""
+    from hdrh.histogram import HdrHistogram
+
+    def merge(values: list[Any], key: str) -> Any:
+        if key == "histogram":
+            hist = HdrHistogram(1, 3_600_000_000, 3)
+            for v in values:
+                hist.add(HdrHistogram.decode(v))
+            return hist.encode().decode("ascii")
+        if isinstance(values[0], dict):
+            keys = {k: None for v in values for k in v}
+            return {k: merge([v[k] for v in values if k in v], k) for k in keys}
+        return sum(values)
+
+    present = [p for p in parts if p is not None]
+    return merge(present, "") if present else None
+
+
 def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
     """One result from several processes' results of the same run (their timelines started together):
     counts and timelines added second by second, histograms merged, each second's percentiles recomputed
@@ -368,7 +392,7 @@ def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
         seconds=max(p.seconds for p in parts), histogram=hist, errors_by_code=dict(errors_by_code),
         timeline=timeline, retries=sum(p.retries for p in parts), reconnects=sum(p.reconnects for p in parts),
         indeterminate=sum(p.indeterminate for p in parts), breaker=breaker, complete=all(p.complete for p in parts),
-        second_samples=samples)
+        second_samples=samples, named=merge_named([p.named for p in parts]))
 
 
 class Coordinator:
@@ -615,6 +639,7 @@ class Coordinator:
         """
         from hdrh.histogram import HdrHistogram
 
+        named_stats: Callable[[], dict[str, Any]] | None = getattr(workload, "named_stats", None)
         if duration is None and operations is None:
             raise ValueError("give a duration or a number of operations")
         hist = HdrHistogram(1, 3_600_000_000, 3)
@@ -753,7 +778,8 @@ class Coordinator:
                 errors_by_code=dict(errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
                 reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict(),
                 complete=complete,
-                second_samples=[list(lat_per_sec[i] or []) if i < len(lat_per_sec) else [] for i in range(entries)])
+                second_samples=[list(lat_per_sec[i] or []) if i < len(lat_per_sec) else [] for i in range(entries)],
+                named=named_stats() if named_stats is not None else None)
 
         async def tick() -> None:
             assert on_second is not None
