@@ -111,7 +111,13 @@ def point_select(table_size: int) -> Any:
 WORKLOADS: dict[str, Callable[[int], Any]] = {"point-select": point_select, "select-1": select_one}
 
 
-async def run_bench(target: Target, *, workload: str = "point-select", connections: int, duration: float,
+def operation(workload: Any, table_size: int) -> Any:
+    """The operation a worker repeats: a bench workload's name, or a workload described as picklable data with a
+    `name` and an `operation()` (load.oltp.OltpSpec), which worker processes and Ray actors build it from."""
+    return WORKLOADS[workload](table_size) if isinstance(workload, str) else workload.operation()
+
+
+async def run_bench(target: Target, *, workload: Any = "point-select", connections: int, duration: float,
                     table_size: int, manager: ResilientConnectionManager, seed: int = 0, warmup: float = 0.0,
                     on_interrupt: Callable[[BenchResult], None] | None = None,
                     on_load_start: Callable[[int], None] | None = None,
@@ -133,7 +139,8 @@ async def run_bench(target: Target, *, workload: str = "point-select", connectio
     def result(run: FreeRunResult, failed: int, parts: list[FreeRunResult] | None = None,
                cluster: dict[str, Any] | None = None) -> BenchResult:
         return BenchResult(connections, table_size, run, failed, parts,
-                           nemesis.to_dict() if nemesis is not None else None, cluster, workload)
+                           nemesis.to_dict() if nemesis is not None else None, cluster,
+                           workload if isinstance(workload, str) else workload.name)
 
     if ray is not None:
         from .scale import run_ray
@@ -169,16 +176,15 @@ async def run_bench(target: Target, *, workload: str = "point-select", connectio
     if nemesis is not None:
         nemesis.sessions = coordinator.session_ids
     try:
-        operation = WORKLOADS[workload](table_size)
-        if warmup > 0:
-            await coordinator.run_free(operation, duration=warmup, seed=seed + 1)
+        if warmup > 0:  # on an operation of its own, so the timed run's figures start from zero
+            await coordinator.run_free(operation(workload, table_size), duration=warmup, seed=seed + 1)
         if on_load_start is not None:
             on_load_start(len(coordinator.connections))
         start_at = time.perf_counter() + 0.1
         faults.begin(start_at)
         run = await coordinator.run_free(
-            operation, duration=duration, seed=seed, manager=manager, on_second=on_second, start_at=start_at,
-            op_timeout=op_timeout,
+            operation(workload, table_size), duration=duration, seed=seed, manager=manager, on_second=on_second,
+            start_at=start_at, op_timeout=op_timeout,
             on_interrupt=(lambda partial: on_interrupt(result(partial, len(failures)))) if on_interrupt else None)
     finally:
         await faults.end()
