@@ -6,8 +6,10 @@ Initial → ParsingConfig → Connecting → TestingConnection (SELECT 1) → Ve
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .db import Target, connect, quote_ident
 from .errors import (
@@ -20,6 +22,10 @@ from .errors import (
 )
 from .machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
 from .resilience import ResilientConnectionManager
+
+if TYPE_CHECKING:
+    from .report import Suite
+    from .resilience import RetryEvent
 
 
 class InitialHandler(StateHandler):
@@ -59,7 +65,8 @@ class TestingConnectionHandler(StateHandler):
         assert ctx.connection is not None
         rows = await ctx.connection.query("SELECT 1")
         if rows != [(1,)]:
-            return State.error(f"SELECT 1 returned {rows!r} instead of one row holding 1")
+            got = "no row" if not rows else "; ".join(", ".join(str(v) for v in row) for row in rows)
+            return State.error(f"SELECT 1 returned {got} instead of one row holding 1")
         return State.VERIFYING_DATABASE
 
 
@@ -70,7 +77,8 @@ class VerifyingDatabaseHandler(StateHandler):
             await ctx.connection.execute(f"USE {quote_ident(ctx.database)}")
             current = await ctx.connection.scalar("SELECT DATABASE()")
             if current != ctx.database:
-                return State.error(f"USE {ctx.database} left the session in database {current!r}")
+                where = "no database" if current is None else f"database {current}"
+                return State.error(f"USE {ctx.database} left the session in {where}")
         return State.GETTING_VERSION
 
 
@@ -178,3 +186,49 @@ async def run_basic(target: Target, manager: ResilientConnectionManager | None, 
         if ctx.connection is not None:
             await ctx.connection.close()
     return BasicOutcome(result, ctx, None if result.ok else hint_for(ctx.last_error, target))
+
+
+#: How StateMachine.run words a machine stopped by its overall timeout (test.timeout_secs).
+_TIMED_OUT = "state machine did not finish within "
+
+
+def timed_out(result: MachineResult) -> bool:
+    """Whether a machine was stopped by its overall timeout rather than ended by a state: its flow neither
+    passed nor failed, it was not seen to the end, so the check it made is undecided (a timeout is unknown,
+    never a failure: the server may yet have answered)."""
+    return not result.ok and (result.error or "").startswith(_TIMED_OUT)
+
+
+async def basic_test(target: Target, manager: ResilientConnectionManager | None, *, timeout: float,
+                     listener: Listener | None = None, retries: Sequence[RetryEvent] = ()) -> dict[str, Any]:
+    """The `basic` command's run: the standard flow once against `target`, as a result dict (`ok`: the flow
+    completed; `undecided: 1` when it was stopped by `timeout` before a state ended it; `retries`: the
+    connection retries, read from `retries` at the end). Interrupted (cancelled), it closes its connection and
+    returns `complete: false` with the signal's name."""
+    from .environment import PROGRAM_STOP
+
+    try:
+        outcome = await run_basic(target, manager, timeout=timeout, listener=listener)
+    except asyncio.CancelledError:
+        return {"command": "basic", "ok": False, "complete": False, "error": PROGRAM_STOP.reason()}
+    data = outcome.to_dict()
+    data["complete"] = True
+    if timed_out(outcome.result):  # neither passed nor failed: results.judge reads undecided, ok is settled false
+        data.update(ok=None, undecided=1)
+    data["seconds"] = round(sum(v.ms for v in outcome.result.path) / 1000, 3)
+    data["retries"] = [vars(e) for e in retries]
+    return data
+
+
+def basic_suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a `basic` result: one case, failed or errored as the result says."""
+    from .report import Case, Suite
+
+    suite = Suite("basic")
+    if data.get("complete") is not False:
+        error = data.get("error") or "failed"
+        undecided = bool(data.get("undecided"))
+        suite.add(Case("basic", "test_rig.basic", float(data.get("seconds") or 0.0),
+                       failure=None if data.get("ok") or undecided else error,
+                       error=f"undecided: {error}" if undecided else None))
+    return [suite]

@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .basic import BasicOutcome, ConnectingHandler, run_basic
+from .basic import BasicOutcome, ConnectingHandler, run_basic, timed_out
 from .coordinator import ConnState, EventLog, Readiness, SharedState
-from .db import Target
+from .db import Target, targets_for
 from .machine import State, StateContext, StateVisit
-from .resilience import ResilientConnectionManager
+from .resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+
+if TYPE_CHECKING:
+    from .config import AppConfig
+    from .report import Suite
+
+#: A resilience manager around one circuit breaker (Environment.manager with the breaker given).
+ManagerFactory = Callable[[CircuitBreaker], ResilientConnectionManager]
 
 
 async def run_simple(targets: list[Target], manager: Callable[[Target], ResilientConnectionManager],
@@ -93,3 +100,106 @@ async def run_coordinated(targets: list[Target], names: list[str],
     ok = sum(o.result.ok for o in outcomes)
     events.fire("TestCompleted", detail=f"{ok} passed, {len(outcomes) - ok} failed")
     return CoordinatedRun(names, outcomes, events, shared)
+
+
+def named_targets(cfg: AppConfig, count: int | None) -> tuple[list[Target], list[str]]:
+    """`count` targets (default: the configured `connections`, else 5) and their names: the configured
+    connections' names in turn (the second round `name-2`, ...), else conn-1, conn-2, ..."""
+    n = count if count is not None else (len(cfg.connections) or 5)
+    targets = targets_for(cfg, n)
+    if cfg.connections:
+        size = len(cfg.connections)
+        names = [cfg.connections[i % size].name + ("" if i < size else f"-{i // size + 1}") for i in range(n)]
+    else:
+        names = [f"conn-{i + 1}" for i in range(n)]
+    return targets, names
+
+
+def breakers(manager: ManagerFactory) -> Callable[[Target], ResilientConnectionManager]:
+    """One circuit breaker per server address, shared by every connection to it."""
+    made: dict[str, CircuitBreaker] = {}
+
+    def for_target(target: Target) -> ResilientConnectionManager:
+        if target.address not in made:
+            made[target.address] = CircuitBreaker(create_db_circuit_breaker_config(), name=target.address)
+        return manager(made[target.address])
+
+    return for_target
+
+
+def _connections(names: list[str], outcomes: list[BasicOutcome]) -> tuple[list[dict[str, Any]], int, int]:
+    """Each connection's result (a timed-out one says `undecided`), and how many failed and were undecided."""
+    rows: list[dict[str, Any]] = []
+    failed = undecided = 0
+    for name, outcome in zip(names, outcomes, strict=True):
+        row = dict(outcome.to_dict(), name=name)
+        if outcome.ctx.target is not None:
+            row["target"] = outcome.ctx.target.address
+        if timed_out(outcome.result):
+            row["undecided"] = True
+            undecided += 1
+        elif not outcome.result.ok:
+            failed += 1
+        rows.append(row)
+    return rows, failed, undecided
+
+
+def _verdict(command: str, rows: list[dict[str, Any]], failed: int, undecided: int) -> dict[str, Any]:
+    """ok only when every connection completed its flow; a connection stopped by the timeout is undecided."""
+    data: dict[str, Any] = {"command": command, "ok": failed == 0 and undecided == 0, "complete": True,
+                            "failed": failed, "undecided": undecided}
+    if failed:
+        data["error"] = f"{failed} of {len(rows)} connections failed"
+    elif undecided:
+        data["ok"] = None  # neither passed nor failed: results.judge reads `undecided`
+    return data
+
+
+async def simple_multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFactory, *,
+                                  timeout: float) -> dict[str, Any]:
+    """The `simple-multi-connection` command's run: `count` basic flows at once, one breaker per server, as a
+    result dict (`connections`, `failed`, `undecided`). Interrupted, every connection is closed and the result
+    says `complete: false`."""
+    from .environment import PROGRAM_STOP
+
+    targets, names = named_targets(cfg, count)
+    try:
+        outcomes = await run_simple(targets, breakers(manager), timeout=timeout)
+    except asyncio.CancelledError:
+        return {"command": "simple-multi-connection", "ok": False, "complete": False, "error": PROGRAM_STOP.reason()}
+    rows, failed, undecided = _connections(names, outcomes)
+    return {**_verdict("simple-multi-connection", rows, failed, undecided), "connections": rows}
+
+
+async def multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFactory, *, timeout: float,
+                           coordination_timeout: float, events: EventLog | None = None) -> dict[str, Any]:
+    """The `multi-connection` command's run: `count` basic flows under the coordinator (events, shared state,
+    a readiness barrier), as a result dict. Interrupted, every connection is closed and the result keeps the
+    events seen so far, with `complete: false`."""
+    from .environment import PROGRAM_STOP
+
+    events = events or EventLog()
+    targets, names = named_targets(cfg, count)
+    try:
+        run = await run_coordinated(targets, names, breakers(manager), timeout=timeout,
+                                    coordination_timeout=coordination_timeout, events=events)
+    except asyncio.CancelledError:
+        return {"command": "multi-connection", "ok": False, "complete": False, "error": PROGRAM_STOP.reason(),
+                "events": [ev.to_dict() for ev in events.events]}
+    rows, failed, undecided = _connections(names, run.outcomes)
+    return {**_verdict("multi-connection", rows, failed, undecided), **run.to_dict(), "connections": rows}
+
+
+def connection_suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a simple-multi-connection or multi-connection result: a case per connection."""
+    from .report import Case, Suite
+
+    command = str(data.get("command") or "multi-connection")
+    suite = Suite(command)
+    for row in data.get("connections") or []:
+        seconds = sum(float(s.get("ms") or 0.0) for s in row.get("states") or []) / 1000
+        error = str(row.get("error") or "failed")
+        suite.add(Case(str(row.get("name")), f"test_rig.{command}", seconds,
+                       failure=None if row.get("ok") or row.get("undecided") else error,
+                       error=f"undecided: {error}" if row.get("undecided") else None))
+    return [suite]

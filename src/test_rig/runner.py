@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .basic import STANDARD_STATES, run_basic
+from .basic import STANDARD_STATES, run_basic, timed_out
 from .db import Target
 from .machine import MachineResult, StateHandler
 from .plugins import LoadedHandler
 from .report import Case, Suite
 from .resilience import ResilientConnectionManager
 
-__all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler"]
+__all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler", "run_handlers"]
 
 
 @dataclass
@@ -29,15 +31,23 @@ class HandlerRun:
         return self.error is None and self.result is not None and self.result.ok
 
     @property
+    def undecided(self) -> bool:
+        """The handler's flow was stopped by the timeout before a state ended it: neither passed nor failed."""
+        return self.error is None and self.result is not None and timed_out(self.result)
+
+    @property
     def message(self) -> str | None:
         if self.error:
             return self.error
         return None if self.result is None or self.result.ok else self.result.error
 
     def to_dict(self) -> dict[str, Any]:
-        return {"handler": self.handler.source, "suite": self.handler.suite, "ok": self.ok,
-                "error": self.message, "seconds": round(self.seconds, 3),
-                "states": [v.to_dict() for v in self.result.path] if self.result else []}
+        out = {"handler": self.handler.source, "name": self.handler.name, "suite": self.handler.suite, "ok": self.ok,
+               "error": self.message, "seconds": round(self.seconds, 3),
+               "states": [v.to_dict() for v in self.result.path] if self.result else []}
+        if self.undecided:
+            out["undecided"] = True
+        return out
 
 
 async def run_handler(loaded: LoadedHandler, target: Target, state: str, manager: ResilientConnectionManager,
@@ -59,11 +69,45 @@ async def run_handler(loaded: LoadedHandler, target: Target, state: str, manager
                       server=server.to_dict() if server else None)
 
 
-def junit_suites(runs: list[HandlerRun]) -> list[Suite]:
+async def run_handlers(handlers: Sequence[LoadedHandler], target: Target, state: str,
+                       manager: Callable[[], ResilientConnectionManager], *, timeout: float,
+                       on_run: Callable[[HandlerRun], None] | None = None) -> dict[str, Any]:
+    """The `run` command's run: each handler registered for `state` of the standard flow, in turn, as a result
+    dict (`results`, `failed`, `undecided`: a handler stopped by the timeout). Interrupted, the handler running
+    closes its connection and the result keeps the handlers that ended, with `complete: false`."""
+    from .environment import PROGRAM_STOP
+
+    runs: list[HandlerRun] = []
+    data: dict[str, Any] = {"command": "run", "state": state, "complete": True}
+    try:
+        for loaded in handlers:
+            run = await run_handler(loaded, target, state, manager(), timeout=timeout)
+            runs.append(run)
+            if on_run is not None:
+                on_run(run)
+    except asyncio.CancelledError:
+        data.update(complete=False, error=f"{PROGRAM_STOP.reason()} after {len(runs)} of {len(handlers)} "
+                                          "handler(s)")
+    failed = sum(not r.ok and not r.undecided for r in runs)
+    undecided = sum(r.undecided for r in runs)
+    data.update(ok=data["complete"] and failed == 0 and undecided == 0, failed=failed, undecided=undecided,
+                results=[r.to_dict() for r in runs])
+    if data["complete"] and failed:
+        data["error"] = f"{failed} of {len(runs)} handler(s) failed"
+    elif data["complete"] and undecided:
+        data["ok"] = None  # neither passed nor failed: results.judge reads `undecided`
+    return data
+
+
+def junit_suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a `run` result: a suite per handler file, a case per handler."""
     suites: dict[str, Suite] = {}
-    for run in runs:
-        suite = suites.setdefault(run.handler.suite, Suite(run.handler.suite))
-        path = " -> ".join(run.result.path_names) if run.result else ""
-        suite.add(Case(run.handler.name, run.handler.source, run.seconds,
-                       failure=None if run.ok else f"{run.message}\nstates: {path}"))
+    for row in data.get("results") or []:
+        suite = suites.setdefault(str(row["suite"]), Suite(str(row["suite"])))
+        path = " -> ".join(str(s["state"]) for s in row.get("states") or [])
+        name = str(row.get("name") or row["handler"])
+        message = f"{row.get('error')}\nstates: {path}"
+        suite.add(Case(name, str(row["handler"]), float(row.get("seconds") or 0.0),
+                       failure=None if row.get("ok") or row.get("undecided") else message,
+                       error=f"undecided: {message}" if row.get("undecided") else None))
     return list(suites.values())

@@ -125,7 +125,8 @@ def test_interrupt_while_connecting_to_a_silent_server_is_never_retried(silent_p
     assert time.monotonic() - started < 5  # at once, not after the 30 s connect timeout
     assert "".join(run.stderr) == f"interrupted by {name}\n"
     assert json.loads(out.read_text()) == {"command": "basic", "ok": False, "complete": False,
-                                           "error": f"interrupted by {name}"}
+                                           "error": f"interrupted by {name}", "outcome": "interrupted",
+                                           "reason": f"interrupted by {name}"}
     assert f'<error message="the run did not finish: interrupted by {name}">' in junit.read_text()
 
 

@@ -278,8 +278,9 @@ def test_bench_on_a_missing_database_says_so(server_env: dict[str, str], tmp_pat
     assert r.stderr == (f"error: Unknown database no_such_bench_db on {port}; create it first (CREATE DATABASE "
                         "`no_such_bench_db`) or choose another with -d/--database.\n")
     data = json.loads(out.read_text())
-    assert data == {"command": "bench point-select", "ok": False, "complete": False,
-                    "error": data["error"]} and data["error"].startswith("Unknown database no_such_bench_db")
+    assert data == {"command": "bench point-select", "ok": False, "complete": False, "error": data["error"],
+                    "outcome": "interrupted", "reason": data["error"]} \
+        and data["error"].startswith("Unknown database no_such_bench_db")
 
 
 def test_query_error_type(sandbox: SandboxState) -> None:

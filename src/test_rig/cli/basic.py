@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from ..basic import run_basic
-from ..environment import run_async
+from ..basic import basic_suites, basic_test
 from ..machine import StateVisit
-from ..report import Case, Suite, redactor
-from .common import build_environment, common_options, guarded
+from ..report import redactor
+from .common import build_environment, common_options, guarded, run_feature
 
 
 @click.command()
@@ -30,22 +28,16 @@ def basic(ctx: click.Context, /, **params: Any) -> None:
         mark = "[red]✗[/]" if visit.error else "[green]✓[/]"
         env.console.print(f"  {mark} {visit.display or visit.state:<24} {visit.ms:9.1f} ms")
 
-    outcome = run_async(lambda: run_basic(target, env.manager(), timeout=env.config.test.timeout_secs,
-                                          listener=show))
-    data = outcome.to_dict()
-    data["complete"] = True
-    data["retries"] = [vars(e) for e in env.retry_events]
-    suite = Suite("basic")
-    suite.add(Case("basic", "test_rig.basic", sum(v.ms for v in outcome.result.path) / 1000,
-                   failure=None if outcome.result.ok else str(outcome.result.error)))
-    env.write_reports(data, [suite])
-    if outcome.result.ok:
-        server = outcome.ctx.server
-        kind = server.kind if server else "unknown"
-        env.console.print(f"[green]OK[/]: connected to {kind} server, version {outcome.ctx.server_version}")
-        return
-    env.console.print(f"[red]FAILED[/]: {redactor(outcome.result.error or 'unknown error')}")
-    if outcome.hint:
-        env.console.print(f"hint: {outcome.hint}")
-    env.console.print("path: " + outcome.result.path_summary())
-    sys.exit(1)
+    data = run_feature(lambda: basic_test(target, env.manager(), timeout=env.config.test.timeout_secs,
+                                          listener=show, retries=env.retry_events))
+    if data.get("ok"):
+        server = data.get("server") or {}
+        env.console.print(f"[green]OK[/]: connected to {server.get('kind', 'unknown')} server, version "
+                          f"{server.get('version', 'unknown')}")
+    elif data.get("complete") is not False:
+        word = "UNDECIDED" if data.get("undecided") else "FAILED"
+        env.console.print(f"[red]{word}[/]: {redactor(data.get('error') or 'unknown error')}")
+        if data.get("hint"):
+            env.console.print(f"hint: {data['hint']}")
+        env.console.print("path: " + " → ".join(s["state"] for s in data.get("states", [])))
+    env.conclude(data, basic_suites(data))

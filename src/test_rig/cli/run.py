@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from ..environment import run_async
 from ..errors import UsageError
 from ..plugins import load
-from ..runner import STANDARD_STATES, HandlerRun, junit_suites, run_handler
-from .common import build_environment, common_options, guarded, signal_name
+from ..runner import STANDARD_STATES, HandlerRun, junit_suites, run_handlers
+from .common import build_environment, common_options, guarded, run_feature
 
 
 @click.command("run")
@@ -30,34 +28,19 @@ def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **param
     env = build_environment(ctx, params)
     target = env.target()
     env.console.print(f"test-rig run: {len(loaded)} handler(s) for state {state} against {target.address}")
-    runs: list[HandlerRun] = []
 
-    async def go() -> None:
-        for h in loaded:
-            run = await run_handler(h, target, state, env.manager(), timeout=env.config.test.timeout_secs)
-            runs.append(run)
-            if run.ok:
-                env.console.print(f"  [green]PASS[/] {h.source}")
-            else:
-                path = run.result.path_summary() if run.result else "(not started)"
-                env.console.print(f"  [red]FAIL[/] {h.source}: {run.message}")
-                env.console.print(f"       states: {path}")
+    def show(run: HandlerRun) -> None:
+        if run.ok:
+            env.console.print(f"  [green]PASS[/] {run.handler.source}")
+            return
+        path = run.result.path_summary() if run.result else "(not started)"
+        env.console.print(f"  [red]{'UNDECIDED' if run.undecided else 'FAIL'}[/] {run.handler.source}: {run.message}")
+        env.console.print(f"       states: {path}")
 
-    def report(complete: bool, error: str | None = None) -> None:
-        data: dict[str, Any] = {"state": state, "ok": complete and all(r.ok for r in runs), "complete": complete,
-                                "results": [r.to_dict() for r in runs]}
-        if error:
-            data["error"] = error
-        env.write_reports(data, junit_suites(runs))
-
-    try:
-        run_async(go)
-    except KeyboardInterrupt as e:
-        report(False, f"interrupted by {signal_name(e)} after {len(runs)} of "
-                      f"{len(loaded)} handler(s)")
-        raise
-    report(True)
-    failed = sum(not r.ok for r in runs)
-    env.console.print(f"{len(runs) - failed} passed, {failed} failed")
-    if failed:
-        sys.exit(1)
+    data = run_feature(lambda: run_handlers(loaded, target, state, env.manager,
+                                            timeout=env.config.test.timeout_secs, on_run=show))
+    if data["complete"]:
+        passed = len(data["results"]) - data["failed"] - data["undecided"]
+        env.console.print(f"{passed} passed, {data['failed']} failed"
+                          + (f", {data['undecided']} undecided" if data["undecided"] else ""))
+    env.conclude(data, junit_suites(data))
