@@ -155,11 +155,17 @@ def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) ->
     if spec is None:
         return None
     nemesis = Nemesis.prepare(spec, target)
+    show_nemesis(env, nemesis)
+    return nemesis
+
+
+def show_nemesis(env: Environment, nemesis: Nemesis) -> None:
+    """Print what `nemesis` will do, and each fault's start and end as they happen (for a feature that prepares
+    its nemesis itself and hands it to the command to show)."""
     env.console.print(f"nemesis: {nemesis.describe()}")
     nemesis.listeners.append(lambda kind, phase, w: env.console.print(
         f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
         f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
-    return nemesis
 
 
 def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
