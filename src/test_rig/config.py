@@ -338,6 +338,7 @@ def _expected(err: Mapping[str, Any]) -> str:
         return "is not a known setting"
     if err.get("type") == "missing":
         return "is required"
+    msg = re.sub(r" or instance of \w+", "", msg)  # a class name says nothing to a person: "a valid dictionary"
     return msg[0].lower() + msg[1:] if msg else msg
 
 
@@ -406,21 +407,57 @@ def _refuse_credentials_in_hosts(layer: Layer) -> None:
         raise ConfigError(f"{found[0][0].upper()}{found[0][1:]} {CREDENTIALS_IN_HOST}.")
 
 
+#: The type names pydantic puts at the end of an error's location for each branch of a union it tried.
+_UNION_BRANCHES = {"bool": "a boolean (true or false)", "int": "a whole number", "float": "a number",
+                   "str": "a string", "list": "a list", "dict": "a table"}
+
+
+def _spelled(value: Any) -> str:
+    """A value as a person wrote it in a JSON or TOML file, not as Python shows it: `null`, `true`, `false`
+    (never None, True, False); text in quotes ('many'), as pydantic quotes the choices it names."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "\\'") + "'"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _describe_validation(e: ValidationError, layers: list[Layer]) -> str:
-    problems = []
+    """Every problem pydantic found, in words: where it was set, the key as the user writes it, what it should
+    be, and what was given (never a password, nor a host carrying one). A value a union rejected on each of
+    its branches is one problem, naming every kind it may be."""
+    found: dict[tuple[str, ...], Mapping[str, Any] | list[str]] = {}  # location → its error, or a union's kinds
     for err in e.errors():
-        loc = [str(p) for p in err["loc"]]
-        dotted = ".".join(loc)
-        where = _who_set(dotted, layers)
-        shown = ""
-        if "password" not in dotted and err.get("type") != "extra_forbidden" and "input" in err \
-                and "@" not in str(err["input"]):
-            value = err["input"]
-            if not isinstance(value, dict | list) and repr(value) not in _expected(err):
-                shown = f" (got {value!r})"
-        problems.append(f"{where}: {dotted} {_expected(err)}{shown}")
+        loc = tuple(str(p) for p in err["loc"])
+        if len(loc) > 1 and loc[-1] in _UNION_BRANCHES:
+            kinds = found.setdefault(loc[:-1], [])
+            if isinstance(kinds, list):
+                kinds.append(_UNION_BRANCHES[loc[-1]])
+            continue
+        found[loc] = err
+    problems = []
+    for loc, what in found.items():
+        if isinstance(what, list):
+            kinds = what
+            problems.append(_problem(list(loc), {}, layers, "should be " + (
+                ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0])))
+        else:
+            problems.append(_problem(list(loc), what, layers, _expected(what)))
     head = "Invalid configuration: " + "; ".join(problems)
     return head + ". Fix the value(s) named above and run again (`test-rig config-gen` writes a valid file)."
+
+
+def _problem(loc: list[str], err: Mapping[str, Any], layers: list[Layer], expected: str) -> str:
+    dotted = ".".join(loc)
+    key = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc).lstrip(".")  # connections[0].name
+    shown = ""
+    if "password" not in dotted and err.get("type") != "extra_forbidden" and "input" in err \
+            and "@" not in str(err["input"]):
+        value = err["input"]
+        if not isinstance(value, dict | list) and repr(value) not in expected and _spelled(value) not in expected:
+            shown = f" (got {_spelled(value)})"
+    return f"{_who_set(dotted, layers)}: {key} {expected}{shown}"
 
 
 def _who_set(dotted: str, layers: list[Layer]) -> str:
