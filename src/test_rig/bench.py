@@ -12,13 +12,16 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .coordinator import Coordinator, FreeRunResult, Worker
 from .db import Connection, Target, connect, quote_ident
 from .errors import DatabaseError, RigError
-from .nemesis import Nemesis, annotate_timeline
-from .resilience import ResilientConnectionManager
+from .nemesis import Nemesis, NemesisSpec, annotate_timeline
+from .resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+
+if TYPE_CHECKING:
+    from .report import Suite
 
 TABLE = "rig_sbtest1"
 
@@ -209,3 +212,71 @@ class _Faults:
             return
         self.nemesis.stop()
         await asyncio.gather(self.task, return_exceptions=True)
+
+
+#: What a bench run prints as it goes: the nemesis prepared (before the load), the load started (connections
+#: that connected), each second's operations and errors.
+NemesisListener = Callable[[Nemesis], None]
+
+
+async def bench(target: Target, *, workload: Any, connections: int, duration: float, table_size: int,
+                manager: Callable[[CircuitBreaker, float], ResilientConnectionManager], connect_timeout: float,
+                seed: int = 0, warmup: float = 0.0, processes: int = 1, ray: str | None = None,
+                nemesis: NemesisSpec | None = None, on_nemesis: NemesisListener | None = None,
+                on_load_start: Callable[[int], None] | None = None,
+                on_second: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
+    """A `bench` command's run, as its result dict: the nemesis prepared (UsageError, before anything runs, when
+    it cannot be done) and closed, one circuit breaker for the server (recovering as the nemesis needs) given to
+    `manager(breaker, overall_timeout)`, then run_bench.
+
+    `ok` says the run measured what was asked: false when a fault of the nemesis was not injected or healed;
+    undecided (`undecided: 1`) when no operation completed, so nothing was measured. Interrupted (cancelled),
+    the fault in progress is healed, the proxy closed, and the figures so far are returned with
+    `complete: false`. A run that could not start (no connection, no database) raises, as before."""
+    from .environment import PROGRAM_STOP
+
+    name = workload if isinstance(workload, str) else workload.name
+    prepared = Nemesis.prepare(nemesis, target) if nemesis is not None else None
+    if prepared is not None and on_nemesis is not None:
+        on_nemesis(prepared)
+    breaker = CircuitBreaker(create_db_circuit_breaker_config(nemesis.breaker_recovery if nemesis else None),
+                             name=target.address)  # transitions are logged
+    partial: list[BenchResult] = []
+    try:
+        result = await run_bench(target, workload=workload, connections=connections, duration=duration,
+                                 table_size=table_size, manager=manager(breaker, max(duration, connect_timeout)),
+                                 seed=seed, warmup=warmup, on_interrupt=partial.append, on_load_start=on_load_start,
+                                 on_second=on_second, processes=processes, nemesis=prepared, ray=ray)
+    except asyncio.CancelledError:
+        data: dict[str, Any] = partial[0].to_dict() if partial else {"command": f"bench {name}"}
+        data.update(ok=False, complete=False, error=PROGRAM_STOP.reason())
+        if prepared is not None:  # the windows as they ended: the fault in progress was healed meanwhile
+            data["nemesis"] = prepared.to_dict()
+        return data
+    finally:
+        if prepared is not None:
+            await prepared.close()
+    data = result.to_dict()
+    failure = prepared.failure() if prepared is not None else None
+    data["ok"] = failure is None
+    if failure is not None:
+        data["error"] = failure
+    elif not data["operations"]:
+        data.update(ok=None, undecided=1,  # neither passed nor failed: results.judge reads `undecided`
+                    error=f"no operation completed in {duration:g} s ({data['errors']} errors): nothing was "
+                          "measured")
+    return data
+
+
+def bench_suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a bench result: one case for the workload, failed or errored as the result says."""
+    from .report import Case, Suite
+
+    suite = Suite("bench")
+    if data.get("complete") is not False:
+        error = str(data.get("error") or "failed")
+        undecided = bool(data.get("undecided"))
+        suite.add(Case(str(data.get("workload") or "bench"), "test_rig.bench", float(data.get("seconds") or 0.0),
+                       failure=None if data.get("ok") or undecided else error,
+                       error=f"undecided: {error}" if undecided else None))
+    return [suite]

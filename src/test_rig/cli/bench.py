@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 from rich.markup import escape
 
-from ..bench import BenchResult, run_bench
-from ..environment import run_async
+from ..bench import bench as run_bench_command
+from ..bench import bench_suites
+from ..environment import Environment
 from ..errors import UsageError
-from ..report import Case, Suite
-from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
 from .common import (
     build_environment,
     common_options,
@@ -20,8 +18,8 @@ from .common import (
     html_option,
     nemesis_options,
     nemesis_spec,
-    signal_name,
-    start_nemesis,
+    run_feature,
+    show_nemesis,
 )
 
 
@@ -82,51 +80,34 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
     spec = nemesis_spec(ctx, params, seed)
     env = build_environment(ctx, params)
     target = env.target()
-    breaker = CircuitBreaker(create_db_circuit_breaker_config(spec.breaker_recovery if spec else None),
-                             name=target.address)  # transitions are logged
     env.console.print(f"test-rig bench {workload}: {connections} connections, {duration:g} s, "
                       + (f"{table_size} rows, " if table_size else "") + f"against {target.address}")
-    nemesis = start_nemesis(env, spec, target)
     env.quiet_retries = True  # with many workers reconnecting, the breaker's transitions tell the story
-    manager = env.manager(breaker=breaker, overall_timeout=max(duration, env.config.database.timeout_secs))
-    partial: list[BenchResult] = []
-    try:
-        result = run_async(lambda: run_bench(target, workload=workload, connections=connections, duration=duration,
-                                                    table_size=table_size, manager=manager, seed=seed, warmup=warmup,
-                                                    on_interrupt=partial.append,
-                                                    on_load_start=lambda n: env.console.print(
-                                                        f"load started: {n} of {connections} connections"),
-                                                    on_second=lambda t, ops, errors: env.console.print(
-                                                        f"  {t:>4} s: {ops} ops, {errors} errors"),
-                                                    processes=processes, nemesis=nemesis, ray=ray_address))
-    except KeyboardInterrupt as e:
-        if partial:  # what ran before the interrupt is kept
-            data = partial[0].to_dict()
-            data.update(ok=False, error=f"interrupted by {signal_name(e)}")
-            if nemesis is not None:  # the windows as they ended: the fault in progress was healed meanwhile
-                data["nemesis"] = nemesis.to_dict()
-            env.write_reports(data)
-        raise
-    finally:
-        if nemesis is not None:
-            run_async(nemesis.close)
-    data = result.to_dict()
-    failure = nemesis.failure() if nemesis is not None else None
-    data["ok"] = failure is None
-    if failure is not None:
-        data["error"] = failure
-    suite = Suite("bench")
-    suite.add(Case(workload, "test_rig.bench", result.run.seconds))
-    env.write_reports(data, [suite])
+    data = run_feature(lambda: run_bench_command(
+        target, workload=workload, connections=connections, duration=duration, table_size=table_size,
+        manager=lambda breaker, overall: env.manager(breaker=breaker, overall_timeout=overall),
+        connect_timeout=env.config.database.timeout_secs, seed=seed, warmup=warmup, processes=processes,
+        ray=ray_address, nemesis=spec, on_nemesis=lambda nemesis: show_nemesis(env, nemesis),
+        on_load_start=lambda n: env.console.print(f"load started: {n} of {connections} connections"),
+        on_second=lambda t, ops, errors: env.console.print(f"  {t:>4} s: {ops} ops, {errors} errors")))
+    if "qps" in data:
+        show_figures(env, data)
+    if data.get("complete") is not False and data.get("error"):
+        env.console.print(f"[red]The run did not test what was asked: {escape(str(data['error']))}[/]"
+                          if data.get("ok") is False else f"[yellow]{escape(str(data['error']))}[/]")
+    env.conclude(data, bench_suites(data))
+
+
+def show_figures(env: Environment, data: dict[str, Any]) -> None:
+    """A bench result's figures: throughput, latency, errors, the per-second timeline, the nemesis windows."""
     env.console.print(f"qps {data['qps']:.1f}  operations {data['operations']}  errors {data['errors']}  "
                       f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
                       f"max {data['max_ms']:.3f} ms")
     if data["errors"]:
-        env.console.print(f"errors by code: {data['errors_by_code']}; reconnects {data['reconnects']}")
+        codes = ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items())
+        env.console.print(f"errors by code: {codes}; reconnects {data['reconnects']}", markup=False)
     env.console.print("timeline (ops/s): " + " ".join(str(t["ops"]) + ("!" if t.get("faults") else "")
                                                       for t in data["timeline"]))
-    if nemesis is not None:
-        env.console.print(f"nemesis: {len(nemesis.windows)} fault window(s) (! marks the seconds they cover)")
-    if failure is not None:
-        env.console.print(f"[red]The run did not test what was asked: {escape(failure)}[/]")
-        sys.exit(1)
+    if data.get("nemesis"):
+        env.console.print(f"nemesis: {len(data['nemesis']['windows'])} fault window(s) (! marks the seconds they "
+                          "cover)")
