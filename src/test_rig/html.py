@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,13 @@ def read_result(path: str | Path) -> dict[str, Any]:
 
 
 def check_result(data: Any, source: str = "the result") -> None:
-    """Raise UsageError unless `data` is a result some test-rig command wrote."""
+    """Raise UsageError unless `data` is a result some test-rig command wrote: one of COMMANDS, or any command
+    whose report carries the verdict every report since results.settle has (`outcome` and `reason`), such as
+    a command newer than this list."""
     if not isinstance(data, dict) or "command" not in data:
         raise UsageError(f"{source} is not a test-rig result (no \"command\" field); give a file written by --json.")
-    if str(data["command"]).split(" ", 1)[0] not in COMMANDS:
+    settled = data.get("outcome") in {str(o) for o in Outcome} and isinstance(data.get("reason"), str)
+    if str(data["command"]).split(" ", 1)[0] not in COMMANDS and not settled:
         raise UsageError(f"{source} is a result of '{data['command']}', which is not a test-rig command; give a file "
                          f"written by the --json of {', '.join(COMMANDS)}.")
 
@@ -68,26 +72,8 @@ def render(data: dict[str, Any]) -> str:
     """The whole page for one result."""
     check_result(data)
     command = str(data["command"])
-    parts = [_banner(data), _facts(data)]
-    if command == "isolation":
-        parts.append(_isolation(data))
-    elif command.startswith("bench"):
-        parts.append(_free_run(data))
-    elif command == "job-monitor":
-        parts.append(_jobs(data))
-    elif command in ("elle", "check"):
-        parts.append(_elle(data))
-    elif command == "multi-connection":
-        parts.append(_events(data))
-    elif command == "basic":
-        parts.append(_basic(data))
-    elif command == "simple-multi-connection":
-        parts.append(_basic_runs(data.get("connections") or [], "Connections", "name"))
-    elif command == "run":
-        parts.append(_basic_runs(data.get("results") or [], "Handlers", "handler"))
-    elif command == "gen-data":
-        parts.append(_gen_data(data))
-    body = "\n".join(parts)
+    section = _SECTIONS.get(command.split(" ", 1)[0], _payload)
+    body = "\n".join([_banner(data), _facts(data), section(data)])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
@@ -407,3 +393,30 @@ def _gen_data(data: dict[str, Any]) -> str:
     if data.get("loaded"):
         parts.append(facts("Loaded", data["loaded"], "loaded"))
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- any other command
+
+
+def _payload(data: dict[str, Any]) -> str:
+    """The section of a command that has none of its own: every field of its result beyond the shared frame,
+    as the JSON says it (so a newer command's report is complete, if plain)."""
+    shown = {"command", "ok", "complete", "outcome", "reason", "server", "settings"}
+    rows = "".join(f"<tr><td>{_esc(k)}</td><td><pre>{_esc(json.dumps(v, indent=1, default=str))}</pre></td></tr>"
+                   for k, v in data.items() if k not in shown)
+    return f"<h2>Result</h2><table class='facts' id='payload'>{rows}</table>"
+
+
+#: The section each command's report has below the shared frame (banner and facts); any other gets `_payload`.
+_SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "isolation": _isolation,
+    "bench": _free_run,
+    "job-monitor": _jobs,
+    "elle": _elle,
+    "check": _elle,
+    "multi-connection": _events,
+    "basic": _basic,
+    "simple-multi-connection": lambda d: _basic_runs(d.get("connections") or [], "Connections", "name"),
+    "run": lambda d: _basic_runs(d.get("results") or [], "Handlers", "handler"),
+    "gen-data": _gen_data,
+}
