@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..history.checker import Report, check_history
 from ..history.model import FORMATS, format_of, iter_pairs
 from ..report import Case, Suite
+from ..results import judge, settle
 from .common import check_report_path, guarded
 
 WORKLOADS = ("list-append", "rw-register", "bank")
@@ -56,11 +57,6 @@ def _suite(report: Report, name: str, seconds: float = 0.0) -> Suite:
     else:
         suite.add(Case(title, classname, seconds, error="undecided: " + "; ".join(report.unknown)))
     return suite
-
-
-def exit_status(valid: bool | str) -> int:
-    """One rule for `check` and `elle`: 0 only for a history shown valid; 1 for invalid or undecided."""
-    return 0 if valid is True else 1
 
 
 def parse_models(values: tuple[str, ...], default: str | None) -> list[str]:
@@ -174,9 +170,10 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
                            model=chosen or None, anomalies=anomalies, total=total or 100, wfr_keys=wfr_keys,
                            time_budget=time_limit)
     render(Console(highlight=False, soft_wrap=True), report)
-    # Every output from the one verdict: `ok` is true exactly when the exit status is 0.
-    data = {"command": "check", "ok": report.valid is True, "complete": True, "error": None, "workload": workload,
-            "history": history_path, "format": format_of(path, fmt), **report.to_dict()}
+    # Every output from the one verdict (results.judge): `ok` is true exactly when the exit status is 0.
+    data = settle({"command": "check", "ok": report.valid is True, "complete": True, "error": None,
+                   "workload": workload, "history": history_path, "format": format_of(path, fmt),
+                   **report.to_dict()})
     if json_path:
         write_json(json_path, data)
     if junit_path:
@@ -185,4 +182,4 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
         from ..html import write_html
 
         write_html(html_path, data)
-    sys.exit(exit_status(report.valid))
+    sys.exit(judge(data).exit_status)

@@ -4,7 +4,6 @@ with `check` are in cli/check.py)."""
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from ..history.runner import ElleRun, check, run_workload
 from ..history.workloads import WORKLOADS, Spec
 from ..nemesis import annotate_timeline
 from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
-from .check import _suite, exit_status, parse_anomalies, parse_models, render
+from .check import _suite, parse_anomalies, parse_models, render
 from .common import (
     build_environment,
     check_report_path,
@@ -139,15 +138,15 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     if run.nemesis is not None:
         data["nemesis"] = run.nemesis
         annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
-    env.write_reports(data, [_suite(report, "elle", time.monotonic() - started)])
+    suites = [_suite(report, "elle", time.monotonic() - started)]
     if errors:
         env.console.print(f"errors by code: {errors}")
     if interrupted is not None:
+        env.write_reports(data, suites)
         raise interrupted
     if failure is not None:
         env.console.print(f"[red]The run did not test what was asked: {escape(failure)}[/]")
-        sys.exit(1)
-    sys.exit(exit_status(report.valid))
+    env.conclude(data, suites)
 
 
 #: The model each isolation level promises, to check a run against by default.
