@@ -306,6 +306,7 @@ class FreeRunResult:
             "reconnects": self.reconnects, "indeterminate": self.indeterminate, "breaker": self.breaker,
             "complete": self.complete, "timeline": self.timeline,
             "latency_histogram": latency_histogram(h),
+            **({"named": self.named} if self.named is not None else {}),
         }
 
 
