@@ -1,0 +1,749 @@
+"""sysbench's OLTP workloads (oltp_read_write and its family) on the free-running load path, compatible enough
+that numbers compare: the `sbtest<N>` schema and data, the same statements per transaction for the same
+options, sysbench's random distributions, and its rule for errors (`--mysql-ignore-errors`).
+
+Written from reading sysbench 1.0.20's `oltp_common.lua`, the workload scripts and `sb_rand.c` (the statements
+are identical in sysbench's master). Pure where it can be: the schema, the rows `prepare` inserts, each
+transaction's statements and their counts are functions of the options and a random generator, tested on data;
+the operation a worker repeats (`OltpWorkload`) sends them and records each statement type's count, errors and
+latency; `prepare`, `cleanup`, `check_prepared` and `run` are the feature functions the command line calls.
+
+What differs from sysbench, on purpose: statements go over the text protocol (sysbench prepares them on the
+server by default: compare with `sysbench --db-ps-mode=disable` for the same protocol); after an error the
+transaction is rolled back with ROLLBACK before it is run again (sysbench's next BEGIN commits what is left);
+an error `--mysql-ignore-errors` does not cover fails that transaction and the run goes on (sysbench stops),
+and it fails the run's verdict unless a nemesis was asked for; a lost connection is never retried in place:
+the loop reconnects, as for every bench workload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from ..db import Connection, Target, connect, quote_ident
+from ..errors import DatabaseError, RigError, UsageError, is_lost_connection
+
+# --------------------------------------------------------------------------- names
+
+#: Our command names for sysbench's scripts (sysbench's own name: underscores, `oltp_read_write`).
+WORKLOADS = ("oltp-read-only", "oltp-read-write", "oltp-write-only", "oltp-insert", "oltp-update-index",
+             "oltp-update-non-index", "oltp-delete", "oltp-point-select", "select-random-points",
+             "select-random-ranges")
+
+#: Statement types, in report order; sysbench's class for each (its "queries performed": read, write, other).
+KINDS = ("point_select", "simple_range", "sum_range", "order_range", "distinct_range", "random_points",
+         "random_ranges", "index_update", "non_index_update", "delete", "insert", "begin", "commit", "rollback")
+CLASS = {**dict.fromkeys(KINDS[:7], "read"), **dict.fromkeys(KINDS[7:11], "write"),
+         **dict.fromkeys(KINDS[11:], "other")}
+_INDEX = {k: i for i, k in enumerate(KINDS)}
+_FIRST_NON_READ = _INDEX["index_update"]
+_ROLLBACK = _INDEX["rollback"]
+
+#: sysbench 1.0's default --mysql-ignore-errors: deadlock, record changed since last read, lock wait timeout.
+DEFAULT_IGNORE_ERRORS = "1213,1020,1205"
+#: Consecutive restarts of one transaction after ignored errors before its error is let through (sysbench has
+#: no bound; one keeps a run from spinning on an error that always comes back).
+MAX_RESTARTS = 100
+RAND_TYPES = ("special", "uniform", "gaussian", "pareto")
+
+
+@dataclass(frozen=True)
+class OltpOptions:
+    """sysbench's options for the OLTP scripts, with its defaults (plus `threads`: the connections in one worker
+    process, which select-random-points/ranges partition the table by, as sysbench does by --threads)."""
+
+    tables: int = 1
+    table_size: int = 10_000
+    range_size: int = 100
+    point_selects: int = 10
+    simple_ranges: int = 1
+    sum_ranges: int = 1
+    order_ranges: int = 1
+    distinct_ranges: int = 1
+    index_updates: int = 1
+    non_index_updates: int = 1
+    delete_inserts: int = 1
+    range_selects: bool = True
+    skip_trx: bool = False
+    auto_inc: bool = True
+    create_secondary: bool = True
+    rand_type: str = "special"
+    rand_spec_pct: int = 1
+    rand_spec_res: int = 75
+    rand_spec_iter: int = 12
+    rand_pareto_h: float = 0.2
+    #: error codes that restart a transaction; None: every error (sysbench's `all`)
+    ignore_errors: frozenset[int] | None = frozenset({1213, 1020, 1205})
+    random_points: int = 10
+    number_of_ranges: int = 10
+    delta: int = 5
+    threads: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ignore_errors"] = "all" if self.ignore_errors is None else sorted(self.ignore_errors)
+        return out
+
+
+def parse_ignore_errors(text: str) -> frozenset[int] | None:
+    """`--mysql-ignore-errors` as sysbench reads it: `all`, `none` (or empty), or codes separated by commas.
+    Raises UsageError for anything else."""
+    text = text.strip()
+    if text.lower() == "all":
+        return None
+    if text.lower() in ("", "none"):
+        return frozenset()
+    codes: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise UsageError(f"--mysql-ignore-errors {text}: '{part}' is not an error code; give codes separated "
+                             f"by commas (sysbench's default is {DEFAULT_IGNORE_ERRORS}), all, or none.")
+        codes.add(int(part))
+    return frozenset(codes)
+
+
+def check_options(workload: str | None, opts: OltpOptions) -> None:
+    """Refuse options sysbench would refuse or that cannot run, with one sentence each (UsageError)."""
+    if workload is not None and workload not in WORKLOADS:
+        raise UsageError(f"Unknown workload {workload}; choose one of {', '.join(WORKLOADS)}.")
+    if opts.tables < 1:
+        raise UsageError(f"--tables {opts.tables}: the tables are sbtest1, sbtest2, ...; give --tables 1 or more.")
+    if opts.rand_type not in RAND_TYPES:
+        raise UsageError(f"--rand-type {opts.rand_type} is not one of {', '.join(RAND_TYPES)}.")
+    if not 0 < opts.rand_spec_res < 100 or not 0 < opts.rand_spec_pct <= 100:
+        raise UsageError("--rand-spec-pct must be 1..100 and --rand-spec-res 1..99 (percentages).")
+    needs_rows = workload not in (None, "oltp-insert")
+    if needs_rows and opts.table_size < 1:
+        raise UsageError(f"--table-size {opts.table_size}: {workload} picks rows by id from 1 to --table-size; "
+                         "give the size the tables were prepared with.")
+    for name in ("range_size", "point_selects", "simple_ranges", "sum_ranges", "order_ranges", "distinct_ranges",
+                 "index_updates", "non_index_updates", "delete_inserts", "random_points", "number_of_ranges",
+                 "delta"):
+        if getattr(opts, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} {getattr(opts, name)} is negative; give 0 or more.")
+    if workload == "select-random-points" and opts.random_points < 1:
+        raise UsageError("--random-points must be 1 or more: it is the number of values in the IN () list.")
+    if workload == "select-random-ranges" and opts.number_of_ranges < 1:
+        raise UsageError("--number-of-ranges must be 1 or more: it is the number of BETWEEN ranges.")
+
+
+# --------------------------------------------------------------------------- sysbench's random numbers
+
+
+_UNIQUE_PRIME = 4294967291  # the largest prime below 2**32, with prime % 4 == 3
+
+
+def _permute(x: int) -> int:
+    """A permutation of 0..2**32-1 by quadratic residues (J. Preshing's unique random sequence, which sysbench's
+    rand.unique uses): every input below the prime maps to a distinct output."""
+    if x >= _UNIQUE_PRIME:
+        return x
+    residue = x * x % _UNIQUE_PRIME
+    return residue if x <= _UNIQUE_PRIME // 2 else _UNIQUE_PRIME - residue
+
+
+class SysbenchRandom:
+    """sysbench's random values on top of one `random.Random`: `default(a, b)` in the --rand-type distribution
+    (sysbench's default, `special`: 75 % of values uniform within the middle 1 % of the range, the rest nearly
+    normal over all of it), `uniform`, the `c` and `pad` strings, and `unique` 32-bit values."""
+
+    def __init__(self, rng: random.Random, opts: OltpOptions) -> None:
+        self.rng = rng
+        self.random = rng.random
+        self.iter = opts.rand_spec_iter
+        self.iter_mult = 1.0 / opts.rand_spec_iter
+        self.pct_mult = opts.rand_spec_pct / 100.0
+        self.pct_2_mult = opts.rand_spec_pct / 200.0
+        self.res_mult = 100.0 / (100.0 - opts.rand_spec_res)
+        self.pareto_power = math.log(opts.rand_pareto_h) / math.log(1.0 - opts.rand_pareto_h)
+        self.default: Callable[[int, int], int] = {
+            "special": self.special, "uniform": self.uniform, "gaussian": self.gaussian,
+            "pareto": self.pareto}[opts.rand_type]
+        self._unique_index = rng.getrandbits(32)
+        self._unique_offset = rng.getrandbits(32)
+
+    def uniform(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+    def gaussian(self, a: int, b: int) -> int:
+        t = b - a + 1
+        random_ = self.random
+        return a + int(sum(random_() * t for _ in range(self.iter)) * self.iter_mult)
+
+    def special(self, a: int, b: int) -> int:
+        t = b - a
+        rnd = self.random()
+        if rnd * t * self.res_mult < t:  # (100 - res) % of the values: nearly normal over [a, b]
+            random_ = self.random
+            total = 0.0
+            for _ in range(self.iter):
+                total += random_()
+            return a + int(total * t * self.iter_mult)
+        # the others: the same uniform draw mapped onto the pct % of the range around its middle
+        return a + int(rnd * (t * self.pct_mult + 1) + t / 2 - t * self.pct_2_mult)
+
+    def pareto(self, a: int, b: int) -> int:
+        return a + int((b - a + 1) * self.random() ** self.pareto_power)
+
+    def digits(self, groups: int) -> str:
+        """`groups` groups of 11 random decimal digits joined by dashes (sysbench's c and pad templates)."""
+        text = str(self.rng.randrange(10 ** (11 * groups))).zfill(11 * groups)
+        return "-".join([text[i:i + 11] for i in range(0, 11 * groups, 11)])
+
+    def c_value(self) -> str:
+        """119 characters: ten groups of 11 digits."""
+        return self.digits(10)
+
+    def pad_value(self) -> str:
+        """59 characters: five groups of 11 digits."""
+        return self.digits(5)
+
+    def unique(self) -> int:
+        """The next of a random sequence of distinct 32-bit values (distinct within this generator)."""
+        index = self._unique_index
+        self._unique_index = (index + 1) & 0xFFFFFFFF
+        return _permute((_permute(index) + self._unique_offset) & 0xFFFFFFFF) ^ 0x5BF03635
+
+
+# --------------------------------------------------------------------------- the schema and its rows
+
+
+def table_name(n: int) -> str:
+    return f"sbtest{n}"
+
+
+def create_table_sql(n: int, opts: OltpOptions) -> str:
+    """sysbench's CREATE TABLE for table n (MySQL driver; TiDB reads the same)."""
+    id_def = "INTEGER NOT NULL AUTO_INCREMENT" if opts.auto_inc else "INTEGER NOT NULL"
+    return (f"CREATE TABLE {table_name(n)}(\n  id {id_def},\n  k INTEGER DEFAULT '0' NOT NULL,\n"
+            "  c CHAR(120) DEFAULT '' NOT NULL,\n  pad CHAR(60) DEFAULT '' NOT NULL,\n  PRIMARY KEY (id)\n"
+            ") /*! ENGINE = innodb */")
+
+
+def create_index_sql(n: int) -> str:
+    """The secondary index on k, created after the rows are in, as sysbench does."""
+    return f"CREATE INDEX k_{n} ON {table_name(n)}(k)"
+
+
+def insert_batches(n: int, opts: OltpOptions, rnd: SysbenchRandom, batch: int = 1000) -> Any:
+    """The INSERT statements that load table n with `opts.table_size` rows, `batch` rows each: k drawn from the
+    default distribution over 1..table_size, c and pad random digit groups; ids 1.. given explicitly without
+    --auto-inc, else assigned by the server (which numbers them 1.. on a new table)."""
+    head = (f"INSERT INTO {table_name(n)}(k, c, pad) VALUES " if opts.auto_inc
+            else f"INSERT INTO {table_name(n)}(id, k, c, pad) VALUES ")
+    size = opts.table_size
+    default = rnd.default
+    for first in range(1, size + 1, batch):
+        rows = []
+        for i in range(first, min(first + batch, size + 1)):
+            k = default(1, size)
+            c, pad = rnd.c_value(), rnd.pad_value()
+            rows.append(f"({k}, '{c}', '{pad}')" if opts.auto_inc else f"({i}, {k}, '{c}', '{pad}')")
+        yield head + ",".join(rows)
+
+
+# --------------------------------------------------------------------------- what a transaction sends
+
+
+#: Each workload's event as sysbench's script writes it: groups of (kind, option giving the repeat count or an
+#: int). Each group picks its table once (sysbench's execute_* functions); BEGIN/COMMIT wrap the groups of the
+#: transactional scripts unless --skip-trx; "delete_insert" is a DELETE and an INSERT of the same id.
+_READS = (("point_select", "point_selects"), ("simple_range", "simple_ranges"), ("sum_range", "sum_ranges"),
+          ("order_range", "order_ranges"), ("distinct_range", "distinct_ranges"))
+_WRITES = (("index_update", "index_updates"), ("non_index_update", "non_index_updates"),
+           ("delete_insert", "delete_inserts"))
+
+
+def plan(workload: str, opts: OltpOptions) -> list[tuple[str, int]]:
+    """The groups of one transaction of `workload` with `opts`: [(kind, how many), ...] in sysbench's order."""
+    def count(option: str | int) -> int:
+        return option if isinstance(option, int) else int(getattr(opts, option))
+
+    reads = [(k, count(o)) for k, o in (_READS if opts.range_selects else _READS[:1])]
+    writes = [(k, count(o)) for k, o in _WRITES]
+    groups: list[tuple[str, int]]
+    transactional = True
+    if workload == "oltp-read-only":
+        groups = reads
+    elif workload == "oltp-read-write":
+        groups = reads + writes
+    elif workload == "oltp-write-only":
+        groups = writes
+    else:
+        transactional = False
+        groups = {"oltp-insert": [("insert_event", 1)], "oltp-delete": [("delete", 1)],
+                  "oltp-point-select": [("point_select", 1)],  # its script forces --point-selects=1
+                  "oltp-update-index": [("index_update", opts.index_updates)],
+                  "oltp-update-non-index": [("non_index_update", opts.non_index_updates)],
+                  "select-random-points": [("random_points", 1)],
+                  "select-random-ranges": [("random_ranges", 1)]}[workload]
+    if transactional and not opts.skip_trx:
+        groups = [("begin", 1), *groups, ("commit", 1)]
+    return groups
+
+
+def statements_per_transaction(workload: str, opts: OltpOptions) -> dict[str, int]:
+    """How many statements of each type one transaction sends (sysbench's count for the same options), by
+    type, without the types it sends none of."""
+    counts: Counter[str] = Counter()
+    for kind, n in plan(workload, opts):
+        if kind == "delete_insert":
+            counts["delete"] += n
+            counts["insert"] += n
+        elif kind == "insert_event":
+            counts["insert"] += n
+        else:
+            counts[kind] += n
+    return {k: counts[k] for k in KINDS if counts[k]}
+
+
+Statement = tuple[int, str]  # (index in KINDS, SQL)
+
+
+def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int], list[Statement]]:
+    """The function that draws one transaction's statements: (random values, worker index) -> [(kind index,
+    SQL), ...]. Values are written into the SQL (text protocol); they are digits and dashes only."""
+    size, tables, span = opts.table_size, opts.tables, opts.range_size - 1
+    steps: list[Callable[[SysbenchRandom, int, list[Statement]], None]] = []
+
+    def repeat(kind: str, n: int, make: Callable[[SysbenchRandom, int], str]) -> None:
+        index = _INDEX[kind]
+
+        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
+            t = rnd.uniform(1, tables)
+            for _ in range(n):
+                out.append((index, make(rnd, t)))
+        steps.append(step)
+
+    for kind, n in plan(workload, opts):
+        if kind in ("begin", "commit"):
+            statement = (_INDEX[kind], kind.upper())
+            steps.append(lambda _rnd, _w, out, s=statement: out.append(s))  # type: ignore[misc]
+        elif kind == "point_select":
+            repeat(kind, n, lambda rnd, t: f"SELECT c FROM sbtest{t} WHERE id={rnd.default(1, size)}")
+        elif kind in ("simple_range", "sum_range", "order_range", "distinct_range"):
+            head, tail = {"simple_range": ("SELECT c", ""), "sum_range": ("SELECT SUM(k)", ""),
+                          "order_range": ("SELECT c", " ORDER BY c"),
+                          "distinct_range": ("SELECT DISTINCT c", " ORDER BY c")}[kind]
+
+            def ranged(rnd: SysbenchRandom, t: int, head: str = head, tail: str = tail) -> str:
+                low = rnd.default(1, size)
+                return f"{head} FROM sbtest{t} WHERE id BETWEEN {low} AND {low + span}{tail}"
+            repeat(kind, n, ranged)
+        elif kind == "index_update":
+            repeat(kind, n, lambda rnd, t: f"UPDATE sbtest{t} SET k=k+1 WHERE id={rnd.default(1, size)}")
+        elif kind == "non_index_update":
+            # sysbench draws the new c before the id
+            repeat(kind, n, lambda rnd, t: f"UPDATE sbtest{t} SET c='{rnd.c_value()}' WHERE id="
+                                           f"{rnd.default(1, size)}")
+        elif kind == "delete":  # oltp-delete's one statement
+            repeat(kind, n, lambda rnd, t: f"DELETE FROM sbtest{t} WHERE id={rnd.default(1, size)}")
+        elif kind == "delete_insert":
+            steps.append(_delete_inserts(n, size, tables))
+        elif kind == "insert_event":
+            steps.append(_insert_event(opts))
+        elif kind == "random_points":
+            steps.append(_random_points(opts))
+        elif kind == "random_ranges":
+            steps.append(_random_ranges(opts))
+
+    def transaction(rnd: SysbenchRandom, worker: int) -> list[Statement]:
+        out: list[Statement] = []
+        for step in steps:
+            step(rnd, worker, out)
+        return out
+
+    return transaction
+
+
+def _delete_inserts(n: int, size: int, tables: int) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+    delete, insert = _INDEX["delete"], _INDEX["insert"]
+
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
+        t = rnd.uniform(1, tables)
+        for _ in range(n):
+            row_id, k = rnd.default(1, size), rnd.default(1, size)
+            out.append((delete, f"DELETE FROM sbtest{t} WHERE id={row_id}"))
+            out.append((insert, f"INSERT INTO sbtest{t} (id, k, c, pad) VALUES ({row_id}, {k}, '{rnd.c_value()}', "
+                                f"'{rnd.pad_value()}')"))
+    return step
+
+
+def _insert_event(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+    insert, size, tables, auto = _INDEX["insert"], opts.table_size, opts.tables, opts.auto_inc
+
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
+        t = rnd.uniform(1, tables)
+        k = rnd.default(1, max(size, 1))
+        c, pad = rnd.c_value(), rnd.pad_value()
+        # id 0 lets AUTO_INCREMENT choose; else a unique value as a signed INT, as sysbench does
+        row_id = 0 if auto else rnd.unique() - 2147483648
+        out.append((insert, f"INSERT INTO sbtest{t} (id, k, c, pad) VALUES ({row_id}, {k}, '{c}', '{pad}')"))
+    return step
+
+
+def _segment(opts: OltpOptions, worker: int) -> tuple[int, int]:
+    """select-random-*: each of the `threads` workers draws from its own slice of 0..table_size (sysbench's
+    rlen = table_size / threads, the slice of thread id % threads)."""
+    rlen = opts.table_size / max(opts.threads, 1)
+    low = rlen * (worker % max(opts.threads, 1))
+    return int(low), int(low + rlen)
+
+
+def _random_points(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+    kind, points = _INDEX["random_points"], opts.random_points
+
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement]) -> None:
+        low, high = _segment(opts, worker)
+        values = ", ".join(str(rnd.default(low, high)) for _ in range(points))
+        out.append((kind, f"SELECT id, k, c, pad FROM sbtest1 WHERE k IN ({values})"))
+    return step
+
+
+def _random_ranges(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+    kind, ranges, delta = _INDEX["random_ranges"], opts.number_of_ranges, opts.delta
+
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement]) -> None:
+        low, high = _segment(opts, worker)
+        parts = []
+        for _ in range(ranges):
+            v = rnd.default(low, high)
+            parts.append(f"k BETWEEN {v} AND {v + delta}")
+        out.append((kind, "SELECT count(k) FROM sbtest1 WHERE " + " OR ".join(parts)))
+    return step
+
+
+# --------------------------------------------------------------------------- the operation a worker repeats
+
+
+@dataclass(frozen=True)
+class OltpSpec:
+    """One OLTP workload as picklable data: what bench.run_bench, worker processes and Ray actors build the
+    operation from (`operation()`)."""
+
+    name: str
+    options: OltpOptions
+
+    def operation(self) -> OltpWorkload:
+        return OltpWorkload(self.name, self.options)
+
+
+class OltpWorkload:
+    """One transaction of the workload per call, on the worker's connection. Every statement sent is counted by
+    type, its latency recorded when it succeeds and its error by code when it fails; an error in
+    `--mysql-ignore-errors` rolls the transaction back and runs it again with new values (its latency, as the
+    loop measures it, includes the restarts, like sysbench's event time); any other error rolls it back and
+    fails it. One object serves every worker of a process (one event loop: no locks)."""
+
+    def __init__(self, name: str, opts: OltpOptions) -> None:
+        from hdrh.histogram import HdrHistogram
+
+        self.name = name
+        self.opts = opts
+        self.generate = generator(name, opts)
+        self.sent = [0] * len(KINDS)
+        self.failed: list[Counter[str]] = [Counter() for _ in KINDS]
+        self.histograms = [HdrHistogram(1, 3_600_000_000, 3) for _ in KINDS]
+        self.ignored: Counter[str] = Counter()
+        self.ignore = opts.ignore_errors
+
+    async def __call__(self, conn: Connection, worker: Any) -> None:
+        rnd = worker.data.get("oltp_random")
+        if rnd is None:
+            rnd = worker.data["oltp_random"] = SysbenchRandom(worker.rng, self.opts)
+        sent, record, perf = self.sent, [h.record_value for h in self.histograms], time.perf_counter
+        restarts = 0
+        while True:
+            kind = 0
+            try:
+                for kind, sql in self.generate(rnd, worker.index):
+                    sent[kind] += 1
+                    t = perf()
+                    if kind < _FIRST_NON_READ:
+                        await conn.fetch(sql)
+                    else:
+                        await conn.execute(sql, is_write=True)
+                    record[kind](int((perf() - t) * 1_000_000) or 1)
+                return
+            except DatabaseError as e:
+                code = str(e.code) if e.code is not None else type(e).__name__
+                self.failed[kind][code] += 1
+                lost = is_lost_connection(e) or conn.closed
+                if conn.in_transaction and not lost:
+                    await self._rollback(conn)
+                ignored = self.ignore is None or (e.code is not None and e.code in self.ignore)
+                if lost or not ignored or restarts >= MAX_RESTARTS:
+                    raise
+                self.ignored[code] += 1
+                restarts += 1
+
+    async def _rollback(self, conn: Connection) -> None:
+        self.sent[_ROLLBACK] += 1
+        t = time.perf_counter()
+        try:
+            await conn.execute("ROLLBACK")
+        except DatabaseError as e:
+            self.failed[_ROLLBACK][str(e.code) if e.code is not None else type(e).__name__] += 1
+            return  # the statement's own error is what the caller reports
+        self.histograms[_ROLLBACK].record_value(int((time.perf_counter() - t) * 1_000_000) or 1)
+
+    def named_stats(self) -> dict[str, Any]:
+        """What this process's workers sent, as plain data that several processes' results merge by adding
+        (coordinator.merge_named): per statement type, ok count, errors by code, HDR latency histogram."""
+        statements = {}
+        for i, kind in enumerate(KINDS):
+            if self.sent[i]:
+                failed = self.failed[i]
+                statements[kind] = {"ok": self.sent[i] - sum(failed.values()), "errors": dict(failed),
+                                    "histogram": self.histograms[i].encode().decode("ascii")}
+        return {"statements": statements, "ignored_errors": dict(self.ignored)}
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _hist_ms(encoded: str) -> dict[str, float]:
+    from hdrh.histogram import HdrHistogram
+
+    h = HdrHistogram.decode(encoded)
+    if h.get_total_count() == 0:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    out = {f"p{p}_ms": round(h.get_value_at_percentile(p) / 1000.0, 3) for p in (50, 95, 99)}
+    out["max_ms"] = round(h.get_max_value() / 1000.0, 3)
+    return out
+
+
+def summarize(workload: str, opts: OltpOptions, named: dict[str, Any] | None, transactions: int,
+              failed_transactions: int, seconds: float) -> dict[str, Any]:
+    """The OLTP part of a run's result: transactions/s, every statement type's count, rate, errors and latency
+    percentiles, sysbench's read/write/other sums, the errors that were ignored (transactions restarted), and
+    the statements per transaction sysbench sends for these options."""
+    named = named or {}
+    per_type: dict[str, Any] = {}
+    queries = {"read": 0, "write": 0, "other": 0}
+    for kind, s in (named.get("statements") or {}).items():
+        errors = dict(s.get("errors") or {})
+        per_type[kind] = {"count": s["ok"], "errors": sum(errors.values()), "errors_by_code": errors,
+                          "per_second": round(s["ok"] / seconds, 1) if seconds > 0 else 0.0,
+                          **_hist_ms(s["histogram"])}
+        queries[CLASS[kind]] += s["ok"]
+    ordered = {k: per_type[k] for k in KINDS if k in per_type}
+    total = sum(queries.values())
+    ignored = dict(named.get("ignored_errors") or {})
+    return {
+        "transactions": transactions, "failed_transactions": failed_transactions,
+        "tps": round(transactions / seconds, 1) if seconds > 0 else 0.0,
+        "queries": {**queries, "total": total, "per_second": round(total / seconds, 1) if seconds > 0 else 0.0},
+        "statements": ordered, "ignored_errors": sum(ignored.values()), "ignored_errors_by_code": ignored,
+        "per_transaction": statements_per_transaction(workload, opts),
+        "options": opts.to_dict(),
+    }
+
+
+# --------------------------------------------------------------------------- prepare, cleanup, the check before a run
+
+
+async def _admin(target: Target, manager: Any) -> Connection:
+    try:
+        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                                 lambda: connect(target))
+    except DatabaseError as e:
+        if e.code == 1049:  # like every other command: a database that is not there is not made silently
+            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
+                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
+                           "-d/--database.") from None
+        raise
+    return conn
+
+
+async def existing_tables(conn: Connection) -> set[str]:
+    """The sbtest<N> tables in the connection's database (SHOW TABLES: no SELECT, so the server's Com_select
+    counts only the workload's statements)."""
+    rows = await conn.query("SHOW TABLES LIKE 'sbtest%'")
+    return {str(r[0]) for r in rows if str(r[0])[6:].isdigit()}
+
+
+def prepare_hint(opts: OltpOptions) -> str:
+    """The prepare command for these options, as a user would type it."""
+    extra = "" if opts.auto_inc else " --auto-inc off"
+    return f"test-rig bench prepare --tables {opts.tables} --table-size {opts.table_size}{extra}"
+
+
+async def check_prepared(target: Target, workload: str, opts: OltpOptions, manager: Any) -> list[str]:
+    """Before any load: every table the workload reads must exist (UsageError naming the prepare command
+    otherwise). Returns warnings (a table with fewer ids than --table-size, which makes reads miss)."""
+    conn = await _admin(target, manager)
+    try:
+        present = await existing_tables(conn)
+        needed = [1] if workload.startswith("select-random") else list(range(1, opts.tables + 1))
+        missing = [table_name(n) for n in needed if table_name(n) not in present]
+        if missing:
+            where = f"database {target.database} on {target.address}"
+            raise UsageError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing in {where}; "
+                             f"run `{prepare_hint(opts)}` first.")
+        warnings = []
+        if workload != "oltp-insert":
+            for n in needed:
+                top = await conn.scalar(f"SELECT MAX(id) FROM {table_name(n)}")
+                if top is None or int(top) < opts.table_size:
+                    warnings.append(f"{table_name(n)} holds ids up to {top or 0}, fewer than --table-size "
+                                    f"{opts.table_size}: reads of the missing ids find nothing; prepare with the "
+                                    "same --table-size.")
+        return warnings
+    finally:
+        await conn.close()
+
+
+async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int = 0, parallel: int = 1,
+                  on_table: Callable[[str, str], None] | None = None) -> dict[str, Any]:
+    """Create sbtest1..N and load them (sysbench's prepare), `parallel` tables at a time. Tables that already
+    exist are refused before anything is created (UsageError: run cleanup first). A prepare that fails or is
+    interrupted drops the tables it created, so nothing half-loaded is left. Returns what was made."""
+    conn = await _admin(target, manager)
+    try:
+        present = await existing_tables(conn)
+    finally:
+        await conn.close()
+    clash = [table_name(n) for n in range(1, opts.tables + 1) if table_name(n) in present]
+    if clash:
+        raise UsageError(f"{', '.join(clash)} already exist{'s' if len(clash) == 1 else ''} in database "
+                         f"{target.database} on {target.address}; run `test-rig bench cleanup --tables "
+                         f"{opts.tables}` first, or prepare into another database with -d.")
+    started = time.perf_counter()
+    created: list[int] = []
+    gate = asyncio.Semaphore(max(1, parallel))
+
+    async def one(n: int) -> None:
+        async with gate:
+            c = await connect(target)
+            try:
+                if on_table is not None:
+                    on_table(table_name(n), "creating")
+                await c.execute(create_table_sql(n, opts))
+                created.append(n)
+                rnd = SysbenchRandom(random.Random(seed * 1_000_003 + n), opts)
+                if on_table is not None and opts.table_size:
+                    on_table(table_name(n), f"inserting {opts.table_size} rows")
+                for sql in insert_batches(n, opts, rnd):
+                    await c.execute(sql)
+                if opts.create_secondary:
+                    if on_table is not None:
+                        on_table(table_name(n), "creating the secondary index on k")
+                    await c.execute(create_index_sql(n))
+            finally:
+                await c.close()
+
+    try:
+        await asyncio.gather(*(one(n) for n in range(1, opts.tables + 1)))
+    except BaseException:
+        await asyncio.shield(_drop(target, sorted(created)))
+        raise
+    return {"tables": [table_name(n) for n in range(1, opts.tables + 1)], "table_size": opts.table_size,
+            "rows": opts.tables * opts.table_size, "seconds": round(time.perf_counter() - started, 3),
+            "options": opts.to_dict()}
+
+
+async def _drop(target: Target, tables: Sequence[int]) -> None:
+    if not tables:
+        return
+    conn = await connect(target)
+    try:
+        for n in tables:
+            await conn.execute(f"DROP TABLE IF EXISTS {table_name(n)}")
+    finally:
+        await conn.close()
+
+
+async def cleanup(target: Target, tables: int, *, manager: Any) -> dict[str, Any]:
+    """Drop sbtest1..N (sysbench's cleanup). Returns which were dropped and which were not there."""
+    conn = await _admin(target, manager)
+    try:
+        present = await existing_tables(conn)
+        dropped, absent = [], []
+        for n in range(1, tables + 1):
+            name = table_name(n)
+            if name in present:
+                await conn.execute(f"DROP TABLE IF EXISTS {name}")
+                dropped.append(name)
+            else:
+                absent.append(name)
+        left = sorted(present - set(dropped), key=lambda t: int(t[6:]))
+    finally:
+        await conn.close()
+    return {"dropped": dropped, "absent": absent, "left": left}
+
+
+def verdict_fields(summary: dict[str, Any], failed_by_code: dict[str, int], nemesis_failure: str | None,
+                   with_nemesis: bool, complete: bool = True) -> dict[str, Any]:
+    """`ok` and `error` of an OLTP run. It must have completed transactions; without a nemesis, a transaction
+    that failed with an error --mysql-ignore-errors does not cover fails the run (sysbench would have stopped at
+    it); with one, such errors are what the faults cause, and only the nemesis's own failure counts."""
+    if nemesis_failure is not None:
+        return {"ok": False, "error": nemesis_failure}
+    failed = sum(failed_by_code.values())
+    if complete and summary["transactions"] == 0:
+        if not failed:  # nothing finished, nothing failed: nothing was measured
+            return {"ok": None, "undecided": 1, "error": "no transaction finished during the run: nothing was "
+                                                         "measured"}
+        return {"ok": False, "error": f"no transaction completed; {failed} failed ("
+                                      + ", ".join(f"{c} ×{n}" for c, n in sorted(failed_by_code.items())) + ")"}
+    if failed and not with_nemesis:
+        shown = ", ".join(f"{code} ×{n}" for code, n in sorted(failed_by_code.items()))
+        return {"ok": False, "error": f"{failed} transaction{'s' if failed != 1 else ''} failed with errors that "
+                                      f"--mysql-ignore-errors does not cover ({shown}); sysbench would have "
+                                      "stopped at the first"}
+    return {"ok": True}
+
+
+async def run(target: Target, workload: str, opts: OltpOptions, *, connections: int, duration: float,
+              manager: Any, connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1,
+              nemesis: Any = None, on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
+              on_load_start: Callable[[int], None] | None = None,
+              on_second: Callable[[int, int, int], None] | None = None,
+              on_warning: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run `workload` as a bench run (bench.bench: one process, worker processes or Ray, the nemesis `nemesis`
+    (a NemesisSpec) prepared and closed around it) after checking its tables exist (UsageError, before any
+    load, naming the prepare command). `manager(breaker, overall_timeout)` gives the resilience manager.
+    Returns the result dict: bench's figures (an operation is a transaction), the OLTP summary, the verdict's
+    `ok`/`error`; interrupted (Ctrl-C, SIGTERM), what ran until then with `complete: false`."""
+    from ..bench import bench
+
+    check_options(workload, opts)
+    warnings = await check_prepared(target, workload, opts, manager(None, connect_timeout))
+    for w in warnings:
+        if on_warning is not None:
+            on_warning(w)
+    # select-random-*: sysbench partitions the table among its --threads; here among one process's connections
+    spec = OltpSpec(workload, replace(opts, threads=max(1, -(-connections // processes))))
+    data = await bench(target, workload=spec, connections=connections, duration=duration,
+                       table_size=opts.table_size, manager=manager, connect_timeout=connect_timeout, seed=seed,
+                       warmup=warmup, processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
+                       on_load_start=on_load_start, on_second=on_second)
+    return finish(data, workload, opts, warnings, with_nemesis=nemesis is not None)
+
+
+def finish(data: dict[str, Any], workload: str, opts: OltpOptions, warnings: list[str], *,
+           with_nemesis: bool) -> dict[str, Any]:
+    """A bench result dict made an OLTP one: the summary in place of the raw per-statement figures, and the
+    verdict's fields (bench's own failure, e.g. the nemesis's, stands; else verdict_fields decides)."""
+    data = dict(data)
+    data["warnings"] = warnings
+    if "operations" not in data:  # stopped before the load gave any figures
+        return data
+    summary = summarize(workload, opts, data.pop("named", None), data["operations"], data["errors"],
+                        float(data["seconds"]))
+    data.update(summary)
+    if data.get("complete") is False or (data.get("ok") is False and not data.get("undecided")):
+        return data
+    for key in ("undecided", "error"):
+        data.pop(key, None)
+    data.update(verdict_fields(summary, data.get("errors_by_code") or {}, None, with_nemesis))
+    return data

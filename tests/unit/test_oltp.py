@@ -1,0 +1,235 @@
+"""sysbench's OLTP workloads as data (load/oltp.py): statements per transaction for the options, the SQL each
+draws, sysbench's distributions and strings, the schema, the report and the verdict; no database."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from test_rig.coordinator import merge_named
+from test_rig.errors import UsageError
+from test_rig.load import oltp
+from test_rig.load.oltp import KINDS, OltpOptions, SysbenchRandom, statements_per_transaction
+
+# What sysbench 1.0.20's scripts send per event with their default options, read off oltp_common.lua and each
+# script's event(): the counts a run of ours must match.
+SYSBENCH_DEFAULTS = {
+    "oltp-read-write": {"point_select": 10, "simple_range": 1, "sum_range": 1, "order_range": 1,
+                        "distinct_range": 1, "index_update": 1, "non_index_update": 1, "delete": 1, "insert": 1,
+                        "begin": 1, "commit": 1},
+    "oltp-read-only": {"point_select": 10, "simple_range": 1, "sum_range": 1, "order_range": 1,
+                       "distinct_range": 1, "begin": 1, "commit": 1},
+    "oltp-write-only": {"index_update": 1, "non_index_update": 1, "delete": 1, "insert": 1, "begin": 1,
+                        "commit": 1},
+    "oltp-insert": {"insert": 1},
+    "oltp-update-index": {"index_update": 1},
+    "oltp-update-non-index": {"non_index_update": 1},
+    "oltp-delete": {"delete": 1},
+    "oltp-point-select": {"point_select": 1},
+    "select-random-points": {"random_points": 1},
+    "select-random-ranges": {"random_ranges": 1},
+}
+
+
+@pytest.mark.parametrize("workload", oltp.WORKLOADS)
+def test_statements_per_transaction_are_sysbenchs_with_its_defaults(workload: str) -> None:
+    assert statements_per_transaction(workload, OltpOptions()) == SYSBENCH_DEFAULTS[workload]
+
+
+def test_options_change_the_counts_as_in_sysbench() -> None:
+    opts = OltpOptions(point_selects=3, simple_ranges=2, sum_ranges=0, order_ranges=4, distinct_ranges=1,
+                       index_updates=2, non_index_updates=3, delete_inserts=2)
+    assert statements_per_transaction("oltp-read-write", opts) == {
+        "point_select": 3, "simple_range": 2, "order_range": 4, "distinct_range": 1, "index_update": 2,
+        "non_index_update": 3, "delete": 2, "insert": 2, "begin": 1, "commit": 1}
+    # --skip-trx: no BEGIN/COMMIT; --range-selects off: only the point selects are read
+    assert statements_per_transaction("oltp-read-only", OltpOptions(skip_trx=True, range_selects=False)) == {
+        "point_select": 10}
+    # oltp_point_select forces one point select per event, whatever --point-selects says
+    assert statements_per_transaction("oltp-point-select", OltpOptions(point_selects=7)) == {"point_select": 1}
+    assert statements_per_transaction("oltp-update-index", OltpOptions(index_updates=5)) == {"index_update": 5}
+
+
+def test_a_transaction_sends_the_plan_in_sysbenchs_order_with_one_table_per_group() -> None:
+    opts = OltpOptions(tables=4, point_selects=5, delete_inserts=2)
+    statements = oltp.generator("oltp-read-write", opts)(SysbenchRandom(random.Random(7), opts), 0)
+    kinds = [KINDS[k] for k, _ in statements]
+    assert kinds == (["begin"] + ["point_select"] * 5 + ["simple_range", "sum_range", "order_range",
+                     "distinct_range", "index_update", "non_index_update"] + ["delete", "insert"] * 2 + ["commit"])
+    tables = [re.search(r"sbtest(\d+)", sql) for _, sql in statements]
+    point_tables = {m.group(1) for m, kind in zip(tables, kinds, strict=True) if m and kind == "point_select"}
+    assert len(point_tables) == 1  # execute_point_selects picks its table once
+    sqls = [sql for _, sql in statements]
+    assert sqls[0] == "BEGIN" and sqls[-1] == "COMMIT"
+    low, high = map(int, re.search(r"BETWEEN (\d+) AND (\d+)", sqls[6]).groups())  # type: ignore[union-attr]
+    assert high - low == opts.range_size - 1
+    assert re.fullmatch(r"SELECT c FROM sbtest\d WHERE id BETWEEN \d+ AND \d+ ORDER BY c", sqls[8])
+    assert re.fullmatch(r"SELECT DISTINCT c FROM sbtest\d WHERE id BETWEEN \d+ AND \d+ ORDER BY c", sqls[9])
+    assert re.fullmatch(r"UPDATE sbtest\d SET k=k\+1 WHERE id=\d+", sqls[10])
+    assert re.fullmatch(r"UPDATE sbtest\d SET c='(\d{11}-){9}\d{11}' WHERE id=\d+", sqls[11])
+    deleted = re.fullmatch(r"DELETE FROM sbtest(\d) WHERE id=(\d+)", sqls[12])
+    inserted = re.fullmatch(r"INSERT INTO sbtest(\d) \(id, k, c, pad\) VALUES \((\d+), \d+, '(\d{11}-){9}\d{11}', "
+                            r"'(\d{11}-){4}\d{11}'\)", sqls[13])
+    assert deleted and inserted and deleted.groups() == inserted.groups()[:2]  # the same row goes back in
+
+
+def test_insert_event_lets_auto_increment_choose_or_draws_unique_signed_ids() -> None:
+    auto = OltpOptions()
+    rnd = SysbenchRandom(random.Random(3), auto)
+    sql = oltp.generator("oltp-insert", auto)(rnd, 0)[0][1]
+    assert sql.startswith("INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, ")
+    manual = OltpOptions(auto_inc=False)
+    gen = oltp.generator("oltp-insert", manual)
+    rnd = SysbenchRandom(random.Random(3), manual)
+    ids = [int(re.search(r"VALUES \((-?\d+),", gen(rnd, 0)[0][1]).group(1)) for _ in range(20_000)]  # type: ignore[union-attr]
+    assert len(set(ids)) == len(ids)
+    assert all(-2**31 <= i < 2**31 for i in ids) and min(ids) < 0 < max(ids)
+
+
+def test_random_points_and_ranges_stay_in_the_workers_slice() -> None:
+    opts = OltpOptions(table_size=1000, threads=4, random_points=3, number_of_ranges=2, delta=5)
+    sql = oltp.generator("select-random-points", opts)(SysbenchRandom(random.Random(1), opts), 2)[0][1]
+    values = [int(v) for v in re.fullmatch(r"SELECT id, k, c, pad FROM sbtest1 WHERE k IN \((.*)\)",  # type: ignore[union-attr]
+                                           sql).group(1).split(", ")]
+    assert len(values) == 3 and all(500 <= v <= 750 for v in values)
+    sql = oltp.generator("select-random-ranges", opts)(SysbenchRandom(random.Random(1), opts), 1)[0][1]
+    ranges = re.findall(r"k BETWEEN (\d+) AND (\d+)", sql)
+    assert sql.startswith("SELECT count(k) FROM sbtest1 WHERE k BETWEEN ") and " OR " in sql and len(ranges) == 2
+    assert all(250 <= int(a) <= 500 and int(b) == int(a) + 5 for a, b in ranges)
+
+
+class _Scripted(random.Random):
+    """A generator whose random() returns given values, to check sysbench's formulas on exact inputs."""
+
+    def __init__(self, values: list[float]) -> None:
+        super().__init__(0)
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+
+def test_special_distribution_is_sysbenchs_formula() -> None:
+    opts = OltpOptions()
+    # rnd 0.5 >= 1/4: uniform within the middle 1 %: t = 9999, res = 0.5 * (99.99 + 1) + 4999.5 - 49.995 = 5000.0
+    assert SysbenchRandom(_Scripted([0.5]), opts).special(1, 10_000) == 5001
+    # rnd 0.99: 0.99 * 100.99 + 4949.505 = 5049.4851 -> 5049
+    assert SysbenchRandom(_Scripted([0.99]), opts).special(1, 10_000) == 1 + 5049
+    # rnd 0.1 < 1/4: the mean of 12 uniform draws scaled over [a, b]: 12 * 0.25 / 12 * 9999 = 2499.75 -> 2499
+    assert SysbenchRandom(_Scripted([0.1] + [0.25] * 12), opts).special(1, 10_000) == 1 + 2499
+    rnd = SysbenchRandom(random.Random(5), opts)
+    values = [rnd.special(1, 10_000) for _ in range(20_000)]
+    middle = sum(1 for v in values if 4951 <= v <= 5051)
+    assert 0.74 < middle / len(values) < 0.77  # 75 % plus the normal part's share of that window
+    assert SysbenchRandom(_Scripted([0.5]), opts).uniform(1, 10) == 6
+
+
+def test_strings_are_sysbenchs_templates() -> None:
+    rnd = SysbenchRandom(random.Random(2), OltpOptions())
+    c, pad = rnd.c_value(), rnd.pad_value()
+    assert re.fullmatch(r"(\d{11}-){9}\d{11}", c) and len(c) == 119
+    assert re.fullmatch(r"(\d{11}-){4}\d{11}", pad) and len(pad) == 59
+    assert c != rnd.c_value()
+
+
+def test_schema_is_sysbenchs() -> None:
+    assert oltp.create_table_sql(2, OltpOptions()) == (
+        "CREATE TABLE sbtest2(\n  id INTEGER NOT NULL AUTO_INCREMENT,\n  k INTEGER DEFAULT '0' NOT NULL,\n"
+        "  c CHAR(120) DEFAULT '' NOT NULL,\n  pad CHAR(60) DEFAULT '' NOT NULL,\n  PRIMARY KEY (id)\n"
+        ") /*! ENGINE = innodb */")
+    assert "id INTEGER NOT NULL,\n" in oltp.create_table_sql(1, OltpOptions(auto_inc=False))
+    assert oltp.create_index_sql(3) == "CREATE INDEX k_3 ON sbtest3(k)"
+
+
+def test_prepare_rows() -> None:
+    opts = OltpOptions(table_size=2500, auto_inc=False)
+    batches = list(oltp.insert_batches(1, opts, SysbenchRandom(random.Random(1), opts)))
+    assert len(batches) == 3 and all(b.startswith("INSERT INTO sbtest1(id, k, c, pad) VALUES (") for b in batches)
+    rows = re.findall(r"\((\d+), (\d+), '[\d-]{119}', '[\d-]{59}'\)", "".join(batches))
+    assert [int(i) for i, _ in rows] == list(range(1, 2501))
+    assert all(1 <= int(k) <= 2500 for _, k in rows)
+    auto = list(oltp.insert_batches(1, OltpOptions(table_size=10), SysbenchRandom(random.Random(1), opts)))
+    assert len(auto) == 1 and auto[0].startswith("INSERT INTO sbtest1(k, c, pad) VALUES (")
+    assert len(re.findall(r"\(\d+, '", auto[0])) == 10
+
+
+def test_ignore_errors_option() -> None:
+    assert oltp.parse_ignore_errors(oltp.DEFAULT_IGNORE_ERRORS) == frozenset({1213, 1020, 1205})
+    assert OltpOptions().ignore_errors == oltp.parse_ignore_errors(oltp.DEFAULT_IGNORE_ERRORS)
+    assert oltp.parse_ignore_errors("all") is None
+    assert oltp.parse_ignore_errors("none") == frozenset() == oltp.parse_ignore_errors("")
+    assert oltp.parse_ignore_errors("1062, 1213") == frozenset({1062, 1213})
+    with pytest.raises(UsageError, match=r"--mysql-ignore-errors 12x3: '12x3' is not an error code"):
+        oltp.parse_ignore_errors("12x3")
+
+
+def test_bad_options_are_one_sentence() -> None:
+    with pytest.raises(UsageError) as e:
+        oltp.check_options("oltp-read-write", OltpOptions(tables=0))
+    assert e.value.message == "--tables 0: the tables are sbtest1, sbtest2, ...; give --tables 1 or more."
+    with pytest.raises(UsageError, match=r"^Unknown workload oltp-foo; choose one of oltp-read-only, "):
+        oltp.check_options("oltp-foo", OltpOptions())
+    with pytest.raises(UsageError, match=r"^--point-selects -1 is negative"):
+        oltp.check_options("oltp-read-write", OltpOptions(point_selects=-1))
+    oltp.check_options("oltp-insert", OltpOptions(table_size=0))  # an empty table is fine for inserts
+
+
+def _hist(*values: int) -> str:
+    h = HdrHistogram(1, 3_600_000_000, 3)
+    for v in values:
+        h.record_value(v)
+    return str(h.encode().decode("ascii"))
+
+
+def test_named_figures_of_processes_merge_by_adding() -> None:
+    one = {"statements": {"commit": {"ok": 3, "errors": {"1213": 1}, "histogram": _hist(100, 200, 300)}},
+           "ignored_errors": {"1213": 1}}
+    two = {"statements": {"commit": {"ok": 2, "errors": {"2013": 1}, "histogram": _hist(400, 500)},
+                          "begin": {"ok": 2, "errors": {}, "histogram": _hist(50, 60)}},
+           "ignored_errors": {}}
+    merged = merge_named([one, None, two])
+    assert merged is not None
+    commit = merged["statements"]["commit"]
+    assert commit["ok"] == 5 and commit["errors"] == {"1213": 1, "2013": 1}
+    h = HdrHistogram.decode(commit["histogram"])
+    assert h.get_total_count() == 5 and h.get_max_value() == h.get_highest_equivalent_value(500)
+    assert merged["statements"]["begin"]["ok"] == 2 and merged["ignored_errors"] == {"1213": 1}
+    assert merge_named([None, None]) is None
+
+
+def test_summary_adds_up_by_type_and_class() -> None:
+    named = {"statements": {"point_select": {"ok": 100, "errors": {}, "histogram": _hist(*[1000] * 100)},
+                            "index_update": {"ok": 9, "errors": {"1213": 1}, "histogram": _hist(*[2000] * 9)},
+                            "commit": {"ok": 10, "errors": {}, "histogram": _hist(*[500] * 10)}},
+             "ignored_errors": {"1213": 1}}
+    s = oltp.summarize("oltp-read-write", OltpOptions(), named, transactions=10, failed_transactions=0, seconds=2.0)
+    assert s["tps"] == 5.0 and s["transactions"] == 10
+    assert s["queries"] == {"read": 100, "write": 9, "other": 10, "total": 119, "per_second": 59.5}
+    assert list(s["statements"]) == ["point_select", "index_update", "commit"]
+    assert s["statements"]["index_update"] == {"count": 9, "errors": 1, "errors_by_code": {"1213": 1},
+                                               "per_second": 4.5, "p50_ms": 2.0, "p95_ms": 2.0, "p99_ms": 2.0,
+                                               "max_ms": 2.0}
+    assert s["ignored_errors"] == 1 and s["per_transaction"] == SYSBENCH_DEFAULTS["oltp-read-write"]
+
+
+def _summary(transactions: int) -> dict[str, object]:
+    return oltp.summarize("oltp-read-write", OltpOptions(), None, transactions, 0, 1.0)
+
+
+def test_verdict_fails_on_errors_sysbench_would_stop_at() -> None:
+    # what a server whose writes fail would give: transactions failing with an error no one ignores
+    failed = oltp.verdict_fields(_summary(40), {"1406": 3}, None, with_nemesis=False)
+    assert failed == {"ok": False, "error": "3 transactions failed with errors that --mysql-ignore-errors does not "
+                                            "cover (1406 ×3); sysbench would have stopped at the first"}
+    # under a nemesis those errors are the faults' doing: the nemesis's own verdict counts
+    assert oltp.verdict_fields(_summary(40), {"2013": 3}, None, with_nemesis=True) == {"ok": True}
+    assert oltp.verdict_fields(_summary(40), {}, "the kill fault never ran", with_nemesis=True) == {
+        "ok": False, "error": "the kill fault never ran"}
+    assert oltp.verdict_fields(_summary(0), {"1406": 2}, None, with_nemesis=False) == {
+        "ok": False, "error": "no transaction completed; 2 failed (1406 ×2)"}
+    assert oltp.verdict_fields(_summary(0), {}, None, with_nemesis=False) == {
+        "ok": None, "undecided": 1, "error": "no transaction finished during the run: nothing was measured"}
+    assert oltp.verdict_fields(_summary(40), {}, None, with_nemesis=False) == {"ok": True}
