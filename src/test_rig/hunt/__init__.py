@@ -1,0 +1,4 @@
+"""Logic-bug hunting (`test-rig hunt`): generated queries whose results must agree, checked by oracles (TLP,
+NoREC, differential plans, unexpected errors); every finding confirmed on a fresh database, reduced, signed and
+written as a self-contained .sql file. Pure where it can be: ast, render, dialect, generator, oracles, compare,
+expected, reduce and finding take data and return data; only runner talks to a server."""

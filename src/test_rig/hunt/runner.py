@@ -1,0 +1,521 @@
+"""`test-rig hunt`'s runner: the only part of hunt/ that talks to a server.
+
+Each worker has a database of its own (`rig_hunt_<run>_w<n>`) and one for replays (`..._r`); all are dropped
+at the end, also on Ctrl-C and SIGTERM (the coroutine is cancelled and its `finally` runs). A worker plays
+rounds: a fresh schema and data, then query cases, each checked by every chosen oracle, with statements that
+change data, indexes, statistics or the session in between. A mismatch or an unexpected error is a candidate;
+it is replayed from the round's statement log on a fresh database, and only what reproduces is a finding
+(the rest is counted as flaky). A finding is reduced within a time budget, signed, and grouped with the
+same signature."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..db import Connection, Target, connect, drop_schema
+from ..errors import DatabaseError, RigError, UsageError, error_code
+from . import ast as A
+from . import render as R
+from .compare import Row, jsonable
+from .dialect import Dialect, dialect_for
+from .expected import classify
+from .finding import Finding, signature, write_sql
+from .generator import GENERATOR_VERSION, Generator
+from .oracles import ORACLES, Check, Mismatch, Oracle, Plans
+from .reduce import reduce
+
+#: Query cases per round before the worker starts again from a fresh schema.
+CASES_PER_ROUND = 100
+#: What in a server's own log means it failed (a Go panic it recovered from, a crash, a failed assertion).
+SERVER_LOG_PANIC = re.compile(r"panic|fatal error:|SIGSEGV|got signal|Assertion .* failed|stack trace", re.I)
+
+
+@dataclass
+class HuntSpec:
+    oracles: tuple[str, ...]
+    duration: float | None = 10.0
+    queries: int | None = None
+    seed: int = 0
+    connections: int = 1
+    reduce_seconds: float = 30.0
+    known: frozenset[str] = frozenset()
+    out: Path | None = None
+    log: Path | None = None
+    #: oracles by name beyond the built-in ones (tests plant a bug with one)
+    extra_oracles: dict[str, Oracle] = field(default_factory=dict)
+    cases_per_round: int = CASES_PER_ROUND
+
+    def oracle_objects(self) -> list[Oracle]:
+        table: dict[str, Oracle] = {**ORACLES, **self.extra_oracles}
+        return [table[name] for name in self.oracles]
+
+
+@dataclass
+class HuntStats:
+    checked: Counter[str] = field(default_factory=Counter)
+    #: checks not judged because a query hit an expected error, per oracle
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors_by_code: Counter[int] = field(default_factory=Counter)
+    statements: int = 0
+    rounds: int = 0
+    candidates: int = 0
+    confirmed: int = 0
+    flaky: int = 0
+    reductions: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": dict(self.checked), "checked_total": sum(self.checked.values()),
+                "skipped": dict(self.skipped), "errors_by_code": {str(k): v for k, v in self.errors_by_code.items()},
+                "statements": self.statements, "rounds": self.rounds, "candidates": self.candidates,
+                "confirmed": self.confirmed, "flaky": self.flaky,
+                "reduction_seconds": [round(s, 3) for s in self.reductions]}
+
+
+@dataclass
+class HuntRun:
+    """What the hunt saw, also when it was interrupted: the caller reports from it."""
+
+    spec: HuntSpec
+    server: dict[str, Any] = field(default_factory=dict)
+    stats: HuntStats = field(default_factory=HuntStats)
+    findings: dict[str, Finding] = field(default_factory=dict)
+    databases: list[str] = field(default_factory=list)
+    dropped: bool = False
+    complete: bool = False
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+    server_log: str | None = None
+    error: str | None = None
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        return [f for f in self.findings.values() if not f.known]
+
+    def to_dict(self) -> dict[str, Any]:
+        checked = sum(self.stats.checked.values())
+        return {"server": self.server, "seed": self.spec.seed, "generator_version": GENERATOR_VERSION,
+                "oracles": list(self.spec.oracles), "connections": self.spec.connections,
+                "seconds": round(self.seconds, 3),
+                "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
+                **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
+                "server_log": self.server_log,
+                "findings": [f.to_dict() for f in self.findings.values()],
+                "new_bugs": len(self.new_findings), "known_bugs": sum(f.known for f in self.findings.values())}
+
+
+@dataclass
+class Candidate:
+    kind: str  # "wrong-result" | "error" | "crash"
+    oracle: Oracle
+    statements: list[A.Statement]
+    case: A.Case_ | None
+    check: Check | None
+    description: str
+    #: the unexpected error: its code, and the statement that raised it (when not one of the check's queries)
+    code: int | None = None
+    failing: A.Statement | None = None
+    message: str = ""
+
+
+class _Stop(Exception):
+    """The run's end (duration or query count reached)."""
+
+
+async def probe_switches(conn: Connection, dialect: Dialect) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The dialect's session switches that this server takes (a variable a version dropped is left out)."""
+    kept = []
+    for name, values in dialect.session_switches:
+        try:
+            await conn.execute(f"SET SESSION {name} = {values[0]}")
+            await conn.execute(f"SET SESSION {name} = DEFAULT")
+            kept.append((name, values))
+        except DatabaseError:
+            continue
+    return tuple(kept)
+
+
+def sandbox_log(target: Target, kind: str) -> Path | None:
+    """The server's own log when the target is a test-rig sandbox (found by its port), else None."""
+    if target.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    from ..sandbox import registered
+
+    directory = registered(target.port)
+    if directory is None:
+        return None
+    path = directory / ("tidb.log" if kind == "tidb" else "server.log")
+    return path if path.is_file() else None
+
+
+class Worker:
+    def __init__(self, hunt: Hunter, number: int) -> None:
+        self.hunt = hunt
+        self.number = number
+        self.database = f"{hunt.prefix}_w{number}"
+        self.replay_database = f"{hunt.prefix}_w{number}_r"
+        self.conn: Connection | None = None
+        self.replay: Connection | None = None
+        self.generator = Generator(hunt.spec.seed, number, hunt.dialect, hunt.switches)
+        self.log: list[A.Statement] = []
+        self.recent: list[str] = []
+        self.turn = 0
+
+    async def _connect(self, database: str | None) -> Connection:
+        conn = await connect(self.hunt.target.with_database(database), database=database is not None)
+        name, value = self.hunt.dialect.statement_timeout
+        with contextlib.suppress(DatabaseError):
+            await conn.execute(f"SET SESSION {name} = {value}")
+        return conn
+
+    async def fresh(self, database: str, conn: Connection | None) -> Connection:
+        """`database` dropped and created again, with a connection to it whose session is at its defaults."""
+        if conn is None or conn.closed:
+            if conn is not None:
+                await conn.close()
+            conn = await self._connect(None)
+        else:
+            for name, _ in self.hunt.switches:
+                await conn.execute(f"SET SESSION {name} = DEFAULT")
+        await conn.execute(f"DROP DATABASE IF EXISTS {database}")
+        await conn.execute(f"CREATE DATABASE {database}")
+        await conn.execute(f"USE {database}")
+        return conn
+
+    def note(self, sql: str) -> None:
+        self.hunt.stats.statements += 1
+        self.recent.append(sql)
+        if len(self.recent) > 20:
+            del self.recent[0]
+        if self.hunt.log_stream is not None:
+            self.hunt.log_stream.write(f"{sql};\n" if self.hunt.spec.connections == 1 else
+                                       f"/* w{self.number} */ {sql};\n")
+
+    async def run(self) -> None:
+        hunt = self.hunt
+        while True:
+            self.conn = await self.fresh(self.database, self.conn)
+            hunt.stats.rounds += 1
+            self.log = []
+            for statement in self.generator.setup():
+                await self.apply(statement)
+            for _ in range(hunt.spec.cases_per_round):
+                between = self.generator.between_queries()
+                if between is not None:
+                    await self.apply(between)
+                case = self.generator.case()
+                for oracle in hunt.oracles:
+                    await self.check(oracle, case)
+
+    async def apply(self, statement: A.Statement) -> None:
+        sql = R.statement(statement, self.hunt.dialect)
+        self.note(sql)
+        assert self.conn is not None
+        try:
+            await self.conn.execute(sql)
+        except DatabaseError as e:
+            code = error_code(e)
+            self.hunt.stats.errors_by_code[code or 0] += 1
+            judged = classify(self.hunt.dialect.kind, code, e.message)
+            if not judged.expected and self.hunt.errors_on:
+                await self.hunt.candidate(self, Candidate(judged.kind, ORACLES["errors"], list(self.log), None, None,
+                                                          f"{sql}: {judged.reason}", code, statement,
+                                                          e.message))
+            await self._reconnect_if_lost()
+            return
+        self.log.append(statement)
+
+    async def _reconnect_if_lost(self) -> None:
+        if self.conn is not None and self.conn.closed:
+            await self.conn.close()
+            self.conn = await self._connect(self.database)
+
+    async def check(self, oracle: Oracle, case: A.Case_) -> None:
+        hunt = self.hunt
+        self.turn += 1
+        derived = oracle.derive(case, hunt.dialect, self.turn)
+        if derived is None:
+            return
+        results: list[Sequence[Row]] = []
+        assert self.conn is not None
+        for sql in derived.queries:
+            self.note(sql)
+            try:
+                results.append(await self.conn.fetch(sql))
+            except DatabaseError as e:
+                code = error_code(e)
+                hunt.stats.errors_by_code[code or 0] += 1
+                hunt.stats.skipped[oracle.name] += 1
+                judged = classify(hunt.dialect.kind, code, e.message)
+                if not judged.expected and hunt.errors_on:
+                    await hunt.candidate(self, Candidate(judged.kind, oracle, list(self.log), case, derived,
+                                                         f"{sql}: {judged.reason}", code, message=e.message))
+                await self._reconnect_if_lost()
+                return
+        mismatch = oracle.judge(derived, results)
+        hunt.stats.checked[oracle.name] += 1
+        if mismatch is not None:
+            await hunt.candidate(self, Candidate("wrong-result", oracle, list(self.log), case, derived,
+                                                 mismatch.describe(derived)))
+        hunt.count_check()
+
+    # ------------------------------------------------------------------ replay
+
+    async def outcome(self, candidate: Candidate, statements: Sequence[A.Statement],
+                      case: A.Case_ | None) -> tuple[bool, Check | None, list[Any], Mismatch | None]:
+        """Replay `statements` and the candidate's queries on a fresh database: (reproduces, the check, each
+        query's rows or error text, the mismatch)."""
+        hunt = self.hunt
+        self.replay = await self.fresh(self.replay_database, self.replay)
+        conn = self.replay
+        for s in statements:
+            try:
+                await conn.execute(R.statement(s, hunt.dialect))
+            except DatabaseError:
+                if conn.closed:
+                    self.replay = conn = await self._connect(self.replay_database)
+        if candidate.failing is not None:  # an unexpected error of a statement between queries
+            try:
+                await conn.execute(R.statement(candidate.failing, hunt.dialect))
+            except DatabaseError as e:
+                return error_code(e) == candidate.code, None, [str(e)], None
+            return False, None, ["no error"], None
+        assert case is not None
+        oracle = _pinned(candidate)
+        derived = oracle.derive(case, hunt.dialect, 0)
+        if derived is None:
+            return False, None, [], None
+        results: list[Any] = []
+        rows: list[Sequence[Row]] = []
+        for sql in derived.queries:
+            try:
+                got = await conn.fetch(sql)
+            except DatabaseError as e:
+                if conn.closed:
+                    self.replay = await self._connect(self.replay_database)
+                code = error_code(e)
+                judged = classify(hunt.dialect.kind, code, e.message)
+                same = candidate.kind != "wrong-result" and code == candidate.code and not judged.expected
+                return same, derived, [*results, f"error {e}"], None
+            rows.append(got)
+            results.append(jsonable(got))
+        if candidate.kind != "wrong-result":
+            return False, derived, results, None
+        mismatch = oracle.judge(derived, rows)
+        return mismatch is not None, derived, results, mismatch
+
+
+def _pinned(candidate: Candidate) -> Oracle:
+    """The candidate's oracle, for the plans oracle only with the plan variants that showed the difference."""
+    if isinstance(candidate.oracle, Plans) and candidate.check is not None and candidate.check.variants:
+        return dataclasses.replace(candidate.oracle, only=candidate.check.variants,
+                                   per_check=len(candidate.check.variants))
+    return candidate.oracle
+
+
+class Hunter:
+    def __init__(self, spec: HuntSpec, target: Target, run: HuntRun, dialect: Dialect, admin: Connection,
+                 switches: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        self.spec = spec
+        self.target = target
+        self.run = run
+        self.stats = run.stats
+        self.dialect = dialect
+        self.admin = admin
+        self.switches = switches
+        self.prefix = f"rig_hunt_{uuid.uuid4().hex[:8]}"
+        self.oracles = spec.oracle_objects()
+        self.errors_on = "errors" in spec.oracles
+        self.log_stream: IO[str] | None = None
+        self.reducing = asyncio.Lock()
+        self.finding_index = 0
+        self.stop = asyncio.Event()
+
+    def count_check(self) -> None:
+        if self.spec.queries is not None and sum(self.stats.checked.values()) >= self.spec.queries:
+            raise _Stop
+
+    async def candidate(self, worker: Worker, candidate: Candidate) -> None:
+        """Confirm by replay, reduce, sign, group: a finding, or a flaky count."""
+        stats = self.stats
+        stats.candidates += 1
+        async with self.reducing:  # one replay at a time: reductions share the machine's two cores
+            reproduces, check, results, _ = await worker.outcome(candidate, candidate.statements, candidate.case)
+            if not reproduces:
+                stats.flaky += 1
+                return
+            stats.confirmed += 1
+            started = time.monotonic()
+            statements, case = candidate.statements, candidate.case
+            reduced = None
+            if self.spec.reduce_seconds > 0:
+
+                async def test(subset: list[A.Statement], smaller: A.Case_) -> bool:
+                    return (await worker.outcome(candidate, subset, smaller))[0]
+
+                def derive(smaller: A.Case_) -> tuple[str, ...] | None:
+                    d = _pinned(candidate).derive(smaller, self.dialect, 0)
+                    return d.queries if d is not None else None
+
+                if case is not None:
+                    reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive)
+                    statements, case = reduced.statements, reduced.case
+                else:
+                    from .reduce import Budget, ddmin, split_rows
+
+                    budget = Budget(self.spec.reduce_seconds)
+
+                    async def test_statements(subset: list[A.Statement]) -> bool:
+                        return await test(subset, A.Case_(A.Select((), None), A.Const("1", A.T("int")),
+                                                          A.Select((), None)))
+
+                    statements = await ddmin(split_rows(statements), test_statements, budget)
+            reproduces, check, results, mismatch = await worker.outcome(candidate, statements, case)
+            if not reproduces:  # cannot happen unless the server is flaky: keep the unreduced case
+                statements, case = candidate.statements, candidate.case
+                reproduces, check, results, mismatch = await worker.outcome(candidate, statements, case)
+            stats.reductions.append(time.monotonic() - started)
+            rendered = [R.statement(s, self.dialect) for s in statements]
+            queries = list(check.queries) if check is not None else []
+            labels = list(check.labels) if check is not None else []
+            if candidate.failing is not None:
+                queries = [R.statement(candidate.failing, self.dialect)]
+                labels = ["the statement"]
+            description = mismatch.describe(check) if mismatch is not None and check is not None \
+                else candidate.description
+            sig, sig_id = signature(candidate.kind, candidate.oracle.name, self.run.server, rendered, queries,
+                                    candidate.code if candidate.kind != "wrong-result" else None, candidate.message)
+            existing = self.run.findings.get(sig_id)
+            if existing is not None:
+                existing.count += 1
+                return
+            finding = Finding(candidate.kind, candidate.oracle.name, self.run.server, self.spec.seed, worker.number,
+                              description, queries, labels, results, rendered, reduced is not None,
+                              {"tests": reduced.tests, "seconds": round(reduced.seconds, 3),
+                               "complete": reduced.complete} if reduced is not None else {},
+                              sig, sig_id, known=sig in self.spec.known or sig_id in self.spec.known,
+                              error={"code": candidate.code} if candidate.code is not None else None)
+            self.run.findings[sig_id] = finding
+            if self.spec.out is not None:
+                self.finding_index += 1
+                finding.file = str(write_sql(finding, self.spec.out, self.finding_index))
+
+
+async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun], None] | None = None) -> HuntRun:
+    """Hunt until the duration or the query count is reached; `run` holds what was seen (also when interrupted).
+    Raises UsageError when the server refuses to create the run's databases."""
+    spec = run.spec
+    admin = await connect(target, database=False)
+    run.server.update(admin.server.to_dict())
+    dialect = dialect_for(admin.server.kind)
+    switches = await probe_switches(admin, dialect)
+    hunter = Hunter(spec, target, run, dialect, admin, switches)
+    log_path = sandbox_log(target, admin.server.kind)
+    log_offset = log_path.stat().st_size if log_path is not None else 0
+    run.server_log = str(log_path) if log_path is not None else None
+    workers = [Worker(hunter, i) for i in range(spec.connections)]
+    try:
+        first = workers[0].database
+        try:
+            await admin.execute(f"CREATE DATABASE {first}")
+        except DatabaseError as e:
+            if error_code(e) in (1044, 1142, 1227, 1045):
+                raise UsageError(f"User {target.user} may not create the hunt's own databases ({e}); grant it "
+                                 "ALL PRIVILEGES ON `rig\\_hunt\\_%`.* (it creates, fills and drops them) or run as "
+                                 "a user who can.") from None
+            raise
+        for w in workers:
+            run.databases += [w.database, w.replay_database]
+        if spec.log is not None:
+            hunter.log_stream = open(spec.log, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        ended = time.monotonic() + spec.duration if spec.duration is not None else None
+
+        async def tick() -> None:
+            nonlocal log_offset
+            while True:
+                await asyncio.sleep(1.0)
+                run.seconds = time.monotonic() - run.started
+                if log_path is not None:
+                    log_offset = _scan_log(log_path, log_offset, run, workers)
+                if on_second is not None:
+                    on_second(run)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            pending: set[asyncio.Task[None]] = set(tasks)
+            while pending:
+                timeout = None if ended is None else max(0.0, ended - time.monotonic())
+                done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
+                if not done:  # the duration is over
+                    break
+                for task in done:
+                    error = task.exception()
+                    if isinstance(error, _Stop):
+                        pending = set()  # the query count is reached
+                        break
+                    if error is not None:
+                        raise error
+            run.complete = True
+        finally:
+            ticker.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, ticker, return_exceptions=True)
+            if log_path is not None:
+                _scan_log(log_path, log_offset, run, workers)
+        return run
+    finally:
+        run.seconds = time.monotonic() - run.started
+        if hunter.log_stream is not None:
+            hunter.log_stream.close()
+        await asyncio.shield(_cleanup(target, admin, workers, run))
+
+
+async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run: HuntRun) -> None:
+    for w in workers:
+        for conn in (w.conn, w.replay):
+            if conn is not None:
+                await conn.close()
+    failures = 0
+    for w in workers:
+        for name in (w.database, w.replay_database):
+            try:
+                await drop_schema(target, name, admin if not admin.closed else None)
+            except (DatabaseError, RigError):
+                failures += 1
+            admin = await connect(target, database=False) if admin.closed else admin
+    await admin.close()
+    run.dropped = failures == 0
+
+
+def _scan_log(path: Path, offset: int, run: HuntRun, workers: list[Worker]) -> int:
+    """Read what the server logged since `offset`; a panic or crash line becomes a finding of its own."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+            offset = f.tell()
+    except OSError:
+        return offset
+    lines = [line for line in text.splitlines() if SERVER_LOG_PANIC.search(line)]
+    if lines:
+        recent = [s for w in workers for s in w.recent]
+        sig, sig_id = signature("server-log", "errors", run.server, [], [], None)
+        sig_id = f"{sig_id}-{len(run.findings)}"
+        known = sig in run.spec.known
+        run.findings[sig_id] = Finding("server-log", "errors", run.server, run.spec.seed, -1,
+                                       f"the server's log ({path}) reports: {lines[0][:300]}", recent,
+                                       ["a statement sent shortly before"] * len(recent), [[]] * len(recent), [],
+                                       signature=sig, signature_id=sig_id, known=known,
+                                       error={"log_lines": lines[:20]})
+    return offset

@@ -1,0 +1,29 @@
+"""The errors oracle's table: code first, then message; internal failures are never expected."""
+
+from __future__ import annotations
+
+from test_rig.hunt.expected import classify
+
+
+def test_semantic_errors_are_expected() -> None:
+    assert classify("mariadb", 1690, "BIGINT value is out of range in '(`t0`.`c0` + 1)'").expected
+    assert classify("tidb", 1690, "BIGINT UNSIGNED value is out of range").expected
+    assert classify("tidb", 1105, "Data truncated for column 'c0'").expected
+
+
+def test_tidb_runtime_panics_are_findings_even_as_1105() -> None:
+    judged = classify("tidb", 1105, "runtime error: index out of range [3] with length 3")
+    assert (judged.expected, judged.kind) == (False, "error")
+    assert not classify("tidb", 1105, "invalid memory address or nil pointer dereference").expected
+    assert not classify("mariadb", 1690, "index out of range").expected  # the message wins over the code
+
+
+def test_unknown_codes_are_findings() -> None:
+    judged = classify("mariadb", 1054, "Unknown column 'a0.c9' in 'where clause'")
+    assert (judged.expected, judged.kind) == (False, "error")
+    assert not classify("mariadb", 1105, "Unknown error").expected  # MariaDB: 1105 is never a semantic error
+
+
+def test_lost_connection_is_a_crash() -> None:
+    assert classify("mariadb", 2013, "Lost connection to server during query").kind == "crash"
+    assert classify("tidb", 2006, "server has gone away").kind == "crash"

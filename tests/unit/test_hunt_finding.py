@@ -1,0 +1,45 @@
+"""Findings: the signature groups one bug found many times, the .sql file is self-contained with both results,
+--known reads signatures, ids and reduced files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_rig.hunt.finding import Finding, read_known, repro_sql, signature
+
+SERVER = {"kind": "mariadb", "version": "10.11.19-MariaDB-0+deb12u1"}
+CREATE = ["CREATE TABLE t0 (c0 INT, c1 VARCHAR(10) CHARACTER SET latin1 COLLATE latin1_bin, c2 DOUBLE)"]
+
+
+def test_signature_ignores_literals_and_keeps_operators_types_and_version() -> None:
+    a = signature("wrong-result", "norec", SERVER, CREATE, ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c0) > (1))"])
+    b = signature("wrong-result", "norec", SERVER, CREATE, ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c0) > (7))"])
+    c = signature("wrong-result", "norec", SERVER, CREATE, ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c1) > ('x'))"])
+    d = signature("wrong-result", "norec", {"kind": "mariadb", "version": "11.4.2-MariaDB"}, CREATE,
+                  ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c0) > (1))"])
+    assert a == b and a != c and a != d
+    assert a[0] == "wrong-result|norec|mariadb-10.11|COUNT|* >|INT"
+    assert "VARCHAR/latin1_bin" in c[0]
+    assert a[1].startswith("h") and len(a[1]) == 11
+
+
+def test_an_error_is_signed_by_its_code_and_message_shape() -> None:
+    a = signature("error", "plans", SERVER, [], ["SELECT 1"], 1105, "runtime error: index out of range [3]")
+    b = signature("error", "tlp-where", SERVER, [], ["SELECT 2"], 1105, "runtime error: index out of range [7]")
+    assert a == b
+
+
+def test_repro_has_statements_queries_and_both_results(tmp_path: Path) -> None:
+    f = Finding("wrong-result", "norec", SERVER, 3, 0, "COUNT(*) WHERE p and SUM(p IS TRUE) differ",
+                ["SELECT COUNT(*) AS n FROM t0", "SELECT 2 AS n"], ["COUNT(*) WHERE p", "SUM(p IS TRUE)"],
+                [[[1]], [[2]]], [*CREATE, "INSERT INTO t0 (c0) VALUES (1)"], signature="sig|x", signature_id="h1")
+    text = repro_sql(f)
+    assert "-- signature: sig|x\n-- id: h1\n" in text
+    assert "INSERT INTO t0 (c0) VALUES (1);\n" in text
+    assert "-- COUNT(*) WHERE p returned 1 rows: (1)\nSELECT COUNT(*) AS n FROM t0;\n" in text
+    assert "-- SUM(p IS TRUE) returned 1 rows: (2)\nSELECT 2 AS n;\n" in text
+    (tmp_path / "a.sql").write_text(text)
+    listing = tmp_path / "known.txt"
+    listing.write_text("# reported\nsig|other\na.sql\n")
+    assert read_known(listing) == {"sig|other", "sig|x", "h1"}
+    assert read_known(tmp_path / "a.sql") == {"sig|x", "h1"}
