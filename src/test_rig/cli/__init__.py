@@ -128,6 +128,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "job-monitor": ("jobs", "job_monitor", "Watch long-running jobs (TiDB IMPORT and DDL, MariaDB, MySQL)."),
     "gen-data": ("gendata", "gen_data", "Deterministic CSV/TSV/SQL rows and the matching CREATE TABLE."),
     "elle": ("history", "elle_cmd", "Random transactions recorded as a history and checked after Elle."),
+    "hunt": ("hunt", "hunt_cmd", "Hunt logic bugs: queries checked by TLP, NoREC, plans; reduced, deduplicated."),
     "check": ("check", "check_cmd", "Check a recorded history (JSONL, Elle's JSON, Jepsen's EDN) after Elle."),
     "report": ("config", "report_cmd", "Render a command's --json result as an HTML report."),
     "config-gen": ("config", "config_gen", "Write a complete JSON or TOML configuration."),
