@@ -85,10 +85,12 @@ def _judge(data: dict[str, Any]) -> Verdict:
         return Verdict(Outcome.UNDECIDED,
                        f"the history could not be judged under {model}" + (f": {reasons}" if reasons else ""))
     failed = _count(data.get("failed"))
-    if data.get("ok") is False:
+    undecided = _count(data.get("undecided"))
+    # Undecided checks and nothing failed: undecided, also when `ok` is false, as settle writes it for an
+    # undecided run (so a result read back from its JSON is judged to the verdict it was written with).
+    if data.get("ok") is False and (failed or not undecided):
         return Verdict(Outcome.FAILED, f"{failed} check{'s' if failed != 1 else ''} failed" if failed
                        else "a test failed or could not be decided")
-    undecided = _count(data.get("undecided"))
     if undecided:
         return Verdict(Outcome.UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
     if data.get("ok") is not True and history not in (True, "valid"):

@@ -40,3 +40,17 @@ def test_run_result_round_trip_keeps_the_payload() -> None:
     assert result.payload == {"qps": 10.5, "timeline": [{"second": 1, "ops": 10}]}
     assert result.to_dict() == data
     assert result.verdict.outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize("data", [
+    {"ok": True, "undecided": 2},
+    {"ok": False, "failed": 1, "undecided": 2},
+    {"ok": True, "valid": "unknown", "unknown": ["no transaction completed"]},
+    {"ok": False, "complete": False, "error": "interrupted by SIGTERM"},
+    {"ok": True, "undecided": 1, "exit_status": 3},
+])
+def test_a_settled_result_is_judged_again_to_its_verdict(data: dict[str, Any]) -> None:
+    """What settle wrote (ok false for an undecided run) is judged, when read back, to the same verdict: the
+    HTML banner and `test-rig report` read the written JSON."""
+    settled = settle(data)
+    assert judge(settled) == judge(data)
