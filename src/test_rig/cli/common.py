@@ -148,15 +148,10 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
 
 
 def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) -> Nemesis | None:
-    """The Nemesis for `spec` against `target` (None without one), after checking it can be done (UsageError,
-    exit 2, before anything runs); each fault's start and end are printed as they happen."""
-    from ..nemesis import Nemesis
+    """nemesis.start_nemesis printing to the run's console (for the commands that still start their own)."""
+    from ..nemesis import start_nemesis as start
 
-    if spec is None:
-        return None
-    nemesis = Nemesis.prepare(spec, target)
-    show_nemesis(env, nemesis)
-    return nemesis
+    return start(spec, target, lambda line: env.console.print(line, markup=False))
 
 
 def show_nemesis(env: Environment, nemesis: Nemesis) -> None:

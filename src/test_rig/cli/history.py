@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,12 +12,9 @@ from rich.markup import escape
 
 from ..config import parse_session_var
 from ..db import ISOLATION_LEVELS
-from ..environment import run_async
 from ..errors import UsageError
-from ..history.runner import ElleRun, check, run_workload
+from ..history.runner import run_elle
 from ..history.workloads import WORKLOADS, Spec
-from ..nemesis import annotate_timeline
-from ..resilience import CircuitBreaker, create_db_circuit_breaker_config
 from .check import _suite, parse_anomalies, parse_models, render
 from .common import (
     build_environment,
@@ -29,8 +25,6 @@ from .common import (
     html_option,
     nemesis_options,
     nemesis_spec,
-    signal_name,
-    start_nemesis,
 )
 
 
@@ -90,62 +84,28 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     target = dataclasses.replace(env.target(), session_variables={})
     model = ",".join(chosen)
     started = time.monotonic()
-    spec = Spec(workload, keys=keys, max_txn_len=max_txn_len)
-    run = ElleRun(spec)
     env.console.print(f"test-rig elle {workload}: {connections} connections, {duration:g} s, {keys} keys, "
                       f"{isolation_level}, checked as {model}, against {target.address}")
     env.quiet_retries = True
-    error: str | None = None
-    interrupted: KeyboardInterrupt | None = None
-    nemesis = start_nemesis(env, nemesis_wanted, target)
-    try:
-        breaker = CircuitBreaker(create_db_circuit_breaker_config(
-            nemesis_wanted.breaker_recovery if nemesis_wanted else None), name=target.address)
-        manager = env.manager(breaker=breaker, overall_timeout=max(duration, 10))
-        run_async(lambda: run_workload(target, manager, run,
-                                       connections=connections, duration=duration, isolation=isolation_level,
-                                       session_variables=variables, txn_mode=txn_mode,
-                                       history_file=Path(history_path) if history_path else None, seed=seed,
-                                       on_second=lambda t, ops, errs: env.console.print(
-                                           f"  {t:>4} s: {ops} transactions, {errs} errors"), nemesis=nemesis,
-                                       processes=processes))
-    except KeyboardInterrupt as e:
-        interrupted, error = e, f"interrupted by {signal_name(e)}"
-    except BaseException:
-        run.discard()  # the run failed before its history could be checked: no temporary file left behind
-        raise
-    finally:
-        if nemesis is not None:
-            run_async(nemesis.close)
-    failure = nemesis.failure() if nemesis is not None else None
-    if failure is not None and error is None:
-        error = failure
-    try:
-        report = check(workload, run.ops(), chosen, spec, anomalies=anomalies,
-                       wfr_keys=wfr_keys and workload == "rw-register")
-    finally:
-        run.discard()
-    if run.server.get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
-        env.console.print(f"note: --txn-mode is ignored: this server is {run.server.get('kind')}")
+    outcome = run_elle(env, target, Spec(workload, keys=keys, max_txn_len=max_txn_len), connections=connections,
+                       duration=duration, isolation=isolation_level, models=chosen, anomalies=anomalies,
+                       session_variables=variables, txn_mode=txn_mode, history_path=history_path, seed=seed,
+                       processes=processes, wfr_keys=wfr_keys and workload == "rw-register",
+                       nemesis_spec=nemesis_wanted,
+                       on_second=lambda t, ops, errs: env.console.print(f"  {t:>4} s: {ops} transactions, {errs} "
+                                                                        "errors"))
+    data, report = outcome.data, outcome.report
+    if data["server"].get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
+        env.console.print(f"note: --txn-mode is ignored: this server is {data['server'].get('kind')}")
     render(env.console, report)
-    errors = run.free.errors_by_code if run.free else {}
-    data = {"ok": error is None and report.valid is True, "complete": error is None,
-            "error": error, "workload": workload, "server": run.server, "isolation_level": isolation_level,
-            "session_variables": variables, "wfr_keys": wfr_keys and workload == "rw-register",
-            "errors_by_code": errors, "history": history_path, **report.to_dict()}
-    if run.free is not None:
-        data["timeline"] = run.free.to_dict()["timeline"]
-    if run.nemesis is not None:
-        data["nemesis"] = run.nemesis
-        annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
     suites = [_suite(report, "elle", time.monotonic() - started)]
-    if errors:
-        env.console.print(f"errors by code: {errors}")
-    if interrupted is not None:
+    if data["errors_by_code"]:
+        env.console.print("errors by code: " + ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items()))
+    if outcome.interrupted is not None:
         env.write_reports(data, suites)
-        raise interrupted
-    if failure is not None:
-        env.console.print(f"[red]The run did not test what was asked: {escape(failure)}[/]")
+        raise outcome.interrupted
+    if data["error"] is not None:
+        env.console.print(f"[red]The run did not test what was asked: {escape(data['error'])}[/]")
     env.conclude(data, suites)
 
 

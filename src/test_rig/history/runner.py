@@ -19,9 +19,10 @@ from typing import IO, Any
 from ..config import SessionValue
 from ..coordinator import Coordinator, FreeRunResult
 from ..db import Target, connect, drop_schema, quote_ident, sql_literal
+from ..environment import Environment, run_async
 from ..errors import DatabaseError, RigError, UsageError, error_code
-from ..nemesis import FaultWindow, Nemesis
-from ..resilience import ResilientConnectionManager
+from ..nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
+from ..resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from .checker import Report, check_history
 from .model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
 from .workloads import Shared, Spec, setup_sql, workload
@@ -51,6 +52,67 @@ class ElleRun:
     free: FreeRunResult | None = None
     complete: bool = False
     nemesis: dict[str, Any] | None = None
+
+
+@dataclass
+class ElleOutcome:
+    """What `run_elle` returns: the result (as --json writes it), the checker's report, and the interrupt that
+    ended the run early (None when it ran to the end), for the command line to re-raise once it has reported."""
+
+    data: dict[str, Any]
+    report: Report
+    interrupted: KeyboardInterrupt | None = None
+
+
+def run_elle(env: Environment, target: Target, spec: Spec, *, connections: int, duration: float,
+             isolation: str, models: Sequence[str], anomalies: Iterable[str], session_variables: Mapping[str, Any],
+             txn_mode: str | None, history_path: str | None, seed: int, processes: int, wfr_keys: bool,
+             nemesis_spec: NemesisSpec | None,
+             on_second: Callable[[int, int, int], None] | None = None) -> ElleOutcome:
+    """The whole `elle` run: the breaker, the nemesis (started and closed here), the load recording its
+    history, the checker, the schema dropped. An interrupt during the load ends the load early; what was
+    recorded until then is still checked and reported (`complete: false`)."""
+    from ..errors import Interrupted
+
+    run = ElleRun(spec)
+    error: str | None = None
+    interrupted: KeyboardInterrupt | None = None
+    nemesis = start_nemesis(nemesis_spec, target, lambda line: env.console.print(line, markup=False))
+    try:
+        breaker = CircuitBreaker(create_db_circuit_breaker_config(
+            nemesis_spec.breaker_recovery if nemesis_spec else None), name=target.address)
+        manager = env.manager(breaker=breaker, overall_timeout=max(duration, 10))
+        run_async(lambda: run_workload(target, manager, run, connections=connections, duration=duration,
+                                       isolation=isolation, session_variables=session_variables,
+                                       txn_mode=txn_mode, history_file=Path(history_path) if history_path else None,
+                                       seed=seed, on_second=on_second, nemesis=nemesis, processes=processes))
+    except KeyboardInterrupt as e:
+        interrupted = e
+        error = f"interrupted by {e.signal_name if isinstance(e, Interrupted) else 'SIGINT'}"
+    except BaseException:
+        run.discard()  # the run failed before its history could be checked: no temporary file left behind
+        raise
+    finally:
+        if nemesis is not None:
+            run_async(nemesis.close)
+    failure = nemesis.failure() if nemesis is not None else None
+    if failure is not None and error is None:
+        error = failure
+    try:
+        report = check(spec.name, run.ops(), list(models), spec, anomalies=anomalies, wfr_keys=wfr_keys)
+    finally:
+        run.discard()
+    data = {"ok": error is None and report.valid is True, "complete": interrupted is None, "error": error,
+            "workload": spec.name, "server": run.server, "isolation_level": isolation,
+            "session_variables": dict(session_variables), "wfr_keys": wfr_keys,
+            "errors_by_code": run.free.errors_by_code if run.free else {}, "history": history_path,
+            **report.to_dict()}
+    if run.free is not None:
+        data["timeline"] = run.free.to_dict()["timeline"]
+    if run.nemesis is not None:
+        data["nemesis"] = run.nemesis
+        annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
+    return ElleOutcome(data, report, interrupted)
 
 
 def check(workload_name: str, ops: Iterable[Op], model: str | Sequence[str] | None, spec: Spec | None = None, *,

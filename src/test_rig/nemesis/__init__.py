@@ -1,6 +1,9 @@
 """The nemesis: faults on a schedule during a free-running run (schedule), what was asked and done (model),
 who carries out server faults (control), and network faults through Toxiproxy (toxiproxy)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from .control import CommandControl, SandboxControl, ServerControl, find_sandbox
 from .model import (
     KINDS,
@@ -14,5 +17,19 @@ from .model import (
 )
 from .schedule import Nemesis
 
+
+def start_nemesis(spec: NemesisSpec | None, target: Any, say: Callable[[str], None]) -> Nemesis | None:
+    """The Nemesis for `spec` against `target` (None without one), after checking it can be done (UsageError,
+    exit 2, before anything runs); `say` gets a line for what it will do and one as each fault starts and ends."""
+    if spec is None:
+        return None
+    nemesis = Nemesis.prepare(spec, target)
+    say(f"nemesis: {nemesis.describe()}")
+    nemesis.listeners.append(lambda kind, phase, w: say(
+        f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
+        f"{w.error or (w.heal if phase == 'end' else w.action)}"))
+    return nemesis
+
 __all__ = ["KINDS", "NETWORK_KINDS", "SERVER_KINDS", "CommandControl", "FaultWindow", "Nemesis", "NemesisSpec",
-           "SandboxControl", "ServerControl", "annotate_timeline", "find_sandbox", "parse_commands", "parse_kinds"]
+           "SandboxControl", "ServerControl", "annotate_timeline", "find_sandbox", "parse_commands", "parse_kinds",
+           "start_nemesis"]
