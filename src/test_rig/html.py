@@ -23,7 +23,7 @@ _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 
 #: Every command that writes a --json result; a result's "command" is one of these, or one of them and its
 #: workload ("bench select-1"). Each has a report: its own section where it has one, else its facts.
 COMMANDS = ("basic", "simple-multi-connection", "multi-connection", "run", "isolation", "bench", "elle", "check",
-            "job-monitor", "gen-data")
+            "job-monitor", "gen-data", "hunt")
 _COLOURS = {"prevented": "#2e7d32", "anomaly": "#c62828", "undecided": "#f9a825", "unsupported": "#9e9e9e"}
 
 
@@ -419,4 +419,5 @@ _SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "simple-multi-connection": lambda d: _basic_runs(d.get("connections") or [], "Connections", "name"),
     "run": lambda d: _basic_runs(d.get("results") or [], "Handlers", "handler"),
     "gen-data": _gen_data,
+    "hunt": lambda d: __import__("test_rig.hunt.html", fromlist=["section"]).section(d),  # drawn in hunt/html.py
 }
