@@ -267,3 +267,20 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
     assert r.stderr.strip() == (f"error: sbtest1, sbtest2 already exist in database rig_oltp on {sandbox.host}:"
                                 f"{sandbox.port}; run `test-rig bench cleanup --tables 2` first, or prepare into "
                                 "another database with -d.")
+
+
+def test_runs_under_the_nemesis_with_its_windows(sandbox: SandboxState, prepared: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    """KILL CONNECTION of half the sessions twice: the transactions hit fail with a lost connection, the workers
+    reconnect, the load goes on, and the run passes (the errors are the faults' doing)."""
+    out = tmp_path / "n.json"
+    r = run_cli("bench", "oltp-read-write", "--tables", "2", "--table-size", "2000", "--connections", "2",
+                "--duration", "2.5", "--nemesis", "kill-connections", "--nemesis-interval", "1", "--no-password-prompt",
+                "--json", str(out), env=prepared)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["outcome"] == "passed" and len(data["nemesis"]["windows"]) == 2
+    assert data["reconnects"] > 0 and data["failed_transactions"] == sum(data["errors_by_code"].values()) > 0
+    assert set(data["errors_by_code"]) <= {"2013", "2006", "1927"}
+    assert [bool(t.get("faults")) for t in data["timeline"]] == [False, True, True]
+    assert all(t["ops"] > 0 for t in data["timeline"])
