@@ -213,8 +213,10 @@ async def basic_test(target: Target, manager: ResilientConnectionManager | None,
         return {"command": "basic", "ok": False, "complete": False, "error": PROGRAM_STOP.reason()}
     data = outcome.to_dict()
     data["complete"] = True
-    if timed_out(outcome.result):  # neither passed nor failed: results.judge reads undecided, ok is settled false
-        data.update(ok=None, undecided=1)
+    if timed_out(outcome.result):
+        # Neither passed nor failed (results.judge reads `undecided`; settle writes ok false): why is said under
+        # `unknown`, as a history checker says it, since an `error` beside ok false is a failure.
+        data.update(ok=None, undecided=1, unknown=[data.pop("error")])
     data["seconds"] = round(sum(v.ms for v in outcome.result.path) / 1000, 3)
     data["retries"] = [vars(e) for e in retries]
     return data

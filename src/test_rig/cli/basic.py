@@ -9,11 +9,12 @@ import click
 from ..basic import basic_suites, basic_test
 from ..machine import StateVisit
 from ..report import redactor
-from .common import build_environment, common_options, guarded, run_feature
+from .common import build_environment, common_options, guarded, html_option, run_feature
 
 
 @click.command()
 @common_options
+@html_option
 @click.pass_context
 @guarded
 def basic(ctx: click.Context, /, **params: Any) -> None:
@@ -34,9 +35,9 @@ def basic(ctx: click.Context, /, **params: Any) -> None:
         server = data.get("server") or {}
         env.console.print(f"[green]OK[/]: connected to {server.get('kind', 'unknown')} server, version "
                           f"{server.get('version', 'unknown')}")
-    elif data.get("complete") is not False:
-        word = "UNDECIDED" if data.get("undecided") else "FAILED"
-        env.console.print(f"[red]{word}[/]: {redactor(data.get('error') or 'unknown error')}")
+    elif data.get("complete") is not False:  # the verdict's line, last, names a failure; an undecided run's says why
+        if data.get("undecided"):
+            env.console.print(f"[yellow]not decided[/]: {redactor('; '.join(data.get('unknown') or []))}")
         if data.get("hint"):
             env.console.print(f"hint: {data['hint']}")
         env.console.print("path: " + " → ".join(s["state"] for s in data.get("states", [])))

@@ -93,8 +93,9 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
     if "qps" in data:
         show_figures(env, data)
     if data.get("complete") is not False and data.get("error"):
-        env.console.print(f"[red]The run did not test what was asked: {escape(str(data['error']))}[/]"
-                          if data.get("ok") is False else f"[yellow]{escape(str(data['error']))}[/]")
+        env.console.print(f"[red]The run did not test what was asked: {escape(str(data['error']))}[/]")
+    for reason in data.get("unknown") or []:
+        env.console.print(f"[yellow]not decided[/]: {escape(str(reason))}")
     env.conclude(data, bench_suites(data))
 
 
@@ -111,10 +112,3 @@ def show_figures(env: Environment, data: dict[str, Any]) -> None:
     if data.get("nemesis"):
         env.console.print(f"nemesis: {len(data['nemesis']['windows'])} fault window(s) (! marks the seconds they "
                           "cover)")
-
-
-# sysbench's OLTP workloads (cli/bench_oltp.py) are commands of this group too.
-from .bench_oltp import OLTP_COMMANDS  # noqa: E402
-
-for _command in OLTP_COMMANDS:
-    bench.add_command(_command)

@@ -39,6 +39,7 @@ def print_connections(env: Environment, data: dict[str, Any]) -> None:
 
 @click.command("simple-multi-connection")
 @common_options
+@html_option
 @_count_option
 @click.pass_context
 @guarded

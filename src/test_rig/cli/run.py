@@ -9,11 +9,12 @@ import click
 from ..errors import UsageError
 from ..plugins import load
 from ..runner import STANDARD_STATES, HandlerRun, junit_suites, run_handlers
-from .common import build_environment, common_options, guarded, run_feature
+from .common import build_environment, common_options, guarded, html_option, run_feature
 
 
 @click.command("run")
 @common_options
+@html_option
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--state", default="TestingConnection", show_default=True,
               help="The state of the standard flow each handler is registered for.")
