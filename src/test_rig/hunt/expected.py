@@ -33,6 +33,7 @@ _COMMON: dict[int, str | None] = {
     1441: None,  # datetime function field overflow
     1411: None,  # incorrect datetime value for function
     1918: None,  # encountered illegal value when converting
+    1916: None,  # got overflow when converting (a CAST in an UPDATE's WHERE, strict mode)
     1260: None,  # row was cut by GROUP_CONCAT
     3636: None,  # recursive query aborted
     1172: None,  # result consisted of more than one row

@@ -185,10 +185,13 @@ class Worker:
             conn = await self._connect(None)
         else:
             for name, _ in self.hunt.switches:
+                if database == self.database:
+                    self.note(f"SET SESSION {name} = DEFAULT")
                 await conn.execute(f"SET SESSION {name} = DEFAULT")
-        await conn.execute(f"DROP DATABASE IF EXISTS {database}")
-        await conn.execute(f"CREATE DATABASE {database}")
-        await conn.execute(f"USE {database}")
+        for sql in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}", f"USE {database}"):
+            if database == self.database:
+                self.note(sql)
+            await conn.execute(sql)
         return conn
 
     def note(self, sql: str) -> None:

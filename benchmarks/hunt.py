@@ -1,0 +1,87 @@
+"""test-rig hunt against a bare asyncmy loop sending the same statements, side by side in one run.
+
+Usage: .venv/bin/python benchmarks/hunt.py [--queries 6000] [--tidb-queries 1500] [--seed 7] [--skip-tidb]
+Starts its own sandboxes (MariaDB, TiDB). For each: `test-rig hunt --queries N --log FILE` with every oracle on
+one connection, then the statements of that log (setup, DML, DDL and every checked query, in the order sent)
+replayed by a bare asyncmy loop on one connection, rows fetched and dropped. Prints checked queries per
+second per connection for both and the ratio hunt / bare (target >= 0.5: generator, oracles and comparison
+together cost less than the client's own time)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from test_rig.sandbox import Sandbox
+
+TEST_RIG = [sys.executable, "-m", "test_rig"]
+
+
+def hunt(port: int, queries: int, seed: int, work: Path) -> tuple[float, int, Path]:
+    log, result = work / f"hunt-{port}.sql", work / f"hunt-{port}.json"
+    env = {"TIDB_HOST": f"127.0.0.1:{port}", "TIDB_USER": "root", "TIDB_PASSWORD": "", "PATH": "/usr/bin:/bin"}
+    subprocess.run([*TEST_RIG, "hunt", "--queries", str(queries), "--seed", str(seed), "--log", str(log),
+                    "--json", str(result), "--reduce-time", "5"], env=env, capture_output=True, check=False)
+    data = json.loads(result.read_text())
+    return float(data["seconds"]), int(data["checked_total"]), log
+
+
+async def bare(port: int, log: Path) -> float:
+    """The floor: the same statements on one asyncmy connection, nothing else (errors are ignored)."""
+    import asyncmy
+
+    statements = [s for s in log.read_text().split(";\n") if s.strip()]
+    conn = await asyncmy.connect(host="127.0.0.1", port=port, user="root", password="", autocommit=True)
+    cur = conn.cursor()
+    started = time.perf_counter()
+    for sql in statements:
+        try:
+            await cur.execute(sql)
+            await cur.fetchall()
+        except Exception:  # the hunt met the same errors and went on
+            pass
+    elapsed = time.perf_counter() - started
+    for sql in statements:
+        if sql.startswith("CREATE DATABASE "):
+            await cur.execute("DROP DATABASE IF EXISTS " + sql.split()[2])
+    conn.close()
+    return elapsed
+
+
+def measure(kind: str, queries: int, seed: int, rounds: int) -> None:
+    box = Sandbox(Path(tempfile.mkdtemp(prefix=f"bench-hunt-{kind}-")), server=kind)
+    state = box.start()
+    try:
+        work = Path(tempfile.mkdtemp(prefix="bench-hunt-"))
+        for r in range(rounds):
+            seconds, checked, log = hunt(state.port, queries, seed + r, work)
+            bare_seconds = asyncio.run(bare(state.port, log))
+            ours, floor = checked / seconds, checked / bare_seconds
+            print(f"{kind} round {r + 1}: {checked} checked queries; hunt {seconds:.2f} s = {ours:.0f}/s per "
+                  f"connection; bare asyncmy, the same {log.read_text().count(';' + chr(10))} statements, "
+                  f"{bare_seconds:.2f} s = {floor:.0f}/s; ratio {ours / floor:.2f} (target >= 0.5)", flush=True)
+    finally:
+        box.destroy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=6000)
+    parser.add_argument("--tidb-queries", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-tidb", action="store_true")
+    args = parser.parse_args()
+    measure("mariadb", args.queries, args.seed, args.rounds)
+    if not args.skip_tidb:
+        measure("tidb", args.tidb_queries, args.seed, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
