@@ -112,3 +112,10 @@ def show_figures(env: Environment, data: dict[str, Any]) -> None:
     if data.get("nemesis"):
         env.console.print(f"nemesis: {len(data['nemesis']['windows'])} fault window(s) (! marks the seconds they "
                           "cover)")
+
+
+# sysbench's OLTP workloads (cli/bench_oltp.py) are commands of this group too.
+from .bench_oltp import OLTP_COMMANDS  # noqa: E402
+
+for _command in OLTP_COMMANDS:
+    bench.add_command(_command)
