@@ -283,3 +283,15 @@ def test_bench_that_measured_nothing_is_undecided(sandbox: SandboxState, query_l
     assert data["operations"] == 0 and data["undecided"] == 1
     assert set(data["errors_by_code"]) == {"1226"}  # type: ignore[arg-type]
     assert data["unknown"] == [f"no operation completed in 1 s ({data['errors']} errors): nothing was measured"]
+
+
+@pytest.mark.parametrize("spread", [["--processes", "2"], ["--ray", "auto"]])
+def test_a_warmup_that_worker_processes_would_skip_is_refused(spread: list[str], sandbox: SandboxState,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "w.json"
+    r = run_cli("bench", "select-1", "--connections", "2", "--warmup", "1", *spread, "--json", str(out),
+                "--no-password-prompt", env=env_for(sandbox))
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == (f"error: --warmup applies to a run in one process; with {spread[0]} leave it out (or make "
+                        "--duration longer and read the timeline from the warm seconds).\n")
+    assert not out.exists()
