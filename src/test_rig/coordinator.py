@@ -641,6 +641,9 @@ class Coordinator:
         from hdrh.histogram import HdrHistogram
 
         named_stats: Callable[[], dict[str, Any]] | None = getattr(workload, "named_stats", None)
+        # A workload may end each worker's run on its connection (a user workload's on_stop): `worker_done(conn,
+        # worker)`, awaited once the run's end has come, not when it is interrupted or the connection was lost.
+        worker_done: Callable[[Connection, Worker], Awaitable[None]] | None = getattr(workload, "worker_done", None)
         if duration is None and operations is None:
             raise ValueError("give a duration or a number of operations")
         hist = HdrHistogram(1, 3_600_000_000, 3)
@@ -716,10 +719,10 @@ class Coordinator:
             live[index] = conn
             worker = Worker(index, random.Random(seed * 100_003 + index))
             while True:
-                if budget[0] == 0:
-                    return
                 t = perf()
-                if t >= end:
+                if budget[0] == 0 or t >= end:
+                    if worker_done is not None:
+                        await worker_done(conn, worker)
                     return
                 if budget[0] > 0:
                     budget[0] -= 1
