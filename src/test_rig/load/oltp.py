@@ -691,8 +691,9 @@ def verdict_fields(summary: dict[str, Any], failed_by_code: dict[str, int], neme
     failed = sum(failed_by_code.values())
     if complete and summary["transactions"] == 0:
         if not failed:  # nothing finished, nothing failed: nothing was measured
-            return {"ok": None, "undecided": 1, "error": "no transaction finished during the run: nothing was "
-                                                         "measured"}
+            # neither passed nor failed: why is said under `unknown` (an `error` beside ok false is a failure)
+            return {"ok": None, "undecided": 1, "unknown": ["no transaction finished during the run: nothing was "
+                                                            "measured"]}
         return {"ok": False, "error": f"no transaction completed; {failed} failed ("
                                       + ", ".join(f"{c} ×{n}" for c, n in sorted(failed_by_code.items())) + ")"}
     if failed and not with_nemesis:
@@ -743,7 +744,7 @@ def finish(data: dict[str, Any], workload: str, opts: OltpOptions, warnings: lis
     data.update(summary)
     if data.get("complete") is False or (data.get("ok") is False and not data.get("undecided")):
         return data
-    for key in ("undecided", "error"):
+    for key in ("undecided", "error", "unknown"):
         data.pop(key, None)
     data.update(verdict_fields(summary, data.get("errors_by_code") or {}, None, with_nemesis))
     return data
