@@ -162,7 +162,8 @@ def render(console: Any, data: dict[str, Any]) -> None:
                   f"(expected errors) {sum(data['skipped'].values())}; rounds {data['rounds']}", markup=False)
     for f in data["findings"]:
         mark = "known" if f["known"] else "[red]NEW[/]"
-        console.print(f"{mark} {escape(f['kind'])} ({escape(f['oracle'])}, seen {f['count']}x, id {f['id']}): "
+        same = f" (same data as {', '.join(f['same_data_as'])})" if f.get("same_data_as") else ""
+        console.print(f"{mark} {escape(f['kind'])} ({escape(f['oracle'])}, seen {f['count']}x, id {f['id']}){same}: "
                       f"{escape(f['description'][:400])}")
         if f.get("file"):
             console.print(f"  reduced: {escape(f['file'])}")

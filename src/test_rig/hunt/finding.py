@@ -47,6 +47,8 @@ class Finding:
     known: bool = False
     file: str | None = None
     error: dict[str, Any] | None = None
+    #: other findings whose reduced statements are the same: most likely one bug seen by several oracles
+    same_data_as: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "oracle": self.oracle, "signature": self.signature, "id": self.signature_id,
@@ -54,7 +56,7 @@ class Finding:
                 "worker": self.worker, "generator_version": GENERATOR_VERSION, "server": self.server,
                 "statements": self.statements, "queries": self.queries, "labels": self.labels,
                 "results": self.results, "error": self.error, "reduced": self.reduced, "reduction": self.reduction,
-                "sql": self.sql(), "file": self.file}
+                "sql": self.sql(), "file": self.file, "same_data_as": self.same_data_as}
 
     def sql(self) -> str:
         return repro_sql(self)

@@ -407,6 +407,8 @@ class Hunter:
                                "complete": reduced.complete} if reduced is not None else {},
                               sig, sig_id, known=sig in self.spec.known or sig_id in self.spec.known,
                               error={"code": candidate.code} if candidate.code is not None else None)
+            finding.same_data_as = [f.signature_id for f in self.run.findings.values()
+                                    if f.kind == finding.kind and f.statements == rendered]
             self.run.findings[sig_id] = finding
             if self.spec.out is not None:
                 self.finding_index += 1
