@@ -1,0 +1,311 @@
+"""Your own workload, written like a Locust user class: tasks with weights, `on_start`/`on_stop`, one connection per
+virtual user; run on the bench load path (`test-rig bench user TARGET`), each task's latency and errors reported
+under its name.
+
+    from test_rig.load.user import User, task
+
+    class Shop(User):
+        async def on_start(self, conn):
+            self.customer = self.rng.randint(1, 1000)
+
+        @task(3)
+        async def browse(self, conn):
+            await conn.fetch("SELECT c FROM sbtest1 WHERE id=%s", (self.rng.randint(1, 10000),))
+
+        @task
+        async def buy(self, conn):
+            await conn.execute("UPDATE sbtest1 SET k=k+1 WHERE id=%s", (self.customer,))
+
+As in hypothesis' stateful rules, `@task` attaches a small frozen record to the function and the class is read
+once (`tasks_of`); decorator order does not matter. A worker repeats: pick a task by weight (the worker's own
+seeded generator), run it, record its latency under its name. A task that raises a database error fails that
+operation with its code; one that raises anything else (an assertion of the workload) fails it under the
+exception's class name, and fails the run (exit 1) naming the task and the error. `on_start` that raises stops
+the run before it measures anything (exit 2, naming the class and the error).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from ..errors import DatabaseError, PluginError
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What `@task` records on a function."""
+
+    weight: int
+    name: str
+
+
+@overload
+def task(weight: F) -> F: ...
+@overload
+def task(weight: int = 1) -> Callable[[F], F]: ...
+
+
+def task(weight: Any = 1) -> Any:
+    """Mark a coroutine method `async def name(self, conn)` as a task: `@task` (weight 1) or `@task(3)`."""
+    def mark(fn: Any, w: int) -> Any:
+        if not inspect.iscoroutinefunction(fn):
+            raise PluginError(f"@task {fn.__qualname__} is not an async def; write `async def {fn.__name__}"
+                              "(self, conn)`.")
+        if w < 1:
+            raise PluginError(f"@task({w}) on {fn.__qualname__}: a weight is a whole number of 1 or more.")
+        fn._rig_task = TaskInfo(w, fn.__name__)
+        return fn
+
+    if callable(weight):
+        return mark(weight, 1)
+    return lambda fn: mark(fn, int(weight))
+
+
+class User:
+    """A virtual user: one per connection. `self.rng` is the worker's own seeded `random.Random`, `self.index`
+    its number, `self.conn` its connection (also passed to every task, which may be a new one after a
+    reconnect). Override `on_start` / `on_stop` (both optional, async) and mark tasks with `@task`."""
+
+    rng: Any
+    index: int
+    conn: Any
+
+    async def on_start(self, conn: Any) -> None:
+        """Before this user's first task."""
+
+    async def on_stop(self, conn: Any) -> None:
+        """After its last task (when the run ends normally)."""
+
+
+def tasks_of(cls: type) -> list[TaskInfo]:
+    """The tasks a User class declares, in definition order (subclasses inherit their parents' tasks)."""
+    found: dict[str, TaskInfo] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            info = getattr(value, "_rig_task", None)
+            if isinstance(info, TaskInfo):
+                found[name] = info
+    return list(found.values())
+
+
+def load_user(target: str) -> type[User]:
+    """The User class of TARGET: `path/file.py:Class`, `module:Class`, a file holding exactly one User class,
+    or the name of an entry point in the group `test_rig.users`. PluginError (exit 2) names what is wrong."""
+    from importlib import metadata
+    from pathlib import Path
+
+    from ..plugins import _import_file, _import_module, _looks_like_path
+
+    path_part, _, class_name = target.rpartition(":") if ":" in target else (target, "", "")
+    if class_name:
+        if _looks_like_path(path_part):
+            if not Path(path_part).is_file():
+                raise PluginError(f"Workload file {path_part} does not exist; check the path before the colon.")
+            module = _import_file(Path(path_part))
+        else:
+            module = _import_module(path_part)
+        obj = getattr(module, class_name, None)
+        if obj is None:
+            raise PluginError(f"Workload {path_part} has no class {class_name!r} (User classes there: "
+                              f"{', '.join(c.__name__ for c in _users_in(module)) or 'none'}); check the name.")
+        return _checked(obj, target)
+    if Path(target).is_file():
+        users = _users_in(_import_file(Path(target)))
+        if len(users) != 1:
+            names = ", ".join(c.__name__ for c in users) or "none"
+            raise PluginError(f"{target} holds {len(users)} User classes ({names}); name one as {target}:Class.")
+        return _checked(users[0], target)
+    if _looks_like_path(target):
+        raise PluginError(f"Workload file {target} does not exist; give a file, file.py:Class or module:Class.")
+    eps = [ep for ep in metadata.entry_points(group="test_rig.users") if ep.name == target]
+    if not eps:
+        raise PluginError(f"{target!r} is not a file, file.py:Class, module:Class or an installed test_rig.users "
+                          "entry point.")
+    try:
+        obj = eps[0].load()
+    except Exception as e:
+        raise PluginError(f"Entry point {target!r} failed to load: {type(e).__name__}: {e}.") from e
+    return _checked(obj, target)
+
+
+def _users_in(module: Any) -> list[type[User]]:
+    return [obj for obj in vars(module).values() if inspect.isclass(obj) and issubclass(obj, User)
+            and obj is not User and obj.__module__ == module.__name__ and not obj.__name__.startswith("_")]
+
+
+def _checked(obj: Any, target: str) -> type[User]:
+    if not (inspect.isclass(obj) and issubclass(obj, User)):
+        raise PluginError(f"{target} is not a User class; derive it from test_rig.load.user.User.")
+    if not tasks_of(obj):
+        raise PluginError(f"{target} has no tasks; mark its coroutine methods with @task.")
+    return obj
+
+
+class TaskFailed(DatabaseError):
+    """A task raised something other than a database error: counted as that operation's failure."""
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """A user workload as picklable data (bench.operation builds its operation in every worker process)."""
+
+    target: str
+    name: str = "user"
+
+    def operation(self) -> UserWorkload:
+        return UserWorkload(load_user(self.target))
+
+
+@dataclass
+class _Figures:
+    ok: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    histogram: Any = None
+    #: the first error message of a non-database failure, for the verdict's sentence
+    first_failure: str | None = None
+
+
+class UserWorkload:
+    """The operation a worker repeats: its User (made, and `on_start` run, at its first call), one task picked by
+    weight. Per task: ok count, errors by code, HDR latency (named_stats, merged across processes)."""
+
+    def __init__(self, cls: type[User]) -> None:
+        from hdrh.histogram import HdrHistogram
+
+        self.cls = cls
+        infos = tasks_of(cls)
+        self.names = [t.name for t in infos]
+        # one slot per unit of weight: a pick is one rng.choice (Locust builds its task list the same way)
+        self.deck = [i for i, t in enumerate(infos) for _ in range(t.weight)]
+        self.figures = [_Figures(histogram=HdrHistogram(1, 3_600_000_000, 3)) for _ in infos]
+        self.stop_failures: Counter[str] = Counter()
+
+    async def __call__(self, conn: Any, worker: Any) -> None:
+        user: User | None = worker.data.get("user")
+        if user is None:
+            user = self._start_user()
+            user.rng, user.index, user.conn = worker.rng, worker.index, conn
+            worker.data["user"] = user
+            try:
+                await user.on_start(conn)
+            except DatabaseError:
+                raise
+            except Exception as e:
+                raise PluginError(f"{self.cls.__name__}.on_start raised {type(e).__name__}: {e}; fix the workload "
+                                  "and run again.") from e
+        user.conn = conn
+        index = self.deck[worker.rng.randrange(len(self.deck))]
+        figures = self.figures[index]
+        method = getattr(user, self.names[index])
+        t = time.perf_counter()
+        try:
+            await method(conn)
+        except DatabaseError as e:
+            figures.errors[str(e.code) if e.code is not None else type(e).__name__] += 1
+            raise
+        except Exception as e:
+            name = type(e).__name__
+            figures.errors[name] += 1
+            if figures.first_failure is None:
+                figures.first_failure = f"{name}: {e}"
+            raise TaskFailed(f"task {self.names[index]} raised {name}: {e}", code=None) from e
+        figures.histogram.record_value(int((time.perf_counter() - t) * 1_000_000) or 1)
+        figures.ok += 1
+
+    async def worker_done(self, conn: Any, worker: Any) -> None:
+        """The run's end: the worker's user's on_stop (a failure is recorded; it fails the run)."""
+        user: User | None = worker.data.get("user")
+        if user is None:
+            return
+        try:
+            await user.on_stop(conn)
+        except Exception as e:
+            self.stop_failures[f"{self.cls.__name__}.on_stop raised {type(e).__name__}: {e}"] += 1
+
+    def _start_user(self) -> User:
+        try:
+            return self.cls()
+        except Exception as e:
+            raise PluginError(f"{self.cls.__name__}() raised {type(e).__name__}: {e}; a User class is made with "
+                              "no arguments.") from e
+
+    def named_stats(self) -> dict[str, Any]:
+        tasks = {}
+        for name, f in zip(self.names, self.figures, strict=True):
+            entry: dict[str, Any] = {"ok": f.ok, "errors": dict(f.errors),
+                                     "histogram": f.histogram.encode().decode("ascii")}
+            if f.first_failure is not None:
+                entry["failures"] = {f.first_failure: 1}  # merged by adding: one message per process at most
+            tasks[name] = entry
+        return {"tasks": tasks, "stop_failures": dict(self.stop_failures)}
+
+
+def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
+    """Per task: count, errors, rate and latency percentiles (the user part of a run's result)."""
+    from .oltp import _hist_ms
+
+    out = {}
+    for name, t in ((named or {}).get("tasks") or {}).items():
+        errors = dict(t.get("errors") or {})
+        out[name] = {"count": t["ok"], "errors": sum(errors.values()), "errors_by_code": errors,
+                     "per_second": round(t["ok"] / seconds, 1) if seconds > 0 else 0.0, **_hist_ms(t["histogram"]),
+                     "failures": sorted(t.get("failures") or {})}
+    return out
+
+
+def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
+                   stop_failures: dict[str, int] | None = None) -> dict[str, Any]:
+    """`ok`/`error` of a user run: a task that raised something else than a database error fails it (its name
+    and error named); database errors fail it too unless a nemesis caused them; nothing done is undecided."""
+    if stop_failures:
+        message, n = sorted(stop_failures.items())[0]
+        return {"ok": False, "error": f"{message} ({n} of the users)"}
+    broken = [(name, t) for name, t in tasks.items() if t["failures"]]
+    if broken:
+        name, t = broken[0]
+        n = sum(v for code, v in t["errors_by_code"].items() if not code.isdigit())
+        return {"ok": False, "error": f"task {name} failed {n} time{'s' if n != 1 else ''}: {t['failures'][0]}"}
+    failed = {name: t["errors"] for name, t in tasks.items() if t["errors"]}
+    if failed and not with_nemesis:
+        shown = ", ".join(f"{name} {n}" for name, n in failed.items())
+        return {"ok": False, "error": f"tasks failed with database errors ({shown}); see errors_by_code"}
+    if operations == 0:
+        return {"ok": None, "undecided": 1, "unknown": ["no task completed during the run: nothing was measured"]}
+    return {"ok": True}
+
+
+async def run(target: Any, spec: UserSpec, *, connections: int, duration: float, manager: Any,
+              connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1, nemesis: Any = None,
+              on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
+              on_load_start: Callable[[int], None] | None = None,
+              on_second: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
+    """A user workload as a bench run (bench.bench). The class is loaded first (PluginError, exit 2, before any
+    connection). Returns the result dict with `tasks` (per task figures) and the verdict's fields."""
+    from ..bench import bench
+
+    cls = load_user(spec.target)
+    data = await bench(target, workload=spec, connections=connections, duration=duration, table_size=0,
+                       manager=manager, connect_timeout=connect_timeout, seed=seed, warmup=warmup,
+                       processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
+                       on_load_start=on_load_start, on_second=on_second)
+    data = dict(data)
+    data["user_class"] = f"{cls.__module__}.{cls.__qualname__}"
+    if "operations" not in data:
+        return data
+    named = data.pop("named", None) or {}
+    tasks = summarize(named, float(data["seconds"]))
+    data["tasks"] = tasks
+    stop_failures = dict(named.get("stop_failures") or {})
+    if data.get("complete") is False or (data.get("ok") is False and not data.get("undecided")):
+        return data
+    for key in ("undecided", "error", "unknown"):
+        data.pop(key, None)
+    data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures))
+    return data

@@ -1,0 +1,88 @@
+"""`bench user`: the user's own Locust-style workload from examples/, on the MariaDB sandbox: split over worker
+processes, its per-task figures add up to the totals and to what the server counted; a class whose on_start raises
+is refused (exit 2), a task that raises fails the run by name (exit 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_rig.db import Target, connect
+from test_rig.sandbox import SandboxState
+from tests.helpers import env_for, run_cli
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"
+
+
+async def _sql(st: SandboxState, *statements: str) -> list[list[tuple[object, ...]]]:
+    conn = await connect(Target("t", st.host, st.port, "root", "", None, 10), database=False)
+    try:
+        return [list(await conn.query(s)) for s in statements]
+    finally:
+        await conn.close()
+
+
+def _com(st: SandboxState) -> dict[str, int]:
+    rows = asyncio.run(_sql(st, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_update', 'Com_commit')"))[0]
+    return {str(name): int(str(value)) for name, value in rows}
+
+
+@pytest.fixture(scope="module")
+def shop(sandbox: SandboxState) -> Iterator[dict[str, str]]:
+    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_user", "CREATE DATABASE rig_user"))
+    env = {**env_for(sandbox), "TIDB_DATABASE": "rig_user"}
+    r = run_cli("bench", "prepare", "--table-size", "10000", "--no-password-prompt", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    yield env
+    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_user"))
+
+
+def test_example_on_two_processes_adds_up(sandbox: SandboxState, shop: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "u.json"
+    before = _com(sandbox)
+    r = run_cli("bench", "user", f"{EXAMPLE}:Shopper", "--connections", "4", "--processes", "2", "--duration", "2",
+                "--no-password-prompt", "--json", str(out), env=shop)
+    after = _com(sandbox)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "PASSED: every check passed"
+    data = json.loads(out.read_text())
+    tasks = data["tasks"]
+    assert list(tasks) == ["browse", "search", "buy"] and data["processes"] == 2
+    assert sum(t["count"] for t in tasks.values()) == data["operations"] > 0
+    assert sum(t["errors"] for t in tasks.values()) == data["errors"] == 0
+    assert data["operations"] == sum(w["operations"] for w in data["workers"])
+    # buy is one UPDATE and one COMMIT: the server counted exactly as many
+    assert after["Com_update"] - before["Com_update"] == tasks["buy"]["count"]
+    assert after["Com_commit"] - before["Com_commit"] == tasks["buy"]["count"]
+    assert tasks["browse"]["count"] > tasks["search"]["count"] > tasks["buy"]["count"]  # weights 6, 3, 1
+
+
+def test_a_failing_on_start_or_task_is_named(shop: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("from test_rig.load.user import User, task\n\n"
+                      "class NoCart(User):\n    async def on_start(self, conn):\n        raise KeyError('cart')\n\n"
+                      "    @task\n    async def look(self, conn):\n        await conn.fetch('SELECT 1')\n\n"
+                      "class BadReview(User):\n    @task(3)\n    async def look(self, conn):\n"
+                      "        await conn.fetch('SELECT 1')\n\n"
+                      "    @task\n    async def review(self, conn):\n        assert False, 'stars out of range'\n")
+    r = run_cli("bench", "user", f"{broken}:NoCart", "--connections", "2", "--duration", "1", "--no-password-prompt",
+                env=shop)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip() == "error: NoCart.on_start raised KeyError: 'cart'; fix the workload and run again."
+    out = tmp_path / "f.json"
+    r = run_cli("bench", "user", f"{broken}:BadReview", "--connections", "2", "--duration", "1",
+                "--no-password-prompt", "--json", str(out), env=shop)
+    assert r.returncode == 1, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    review = data["tasks"]["review"]
+    assert review["count"] == 0 and review["errors_by_code"] == {"AssertionError": review["errors"]}
+    assert data["error"] == f"task review failed {review['errors']} times: AssertionError: stars out of range"
+    assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
+    r = run_cli("bench", "user", f"{broken}:Nope", "--no-password-prompt", env=shop)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"error: Workload {broken} has no class 'Nope' (User classes there: NoCart, "
+                                "BadReview); check the name.")
