@@ -74,7 +74,7 @@ def read_known_option(path: str | None) -> frozenset[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="The generator's seed: same seed, same SQL.")
 @click.option("--connections", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Workers, each with a database of its own.")
-@click.option("--reduce-time", type=click.FloatRange(0, None), default=30.0, show_default=True,
+@click.option("--reduce-time", type=click.FloatRange(0, None), default=60.0, show_default=True,
               help="Seconds to spend reducing each confirmed finding (0: report it unreduced).")
 @click.option("--known", "known_path", default=None, metavar="FILE",
               help="Signatures (or reduced .sql files) of bugs already reported: counted, not reported again.")

@@ -212,6 +212,9 @@ async def shrink(case: A.Case_, statements: list[A.Statement], test: Test, budge
     the budget is spent. A candidate whose derived queries are the same as the current ones (a part the oracle
     does not read) is taken without asking the server."""
     current_queries = derive(case)
+    #: derived queries already tried and found not to reproduce (the statements do not change here): after each
+    #: step the search starts again from the first candidate, and these are not asked again
+    refused: set[Any] = set()
     progress = True
     while progress and budget.left():
         progress = False
@@ -220,7 +223,7 @@ async def shrink(case: A.Case_, statements: list[A.Statement], test: Test, budge
             if not budget.left():
                 break
             queries = derive(candidate)
-            if queries is None:
+            if queries is None or queries in refused:
                 continue
             if queries == current_queries:
                 if case_size(candidate) < size:
@@ -231,6 +234,7 @@ async def shrink(case: A.Case_, statements: list[A.Statement], test: Test, budge
             if await test(statements, candidate):
                 case, current_queries, progress = candidate, queries, True
                 break
+            refused.add(queries)
     return case
 
 
