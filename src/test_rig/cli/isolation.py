@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from typing import Any
 
 import click
 
 from ..config import parse_session_var
 from ..db import ServerInfo
-from ..environment import run_async
+from ..environment import PROGRAM_STOP, Environment
 from ..errors import UsageError
-from ..isolation.catalogue import ALL_TESTS, CATALOGUE
-from ..isolation.report import (
-    LEGEND,
-    compare,
-    explain,
-    junit_suite,
-    load_profile,
-    markdown_table,
-    results_table,
-    undecided,
+from ..isolation.catalogue import ALL_TESTS, CATALOGUE, IsolationTest
+from ..isolation.report import LEGEND, explain, junit_suite, load_profile, markdown_table, results_table
+from ..isolation.runner import Level, RunSettings, SuiteRun, TestResult, run_isolation
+from .common import (
+    build_environment,
+    common_options,
+    extension_options,
+    given,
+    guarded,
+    html_option,
+    run_feature,
 )
-from ..isolation.runner import Level, RunSettings, SuiteRun, TestResult, run_suite
-from .common import build_environment, common_options, extension_options, given, guarded, html_option, signal_name
 
 
 @click.command("isolation")
@@ -53,8 +50,11 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
     unknown = [t for t in (*only_tests, *([explain_test] if explain_test else [])) if t not in CATALOGUE]
     if unknown:
         raise UsageError(f"Unknown isolation test {unknown[0]!r}; choose from {', '.join(CATALOGUE)}.")
-    profile = load_profile(expect) if expect else None
+    profile = (expect, load_profile(expect)) if expect else None
     env = build_environment(ctx, params)
+    if given(ctx, "database"):
+        env.console.print("note: -d/--database is ignored: isolation runs in a schema of its own (rig_iso_...), "
+                          "dropped at the end")
     cfg = env.config
     variables: dict[str, Any] = dict(cfg.session_variables)
     for item in session_vars:
@@ -63,9 +63,7 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
     tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
     settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
                            lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)
-    # The run applies session variables itself, per level, after its own defaults.
-    target = dataclasses.replace(env.target(), session_variables={})
-    run = SuiteRun()
+    target = env.target()
 
     def started(server: ServerInfo, levels: list[Level]) -> None:
         env.console.print(f"test-rig isolation: {len(tests)} tests × {len(levels)} level(s) on {server.kind} "
@@ -82,29 +80,24 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
         if judged[label] == len(tests):
             env.console.print(f"  {label}: {len(tests)} test(s) judged")
 
-    error: str | None = None
-    failure: Exception | None = None
-    interrupted: KeyboardInterrupt | None = None
-    try:
-        run_async(lambda: run_suite(target, tests, cfg.isolation.isolation_level, txn_mode or cfg.isolation.txn_mode,
-                                    settings, manager=env.manager(), run=run,
-                                    scaled=(cfg.test.rows, cfg.isolation.concurrent_connections),
-                                    on_start=started, on_result=progress))
-    except KeyboardInterrupt as e:
-        interrupted = e
-        error = f"interrupted by {signal_name(e)}"
-    except Exception as e:
-        error = str(getattr(e, "message", e))
-        failure = e
+    run = run_feature(lambda: run_isolation(
+        target, tests, cfg.isolation.isolation_level, txn_mode or cfg.isolation.txn_mode, settings,
+        manager=env.manager(), profile=profile, scaled=(cfg.test.rows, cfg.isolation.concurrent_connections),
+        on_start=started, on_result=progress))
+    data, suites = run.to_result().to_dict(), [junit_suite(run.results, run.differences)]
+    _render(env, run, tests, explain_test)
+    if run.failure is not None:
+        env.write_reports(data, suites)
+        raise run.failure  # guarded prints its sentence and exits 1, as for every error of a run
+    if not run.complete:  # interrupted: the program's stop keeps this report, says so in one line, exits 130/143
+        env.write_reports(data, suites)
+        PROGRAM_STOP.raise_stop()
+    env.conclude(data, suites)
+
+
+def _render(env: Environment, run: SuiteRun, tests: list[IsolationTest], explain_test: str | None) -> None:
+    """The console summary of a run, from what it returns."""
     results = run.results
-    diffs = compare(results, profile) if profile is not None else []
-    open_cells = undecided(results)
-    ok = error is None and not open_cells and not diffs
-    env.write_reports({
-        "ok": ok, "complete": error is None, "error": error, "server": run.server, "session_variables": variables,
-        "profile": expect, "differences": diffs, "undecided": len(open_cells),
-        "results": [r.to_dict() for r in results], "scaled": [s.to_dict() for s in run.scaled]},
-        [junit_suite(results, diffs)])
     if results:
         table = results_table(results, tests)
         if not env.console.is_terminal:  # a file or pipe gets the whole table, never an 80-column squeeze
@@ -119,27 +112,28 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
     if explain_test:
         for r in results:
             if r.test == explain_test:
-                env.console.print(explain(r, CATALOGUE[explain_test], variables), markup=False, highlight=False)
+                env.console.print(explain(r, CATALOGUE[explain_test], run.session_variables), markup=False,
+                                  highlight=False)
                 env.console.print()
-    if interrupted is not None:
-        env.console.print("[yellow]interrupted[/]: the results above are those that finished; the run's schema "
-                          "was dropped")
-        raise interrupted
-    if failure is not None:
-        raise failure  # guarded prints it; the report above already holds it
+    if not run.complete:
+        if run.failure is None:
+            env.console.print("[yellow]interrupted[/]: the results above are those that finished; the run's "
+                              "schema was dropped")
+        return
+    open_cells = run.undecided
     if open_cells:
         env.console.print(f"[yellow]{len(open_cells)} cell(s) undecided[/]: the run could not observe them")
         for r in open_cells:
             env.console.print(f"  {r.test} at {r.isolation}{f' ({r.txn_mode})' if r.txn_mode else ''}: "
                               f"{r.explanation}")
-    if profile is not None:
-        if diffs:
-            env.console.print(f"[red]{len(diffs)} cell(s) differ from profile {expect}:[/]")
-            for d in diffs:
+    elif not run.observed:
+        env.console.print("[yellow]nothing was observed[/]: the server refused every level asked for")
+    if run.profile is not None:
+        if run.differences:
+            env.console.print(f"[red]{len(run.differences)} cell(s) differ from profile {run.profile}:[/]")
+            for d in run.differences:
                 env.console.print(f"  {d}")
         else:
-            env.console.print(f"[green]every cell that profile {expect} states agrees[/]")
+            env.console.print(f"[green]every cell that profile {run.profile} states agrees[/]")
     if env.verbose:
         env.console.print(markdown_table(results, tests), markup=False)
-    if not ok:
-        sys.exit(1)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import SessionValue
-from ..coordinator import Coordinator, Step
+from ..coordinator import Coordinator, Step, StepRecord
 from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
 from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..resilience import ResilientConnectionManager
-from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+from ..results import RunResult
+from .catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
 
 
 @dataclass
@@ -34,12 +36,35 @@ class TestResult:
     steps: list[StepLog] = field(default_factory=list)
     final: dict[int, int] | None = None
     seconds: float = 0.0
+    #: the script ran out of time; steps still blocked then were abandoned
+    timed_out: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"test": self.test, "isolation": self.isolation, "txn_mode": self.txn_mode, "outcome": self.outcome,
                 "explanation": self.explanation, "steps": [s.to_dict() for s in self.steps],
                 "final": None if self.final is None else [[k, v] for k, v in sorted(self.final.items())],
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "timed_out": self.timed_out}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestResult:
+        """The result `to_dict` wrote (one of a JSON report's "results"), steps included, so it can be judged
+        again (`judged_again`)."""
+        final = data.get("final")
+        return cls(str(data["test"]), str(data["isolation"]), data.get("txn_mode"), str(data["outcome"]),
+                   str(data["explanation"]), [StepRecord.from_dict(s) for s in data.get("steps") or []],
+                   None if final is None else {int(k): int(v) for k, v in final},
+                   float(data.get("seconds") or 0.0), bool(data.get("timed_out")))
+
+    def judged_again(self, test: IsolationTest) -> tuple[str, str]:
+        """(outcome, explanation) of `test`'s judge over this result's steps and final table: what the run
+        said, when nothing was lost on the way (an unsupported level has no steps, and keeps its outcome)."""
+        if self.outcome == UNSUPPORTED or self.final is None:
+            return self.outcome, self.explanation
+        verdict = judge(test, Observation(self.steps, self.final))
+        return verdict.outcome, verdict.explanation + (_TIMED_OUT if self.timed_out else "")
+
+
+_TIMED_OUT = " (the script timed out; steps still blocked were abandoned)"
 
 
 @dataclass
@@ -236,11 +261,9 @@ async def run_test(session: LevelSession, test: IsolationTest) -> TestResult:
     logs = result.steps
     final = await session.final_state()
     verdict = judge(test, Observation(logs, final))
-    explanation = verdict.explanation
-    if result.timed_out:
-        explanation += " (the script timed out; steps still blocked were abandoned)"
+    explanation = verdict.explanation + (_TIMED_OUT if result.timed_out else "")
     return TestResult(test.name, level.isolation, level.txn_mode, verdict.outcome, explanation, logs, final,
-                      loop.time() - started)
+                      loop.time() - started, result.timed_out)
 
 
 async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: Sequence[Level],
@@ -292,12 +315,44 @@ async def run_one(target: Target, test: IsolationTest, isolation: str, *, txn_mo
 
 @dataclass
 class SuiteRun:
-    """What `run_suite` saw: the server, the levels planned, and results as they came."""
+    """What `run_suite` saw: the server, the levels planned, and results as they came; `run_isolation` adds
+    how the run ended and the comparison with a profile."""
 
     server: dict[str, Any] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)
     results: list[TestResult] = field(default_factory=list)
     scaled: list[Any] = field(default_factory=list)
+    session_variables: dict[str, Any] = field(default_factory=dict)
+    #: the profile compared with (its name or path as given), and every cell that differs from it, one line each
+    profile: str | None = None
+    differences: list[str] = field(default_factory=list)
+    complete: bool = True
+    error: str | None = None
+    #: the error that stopped the run, for the command to report as it always has (exit 1 and its sentence)
+    failure: RigError | None = None
+
+    @property
+    def undecided(self) -> list[TestResult]:
+        return [r for r in self.results if r.outcome == UNDECIDED]
+
+    @property
+    def observed(self) -> bool:
+        """Whether any cell was decided (prevented or anomaly): a run of refused levels only observed nothing."""
+        return any(r.outcome in (PREVENTED, ANOMALY) for r in self.results)
+
+    def to_result(self) -> RunResult:
+        """The command's result: `ok` is the run's own verdict on what it decided (no error, no difference from
+        the profile); undecided cells, or a run that decided nothing, are counted in `undecided`."""
+        open_cells = len(self.undecided)
+        return RunResult("isolation", ok=self.error is None and not self.differences, complete=self.complete,
+                         error=self.error, payload={
+                             "server": self.server, "session_variables": self.session_variables,
+                             "profile": self.profile, "differences": self.differences,
+                             "failed": len(self.differences),
+                             "undecided": open_cells or (0 if self.observed or not self.complete
+                                                         or self.error else 1),
+                             "results": [r.to_dict() for r in self.results],
+                             "scaled": [s.to_dict() for s in self.scaled]})
 
 
 async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
@@ -321,4 +376,36 @@ async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_le
         on_start(server, run.levels)
     await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
                         scaled=scaled, scaled_results=run.scaled, on_result=on_result)
+    return run
+
+
+async def run_isolation(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
+                        settings: RunSettings, *, manager: ResilientConnectionManager,
+                        profile: tuple[str, dict[str, dict[str, str]]] | None = None,
+                        scaled: tuple[int, int] | None = None,
+                        on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
+                        on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
+    """The isolation command's run: the catalogue at every planned level (`run_suite`; the run applies the
+    session variables itself, per level, after its own defaults, so `target`'s own are not used), then the
+    comparison with `profile` (its name and cells). Returns what was seen, also when it did not finish: a
+    cancellation (SIGINT, SIGTERM) gives `complete=False` with "interrupted by ..." once the run's schema is
+    dropped; an error of the run gives `complete=False`, its sentence in `error` and the error in `failure`.
+    Bad input (UsageError) propagates."""
+    from ..environment import PROGRAM_STOP
+
+    run = SuiteRun(session_variables=dict(settings.session_variables),
+                   profile=profile[0] if profile is not None else None)
+    try:
+        await run_suite(dataclasses.replace(target, session_variables={}), tests, requested_level, txn_mode,
+                        settings, manager=manager, run=run, scaled=scaled, on_start=on_start, on_result=on_result)
+    except asyncio.CancelledError:
+        run.complete, run.error = False, PROGRAM_STOP.reason()
+    except UsageError:
+        raise
+    except RigError as e:
+        run.complete, run.error, run.failure = False, e.message, e
+    if profile is not None:
+        from .report import compare
+
+        run.differences = compare(run.results, profile[1])
     return run
