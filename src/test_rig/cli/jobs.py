@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
 import click
 
-from ..environment import Environment, run_async
+from ..environment import PROGRAM_STOP, Environment
 from ..errors import UsageError
 from ..jobs.importconfig import read_import_config
 from ..jobs.model import Job, job_id_problem
-from ..jobs.monitor import MonitorRun, MonitorSettings
-from ..jobs.runner import run_monitor
+from ..jobs.monitor import EXIT_STILL_RUNNING, MonitorRun, MonitorSettings
+from ..jobs.runner import watch
 from ..jobs.sources import SOURCES
-from .common import build_environment, common_options, guarded, html_option, signal_name
+from .common import build_environment, common_options, guarded, html_option, run_feature
 
 
 def _bar(progress: float | None, width: int = 20) -> str:
@@ -154,12 +153,11 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     env = build_environment(ctx, params)
     target = env.target()
     if cancel_id is not None:
-        from ..jobs.cancel import cancel_job
+        from ..jobs.cancel import cancel
 
-        done = run_async(lambda: cancel_job(target, env.manager(), cancel_id, source))
-        env.console.print(done, markup=False)
-        env.write_reports({"ok": True, "complete": True, "cancelled": cancel_id, "detail": done, "exit_status": 0})
-        return
+        result = run_feature(lambda: cancel(target, env.manager(), cancel_id, source))
+        env.console.print(result.payload["detail"], markup=False)
+        env.conclude(result.to_dict())
     cfg = env.config.monitor
     sources = env.loaded.sources()
 
@@ -179,7 +177,6 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     if interval > duration:
         raise UsageError(f"The update interval ({interval:g} s) is longer than the monitor duration ({duration:g} s); "
                          "shorten --update-interval or lengthen -t/--monitor-duration.")
-    run = MonitorRun(MonitorSettings(duration, interval, list(job_ids), until_done, source))
     job_sql = imported.job_sql if imported else None
     what = ", ".join([*(["the job of the import config"] if job_sql else []),
                       *([f"jobs {', '.join(job_ids)}"] if job_ids else [])]) or "every job"
@@ -187,19 +184,24 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
                       f"{duration:g} s{' or until done' if until_done else ''}")
     display = Display(env, details)
     try:
-        run_async(lambda: run_monitor(target, env.manager(), run, job_sql=job_sql, on_update=display.update))
-    except KeyboardInterrupt as e:
-        display.stop()
-        run.interrupt(signal_name(e), getattr(e, "exit_status", 130))
-        env.write_reports({"ok": False, "error": f"interrupted by {signal_name(e)}", **run.to_dict()})
-        for action in run.actions:
-            env.console.print(action, markup=False)
-        raise
+        run = run_feature(lambda: watch(target, env.manager(), MonitorSettings(duration, interval, list(job_ids),
+                                                                               until_done, source),
+                                        job_sql=job_sql, on_update=display.update))
     finally:
         display.stop()
-    status = run.exit_status
-    data = {"ok": status == 0, **run.to_dict()}
-    env.write_reports(data)
+    _render(env, run)
+    if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
+        env.write_reports(run.to_result().to_dict())
+        PROGRAM_STOP.raise_stop()
+    env.conclude(run.to_result().to_dict())
+
+
+def _render(env: Environment, run: MonitorRun) -> None:
+    """The console summary of a monitor run, from what it returns."""
+    if run.interrupted is not None:  # what the monitor did on the way out; the rest was shown as it came
+        for action in run.actions:
+            env.console.print(action, markup=False)
+        return
     env.console.print(f"stopped: {run.stopped_because}", markup=False)
     for action in run.actions:
         env.console.print(action, markup=False)
@@ -210,9 +212,8 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
                           + ", ".join(f"{g.start:.1f}–{'the end' if not g.resumed else f'{g.end:.1f} s'}"
                                       for g in run.gaps)
                           + "); nothing is claimed about jobs in them", markup=False)
-    if status == 3:
+    if run.exit_status == EXIT_STILL_RUNNING:
         env.console.print("time ran out with jobs still running" if run.jobs else "no job appeared in time")
-    sys.exit(status)
 
 
 #: The longest monitor duration and update interval accepted: a year, beyond which no timer is reliable.

@@ -9,11 +9,18 @@ import datetime as dt
 from ..db import Target, connect
 from ..errors import DatabaseError, UsageError
 from ..resilience import ResilientConnectionManager
+from ..results import RunResult
 from .model import Job
 from .sources import sources_for
 
 #: How long --cancel follows a DDL or import job after asking the server to cancel it.
 CANCEL_WAIT_SECONDS = 60.0
+
+
+async def cancel(target: Target, manager: ResilientConnectionManager, job_id: str, source: str | None) -> RunResult:
+    """The job-monitor --cancel command's run: `cancel_job`, and the result that says what was done."""
+    done = await cancel_job(target, manager, job_id, source)
+    return RunResult("job-monitor", ok=True, payload={"cancelled": job_id, "detail": done, "exit_status": 0})
 
 
 async def cancel_job(target: Target, manager: ResilientConnectionManager, job_id: str, source: str | None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from ..db import Connection, Target, connect
 from ..errors import DatabaseError, RigError, UsageError
 from ..resilience import ResilientConnectionManager
+from ..results import RunResult
 from .model import CANCELLED, FAILED, UNKNOWN, Job, capped
 from .own import OwnJob
 from .sources import DdlSource, ImportSource, JobSource, sources_for
@@ -127,6 +128,34 @@ class MonitorRun:
                                                             for w in watched)):
             return EXIT_STILL_RUNNING
         return EXIT_OK
+
+    @property
+    def problem(self) -> str | None:
+        """Why the run did not pass, in one sentence (None when it passed or time merely ran out): the watched
+        jobs that failed, were cancelled or ended without evidence of success, or the gap that lasted to the end."""
+        bad = [w for w in self.watched()
+               if w.job.status in (FAILED, CANCELLED, UNKNOWN) and not w.cancelled_by_monitor]
+        if bad:
+            return "; ".join(f"{w.job.kind} {w.job.id}" + (f" on {w.job.target}" if w.job.target else "")
+                             + f" {w.job.status}" + (f" ({w.job.message})" if w.job.message else "") for w in bad)
+        gap = self.unobserved_to_end
+        if gap is not None:
+            return (f"the server did not answer from {gap.start:.1f} s to the end, so the rest of the run was not "
+                    "observed")
+        return None
+
+    def to_result(self) -> RunResult:
+        """The command's result (its JSON keys as the README documents them): `ok` when the exit status is 0;
+        time that ran out with jobs still running (exit 3) is undecided, not a pass; the error says what failed,
+        or that the run was interrupted."""
+        status = self.exit_status
+        error = self.stopped_because if self.interrupted is not None else self.problem
+        payload = self.to_dict()
+        if status == EXIT_STILL_RUNNING:
+            payload["undecided"] = 1
+        return RunResult("job-monitor", ok=status in (EXIT_OK, EXIT_STILL_RUNNING) and error is None,
+                         complete=self.complete, error=error,
+                         payload={k: v for k, v in payload.items() if k != "complete"})
 
     def to_dict(self) -> dict[str, Any]:
         return {"server": self.server, "settings": {"monitor_duration": self.settings.duration,

@@ -10,8 +10,24 @@ from collections.abc import Callable
 
 from ..db import Connection, Target, connect
 from ..resilience import ResilientConnectionManager
-from .monitor import MonitorRun, monitor_jobs, record_final
+from .monitor import MonitorRun, MonitorSettings, monitor_jobs, record_final
 from .own import OwnJob, read_first_answer, start_own_job
+
+
+async def watch(target: Target, manager: ResilientConnectionManager, settings: MonitorSettings, *,
+                job_sql: str | None = None, on_update: Callable[[MonitorRun], None] | None = None) -> MonitorRun:
+    """The job-monitor command's run (`run_monitor`), returned also when SIGINT or SIGTERM cancelled it: then
+    the monitor's own job has been stopped on the server and the run says it was interrupted, by which
+    signal, and the status the program exits with (130, 143). `run.to_result()` is the command's result."""
+    from ..environment import PROGRAM_STOP
+
+    run = MonitorRun(settings)
+    try:
+        await run_monitor(target, manager, run, job_sql=job_sql, on_update=on_update)
+    except asyncio.CancelledError:
+        name = PROGRAM_STOP.reason().rsplit(" ", 1)[-1]
+        run.interrupt(name, 143 if name == "SIGTERM" else 130)
+    return run
 
 
 async def run_monitor(target: Target, manager: ResilientConnectionManager, run: MonitorRun, *,
