@@ -27,6 +27,7 @@ from typing import Any
 from .db import Connection, Target, connect, quote_ident, sql_literal
 from .errors import DatabaseError, RigError, UsageError
 from .report import check_writable
+from .results import RunResult
 
 FORMATS = ("csv", "tsv", "sql")
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
@@ -369,3 +370,89 @@ async def _run_sql_file(conn: Connection, data: Generated, into: str,
                 done += CHUNK
                 if progress is not None:
                     progress(min(1.0, done / max(1, data.rows)))
+
+
+@dataclass
+class GenDataRun:
+    """What a gen-data run did: the file written and, with a load, what the target's table now holds; also
+    when it was interrupted (then `complete` is False and `table_state` says whether the old rows stayed or
+    the complete new set was swapped in)."""
+
+    generated: Generated | None = None
+    loaded: Loaded | None = None
+    #: what the user's table holds now, in one sentence (None without a load)
+    table_state: str | None = None
+    complete: bool = True
+    error: str | None = None
+    #: the signal's stop, when SIGINT or SIGTERM ended the run
+    interrupted: KeyboardInterrupt | None = None
+
+    def to_result(self) -> RunResult:
+        loaded = self.loaded
+        error = self.error
+        if error is None and loaded is not None and not loaded.swapped and self.generated is not None:
+            error = (f"the load gave {loaded.rows_loaded} rows, expected {self.generated.rows}; "
+                     f"{(self.table_state or '').rstrip('.')}")
+        payload: dict[str, Any] = {} if self.generated is None else {"generated": self.generated.to_dict()}
+        if loaded is not None:
+            payload["loaded"] = loaded.to_dict()
+        if self.table_state is not None:
+            payload["table_state"] = self.table_state
+        return RunResult("gen-data", ok=error is None and self.complete, complete=self.complete, error=error,
+                         payload=payload)
+
+
+def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, force: bool, target: Target | None,
+                 replace: bool = False, notify: Callable[[str], None] | None = None,
+                 progress: Callable[[str, int | float | None, int | float | None], None] | None = None,
+                 ) -> GenDataRun:
+    """The gen-data command's run: check the table (UsageError before anything is written), write the file
+    (`generate`), and with a `target` load it into a new table swapped in only when it holds every row
+    (`load`). Each step is said through `notify`; `progress(phase, done, total)` follows the work. SIGINT or
+    SIGTERM at any point returns the run so far, `complete=False`, with what the table holds then."""
+    from .environment import run_async
+
+    say = notify or (lambda _: None)
+    run = GenDataRun()
+    where = f"{target.database}.{table}" if target is not None else None
+    existed = False
+    try:
+        if target is not None:
+            existed = run_async(lambda: check_table(target, table, replace=replace))
+        run.generated = generate(path, rows=rows, fmt=fmt, seed=seed, table=table, force=force,
+                                 progress=None if progress is None else lambda n: progress("generating", n, rows))
+        data = run.generated
+        say(f"wrote {data.rows} rows ({data.bytes} bytes) to {data.path}; CREATE TABLE in {data.schema_path}")
+        if target is None:
+            return run
+        run.table_state = (f"{where} was left as it was" if existed else f"{where} was not created") + \
+            "; nothing was loaded."
+        say(f"loading into a new table, swapped in for {where} once it holds all {rows} rows"
+            + (f" (the old {where} stays until then)" if existed else ""))
+
+        def cleaned(said: str) -> None:
+            run.table_state = said
+            say(said)
+
+        run.loaded = run_async(lambda: load(
+            target, data, replace_table=replace, notify=cleaned,
+            progress=None if progress is None else lambda p: progress(f"loading into {where}", p, None if p is None
+                                                                      else 1.0)))
+        loaded = run.loaded
+        if loaded.swapped:
+            run.table_state = f"{where} holds the {loaded.rows_in_table} new rows" + (
+                "; the old rows were removed." if loaded.replaced else ".")
+        else:
+            run.table_state = (f"the new rows were discarded and {where} "
+                               + ("was left as it was." if existed else "was not created."))
+    except KeyboardInterrupt as e:  # the load cleaned up (dropped its new table) and said so, through `cleaned`
+        run.complete, run.interrupted = False, e
+        run.error = f"interrupted by {getattr(e, 'signal_name', 'SIGINT')}"
+    except UsageError:
+        raise
+    except RigError as e:
+        if run.generated is None or target is None:  # the file could not be written: nothing to report beside it
+            raise
+        # The load failed on the server (it cleaned up and said what the table holds, through `cleaned`).
+        run.error = f"the load failed: {e}; {(run.table_state or '').rstrip('.')}"
+    return run

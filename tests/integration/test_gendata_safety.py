@@ -110,7 +110,9 @@ def test_an_interrupted_write_leaves_no_file(tmp_path: Path) -> None:
     assert cli.output() == "interrupted by SIGINT\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
     assert json.loads((tmp_path / "r.json").read_text()) == {"command": "gen-data", "ok": False, "complete": False,
-                                                             "error": "interrupted by SIGINT"}
+                                                             "error": "interrupted by SIGINT",
+                                                             "outcome": "interrupted",
+                                                             "reason": "interrupted by SIGINT"}
 
 
 def test_an_existing_table_is_refused_before_any_work(sandbox: SandboxState, tmp_path: Path) -> None:
@@ -134,7 +136,8 @@ def test_replace_swaps_in_the_complete_new_table(any_server: SandboxState, tmp_p
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[1] == ("loading into a new table, swapped in for test.rig_safe_swap once it holds "
                                         "all 3000 rows (the old test.rig_safe_swap stays until then)")
-    assert r.stdout.splitlines()[-1].endswith(": 3000 rows in test.rig_safe_swap (replacing the old table)")
+    assert r.stdout.splitlines()[-2].endswith(": 3000 rows in test.rig_safe_swap (replacing the old table)")
+    assert r.stdout.splitlines()[-1] == "PASSED: every check passed"
     loaded = json.loads(report.read_text())["loaded"]
     assert (loaded["rows_in_table"], loaded["rows_loaded"], loaded["swapped"], loaded["replaced"]) == \
         (3000, 3000, True, True)
@@ -180,5 +183,9 @@ def test_an_interrupted_load_keeps_the_old_rows(sandbox: SandboxState, tmp_path:
     assert query(sandbox, f"SELECT id, note FROM {table} ORDER BY id") == OLD_ROWS
     assert tables_like(sandbox, table) == [table]
     assert not _load_is_running(sandbox)
-    assert json.loads(report.read_text()) == {"command": "gen-data", "ok": False, "complete": False,
-                                              "error": f"interrupted by {name}"}
+    # The JSON says what the table holds now: the old rows (the interrupt came before the swap).
+    data = json.loads(report.read_text())
+    assert data == {"command": "gen-data", "ok": False, "complete": False, "error": f"interrupted by {name}",
+                    "outcome": "interrupted", "reason": f"interrupted by {name}", "generated": data["generated"],
+                    "table_state": f"test.{table} was left as it was; the partial new table was removed."}
+    assert data["generated"]["rows"] == 800000

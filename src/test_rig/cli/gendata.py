@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..environment import run_async
 from ..errors import UsageError
 from ..report import check_writable
-from .common import build_environment, common_options, guarded
+from .common import build_environment, common_options, given, guarded, html_option
 
 
 @click.command("gen-data")
 @common_options
+@html_option
 @click.option("--rows", type=click.IntRange(1, 1_000_000_000), required=True, help="How many rows.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "sql"]), default="csv", show_default=True)
 @click.option("-o", "--output", required=True, metavar="FILE", help="Where to write the data.")
@@ -31,16 +30,22 @@ from .common import build_environment, common_options, guarded
 def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: bool, seed: int, table: str,
              do_load: bool, replace: bool, **params: Any) -> None:
     """Write deterministic rows (CSV, TSV or SQL) and the matching CREATE TABLE; optionally load them."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from ..gendata import check_output, check_table, generate, load
+    from ..gendata import check_output, run_gen_data
 
     # Every input and output is checked before anything is written or loaded.
     if replace and not do_load:
         raise UsageError("--replace has no effect without --load; add --load or leave --replace out.")
+    if not do_load:  # nothing is sent to a server: a connection option typed for it would be silently ignored
+        for name, flag in (("host", "-H/--host"), ("user", "-u/--user"), ("database", "-d/--database"),
+                           ("password", "--password")):
+            if given(ctx, name):
+                raise UsageError(f"{flag} has no effect without --load (gen-data alone connects to nothing); add "
+                                 f"--load or leave {flag.split('/')[-1]} out.")
     path = Path(output)
     check_output(path, force=force)
-    for option in ("json_path", "junit_path"):
+    for option in ("json_path", "junit_path", "html_path"):
         report = params.get(option)
         if report and Path(report).resolve() in (path.resolve(), path.resolve().with_name(path.name + ".schema.sql")):
             raise UsageError(f"--{option.removesuffix('_path')} {report} is the data file's own path; choose "
@@ -48,41 +53,29 @@ def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: boo
         if report:
             check_writable(report, "--" + option.removesuffix("_path"))
     env = build_environment(ctx, params, prompt=do_load)
-    target = env.target() if do_load else None
-    existed = False
-    if target is not None:
-        existed = run_async(lambda: check_table(target, table, replace=replace))
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                   console=env.console, disable=not env.console.is_terminal) as bar:
-        task = bar.add_task("generating", total=rows)
-        data = generate(path, rows=rows, fmt=fmt, seed=seed, table=table, force=force,
-                        progress=lambda n: bar.update(task, completed=n))
-    env.console.print(f"wrote {data.rows} rows ({data.bytes} bytes) to {data.path}; CREATE TABLE in "
-                      f"{data.schema_path}")
-    result: dict[str, Any] = {"ok": True, "complete": True, "generated": data.to_dict()}
-    if target is None:
-        env.write_reports(result)
-        return
-    where = f"{target.database}.{table}"
-    env.console.print(f"loading into a new table, swapped in for {where} once it holds all {rows} rows"
-                      + (f" (the old {where} stays until then)" if existed else ""), markup=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  console=env.console, disable=not env.console.is_terminal) as bar:
-        task = bar.add_task(f"loading into {where}", total=None)
-        loaded = run_async(lambda: load(
-            target, data, replace_table=replace, notify=lambda said: env.console.print(said, markup=False),
-            progress=lambda p: bar.update(task, total=None if p is None else 1.0, completed=p or 0)))
-    result["loaded"] = loaded.to_dict()
-    if loaded.note:
-        env.console.print(f"note: {loaded.note}", markup=False)
-    result["ok"] = loaded.swapped
-    if loaded.swapped:
-        env.console.print(f"loaded with {loaded.method} in {loaded.seconds:.1f} s: {loaded.rows_in_table} rows in "
-                          f"{where}" + (" (replacing the old table)" if loaded.replaced else ""), markup=False)
-    else:
-        result["error"] = (f"the load gave {loaded.rows_loaded} rows, expected {rows}; the new rows were discarded "
-                           f"and {where} " + ("was left as it was" if existed else "was not created"))
-        env.console.print(f"loaded with {loaded.method} in {loaded.seconds:.1f} s: {result['error']}", markup=False)
-    env.write_reports(result)
-    if not loaded.swapped:
-        sys.exit(1)
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: float | None, total: float | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], total=total, completed=done or 0)
+
+        run = run_gen_data(path, rows=rows, fmt=fmt, seed=seed, table=table, force=force,
+                           target=env.target() if do_load else None, replace=replace,
+                           notify=lambda said: env.console.print(said, markup=False), progress=progress)
+    data = run.to_result().to_dict()
+    loaded = run.loaded
+    if loaded is not None:
+        if loaded.note:
+            env.console.print(f"note: {loaded.note}", markup=False)
+        where = f"{env.config.database.database}.{table}"
+        env.console.print(f"loaded with {loaded.method} in {loaded.seconds:.1f} s: "
+                          + (f"{loaded.rows_in_table} rows in {where}" + (" (replacing the old table)"
+                                                                          if loaded.replaced else "")
+                             if loaded.swapped else str(data["error"])), markup=False)
+    if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
+        env.write_reports(data)
+        raise run.interrupted
+    env.conclude(data)
