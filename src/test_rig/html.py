@@ -61,7 +61,8 @@ def _plotly_js() -> str:
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for the page; a value the result does not have (JSON null) shows as a dash, never Python's None."""
+    return html.escape("–" if value is None else str(value), quote=True)
 
 
 def _json_for_script(value: Any) -> str:
