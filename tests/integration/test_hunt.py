@@ -150,15 +150,18 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
     assert f"-- the query returned {len(sets[0])} rows" in text and f"WHERE p returned {len(sets[1])} rows" in text
 
 
-def test_ctrl_c_writes_the_report_and_drops_the_databases(sandbox: SandboxState, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_writes_the_report_and_drops_the_databases(signum: int, status: int, sandbox: SandboxState,
+                                                           tmp_path: Path) -> None:
     cli = RunningCli("hunt", "--duration", "60", "--connections", "2", "--json", str(tmp_path / "r.json"),
                      env=env_for(sandbox))
     cli.wait_for(" 1 s: ")
     assert len(hunt_databases(sandbox)) >= 2
-    cli.proc.send_signal(signal.SIGINT)
-    assert cli.finish() == 130, cli.output()
+    cli.proc.send_signal(signum)
+    assert cli.finish() == status, cli.output()
     data = json.loads((tmp_path / "r.json").read_text())
-    assert (data["complete"], data["ok"], data["error"]) == (False, False, "interrupted by SIGINT")
+    name = signal.Signals(signum).name
+    assert (data["complete"], data["ok"], data["error"]) == (False, False, f"interrupted by {name}")
     assert data["databases_dropped"] is True and len(data["databases"]) == 4
     assert hunt_databases(sandbox) == []
 
