@@ -147,7 +147,7 @@ def test_report_checks_its_paths_before_any_work(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stderr == (f"error: {alien} is a result of 'frobnicate', which is not a test-rig command; give a file "
                         "written by the --json of basic, simple-multi-connection, multi-connection, run, isolation, "
-                        "bench, elle, check, job-monitor, gen-data.\n")
+                        "bench, elle, check, job-monitor, gen-data, hunt.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alien.json", "r.json"]
 
 
