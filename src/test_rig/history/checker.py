@@ -174,6 +174,24 @@ def _decoded(v: Any) -> Any:
     return _json(v) if isinstance(v, bytes) else v
 _UNKNOWN: Any = object()  # no expectation yet
 _MISSING: Any = object()
+def _triples(flat: Sequence[Any]) -> Iterable[tuple[Any, Any, Any]]:
+    """A transaction's reads, kept flat (key, length, last, key, ...), as (key, length, last) triples."""
+    return zip(flat[0::3], flat[1::3], flat[2::3], strict=True)
+
+
+def _pairs(flat: Sequence[Any]) -> Iterable[tuple[Any, Any]]:
+    """A transaction's appends, kept flat (key, value, key, ...), as (key, value) pairs."""
+    return zip(flat[0::2], flat[1::2], strict=True)
+
+
+def _each(readers: int | list[int] | None) -> Sequence[int]:
+    """The transactions that read a state: kept as one int for one reader, a list for more."""
+    if readers is None:
+        return ()
+    return (readers,) if type(readers) is int else readers  # type: ignore[return-value]
+
+
+_TYPES = {name: name for name in ("invoke", "ok", "fail", "info")}
 _APPEND: Any = object()  # in a transaction's list of values: this micro-operation was an append
 
 
@@ -220,7 +238,7 @@ class _Analysis:
 
     def meta(self, t: Txn) -> None:
         self.names.add(t.id)
-        self.types.append(t.type)
+        self.types.append(_TYPES.get(t.type, t.type))  # one string object per type, not one per transaction
         self.process.append(t.process)
         self.invoked.append(t.id)  # the history's order of operations, as Elle orders them
         self.completed.add(t.complete_index)
@@ -321,9 +339,13 @@ class ListAppend(_Analysis):
 
     def __init__(self) -> None:
         super().__init__()
-        self.appends: list[Sequence[tuple[Any, Any]]] = []
-        self.reads: list[Sequence[tuple[Any, int, Any]]] = []  # per txn: (key, length, last element or None)
-        self.writer: dict[tuple[Any, Any], int] = {}
+        #: per txn, its appends flat: key, value, then the next append's two
+        self.appends: list[Sequence[Any]] = []
+        #: per txn, its reads flat: key, length, last element (None when empty), then the next read's three
+        self.reads: list[Sequence[Any]] = []
+        #: key -> appended value -> the transaction that appended it (a dict per key: no (key, value) tuple an
+        #: append)
+        self.writer: dict[Any, dict[Any, int]] = {}
         self.intermediate: dict[tuple[Any, Any], int] = {}
         self.longest: dict[Any, list[Any] | bytes] = {}
         self.length: dict[Any, int] = {}
@@ -332,19 +354,21 @@ class ListAppend(_Analysis):
         self.keys: dict[Any, Any] = {}
         self.future: list[tuple[int, Any, Any, int]] = []  # (txn, key, its append, the length it read before)
         self.odd_reads: list[tuple[int, Any, list[Any]]] = []  # reads not a prefix of their key's longest
-        self.lost: dict[tuple[Any, int, Any], list[int]] = defaultdict(list)
+        #: (key, length, last element) read before appending -> the transaction(s) that did: an int, or a list
+        self.lost: dict[tuple[Any, int, Any], Any] = {}
 
     def add(self, t: Txn) -> None:
         seq = len(self.names)
         self.meta(t)
-        appends: list[tuple[Any, Any]] = []
-        reads: list[tuple[Any, int, Any]] = []
+        appends: list[Any] = []
+        reads: list[Any] = []
         self.appends.append(appends)
         self.reads.append(reads)
         if not self.is_transaction(t, "list-append"):
             return
         ok = t.type == "ok"
         writer = self.writer
+        nothing: dict[Any, int] = {}
         intern_key = self.keys.setdefault
         keys: list[Any] = []
         values: list[Any] = []  # each micro-operation's value as used (a read's as list or JSON text)
@@ -360,7 +384,7 @@ class ListAppend(_Analysis):
             if f == "append":
                 if isinstance(v, _NESTED):
                     v = _frozen(v)
-                prior = writer.get((k, v))
+                prior = writer.get(k, nothing).get(v)
                 if prior is not None:
                     first = self.names[prior]
                     self.found.unknown.append(f"{first} and {t.name} both appended {_show(v)} to key {_show(k)}; "
@@ -368,9 +392,11 @@ class ListAppend(_Analysis):
                     self.found.anomalies.setdefault("duplicate-appends", []).append(
                         {"txns": [first, t.name], "key": k, "value": v,
                          "explanation": f"{_show(v)} was appended to key {_show(k)} more than once"})
-                kv = (k, v)  # one tuple for both: a history has hundreds of thousands of appends
-                writer[kv] = seq
-                appends.append(kv)
+                by_value = writer.get(k)
+                if by_value is None:
+                    by_value = writer[k] = {}
+                by_value[v] = seq
+                appends.extend((k, v))
                 if t.type == "fail":
                     self.failed_appends = True
                 keys.append(k)
@@ -402,7 +428,7 @@ class ListAppend(_Analysis):
             else:
                 self.found.unknown.append(f"{t.name} read key {_show(k)} as {_show(v)}, which is not a list")
                 continue
-            reads.append((k, n, last))
+            reads.extend((k, n, last))
             self._observe(seq, t, k, v, n)
             keys.append(k)
             values.append(v)
@@ -422,7 +448,7 @@ class ListAppend(_Analysis):
         read_length: dict[Any, int] = {}
         first_read: dict[Any, tuple[int, Any]] = {}
         written: set[Any] = set()
-        appends = iter(self.appends[seq])
+        appends = iter(_pairs(self.appends[seq]))
         for k, v in zip(keys, values, strict=True):
             if v is _APPEND:
                 _, value = next(appends)
@@ -435,7 +461,14 @@ class ListAppend(_Analysis):
                     self.future.append((seq, k, value, read_length[k]))
                 if k not in written and k in first_read:
                     n, last = first_read[k]
-                    self.lost[(k, n, last)].append(seq)
+                    read_state = (k, n, last)
+                    prior = self.lost.get(read_state)
+                    if prior is None:
+                        self.lost[read_state] = seq
+                    elif type(prior) is int:
+                        self.lost[read_state] = [prior, seq]
+                    else:
+                        prior.append(seq)
                 written.add(k)
                 if k in state and state[k] is not None:
                     state[k] = [*_decoded(state[k]), value]
@@ -527,31 +560,37 @@ class ListAppend(_Analysis):
             self.order[k] = order
         self.longest.clear()  # the orders hold what is needed now
         # One pass over the reads: who read which state (for rw edges), wr edges, intermediate reads (G1b).
-        readers: dict[Any, dict[Any, list[int]]] = {}  # key -> the state read (last element, or _INIT) -> readers
+        readers: dict[Any, dict[Any, Any]] = {}  # key -> the state read (last element, or _INIT) -> readers
         graph = DepGraph()
         add_wr, add_ww, add_rw = graph.adder(WR), graph.adder(WW), graph.adder(RW)
         writer, intermediate = self.writer, self.intermediate
+        nothing: dict[Any, Any] = {}
         possible = {"ok", "info"}
         for seq, rs in enumerate(self.reads):
             if not rs:
                 continue
             committed = types[seq] == "ok"
-            for k, n, last in rs:
+            for k, n, last in _triples(rs):
                 by_state = readers.get(k)
                 if by_state is None:
                     by_state = readers[k] = {}
+                state = last if n else _INIT
+                prior = by_state.get(state)  # one reader as an int, more as a list: most states have one
+                if prior is None:
+                    by_state[state] = seq
+                elif type(prior) is int:
+                    by_state[state] = [prior, seq]
+                else:
+                    prior.append(seq)
                 if not n:
-                    by_state.setdefault(_INIT, []).append(seq)
                     continue
-                by_state.setdefault(last, []).append(seq)
-                state = (k, last)
-                w = writer.get(state)
+                w = writer.get(k, nothing).get(last)
                 if w is not None and w != seq and types[w] in possible:
                     add_wr((w, seq))
                 if committed and intermediate:
-                    w = intermediate.get(state)
+                    w = intermediate.get((k, last))
                     if w is not None and w != seq:
-                        final = [v for kk, v in self.appends[w] if kk == k][-1]
+                        final = [v for kk, v in _pairs(self.appends[w]) if kk == k][-1]
                         found.add("G1b", [names[w], names[seq]], f"{names[seq]} read key {_show(k)} ending in "
                                   f"{_show(last)}, but {names[w]} went on to append {_show(final)}: an intermediate "
                                   "value", key=k)
@@ -559,11 +598,11 @@ class ListAppend(_Analysis):
         # Elements no one appended, elements of failed appends that a committed read shows, and appends that
         # build on failed ones: one pass over each key's order (and over the reads that fit no order).
         reported_garbage: set[tuple[Any, Any]] = set()
-        get = writer.get
         walks = [(k, self.longest_by[k], v, True) for k, v in self.order.items()]
         walks += [(k, s_, v, False) for s_, k, v in self.odd_reads]
         for k, seq_of_longest, values, is_order in walks:
-            ws = [get((k, x)) for x in values]
+            get = writer.get(k, nothing).get
+            ws = [get(x) for x in values]
             if None in ws or (self.failed_appends and any(w is not None and types[w] == "fail" for w in ws)):
                 for i, (x, w) in enumerate(zip(values, ws, strict=True)):
                     if w is None:
@@ -582,7 +621,8 @@ class ListAppend(_Analysis):
             if v in self.order.get(k, [])[:n]:
                 found.add("future-read", [names[seq]], f"{names[seq]} read key {_show(k)} holding {_show(v)} "
                           f"before it appended {_show(v)} itself", key=k)
-        for (k, n, last), seqs in self.lost.items():
+        for (k, n, last), by in self.lost.items():
+            seqs = _each(by)
             if len(seqs) > 1:
                 what = f"ending in {_show(last)}" if n else "empty"
                 found.add("lost-update", [names[s] for s in seqs], f"{_together([names[s] for s in seqs])} read "
@@ -592,20 +632,19 @@ class ListAppend(_Analysis):
         # shows follows the last element read), so the writer of that element and everyone who read the key
         # in that state come before it.
         previous = self.previous = {k: dict(zip(o, [_INIT, *o[:-1]], strict=True)) for k, o in self.order.items()}
-        nothing: dict[Any, Any] = {}
         last = {k: o[-1] for k, o in self.order.items()}
         for seq, appends in enumerate(self.appends):
             if not appends or types[seq] not in possible:
                 continue
-            for k, v in appends:
+            for k, v in _pairs(appends):
                 prev = previous.get(k, nothing).get(v, _MISSING)
                 if prev is _MISSING:
                     prev = last.get(k, _INIT)
                 if prev is not _INIT:
-                    w = writer.get((k, prev))
+                    w = writer[k].get(prev)
                     if w is not None and w != seq and types[w] in possible:
                         add_ww((w, seq))
-                for r in readers.get(k, nothing).get(prev, ()):
+                for r in _each(readers.get(k, nothing).get(prev)):
                     if r != seq:
                         add_rw((r, seq))
         self.order_edges(graph, realtime, process)
@@ -618,7 +657,7 @@ class ListAppend(_Analysis):
             by_key: dict[Any, list[tuple[int, int]]] = defaultdict(list)
             for seq, rs in enumerate(self.reads):
                 if self.types[seq] == "ok":
-                    for kk, n, _ in rs:
+                    for kk, n, _ in _triples(rs):
                         by_key[kk].append((seq, n))
             self._reads_by_key = by_key
         return next((seq for seq, n in self._reads_by_key.get(k, ()) if n > position), fallback)
@@ -655,18 +694,18 @@ class ListAppend(_Analysis):
     def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
         na, nb = self.names[a], self.names[b]
         if kind == WR:
-            for k, n, last in self.reads[b]:
-                if n and self.writer.get((k, last)) == a:
+            for k, n, last in _triples(self.reads[b]):
+                if n and self.writer.get(k, {}).get(last) == a:
                     return {"key": k, "value": last, "why": f"{nb} read key {_show(k)} ending in {_show(last)}, "
                             f"which {na} appended, so {na} < {nb} (wr)"}
-        for k, v in self.appends[b]:
+        for k, v in _pairs(self.appends[b]):
             prev = self._previous(k, v)
             seen = v in self.previous.get(k, {})
-            if kind == WW and prev is not _INIT and self.writer.get((k, prev)) == a:
+            if kind == WW and prev is not _INIT and self.writer.get(k, {}).get(prev) == a:
                 how = "" if seen else " (no read shows it: it came after every element read)"
                 return {"key": k, "value": prev, "value2": v, "why": f"{nb} appended {_show(v)}{how} after {na} "
                         f"appended {_show(prev)} to key {_show(k)}, so {na} < {nb} (ww)"}
-            if kind == RW and a in self.readers.get(k, {}).get(prev, ()):
+            if kind == RW and a in _each(self.readers.get(k, {}).get(prev)):
                 what = "empty" if prev is _INIT else f"ending in {_show(prev)}"
                 how = "" if seen else f" (no read shows {_show(v)}: it came after every element read)"
                 return {"key": k, "value": None if prev is _INIT else prev, "value2": v,

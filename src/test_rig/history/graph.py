@@ -29,11 +29,11 @@ _KINDS = (WW, WR, RW, PROCESS, REALTIME)
 
 class DepGraph:
     """Transactions are numbered 0..n-1 (their `seq`). Each kind of edge is a flat array of (a, b) pairs:
-    16 bytes an edge, where a set of tuples took about a hundred (duplicates are merged by the graph library
+    8 bytes an edge, where a set of tuples took about a hundred (duplicates are merged by the graph library
     when the components are computed)."""
 
     def __init__(self) -> None:
-        self.pairs: dict[int, array[int]] = {kind: array("q") for kind in _KINDS}
+        self.pairs: dict[int, array[int]] = {kind: array("i") for kind in _KINDS}  # 2**31 transactions at most
 
     def add(self, a: int, b: int, kind: int) -> None:
         if a != b:
@@ -57,10 +57,12 @@ class DepGraph:
         if not len(self):
             return []
         g = rx.PyDiGraph(multigraph=False)
-        g.add_nodes_from(range(n))
+        g.add_nodes_from([None] * n)  # no payload: a node's index is its transaction
         for kind in _KINDS:
             for edges in self._edges(kind):
                 g.add_edges_from_no_data(edges)
+        if rx.is_directed_acyclic_graph(g):  # most histories: no list of n single-node components is made
+            return []
         return [sorted(c) for c in rx.strongly_connected_components(g) if len(c) > 1]
 
     def adjacency(self, components: Sequence[Sequence[int]]) -> list[dict[int, list[tuple[int, int]]]]:
