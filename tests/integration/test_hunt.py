@@ -196,6 +196,6 @@ def test_regressions_still_show_their_difference(case: Path, request: pytest.Fix
     state: SandboxState = request.getfixturevalue("tidb" if case.name.startswith("tidb-") else "sandbox")
     fresh_database(state, "hunt_regression")
     sets = run_client(state, "hunt_regression", case)
-    assert len(sets) == 2 and sets[0] != sets[1]
+    assert len(sets) >= 2 and any(s != sets[0] for s in sets[1:])
     claimed = [line for line in case.read_text().splitlines() if " returned " in line]
     assert [int(line.split(" returned ")[1].split(" rows")[0]) for line in claimed] == [len(s) for s in sets]
