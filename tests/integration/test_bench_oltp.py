@@ -248,6 +248,10 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
     assert r.stderr.strip() == "error: --tables 0: the tables are sbtest1, sbtest2, ...; give --tables 1 or more."
     r = run_cli("bench", "oltp-read-write", "--mysql-ignore-errors", "deadlock", "--no-password-prompt", env=prepared)
     assert r.returncode == 2 and "'deadlock' is not an error code" in r.stderr
+    r = run_cli("bench", "oltp-read-only", "--connections", "2", "--processes", "2", "--warmup", "1",
+                "--no-password-prompt", env=prepared)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("error: --warmup applies to a run in one process; with --processes leave it out")
     # a run before prepare: the tables are missing, nothing of the workload reaches the server
     asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_empty", "CREATE DATABASE rig_oltp_empty"))
     try:

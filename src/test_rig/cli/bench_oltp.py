@@ -126,6 +126,9 @@ def _run(ctx: click.Context, workload: str, params: dict[str, Any]) -> None:
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
+    if warmup and (processes > 1 or ray_address is not None):  # worker processes and Ray actors do not warm up
+        raise UsageError(f"--warmup applies to a run in one process; with --{'ray' if ray_address else 'processes'} "
+                         "leave it out (or make --duration longer and read the timeline from the warm seconds).")
     if ray_address is not None:
         from ..scale import check_ray
 
