@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from test_rig.hunt.compare import compare, normalise
+from test_rig.hunt.compare import compare, jsonable, normalise
 
 
 def test_integers_and_decimals_are_exact() -> None:
@@ -59,3 +59,9 @@ def test_bytes_decoded_and_dates_by_value() -> None:
 
 def test_bool_is_an_integer() -> None:
     assert compare([(True,)], [(1,)]) is None
+
+
+def test_report_values_read_as_the_server_writes_them() -> None:
+    assert jsonable([(datetime.timedelta(hours=-1, minutes=-2, seconds=-3), Decimal("1.50"), None, b"a")]) == \
+        [["-01:02:03", "1.50", None, "a"]]
+    assert jsonable([(datetime.timedelta(hours=838, minutes=59, seconds=59),)]) == [["838:59:59"]]

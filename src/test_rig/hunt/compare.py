@@ -123,9 +123,20 @@ def compare(left: Iterable[Row], right: Iterable[Row], *, fold: bool = False) ->
 
 
 def jsonable(rows: Iterable[Row]) -> list[list[Any]]:
-    """Rows as JSON values: exact numbers and dates as text, so a report loses nothing."""
+    """Rows as JSON values: exact numbers and dates as text (a TIME as the server writes it), so a report
+    loses nothing."""
     out = []
     for row in rows:
         out.append([v if v is None or isinstance(v, bool | int | float | str) else
-                    bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v) for v in row])
+                    bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else
+                    _time_text(v) if isinstance(v, datetime.timedelta) else str(v) for v in row])
     return out
+
+
+def _time_text(value: datetime.timedelta) -> str:
+    """A TIME value as MySQL writes it: -01:02:03, 838:59:59 (not Python's "-1 day, 22:57:57")."""
+    micro = abs(value) // datetime.timedelta(microseconds=1)
+    seconds, micro = divmod(micro, 1_000_000)
+    text = f"{'-' if value < datetime.timedelta(0) else ''}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:" \
+           f"{seconds % 60:02d}"
+    return text + (f".{micro:06d}" if micro else "")
