@@ -288,3 +288,20 @@ def test_runs_under_the_nemesis_with_its_windows(sandbox: SandboxState, prepared
     assert set(data["errors_by_code"]) <= {"2013", "2006", "1927"}
     assert [bool(t.get("faults")) for t in data["timeline"]] == [False, True, True]
     assert all(t["ops"] > 0 for t in data["timeline"])
+
+
+def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path: Path) -> None:
+    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut", "CREATE DATABASE rig_oltp_cut"))
+    out = tmp_path / "p.json"
+    try:
+        run = RunningCli("bench", "prepare", "--tables", "2", "--table-size", "2000000", "--no-password-prompt",
+                         "--json", str(out), env=env_db(sandbox, "rig_oltp_cut"))
+        run.wait_for("sbtest1: inserting 2000000 rows")
+        run.proc.send_signal(signal.SIGINT)
+        assert run.finish(timeout=60) == 130, run.output()
+        assert "Traceback" not in run.output()
+        data = json.loads(out.read_text())
+        assert (data["complete"], data["outcome"]) == (False, "interrupted")
+        assert asyncio.run(_sql(sandbox, "SHOW TABLES LIKE 'sbtest%'", database="rig_oltp_cut"))[0] == []
+    finally:
+        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut"))

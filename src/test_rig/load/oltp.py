@@ -627,8 +627,13 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
             try:
                 if on_table is not None:
                     on_table(table_name(n), "creating")
-                await c.execute(create_table_sql(n, opts))
-                created.append(n)
+                created.append(n)  # before the statement: an interrupt while it runs must still drop the table
+                try:
+                    await c.execute(create_table_sql(n, opts))
+                except DatabaseError as e:
+                    if e.code == 1050:  # someone else's table, made since the check: not ours to drop
+                        created.remove(n)
+                    raise
                 rnd = SysbenchRandom(random.Random(seed * 1_000_003 + n), opts)
                 if on_table is not None and opts.table_size:
                     on_table(table_name(n), f"inserting {opts.table_size} rows")
