@@ -233,3 +233,20 @@ def test_verdict_fails_on_errors_sysbench_would_stop_at() -> None:
     assert oltp.verdict_fields(_summary(0), {}, None, with_nemesis=False) == {
         "ok": None, "undecided": 1, "unknown": ["no transaction finished during the run: nothing was measured"]}
     assert oltp.verdict_fields(_summary(40), {}, None, with_nemesis=False) == {"ok": True}
+
+
+def test_html_section_draws_the_statements_and_tasks_tables() -> None:
+    from test_rig.load import html
+
+    named = {"statements": {"commit": {"ok": 10, "errors": {"1213": 1}, "histogram": _hist(*[500] * 10)}},
+             "ignored_errors": {"1213": 1}}
+    data = oltp.summarize("oltp-write-only", OltpOptions(), named, 10, 0, 2.0)
+    page = html.section(data)
+    assert '<table id="statements">' in page and "<td>commit</td><td>10</td><td>5.0</td><td>1</td><td>1213: 1</td>" \
+        in page
+    assert "begin 1, commit 1" in page and "read 0, write 0, other 10" in page
+    tasks = {"buy": {"count": 3, "per_second": 1.5, "errors": 1, "errors_by_code": {"AssertionError": 1},
+                     "p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 2.0, "max_ms": 2.0, "failures": ["AssertionError: <x>"]}}
+    page = html.section({"tasks": tasks})
+    assert '<table id="tasks">' in page and "<li>task buy: AssertionError: &lt;x&gt;</li>" in page
+    assert html.section({"qps": 1.0}) == ""
