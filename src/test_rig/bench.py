@@ -7,6 +7,7 @@ The point-select table has sysbench's layout (id primary key, k, c, pad) so numb
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import string
 import time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .report import Suite
 
 TABLE = "rig_sbtest1"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,6 +77,7 @@ async def prepare_table(target: Target, table_size: int, manager: ResilientConne
         raise
     table = quote_ident(TABLE)
     try:
+        await _lock_table(conn, target)
         exists = await conn.scalar(
             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
             f"AND TABLE_NAME = '{TABLE}'")
@@ -92,6 +96,26 @@ async def prepare_table(target: Target, table_size: int, manager: ResilientConne
             await conn.execute(f"INSERT INTO {table} (id, k, c, pad) VALUES {values}")
     finally:
         await conn.close()
+
+
+#: Seconds a run waits for another run's load of the same table before it gives up.
+LOAD_LOCK_WAIT = 600
+
+
+async def _lock_table(conn: Connection, target: Target) -> None:
+    """Hold the server's named lock for this database's bench table while it is checked and loaded (released when
+    `conn` closes): two runs started together on one database used to race, the second dropping the table the
+    first was filling ("Table 'test.rig_sbtest1' doesn't exist"); now the second waits and reuses it. A server
+    without GET_LOCK is used without the lock, as before."""
+    name = f"test_rig.{target.database or ''}.{TABLE}"[:64]  # MySQL's limit on a lock name
+    try:
+        rows = await conn.query("SELECT GET_LOCK(%s, %s)", [name, LOAD_LOCK_WAIT])
+    except DatabaseError as e:
+        log.info("no named lock around the bench table's load (%s); concurrent runs may rebuild it", e)
+        return
+    if rows != [(1,)]:
+        raise RigError(f"Another run has been loading {target.database}.{TABLE} on {target.address} for "
+                       f"{LOAD_LOCK_WAIT} s; wait for it to end or use another database (-d/--database).")
 
 
 def select_one(_table_size: int) -> Any:

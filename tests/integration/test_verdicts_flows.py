@@ -295,3 +295,31 @@ def test_a_warmup_that_worker_processes_would_skip_is_refused(spread: list[str],
     assert r.stderr == (f"error: --warmup applies to a run in one process; with {spread[0]} leave it out (or make "
                         "--duration longer and read the timeline from the warm seconds).\n")
     assert not out.exists()
+
+
+def test_two_point_select_runs_started_together_share_their_table(sandbox: SandboxState, tmp_path: Path) -> None:
+    """The second run waits for the first one's load of rig_sbtest1 and reuses it, instead of dropping the table
+    the first is filling (which failed it with "Table ... doesn't exist")."""
+    import asyncio
+
+    from test_rig.db import Target, connect
+
+    async def admin(sql: str) -> object:
+        conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
+        try:
+            return await conn.scalar(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin("DROP DATABASE IF EXISTS rig_bench_race"))
+    asyncio.run(admin("CREATE DATABASE rig_bench_race"))
+    try:
+        env = {**env_for(sandbox), "TIDB_DATABASE": "rig_bench_race"}
+        runs = [RunningCli("bench", "point-select", "--connections", "1", "--duration", "0.5", "--table-size",
+                           "20000", "--json", str(tmp_path / f"{n}.json"), "--no-password-prompt", env=env)
+                for n in ("a", "b")]
+        assert [run.finish(timeout=120) for run in runs] == [0, 0], [run.output() for run in runs]
+        assert [json.loads((tmp_path / f"{n}.json").read_text())["outcome"] for n in ("a", "b")] == ["passed"] * 2
+        assert asyncio.run(admin("SELECT COUNT(*) FROM rig_bench_race.rig_sbtest1")) == 20000
+    finally:
+        asyncio.run(admin("DROP DATABASE IF EXISTS rig_bench_race"))
