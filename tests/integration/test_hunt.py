@@ -48,12 +48,17 @@ def known_regressions(tmp_path: Path) -> Path:
     return listing
 
 
-@pytest.mark.parametrize(("server", "queries"), [("mariadb", 4000), ("tidb", 400)])
-def test_a_bounded_hunt_with_every_oracle_raises_no_false_alarm(server: str, queries: int, tmp_path: Path,
+# Seeds whose bounded hunt meets none of the real bugs these server versions have (the generator is
+# deterministic, so this holds until GENERATOR_VERSION changes): seed 1 on MariaDB 10.11.19 finds within 4,000
+# queries the composite-key-prefix bug again, through a HAVING pushed into a ref access, under a signature of its
+# own. A finding here is a real bug or a false alarm: look at the reduced file the failure names.
+@pytest.mark.parametrize(("server", "queries", "seed"), [("mariadb", 4000, 2), ("tidb", 400, 1)])
+def test_a_bounded_hunt_with_every_oracle_raises_no_false_alarm(server: str, queries: int, seed: int,
+                                                                tmp_path: Path,
                                                                 request: pytest.FixtureRequest) -> None:
     state: SandboxState = request.getfixturevalue("sandbox" if server == "mariadb" else "tidb")
     out = tmp_path / "out"
-    proc = run_cli("hunt", "--queries", str(queries), "--seed", "1", "--json", str(tmp_path / "r.json"),
+    proc = run_cli("hunt", "--queries", str(queries), "--seed", str(seed), "--json", str(tmp_path / "r.json"),
                    "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html"), "--out", str(out),
                    "--known", str(known_regressions(tmp_path)), env=env_for(state))
     data = json.loads((tmp_path / "r.json").read_text())
