@@ -16,6 +16,7 @@ def test_tidb_runtime_panics_are_findings_even_as_1105() -> None:
     assert (judged.expected, judged.kind) == (False, "error")
     assert not classify("tidb", 1105, "invalid memory address or nil pointer dereference").expected
     assert not classify("mariadb", 1690, "index out of range").expected  # the message wins over the code
+    assert not classify("tidb", 1105, "Can't find column test.t0.c1 in schema Column: [test.t1.c0]").expected
 
 
 def test_unknown_codes_are_findings() -> None:

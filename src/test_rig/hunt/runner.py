@@ -66,6 +66,8 @@ class HuntStats:
     #: checks not judged because a query hit an expected error, per oracle
     skipped: Counter[str] = field(default_factory=Counter)
     errors_by_code: Counter[int] = field(default_factory=Counter)
+    #: the first message seen for each code, so a report shows what the expected errors were
+    error_messages: dict[int, str] = field(default_factory=dict)
     statements: int = 0
     rounds: int = 0
     candidates: int = 0
@@ -76,6 +78,7 @@ class HuntStats:
     def to_dict(self) -> dict[str, Any]:
         return {"checked": dict(self.checked), "checked_total": sum(self.checked.values()),
                 "skipped": dict(self.skipped), "errors_by_code": {str(k): v for k, v in self.errors_by_code.items()},
+                "error_messages": {str(k): v for k, v in self.error_messages.items()},
                 "statements": self.statements, "rounds": self.rounds, "candidates": self.candidates,
                 "confirmed": self.confirmed, "flaky": self.flaky,
                 "reduction_seconds": [round(s, 3) for s in self.reductions]}
@@ -228,6 +231,7 @@ class Worker:
         except DatabaseError as e:
             code = error_code(e)
             self.hunt.stats.errors_by_code[code or 0] += 1
+            self.hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
             judged = classify(self.hunt.dialect.kind, code, e.message)
             if not judged.expected and self.hunt.errors_on:
                 await self.hunt.candidate(self, Candidate(judged.kind, ORACLES["errors"], list(self.log), None, None,
@@ -257,6 +261,7 @@ class Worker:
             except DatabaseError as e:
                 code = error_code(e)
                 hunt.stats.errors_by_code[code or 0] += 1
+                hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
                 hunt.stats.skipped[oracle.name] += 1
                 judged = classify(hunt.dialect.kind, code, e.message)
                 if not judged.expected and hunt.errors_on:
