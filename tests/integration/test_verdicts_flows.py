@@ -5,6 +5,7 @@ status and `test-rig report`'s re-rendering of the JSON checked together for eac
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -25,15 +26,16 @@ from tests.helpers import RunningCli, create_user, env_for, run_cli
 STATUS = {"passed": 0, "failed": 1, "undecided": 1, "interrupted": 130}
 
 
-@pytest.fixture(scope="module")
-def silent_port() -> Iterator[int]:
-    """A listener that accepts connections and never says a word: no run against it can see how it ends."""
+@contextlib.contextmanager
+def silent_listener() -> Iterator[tuple[int, threading.Event]]:
+    """A listener that accepts connections and never says a word: no run against it can see how it ends. The
+    event is set once a connection arrived (the run is then waiting for a handshake that never comes)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
     server.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop, arrived = threading.Event(), threading.Event()
 
     def accept() -> None:
         while not stop.is_set():
@@ -41,15 +43,24 @@ def silent_port() -> Iterator[int]:
                 held.append(server.accept()[0])
             except OSError:
                 continue
+            arrived.set()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join()
-    for s in held:
-        s.close()
-    server.close()
+    try:
+        yield int(server.getsockname()[1]), arrived
+    finally:
+        stop.set()
+        thread.join()
+        for s in held:
+            s.close()
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def silent_port() -> Iterator[int]:
+    with silent_listener() as (port, _):
+        yield port
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +126,15 @@ def finished(reports: Reports, *args: str, env: dict[str, str], outcome: str, la
     return agree(reports, r.returncode, r.stdout, r.stderr, outcome, last_line)
 
 
-def interrupted(reports: Reports, *args: str, env: dict[str, str], started: str,
+def interrupted(reports: Reports, *args: str, env: dict[str, str], started: str | threading.Event,
                 error: str = "interrupted by SIGINT") -> dict[str, object]:
-    """Run, wait until the run printed `started` (a line the feature prints once its work began), send SIGINT."""
+    """Run, wait until the run printed `started` (a line the feature prints once its work began) or until that
+    event is set, then send SIGINT."""
     run = RunningCli(*args, *reports.args(), "--no-password-prompt", env=env)
-    run.wait_for(started)
+    if isinstance(started, str):
+        run.wait_for(started)
+    else:
+        assert started.wait(60), run.output()
     run.proc.send_signal(signal.SIGINT)
     status = run.finish()
     return agree(reports, status, "".join(run.stdout), "".join(run.stderr), "interrupted", f"INTERRUPTED: {error}")
@@ -179,6 +194,13 @@ def test_connections_pass_fail_and_are_undecided(command: str, sandbox: SandboxS
                     last_line="UNDECIDED: 2 checks could not be decided")
     assert (data["failed"], data["undecided"]) == (0, 2)
     assert [c["undecided"] for c in data["connections"]] == [True, True]  # type: ignore[union-attr]
+
+
+def test_simple_multi_connection_interrupted_while_connecting(sandbox: SandboxState, tmp_path: Path) -> None:
+    with silent_listener() as (port, arrived):
+        data = interrupted(Reports.under(tmp_path, "interrupted"), "simple-multi-connection", "--connection-count",
+                           "2", "-H", f"127.0.0.1:{port}", env=env_for(sandbox), started=arrived)
+    assert data["error"] == "interrupted by SIGINT"
 
 
 def test_multi_connection_interrupted_keeps_the_events_seen(sandbox: SandboxState, silent_port: int,
