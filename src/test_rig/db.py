@@ -373,12 +373,22 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
     if local_infile:
         _fix_load_local_filename()
     context = target.context("connect")
+    task = asyncio.current_task()
     try:
-        return await asyncio.wait_for(
-            asyncmy.connect(host=target.host, port=target.port, user=target.user, password=target.password,
-                            database=db, connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls,
-                            charset="utf8mb4", local_infile=local_infile),
-            target.timeout_secs)
+        try:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for hands back the driver's outcome when a
+            # cancellation (Ctrl-C) comes as the connect ends (a 2013 of the socket the cancellation closed, which
+            # the retries took for a lost connection and retried until the timeout), and leaves the driver's own
+            # error in a task nobody reads ("Task exception was never retrieved" on stderr).
+            async with asyncio.timeout(target.timeout_secs):
+                return await asyncmy.connect(host=target.host, port=target.port, user=target.user,
+                                             password=target.password, database=db,
+                                             connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls,
+                                             charset="utf8mb4", local_infile=local_infile)
+        except Exception as e:
+            if task is not None and task.cancelling():  # the driver failed on the way out of a cancellation
+                raise asyncio.CancelledError() from e
+            raise
     except TimeoutError as e:
         raise TimeoutError_(f"no answer from {target.address} within {target.timeout_secs:g} s",
                             code=2003, context=context) from e
