@@ -29,8 +29,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _flag(name: str, default: bool, text: str) -> Callable[[F], F]:
     """A sysbench boolean: `--skip-trx`, `--skip-trx on`, `--skip-trx=off`."""
-    return click.option(name, type=_ON_OFF, is_flag=False, flag_value=True, default=default, show_default=True,
-                        metavar="on|off", help=text)
+    return click.option(name, type=_ON_OFF, is_flag=False, flag_value=True, default=default, metavar="on|off",
+                        help=f"{text}  [default: {'on' if default else 'off'}]")
 
 
 def _table_options(fn: Any) -> Any:
