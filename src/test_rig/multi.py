@@ -115,6 +115,21 @@ def named_targets(cfg: AppConfig, count: int | None) -> tuple[list[Target], list
     return targets, names
 
 
+#: option parameter → (the connections' field that overrides it, how the user spells the option)
+_PER_CONNECTION = {"host": ("host", "-H/--host"), "user": ("username", "-u/--user"),
+                   "database": ("database", "-d/--database"), "password": ("password", "--password")}
+
+
+def unused_options(cfg: AppConfig, typed: set[str]) -> list[str]:
+    """A note for each option typed on the command line (`typed`: host, user, database, password) that no
+    connection will use, because every configured `connections` entry sets its own value."""
+    if not cfg.connections:
+        return []
+    return [f"note: {flag} is not used: every entry of `connections` in the configuration sets its own {field}"
+            for param, (field, flag) in _PER_CONNECTION.items()
+            if param in typed and all(getattr(c, field) is not None for c in cfg.connections)]
+
+
 def breakers(manager: ManagerFactory) -> Callable[[Target], ResilientConnectionManager]:
     """One circuit breaker per server address, shared by every connection to it."""
     made: dict[str, CircuitBreaker] = {}

@@ -345,3 +345,19 @@ def test_two_point_select_runs_started_together_share_their_table(sandbox: Sandb
         assert asyncio.run(admin("SELECT COUNT(*) FROM rig_bench_race.rig_sbtest1")) == 20000
     finally:
         asyncio.run(admin("DROP DATABASE IF EXISTS rig_bench_race"))
+
+
+@pytest.mark.parametrize("command", ["simple-multi-connection", "multi-connection"])
+def test_an_option_every_configured_connection_overrides_is_named(command: str, sandbox: SandboxState,
+                                                                  tmp_path: Path) -> None:
+    """-H names a closed port, but both configured connections name their own host: the run uses theirs and says
+    that -H was not used (it used to be silently ignored); -u, which no entry sets, is used and not named."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"connections": [{"name": n, "host": f"127.0.0.1:{sandbox.port}"} for n in "ab"]}))
+    r = run_cli(command, "-c", str(cfg), "-H", "127.0.0.1:1", "-u", "root", "--connection-count", "2",
+                "--no-password-prompt", env=env_for(sandbox))
+    assert r.returncode == 0, r.stdout + r.stderr
+    notes = [line for line in r.stdout.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: -H/--host is not used: every entry of `connections` in the configuration sets its own "
+                     "host"]
+    assert r.stdout.splitlines()[-1] == "PASSED: every check passed"

@@ -10,10 +10,20 @@ import click
 from .. import multi as flows
 from ..coordinator import EventLog
 from ..environment import Environment
-from .common import build_environment, common_options, guarded, html_option, run_feature
+from .common import build_environment, common_options, given, guarded, html_option, run_feature
 
 _count_option = click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
                              help="Connections (default: the configured `connections`, else 5).")
+
+
+def start(ctx: click.Context, params: dict[str, Any], count: int | None, what: str) -> Environment:
+    """The run's Environment, its first line, and a note for each connection option no connection uses."""
+    env = build_environment(ctx, params)
+    env.console.print(f"test-rig {ctx.info_name}: {count or len(env.config.connections) or 5} connections{what}")
+    for note in flows.unused_options(env.config, {p for p in ("host", "user", "database", "password")
+                                                  if given(ctx, p)}):
+        env.console.print(note, markup=False)
+    return env
 
 
 def print_connections(env: Environment, data: dict[str, Any]) -> None:
@@ -45,9 +55,7 @@ def print_connections(env: Environment, data: dict[str, Any]) -> None:
 @guarded
 def simple_multi_connection(ctx: click.Context, /, connection_count: int | None, **params: Any) -> None:
     """N state machines each run the basic flow concurrently; one result line per connection."""
-    env = build_environment(ctx, params)
-    env.console.print(f"test-rig simple-multi-connection: {connection_count or len(env.config.connections) or 5} "
-                      "connections")
+    env = start(ctx, params, connection_count, "")
     data = run_feature(lambda: flows.simple_multi_connection(
         env.config, connection_count, lambda breaker: env.manager(breaker=breaker),
         timeout=env.config.test.timeout_secs))
@@ -67,9 +75,7 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
 def multi_connection(ctx: click.Context, /, connection_count: int | None, coordination_timeout: float,
                          **params: Any) -> None:
     """N state machines under the coordinator: events, shared state, a readiness barrier."""
-    env = build_environment(ctx, params)
-    env.console.print(f"test-rig multi-connection: {connection_count or len(env.config.connections) or 5} "
-                      "connections under the coordinator")
+    env = start(ctx, params, connection_count, " under the coordinator")
     env.console.print("events:")
     events = EventLog()
     events.add_listener(lambda ev: env.console.print(f"  {ev}", markup=False))
