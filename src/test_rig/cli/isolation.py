@@ -12,7 +12,8 @@ from ..environment import PROGRAM_STOP, Environment
 from ..errors import UsageError
 from ..isolation.catalogue import ALL_TESTS, CATALOGUE, IsolationTest
 from ..isolation.report import LEGEND, explain, junit_suite, load_profile, markdown_table, results_table
-from ..isolation.runner import Level, RunSettings, SuiteRun, TestResult, run_isolation
+from ..isolation.runner import Level, RunSettings, TestResult
+from ..isolation.suite import SuiteRun, run_isolation
 from .common import (
     build_environment,
     common_options,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,7 @@ from ..coordinator import Coordinator, Step, StepRecord
 from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
 from ..errors import DatabaseError, RigError, UsageError, error_code
 from ..resilience import ResilientConnectionManager
-from ..results import RunResult
-from .catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
 
 
 @dataclass
@@ -270,23 +268,21 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
                         settings: RunSettings, *, manager: ResilientConnectionManager | None = None,
                         on_result: Callable[[TestResult], None] | None = None,
                         results: list[TestResult] | None = None, schema: Schema | None = None,
-                        scaled: tuple[int, int] | None = None, scaled_results: list[Any] | None = None,
+                        per_level: Callable[[LevelSession], Awaitable[None]] | None = None, lanes: int = 0,
                         ) -> list[TestResult]:
     """Every test at every level. Results are appended to `results` as they come, so a caller keeps
     what finished even if the run is interrupted. The schema is dropped in every case.
 
-    `scaled` = (rows, transactions) also runs the scaled lost-update and write-skew variants at
-    each supported level, appending to `scaled_results`.
+    `per_level`, when given, runs after the tests at each supported level, on that level's session with at
+    least `lanes` connections (the scaled variants: isolation.suite).
     """
-    from .scaled import lost_update, write_skew
-
     out = results if results is not None else []
     schema = schema or Schema(target)
     await schema.create(manager)
     try:
         for level in levels:
-            lanes = max([len(t.transactions) for t in tests] + [scaled[1] if scaled else 0])
-            session = LevelSession(schema, level, settings, count=lanes, manager=manager)
+            session = LevelSession(schema, level, settings, count=max([len(t.transactions) for t in tests] + [lanes]),
+                                   manager=manager)
             await session.open()
             try:
                 for test in tests:
@@ -294,9 +290,8 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
                     out.append(res)
                     if on_result:
                         on_result(res)
-                if scaled and session.unsupported is None and scaled_results is not None:
-                    scaled_results.append(await lost_update(session, *scaled))
-                    scaled_results.append(await write_skew(session, *scaled))
+                if per_level is not None and session.unsupported is None:
+                    await per_level(session)
             finally:
                 await session.close()
     finally:
@@ -311,101 +306,3 @@ async def run_one(target: Target, test: IsolationTest, isolation: str, *, txn_mo
     """One catalogue test at one level, in a schema of its own (for scripts and handlers)."""
     results = await run_catalogue(target, [test], [Level(isolation, txn_mode)], settings or RunSettings())
     return results[0]
-
-
-@dataclass
-class SuiteRun:
-    """What `run_suite` saw: the server, the levels planned, and results as they came; `run_isolation` adds
-    how the run ended and the comparison with a profile."""
-
-    server: dict[str, Any] = field(default_factory=dict)
-    levels: list[Level] = field(default_factory=list)
-    results: list[TestResult] = field(default_factory=list)
-    scaled: list[Any] = field(default_factory=list)
-    session_variables: dict[str, Any] = field(default_factory=dict)
-    #: the profile compared with (its name or path as given), and every cell that differs from it, one line each
-    profile: str | None = None
-    differences: list[str] = field(default_factory=list)
-    complete: bool = True
-    error: str | None = None
-    #: the error that stopped the run, for the command to report as it always has (exit 1 and its sentence)
-    failure: RigError | None = None
-
-    @property
-    def undecided(self) -> list[TestResult]:
-        return [r for r in self.results if r.outcome == UNDECIDED]
-
-    @property
-    def observed(self) -> bool:
-        """Whether any cell was decided (prevented or anomaly): a run of refused levels only observed nothing."""
-        return any(r.outcome in (PREVENTED, ANOMALY) for r in self.results)
-
-    def to_result(self) -> RunResult:
-        """The command's result: `ok` is the run's own verdict on what it decided (no error, no difference from
-        the profile); undecided cells, or a run that decided nothing, are counted in `undecided`."""
-        open_cells = len(self.undecided)
-        return RunResult("isolation", ok=self.error is None and not self.differences, complete=self.complete,
-                         error=self.error, payload={
-                             "server": self.server, "session_variables": self.session_variables,
-                             "profile": self.profile, "differences": self.differences,
-                             "failed": len(self.differences),
-                             "undecided": open_cells or (0 if self.observed or not self.complete
-                                                         or self.error else 1),
-                             "results": [r.to_dict() for r in self.results],
-                             "scaled": [s.to_dict() for s in self.scaled]})
-
-
-async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
-                    settings: RunSettings, *, manager: ResilientConnectionManager, run: SuiteRun,
-                    scaled: tuple[int, int] | None = None,
-                    on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
-                    on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
-    """Probe the server, plan the levels (TiDB: per transaction mode), run the catalogue at each.
-
-    `run` is filled as the run goes, so a caller that is interrupted still holds what finished.
-    """
-    probe = await manager.execute_with_resilience(f"connect to {target.address}",
-                                                  lambda: connect(target, database=False))
-    try:
-        server = probe.server
-    finally:
-        await probe.close()
-    run.server.update(server.to_dict())
-    run.levels[:] = plan_levels(server, requested_level, txn_mode)
-    if on_start is not None:
-        on_start(server, run.levels)
-    await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
-                        scaled=scaled, scaled_results=run.scaled, on_result=on_result)
-    return run
-
-
-async def run_isolation(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
-                        settings: RunSettings, *, manager: ResilientConnectionManager,
-                        profile: tuple[str, dict[str, dict[str, str]]] | None = None,
-                        scaled: tuple[int, int] | None = None,
-                        on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
-                        on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
-    """The isolation command's run: the catalogue at every planned level (`run_suite`; the run applies the
-    session variables itself, per level, after its own defaults, so `target`'s own are not used), then the
-    comparison with `profile` (its name and cells). Returns what was seen, also when it did not finish: a
-    cancellation (SIGINT, SIGTERM) gives `complete=False` with "interrupted by ..." once the run's schema is
-    dropped; an error of the run gives `complete=False`, its sentence in `error` and the error in `failure`.
-    Bad input (UsageError) propagates."""
-    from ..environment import PROGRAM_STOP
-
-    run = SuiteRun(session_variables=dict(settings.session_variables),
-                   profile=profile[0] if profile is not None else None)
-    try:
-        await run_suite(dataclasses.replace(target, session_variables={}), tests, requested_level, txn_mode,
-                        settings, manager=manager, run=run, scaled=scaled, on_start=on_start, on_result=on_result)
-    except asyncio.CancelledError:
-        run.complete, run.error = False, PROGRAM_STOP.reason()
-    except UsageError:
-        raise
-    except RigError as e:
-        run.complete, run.error, run.failure = False, e.message, e
-    if profile is not None:
-        from .report import compare
-
-        run.differences = compare(run.results, profile[1])
-    return run

@@ -1,0 +1,122 @@
+"""The isolation command's run: probe the server, plan its levels, run the catalogue (and the scaled
+variants) at each, compare with a profile of expected outcomes, and return what was seen as the command's
+result, also when the run was interrupted or stopped by an error."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..db import ServerInfo, Target, connect
+from ..errors import RigError, UsageError
+from ..resilience import ResilientConnectionManager
+from ..results import RunResult
+from .catalogue import ANOMALY, PREVENTED, UNDECIDED, IsolationTest
+from .report import compare
+from .runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
+from .scaled import lost_update, write_skew
+
+
+@dataclass
+class SuiteRun:
+    """What `run_suite` saw: the server, the levels planned, and results as they came; `run_isolation` adds
+    how the run ended and the comparison with a profile."""
+
+    server: dict[str, Any] = field(default_factory=dict)
+    levels: list[Level] = field(default_factory=list)
+    results: list[TestResult] = field(default_factory=list)
+    scaled: list[Any] = field(default_factory=list)
+    session_variables: dict[str, Any] = field(default_factory=dict)
+    #: the profile compared with (its name or path as given), and every cell that differs from it, one line each
+    profile: str | None = None
+    differences: list[str] = field(default_factory=list)
+    complete: bool = True
+    error: str | None = None
+    #: the error that stopped the run, for the command to report as it always has (exit 1 and its sentence)
+    failure: RigError | None = None
+
+    @property
+    def undecided(self) -> list[TestResult]:
+        return [r for r in self.results if r.outcome == UNDECIDED]
+
+    @property
+    def observed(self) -> bool:
+        """Whether any cell was decided (prevented or anomaly): a run of refused levels only observed nothing."""
+        return any(r.outcome in (PREVENTED, ANOMALY) for r in self.results)
+
+    def to_result(self) -> RunResult:
+        """The command's result: `ok` is the run's own verdict on what it decided (no error, no difference from
+        the profile); undecided cells, or a run that decided nothing, are counted in `undecided`."""
+        open_cells = len(self.undecided)
+        return RunResult("isolation", ok=self.error is None and not self.differences, complete=self.complete,
+                         error=self.error, payload={
+                             "server": self.server, "session_variables": self.session_variables,
+                             "profile": self.profile, "differences": self.differences,
+                             "failed": len(self.differences),
+                             "undecided": open_cells or (0 if self.observed or not self.complete
+                                                         or self.error else 1),
+                             "results": [r.to_dict() for r in self.results],
+                             "scaled": [s.to_dict() for s in self.scaled]})
+
+
+async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
+                    settings: RunSettings, *, manager: ResilientConnectionManager, run: SuiteRun,
+                    scaled: tuple[int, int] | None = None,
+                    on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
+                    on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
+    """Probe the server, plan the levels (TiDB: per transaction mode), run the catalogue at each.
+
+    `run` is filled as the run goes, so a caller that is interrupted still holds what finished.
+    """
+    probe = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                  lambda: connect(target, database=False))
+    try:
+        server = probe.server
+    finally:
+        await probe.close()
+    run.server.update(server.to_dict())
+    run.levels[:] = plan_levels(server, requested_level, txn_mode)
+    if on_start is not None:
+        on_start(server, run.levels)
+    async def scaled_variants(session: LevelSession) -> None:
+        assert scaled is not None
+        run.scaled.append(await lost_update(session, *scaled))
+        run.scaled.append(await write_skew(session, *scaled))
+
+    await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
+                        on_result=on_result, per_level=scaled_variants if scaled else None,
+                        lanes=scaled[1] if scaled else 0)
+    return run
+
+
+async def run_isolation(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
+                        settings: RunSettings, *, manager: ResilientConnectionManager,
+                        profile: tuple[str, dict[str, dict[str, str]]] | None = None,
+                        scaled: tuple[int, int] | None = None,
+                        on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
+                        on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
+    """The isolation command's run: the catalogue at every planned level (`run_suite`; the run applies the
+    session variables itself, per level, after its own defaults, so `target`'s own are not used), then the
+    comparison with `profile` (its name and cells). Returns what was seen, also when it did not finish: a
+    cancellation (SIGINT, SIGTERM) gives `complete=False` with "interrupted by ..." once the run's schema is
+    dropped; an error of the run gives `complete=False`, its sentence in `error` and the error in `failure`.
+    Bad input (UsageError) propagates."""
+    from ..environment import PROGRAM_STOP
+
+    run = SuiteRun(session_variables=dict(settings.session_variables),
+                   profile=profile[0] if profile is not None else None)
+    try:
+        await run_suite(dataclasses.replace(target, session_variables={}), tests, requested_level, txn_mode,
+                        settings, manager=manager, run=run, scaled=scaled, on_start=on_start, on_result=on_result)
+    except asyncio.CancelledError:
+        run.complete, run.error = False, PROGRAM_STOP.reason()
+    except UsageError:
+        raise
+    except RigError as e:
+        run.complete, run.error, run.failure = False, e.message, e
+    if profile is not None:
+        run.differences = compare(run.results, profile[1])
+    return run
