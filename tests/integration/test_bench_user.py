@@ -69,10 +69,12 @@ def test_a_failing_on_start_or_task_is_named(shop: dict[str, str], tmp_path: Pat
                       "class BadReview(User):\n    @task(3)\n    async def look(self, conn):\n"
                       "        await conn.fetch('SELECT 1')\n\n"
                       "    @task\n    async def review(self, conn):\n        assert False, 'stars out of range'\n")
-    r = run_cli("bench", "user", f"{broken}:NoCart", "--connections", "2", "--duration", "1", "--no-password-prompt",
-                env=shop)
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert r.stderr.strip() == "error: NoCart.on_start raised KeyError: 'cart'; fix the workload and run again."
+    for spread in ([], ["--processes", "2"]):  # refused before the load, so before any worker process starts
+        r = run_cli("bench", "user", f"{broken}:NoCart", "--connections", "2", "--duration", "1", *spread,
+                    "--no-password-prompt", env=shop)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr.strip() == "error: NoCart.on_start raised KeyError: 'cart'; fix the workload and run again."
+        assert "load started" not in r.stdout
     out = tmp_path / "f.json"
     r = run_cli("bench", "user", f"{broken}:BadReview", "--connections", "2", "--duration", "1",
                 "--no-password-prompt", "--json", str(out), env=shop)

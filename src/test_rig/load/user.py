@@ -20,12 +20,15 @@ As in hypothesis' stateful rules, `@task` attaches a small frozen record to the 
 once (`tasks_of`); decorator order does not matter. A worker repeats: pick a task by weight (the worker's own
 seeded generator), run it, record its latency under its name. A task that raises a database error fails that
 operation with its code; one that raises anything else (an assertion of the workload) fails it under the
-exception's class name, and fails the run (exit 1) naming the task and the error. `on_start` that raises stops
-the run before it measures anything (exit 2, naming the class and the error).
+exception's class name, and fails the run (exit 1) naming the task and the error. Before the load, one user is
+made, started and stopped on a connection of its own (`probe`): a class whose on_start or on_stop raises is
+refused then (exit 2, naming the class and the error); one that fails to start only sometimes during the run
+fails the run (exit 1).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections import Counter
@@ -186,20 +189,12 @@ class UserWorkload:
         self.deck = [i for i, t in enumerate(infos) for _ in range(t.weight)]
         self.figures = [_Figures(histogram=HdrHistogram(1, 3_600_000_000, 3)) for _ in infos]
         self.stop_failures: Counter[str] = Counter()
+        self.start_failures: Counter[str] = Counter()
 
     async def __call__(self, conn: Any, worker: Any) -> None:
         user: User | None = worker.data.get("user")
-        if user is None:
-            user = self._start_user()
-            user.rng, user.index, user.conn = worker.rng, worker.index, conn
-            worker.data["user"] = user
-            try:
-                await user.on_start(conn)
-            except DatabaseError:
-                raise
-            except Exception as e:
-                raise PluginError(f"{self.cls.__name__}.on_start raised {type(e).__name__}: {e}; fix the workload "
-                                  "and run again.") from e
+        if user is None or not worker.data.get("started"):
+            user = await self._start(conn, worker)
         user.conn = conn
         index = self.deck[worker.rng.randrange(len(self.deck))]
         figures = self.figures[index]
@@ -222,19 +217,34 @@ class UserWorkload:
     async def worker_done(self, conn: Any, worker: Any) -> None:
         """The run's end: the worker's user's on_stop (a failure is recorded; it fails the run)."""
         user: User | None = worker.data.get("user")
-        if user is None:
+        if user is None or not worker.data.get("started"):
             return
         try:
             await user.on_stop(conn)
         except Exception as e:
             self.stop_failures[f"{self.cls.__name__}.on_stop raised {type(e).__name__}: {e}"] += 1
 
-    def _start_user(self) -> User:
+    async def _start(self, conn: Any, worker: Any) -> User:
+        """The worker's user, made and started. A start that raised (the run's probe passed, so it fails only
+        sometimes) is counted under start_failures, fails this operation, and is tried again at the next one,
+        a tenth of a second later so a start that always fails does not spin; a database error (a lost
+        connection) is the loop's to handle, and the start is tried again on the new connection."""
+        if worker.data.get("start_failed"):
+            await asyncio.sleep(0.1)
         try:
-            return self.cls()
+            user = worker.data.get("user") or self.cls()
+            user.rng, user.index, user.conn = worker.rng, worker.index, conn
+            worker.data["user"] = user
+            await user.on_start(conn)
+        except DatabaseError:
+            raise
         except Exception as e:
-            raise PluginError(f"{self.cls.__name__}() raised {type(e).__name__}: {e}; a User class is made with "
-                              "no arguments.") from e
+            message = f"{self.cls.__name__}.on_start raised {type(e).__name__}: {e}"
+            self.start_failures[message] += 1
+            worker.data["start_failed"] = True
+            raise TaskFailed(message, code=None) from e
+        worker.data["started"] = True
+        return user
 
     def named_stats(self) -> dict[str, Any]:
         tasks = {}
@@ -244,7 +254,7 @@ class UserWorkload:
             if f.first_failure is not None:
                 entry["failures"] = {f.first_failure: 1}  # merged by adding: one message per process at most
             tasks[name] = entry
-        return {"tasks": tasks, "stop_failures": dict(self.stop_failures)}
+        return {"tasks": tasks, "stop_failures": dict(self.stop_failures), "start_failures": dict(self.start_failures)}
 
 
 def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
@@ -261,9 +271,13 @@ def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
 
 
 def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
-                   stop_failures: dict[str, int] | None = None) -> dict[str, Any]:
+                   stop_failures: dict[str, int] | None = None,
+                   start_failures: dict[str, int] | None = None) -> dict[str, Any]:
     """`ok`/`error` of a user run: a task that raised something else than a database error fails it (its name
     and error named); database errors fail it too unless a nemesis caused them; nothing done is undecided."""
+    if start_failures:
+        message, n = sorted(start_failures.items())[0]
+        return {"ok": False, "error": f"{message} ({n} time{'s' if n != 1 else ''})"}
     if stop_failures:
         message, n = sorted(stop_failures.items())[0]
         return {"ok": False, "error": f"{message} ({n} of the users)"}
@@ -281,6 +295,34 @@ def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
     return {"ok": True}
 
 
+async def probe(target: Any, cls: type[User], manager: Any, seed: int = 0) -> None:
+    """One user of `cls` made, started and stopped on a connection of its own before the load: a class whose
+    construction, on_start or on_stop raises is refused (PluginError, exit 2) before anything is measured. (So
+    on_start and on_stop run once more than the run's users: Locust has no such check.)"""
+    import random
+
+    from ..db import connect
+
+    conn = await manager.execute_with_resilience(f"connect to {target.address}", lambda: connect(target))
+    try:
+        try:
+            user = cls()
+        except Exception as e:
+            raise PluginError(f"{cls.__name__}() raised {type(e).__name__}: {e}; a User class is made with no "
+                              "arguments.") from e
+        user.rng, user.index, user.conn = random.Random(seed - 1), -1, conn
+        for step in ("on_start", "on_stop"):
+            try:
+                await getattr(user, step)(conn)
+            except DatabaseError:
+                raise
+            except Exception as e:
+                raise PluginError(f"{cls.__name__}.{step} raised {type(e).__name__}: {e}; fix the workload and run "
+                                  "again.") from e
+    finally:
+        await conn.close()
+
+
 async def run(target: Any, spec: UserSpec, *, connections: int, duration: float, manager: Any,
               connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1, nemesis: Any = None,
               on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
@@ -291,6 +333,7 @@ async def run(target: Any, spec: UserSpec, *, connections: int, duration: float,
     from ..bench import bench
 
     cls = load_user(spec.target)
+    await probe(target, cls, manager(None, connect_timeout), seed)
     data = await bench(target, workload=spec, connections=connections, duration=duration, table_size=0,
                        manager=manager, connect_timeout=connect_timeout, seed=seed, warmup=warmup,
                        processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
@@ -303,9 +346,10 @@ async def run(target: Any, spec: UserSpec, *, connections: int, duration: float,
     tasks = summarize(named, float(data["seconds"]))
     data["tasks"] = tasks
     stop_failures = dict(named.get("stop_failures") or {})
+    start_failures = dict(named.get("start_failures") or {})
     if data.get("complete") is False or (data.get("ok") is False and not data.get("undecided")):
         return data
     for key in ("undecided", "error", "unknown"):
         data.pop(key, None)
-    data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures))
+    data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures, start_failures))
     return data
