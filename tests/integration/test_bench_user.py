@@ -88,3 +88,14 @@ def test_a_failing_on_start_or_task_is_named(shop: dict[str, str], tmp_path: Pat
     assert r.returncode == 2
     assert r.stderr.strip() == (f"error: Workload {broken} has no class 'Nope' (User classes there: NoCart, "
                                 "BadReview); check the name.")
+
+
+def test_example_under_the_nemesis(shop: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "n.json"
+    r = run_cli("bench", "user", f"{EXAMPLE}:Shopper", "--connections", "2", "--duration", "2.5", "--nemesis",
+                "kill-connections", "--nemesis-interval", "1", "--no-password-prompt", "--json", str(out), env=shop)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["outcome"] == "passed" and len(data["nemesis"]["windows"]) == 2 and data["reconnects"] > 0
+    assert sum(t["errors"] for t in data["tasks"].values()) == data["errors"] > 0
+    assert sum(t["count"] for t in data["tasks"].values()) == data["operations"]

@@ -128,3 +128,13 @@ def test_loading_a_user_class(tmp_path: Path) -> None:
         user.load_user("nope.py")
     with pytest.raises(PluginError, match=r"'no-such-workload' is not a file, file.py:Class, module:Class"):
         user.load_user("no-such-workload")
+
+
+def test_loading_module_colon_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "rig_shop_module.py").write_text("from test_rig.load.user import User, task\n\nclass Shop(User):\n"
+                                                  "    @task(2)\n    async def t(self, c):\n        pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = user.load_user("rig_shop_module:Shop")
+    assert cls.__name__ == "Shop" and tasks_of(cls) == [TaskInfo(2, "t")]
+    with pytest.raises(PluginError, match=r"^Plugin module 'rig_no_such_module' was not found"):
+        user.load_user("rig_no_such_module:Shop")
