@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def main() -> None:
               f"operations/s {ours[0] / base[0]:.2f}")
     finally:
         box.destroy()
+        shutil.rmtree(user_file.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
