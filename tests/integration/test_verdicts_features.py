@@ -343,3 +343,56 @@ def test_a_report_shows_no_python_none(tmp_path: Path) -> None:
     assert "<td>statement 7</td><td>–</td><td>finished</td>" in text
     body = text[text.index("<body>"):]
     assert "None" not in body.replace("Plotly", "")
+
+
+# --------------------------------------------------------------------------- report: every command's failed and
+# interrupted result
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+#: every command that writes --json and talks to a server, with arguments that keep it short
+SERVER_COMMANDS = {
+    "basic": ["basic"],
+    "simple-multi-connection": ["simple-multi-connection", "--connection-count", "2"],
+    "multi-connection": ["multi-connection", "--connection-count", "2"],
+    "run": ["run", str(EXAMPLES / "readme_handler.py")],
+    "bench select-1": ["bench", "select-1", "--duration", "1", "--connections", "1"],
+    "isolation": ["isolation"],
+    "job-monitor": ["job-monitor", "-t", "5", "--update-interval", "0.5"],
+    "elle": ["elle", "list-append", "--duration", "1"],
+    "hunt": ["hunt", "--duration", "2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(SERVER_COMMANDS))
+def test_report_renders_every_commands_failed_and_interrupted_result(command: str, tmp_path: Path) -> None:
+    """A run that fails (nothing listens on its port; the connect retries give up after 1 s) and one interrupted
+    by SIGINT once it has connected to a server that never answers; `test-rig report` renders each JSON to the
+    banner of its verdict."""
+    import socket
+
+    quick, slow = tmp_path / "quick.toml", tmp_path / "slow.toml"
+    quick.write_text("[database]\ntimeout_secs = 1\n[test]\ntimeout_secs = 2\n")
+    slow.write_text("[database]\ntimeout_secs = 60\n[test]\ntimeout_secs = 60\n")
+    failed, interrupted = tmp_path / "failed.json", tmp_path / "interrupted.json"
+    r = run_cli(*SERVER_COMMANDS[command], "-c", str(quick), "-H", "127.0.0.1:1", "--no-password-prompt", "--json",
+                str(failed), timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never sends a greeting
+        silent.settimeout(60)
+        run = RunningCli(*SERVER_COMMANDS[command], "-c", str(slow), "-H", f"127.0.0.1:{silent.getsockname()[1]}",
+                         "--no-password-prompt", "--json", str(interrupted))
+        connection, _ = silent.accept()  # the event: the run is connecting, waiting for the server's greeting
+        with connection:
+            run.proc.send_signal(signal.SIGINT)
+            assert run.finish() == 130 and "Traceback" not in run.output()
+    for result, expected in ((failed, ("failed", "interrupted")), (interrupted, ("interrupted",))):
+        data = json.loads(result.read_text())
+        assert data["command"] == command and data["ok"] is False
+        page = result.with_suffix(".html")
+        r = run_cli("report", str(result), "--html", str(page))
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"report written to {page}\n", "")
+        verdict, text = banner(page)
+        assert verdict in expected and verdict == data.get("outcome", verdict), (command, result.name)
+        assert text.startswith(BANNER_START[verdict]) and "None" not in text
