@@ -190,6 +190,9 @@ def test_job_monitor_four_verdicts(sandbox: SandboxState, tmp_path: Path) -> Non
     data = assert_agree(out, r.returncode, last_line(r.stdout, r.stderr, "passed"), "passed", "every check passed")
     assert [j["status"] for j in data["jobs"]] == ["finished"]  # type: ignore[union-attr,index]
     assert data["exit_status"] == 0
+    [finished] = data["jobs"]  # type: ignore[misc]
+    cases = [c.get("name") for c in ET.parse(out.junit).getroot().iter("testcase")]
+    assert cases == [f"statement {finished['id']} on test.rig_verdict_jobs"]
     # failed: the statement fails on the server; the reason names the job and the server's error
     out = Outputs.under(tmp_path, "failed")
     r = run_cli(*monitor, "--import-config", str(job(tmp_path, "ALTER TABLE rig_verdict_nosuch ADD COLUMN x INT")),
@@ -231,6 +234,8 @@ def test_gen_data_verdicts(sandbox: SandboxState, tmp_path: Path) -> None:
                 "--replace", "--no-password-prompt", *out.args(), env=env)
     data = assert_agree(out, r.returncode, last_line(r.stdout, r.stderr, "passed"), "passed", "every check passed")
     assert data["table_state"] == "test.rig_verdict_gen holds the 100 new rows."
+    cases = [c.get("name") for c in ET.parse(out.junit).getroot().iter("testcase")]
+    assert cases == ["generate 100 rows", "load into rig_verdict_gen"]
     # failed: the server refuses the load (a user who may read but not create tables); the table is untouched
     sql(sandbox, "DROP USER IF EXISTS 'rig_readonly'@'%'", "CREATE USER 'rig_readonly'@'%'",
         "GRANT SELECT ON *.* TO 'rig_readonly'@'%'")

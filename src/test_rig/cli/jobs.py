@@ -15,6 +15,7 @@ from ..jobs.model import Job, job_id_problem
 from ..jobs.monitor import EXIT_STILL_RUNNING, MonitorRun, MonitorSettings
 from ..jobs.runner import watch
 from ..jobs.sources import SOURCES
+from ..report import Suite
 from .common import build_environment, common_options, guarded, html_option, run_feature
 
 
@@ -190,10 +191,28 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     finally:
         display.stop()
     _render(env, run)
+    suites = [_junit(run)]
     if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
-        env.write_reports(run.to_result().to_dict())
+        env.write_reports(run.to_result().to_dict(), suites)
         PROGRAM_STOP.raise_stop()
-    env.conclude(run.to_result().to_dict())
+    env.conclude(run.to_result().to_dict(), suites)
+
+
+def _junit(run: MonitorRun) -> Suite:
+    """One case per watched job: a failure for one that failed, was cancelled (not by the monitor) or ended
+    without evidence of success; skipped for one still running when the monitor stopped."""
+    from ..jobs.model import CANCELLED, FAILED, UNKNOWN
+    from ..report import Case
+
+    suite = Suite("job-monitor")
+    for w in run.watched():
+        job, name = w.job, f"{w.job.kind} {w.job.id}" + (f" on {w.job.target}" if w.job.target else "")
+        bad = job.status in (FAILED, CANCELLED, UNKNOWN) and not w.cancelled_by_monitor
+        suite.add(Case(name, f"job-monitor.{w.source}", w.elapsed,
+                       failure=f"{job.status}" + (f": {job.message}" if job.message else "") if bad else None,
+                       skipped=None if job.ended and not w.cancelled_by_monitor else
+                       f"still {job.status} when the monitor stopped", output=job_line(job, w.elapsed)))
+    return suite
 
 
 def _render(env: Environment, run: MonitorRun) -> None:
