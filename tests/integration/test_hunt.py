@@ -25,7 +25,7 @@ from test_rig.hunt.compare import Row, compare
 from test_rig.hunt.dialect import Dialect
 from test_rig.hunt.oracles import Check, Mismatch
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
-from test_rig.sandbox import SandboxState
+from test_rig.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, create_user, env_for, run_cli
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
@@ -169,6 +169,20 @@ def test_ctrl_c_writes_the_report_and_drops_the_databases(signum: int, status: i
     assert (data["complete"], data["ok"], data["error"]) == (False, False, f"interrupted by {name}")
     assert data["databases_dropped"] is True and len(data["databases"]) == 4
     assert hunt_databases(sandbox) == []
+
+
+def test_a_server_that_dies_ends_the_run_with_what_it_was_sent_last(own_box: Sandbox, tmp_path: Path) -> None:
+    state = own_box.state()
+    assert state is not None
+    cli = RunningCli("hunt", "--duration", "60", "--json", str(tmp_path / "r.json"), env=env_for(state))
+    cli.wait_for(" 1 s: ")
+    own_box.kill()
+    assert cli.finish() == 1, cli.output()
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert (data["complete"], data["ok"], data["outcome"]) == (False, False, "interrupted")
+    assert data["error"].startswith("the server stopped answering (")
+    assert data["last_statements"] and data["databases_dropped"] is False
+    assert "the run did not finish: the server stopped answering" in cli.output()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -140,7 +140,9 @@ def result_dict(run: Any, error: str | None) -> dict[str, Any]:
     """The hunt's result: `failed` counts the new bugs; a run that checked nothing is undecided."""
     data: dict[str, Any] = run.to_dict()
     new = data["new_bugs"]
-    data.update({"complete": error is None and run.complete, "error": error, "failed": new})
+    data.update({"complete": error is None and run.complete, "error": error or run.error, "failed": new})
+    if error is None and run.error is not None:
+        data["exit_status"] = 1  # ended early without being interrupted: incomplete, exit 1 (not 130)
     if new:
         data["ok"] = False
     elif data["checked_total"] == 0:
@@ -168,6 +170,8 @@ def render(console: Any, data: dict[str, Any]) -> None:
         if f.get("file"):
             console.print(f"  reduced: {escape(f['file'])}")
     verdict = judge(data)
+    if data.get("error") and data.get("exit_status") == 1:
+        console.print(f"[red]the run did not finish: {escape(str(data['error']))}[/]")
     if data["new_bugs"]:
         console.print(f"[red]{data['new_bugs']} new bug(s) found[/]")
     elif verdict.outcome == "undecided":

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..db import Connection, Target, connect, drop_schema
-from ..errors import DatabaseError, RigError, UsageError, error_code
+from ..errors import ConnectionError_, DatabaseError, RigError, UsageError, error_code, is_lost_connection
 from . import ast as A
 from . import render as R
 from .compare import Row, jsonable
@@ -98,7 +98,9 @@ class HuntRun:
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
     server_log: str | None = None
+    #: why the run ended early (the server stopped answering), None when it ran its course
     error: str | None = None
+    last_statements: list[str] = field(default_factory=list)
 
     @property
     def new_findings(self) -> list[Finding]:
@@ -111,7 +113,7 @@ class HuntRun:
                 "seconds": round(self.seconds, 3),
                 "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
                 **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
-                "server_log": self.server_log,
+                "server_log": self.server_log, "last_statements": self.last_statements,
                 "findings": [f.to_dict() for f in self.findings.values()],
                 "new_bugs": len(self.new_findings), "known_bugs": sum(f.known for f in self.findings.values())}
 
@@ -473,9 +475,15 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
                     if isinstance(error, _Stop):
                         pending = set()  # the query count is reached
                         break
+                    if isinstance(error, DatabaseError) and _server_gone(error):
+                        # Nothing can be replayed on a server that is gone: what it was sent last is the evidence.
+                        run.error = f"the server stopped answering ({error}); the run ended there"
+                        run.last_statements = [s for w in workers for s in w.recent]
+                        pending = set()
+                        break
                     if error is not None:
                         raise error
-            run.complete = True
+            run.complete = run.error is None
         finally:
             ticker.cancel()
             for task in tasks:
@@ -492,20 +500,27 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
 
 
 async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run: HuntRun) -> None:
+    """Drop every database of the run (each on `admin` or, once it is lost, on a new connection); `run.dropped`
+    says whether all went."""
     for w in workers:
         for conn in (w.conn, w.replay):
             if conn is not None:
                 await conn.close()
     failures = 0
+    spare: Connection | None = admin
     for w in workers:
         for name in (w.database, w.replay_database):
             try:
-                await drop_schema(target, name, admin if not admin.closed else None)
+                await drop_schema(target, name, spare if spare is not None and not spare.closed else None)
             except (DatabaseError, RigError):
                 failures += 1
-            admin = await connect(target, database=False) if admin.closed else admin
-    await admin.close()
+            spare = None  # drop_schema closed it
     run.dropped = failures == 0
+
+
+def _server_gone(error: DatabaseError) -> bool:
+    """A lost connection that a new one could not replace: the server crashed or stopped."""
+    return is_lost_connection(error) or isinstance(error, ConnectionError_) or error_code(error) in (2002, 2003)
 
 
 def _scan_log(path: Path, offset: int, run: HuntRun, workers: list[Worker]) -> int:
