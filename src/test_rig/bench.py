@@ -138,9 +138,21 @@ def point_select(table_size: int) -> Any:
 WORKLOADS: dict[str, Callable[[int], Any]] = {"point-select": point_select, "select-1": select_one}
 
 
+@dataclass(frozen=True)
+class NamedWorkload:
+    """A bench workload of WORKLOADS as picklable data: what worker processes and Ray actors build the operation
+    from (`operation()`, as for load.oltp.OltpSpec), so scale needs no import of this module."""
+
+    name: str
+    table_size: int
+
+    def operation(self) -> Any:
+        return WORKLOADS[self.name](self.table_size)
+
+
 def operation(workload: Any, table_size: int) -> Any:
     """The operation a worker repeats: a bench workload's name, or a workload described as picklable data with a
-    `name` and an `operation()` (load.oltp.OltpSpec), which worker processes and Ray actors build it from."""
+    `name` and an `operation()` (NamedWorkload, load.oltp.OltpSpec)."""
     return WORKLOADS[workload](table_size) if isinstance(workload, str) else workload.operation()
 
 
@@ -169,12 +181,14 @@ async def run_bench(target: Target, *, workload: Any = "point-select", connectio
                            nemesis.to_dict() if nemesis is not None else None, cluster,
                            workload if isinstance(workload, str) else workload.name)
 
+    # worker processes and Ray actors build the operation from data
+    spec = NamedWorkload(workload, table_size) if isinstance(workload, str) else workload
     if ray is not None:
         from .scale import run_ray
 
         try:
             merged, parts, cluster = await run_ray(
-                work, address=ray, slots=processes, connections=connections, duration=duration, workload=workload,
+                work, address=ray, slots=processes, connections=connections, duration=duration, workload=spec,
                 on_ready=on_load_start,
                 table_size=table_size, seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
@@ -188,7 +202,7 @@ async def run_bench(target: Target, *, workload: Any = "point-select", connectio
         try:
             merged, parts = await run_processes(
                 work, processes=processes, connections=connections, duration=duration, table_size=table_size,
-                workload=workload, on_ready=on_load_start,
+                workload=spec, on_ready=on_load_start,
                 seed=seed, op_timeout=op_timeout, on_start=faults.begin, on_second=on_second,
                 breaker_recovery=nemesis.spec.breaker_recovery if nemesis is not None else None,
                 on_interrupt=(lambda m, p: on_interrupt(result(m, 0, p))) if on_interrupt else None)

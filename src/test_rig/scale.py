@@ -63,7 +63,7 @@ class WorkerJob:
     breaker_recovery: float | None = None
     #: For an elle workload instead of a bench one: what this worker records and where.
     elle: ElleShare | None = None
-    workload: Any = "point-select"  # a bench workload (bench.WORKLOADS) or one described as data (bench.operation)
+    workload: Any = None  # a bench workload described as data: operation() builds it (bench.NamedWorkload, ...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +83,7 @@ class ElleShare:
 def _workload(job: WorkerJob) -> tuple[Any, Callable[[], None]]:
     """The operation a worker runs, and what to do once it has run (close its history file)."""
     if job.elle is None:
-        from .bench import operation
-
-        return operation(job.workload, job.table_size), lambda: None
+        return job.workload.operation(), lambda: None
     import itertools
 
     from .history.model import HistoryWriter
@@ -173,14 +171,14 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                         op_timeout: float | None = None, breaker_recovery: float | None = None,
                         on_start: Callable[[float], None] | None = None,
                         on_second: Callable[[int, int, int], None] | None = None,
-                        elle: Callable[[int, int, int], ElleShare] | None = None, workload: Any = "point-select",
+                        elle: Callable[[int, int, int], ElleShare] | None = None, workload: Any = None,
                         on_ready: Callable[[int], None] | None = None
                         ) -> tuple[FreeRunResult, list[FreeRunResult]]:
-    """Run the bench `workload` (point selects unless said) from `processes` worker processes; return the
-    merged result and the workers' own results (for a check of the merge). `on_start` is told the perf_counter
-    instant at which every worker's timed load begins (the nemesis schedules its faults from it). With `elle`,
-    each worker runs its share of an elle workload instead: `elle(part, base, connections)` describes worker
-    `part`'s share."""
+    """Run the bench `workload` (described as data: bench.NamedWorkload, load.oltp.OltpSpec, ...) from `processes`
+    worker processes; return the merged result and the workers' own results (for a check of the merge).
+    `on_start` is told the perf_counter instant at which every worker's timed load begins (the nemesis schedules
+    its faults from it). With `elle`, each worker runs its share of an elle workload instead: `elle(part, base,
+    connections)` describes worker `part`'s share."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     seconds = context.Queue()
@@ -333,7 +331,7 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                   seed: int = 0, on_interrupt: Callable[[FreeRunResult, list[FreeRunResult]], None] | None = None,
                   op_timeout: float | None = None, breaker_recovery: float | None = None,
                   on_start: Callable[[float], None] | None = None,
-                  on_second: Callable[[int, int, int], None] | None = None, workload: Any = "point-select",
+                  on_second: Callable[[int, int, int], None] | None = None, workload: Any = None,
                   on_ready: Callable[[int], None] | None = None
                   ) -> tuple[FreeRunResult, list[FreeRunResult], dict[str, Any]]:
     """The bench `workload` from `slots` Ray actors spread over the cluster at `address`, merged as for
