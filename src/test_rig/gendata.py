@@ -26,7 +26,7 @@ from typing import Any
 
 from .db import Connection, Target, connect, quote_ident, sql_literal
 from .errors import DatabaseError, RigError, UsageError
-from .report import check_writable
+from .report import Case, Suite, check_writable
 from .results import RunResult
 
 FORMATS = ("csv", "tsv", "sql")
@@ -400,6 +400,20 @@ class GenDataRun:
             payload["table_state"] = self.table_state
         return RunResult("gen-data", ok=error is None and self.complete, complete=self.complete, error=error,
                          payload=payload)
+
+
+    def junit_suite(self, table: str, *, loading: bool) -> Suite:
+        """A case for writing the file and, with a load, one for loading it (a failure with the reason when the
+        new rows were not swapped in); an interrupted step has none (the report adds the interruption's)."""
+        suite = Suite("gen-data")
+        if self.generated is not None:
+            suite.add(Case(f"generate {self.generated.rows} rows", "gen-data", output=str(self.generated.path)))
+        loaded = self.loaded
+        if loaded is not None or (loading and self.generated is not None and self.complete):
+            suite.add(Case(f"load into {table}", "gen-data", None if loaded is None else loaded.seconds,
+                           failure=None if loaded is not None and loaded.swapped else self.to_result().error,
+                           output=self.table_state))
+        return suite
 
 
 def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, force: bool, target: Target | None,

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from ..report import Case, Suite, check_writable
+from ..report import check_writable
 from .common import build_environment, common_options, given, guarded, html_option
 
 
@@ -75,13 +75,7 @@ def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: boo
                           + (f"{loaded.rows_in_table} rows in {where}" + (" (replacing the old table)"
                                                                           if loaded.replaced else "")
                              if loaded.swapped else str(data["error"])), markup=False)
-    suite = Suite("gen-data")
-    if run.generated is not None:
-        suite.add(Case(f"generate {run.generated.rows} rows", "gen-data", output=str(run.generated.path)))
-    if loaded is not None or (do_load and run.generated is not None and run.complete):
-        suite.add(Case(f"load into {table}", "gen-data", None if loaded is None else loaded.seconds,
-                       failure=data.get("error") if not (loaded and loaded.swapped) else None,
-                       output=run.table_state))
+    suite = run.junit_suite(table, loading=do_load)
     if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
         env.write_reports(data, [suite])
         raise run.interrupted

@@ -11,44 +11,12 @@ import click
 from ..environment import PROGRAM_STOP, Environment
 from ..errors import UsageError
 from ..jobs.importconfig import read_import_config
-from ..jobs.model import Job, job_id_problem
+from ..jobs.model import job_id_problem
 from ..jobs.monitor import EXIT_STILL_RUNNING, MonitorRun, MonitorSettings
+from ..jobs.report import job_line, junit_suite, total_text
 from ..jobs.runner import watch
 from ..jobs.sources import SOURCES
-from ..report import Suite
 from .common import build_environment, common_options, guarded, html_option, run_feature
-
-
-def _bar(progress: float | None, width: int = 20) -> str:
-    if progress is None:
-        return "[" + "·" * width + "]    ?"
-    filled = round(progress * width)
-    return "[" + "#" * filled + "-" * (width - filled) + f"] {progress * 100:5.1f}%"
-
-
-def _total(job: Job) -> str:
-    """The rows a job works through; "~" marks the statistics' estimate, which may be stale."""
-    return f"~{job.rows_total}" if job.rows_total_estimated else str(job.rows_total)
-
-
-def job_line(job: Job, elapsed: float | None) -> str:
-    """One plain line per job: what a CI log shows at each update."""
-    parts = [f"{job.kind} {job.id}", job.target or "?", job.status, _bar(job.progress)]
-    if job.phase:
-        parts.append(job.phase)
-    if job.rows_done is not None:
-        parts.append(f"rows {job.rows_done}" + (f"/{_total(job)}" if job.rows_total else ""))
-    if job.bytes_done is not None:
-        parts.append(f"bytes {job.bytes_done}" + (f"/{job.bytes_total}" if job.bytes_total else ""))
-    if job.speed is not None:
-        parts.append(f"speed {job.speed:g}/s")
-    if elapsed is not None:
-        parts.append(f"elapsed {elapsed:.1f} s")
-    if job.eta_seconds is not None and not job.ended:
-        parts.append(f"eta {job.eta_seconds:.0f} s")
-    if job.message:
-        parts.append(job.message)
-    return "  ".join(parts)
 
 
 class Display:
@@ -80,7 +48,7 @@ class Display:
                             else ProgressBar(total=None, width=20))
                 table.add_row(Text(f"{j.kind} {j.id}"), Text(j.target or "?"), Text(j.status), bar,
                               "?" if j.progress is None else f"{j.progress * 100:.1f}", Text(j.phase or ""),
-                              _of(j.rows_done, _total(j) if j.rows_total else None),
+                              _of(j.rows_done, total_text(j) if j.rows_total else None),
                               _of(j.bytes_done, j.bytes_total),
                               "" if j.speed is None else f"{j.speed:g}/s",
                               "" if w.elapsed is None else f"{w.elapsed:.1f} s",
@@ -191,28 +159,11 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     finally:
         display.stop()
     _render(env, run)
-    suites = [_junit(run)]
+    suites = [junit_suite(run)]
     if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
         env.write_reports(run.to_result().to_dict(), suites)
         PROGRAM_STOP.raise_stop()
     env.conclude(run.to_result().to_dict(), suites)
-
-
-def _junit(run: MonitorRun) -> Suite:
-    """One case per watched job: a failure for one that failed, was cancelled (not by the monitor) or ended
-    without evidence of success; skipped for one still running when the monitor stopped."""
-    from ..jobs.model import CANCELLED, FAILED, UNKNOWN
-    from ..report import Case
-
-    suite = Suite("job-monitor")
-    for w in run.watched():
-        job, name = w.job, f"{w.job.kind} {w.job.id}" + (f" on {w.job.target}" if w.job.target else "")
-        bad = job.status in (FAILED, CANCELLED, UNKNOWN) and not w.cancelled_by_monitor
-        suite.add(Case(name, f"job-monitor.{w.source}", w.elapsed,
-                       failure=f"{job.status}" + (f": {job.message}" if job.message else "") if bad else None,
-                       skipped=None if job.ended and not w.cancelled_by_monitor else
-                       f"still {job.status} when the monitor stopped", output=job_line(job, w.elapsed)))
-    return suite
 
 
 def _render(env: Environment, run: MonitorRun) -> None:
