@@ -26,7 +26,7 @@ from test_rig.hunt.dialect import Dialect
 from test_rig.hunt.oracles import Check, Mismatch
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 from test_rig.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli, create_user, env_for, run_cli
+from tests.helpers import RunningCli, browse, create_user, env_for, run_cli
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
 
@@ -153,6 +153,17 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
     assert [len(s) for s in sets] == [len(r) for r in finding.results]
     text = Path(finding.file).read_text()
     assert f"-- the query returned {len(sets[0])} rows" in text and f"WHERE p returned {len(sets[1])} rows" in text
+    # the HTML report shows each bug once, its two results side by side, and works offline
+    from test_rig.cli.hunt import result_dict
+    from test_rig.html import write_html
+
+    data = {"command": "hunt", **result_dict(run, None)}
+    write_html(tmp_path / "hunt.html", json.loads(json.dumps(data, default=str)))
+    seen = browse(tmp_path / "hunt.html", evaluate="() => [document.querySelectorAll('.finding').length, "
+                  "document.querySelectorAll('#finding-0 .side-by-side > tbody > tr > td').length, "
+                  "document.getElementById('status').dataset.verdict]")
+    assert seen["errors"] == [] and seen["requests"] == [] and not seen["blank"]
+    assert seen["value"] == [len(run.findings), 2, "failed"]
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
