@@ -69,8 +69,13 @@ def judge(data: dict[str, Any]) -> Verdict:
 
 def _judge(data: dict[str, Any]) -> Verdict:
     error = data.get("error")
-    if data.get("complete") is False:
-        return Verdict(Outcome.INTERRUPTED, str(error or "interrupted"))
+    if data.get("complete") is False:  # the run did not reach its end: a signal, an error, or a blind spot
+        if data.get("interrupted_by") or str(error or "interrupted").startswith("interrupted"):
+            return Verdict(Outcome.INTERRUPTED, str(error or "interrupted"))
+        reason = str(error or "the run did not reach its end")
+        if _count(data.get("undecided")) and not _count(data.get("failed")):
+            return Verdict(Outcome.UNDECIDED, reason)  # e.g. a server not observed to the end
+        return Verdict(Outcome.FAILED, reason)
     if data.get("ok") is False and error:
         return Verdict(Outcome.FAILED, str(error))
     judged = "valid" in data or "verdict" in data  # a history checker's result (elle, check)

@@ -279,7 +279,7 @@ def test_bench_on_a_missing_database_says_so(server_env: dict[str, str], tmp_pat
                         "`no_such_bench_db`) or choose another with -d/--database.\n")
     data = json.loads(out.read_text())
     assert data == {"command": "bench point-select", "ok": False, "complete": False, "error": data["error"],
-                    "outcome": "interrupted", "reason": data["error"]} \
+                    "outcome": "failed", "reason": data["error"]} \
         and data["error"].startswith("Unknown database no_such_bench_db")
 
 

@@ -13,6 +13,12 @@ from test_rig.results import Outcome, RunResult, judge, settle
     ({"ok": True, "complete": True}, Outcome.PASSED, 0),
     ({"ok": True, "complete": False, "error": "interrupted by SIGINT"}, Outcome.INTERRUPTED, 130),
     ({"ok": False, "error": "connection refused"}, Outcome.FAILED, 1),
+    # a run stopped by an error before its end failed; one that lost sight of the server to the end is undecided
+    ({"ok": False, "complete": False, "error": "Unknown database nope"}, Outcome.FAILED, 1),
+    ({"ok": False, "complete": False, "error": "the server did not answer from 3.1 s to the end", "undecided": 1},
+     Outcome.UNDECIDED, 1),
+    ({"ok": False, "complete": False, "error": "stopped", "interrupted_by": "SIGTERM", "exit_status": 143},
+     Outcome.INTERRUPTED, 143),
     ({"ok": False, "failed": 2}, Outcome.FAILED, 1),
     ({"ok": True, "undecided": 1}, Outcome.UNDECIDED, 1),
     ({"ok": True, "valid": False, "violations": ["G-single-item"]}, Outcome.FAILED, 1),

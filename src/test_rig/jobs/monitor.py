@@ -151,8 +151,9 @@ class MonitorRun:
         status = self.exit_status
         error = self.stopped_because if self.interrupted is not None else self.problem
         payload = self.to_dict()
-        if status == EXIT_STILL_RUNNING:
-            payload["undecided"] = 1
+        if status == EXIT_STILL_RUNNING or (error is not None and error == self.problem and not any(
+                w.job.status in (FAILED, CANCELLED, UNKNOWN) for w in self.watched())):
+            payload["undecided"] = 1  # time ran out with jobs running, or the server was not observed to the end
         return RunResult("job-monitor", ok=status in (EXIT_OK, EXIT_STILL_RUNNING) and error is None,
                          complete=self.complete, error=error,
                          payload={k: v for k, v in payload.items() if k != "complete"})
