@@ -2,7 +2,7 @@
 
 from .environment import PROGRAM_STOP
 
-PROGRAM_STOP.install()  # the program's first instruction: see ProgramStop
+PROGRAM_STOP.install(loading=True)  # the program's first instruction: see ProgramStop
 try:
     from .cli import main
 except KeyboardInterrupt as stop:  # while the commands load, before click could parse anything

@@ -157,18 +157,23 @@ class ProgramStop:
     #: the signal that interrupted the run, if one did (a signal recorded while deferring does not count)
     interrupted_by: int | None = None
     ended: bool = False
+    #: the program is still loading (its modules, click's command classes): a signal is recorded and the
+    #: program ends as soon as it can do so in order, at the start of Program.main, never inside an import
+    loading: bool = False
     #: the run whose reports an interrupt writes (None before its options are parsed)
     environment: Environment | None = None
     #: the command line, for the minimal report of a program interrupted before its options were parsed
     argv: list[str] = field(default_factory=list)
     _previous: dict[int, Any] = field(default_factory=dict, repr=False)
 
-    def install(self, argv: list[str] | None = None) -> bool:
+    def install(self, argv: list[str] | None = None, *, loading: bool = False) -> bool:
         """Take over SIGINT and SIGTERM (not a SIGINT the shell set to be ignored, as for a background job);
-        True if this call installed them. Only in the main thread; harmless to call again."""
+        True if this call installed them. Only in the main thread; harmless to call again. `loading`: the
+        program's modules are still being imported (see `loading`)."""
         if self.installed or threading.current_thread() is not threading.main_thread():
             return False
         self.reset(argv)
+        self.loading = loading
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 self._previous[sig] = signal.signal(sig, self._on_signal)
@@ -208,7 +213,7 @@ class ProgramStop:
             return False
         if self.interrupted_by is None:
             self.interrupted_by = signum
-        return True
+        return not self.loading
 
     def reason(self) -> str:
         """What a feature that caught its cancellation says of its partial result: "interrupted by SIGINT" or

@@ -14,7 +14,7 @@ from ..environment import PROGRAM_STOP
 
 try:
     if os.path.basename(sys.argv[0]).startswith("test-rig"):  # the console script (`python -m` installed it)
-        PROGRAM_STOP.install()
+        PROGRAM_STOP.install(loading=True)  # a signal from here to Program.main is taken there
 
     from typing import Any
 
@@ -45,6 +45,7 @@ class Program(click.Group):
         owner = False
         try:
             owner = PROGRAM_STOP.install(None if args is None else list(args))
+            PROGRAM_STOP.loading = False
             if not owner:
                 if PROGRAM_STOP.installed and PROGRAM_STOP.interrupted_by is not None and not PROGRAM_STOP.ended:
                     # A signal came while the program loaded and something swallowed its stop: end now,
