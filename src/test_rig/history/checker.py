@@ -176,12 +176,14 @@ _UNKNOWN: Any = object()  # no expectation yet
 _MISSING: Any = object()
 def _triples(flat: Sequence[Any]) -> Iterable[tuple[Any, Any, Any]]:
     """A transaction's reads, kept flat (key, length, last, key, ...), as (key, length, last) triples."""
-    return zip(flat[0::3], flat[1::3], flat[2::3], strict=True)
+    items = iter(flat)
+    return zip(items, items, items, strict=True)
 
 
 def _pairs(flat: Sequence[Any]) -> Iterable[tuple[Any, Any]]:
     """A transaction's appends, kept flat (key, value, key, ...), as (key, value) pairs."""
-    return zip(flat[0::2], flat[1::2], strict=True)
+    items = iter(flat)
+    return zip(items, items, strict=True)
 
 
 def _each(readers: int | list[int] | None) -> Sequence[int]:
@@ -191,6 +193,8 @@ def _each(readers: int | list[int] | None) -> Sequence[int]:
     return (readers,) if type(readers) is int else readers  # type: ignore[return-value]
 
 
+#: The characters of a flat JSON list of integers between its brackets: a read made of only these is kept as text.
+_PLAIN = b"0123456789,-"
 _TYPES = {name: name for name in ("invoke", "ok", "fail", "info")}
 _APPEND: Any = object()  # in a transaction's list of values: this micro-operation was an append
 
@@ -237,11 +241,12 @@ class _Analysis:
         self.completed = _Times()
 
     def meta(self, t: Txn) -> None:
-        self.names.add(t.id)
+        self.names.ids.append(t.id)  # the arrays directly: this runs once a transaction
         self.types.append(_TYPES.get(t.type, t.type))  # one string object per type, not one per transaction
         self.process.append(t.process)
         self.invoked.append(t.id)  # the history's order of operations, as Elle orders them
-        self.completed.add(t.complete_index)
+        completed = t.complete_index
+        self.completed.values.append(-1 if completed is None else completed)
 
     def order_edges(self, graph: DepGraph, realtime: bool, process: bool) -> None:
         """Real-time edges (Elle's realtime-graph: from each ok to every later invoke's completion, transitively
@@ -364,9 +369,10 @@ class ListAppend(_Analysis):
         reads: list[Any] = []
         self.appends.append(appends)
         self.reads.append(reads)
-        if not self.is_transaction(t, "list-append"):
+        if t.f != "txn" and not self.is_transaction(t, "list-append"):
             return
         ok = t.type == "ok"
+        longest_of, length_of = self.longest.get, self.length
         writer = self.writer
         nothing: dict[Any, int] = {}
         intern_key = self.keys.setdefault
@@ -412,8 +418,8 @@ class ListAppend(_Analysis):
                 v = bytes(v)
                 if v == b"null":
                     v = None
-                elif b" " in v or b'"' in v or b"\t" in v or b"[" in v[1:] or b"{" in v:
-                    v = _json(v)  # spaces, strings or nested values: read it as data, not as text
+                elif v[1:-1].translate(None, _PLAIN):
+                    v = _json(v)  # anything but a flat list of integers: read it as data, not as text
             if v is None:
                 if not ok:
                     continue  # an unfinished read: its value is not known
@@ -429,7 +435,19 @@ class ListAppend(_Analysis):
                 self.found.unknown.append(f"{t.name} read key {_show(k)} as {_show(v)}, which is not a list")
                 continue
             reads.extend((k, n, last))
-            self._observe(seq, t, k, v, n)
+            # The common case inline (a read as text, its key's longest read as text, one a prefix of the
+            # other); anything else, and every misfit, is _observe's.
+            longest = longest_of(k) if n else None
+            if type(longest) is bytes and type(v) is bytes:
+                if n <= length_of[k]:
+                    if not (longest.startswith(v[:-1]) and longest[len(v) - 1] in _BOUNDARY):
+                        self._observe(seq, t, k, v, n)
+                elif v.startswith(longest[:-1]) and v[len(longest) - 1] == _COMMA:
+                    self._grow(seq, t, k, v, n, length_of[k])
+                else:
+                    self._observe(seq, t, k, v, n)
+            else:
+                self._observe(seq, t, k, v, n)
             keys.append(k)
             values.append(v)
         if len(set(keys)) < len(keys):
@@ -570,7 +588,8 @@ class ListAppend(_Analysis):
             if not rs:
                 continue
             committed = types[seq] == "ok"
-            for k, n, last in _triples(rs):
+            flat = iter(rs)
+            for k, n, last in zip(flat, flat, flat, strict=True):  # the flat reads as triples, without slicing
                 by_state = readers.get(k)
                 if by_state is None:
                     by_state = readers[k] = {}
@@ -636,7 +655,8 @@ class ListAppend(_Analysis):
         for seq, appends in enumerate(self.appends):
             if not appends or types[seq] not in possible:
                 continue
-            for k, v in _pairs(appends):
+            flat = iter(appends)
+            for k, v in zip(flat, flat, strict=True):  # the flat appends as pairs, without slicing
                 prev = previous.get(k, nothing).get(v, _MISSING)
                 if prev is _MISSING:
                     prev = last.get(k, _INIT)
@@ -644,7 +664,14 @@ class ListAppend(_Analysis):
                     w = writer[k].get(prev)
                     if w is not None and w != seq and types[w] in possible:
                         add_ww((w, seq))
-                for r in _each(readers.get(k, nothing).get(prev)):
+                before = readers.get(k, nothing).get(prev)  # inlined _each: this loop runs once an append
+                if before is None:
+                    continue
+                if type(before) is int:
+                    if before != seq:
+                        add_rw((before, seq))
+                    continue
+                for r in before:
                     if r != seq:
                         add_rw((r, seq))
         self.order_edges(graph, realtime, process)
