@@ -163,7 +163,9 @@ def parse_history(lines: Iterable[bytes | str], source: str = "history", *, raw_
                 pass
             else:
                 if w.type in TYPES and w.value is not None:
-                    value = [(f, k, v if f == "r" else _decode(v)) for f, k, v in w.value]
+                    # An invoke's value is decoded only if its completion turns out to need it (iter_pairs)
+                    value = (_Uncooked(w.value) if w.type == "invoke"
+                             else [(f, k, v if f == "r" else _decode(v)) for f, k, v in w.value])
                     yield Op(w.index if w.index is not None else number - 1, w.process, w.type, w.f, value,
                              w.time or 0, number)
                     continue
@@ -175,6 +177,23 @@ def parse_history(lines: Iterable[bytes | str], source: str = "history", *, raw_
             raise UsageError(f"{source} line {number} is not a history operation ({e}); each line must be a JSON "
                              "object with index, process, type, f, value and time.") from None
         yield op_from_map(d, number, source, number - 1)
+
+
+class _Uncooked:
+    """An invoke's micro-operations as `_wire` read them (every value still JSON text): most invokes' values are
+    never used (an ok completion carries its own), so they are decoded only when one is (`_cooked`)."""
+
+    __slots__ = ("mops",)
+
+    def __init__(self, mops: list[tuple[str, Any, msgspec.Raw]]) -> None:
+        self.mops = mops
+
+
+def _cooked(value: Any) -> Any:
+    """An operation's value, decoded if it was left as text (_Uncooked); any other value as it is."""
+    if type(value) is _Uncooked:
+        return [(f, k, v if f == "r" else _decode(v)) for f, k, v in value.mops]
+    return value
 
 
 def _json_array_ops(data: bytes, source: str) -> Iterator[Op]:
@@ -310,12 +329,13 @@ def iter_pairs(ops: Iterable[Op]) -> Iterator[Txn]:
             raise UsageError(f"Operation {op.index}{_at(op)} ({op.type}) of process {op.process} completes nothing "
                              "that was invoked.")
         # ok: what the reads returned; fail and info: their own value if they carry one, else the invoke's
-        value = op.value if op.type == "ok" or isinstance(op.value, list | dict) else invoke.value
+        value = op.value if op.type == "ok" or isinstance(op.value, list | dict) else _cooked(invoke.value)
         yield Txn(invoke.index, op.process, op.type, _mops(value, invoke.f), invoke.time, op.time, seq, invoke.f,
                   op.index)
         seq += 1
     for process, invoke in sorted(open_by_process.items(), key=lambda x: x[1].index):
-        yield Txn(invoke.index, process, "info", _mops(invoke.value, invoke.f), invoke.time, None, seq, invoke.f)
+        yield Txn(invoke.index, process, "info", _mops(_cooked(invoke.value), invoke.f), invoke.time, None, seq,
+                  invoke.f)
         seq += 1
 
 
