@@ -190,7 +190,7 @@ def test_a_server_that_dies_ends_the_run_with_what_it_was_sent_last(own_box: San
     own_box.kill()
     assert cli.finish() == 1, cli.output()
     data = json.loads((tmp_path / "r.json").read_text())
-    assert (data["complete"], data["ok"], data["outcome"]) == (False, False, "interrupted")
+    assert (data["complete"], data["ok"], data["outcome"]) == (False, False, "failed")  # stopped, not interrupted
     assert data["error"].startswith("the server stopped answering (")
     assert data["last_statements"] and data["databases_dropped"] is False
     assert "the run did not finish: the server stopped answering" in cli.output()

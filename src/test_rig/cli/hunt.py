@@ -162,6 +162,8 @@ def render(console: Any, data: dict[str, Any]) -> None:
                   + ", ".join(f"{k} {v}" for k, v in data["checked"].items()), markup=False)
     console.print(f"candidates {data['candidates']}, confirmed {data['confirmed']}, flaky {data['flaky']}; skipped "
                   f"(expected errors) {sum(data['skipped'].values())}; rounds {data['rounds']}", markup=False)
+    for message, n in (data.get("driver_errors") or {}).items():
+        console.print(f"client errors (not the server's; connection replaced) {n}x: {message}", markup=False)
     for f in data["findings"]:
         mark = "known" if f["known"] else "[red]NEW[/]"
         same = f" (same data as {', '.join(f['same_data_as'])})" if f.get("same_data_as") else ""

@@ -68,6 +68,9 @@ class HuntStats:
     errors_by_code: Counter[int] = field(default_factory=Counter)
     #: the first message seen for each code, so a report shows what the expected errors were
     error_messages: dict[int, str] = field(default_factory=dict)
+    #: errors of the client itself, with no server code (a value the driver could not decode, a broken packet
+    #: sequence after one): never a finding about the server; the connection is replaced
+    driver_errors: Counter[str] = field(default_factory=Counter)
     statements: int = 0
     rounds: int = 0
     candidates: int = 0
@@ -79,6 +82,7 @@ class HuntStats:
         return {"checked": dict(self.checked), "checked_total": sum(self.checked.values()),
                 "skipped": dict(self.skipped), "errors_by_code": {str(k): v for k, v in self.errors_by_code.items()},
                 "error_messages": {str(k): v for k, v in self.error_messages.items()},
+                "driver_errors": dict(self.driver_errors),
                 "statements": self.statements, "rounds": self.rounds, "candidates": self.candidates,
                 "confirmed": self.confirmed, "flaky": self.flaky,
                 "reduction_seconds": [round(s, 3) for s in self.reductions]}
@@ -233,6 +237,8 @@ class Worker:
         try:
             await self.conn.execute(sql)
         except DatabaseError as e:
+            if await self._driver_error(e):
+                return
             code = error_code(e)
             self.hunt.stats.errors_by_code[code or 0] += 1
             self.hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
@@ -244,6 +250,16 @@ class Worker:
             await self._reconnect_if_lost()
             return
         self.log.append(statement)
+
+    async def _driver_error(self, e: DatabaseError) -> bool:
+        """True (and the connection replaced) when `e` is the client's own failure, not the server's answer."""
+        if e.code is not None or is_lost_connection(e):
+            return False
+        self.hunt.stats.driver_errors[e.message[:200]] += 1
+        if self.conn is not None:
+            self.conn.abort()
+            self.conn = await self._connect(self.database)
+        return True
 
     async def _reconnect_if_lost(self) -> None:
         if self.conn is not None and self.conn.closed:
@@ -263,10 +279,12 @@ class Worker:
             try:
                 results.append(await self.conn.fetch(sql))
             except DatabaseError as e:
+                hunt.stats.skipped[oracle.name] += 1
+                if await self._driver_error(e):
+                    return
                 code = error_code(e)
                 hunt.stats.errors_by_code[code or 0] += 1
                 hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
-                hunt.stats.skipped[oracle.name] += 1
                 judged = classify(hunt.dialect.kind, code, e.message)
                 if not judged.expected and hunt.errors_on:
                     await hunt.candidate(self, Candidate(judged.kind, oracle, list(self.log), case, derived,
@@ -296,8 +314,9 @@ class Worker:
             for s in statements:
                 try:
                     await conn.execute(R.statement(s, hunt.dialect))
-                except DatabaseError:
-                    if conn.closed:
+                except DatabaseError as e:
+                    if conn.closed or (e.code is None and not is_lost_connection(e)):
+                        conn.abort()
                         self.replay = conn = await self._connect(self.replay_database)
             self.replayed = list(statements)
         conn = self.replay
@@ -319,9 +338,12 @@ class Worker:
             try:
                 got = await conn.fetch(sql)
             except DatabaseError as e:
-                if conn.closed:
+                if conn.closed or (e.code is None and not is_lost_connection(e)):
+                    conn.abort()  # lost, or the driver's own failure: its packets may be out of step
                     self.replayed = None
                     self.replay = await self._connect(self.replay_database)
+                if e.code is None and not is_lost_connection(e):
+                    return False, derived, [*results, f"client error {e}"], None
                 code = error_code(e)
                 judged = classify(hunt.dialect.kind, code, e.message)
                 same = candidate.kind != "wrong-result" and code == candidate.code and not judged.expected
@@ -488,6 +510,12 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
                     if isinstance(error, DatabaseError) and _server_gone(error):
                         # Nothing can be replayed on a server that is gone: what it was sent last is the evidence.
                         run.error = f"the server stopped answering ({error}); the run ended there"
+                        run.last_statements = [s for w in workers for s in w.recent]
+                        pending = set()
+                        break
+                    if isinstance(error, DatabaseError):
+                        # e.g. the server refused a replay's DROP DATABASE: the run ends, what it found is kept
+                        run.error = f"a worker stopped: {error}"
                         run.last_statements = [s for w in workers for s in w.recent]
                         pending = set()
                         break
