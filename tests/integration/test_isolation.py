@@ -261,7 +261,10 @@ def test_a_connection_limit_is_an_error_not_an_unsupported_level(sandbox: Sandbo
     data = json.loads(out.read_text())
     assert data["ok"] is False and data["complete"] is False and data["results"] == []
     assert not ET.parse(junit).getroot().findall(".//skipped")
-    assert len(ET.parse(junit).getroot().findall(".//error")) == 1
+    # A run stopped by an error is failed (results.judge since 63f264d), so its JUnit case is a failure.
+    assert len(ET.parse(junit).getroot().findall(".//failure")) == 1
+    assert ET.parse(junit).getroot().findall(".//error") == []
+    assert (data["outcome"], data["reason"]) == ("failed", data["error"])
     assert leftover_schemas(sandbox) == []
 
 
