@@ -117,9 +117,11 @@ def show_figures(env: Environment, data: dict[str, Any]) -> None:
                           "cover)")
 
 
-# sysbench's OLTP workloads (cli/bench_oltp.py) and the user's own (cli/bench_user.py) are commands of this group too.
+# sysbench's OLTP workloads (cli/bench_oltp.py), the TPC-C-style one (cli/bench_tpcc.py) and the user's own
+# (cli/bench_user.py) are commands of this group too.
 from .bench_oltp import OLTP_COMMANDS  # noqa: E402
+from .bench_tpcc import TPCC_COMMANDS  # noqa: E402
 from .bench_user import USER_COMMANDS  # noqa: E402
 
-for _command in OLTP_COMMANDS + USER_COMMANDS:
+for _command in OLTP_COMMANDS + TPCC_COMMANDS + USER_COMMANDS:
     bench.add_command(_command)
