@@ -1,0 +1,541 @@
+"""The fast load path: one statement, repeated on every connection by an asyncio Protocol of our own.
+
+Why (measured, issue 20): asyncmy costs 12-20 µs of client CPU per query on the free-running loop (a coroutine
+and a Future per query, a cursor, rows decoded into Python objects nobody reads), which made `test-rig bench`
+cost 2.4x sysbench's client CPU per query. asyncmy stays in charge of everything it does well (the handshake,
+authentication plugins, TLS, server detection, session variables, errors of the connect), and of the
+connection after the run; for the hot loop only, the connection's transport is handed to `StatementLoop`
+(`transport.set_protocol`), which writes the next COM_QUERY from the callback that saw the previous answer
+complete: no Future, no coroutine switch, no cursor per query. Parsing is framing only (OK / ERR / EOF packets,
+the column count, rows counted, not decoded), hand-written because no library frames the MySQL protocol without
+a driver around it; the column definitions of a repeated statement are the same bytes every time, so once seen
+they are skipped with one `bytes.startswith` (C) instead of a packet walk. Arguments are formatted before the
+run (a table of ready packets, drawn with `random.choices` in blocks), and the per-operation bookkeeping is one
+`list.append` of the latency: each second's list is folded into the run's counts (`Counter.update`, C) when the
+second is over, and the HDR histogram gets each distinct latency once, at the end.
+
+Everything the loop of `Coordinator.run_free` does is kept: errors by server code (and by second), the circuit
+breaker told of lost connections, reconnects through the resilience manager, the op-timeout watchdog (it reads
+when each connection's statement was sent), `on_second`, `start_at`, `on_interrupt`, and the same
+`FreeRunResult`. A workload opts in by being a `FastStatement` (coordinator.run_free hands the whole run to its
+`run_free`); it stays callable as an ordinary workload for every other caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ..coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency
+from ..db import Connection, Target, connect
+from ..errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
+from ..resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
+
+if TYPE_CHECKING:
+    from ..coordinator import Coordinator
+
+log = logging.getLogger(__name__)
+
+COM_QUERY = 0x03
+#: A packet of this payload length continues in the next one (a logical packet of 16 MB or more).
+MAX_PAYLOAD = 0xFFFFFF
+SERVER_MORE_RESULTS_EXISTS = 0x0008
+CLIENT_DEPRECATE_EOF = 1 << 24
+#: Up to this many distinct arguments, every statement's packet is built before the run.
+PACKET_TABLE_LIMIT = 200_000
+#: Statements drawn at once (one `random.choices` call).
+BLOCK = 4096
+
+
+def query_packet(sql: bytes) -> bytes:
+    """A COM_QUERY packet (sequence id 0) carrying `sql`; a statement of 16 MB or more is not for this path."""
+    size = len(sql) + 1
+    if size >= MAX_PAYLOAD:
+        raise ValueError("a statement of 16 MB or more does not fit one packet")
+    return size.to_bytes(3, "little") + b"\x00\x03" + sql
+
+
+def _lenenc(buf: bytes, pos: int) -> tuple[int, int]:
+    """A length-encoded integer at `pos`: its value and the position after it."""
+    first = buf[pos]
+    if first < 0xFB:
+        return first, pos + 1
+    if first == 0xFC:
+        return buf[pos + 1] | buf[pos + 2] << 8, pos + 3
+    if first == 0xFD:
+        return buf[pos + 1] | buf[pos + 2] << 8 | buf[pos + 3] << 16, pos + 4
+    return int.from_bytes(buf[pos + 1:pos + 9], "little"), pos + 9
+
+
+def ok_status(buf: bytes, pos: int) -> int:
+    """The server status flags of the OK packet whose payload starts at `pos` (0x00 or 0xFE, then affected rows and
+    insert id as length-encoded integers)."""
+    _, p = _lenenc(buf, pos + 1)
+    _, p = _lenenc(buf, p)
+    return buf[p] | buf[p + 1] << 8
+
+
+def server_error(payload: bytes, sql: str | None = None, target: Target | None = None) -> DatabaseError:
+    """The test-rig error of an ERR packet's payload (0xFF, code, '#' and SQLSTATE, message): the class by code,
+    as db.Connection's errors are (errors.translate)."""
+    code = payload[1] | payload[2] << 8
+    sqlstate = None
+    message = payload[3:]
+    if message[:1] == b"#":
+        sqlstate, message = message[1:6].decode("ascii", "replace"), message[6:]
+    err = translate(Exception(code, message.decode("utf-8", "replace")))
+    err.sqlstate = sqlstate
+    if target is not None:
+        err.context = target.context("query", sql)
+    return err
+
+
+def lost_connection(detail: str) -> DatabaseError:
+    """What a statement in flight gets when its connection goes (2013, as asyncmy reports it)."""
+    return translate(Exception(2013, f"Lost connection to server during query ({detail})"))
+
+
+class _Tally:
+    """The run's figures, shared by every connection's protocol (one thread): the current second's latencies in a
+    list, folded into per-second counts and the run's latency counts when the second is over."""
+
+    def __init__(self, start: float, end: float, seconds: int) -> None:
+        self.start = start
+        self.end = end
+        self.second = 0
+        self.latencies: list[int] = []
+        self.ops_per_sec = [0] * seconds
+        self.errs_per_sec = [0] * seconds
+        self.samples: list[list[int] | None] = [None] * seconds
+        self.codes_per_sec: list[Counter[str] | None] = [None] * seconds
+        self.latency_counts: Counter[int] = Counter()
+        self.errors_by_code: Counter[str] = Counter()
+        self.ops = 0
+        self.errors = 0
+        self.indeterminate = 0
+        self.reconnects = 0
+
+    def _grow(self, i: int) -> None:
+        if i >= len(self.ops_per_sec):
+            grow = i + 1 - len(self.ops_per_sec)
+            self.ops_per_sec += [0] * grow
+            self.errs_per_sec += [0] * grow
+            self.samples += [None] * grow
+            self.codes_per_sec += [None] * grow
+
+    def roll(self, second: int) -> None:
+        """Close the current second (its latencies counted) and make `second` the current one."""
+        done, lat = self.second, self.latencies
+        if lat:
+            self._grow(done)
+            self.ops_per_sec[done] += len(lat)
+            self.ops += len(lat)
+            kept = self.samples[done]
+            if kept is None:
+                self.samples[done] = lat[:SECOND_SAMPLES]
+            elif len(kept) < SECOND_SAMPLES:
+                kept.extend(lat[:SECOND_SAMPLES - len(kept)])
+            self.latency_counts.update(lat)
+            self.latencies = []
+        self.second = max(second, done)
+
+    def error(self, err: DatabaseError, now: float) -> None:
+        i = int(now - self.start)
+        self._grow(i)
+        self.errors += 1
+        self.errs_per_sec[i] += 1
+        code = str(err.code) if err.code is not None else type(err).__name__
+        self.errors_by_code[code] += 1
+        per_second = self.codes_per_sec[i]
+        if per_second is None:
+            per_second = self.codes_per_sec[i] = Counter()
+        per_second[code] += 1
+        if classify_error(err) is ErrorCategory.Indeterminate:
+            self.indeterminate += 1
+
+
+class StatementLoop(asyncio.Protocol):
+    """One connection's hot loop: write a statement, frame its answer, count it, write the next, until the run's end.
+
+    `packets` gives the next COM_QUERY packet. `done` resolves with None when the loop ended at the run's end, with
+    the DatabaseError of a lost connection otherwise; the transport can then be handed back.
+    A server error (ERR packet) is counted by code and the loop goes on, as the free-running loop does."""
+
+    def __init__(self, packets: Callable[[], bytes], tally: _Tally, *, deprecate_eof: bool,
+                 loop: asyncio.AbstractEventLoop, sql: str | None = None, target: Target | None = None) -> None:
+        self.packets = packets
+        self.tally = tally
+        self.deprecate_eof = deprecate_eof
+        self.sql = sql
+        self.target = target
+        self.transport: asyncio.Transport | None = None
+        self.done: asyncio.Future[DatabaseError | None] = loop.create_future()
+        #: When the statement in flight was written (perf_counter); 0.0 when none is (the watchdog reads it).
+        self.sent_at = 0.0
+        self.pending = b""
+        # 0: the answer's first packet; 1: column definitions (`left` to go); 2: the EOF after them; 3: rows
+        self.phase = 0
+        self.left = 0
+        self.rows = 0
+        self.continued = False
+        #: The column count and definitions (and their EOF) of the last result set, once seen in one piece.
+        self.meta = b""
+        self._meta_from = -1
+
+    # -- driving
+    def start(self, transport: Any) -> None:
+        """Take over `transport` (idle: no statement in flight) and write the first statement."""
+        self.transport = transport
+        transport.set_protocol(self)
+        self.sent_at = time.perf_counter()
+        transport.write(self.packets())
+
+    def _finish(self, outcome: DatabaseError | None) -> None:
+        self.sent_at = 0.0
+        if not self.done.done():
+            self.done.set_result(outcome)
+
+    # -- asyncio.Protocol
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.done.done():
+            return
+        err = lost_connection(str(exc) if exc else "the connection was closed")
+        if self.sent_at:
+            self.tally.error(err, time.perf_counter())
+        self._finish(err)
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport: connection_lost follows
+
+    def data_received(self, data: bytes) -> None:
+        if self.pending:
+            data = self.pending + data
+            self.pending = b""
+        n = len(data)
+        pos = 0
+        phase = self.phase
+        while True:
+            if phase == 0 and self.meta and data.startswith(self.meta, pos):
+                pos += len(self.meta)  # the same column definitions as last time: skipped in C
+                phase = 3
+                self.rows = 0
+            if n - pos < 4:
+                break
+            size = data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16
+            end = pos + 4 + size
+            if end > n:
+                break
+            if self.continued:  # the rest of a 16 MB packet
+                self.continued = size == MAX_PAYLOAD
+                pos = end
+                continue
+            self.continued = size == MAX_PAYLOAD
+            first = data[pos + 4] if size else 0
+            if phase == 3:
+                if first == 0xFE and (size < 9 or (self.deprecate_eof and size < MAX_PAYLOAD)):
+                    if self.deprecate_eof:  # an OK packet with the EOF header
+                        status = ok_status(data, pos + 4)
+                    else:  # EOF: 0xFE, warnings, status
+                        status = data[pos + 7] | data[pos + 8] << 8 if size >= 5 else 0
+                    pos = end
+                    phase = 0
+                    if status & SERVER_MORE_RESULTS_EXISTS:
+                        continue
+                    if self._complete():
+                        break
+                    continue
+                if first == 0xFF:
+                    pos, phase = self._error(data, pos, end)
+                    if self.done.done():
+                        break
+                    continue
+                self.rows += 1
+            elif phase == 0:
+                if first == 0x00 and size >= 7:
+                    status = ok_status(data, pos + 4)
+                    pos = end
+                    if status & SERVER_MORE_RESULTS_EXISTS:
+                        continue
+                    if self._complete():
+                        break
+                    continue
+                if first == 0xFF:
+                    pos, phase = self._error(data, pos, end)
+                    if self.done.done():
+                        break
+                    continue
+                if first == 0xFB:  # LOAD DATA LOCAL asks for a file: not a statement for this path
+                    self._protocol_error("the server asked for a local file (LOAD DATA LOCAL)")
+                    return
+                self.left, _ = _lenenc(data, pos + 4)
+                self._meta_from = pos
+                phase = 1
+                self.rows = 0
+            elif phase == 1:
+                self.left -= 1
+                if self.left == 0:
+                    phase = 3 if self.deprecate_eof else 2
+                    if phase == 3:
+                        self._remember_meta(data, end)
+            else:  # phase 2: the EOF after the column definitions
+                if first == 0xFF:
+                    pos, phase = self._error(data, pos, end)
+                    if self.done.done():
+                        break
+                    continue
+                phase = 3
+                self._remember_meta(data, end)
+            pos = end
+        self.phase = phase
+        self._meta_from = -1  # column definitions split across reads are not remembered (positions change)
+        if pos < n:
+            self.pending = data[pos:]
+
+    def _remember_meta(self, data: bytes, end: int) -> None:
+        if self._meta_from >= 0:
+            self.meta = data[self._meta_from:end]
+        self._meta_from = -1
+
+    def _complete(self) -> bool:
+        """One statement answered: count it, write the next. True when the loop has ended."""
+        now = time.perf_counter()
+        tally = self.tally
+        second = int(now - tally.start)
+        if second != tally.second:
+            tally.roll(second)
+        tally.latencies.append(int((now - self.sent_at) * 1_000_000) or 1)
+        self._meta_from = -1
+        if now >= tally.end or self.transport is None:
+            self._finish(None)
+            return True
+        self.sent_at = now
+        self.transport.write(self.packets())
+        return False
+
+    def _error(self, data: bytes, pos: int, end: int) -> tuple[int, int]:
+        """An ERR packet at `pos`: counted by code; the loop goes on unless the error says the connection is lost."""
+        err = server_error(data[pos + 4:end], self.sql, self.target)
+        now = time.perf_counter()
+        self.tally.error(err, now)
+        self._meta_from = -1
+        if is_lost_connection(err):
+            self._finish(err)
+            return end, 0
+        if now >= self.tally.end or self.transport is None:
+            self._finish(None)
+            return end, 0
+        self.sent_at = now
+        self.transport.write(self.packets())
+        return end, 0
+
+    def _protocol_error(self, detail: str) -> None:
+        err = translate(Exception(2027, f"Malformed packet on the fast load path: {detail}"))
+        self.tally.error(err, time.perf_counter())
+        self._finish(err)
+        if self.transport is not None:
+            self.transport.close()
+
+
+@dataclass(frozen=True)
+class FastStatement:
+    """A workload that is one statement repeated: `sql` with at most one `%s`, filled with an integer drawn
+    uniformly from `values` (None: no argument). Callable as an ordinary free-running workload; on a run with a
+    duration, `Coordinator.run_free` hands the whole run to `run_free` below (the fast path)."""
+
+    sql: str
+    values: range | None = None
+
+    def __post_init__(self) -> None:
+        if (self.values is None) != ("%s" not in self.sql):
+            raise ValueError("a fast statement has one %s exactly when it has values")
+
+    async def __call__(self, conn: Connection, worker: Worker) -> None:
+        if self.values is None:
+            await conn.fetch(self.sql)
+        else:
+            await conn.fetch(self.sql, (worker.rng.choice(self.values),))
+
+    def packets(self, rng: random.Random) -> Callable[[], bytes]:
+        """The next COM_QUERY packet, as one C call: a ready packet repeated, or drawn from a table of ready packets
+        (up to PACKET_TABLE_LIMIT arguments; more are formatted a block at a time)."""
+        if self.values is None:
+            return itertools.repeat(query_packet(self.sql.encode())).__next__
+        head, _, tail = self.sql.encode().partition(b"%s")
+        values = self.values
+        if len(values) <= PACKET_TABLE_LIMIT:
+            table = [query_packet(b"%b%d%b" % (head, v, tail)) for v in values]
+
+            def block() -> list[bytes]:
+                return rng.choices(table, k=BLOCK)
+        else:
+            def block() -> list[bytes]:
+                return [query_packet(b"%b%d%b" % (head, v, tail)) for v in rng.choices(values, k=BLOCK)]
+
+        blocks: Iterator[list[bytes]] = iter(block, None)
+        return itertools.chain.from_iterable(blocks).__next__
+
+    async def run_free(self, coordinator: Coordinator, *, duration: float, seed: int = 0,
+                       manager: ResilientConnectionManager | None = None, reconnect_timeout: float = 30.0,
+                       on_interrupt: Callable[[FreeRunResult], None] | None = None,
+                       on_second: Callable[[int, int, int], None] | None = None,
+                       start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
+        """The free-running loop of `Coordinator.run_free` (same arguments, same result) on the fast path."""
+        return await run_statement(coordinator, self, duration=duration, seed=seed, manager=manager,
+                                   reconnect_timeout=reconnect_timeout, on_interrupt=on_interrupt,
+                                   on_second=on_second, start_at=start_at, op_timeout=op_timeout)
+
+
+def _deprecates_eof(conn: Connection) -> bool:
+    return bool(int(getattr(conn.raw, "_client_flag", 0)) & CLIENT_DEPRECATE_EOF)
+
+
+async def run_statement(coordinator: Coordinator, statement: FastStatement, *, duration: float, seed: int = 0,
+                        manager: ResilientConnectionManager | None = None, reconnect_timeout: float = 30.0,
+                        on_interrupt: Callable[[FreeRunResult], None] | None = None,
+                        on_second: Callable[[int, int, int], None] | None = None,
+                        start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
+    """Run `statement` on every open connection of `coordinator` for `duration` seconds (see FastStatement)."""
+    from hdrh.histogram import HdrHistogram
+
+    manager = manager or ResilientConnectionManager(
+        None, create_db_circuit_breaker_config(), RetryConfig(max_attempts=1_000_000, base_delay=0.05,
+                                                              max_delay=1.0, jitter=True))
+    breaker = manager.breaker
+    retries_before = manager.retries
+    loop = asyncio.get_running_loop()
+    perf = time.perf_counter
+    if start_at is not None:
+        await asyncio.sleep(max(0.0, start_at - perf()))
+    start = start_at if start_at is not None else perf()
+    end = start + duration
+    tally = _Tally(start, end, int(duration) + 2)
+    names = list(coordinator.connections)
+    current: dict[int, tuple[Connection, StatementLoop]] = {}
+
+    async def reconnect(name: str, target: Target) -> Connection | None:
+        """As Coordinator.run_free's: tried until the run ends or `reconnect_timeout` passes."""
+        deadline = min(end, perf() + reconnect_timeout)
+        to = replace(target, timeout_secs=min(target.timeout_secs, op_timeout)) if op_timeout else target
+        while True:
+            left = deadline - perf()
+            if left <= 0:
+                return None
+            retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
+                            max_delay=min(manager.retry_config.max_delay, 1.0))
+            try:
+                conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(to), retry=retry)
+            except RigError as e:
+                if deadline - perf() > 0.1:
+                    log.debug("worker %s: reconnecting goes on after: %s", name, e)
+                    await asyncio.sleep(min(0.5, max(0.0, deadline - perf())))
+                    continue
+                if deadline < end:
+                    log.warning("worker %s gave up reconnecting: %s", name, e)
+                return None
+            coordinator.connections[name] = conn
+            tally.reconnects += 1
+            return conn
+
+    async def run_worker(index: int, name: str) -> None:
+        conn = coordinator.connections[name]
+        packets = statement.packets(random.Random(seed * 100_003 + index))
+        while perf() < end:
+            raw = conn.raw
+            transport = raw._transport
+            if transport is None or transport.is_closing():
+                lost = lost_connection("the connection was closed")
+                tally.error(lost, perf())
+                outcome: DatabaseError | None = lost
+            else:
+                proto = StatementLoop(packets, tally, deprecate_eof=_deprecates_eof(conn), loop=loop,
+                                      sql=statement.sql, target=conn.target)
+                current[index] = (conn, proto)
+                try:
+                    proto.start(transport)
+                    outcome = await proto.done
+                except BaseException:
+                    conn.abort()  # cancelled with a statement in flight: its answer would confuse the driver
+                    raise
+                finally:
+                    current.pop(index, None)
+                if outcome is None:
+                    transport.set_protocol(raw._proto)  # asyncmy has its idle connection back
+                    return
+            breaker.record_failure(outcome)
+            conn.abort()
+            new = await reconnect(name, conn.target)
+            if new is None:
+                return
+            conn = new
+
+    def summary(complete: bool) -> FreeRunResult:
+        elapsed = perf() - start
+        tally.roll(int(elapsed))
+        hist = HdrHistogram(1, 3_600_000_000, 3)
+        for micros, count in tally.latency_counts.items():
+            hist.record_value(min(micros, 3_600_000_000), count)
+        entries = max(1, math.ceil(duration if complete else elapsed))
+        ops, errs, samples, codes = tally.ops_per_sec, tally.errs_per_sec, tally.samples, tally.codes_per_sec
+        timeline: list[dict[str, Any]] = [
+            {"t": i + 1, "ops": ops[i] if i < len(ops) else 0, "errors": errs[i] if i < len(errs) else 0,
+             **_second_latency(samples[i] if i < len(samples) else None),
+             "errors_by_code": dict(codes[i] or {}) if i < len(codes) else {}}
+            for i in range(entries)]
+        timeline[-1]["ops"] += sum(ops[entries:])
+        timeline[-1]["errors"] += sum(errs[entries:])
+        return FreeRunResult(
+            operations=tally.ops, errors=tally.errors, seconds=elapsed, histogram=hist,
+            errors_by_code=dict(tally.errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
+            reconnects=tally.reconnects, indeterminate=tally.indeterminate, breaker=breaker.to_dict(),
+            complete=complete,
+            second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)])
+
+    async def tick() -> None:
+        assert on_second is not None
+        second = 1
+        while True:
+            await asyncio.sleep(max(0.0, start + second - perf()))
+            tally.roll(int(perf() - start))
+            i = second - 1
+            on_second(second, tally.ops_per_sec[i] if i < len(tally.ops_per_sec) else 0,
+                      tally.errs_per_sec[i] if i < len(tally.errs_per_sec) else 0)
+            second += 1
+
+    async def watchdog() -> None:
+        assert op_timeout is not None
+        while True:
+            await asyncio.sleep(min(0.25, op_timeout / 4))
+            now = perf()
+            for index, (conn, proto) in list(current.items()):
+                since = proto.sent_at
+                if since and now - since > op_timeout:
+                    log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
+                             names[index], now - since, op_timeout)
+                    conn.abort()
+
+    ticker = asyncio.create_task(tick()) if on_second is not None else None
+    dog = asyncio.create_task(watchdog()) if op_timeout else None
+    try:
+        await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
+    except asyncio.CancelledError:
+        if on_interrupt is not None:
+            on_interrupt(summary(complete=False))
+        raise
+    finally:
+        for task in (ticker, dog):
+            if task is not None:
+                task.cancel()
+    return summary(complete=True)
+
+
+#: What Coordinator.run_free looks for on a workload that runs its whole loop itself.
+FastRun = Callable[..., Awaitable[FreeRunResult]]

@@ -1,0 +1,236 @@
+"""The fast load path's framing, on bytes: result sets (with and without the EOF after the column definitions),
+OK, ERR with its code and SQLSTATE, several results, 16 MB packets, answers cut at every byte, a lost connection."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from test_rig.errors import ConnectionError_, QueryError
+from test_rig.load.fast import FastStatement, StatementLoop, _Tally, query_packet, server_error
+
+
+def packet(seq: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + bytes([seq]) + payload
+
+
+def lenenc_str(text: bytes) -> bytes:
+    assert len(text) < 251
+    return bytes([len(text)]) + text
+
+
+def column(name: bytes) -> bytes:
+    return b"".join(lenenc_str(p) for p in (b"def", b"test", b"t", b"t", name, name)) + \
+        b"\x0c\x21\x00\xfe\x01\x00\x00\xfe\x00\x00\x00\x00"
+
+
+def eof(status: int = 0x0002) -> bytes:
+    return b"\xfe\x00\x00" + status.to_bytes(2, "little")
+
+
+def ok(status: int = 0x0002, affected: int = 0, header: bytes = b"\x00") -> bytes:
+    return header + bytes([affected, 0]) + status.to_bytes(2, "little") + b"\x00\x00"
+
+
+def err(code: int, state: bytes, message: bytes) -> bytes:
+    return b"\xff" + code.to_bytes(2, "little") + b"#" + state + message
+
+
+def result_set(columns: list[bytes], rows: list[list[bytes | None]], *, deprecate_eof: bool = False,
+               status: int = 0x0002, seq: int = 1) -> bytes:
+    out = [packet(seq, bytes([len(columns)]))]
+    for name in columns:
+        seq += 1
+        out.append(packet(seq, column(name)))
+    if not deprecate_eof:
+        seq += 1
+        out.append(packet(seq, eof(status & ~0x0008 | 0x0002)))
+    for row in rows:
+        seq += 1
+        out.append(packet(seq, b"".join(b"\xfb" if v is None else lenenc_str(v) for v in row)))
+    seq += 1
+    out.append(packet(seq, ok(status, header=b"\xfe") if deprecate_eof else eof(status)))
+    return b"".join(out)
+
+
+class Wire:
+    """A transport on no socket: what the protocol writes is kept."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.protocol: object = None
+        self.closed = False
+
+    def set_protocol(self, protocol: object) -> None:
+        self.protocol = protocol
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    ev = asyncio.new_event_loop()
+    yield ev
+    ev.close()
+
+
+def started(loop: asyncio.AbstractEventLoop, *, deprecate_eof: bool = False,
+            end: float | None = None) -> tuple[StatementLoop, Wire, _Tally]:
+    now = time.perf_counter()
+    tally = _Tally(now, now + 3600 if end is None else end, 4)
+    proto = StatementLoop(lambda: query_packet(b"SELECT 1"), tally, deprecate_eof=deprecate_eof, loop=loop)
+    wire = Wire()
+    proto.start(wire)
+    return proto, wire, tally
+
+
+def answered(tally: _Tally) -> int:
+    tally.roll(tally.second)
+    return tally.ops
+
+
+def test_query_packet_is_com_query_with_sequence_zero() -> None:
+    assert query_packet(b"SELECT 1") == b"\x09\x00\x00\x00\x03SELECT 1"
+
+
+def test_a_result_set_is_one_operation_and_the_next_statement_is_written(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    assert wire.protocol is proto and wire.written == [query_packet(b"SELECT 1")]
+    proto.data_received(result_set([b"c", b"k"], [[b"abc", b"1"], [None, b"2"], [b"x", b"3"]]))
+    assert answered(tally) == 1
+    assert proto.rows == 3
+    assert len(wire.written) == 2
+    assert tally.errors == 0 and not proto.done.done()
+
+
+@pytest.mark.parametrize("deprecate_eof", [False, True])
+def test_answers_cut_at_every_byte_are_framed_the_same(loop: asyncio.AbstractEventLoop, deprecate_eof: bool) -> None:
+    proto, wire, tally = started(loop, deprecate_eof=deprecate_eof)
+    answer = result_set([b"c"], [[b"row-%d" % i] for i in range(5)], deprecate_eof=deprecate_eof)
+    for i in range(len(answer)):
+        proto.data_received(answer[i:i + 1])
+    assert answered(tally) == 1 and proto.rows == 5 and len(wire.written) == 2
+    # the same answer again, in one piece and then in two: the column definitions are skipped the second time
+    proto.data_received(answer)
+    proto.data_received(answer[:7])
+    proto.data_received(answer[7:])
+    assert answered(tally) == 3 and proto.rows == 5 and len(wire.written) == 4
+    assert proto.meta.startswith(packet(1, b"\x01"))
+
+
+def test_other_column_definitions_after_the_remembered_ones_are_walked(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    proto.data_received(result_set([b"c"], [[b"1"]]))
+    proto.data_received(result_set([b"a", b"b"], [[b"1", b"2"], [b"3", b"4"]]))
+    assert answered(tally) == 2 and proto.rows == 2 and len(wire.written) == 3
+
+
+def test_ok_packets_and_several_results_in_one_answer(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    proto.data_received(packet(1, ok(affected=3)))
+    assert answered(tally) == 1
+    # an OK saying more results follow, then a result set: one operation, counted once the last result is in
+    proto.data_received(packet(1, ok(status=0x000A)) + result_set([b"c"], [[b"1"]], seq=2)[:-4])
+    assert answered(tally) == 1
+    proto.data_received(result_set([b"c"], [[b"1"]], seq=2)[-4:])
+    assert answered(tally) == 2 and len(wire.written) == 3
+
+
+def test_a_server_error_keeps_its_code_and_sqlstate_and_the_loop_goes_on(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    proto.data_received(packet(1, err(1146, b"42S02", b"Table 'test.nope' doesn't exist")))
+    assert tally.errors == 1 and dict(tally.errors_by_code) == {"1146": 1}
+    assert tally.codes_per_sec[0] == {"1146": 1}
+    assert len(wire.written) == 2 and not proto.done.done()
+    assert answered(tally) == 0
+    e = server_error(err(1146, b"42S02", b"Table 'test.nope' doesn't exist"))
+    assert isinstance(e, QueryError)
+    assert (e.code, e.sqlstate, e.message) == (1146, "42S02", "Table 'test.nope' doesn't exist")
+
+
+def test_an_error_after_some_rows_ends_that_statement(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    answer = result_set([b"c"], [[b"1"], [b"2"]])
+    cut = answer[:-9]  # without the closing EOF
+    proto.data_received(cut + packet(6, err(1317, b"70100", b"Query execution was interrupted")))
+    assert dict(tally.errors_by_code) == {"1317": 1} and answered(tally) == 0 and len(wire.written) == 2
+    proto.data_received(answer)
+    assert answered(tally) == 1
+
+
+def test_a_killed_connection_ends_the_loop_with_its_code(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    proto.data_received(packet(1, err(1927, b"70100", b"Connection was killed")))
+    assert proto.done.done()
+    outcome = proto.done.result()
+    assert outcome is not None and outcome.code == 1927
+    assert len(wire.written) == 1
+    assert dict(tally.errors_by_code) == {"1927": 1}
+
+
+def test_a_lost_connection_in_flight_is_a_2013(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop)
+    proto.data_received(result_set([b"c"], [[b"1"]])[:10])
+    proto.connection_lost(ConnectionResetError("reset by peer"))
+    outcome = proto.done.result()
+    assert isinstance(outcome, ConnectionError_) and outcome.code == 2013
+    assert "reset by peer" in outcome.message
+    assert dict(tally.errors_by_code) == {"2013": 1} and len(wire.written) == 1
+
+
+@pytest.mark.parametrize("deprecate_eof", [False, True])
+def test_a_16_mb_row_spans_two_packets(loop: asyncio.AbstractEventLoop, deprecate_eof: bool) -> None:
+    proto, wire, tally = started(loop, deprecate_eof=deprecate_eof)
+    # a string of 16 MB: its length-encoded size starts with 0xFE, the EOF header, in a packet that is not an EOF
+    size = 0xFFFFFF
+    big = b"\xfe" + size.to_bytes(8, "little") + b"x" * size
+    head = result_set([b"c"], [], deprecate_eof=deprecate_eof)
+    head = head[:-len(packet(0, ok(header=b"\xfe")))] if deprecate_eof else head[:-9]  # without the closing packet
+    seq = 3 if deprecate_eof else 4
+    answer = head + packet(seq, big[:0xFFFFFF]) + packet(seq + 1, big[0xFFFFFF:]) + \
+        packet(seq + 2, ok(header=b"\xfe") if deprecate_eof else eof())
+    proto.data_received(answer)
+    assert answered(tally) == 1 and proto.rows == 1 and len(wire.written) == 2
+
+
+def test_at_the_end_of_the_run_nothing_more_is_written(loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, tally = started(loop, end=time.perf_counter() - 1)
+    proto.data_received(result_set([b"c"], [[b"1"]]))
+    assert proto.done.result() is None and proto.sent_at == 0.0
+    assert len(wire.written) == 1 and answered(tally) == 1
+
+
+def test_latencies_land_in_their_second() -> None:
+    tally = _Tally(0.0, 10.0, 2)
+    tally.latencies.extend([5, 7, 5])
+    tally.roll(3)
+    tally.latencies.append(9)
+    tally.roll(3)
+    assert tally.ops_per_sec == [3, 0, 0, 1] and tally.ops == 4
+    assert tally.samples[0] == [5, 7, 5] and tally.samples[3] == [9]
+    assert dict(tally.latency_counts) == {5: 2, 7: 1, 9: 1}
+
+
+def test_statements_are_drawn_from_their_values() -> None:
+    statement = FastStatement("SELECT c FROM t WHERE id=%s", range(1, 4))
+    nxt = statement.packets(random.Random(1))
+    drawn = {nxt() for _ in range(200)}
+    assert drawn == {query_packet(b"SELECT c FROM t WHERE id=%d" % i) for i in (1, 2, 3)}
+    wide = FastStatement("SELECT %s", range(10**6, 10**7))
+    assert all(10**6 <= int(p[5 + 7:]) < 10**7 for p in (wide.packets(random.Random(2))() for _ in range(50)))
+    assert FastStatement("SELECT 1").packets(random.Random(0))() == query_packet(b"SELECT 1")
+    with pytest.raises(ValueError):
+        FastStatement("SELECT %s")
+    with pytest.raises(ValueError):
+        FastStatement("SELECT 1", range(3))
