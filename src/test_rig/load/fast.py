@@ -24,6 +24,7 @@ when each connection's statement was sent), `on_second`, `start_at`, `on_interru
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import math
@@ -50,7 +51,7 @@ MAX_PAYLOAD = 0xFFFFFF
 SERVER_MORE_RESULTS_EXISTS = 0x0008
 CLIENT_DEPRECATE_EOF = 1 << 24
 #: Up to this many distinct arguments, every statement's packet is built before the run.
-PACKET_TABLE_LIMIT = 200_000
+PACKET_TABLE_LIMIT = 100_000
 #: Statements drawn at once (one `random.choices` call).
 BLOCK = 4096
 
@@ -213,6 +214,17 @@ class StatementLoop(asyncio.Protocol):
             self.tally.error(err, time.perf_counter())
         self._finish(err)
 
+    def drop(self, detail: str) -> None:
+        """Give up the statement in flight now (the op-timeout watchdog): counted as a lost connection, the
+        transport aborted. Its connection_lost, which a TLS close could delay, is not waited for."""
+        if self.done.done():
+            return
+        err = lost_connection(detail)
+        self.tally.error(err, time.perf_counter())
+        self._finish(err)
+        if self.transport is not None:
+            self.transport.abort()
+
     def eof_received(self) -> bool | None:
         return None  # close the transport: connection_lost follows
 
@@ -371,9 +383,8 @@ class FastStatement:
             return itertools.repeat(query_packet(self.sql.encode())).__next__
         head, _, tail = self.sql.encode().partition(b"%s")
         values = self.values
-        if len(values) <= PACKET_TABLE_LIMIT:
-            table = [query_packet(b"%b%d%b" % (head, v, tail)) for v in values]
-
+        table = self._packet_table
+        if table is not None:
             def block() -> list[bytes]:
                 return rng.choices(table, k=BLOCK)
         else:
@@ -382,6 +393,14 @@ class FastStatement:
 
         blocks: Iterator[list[bytes]] = iter(block, None)
         return itertools.chain.from_iterable(blocks).__next__
+
+    @functools.cached_property
+    def _packet_table(self) -> list[bytes] | None:
+        """Every argument's packet, built once for all the connections (None: too many arguments, or none)."""
+        if self.values is None or len(self.values) > PACKET_TABLE_LIMIT:
+            return None
+        head, _, tail = self.sql.encode().partition(b"%s")
+        return [query_packet(b"%b%d%b" % (head, v, tail)) for v in self.values]
 
     async def run_free(self, coordinator: Coordinator, *, duration: float, seed: int = 0,
                        manager: ResilientConnectionManager | None = None, reconnect_timeout: float = 30.0,
@@ -520,6 +539,7 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                 if since and now - since > op_timeout:
                     log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
                              names[index], now - since, op_timeout)
+                    proto.drop(f"no answer within the op timeout of {op_timeout:g} s")
                     conn.abort()
 
     ticker = asyncio.create_task(tick()) if on_second is not None else None
