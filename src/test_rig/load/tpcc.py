@@ -288,6 +288,19 @@ class _Rollback(Exception):
     """New-Order's deliberate rollback: an unused item id (clause 2.4.2.3)."""
 
 
+class MissingRow(DatabaseError):
+    """A row the transaction reads by key was not there: the transaction fails (counted under this name, and
+    without a nemesis the run fails), rather than taking the run down."""
+
+
+async def _one(conn: Connection, sql: str) -> Any:
+    """The first row of `sql`, which must have one (MissingRow otherwise)."""
+    rows = await conn.fetch(sql)
+    if not rows:
+        raise MissingRow(f"no row for: {sql}")
+    return rows[0]
+
+
 async def _customer_by_name(conn: Connection, w: int, d: int, name: str) -> int | None:
     """The customer at position ceil(n/2) of those named `name`, sorted by C_FIRST (clause 2.5.2.2)."""
     rows = await conn.fetch(f"SELECT c_id FROM customer WHERE c_w_id={w} AND c_d_id={d} AND c_last='{name}' "
@@ -311,7 +324,7 @@ async def new_order(conn: Connection, rng: random.Random, opts: TpccOptions, w: 
         items[-1] = opts.items + 1
     await conn.execute("BEGIN")
     await conn.fetch(f"SELECT w_tax FROM warehouse WHERE w_id={w}")
-    row = (await conn.fetch(f"SELECT d_tax, d_next_o_id FROM district WHERE d_w_id={w} AND d_id={d} FOR UPDATE"))[0]
+    row = (await _one(conn, f"SELECT d_tax, d_next_o_id FROM district WHERE d_w_id={w} AND d_id={d} FOR UPDATE"))
     o_id = int(row[1])
     await conn.execute(f"UPDATE district SET d_next_o_id={o_id + 1} WHERE d_w_id={w} AND d_id={d}", is_write=True)
     await conn.fetch(f"SELECT c_discount, c_last, c_credit FROM customer WHERE c_w_id={w} AND c_d_id={d} AND c_id={c}")
@@ -325,8 +338,8 @@ async def new_order(conn: Connection, rng: random.Random, opts: TpccOptions, w: 
         raise _Rollback
     lines = []
     for n, (item, s_w, qty) in enumerate(zip(items, supply, quantities, strict=True), 1):
-        stock = (await conn.fetch(f"SELECT s_quantity, s_dist_{d:02d} FROM stock WHERE s_w_id={s_w} AND "
-                                  f"s_i_id={item} FOR UPDATE"))[0]
+        stock = (await _one(conn, f"SELECT s_quantity, s_dist_{d:02d} FROM stock WHERE s_w_id={s_w} AND "
+                                  f"s_i_id={item} FOR UPDATE"))
         left = int(stock[0]) - qty
         left = left if left >= 10 else left + 91
         await conn.execute(f"UPDATE stock SET s_quantity={left}, s_ytd=s_ytd+{qty}, s_order_cnt=s_order_cnt+1, "
@@ -355,8 +368,8 @@ async def payment(conn: Connection, rng: random.Random, opts: TpccOptions, w: in
     if by_name:
         found = await _customer_by_name(conn, c_w, c_d, name)
         c_id = found if found is not None else c_id
-    row = (await conn.fetch(f"SELECT c_credit, c_balance FROM customer WHERE c_w_id={c_w} AND c_d_id={c_d} AND "
-                            f"c_id={c_id} FOR UPDATE"))[0]
+    row = (await _one(conn, f"SELECT c_credit, c_balance FROM customer WHERE c_w_id={c_w} AND c_d_id={c_d} AND "
+                            f"c_id={c_id} FOR UPDATE"))
     bad_credit = row[0] == "BC"
     extra = (f", c_data=LEFT(CONCAT('{c_id} {c_d} {c_w} {d} {w} {amount} ', c_data), 500)" if bad_credit else "")
     await conn.execute(f"UPDATE customer SET c_balance=c_balance-{amount}, c_ytd_payment=c_ytd_payment+{amount}, "
@@ -394,10 +407,12 @@ async def delivery(conn: Connection, rng: random.Random, opts: TpccOptions, w: i
         key = f"o_w_id={w} AND o_d_id={d} AND o_id={o_id}"
         lines = f"ol_w_id={w} AND ol_d_id={d} AND ol_o_id={o_id}"
         await conn.execute(f"DELETE FROM new_order WHERE no_w_id={w} AND no_d_id={d} AND no_o_id={o_id}", is_write=True)
-        c_id = int((await conn.fetch(f"SELECT o_c_id FROM orders WHERE {key}"))[0][0])
+        # a locking read, like the one of NEW-ORDER above: a plain read would see the snapshot taken at this
+        # transaction's first plain read, in which an order committed since (the one just locked) is missing
+        c_id = int((await _one(conn, f"SELECT o_c_id FROM orders WHERE {key} FOR UPDATE"))[0])
         await conn.execute(f"UPDATE orders SET o_carrier_id={carrier} WHERE {key}", is_write=True)
         await conn.execute(f"UPDATE order_line SET ol_delivery_d=NOW() WHERE {lines}", is_write=True)
-        total = (await conn.fetch(f"SELECT COALESCE(SUM(ol_amount), 0) FROM order_line WHERE {lines}"))[0][0]
+        total = (await _one(conn, f"SELECT COALESCE(SUM(ol_amount), 0) FROM order_line WHERE {lines}"))[0]
         await conn.execute(f"UPDATE customer SET c_balance=c_balance+{total}, c_delivery_cnt=c_delivery_cnt+1 "
                            f"WHERE c_w_id={w} AND c_d_id={d} AND c_id={c_id}", is_write=True)
     await conn.execute("COMMIT")
@@ -407,7 +422,7 @@ async def stock_level(conn: Connection, rng: random.Random, opts: TpccOptions, w
     d = rng.randint(1, DISTRICTS)
     threshold = rng.randint(10, 20)
     await conn.execute("BEGIN")
-    next_o_id = int((await conn.fetch(f"SELECT d_next_o_id FROM district WHERE d_w_id={w} AND d_id={d}"))[0][0])
+    next_o_id = int((await _one(conn, f"SELECT d_next_o_id FROM district WHERE d_w_id={w} AND d_id={d}"))[0])
     await conn.fetch(f"SELECT COUNT(DISTINCT s_i_id) FROM order_line JOIN stock ON s_w_id={w} AND s_i_id=ol_i_id "
                      f"WHERE ol_w_id={w} AND ol_d_id={d} AND ol_o_id < {next_o_id} AND ol_o_id >= {next_o_id - 20} "
                      f"AND s_quantity < {threshold}")
@@ -562,7 +577,8 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
     created: list[str] = []
     counts: Counter[str] = Counter()
     try:
-        clash = sorted(await existing_tables(conn))
+        present = await existing_tables(conn)
+        clash = [t for t in TABLES if t in present]
         if clash:
             raise UsageError(f"{', '.join(clash)} already exist{'s' if len(clash) == 1 else ''} in database "
                              f"{target.database} on {target.address}; run `test-rig bench tpcc-cleanup` first, or "
