@@ -41,7 +41,7 @@ DISTRICTS = 10
 SPEC_ITEMS = 100_000
 SPEC_CUSTOMERS = 3_000  # per district; also the orders loaded per district
 #: Errors that roll a transaction back and run it again: deadlock, lock wait timeout, TiDB's write conflict,
-#: and TiDB's "transaction retry" and "lock wait" kinds (what a TPC-C driver retries, as go-tpc does).
+#: SELECT FOR UPDATE conflict, commit failed and rolled back, schema changed during the transaction.
 RETRIED = frozenset({1213, 1205, 9007, 8002, 8022, 8028})
 MAX_RETRIES = 20
 _SYLLABLES = ("BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "ATION", "EING")
