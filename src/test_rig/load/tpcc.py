@@ -718,6 +718,12 @@ async def run(target: Target, opts: TpccOptions, *, connections: int, duration: 
         on_check()
     try:
         checks = await check(target, manager=manager(None, max(connect_timeout, 60.0)))
+    except asyncio.CancelledError:  # stopped while checking: the run's figures are kept, the check is not claimed
+        from ..environment import PROGRAM_STOP
+
+        data["checks"] = {"summary": "not finished: the run was interrupted while checking"}
+        data.update(ok=False, complete=False, error=PROGRAM_STOP.reason())
+        return data
     except (DatabaseError, RigError) as e:
         data["checks"] = {"summary": f"could not be run: {e}"}
         data.update(ok=None, undecided=1, unknown=[f"the consistency check could not read the database: {e}"])
