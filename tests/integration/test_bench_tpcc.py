@@ -217,3 +217,29 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
         assert asyncio.run(_sql(sandbox, "SHOW TABLES", database="rig_tpcc_empty"))[0] == []
     finally:
         asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_empty"))
+
+
+def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_check(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """District 1's oldest new order loses its ORDER row: every Delivery fails on it (the row it needs is missing),
+    which without a nemesis fails the run, and the check names the conditions the orphan breaks."""
+    env = _fresh(sandbox, "rig_tpcc_gone")
+    out = tmp_path / "g.json"
+    try:
+        r = run_cli("bench", "tpcc-prepare", *SMALL, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        asyncio.run(_sql(sandbox, "DELETE FROM orders WHERE o_w_id = 1 AND o_d_id = 1 AND o_id = 22",
+                         database="rig_tpcc_gone"))
+        r = run_cli("bench", "tpcc", *SMALL, "--connections", "1", "--duration", "0.5", "--mix", "delivery=1",
+                    "--json", str(out), env=env)
+        assert r.returncode == 1, r.stdout + r.stderr
+        data = json.loads(out.read_text())
+        failed = data["errors"]
+        assert failed > 0 and data["errors_by_code"] == {"MissingRow": failed} and data["transactions"] == 0
+        assert data["transactions_by_type"]["delivery"]["errors_by_code"] == {"MissingRow": failed}
+        assert data["checks"]["broken"] == ["3.3.2.4", "3.3.2.5", "3.3.2.6", "3.3.2.11"]
+        assert data["error"] == ("TPC-C consistency check failed: " + data["checks"]["summary"]
+                                 + f"; and no transaction completed; {failed} failed (MissingRow ×{failed})")
+        assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
+    finally:
+        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_gone"))
