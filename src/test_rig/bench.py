@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .coordinator import Coordinator, FreeRunResult, Worker
+from .coordinator import Coordinator, FreeRunResult
 from .db import Connection, Target, connect, quote_ident
 from .errors import DatabaseError, RigError
+from .load.fast import FastStatement
 from .nemesis import Nemesis, NemesisSpec, annotate_timeline
 from .resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 
@@ -118,20 +119,14 @@ async def _lock_table(conn: Connection, target: Target) -> None:
                        f"{LOAD_LOCK_WAIT} s; wait for it to end or use another database (-d/--database).")
 
 
+# Both are one statement with an integer argument or none: they run on the fast load path (load.fast), and stay
+# ordinary workloads (awaitable per operation) for every other caller.
 def select_one(_table_size: int) -> Any:
-    async def op(conn: Connection, worker: Worker) -> None:
-        await conn.fetch("SELECT 1")
-
-    return op
+    return FastStatement("SELECT 1")
 
 
 def point_select(table_size: int) -> Any:
-    sql = f"SELECT c FROM {quote_ident(TABLE)} WHERE id=%s"
-
-    async def op(conn: Connection, worker: Worker) -> None:
-        await conn.fetch(sql, (worker.rng.randint(1, table_size),))
-
-    return op
+    return FastStatement(f"SELECT c FROM {quote_ident(TABLE)} WHERE id=%s", range(1, table_size + 1))
 
 
 #: The bench workloads by name: each takes the table size and gives the operation a worker repeats.
