@@ -487,7 +487,11 @@ class TpccWorkload:
                 self.ok[kind] += 1
                 break
             except _Rollback:
-                await conn.execute("ROLLBACK")
+                try:
+                    await conn.execute("ROLLBACK")
+                except DatabaseError as e:  # counted here as the loop counts it: a failed transaction
+                    self.failed[kind][str(e.code) if e.code is not None else type(e).__name__] += 1
+                    raise
                 self.rolled_back[kind] += 1
                 break
             except DatabaseError as e:
