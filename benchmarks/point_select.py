@@ -1,8 +1,10 @@
 """Point selects, side by side in one run: sysbench oltp_point_select, a bare asyncmy loop, test-rig bench.
 
 Usage: .venv/bin/python benchmarks/point_select.py [--duration 10] [--connections 8] [--rounds 2]
-Starts its own sandbox MariaDB (installs sysbench with apt when missing) and prints the ratios the
-performance target is judged by: test-rig / bare driver (target >= 0.9) and test-rig / sysbench (>= 0.6).
+Starts its own sandbox MariaDB (installs sysbench with apt when missing) and prints the throughput ratios:
+test-rig / bare driver (target >= 0.9) and test-rig / sysbench (>= 0.9 since the fast load path, issue 20).
+Throughput on a shared, loaded machine varies a lot; client CPU per query (benchmarks/client_cpu.py) is the
+steadier comparison.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def main() -> None:
         for k in results:
             print(f"  {k:<14} median {median[k]:8.0f} q/s  best {best[k]:8.0f}  rounds: "
                   f"{', '.join(f'{x:.0f}' for x in results[k])}")
-        for name, peer, target in (("bare asyncmy", "bare asyncmy", 0.9), ("sysbench", "sysbench", 0.6)):
+        for name, peer, target in (("bare asyncmy", "bare asyncmy", 0.9), ("sysbench", "sysbench", 0.9)):
             print(f"ratio test-rig / {name:<12}: median {median['test-rig'] / median[peer]:.2f}, "
                   f"best {best['test-rig'] / best[peer]:.2f} (target >= {target})")
     finally:

@@ -123,3 +123,18 @@ def test_tls_connections_run_on_the_fast_path(tls_box: SandboxState) -> None:
                                 "WHERE VARIABLE_NAME = 'Ssl_cipher'")
     assert result.errors == 0 and result.operations > 0
     assert len(ciphers) == 4 and all(str(c).startswith("TLS_") for c in ciphers)
+
+
+def test_a_run_of_a_number_of_operations_takes_the_ordinary_loop(sandbox: SandboxState) -> None:
+    """run_free hands only timed runs to the fast path; a FastStatement is an ordinary workload otherwise."""
+
+    async def main() -> FreeRunResult:
+        m = manager()
+        await prepare_table(target(sandbox), 1000, m)
+        async with Coordinator([target(sandbox)] * 2) as coordinator:
+            await coordinator.open(manager=m)
+            return await coordinator.run_free(point_select(), operations=50, manager=m)
+
+    result = run_async(main)
+    assert (result.operations, result.errors) == (50, 0)
+    assert result.histogram.get_total_count() == 50
