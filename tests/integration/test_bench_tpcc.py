@@ -243,3 +243,19 @@ def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_
         assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
     finally:
         asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_gone"))
+
+
+def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path: Path) -> None:
+    env = _fresh(sandbox, "rig_tpcc_cut")
+    out = tmp_path / "p.json"
+    try:
+        run = RunningCli("bench", "tpcc-prepare", "--no-password-prompt", "--json", str(out), env=env)  # spec-sized
+        run.wait_for("loading stock")
+        run.proc.send_signal(signal.SIGINT)
+        assert run.finish(timeout=60) == 130, run.output()
+        assert "Traceback" not in run.output()
+        data = json.loads(out.read_text())
+        assert (data["complete"], data["outcome"]) == (False, "interrupted")
+        assert asyncio.run(_sql(sandbox, "SHOW TABLES", database="rig_tpcc_cut"))[0] == []
+    finally:
+        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_cut"))
