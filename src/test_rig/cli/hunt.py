@@ -167,8 +167,9 @@ def render(console: Any, data: dict[str, Any]) -> None:
     for f in data["findings"]:
         mark = "known" if f["known"] else "[red]NEW[/]"
         same = f" (same data as {', '.join(f['same_data_as'])})" if f.get("same_data_as") else ""
-        console.print(f"{mark} {escape(f['kind'])} ({escape(f['oracle'])}, seen {f['count']}x, id {f['id']}){same}: "
-                      f"{escape(f['description'][:400])}")
+        shapes = f" in {f['shapes']} shapes" if f.get("shapes", 1) > 1 else ""
+        console.print(f"{mark} {escape(f['kind'])} ({escape(f['oracle'])}, seen {f['count']}x{shapes}, "
+                      f"id {f['id']}){same}: {escape(f['description'][:400])}")
         if f.get("file"):
             console.print(f"  reduced: {escape(f['file'])}")
     verdict = judge(data)

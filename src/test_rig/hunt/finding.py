@@ -1,9 +1,9 @@
 """A finding as data: what was seen (oracle, queries, both results or the error), its reduced repro, its
 signature for deduplication, and the self-contained `.sql` file a person runs with the stock client.
 
-The signature groups the same bug found many times: oracle, server kind and major.minor version, and the
-operators, functions, join kinds, plan features and column types that remain in the reduced queries (never
-literals or names, which differ between two finds of one bug)."""
+The signature groups the same bug found many times: oracle, server kind and major.minor version, the session
+switches left in the reduced statements and the skeleton of the reduced queries (hunt/skeleton.py: never
+literals, names, column types or join shapes, which differ between two finds of one bug)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,7 @@ from typing import Any
 
 from .compare import jsonable
 from .generator import GENERATOR_VERSION
-
-_WORD = re.compile(r"\b[A-Z][A-Z_]{1,}\b")
-_SYMBOL = re.compile(r"<=>|<>|<=|>=|<<|>>|[=<>+\-*/%&|^~]")
-#: words that every query has: they say nothing about which bug it is
-_NOISE = frozenset({"SELECT", "FROM", "AS", "WHERE", "AND_", "NULL", "ON", "BY", "ALL", "INTERVAL", "DAY", "HOUR",
-                    "SECOND", "STATEMENT", "FOR", "SET", "TIMESTAMP", "DATE_", "TIME_", "WITH", "THEN", "WHEN",
-                    "END", "ELSE"})
-_TYPE = re.compile(r"\b(c\d+) ((?:TINY|SMALL|MEDIUM|BIG)?INT(?: UNSIGNED)?|BOOL|DECIMAL\(\d+,\d+\)|DOUBLE|FLOAT|"
-                   r"VARCHAR\(\d+\)|CHAR\(\d+\)|TEXT|DATETIME|DATE|TIME)(?: CHARACTER SET \w+ COLLATE (\w+))?")
+from .skeleton import skeleton
 
 
 @dataclass
@@ -49,6 +41,17 @@ class Finding:
     error: dict[str, Any] | None = None
     #: other findings whose reduced statements are the same: most likely one bug seen by several oracles
     same_data_as: list[str] = field(default_factory=list)
+    #: the distinct reduced cases (statements and queries, hashed) grouped under this signature; the first one's
+    #: SQL is the one kept
+    shapes: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.shapes.add(case_hash(self.statements, self.queries))
+
+    def add(self, statements: list[str], queries: list[str]) -> None:
+        """One more find of this bug (its reduced case may differ from the first one's)."""
+        self.count += 1
+        self.shapes.add(case_hash(statements, queries))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "oracle": self.oracle, "signature": self.signature, "id": self.signature_id,
@@ -56,7 +59,8 @@ class Finding:
                 "worker": self.worker, "generator_version": GENERATOR_VERSION, "server": self.server,
                 "statements": self.statements, "queries": self.queries, "labels": self.labels,
                 "results": self.results, "error": self.error, "reduced": self.reduced, "reduction": self.reduction,
-                "sql": self.sql(), "file": self.file, "same_data_as": self.same_data_as}
+                "sql": self.sql(), "file": self.file, "same_data_as": self.same_data_as,
+                "shapes": len(self.shapes)}
 
     def sql(self) -> str:
         return repro_sql(self)
@@ -64,33 +68,52 @@ class Finding:
 
 def signature(kind: str, oracle: str, server: dict[str, Any], statements: list[str], queries: list[str],
               error_code: int | None = None, message: str = "") -> tuple[str, str]:
-    """(signature text, short id) of a reduced finding. An error is signed by its code and the shape of its
-    message (numbers and quoted names removed), whichever query raised it: one server failure, one signature."""
+    """(signature text, short id) of a reduced finding. A wrong result is signed by its oracle, the server kind
+    and major.minor version, the session switches left in its reduced statements, and the skeleton of each of
+    its queries (hunt/skeleton.py: constants, columns, names, types and join shapes abstracted, conditions kept
+    four parentheses deep): one bug reached with other data, types or incidental clauses signs the same. An
+    error is signed by its code and the shape of its message (numbers and quoted names removed), whichever query
+    raised it: one server failure, one signature."""
     version = ".".join(_version(server).split(".")[:2])
     if kind != "wrong-result":
         shape = re.sub(r"'[^']*'|`[^`]*`|\d+", "_", message)[:120]
         sig = "|".join((kind, f"{server.get('kind', '?')}-{version}", f"error-{error_code}", shape))
         return sig, "h" + hashlib.sha1(sig.encode()).hexdigest()[:10]
-    text = " ".join(queries)
-    words = sorted({w for w in _WORD.findall(_strip_literals(text)) if w not in _NOISE})
-    symbols = sorted(set(_SYMBOL.findall(_strip_literals(text))))
-    used = set(re.findall(r"\.(c\d+)\b", text))
-    types: set[str] = set()
-    for s in statements:
-        if s.startswith("CREATE TABLE"):
-            for name, sql_type, collation in _TYPE.findall(s):
-                if name in used:
-                    types.add(re.sub(r"\(.*\)", "", sql_type) + (f"/{collation}" if collation else ""))
-    parts = [kind, oracle, f"{server.get('kind', '?')}-{version}", "+".join(words), " ".join(symbols),
-             "+".join(sorted(types))]
+    switches = sorted({re.sub(r"\s+", " ", s.strip().rstrip(";")) for s in statements
+                       if re.match(r"\s*SET (?:SESSION|@@)", s, re.I)})
+    parts = [kind, oracle, f"{server.get('kind', '?')}-{version}", " ; ".join(switches) or "-",
+             " ; ".join(skeleton(q) for q in queries)]
     if error_code is not None:
         parts.append(f"error-{error_code}")
     sig = "|".join(parts)
     return sig, "h" + hashlib.sha1(sig.encode()).hexdigest()[:10]
 
 
-def _strip_literals(text: str) -> str:
-    return re.sub(r"'[^']*'", "''", text)
+def case_hash(statements: list[str], queries: list[str]) -> str:
+    return hashlib.sha1("\n".join([*statements, "--", *queries]).encode()).hexdigest()[:12]
+
+
+_HEADER = re.compile(r"^-- test-rig hunt: (\S+) found by the (\S+) oracle on (\S+) (.*)$")
+
+
+def resign(text: str) -> tuple[str, str] | None:
+    """The signature today's code gives the reduced `.sql` file `text` (written by any earlier version: the
+    queries and statements are read back from it), or None when it is not a wrong-result file of the hunt."""
+    lines = text.splitlines()
+    m = _HEADER.match(lines[0]) if lines else None
+    if m is None or m.group(1) != "wrong-result":
+        return None
+    statements: list[str] = []
+    queries: list[str] = []
+    in_queries = False
+    for line in lines[1:]:
+        if line.startswith("-- The results of these"):
+            in_queries = True
+        elif line and not line.startswith("--"):
+            (queries if in_queries else statements).append(line.rstrip(";"))
+    if not queries:
+        return None
+    return signature("wrong-result", m.group(2), {"kind": m.group(3), "version": m.group(4)}, statements, queries)
 
 
 def _version(server: dict[str, Any]) -> str:
@@ -152,13 +175,17 @@ def read_known(path: Path) -> set[str]:
             entries.append(candidate if line.endswith(".sql") else line)
     for entry in entries:
         if isinstance(entry, Path):
-            for line in entry.read_text(encoding="utf-8").splitlines():
+            text = entry.read_text(encoding="utf-8")
+            for line in text.splitlines():
                 for prefix in ("-- signature: ", "-- id: "):
                     if line.startswith(prefix):
                         known.add(line[len(prefix):].strip())
+            today = resign(text)  # a file written before the signature changed is known by today's one too
+            if today is not None:
+                known.update(today)
         else:
             known.add(entry)
     return known
 
 
-__all__ = ["Finding", "jsonable", "read_known", "repro_sql", "signature", "write_sql"]
+__all__ = ["Finding", "jsonable", "read_known", "repro_sql", "resign", "signature", "write_sql"]

@@ -438,7 +438,7 @@ class Hunter:
                                     candidate.code if candidate.kind != "wrong-result" else None, candidate.message)
             existing = self.run.findings.get(sig_id)
             if existing is not None:
-                existing.count += 1
+                existing.add(rendered, queries)
                 return
             finding = Finding(candidate.kind, candidate.oracle.name, self.run.server, self.spec.seed, worker.number,
                               description, queries, labels, results, rendered, reduced is not None,
