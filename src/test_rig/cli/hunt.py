@@ -74,6 +74,9 @@ def read_known_option(path: str | None) -> frozenset[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="The generator's seed: same seed, same SQL.")
 @click.option("--connections", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Workers, each with a database of its own.")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing --connections, each with databases of its own (one process uses one "
+                   "core).")
 @click.option("--reduce-time", type=click.FloatRange(0, None), default=60.0, show_default=True,
               help="Seconds to spend reducing each confirmed finding (0: report it unreduced).")
 @click.option("--known", "known_path", default=None, metavar="FILE",
@@ -83,10 +86,11 @@ def read_known_option(path: str | None) -> frozenset[str]:
 @click.pass_context
 @guarded
 def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | None, queries: int | None,
-             seed: int, connections: int, reduce_time: float, known_path: str | None, out_dir: str | None,
-             log_path: str | None, **params: Any) -> None:
+             seed: int, connections: int, processes: int, reduce_time: float, known_path: str | None,
+             out_dir: str | None, log_path: str | None, **params: Any) -> None:
     """Hunt for logic bugs: generated queries checked by oracles; every finding confirmed on a fresh database,
     reduced, signed. Exit 1 when a new bug was found, 0 when none, 2 for bad input."""
+    from ..hunt.processes import run_hunt_processes, shares
     from ..hunt.runner import HuntRun, HuntSpec, run_hunt
     from .common import check_report_path
 
@@ -97,6 +101,7 @@ def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | 
     out = check_out_dir(out_dir)
     known = read_known_option(known_path)
     check_report_path(log_path, "--log")
+    shares(connections, processes, queries)  # more processes than connections is bad input
     if duration is None and queries is None:
         duration = 60.0
     env = build_environment(ctx, params)
@@ -107,12 +112,14 @@ def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | 
 
     target = dataclasses.replace(env.target().with_database(None), session_variables={})
     spec = HuntSpec(oracles, duration=duration, queries=queries, seed=seed, connections=connections,
-                    reduce_seconds=reduce_time, known=known, out=out, log=Path(log_path) if log_path else None)
+                    reduce_seconds=reduce_time, known=known, out=out, log=Path(log_path) if log_path else None,
+                    processes=processes)
     run = HuntRun(spec)
     bound = f"{duration:g} s" if duration is not None else ""
     if queries is not None:
         bound = f"{bound}{' or ' if bound else ''}{queries} checked queries"
-    env.console.print(f"test-rig hunt: {', '.join(oracles)}; {connections} connection(s), {bound}, seed {seed}, "
+    over = f" over {processes} processes" if processes > 1 else ""
+    env.console.print(f"test-rig hunt: {', '.join(oracles)}; {connections} connection(s){over}, {bound}, seed {seed}, "
                       f"against {target.address}")
     started = time.monotonic()
     interrupted: KeyboardInterrupt | None = None
@@ -125,7 +132,8 @@ def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | 
                           f"confirmed, {r.stats.flaky} flaky, {len(r.new_findings)} new bugs", markup=False)
 
     try:
-        run_async(lambda: run_hunt(target, run, on_second=live))
+        run_async(lambda: run_hunt(target, run, on_second=live) if processes == 1 else
+                  run_hunt_processes(target, run, on_second=live))
     except KeyboardInterrupt as e:
         interrupted, error = e, f"interrupted by {signal_name(e)}"
     data = result_dict(run, error)

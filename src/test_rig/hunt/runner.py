@@ -54,6 +54,12 @@ class HuntSpec:
     #: oracles by name beyond the built-in ones (tests plant a bug with one)
     extra_oracles: dict[str, Oracle] = field(default_factory=dict)
     cases_per_round: int = CASES_PER_ROUND
+    #: with --processes: the worker processes in all, and this process's first worker number (workers are
+    #: numbered across processes, so each one's statements are those of a one-process run's same worker)
+    processes: int = 1
+    first_worker: int = 0
+    #: whether this process watches the sandbox's own log (with --processes, only the first: one report a line)
+    watch_server_log: bool = True
 
     def oracle_objects(self) -> list[Oracle]:
         table: dict[str, Oracle] = {**ORACLES, **self.extra_oracles}
@@ -105,6 +111,8 @@ class HuntRun:
     #: why the run ended early (the server stopped answering), None when it ran its course
     error: str | None = None
     last_statements: list[str] = field(default_factory=list)
+    #: with --processes: each worker process's own figures (hunt/processes.py merged them into this run)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def new_findings(self) -> list[Finding]:
@@ -114,6 +122,7 @@ class HuntRun:
         checked = sum(self.stats.checked.values())
         return {"server": self.server, "seed": self.spec.seed, "generator_version": GENERATOR_VERSION,
                 "oracles": list(self.spec.oracles), "connections": self.spec.connections,
+                "processes": self.spec.processes, "process_results": self.parts,
                 "seconds": round(self.seconds, 3),
                 "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
                 **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
@@ -211,7 +220,7 @@ class Worker:
         if len(self.recent) > 20:
             del self.recent[0]
         if self.hunt.log_stream is not None:
-            self.hunt.log_stream.write(f"{sql};\n" if self.hunt.spec.connections == 1 else
+            self.hunt.log_stream.write(f"{sql};\n" if self.hunt.spec.connections == 1 == self.hunt.spec.processes else
                                        f"/* w{self.number} */ {sql};\n")
 
     async def run(self) -> None:
@@ -463,10 +472,10 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
     dialect = dialect_for(admin.server.kind)
     switches = await probe_switches(admin, dialect)
     hunter = Hunter(spec, target, run, dialect, admin, switches)
-    log_path = sandbox_log(target, admin.server.kind)
+    log_path = sandbox_log(target, admin.server.kind) if spec.watch_server_log else None
     log_offset = log_path.stat().st_size if log_path is not None else 0
     run.server_log = str(log_path) if log_path is not None else None
-    workers = [Worker(hunter, i) for i in range(spec.connections)]
+    workers = [Worker(hunter, spec.first_worker + i) for i in range(spec.connections)]
     try:
         first = workers[0].database
         try:

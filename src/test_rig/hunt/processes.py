@@ -1,0 +1,236 @@
+"""`hunt --processes P`: the hunt's connections split over P worker processes (one asyncio process tops out at
+one core), each running hunt/runner.run_hunt with databases of its own, merged into one HuntRun.
+
+Workers are numbered across the processes, so each one sends the statements it would send in a one-process run
+with the same --connections and --seed. The merge (`merge`, pure) adds the statistics, groups the findings by
+signature across processes (counts and shapes added, the first process's reduced case kept) and keeps each
+process's own figures beside the sum. Ctrl-C or SIGTERM to the parent stops every process with SIGTERM: each
+drops its databases (run_hunt's `finally`) and sends what it saw, which is merged and reported. The reduced
+`.sql` files are written by the parent after the merge (one per bug, numbered once); each process's `--log` is
+appended to the one file in process order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..db import Target
+from ..errors import Interrupted, RigError, UsageError
+from ..scale import split
+from .finding import write_sql
+from .runner import HuntRun, HuntStats, run_hunt
+
+
+def shares(spec_connections: int, processes: int, queries: int | None) -> list[tuple[int, int, int | None]]:
+    """(connections, first worker number, query bound) of each process. Raises UsageError when there are more
+    processes than connections (each process needs one)."""
+    if processes > spec_connections:
+        raise UsageError(f"--processes {processes} is more than --connections {spec_connections}; each process "
+                         "needs a connection of its own: give at least as many connections as processes.")
+    counts = split(spec_connections, processes)
+    bounds: list[int | None] = [None] * processes
+    if queries is not None:  # in proportion to the connections, every process at least one query
+        bounds = [max(1, queries * n // spec_connections) for n in counts]
+        bounds[0] = max(1, queries - sum(b for b in bounds[1:] if b is not None))
+    firsts = [sum(counts[:i]) for i in range(processes)]
+    return list(zip(counts, firsts, bounds, strict=True))
+
+
+def summary(run: HuntRun) -> dict[str, Any]:
+    """One process's own figures, as kept beside the merged ones."""
+    return {"first_worker": run.spec.first_worker, "connections": run.spec.connections,
+            "checked_total": sum(run.stats.checked.values()), "checked": dict(run.stats.checked),
+            "statements": run.stats.statements, "rounds": run.stats.rounds, "candidates": run.stats.candidates,
+            "confirmed": run.stats.confirmed, "flaky": run.stats.flaky,
+            "finds": sum(f.count for f in run.findings.values()), "signatures": sorted(run.findings),
+            "databases": run.databases, "databases_dropped": run.dropped, "complete": run.complete,
+            "error": run.error, "seconds": round(run.seconds, 3)}
+
+
+def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
+    """Fill `run` with the sum of `parts` (each process's run, in process order): statistics added, findings
+    grouped by signature across processes, databases listed; `run.dropped` and `run.complete` only when every
+    part says so, and a process that is missing (`len(parts)` below the processes asked for) makes it incomplete.
+    Returns `run`."""
+    stats = HuntStats()
+    for p in parts:
+        s = p.stats
+        stats.checked.update(s.checked)
+        stats.skipped.update(s.skipped)
+        stats.errors_by_code.update(s.errors_by_code)
+        for code, message in s.error_messages.items():
+            stats.error_messages.setdefault(code, message)
+        stats.driver_errors.update(s.driver_errors)
+        stats.statements += s.statements
+        stats.rounds += s.rounds
+        stats.candidates += s.candidates
+        stats.confirmed += s.confirmed
+        stats.flaky += s.flaky
+        stats.reductions += s.reductions
+    run.stats = stats
+    run.findings = {}
+    for p in parts:
+        for sig_id, f in p.findings.items():
+            first = run.findings.get(sig_id)
+            if first is None:
+                run.findings[sig_id] = dataclasses.replace(f, shapes=set(f.shapes), same_data_as=list(f.same_data_as))
+            else:  # the same bug found by another process: counted with the first one
+                first.count += f.count
+                first.shapes |= f.shapes
+    if parts:
+        run.server = parts[0].server
+        run.server_log = next((p.server_log for p in parts if p.server_log), None)
+    run.databases = [d for p in parts for d in p.databases]
+    run.dropped = bool(parts) and all(p.dropped or not p.databases for p in parts)
+    run.complete = len(parts) == run.spec.processes and all(p.complete for p in parts)
+    run.error = next((p.error for p in parts if p.error), None)
+    run.last_statements = [s for p in parts for s in p.last_statements]
+    run.parts = [summary(p) for p in parts]
+    return run
+
+
+def _child(index: int, target: Target, spec: Any, results: Any, seconds: Any) -> None:
+    """One worker process: runs its share of the hunt, reports each second's run and its final run."""
+    from ..environment import run_async
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too: the parent decides
+    run = HuntRun(spec)
+
+    def tick(r: HuntRun) -> None:
+        seconds.put((index, r.stats, list(r.databases), {k: f.known for k, f in r.findings.items()}))
+
+    try:
+        run_async(lambda: run_hunt(target, run, on_second=tick))
+    except Interrupted:
+        pass  # stopped by the parent: `run` holds what was seen, the databases are dropped
+    except UsageError as e:
+        results.put((index, ("usage", str(e))))
+        return
+    except RigError as e:  # e.g. the server cannot be reached: the parent says so as a one-process run would
+        results.put((index, ("error", str(e))))
+        return
+    except Exception as e:
+        run.error = run.error or f"worker process {index} failed: {type(e).__name__}: {e}"
+    run.spec = dataclasses.replace(run.spec, extra_oracles={})  # a test's planted oracle need not travel back
+    results.put((index, ("run", run)))
+
+
+async def run_hunt_processes(target: Target, run: HuntRun, *,
+                             on_second: Callable[[HuntRun], None] | None = None) -> HuntRun:
+    """run_hunt over `run.spec.processes` worker processes; `run` holds the merged result, also when the hunt is
+    interrupted (CancelledError is raised again once every process has reported or 60 s have passed).
+    Raises UsageError as a process met it (e.g. the user may not create databases)."""
+    spec = run.spec
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    seconds = context.Queue()
+    plan = shares(spec.connections, spec.processes, spec.queries)
+    logs = [Path(f"{spec.log}.p{i}") if spec.log is not None else None for i in range(spec.processes)]
+    specs = [dataclasses.replace(spec, connections=n, first_worker=first, queries=bound, out=None, log=logs[i],
+                                 watch_server_log=i == 0)
+             for i, (n, first, bound) in enumerate(plan)]
+    children = [context.Process(target=_child, args=(i, target, s, results, seconds), daemon=True)
+                for i, s in enumerate(specs)]
+    for c in children:
+        c.start()
+    got: dict[int, tuple[str, Any]] = {}
+    latest: dict[int, tuple[HuntStats, list[str], dict[str, bool]]] = {}
+    stop = threading.Event()
+
+    def drain() -> None:
+        changed = False
+        with contextlib.suppress(queue.Empty):
+            while True:
+                index, stats, databases, findings = seconds.get_nowait()
+                latest[index] = (stats, databases, findings)
+                changed = True
+        if changed and on_second is not None:
+            view = HuntRun(spec, started=run.started)
+            view.findings = {}
+            merged = merge(view, [_seen(spec, *latest[i]) for i in sorted(latest)])
+            merged.seconds = time.monotonic() - run.started
+            on_second(merged)
+
+    def collect(wait: float | None) -> None:
+        deadline = None if wait is None else time.monotonic() + wait
+        while len(got) < len(children) and not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            drain()
+            with contextlib.suppress(queue.Empty):
+                index, outcome = results.get(timeout=0.2)
+                got[index] = outcome
+            if all(not c.is_alive() for c in children) and results.empty():
+                time.sleep(0.3)  # a last result may still be in the pipe
+                if results.empty():
+                    break
+
+    reader = threading.Thread(target=collect, args=(None,), daemon=True)
+    reader.start()
+    try:
+        await asyncio.to_thread(reader.join)
+    except asyncio.CancelledError:
+        for c in children:
+            if c.is_alive() and c.pid is not None:
+                os.kill(c.pid, signal.SIGTERM)
+        reader.join(60)  # the reader goes on gathering what each process saw
+        stop.set()
+        _finish(run, got, logs)
+        raise
+    finally:
+        for c in children:
+            c.join(10)
+            if c.is_alive():
+                c.kill()
+    drain()
+    _finish(run, got, logs)
+    usage = next((outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "usage"), None)
+    if usage is not None:
+        raise UsageError(usage)
+    failure = next((outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "error"), None)
+    if failure is not None and not run.parts:
+        raise RigError(failure)
+    if failure is not None:
+        run.error = run.error or f"a worker process stopped: {failure}"
+        run.complete = False
+    if len(got) < len(children) and run.error is None:
+        run.error = (f"{len(children) - len(got)} of {len(children)} worker processes gave no result; run again "
+                     "with -v and check the server")
+    return run
+
+
+def _seen(spec: Any, stats: HuntStats, databases: list[str], findings: dict[str, bool]) -> HuntRun:
+    """A live view of one process: its statistics, databases and findings so far (ids and whether known)."""
+    from .finding import Finding
+
+    part = HuntRun(spec, stats=stats, databases=databases)
+    part.findings = {k: Finding("wrong-result", "", {}, 0, 0, "", known=known, signature_id=k)
+                     for k, known in findings.items()}
+    return part
+
+
+def _finish(run: HuntRun, got: dict[int, tuple[str, Any]], logs: list[Path | None]) -> None:
+    """Merge what the processes sent into `run`, write the reduced files and the one statement log."""
+    parts = [outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "run"]
+    merge(run, parts)
+    run.seconds = time.monotonic() - run.started
+    if run.spec.out is not None:
+        for i, f in enumerate(run.findings.values(), 1):
+            f.file = str(write_sql(f, run.spec.out, i))
+    if run.spec.log is not None:
+        with open(run.spec.log, "w", encoding="utf-8") as out:
+            for part in logs:
+                if part is not None and part.exists():
+                    out.write(part.read_text(encoding="utf-8"))
+                    part.unlink()
+
+
+__all__ = ["merge", "run_hunt_processes", "shares", "summary"]

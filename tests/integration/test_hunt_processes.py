@@ -1,0 +1,61 @@
+"""`hunt --processes`: the connections split over worker processes, each with databases of its own; the merged
+figures are the sums of each process's own, nothing is left on the server, and SIGTERM stops every process,
+which drops its databases, and still writes the report."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from test_rig.sandbox import SandboxState
+from tests.helpers import RunningCli, env_for, run_cli
+from tests.integration.test_hunt import hunt_databases, known_regressions
+
+
+def test_two_processes_merge_into_sums_and_leave_no_database(sandbox: SandboxState, tmp_path: Path) -> None:
+    log = tmp_path / "hunt.log"
+    proc = run_cli("hunt", "--processes", "2", "--connections", "2", "--queries", "400", "--seed", "2",
+                   "--oracle", "tlp-where,norec,plans", "--json", str(tmp_path / "r.json"), "--log", str(log),
+                   "--known", str(known_regressions(tmp_path)), env=env_for(sandbox))
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 connection(s) over 2 processes" in proc.stdout
+    parts = data["process_results"]
+    assert (data["processes"], len(parts), [p["first_worker"] for p in parts]) == (2, 2, [0, 1])
+    assert [p["connections"] for p in parts] == [1, 1] and all(p["checked_total"] > 0 for p in parts)
+    for key in ("checked_total", "statements", "rounds", "candidates", "confirmed", "flaky"):
+        assert data[key] == sum(p[key] for p in parts), key
+    for oracle in ("tlp-where", "norec", "plans"):
+        assert data["checked"][oracle] == sum(p["checked"].get(oracle, 0) for p in parts)
+    assert sum(f["count"] for f in data["findings"]) == sum(p["finds"] for p in parts)
+    assert data["checked_total"] >= 400
+    assert data["databases"] == [d for p in parts for d in p["databases"]] and len(data["databases"]) == 4
+    assert (data["complete"], data["databases_dropped"], data["outcome"]) == (True, True, "passed")
+    assert hunt_databases(sandbox) == []
+    text = log.read_text()  # one log, both processes' workers tagged, no part files left
+    assert "/* w0 */ CREATE DATABASE" in text and "/* w1 */ CREATE DATABASE" in text
+    assert list(tmp_path.glob("hunt.log.p*")) == []
+
+
+def test_sigterm_stops_every_process_and_drops_their_databases(sandbox: SandboxState, tmp_path: Path) -> None:
+    cli = RunningCli("hunt", "--duration", "60", "--processes", "2", "--connections", "2", "--json",
+                     str(tmp_path / "r.json"), env=env_for(sandbox))
+    cli.wait_for(" s: ")
+    assert len(hunt_databases(sandbox)) >= 2
+    cli.proc.send_signal(signal.SIGTERM)
+    assert cli.finish() == 143, cli.output()
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert (data["complete"], data["ok"], data["error"]) == (False, False, "interrupted by SIGTERM")
+    assert len(data["process_results"]) == 2 and len(data["databases"]) == 4
+    assert data["databases_dropped"] is True
+    assert data["checked_total"] == sum(p["checked_total"] for p in data["process_results"])
+    assert hunt_databases(sandbox) == []
+
+
+def test_more_processes_than_connections_is_bad_input(sandbox: SandboxState) -> None:
+    proc = run_cli("hunt", "--processes", "3", "--connections", "2", env=env_for(sandbox))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == ("error: --processes 3 is more than --connections 2; each process needs a connection of "
+                           "its own: give at least as many connections as processes.\n")
+    assert hunt_databases(sandbox) == []
