@@ -6,7 +6,8 @@ Options (and ini keys): --rig-host (rig_host), --rig-user (rig_user), --rig-pass
 --rig-config FILE (rig_config), --rig-server mariadb|mysql|tidb (rig_server). With no host, one sandbox of
 that server is started for the session (per xdist worker) and stopped at its end.
 
-Fixtures: rig_target, rig_server, rig_connection, rig_coordinator, rig_script, rig_run. Markers:
+Fixtures: rig_target, rig_server, rig_connection, rig_coordinator, rig_script, rig_run, rig_hunt (a bounded
+logic-bug hunt as a test: it fails with each new bug's reduced SQL). Markers:
 rig_isolation(level), rig_server(kind, ...), rig_server_min_version("8.0"), rig_session_vars(name=value).
 
 All database work runs on one event loop of the plugin's own, in a thread, so synchronous tests work
@@ -362,6 +363,52 @@ def rig_script(rig_coordinator: Callable[..., RigCoordinator]) -> Callable[..., 
         return coordinators[names].run_script(steps, setup=setup).steps
 
     return run
+
+
+@pytest.fixture
+def rig_hunt(rig_target: Target, rig_loop: RigLoop) -> Callable[..., Any]:
+    """Run a bounded `test-rig hunt` against the target as part of the test:
+    `rig_hunt(queries=2000, seed=7, oracles=("tlp-where", "norec"), known=["reported/bug.sql"])`. It returns
+    the hunt's run (hunt/runner.HuntRun) when no new bug was found, and fails the test with each new bug's
+    reduced, self-contained SQL when one was; it fails too when the hunt could not judge (no query checked, or
+    the server stopped answering): a pass needs checked queries. `known` takes signatures, ids or reduced `.sql`
+    files, as --known does; `extra_oracles` adds oracles by name (an oracle of your own, or a planted one)."""
+
+    def hunt(queries: int = 1000, *, seed: int = 0, oracles: Sequence[str] | None = None, connections: int = 1,
+             reduce_seconds: float = 30.0, known: Sequence[str | os.PathLike[str]] = (),
+             extra_oracles: dict[str, Any] | None = None) -> Any:
+        from pathlib import Path
+
+        from .hunt.finding import read_known
+        from .hunt.oracles import ORACLES
+        from .hunt.runner import HuntRun, HuntSpec, run_hunt
+
+        signatures: set[str] = set()
+        for entry in known:
+            path = Path(entry)
+            signatures |= read_known(path) if path.suffix == ".sql" or path.is_file() else {str(entry)}
+        names = tuple(oracles) if oracles is not None else tuple(ORACLES)
+        spec = HuntSpec(names, duration=None, queries=queries, seed=seed, connections=connections,
+                        reduce_seconds=reduce_seconds, known=frozenset(signatures),
+                        extra_oracles=dict(extra_oracles or {}))
+        run = rig_loop.run(run_hunt(dataclasses.replace(rig_target.with_database(None), session_variables={}),
+                                    HuntRun(spec)))
+        checked = sum(run.stats.checked.values())
+        if run.new_findings:
+            bugs = "\n\n".join(f"-- {f.kind} ({f.oracle}, seen {f.count}x, id {f.signature_id})\n{f.sql()}"
+                                for f in run.new_findings)
+            pytest.fail(f"test-rig hunt found {len(run.new_findings)} new bug(s) in {checked} checked queries "
+                        f"(seed {seed}); each reduced case runs on a fresh database:\n\n{bugs}", pytrace=False)
+        if run.error is not None or not run.complete:
+            pytest.fail(f"test-rig hunt did not finish: {run.error or 'interrupted'}", pytrace=False)
+        if checked == 0:
+            pytest.fail("test-rig hunt checked no query (every generated query failed): nothing was judged",
+                        pytrace=False)
+        if not run.dropped:
+            pytest.fail(f"test-rig hunt could not drop its databases: {', '.join(run.databases)}", pytrace=False)
+        return run
+
+    return hunt
 
 
 @pytest.hookimpl(wrapper=True)

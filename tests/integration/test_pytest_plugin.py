@@ -5,11 +5,13 @@ replay; markers that skip with a reason; async tests under anyio and under a loo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,3 +105,61 @@ def test_markers_skip_with_a_reason_and_async_tests_work(tmp_path: Path) -> None
     assert "3 passed, 2 skipped" in r.stdout
     assert "needs a tidb server; this one is mariadb 10.11" in r.stdout
     assert "needs mariadb 99.0 or newer; this one is 10.11" in r.stdout
+
+
+HUNT_SUITE = '''
+from dataclasses import dataclass
+
+from test_rig.hunt import ast as A
+from test_rig.hunt import render as R
+from test_rig.hunt.compare import compare
+from test_rig.hunt.oracles import Check, Mismatch
+
+REGRESSIONS = {regressions!r}
+
+
+def test_a_bounded_hunt_finds_no_new_bug(rig_hunt):
+    run = rig_hunt(queries=300, seed=2, known=REGRESSIONS)
+    assert sum(run.stats.checked.values()) >= 300 and run.new_findings == [] and run.dropped
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A planted comparison, as the hunt's own tests plant one: a query and the same query WHERE p 'must agree',
+    which the real server contradicts as soon as p filters a row."""
+
+    name: str = "planted"
+
+    def derive(self, case, dialect, turn=0):
+        q = case.base
+        return Check(self.name, (R.select(q), R.select(A.Select(q.items, q.source, q.joins, where=case.predicate))),
+                     ("the query", "the query WHERE p"))
+
+    def judge(self, check, results):
+        diff = compare(results[0], results[1])
+        return Mismatch(self.name, 0, 1, diff) if diff is not None else None
+
+
+def test_a_hunt_that_finds_a_bug_fails_with_its_reduced_sql(rig_hunt):
+    rig_hunt(queries=30, seed=3, oracles=["planted"], extra_oracles={{"planted": Planted()}}, reduce_seconds=20)
+'''
+
+
+def test_a_bounded_hunt_runs_as_a_test_and_fails_with_the_reduced_sql(tmp_path: Path, sandbox: Any) -> None:
+    suite = tmp_path / "hunt-suite"
+    suite.mkdir()
+    regressions = sorted(str(p) for p in (ROOT / "tests" / "regressions" / "hunt").glob("*.sql"))
+    (suite / "test_hunt_as_a_test.py").write_text(HUNT_SUITE.format(regressions=regressions))
+    r = pytest_in(suite, "--rig-host", f"{sandbox.host}:{sandbox.port}", "--rig-user", "root")
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
+    assert "1 failed, 1 passed" in out
+    summary = out.split("short test summary")[1]
+    assert "test_a_hunt_that_finds_a_bug_fails_with_its_reduced_sql" in summary
+    assert "test_a_bounded_hunt_finds_no_new_bug" not in summary
+    found = re.search(r"test-rig hunt found (\d+) new bug\(s\) in 30 checked queries \(seed 3\); each reduced "
+                      r"case runs on a fresh database:", out)
+    assert found is not None, out
+    bugs = int(found.group(1))
+    assert bugs >= 1 and out.count("-- test-rig hunt: wrong-result found by the planted oracle on mariadb") == bugs
+    assert out.count("-- the query WHERE p returned ") == bugs and out.count("\nCREATE TABLE t") >= bugs
