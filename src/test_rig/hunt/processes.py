@@ -146,6 +146,7 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
     got: dict[int, tuple[str, Any]] = {}
     latest: dict[int, tuple[HuntStats, list[str], dict[str, bool]]] = {}
     stop = threading.Event()
+    shown = [0.0]
 
     def drain() -> None:
         changed = False
@@ -154,7 +155,8 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
                 index, stats, databases, findings = seconds.get_nowait()
                 latest[index] = (stats, databases, findings)
                 changed = True
-        if changed and on_second is not None:
+        if changed and on_second is not None and time.monotonic() - shown[0] >= 0.9:  # one line a second
+            shown[0] = time.monotonic()
             view = HuntRun(spec, started=run.started)
             view.findings = {}
             merged = merge(view, [_seen(spec, *latest[i]) for i in sorted(latest)])
