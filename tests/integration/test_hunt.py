@@ -12,7 +12,7 @@ import signal
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,47 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
                   "document.getElementById('status').dataset.verdict]")
     assert seen["errors"] == [] and seen["requests"] == [] and not seen["blank"]
     assert seen["value"] == [len(run.findings), 2, "failed"]
+
+
+@dataclass(frozen=True)
+class ReductionWatch(PlantedOracle):
+    """The planted oracle, telling the test when a confirmed finding's reduction has begun: replays derive with
+    turn 0, and the second replay of a case is the reduction's first test (the first one confirmed it)."""
+
+    replays: list[int] = field(default_factory=lambda: [0])
+    reducing: list[asyncio.Event] = field(default_factory=list)
+
+    def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
+        if turn == 0:
+            self.replays[0] += 1
+            if self.replays[0] == 2:
+                self.reducing[0].set()
+        return super().derive(case, dialect, turn)
+
+
+def test_a_run_that_ends_during_a_reduction_reports_the_confirmed_finding_unreduced(sandbox: SandboxState) -> None:
+    target = Target("t", sandbox.host, sandbox.port, "root", "", None, 10)
+
+    async def main() -> HuntRun:
+        watch = ReductionWatch(reducing=[asyncio.Event()])
+        spec = HuntSpec(("planted",), duration=None, queries=1000, seed=3, reduce_seconds=600,
+                        extra_oracles={"planted": watch}, cases_per_round=30)
+        run = HuntRun(spec)
+        task = asyncio.create_task(run_hunt(target, run))
+        await watch.reducing[0].wait()
+        task.cancel()  # as Ctrl-C does
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return run
+
+    run = asyncio.run(main())
+    assert (run.stats.confirmed, run.complete, run.dropped) == (1, False, True)
+    [finding] = run.findings.values()
+    assert (finding.reduced, finding.reduction["complete"], finding.reduction["stopped"]) == (
+        False, False, "the run ended during the reduction")
+    assert finding.count == 1 and len(finding.queries) == 2 and len(finding.results) == 2
+    assert len(finding.results[0]) != len(finding.results[1])  # both results as confirmed
+    assert hunt_databases(sandbox) == []
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

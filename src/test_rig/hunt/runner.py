@@ -32,7 +32,7 @@ from .expected import classify
 from .finding import Finding, signature, write_sql
 from .generator import GENERATOR_VERSION, Generator
 from .oracles import ORACLES, Check, Mismatch, Oracle, Plans
-from .reduce import reduce
+from .reduce import Reduced, reduce
 
 #: Query cases per round before the worker starts again from a fresh schema.
 CASES_PER_ROUND = 100
@@ -400,67 +400,88 @@ class Hunter:
         stats = self.stats
         stats.candidates += 1
         async with self.reducing:  # one replay at a time: reductions share the machine's two cores
-            reproduces, check, results, _ = await worker.outcome(candidate, candidate.statements, candidate.case)
+            reproduces, check, results, mismatch = await worker.outcome(candidate, candidate.statements,
+                                                                        candidate.case)
             if not reproduces:
                 stats.flaky += 1
                 return
             stats.confirmed += 1
             started = time.monotonic()
-            statements, case = candidate.statements, candidate.case
-            reduced = None
-            if self.spec.reduce_seconds > 0:
-
-                async def test(subset: list[A.Statement], smaller: A.Case_) -> bool:
-                    return (await worker.outcome(candidate, subset, smaller))[0]
-
-                def derive(smaller: A.Case_) -> tuple[str, ...] | None:
-                    d = _pinned(candidate).derive(smaller, self.dialect, 0)
-                    return d.queries if d is not None else None
-
-                if case is not None:
-                    reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive)
-                    statements, case = reduced.statements, reduced.case
-                else:
-                    from .reduce import Budget, ddmin, split_rows
-
-                    budget = Budget(self.spec.reduce_seconds)
-
-                    async def test_statements(subset: list[A.Statement]) -> bool:
-                        return await test(subset, A.Case_(A.Select((), None), A.Const("1", A.T("int")),
-                                                          A.Select((), None)))
-
-                    statements = await ddmin(split_rows(statements), test_statements, budget)
-            reproduces, check, results, mismatch = await worker.outcome(candidate, statements, case)
-            if not reproduces:  # cannot happen unless the server is flaky: keep the unreduced case
-                statements, case = candidate.statements, candidate.case
-                reproduces, check, results, mismatch = await worker.outcome(candidate, statements, case)
+            try:
+                statements, case, reduced = await self._reduce(worker, candidate)
+                reproduces, reduced_check, reduced_results, reduced_mismatch = await worker.outcome(
+                    candidate, statements, case)
+            except asyncio.CancelledError:
+                # The run ended (duration, query count, Ctrl-C) while this confirmed finding was being reduced: it
+                # is reported as it was confirmed, unreduced, rather than lost (a run would pass that saw a bug).
+                self._record(worker, candidate, candidate.statements, check, results, mismatch, None,
+                             {"complete": False, "stopped": "the run ended during the reduction",
+                              "seconds": round(time.monotonic() - started, 3)})
+                raise
+            if reproduces:
+                check, results, mismatch = reduced_check, reduced_results, reduced_mismatch
+            else:  # cannot happen unless the server is flaky: keep the unreduced case
+                statements, reduced = candidate.statements, None
             stats.reductions.append(time.monotonic() - started)
-            rendered = [R.statement(s, self.dialect) for s in statements]
-            queries = list(check.queries) if check is not None else []
-            labels = list(check.labels) if check is not None else []
-            if candidate.failing is not None:
-                queries = [R.statement(candidate.failing, self.dialect)]
-                labels = ["the statement"]
-            description = mismatch.describe(check) if mismatch is not None and check is not None \
-                else candidate.description
-            sig, sig_id = signature(candidate.kind, candidate.oracle.name, self.run.server, rendered, queries,
-                                    candidate.code if candidate.kind != "wrong-result" else None, candidate.message)
-            existing = self.run.findings.get(sig_id)
-            if existing is not None:
-                existing.add(rendered, queries)
-                return
-            finding = Finding(candidate.kind, candidate.oracle.name, self.run.server, self.spec.seed, worker.number,
-                              description, queries, labels, results, rendered, reduced is not None,
-                              {"tests": reduced.tests, "seconds": round(reduced.seconds, 3),
-                               "complete": reduced.complete} if reduced is not None else {},
-                              sig, sig_id, known=sig in self.spec.known or sig_id in self.spec.known,
-                              error={"code": candidate.code} if candidate.code is not None else None)
-            finding.same_data_as = [f.signature_id for f in self.run.findings.values()
-                                    if f.kind == finding.kind and f.statements == rendered]
-            self.run.findings[sig_id] = finding
-            if self.spec.out is not None:
-                self.finding_index += 1
-                finding.file = str(write_sql(finding, self.spec.out, self.finding_index))
+            self._record(worker, candidate, statements, check, results, mismatch, reduced, None)
+
+    async def _reduce(self, worker: Worker, candidate: Candidate
+                      ) -> tuple[list[A.Statement], A.Case_ | None, Reduced | None]:
+        """The candidate's statements and case reduced within the budget (as they are with no budget)."""
+        statements, case = candidate.statements, candidate.case
+        if self.spec.reduce_seconds <= 0:
+            return statements, case, None
+
+        async def test(subset: list[A.Statement], smaller: A.Case_) -> bool:
+            return (await worker.outcome(candidate, subset, smaller))[0]
+
+        def derive(smaller: A.Case_) -> tuple[str, ...] | None:
+            d = _pinned(candidate).derive(smaller, self.dialect, 0)
+            return d.queries if d is not None else None
+
+        if case is not None:
+            reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive)
+            return reduced.statements, reduced.case, reduced
+        from .reduce import Budget, ddmin, split_rows
+
+        budget = Budget(self.spec.reduce_seconds)
+
+        async def test_statements(subset: list[A.Statement]) -> bool:
+            return await test(subset, A.Case_(A.Select((), None), A.Const("1", A.T("int")), A.Select((), None)))
+
+        return await ddmin(split_rows(statements), test_statements, budget), None, None
+
+    def _record(self, worker: Worker, candidate: Candidate, statements: list[A.Statement], check: Check | None,
+                results: list[Any], mismatch: Mismatch | None, reduced: Reduced | None,
+                reduction: dict[str, Any] | None) -> None:
+        """Sign the finding and add it to its group (a new group: its .sql file written)."""
+        rendered = [R.statement(s, self.dialect) for s in statements]
+        queries = list(check.queries) if check is not None else []
+        labels = list(check.labels) if check is not None else []
+        if candidate.failing is not None:
+            queries = [R.statement(candidate.failing, self.dialect)]
+            labels = ["the statement"]
+        description = mismatch.describe(check) if mismatch is not None and check is not None \
+            else candidate.description
+        sig, sig_id = signature(candidate.kind, candidate.oracle.name, self.run.server, rendered, queries,
+                                candidate.code if candidate.kind != "wrong-result" else None, candidate.message)
+        existing = self.run.findings.get(sig_id)
+        if existing is not None:
+            existing.add(rendered, queries)
+            return
+        if reduction is None:
+            reduction = {"tests": reduced.tests, "seconds": round(reduced.seconds, 3),
+                         "complete": reduced.complete} if reduced is not None else {}
+        finding = Finding(candidate.kind, candidate.oracle.name, self.run.server, self.spec.seed, worker.number,
+                          description, queries, labels, results, rendered, reduced is not None, reduction,
+                          sig, sig_id, known=sig in self.spec.known or sig_id in self.spec.known,
+                          error={"code": candidate.code} if candidate.code is not None else None)
+        finding.same_data_as = [f.signature_id for f in self.run.findings.values()
+                                if f.kind == finding.kind and f.statements == rendered]
+        self.run.findings[sig_id] = finding
+        if self.spec.out is not None:
+            self.finding_index += 1
+            finding.file = str(write_sql(finding, self.spec.out, self.finding_index))
 
 
 async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun], None] | None = None) -> HuntRun:
