@@ -46,13 +46,19 @@ end
 """
 
 
-def _cpu_self() -> float:
+def _cpu_self() -> tuple[float, float]:
+    """User and system CPU seconds of this process so far."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime, r.ru_stime
+
+
+def _since(before: tuple[float, float]) -> tuple[float, float]:
+    now = _cpu_self()
+    return now[0] - before[0], now[1] - before[1]
 
 
 # --------------------------------------------------------------------------- the clients, each in its own process
-async def _bare(port: int, workload: str, connections: int, duration: float) -> tuple[int, float]:
+async def _bare(port: int, workload: str, connections: int, duration: float) -> tuple[int, tuple[float, float]]:
     """asyncmy on uvloop, one cursor per connection, nothing else: the driver's own cost."""
     import random
 
@@ -79,13 +85,14 @@ async def _bare(port: int, workload: str, connections: int, duration: float) -> 
             count += 1
 
     await asyncio.gather(*(worker(c, i) for i, c in enumerate(conns)))
-    cpu = _cpu_self() - cpu
+    used = _since(cpu)
     for c in conns:
         c.close()
-    return count, cpu
+    return count, used
 
 
-async def _rig(port: int, workload: str, connections: int, duration: float, direct: bool) -> tuple[int, float]:
+async def _rig(port: int, workload: str, connections: int, duration: float,
+               direct: bool) -> tuple[int, tuple[float, float]]:
     """test-rig's run_bench (what `test-rig bench` runs), or the fast path's loop called directly."""
     from test_rig.bench import WORKLOADS as BENCH_WORKLOADS
     from test_rig.bench import run_bench
@@ -105,29 +112,30 @@ async def _rig(port: int, workload: str, connections: int, duration: float, dire
         await coordinator.open(manager=manager)
         cpu = _cpu_self()
         run = await run_statement(coordinator, statement, duration=duration, manager=manager)
-        cpu = _cpu_self() - cpu
+        used = _since(cpu)
         await coordinator.close()
-        return run.operations, cpu
-    marks: list[float] = []
+        return run.operations, used
+    marks: list[tuple[float, float]] = []
     result = await run_bench(target, workload=workload, connections=connections, duration=duration,
                              table_size=TABLE_SIZE, manager=manager, on_load_start=lambda _n: marks.append(_cpu_self()))
-    return result.run.operations, _cpu_self() - marks[0]
+    return result.run.operations, _since(marks[0])
 
 
 def child(args: argparse.Namespace) -> None:
     from test_rig.environment import run_async
 
-    async def main() -> tuple[int, float]:
+    async def main() -> tuple[int, tuple[float, float]]:
         if args.child == "bare asyncmy":
             return await _bare(args.port, args.workload, args.connections, args.duration)
         return await _rig(args.port, args.workload, args.connections, args.duration, args.child == "fast path")
 
-    ops, cpu = run_async(main)
-    print(json.dumps({"ops": ops, "cpu": cpu}))
+    ops, (user, system) = run_async(main)
+    print(json.dumps({"ops": ops, "user": user, "sys": system}))
 
 
 # --------------------------------------------------------------------------- the parent
-def sysbench(port: int, workload: str, connections: int, duration: float, lua: Path) -> tuple[int, float]:
+def sysbench(port: int, workload: str, connections: int, duration: float,
+             lua: Path) -> tuple[int, tuple[float, float]]:
     exe = shutil.which("sysbench")
     if exe is None:
         raise SystemExit("sysbench is not installed (apt-get install sysbench)")
@@ -140,15 +148,16 @@ def sysbench(port: int, workload: str, connections: int, duration: float, lua: P
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(r"queries:\s+(\d+)", out)
     assert m, out
-    return int(m.group(1)), (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return int(m.group(1)), (after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime)
 
 
-def python_client(name: str, port: int, workload: str, connections: int, duration: float) -> tuple[int, float]:
+def python_client(name: str, port: int, workload: str, connections: int,
+                  duration: float) -> tuple[int, tuple[float, float]]:
     out = subprocess.run([sys.executable, __file__, "--child", name, "--port", str(port), "--workload", workload,
                           "--connections", str(connections), "--duration", str(duration)],
                          check=True, capture_output=True, text=True, cwd=ROOT).stdout
     data = json.loads(out.strip().splitlines()[-1])
-    return int(data["ops"]), float(data["cpu"])
+    return int(data["ops"]), (float(data["user"]), float(data["sys"]))
 
 
 def main() -> None:
@@ -181,6 +190,7 @@ def main() -> None:
                         f"--table-size={TABLE_SIZE}", "prepare"], check=True, capture_output=True)
         python_client("test-rig bench", st.port, "point-select", args.connections, 1)  # loads our table
         per_query: dict[tuple[str, str], list[float]] = {}
+        user_sys: dict[tuple[str, str], list[tuple[float, float]]] = {}
         qps: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
             for workload in workloads:
@@ -189,7 +199,8 @@ def main() -> None:
                         ops, cpu = sysbench(st.port, workload, args.connections, args.duration, lua)
                     else:
                         ops, cpu = python_client(name, st.port, workload, args.connections, args.duration)
-                    per_query.setdefault((name, workload), []).append(cpu / ops * 1e6)
+                    per_query.setdefault((name, workload), []).append(sum(cpu) / ops * 1e6)
+                    user_sys.setdefault((name, workload), []).append((cpu[0] / ops * 1e6, cpu[1] / ops * 1e6))
                     qps.setdefault((name, workload), []).append(ops / args.duration)
         print(f"client CPU (user+sys) per query, {args.connections} connections, {args.duration:g} s x "
               f"{args.rounds} interleaved rounds, medians:")
@@ -201,6 +212,9 @@ def main() -> None:
                 peer = statistics.median(per_query[("sysbench", w)]) if ("sysbench", w) in per_query else None
                 line += f"{mine:>22.1f}{(mine / peer if peer else float('nan')):>12.2f}"
             print(line)
+        print("  user / sys µs per query (medians): " + "; ".join(
+            f"{n} {w} {statistics.median(u for u, _ in v):.1f} / {statistics.median(s for _, s in v):.1f}"
+            for (n, w), v in user_sys.items()))
         print("  rounds (µs/q): " + "; ".join(f"{n} {w}: " + ", ".join(f"{x:.1f}" for x in v)
                                               for (n, w), v in per_query.items()))
         print("  q/s (unreliable on a shared machine, medians): " + "; ".join(
