@@ -165,3 +165,29 @@ def test_a_group_counts_its_finds_and_their_distinct_shapes() -> None:
     f.add(["CREATE TABLE t0 (c0 INT)"], ["SELECT 1"])
     f.add(["CREATE TABLE t0 (c0 BIGINT)"], ["SELECT 1"])
     assert (f.count, f.to_dict()["shapes"]) == (3, 2)
+
+
+def test_the_report_shows_a_group_once_with_its_count_and_shapes() -> None:
+    from test_rig.cli.hunt import render
+    from test_rig.hunt.html import section
+
+    f = Finding("wrong-result", "tlp-where", TIDB, 1, 0, "differ", ["SELECT 1"], ["q"], [[]],
+                statements=["CREATE TABLE t0 (c0 INT)"], signature="sig", signature_id="h1")
+    f.add(["CREATE TABLE t0 (c0 BIGINT)"], ["SELECT 1"])
+    f.add(["CREATE TABLE t0 (c0 BIGINT)"], ["SELECT 1"])
+    finding = f.to_dict()
+    assert "<h3>NEW wrong-result (tlp-where), seen 3\ntimes in 2 shapes, id h1</h3>" in section({"findings": [finding]})
+
+    class Console:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def print(self, text: str, **_: object) -> None:
+            self.lines.append(text)
+
+    data = {"checked_total": 5, "seconds": 1.0, "checked_per_second": 5.0, "checked": {"tlp-where": 5},
+            "candidates": 3, "confirmed": 3, "flaky": 0, "skipped": {}, "rounds": 1, "findings": [finding],
+            "new_bugs": 1, "ok": False, "complete": True, "failed": 1}
+    console = Console()
+    render(console, data)
+    assert "[red]NEW[/] wrong-result (tlp-where, seen 3x in 2 shapes, id h1): differ" in console.lines

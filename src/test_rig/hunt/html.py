@@ -40,9 +40,10 @@ def section(data: dict[str, Any]) -> str:
         cells = "".join(f"<td style='vertical-align:top'><b>{_esc(label)}</b><pre>{_esc(query)}</pre>"
                         f"{_rows(result)}</td>"
                         for label, query, result in zip(labels, f.get("queries") or [], results, strict=False))
+        shapes = f" in {_esc(f.get('shapes'))} shapes" if (f.get("shapes") or 1) > 1 else ""
         parts.append(f"""<div class="finding" id="finding-{i}" data-known="{json.dumps(bool(f.get('known')))}">
 <h3>{'known' if f.get('known') else 'NEW'} {_esc(f.get('kind'))} ({_esc(f.get('oracle'))}), seen {_esc(f.get('count'))}
-times, id {_esc(f.get('id'))}</h3>
+times{shapes}, id {_esc(f.get('id'))}</h3>
 <p>{_esc(f.get('description'))}</p><p><code>{_esc(f.get('signature'))}</code></p>
 <table class="side-by-side"><tr>{cells}</tr></table>
 <details><summary>Reduced .sql</summary><pre>{_esc(f.get('sql'))}</pre></details></div>""")
