@@ -180,7 +180,8 @@ def main() -> None:
     clients = args.clients.split(",")
     box = Sandbox(Path(tempfile.mkdtemp(prefix="cpu-sandbox-")))
     st = box.start()
-    lua = Path(tempfile.mkdtemp(prefix="cpu-lua-")) / "select_one.lua"
+    scratch = tempfile.TemporaryDirectory(prefix="cpu-lua-")
+    lua = Path(scratch.name) / "select_one.lua"
     lua.write_text(SELECT_ONE_LUA)
     try:
         subprocess.run(["mariadb", "-h127.0.0.1", f"-P{st.port}", "-uroot", "-e", "CREATE DATABASE sbtest"],
@@ -221,6 +222,7 @@ def main() -> None:
             f"{n} {w} {statistics.median(v):.0f}" for (n, w), v in qps.items()))
     finally:
         box.destroy()
+        scratch.cleanup()
 
 
 if __name__ == "__main__":
