@@ -12,7 +12,7 @@ import re
 import ssl
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
@@ -443,18 +443,25 @@ async def lock_wait(probe: Connection, server: ServerInfo, thread_id: int) -> st
     return None
 
 
+#: How long a clean-up's new connection may wait for the server (a run interrupted against a server that does not
+#: answer must still end soon, saying what it could not drop, not wait the run's whole timeout five times).
+CLEANUP_CONNECT_SECS = 5.0
+
+
 async def drop_schema(base: Target, name: str, admin: Connection | None) -> None:
     """DROP DATABASE `name` on `admin` (kept open for this) or, if it was lost, on a new connection,
-    tried a few times while the run's own connections finish closing. Closes the connection it used."""
+    tried a few times while the run's own connections finish closing. Closes the connection it used. A server
+    that does not answer within CLEANUP_CONNECT_SECS is not asked again (the TimeoutError_ is raised)."""
+    quick = replace(base, timeout_secs=min(base.timeout_secs, CLEANUP_CONNECT_SECS))
     for attempt in range(5):
         conn = admin if admin is not None and not admin.closed else None
         try:
             if conn is None:
-                conn = await connect(base, database=False)
+                conn = await connect(quick, database=False)
             await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
             return
-        except DatabaseError:
-            if attempt == 4:
+        except DatabaseError as e:
+            if attempt == 4 or isinstance(e, TimeoutError_):
                 raise
             await asyncio.sleep(0.1 * 2 ** attempt)
         finally:
