@@ -408,10 +408,31 @@ def _payload(data: dict[str, Any]) -> str:
     return f"<h2>Result</h2><table class='facts' id='payload'>{rows}</table>"
 
 
+def _drawn_by(module: str) -> Callable[[dict[str, Any]], str]:
+    """The `section` of a feature's own HTML module, found by name: reports sit below the features and know them
+    only as plug-ins (hunt/html.py, load/html.py)."""
+    import importlib
+
+    drawn: Callable[[dict[str, Any]], str] = importlib.import_module(module).section
+    return drawn
+
+
+def _bench(data: dict[str, Any]) -> str:
+    """A bench result: the load's plots when it ran one (prepare, cleanup and tpcc-check results have none), the
+    workload's own tables (OLTP statements, user tasks: drawn in load/html.py) and TPC-C's checks and figures."""
+    parts = [_free_run(data)] if data.get("timeline") is not None else []
+    parts.append(_drawn_by("test_rig.load.html")(data))
+    extra: dict[str, Any] = {k: data[k] for k in ("checks", "tpmC", "new_orders", "transaction_types", "options")
+                             if k in data}
+    if extra:  # the rest of a result without a load (prepare, cleanup) is in the shared facts table already
+        parts.append(_payload({"command": data.get("command"), **extra}))
+    return "\n".join(p for p in parts if p)
+
+
 #: The section each command's report has below the shared frame (banner and facts); any other gets `_payload`.
 _SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "isolation": _isolation,
-    "bench": _free_run,
+    "bench": _bench,
     "job-monitor": _jobs,
     "elle": _elle,
     "check": _elle,
@@ -420,5 +441,5 @@ _SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "simple-multi-connection": lambda d: _basic_runs(d.get("connections") or [], "Connections", "name"),
     "run": lambda d: _basic_runs(d.get("results") or [], "Handlers", "handler"),
     "gen-data": _gen_data,
-    "hunt": lambda d: __import__("test_rig.hunt.html", fromlist=["section"]).section(d),  # drawn in hunt/html.py
+    "hunt": lambda d: _drawn_by("test_rig.hunt.html")(d),
 }
