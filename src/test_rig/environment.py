@@ -278,7 +278,8 @@ def _option_value(argv: list[str], option: str) -> str | None:
 
 
 def _write_minimal_reports(argv: list[str], error: str) -> None:
-    """--json and --junit of a program interrupted before its options were parsed (while Python loaded it):
+    """--json, --junit and --html of a program interrupted before it had a run's environment (while Python loaded it,
+    or in a command that has none, such as `check`):
     all that is known is the command as typed and that nothing ran. Written only when the command line
     asks for them, each through a temporary file renamed at the end, so no half-written report is left."""
     words: list[str] = []
@@ -287,10 +288,17 @@ def _write_minimal_reports(argv: list[str], error: str) -> None:
             break
         words.append(arg)
     command = " ".join(words) or "test-rig"
+    from .results import settle
+
     json_path, junit_path = _option_value(argv, "--json"), _option_value(argv, "--junit")
+    html_path = _option_value(argv, "--html")
+    data = settle({"command": command, "ok": False, "complete": False, "error": error, "started": False})
     if json_path:
-        _write_atomically(json_path, json.dumps({"command": command, "ok": False, "complete": False,
-                                                 "error": error, "started": False}, indent=2) + "\n")
+        _write_atomically(json_path, json.dumps(data, indent=2) + "\n")
+    if html_path:  # the shared frame only: its banner says the run did not finish
+        from .html import render
+
+        _write_atomically(html_path, render(data))
     if junit_path:
         from xml.sax.saxutils import quoteattr
 

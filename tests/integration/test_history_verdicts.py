@@ -85,6 +85,38 @@ def test_an_interrupted_elle_says_so_in_every_output(sandbox: SandboxState, tmp_
     assert run.output().rstrip().endswith("interrupted by SIGINT")
 
 
+def _read_so_far(pid: int) -> int:
+    """Bytes the process has read so far (its /proc io counter): the event that it is reading the history."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def test_an_interrupted_check_says_so_in_every_output(tmp_path: Path) -> None:
+    """`check` has no run environment: SIGINT while it reads a long history still gives 130 and the four
+    reports, each saying the check did not finish."""
+    history = tmp_path / "long.jsonl"
+    with history.open("w") as f:  # a serial valid list-append history, long enough to be caught reading it
+        for i in range(400_000):
+            f.write(f'{{"index":{2 * i},"process":0,"type":"invoke","f":"txn","value":[["append",{i % 50},{i}]]}}\n'
+                    f'{{"index":{2 * i + 1},"process":0,"type":"ok","f":"txn","value":[["append",{i % 50},{i}]]}}\n')
+    size = history.stat().st_size
+    run = RunningCli("check", str(history), *reports(tmp_path, "k"))
+    while _read_so_far(run.proc.pid) < size // 4 and run.proc.poll() is None:  # wait until it reads the history
+        pass
+    assert run.proc.poll() is None, "the check ended before it could be interrupted: " + run.output()
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish() == 130
+    seen = outputs(tmp_path, "k")
+    assert (seen["json"]["complete"], seen["json"]["ok"], seen["json"]["outcome"]) == (False, False, "interrupted")
+    assert (seen["junit"], seen["banner"]) == ("error", "interrupted")
+    assert run.output().rstrip().endswith("interrupted by SIGINT") and "Traceback" not in run.output()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--history", "/proc/nope/h.jsonl"], "error: --history /proc/nope/h.jsonl cannot be written"),
     (["--json", "/proc/nope/x.json"], "error: --json /proc/nope/x.json cannot be written"),
