@@ -146,6 +146,10 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
             await probe.close()
             raise UsageError(f"--session-var {name}={value} was refused by the server ({e}); check the name and "
                              "value.") from None
+    if session_variables:  # they are the workload's, not the set-up's: the schema is made on a fresh session
+        await probe.close()
+        probe = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                      lambda: connect(target, database=False))
     schema = f"rig_elle_{uuid.uuid4().hex[:10]}"
     try:
         await probe.execute(f"CREATE DATABASE {quote_ident(schema)}")
