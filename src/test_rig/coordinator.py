@@ -21,7 +21,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -315,6 +315,25 @@ class FreeRunResult:
 
 #: How many operations of each second a free run keeps for that second's latency percentiles.
 SECOND_SAMPLES = 2048
+
+
+async def supervise(workers: Sequence[Coroutine[Any, Any, Any]], ticker: Coroutine[Any, Any, None] | None,
+                    watchdog: Coroutine[Any, Any, None] | None, summary: Callable[..., FreeRunResult],
+                    on_interrupt: Callable[[FreeRunResult], None] | None) -> FreeRunResult:
+    """The end of every free-running loop (Coordinator.run_free's and the fast path's): the workers run with the
+    per-second ticker and the op-timeout watchdog beside them; a cancellation hands the figures so far to
+    `on_interrupt` before it goes on; the result is `summary(complete=True)`."""
+    tasks = [asyncio.create_task(c) for c in (ticker, watchdog) if c is not None]
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        if on_interrupt is not None:
+            on_interrupt(summary(complete=False))
+        raise
+    finally:
+        for task in tasks:
+            task.cancel()
+    return summary(complete=True)
 
 
 def _second_latency(samples: list[int] | None) -> dict[str, float | None]:
@@ -815,17 +834,7 @@ class Coordinator:
                         busy_since[index] = 0.0
                         live[index].abort()
 
-        ticker = asyncio.create_task(tick()) if on_second is not None else None
-        dog = asyncio.create_task(watchdog()) if op_timeout else None
-        try:
-            await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
-        except asyncio.CancelledError:
-            if on_interrupt is not None:
-                on_interrupt(summary(complete=False))
-            raise
-        finally:
-            for task in (ticker, dog):
-                if task is not None:
-                    task.cancel()
-        return summary(complete=True)
+        return await supervise([run_worker(i, n) for i, n in enumerate(names)],
+                               tick() if on_second is not None else None, watchdog() if op_timeout else None,
+                               summary, on_interrupt)
 

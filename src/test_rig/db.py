@@ -470,6 +470,19 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
             admin = None
 
 
+async def drop_tables(target: Target, tables: Sequence[str]) -> None:
+    """DROP TABLE IF EXISTS each of `tables` in the target's database, on one new connection (a prepare that
+    failed or was interrupted removes what it created)."""
+    if not tables:
+        return
+    conn = await connect(target)
+    try:
+        for table in tables:
+            await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    finally:
+        await conn.close()
+
+
 async def ensure_database(target: Target) -> None:
     """CREATE DATABASE IF NOT EXISTS for the target's database."""
     if not target.database:

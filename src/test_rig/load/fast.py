@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency
+from ..coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise
 from ..db import Connection, Target, connect
 from ..errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
 from ..resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
@@ -542,19 +542,9 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                     proto.drop(f"no answer within the op timeout of {op_timeout:g} s")
                     conn.abort()
 
-    ticker = asyncio.create_task(tick()) if on_second is not None else None
-    dog = asyncio.create_task(watchdog()) if op_timeout else None
-    try:
-        await asyncio.gather(*(run_worker(i, n) for i, n in enumerate(names)))
-    except asyncio.CancelledError:
-        if on_interrupt is not None:
-            on_interrupt(summary(complete=False))
-        raise
-    finally:
-        for task in (ticker, dog):
-            if task is not None:
-                task.cancel()
-    return summary(complete=True)
+    return await supervise([run_worker(i, n) for i, n in enumerate(names)],
+                           tick() if on_second is not None else None, watchdog() if op_timeout else None,
+                           summary, on_interrupt)
 
 
 #: What Coordinator.run_free looks for on a workload that runs its whole loop itself.

@@ -23,11 +23,11 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..db import Connection, Target, connect, quote_ident
+from ..db import Connection, Target, connect, drop_tables, quote_ident
 from ..errors import DatabaseError, RigError, UsageError, is_lost_connection
 
 # --------------------------------------------------------------------------- names
@@ -649,22 +649,11 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
     try:
         await asyncio.gather(*(one(n) for n in range(1, opts.tables + 1)))
     except BaseException:
-        await asyncio.shield(_drop(target, sorted(created)))
+        await asyncio.shield(drop_tables(target, [table_name(n) for n in sorted(created)]))
         raise
     return {"tables": [table_name(n) for n in range(1, opts.tables + 1)], "table_size": opts.table_size,
             "rows": opts.tables * opts.table_size, "seconds": round(time.perf_counter() - started, 3),
             "options": opts.to_dict()}
-
-
-async def _drop(target: Target, tables: Sequence[int]) -> None:
-    if not tables:
-        return
-    conn = await connect(target)
-    try:
-        for n in tables:
-            await conn.execute(f"DROP TABLE IF EXISTS {table_name(n)}")
-    finally:
-        await conn.close()
 
 
 async def cleanup(target: Target, tables: int, *, manager: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..db import Connection, Target, connect, quote_ident
+from ..db import Connection, Target, connect, drop_tables, quote_ident
 from ..errors import DatabaseError, RigError, UsageError, is_lost_connection
 from . import tpcc_check
 
@@ -599,23 +599,12 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
                 await conn.execute(insert_sql(table, rows))
                 counts[table] += len(rows)
         except BaseException:
-            await asyncio.shield(_drop(target, created))
+            await asyncio.shield(drop_tables(target, created))
             raise
     finally:
         await conn.close()
     return {"tables": dict(counts), "rows": sum(counts.values()), "seconds": round(time.perf_counter() - started, 3),
             "options": opts.to_dict()}
-
-
-async def _drop(target: Target, tables: list[str]) -> None:
-    if not tables:
-        return
-    conn = await connect(target)
-    try:
-        for t in tables:
-            await conn.execute(f"DROP TABLE IF EXISTS {t}")
-    finally:
-        await conn.close()
 
 
 async def cleanup(target: Target, *, manager: Any) -> dict[str, Any]:
