@@ -204,15 +204,20 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
         lines.append(f"  {c['clause']} {c['statement']}: broken in {c['violations']} row(s)"
                      + (f", the first {len(c['rows'])}:" if len(c["rows"]) < c["violations"] else ":"))
         for row in c["rows"]:
-            lines.append("    " + "  ".join(f"{k}={v}" for k, v in row.items()))
+            lines.append("    " + _row(row))
     return lines
+
+
+def _row(row: dict[str, Any]) -> str:
+    """A row that shows a broken condition, as a person reads it: a SQL NULL (e.g. the max of no rows) is NULL."""
+    return "  ".join(f"{k}={'NULL' if v is None else v}" for k, v in row.items())
 
 
 def check_suite(checks: dict[str, Any]) -> Suite:
     """One JUnit case per condition: a failure with its rows when broken, an error when not decided."""
     suite = Suite("tpcc-check")
     for c in checks.get("conditions") or []:
-        rows = "\n".join("  ".join(f"{k}={v}" for k, v in r.items()) for r in c["rows"])
+        rows = "\n".join(_row(r) for r in c["rows"])
         suite.add(Case(f"{c['clause']} {c['statement']}", "test_rig.tpcc",
                        failure=f"broken in {c['violations']} row(s)\n{rows}" if c["holds"] is False else None,
                        error=f"not decided: {c.get('error')}" if c["holds"] is None else None))
