@@ -64,7 +64,7 @@ async def _bare(port: int, workload: str, connections: int, duration: float) -> 
 
     import asyncmy
 
-    from test_rig.bench import TABLE
+    from test_rig.load.bench import TABLE
 
     conns = [await asyncmy.connect(host="127.0.0.1", port=port, user="root", password="", database="test",
                                    autocommit=True) for _ in range(connections)]
@@ -94,10 +94,10 @@ async def _bare(port: int, workload: str, connections: int, duration: float) -> 
 async def _rig(port: int, workload: str, connections: int, duration: float,
                direct: bool) -> tuple[int, tuple[float, float]]:
     """test-rig's run_bench (what `test-rig bench` runs), or the fast path's loop called directly."""
-    from test_rig.bench import WORKLOADS as BENCH_WORKLOADS
-    from test_rig.bench import run_bench
     from test_rig.coordinator import Coordinator
     from test_rig.db import Target
+    from test_rig.load.bench import WORKLOADS as BENCH_WORKLOADS
+    from test_rig.load.bench import run_bench
     from test_rig.load.fast import FastStatement, run_statement
     from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
@@ -174,7 +174,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    from test_rig.sandbox import Sandbox
+    from test_rig.servers.sandbox import Sandbox
 
     workloads = args.workloads.split(",")
     clients = args.clients.split(",")

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--level", default="read-committed")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from test_rig.sandbox import Sandbox
+    from test_rig.servers.sandbox import Sandbox
 
     work = Path(tempfile.mkdtemp(prefix="rig-elle-memory-"))
     box = Sandbox(work / "box", server=args.server)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncmy
 
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 
 async def bare(port: int, connections: int, duration: float, keys: int = 8) -> float:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "test_rig"]

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 TEST_RIG = [sys.executable, "-m", "test_rig"]
 

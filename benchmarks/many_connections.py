@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 
 def main() -> None:

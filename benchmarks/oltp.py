@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 TEST_RIG = [sys.executable, "-m", "test_rig"]
 

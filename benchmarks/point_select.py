@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from test_rig.bench import TABLE
-from test_rig.sandbox import Sandbox
+from test_rig.load.bench import TABLE
+from test_rig.servers.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_RIG = [sys.executable, "-m", "test_rig"]

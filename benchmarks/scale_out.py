@@ -29,7 +29,7 @@ from pathlib import Path
 
 from point_select import ensure_sysbench, sysbench
 
-from test_rig.sandbox import Sandbox, free_port
+from test_rig.servers.sandbox import Sandbox, free_port
 
 TEST_RIG = [sys.executable, "-m", "test_rig"]
 

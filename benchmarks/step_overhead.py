@@ -14,7 +14,7 @@ from pathlib import Path
 
 from test_rig.coordinator import Coordinator, Step
 from test_rig.db import Target, connect
-from test_rig.sandbox import Sandbox
+from test_rig.servers.sandbox import Sandbox
 
 
 async def measure(port: int, steps: int) -> tuple[float, float]:

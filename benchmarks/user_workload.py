@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from test_rig.bench import TABLE
-from test_rig.sandbox import Sandbox
+from test_rig.load.bench import TABLE
+from test_rig.servers.sandbox import Sandbox
 
 TEST_RIG = [sys.executable, "-m", "test_rig"]
 USER = f'''

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import env_for
 
 

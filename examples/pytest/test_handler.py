@@ -1,7 +1,7 @@
 """A state handler of your own, run in the standard flow against the test's database."""
 
 from test_rig import State, StateHandler
-from test_rig.basic import run_basic
+from test_rig.flows.basic import run_basic
 
 
 class CreatesAndReads(StateHandler):

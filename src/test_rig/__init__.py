@@ -8,9 +8,9 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import AppConfig, ConfigExtension, load_config, register_config_extension
-    from .db import Connection, ServerInfo, Target, connect, quote_ident
-    from .errors import (
+    from test_rig.config import AppConfig, ConfigExtension, load_config, register_config_extension
+    from test_rig.db import Connection, ServerInfo, Target, connect, quote_ident
+    from test_rig.errors import (
         AuthenticationError,
         CircuitOpenError,
         ConfigError,
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
         classify_error,
         get_recovery_strategy,
     )
-    from .machine import MachineResult, State, StateContext, StateHandler, StateMachine
-    from .resilience import (
+    from test_rig.machine import MachineResult, State, StateContext, StateHandler, StateMachine
+    from test_rig.resilience import (
         CircuitBreaker,
         CircuitBreakerConfig,
         CircuitState,

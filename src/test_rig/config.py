@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import ConfigError
+from test_rig.errors import ConfigError
 
 DEFAULT_FILES = ("tidb_config.json", "tidb_config.toml")
 MASK = "********"

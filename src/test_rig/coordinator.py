@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .db import Connection, Target, connect, lock_wait, starts_transaction
-from .errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
-from .machine import State, StateContext, StateHandler, call_handler
-from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
+from test_rig.db import Connection, Target, connect, lock_wait, starts_transaction
+from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
+from test_rig.machine import State, StateContext, StateHandler, call_handler
+from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
 log = logging.getLogger("test_rig.coordinator")
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
-from .errors import (
+from test_rig.config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
+from test_rig.errors import (
     ConfigError,
     DatabaseError,
     ErrorContext,

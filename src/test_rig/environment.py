@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from .errors import Interrupted, Terminated
+from test_rig.errors import Interrupted, Terminated
 
 if TYPE_CHECKING:
     import asyncio
 
     from rich.console import Console
 
-    from .config import AppConfig, LoadedConfig
-    from .db import ConnectionPool, Target
-    from .report import Suite
-    from .resilience import CircuitBreaker, ResilientConnectionManager, RetryEvent
+    from test_rig.config import AppConfig, LoadedConfig
+    from test_rig.db import ConnectionPool, Target
+    from test_rig.report.files import Suite
+    from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, RetryEvent
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ class Environment:
         return self.loaded.config
 
     def target(self) -> Target:
-        from .db import Target
+        from test_rig.db import Target
 
         return Target.from_config(self.config)
 
@@ -68,7 +68,11 @@ class Environment:
                 overall_timeout: float | None = None) -> ResilientConnectionManager:
         """A resilience manager whose retries give up within `overall_timeout`
         (default: the configured database.timeout_secs) and are printed as they happen."""
-        from .resilience import ResilientConnectionManager, create_db_circuit_breaker_config, create_db_retry_config
+        from test_rig.resilience import (
+            ResilientConnectionManager,
+            create_db_circuit_breaker_config,
+            create_db_retry_config,
+        )
 
         retry = create_db_retry_config().with_timeout(
             overall_timeout if overall_timeout is not None else self.config.database.timeout_secs)
@@ -82,8 +86,8 @@ class Environment:
     def write_reports(self, data: dict[str, Any], suites: list[Suite] | None = None) -> None:
         """Write --json and --junit from one result. A run that did not finish gets a JUnit error
         case saying so, so an interrupted run never looks green."""
-        from .report import Case, Suite, write_json, write_junit
-        from .results import Outcome, settle
+        from test_rig.report.files import Case, Suite, write_json, write_junit
+        from test_rig.results import Outcome, settle
 
         data = settle({"command": self.command, **data})
         # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
@@ -91,7 +95,7 @@ class Environment:
         if self.json_path:
             write_json(self.json_path, data)
         if self.html_path:
-            from .html import write_html
+            from test_rig.report.html import write_html
 
             write_html(self.html_path, json.loads(json.dumps(data, default=str)))
         if self.junit_path:
@@ -114,7 +118,7 @@ class Environment:
     def conclude(self, data: dict[str, Any], suites: list[Suite] | None = None) -> NoReturn:
         """End a run that produced its result: write every report from it, print its verdict as the last
         line, and exit with the status that verdict maps to (results.Verdict.exit_status)."""
-        from .results import Outcome, judge
+        from test_rig.results import Outcome, judge
 
         self.write_reports(data, suites)
         verdict = judge({"command": self.command, **data})
@@ -288,7 +292,7 @@ def _write_minimal_reports(argv: list[str], error: str) -> None:
             break
         words.append(arg)
     command = " ".join(words) or "test-rig"
-    from .results import settle
+    from test_rig.results import settle
 
     json_path, junit_path = _option_value(argv, "--json"), _option_value(argv, "--junit")
     html_path = _option_value(argv, "--html")
@@ -296,7 +300,7 @@ def _write_minimal_reports(argv: list[str], error: str) -> None:
     if json_path:
         _write_atomically(json_path, json.dumps(data, indent=2) + "\n")
     if html_path:  # the shared frame only: its banner says the run did not finish
-        from .html import render
+        from test_rig.report.html import render
 
         _write_atomically(html_path, render(data))
     if junit_path:

@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import DatabaseError, RigError
+from test_rig.errors import DatabaseError, RigError
 
 if TYPE_CHECKING:
-    from .db import Connection, ServerInfo, Target
+    from test_rig.db import Connection, ServerInfo, Target
 
 
 class State:

@@ -28,9 +28,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .coordinator import Coordinator, ScriptResult, Step, StepRecord
-from .db import ISOLATION_LEVELS, Connection, Result, Row, ServerInfo, Target, connect, quote_ident, sql_literal
-from .replay import replay_script
+from test_rig.coordinator import Coordinator, ScriptResult, Step, StepRecord
+from test_rig.db import ISOLATION_LEVELS, Connection, Result, Row, ServerInfo, Target, connect, quote_ident, sql_literal
+from test_rig.report.replay import replay_script
 
 T = TypeVar("T")
 SERVERS = ("mariadb", "mysql", "tidb")
@@ -110,7 +110,7 @@ def rig_run(rig_loop: RigLoop) -> Callable[[Awaitable[T]], T]:
 def rig_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """Where the tests connect: --rig-host (with --rig-user, --rig-password, --rig-config), else a sandbox
     this session starts (and stops at its end)."""
-    from .config import load_config
+    from test_rig.config import load_config
 
     config = request.config
     host, config_file = _option(config, "rig_host"), _option(config, "rig_config")
@@ -126,7 +126,7 @@ def rig_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         loaded = load_config(config_file, values, cli_names={"database.host": "--rig-host"})
         yield Target.from_config(loaded.config)
         return
-    from .sandbox import Sandbox
+    from test_rig.servers.sandbox import Sandbox
 
     box = Sandbox(tmp_path_factory.mktemp("rig-sandbox"), server=_option(config, "rig_server") or "mariadb")
     state = box.start()
@@ -379,9 +379,9 @@ def rig_hunt(rig_target: Target, rig_loop: RigLoop) -> Callable[..., Any]:
              extra_oracles: dict[str, Any] | None = None) -> Any:
         from pathlib import Path
 
-        from .hunt.finding import read_known
-        from .hunt.oracles import ORACLES
-        from .hunt.runner import HuntRun, HuntSpec, run_hunt
+        from test_rig.hunt.finding import read_known
+        from test_rig.hunt.oracles import ORACLES
+        from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 
         signatures: set[str] = set()
         for entry in known:

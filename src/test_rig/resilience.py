@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import tenacity
 from tenacity import AsyncRetrying, RetryCallState
 
-from .errors import (
+from test_rig.errors import (
     CircuitOpenError,
     DatabaseError,
     ErrorCategory,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import run_cli
 
 SECRET = "Sup3r-Secret-PW"

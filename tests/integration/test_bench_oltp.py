@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 
 # Our statement types -> the server's counter of that statement.

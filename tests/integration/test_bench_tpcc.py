@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 
 SMALL = ("--scale-down", "100", "--no-password-prompt")

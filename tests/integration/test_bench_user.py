@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import env_for, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"

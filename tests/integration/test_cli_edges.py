@@ -22,7 +22,7 @@ from test_rig.db import Target
 from test_rig.errors import RigError
 from test_rig.isolation.catalogue import CATALOGUE
 from test_rig.isolation.runner import Level, RunSettings, run_catalogue
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, create_user, run_cli
 
 

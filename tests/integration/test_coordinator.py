@@ -15,7 +15,7 @@ import pytest
 from test_rig.coordinator import Coordinator, Step, Worker
 from test_rig.db import Connection, Target, connect
 from test_rig.errors import QueryError
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, run_cli
 
 

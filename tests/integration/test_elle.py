@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, elle_schemas, env_for, run_cli
 
 FORBIDDEN_FROM_READ_COMMITTED = {"G0", "G1a", "G1b", "G1c", "dirty-update", "incompatible-order",

@@ -15,7 +15,7 @@ import pytest
 
 from test_rig.coordinator import Coordinator, Step
 from test_rig.db import Target
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import run_cli
 
 

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from test_rig.bench import TABLE, prepare_table
 from test_rig.coordinator import Coordinator, FreeRunResult
 from test_rig.db import Target, connect
 from test_rig.environment import run_async
+from test_rig.load.bench import TABLE, prepare_table
 from test_rig.load.fast import FastStatement, run_statement
 from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 
 
 def target(state: SandboxState, **kw: object) -> Target:

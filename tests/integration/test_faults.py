@@ -21,7 +21,7 @@ from test_rig.resilience import (
     RetryConfig,
     create_db_circuit_breaker_config,
 )
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse
 
 pytestmark = pytest.mark.faults

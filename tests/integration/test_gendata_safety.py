@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.gendata import Generated, load
-from test_rig.sandbox import SandboxState
+from test_rig.load.gendata import Generated, load
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, elle_schemas, env_for, run_cli
 
 from .test_check_cli import EDN_G2

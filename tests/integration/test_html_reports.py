@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from test_rig.isolation.catalogue import ALL_TESTS
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import browse, env_for, run_cli
 
 

@@ -25,7 +25,7 @@ from test_rig.hunt.compare import Row, compare
 from test_rig.hunt.dialect import Dialect
 from test_rig.hunt.oracles import Check, Mismatch
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse, create_user, env_for, run_cli
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
@@ -155,7 +155,7 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
     assert f"-- the query returned {len(sets[0])} rows" in text and f"WHERE p returned {len(sets[1])} rows" in text
     # the HTML report shows each bug once, its two results side by side, and works offline
     from test_rig.cli.hunt import result_dict
-    from test_rig.html import write_html
+    from test_rig.report.html import write_html
 
     data = {"command": "hunt", **result_dict(run, None)}
     write_html(tmp_path / "hunt.html", json.loads(json.dumps(data, default=str)))

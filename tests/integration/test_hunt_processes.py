@@ -8,7 +8,7 @@ import json
 import signal
 from pathlib import Path
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_hunt import hunt_databases, known_regressions
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import env_for
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("test-rig")

@@ -14,7 +14,7 @@ import pytest
 
 from test_rig.db import Target, connect
 from test_rig.isolation.catalogue import ALL_TESTS
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, create_user, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse, env_for, run_cli
 
 ROWS = 2_000_000  # enough that MariaDB's table copy takes several seconds here

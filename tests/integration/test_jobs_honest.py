@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 
 SIGNALS = [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143)]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from test_rig.history.model import NEMESIS, read_history
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse, env_for, run_cli
 
 

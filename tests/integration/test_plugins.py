@@ -7,7 +7,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import create_user, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

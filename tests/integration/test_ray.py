@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from test_rig.sandbox import SandboxState, free_port
+from test_rig.servers.sandbox import SandboxState, free_port
 from tests.helpers import env_for, run_cli
 
 #: Ray's servers bind the node's address; with this at 0 the node is 127.0.0.1 and nothing listens elsewhere.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import browse, env_for, run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -10,7 +10,7 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from test_rig.db import Target, connect
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 
 

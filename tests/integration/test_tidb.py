@@ -24,7 +24,7 @@ from test_rig.errors import (
     is_concurrency_abort,
 )
 from test_rig.isolation.catalogue import ALL_TESTS
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import env_for, run_cli
 
 pytestmark = pytest.mark.tidb

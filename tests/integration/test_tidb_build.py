@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from test_rig.tidb_build import TIDB_COMMIT
+from test_rig.servers.tidb_build import TIDB_COMMIT
 from tests.helpers import run_cli
 
 

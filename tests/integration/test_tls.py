@@ -10,7 +10,7 @@ import pytest
 
 from test_rig.db import Target, connect
 from test_rig.errors import TlsError
-from test_rig.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import run_cli
 
 

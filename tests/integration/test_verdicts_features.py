@@ -20,7 +20,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE
 from test_rig.isolation.runner import TestResult
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_report_any import banner
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.sandbox import SandboxState
+from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, create_user, env_for, run_cli
 
 STATUS = {"passed": 0, "failed": 1, "undecided": 1, "interrupted": 130}

@@ -237,7 +237,7 @@ def test_statements_are_drawn_from_their_values() -> None:
 
 
 def test_the_bench_workloads_are_fast_statements() -> None:
-    from test_rig.bench import TABLE, WORKLOADS
+    from test_rig.load.bench import TABLE, WORKLOADS
 
     assert WORKLOADS["select-1"](10) == FastStatement("SELECT 1")
     assert WORKLOADS["point-select"](10) == FastStatement(f"SELECT c FROM `{TABLE}` WHERE id=%s", range(1, 11))

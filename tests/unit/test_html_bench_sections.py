@@ -3,7 +3,7 @@ table, TPC-C's checks; html.render is a function of the result dict."""
 
 from __future__ import annotations
 
-from test_rig.html import render
+from test_rig.report.html import render
 from test_rig.results import settle
 
 

@@ -15,11 +15,10 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: feature (layer 3). `test_rig` itself re-exports the public API lazily and is the top, beside the CLI.
 LAYERS: dict[str, int] = {
     # foundation, and the report writers every run ends with (JSON, JUnit, HTML: functions of a result dict)
-    **dict.fromkeys(["test_rig.results", "test_rig.errors", "test_rig.report", "test_rig.html", "test_rig.config",
-                     "test_rig.db", "test_rig.resilience", "test_rig.environment"], 1),
+    **dict.fromkeys(["test_rig.results", "test_rig.errors", "test_rig.report", "test_rig.config", "test_rig.db",
+                     "test_rig.resilience", "test_rig.environment"], 1),
     # engine and servers (replay writes an engine's step log as a script)
-    **dict.fromkeys(["test_rig.machine", "test_rig.coordinator", "test_rig.replay", "test_rig.sandbox",
-                     "test_rig.tidb_build"], 2),
+    **dict.fromkeys(["test_rig.machine", "test_rig.coordinator", "test_rig.report.replay", "test_rig.servers"], 2),
     **dict.fromkeys(["test_rig.cli", "test_rig.pytest_plugin", "test_rig", "test_rig.__main__", "test_rig_python"], 5),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..environment import PROGRAM_STOP
+from test_rig.environment import PROGRAM_STOP
 
 try:
     if os.path.basename(sys.argv[0]).startswith("test-rig"):  # the console script (`python -m` installed it)
@@ -20,8 +20,8 @@ try:
 
     import click
 
-    from .. import __version__
-    from ..report import RedactingStream
+    from test_rig import __version__
+    from test_rig.report.files import RedactingStream
 except KeyboardInterrupt as _stop:
     if not PROGRAM_STOP.installed:  # imported by another program: its interrupt is its own
         raise

@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from ..basic import basic_suites, basic_test
-from ..machine import StateVisit
-from ..report import redactor
-from .common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.flows.basic import basic_suites, basic_test
+from test_rig.machine import StateVisit
+from test_rig.report.files import redactor
 
 
 @click.command()

@@ -7,11 +7,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..bench import bench as run_bench_command
-from ..bench import bench_suites
-from ..environment import Environment
-from ..errors import UsageError
-from .common import (
+from test_rig.cli.common import (
     build_environment,
     common_options,
     guarded,
@@ -21,6 +17,10 @@ from .common import (
     run_feature,
     show_nemesis,
 )
+from test_rig.environment import Environment
+from test_rig.errors import UsageError
+from test_rig.load.bench import bench as run_bench_command
+from test_rig.load.bench import bench_suites
 
 
 @click.group()
@@ -77,7 +77,7 @@ def _bench(ctx: click.Context, workload: str, /, connections: int, duration: flo
         raise UsageError(f"--warmup applies to a run in one process; with --{'ray' if ray_address else 'processes'} "
                          "leave it out (or make --duration longer and read the timeline from the warm seconds).")
     if ray_address is not None:
-        from ..scale import check_ray
+        from test_rig.load.processes import check_ray
 
         check_ray(ray_address)  # bad input is refused before anything runs
     spec = nemesis_spec(ctx, params, seed)
@@ -119,9 +119,9 @@ def show_figures(env: Environment, data: dict[str, Any]) -> None:
 
 # sysbench's OLTP workloads (cli/bench_oltp.py), the TPC-C-style one (cli/bench_tpcc.py) and the user's own
 # (cli/bench_user.py) are commands of this group too.
-from .bench_oltp import OLTP_COMMANDS  # noqa: E402
-from .bench_tpcc import TPCC_COMMANDS  # noqa: E402
-from .bench_user import USER_COMMANDS  # noqa: E402
+from test_rig.cli.bench_oltp import OLTP_COMMANDS  # noqa: E402
+from test_rig.cli.bench_tpcc import TPCC_COMMANDS  # noqa: E402
+from test_rig.cli.bench_user import USER_COMMANDS  # noqa: E402
 
 for _command in OLTP_COMMANDS + TPCC_COMMANDS + USER_COMMANDS:
     bench.add_command(_command)

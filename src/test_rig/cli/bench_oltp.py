@@ -9,10 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import UsageError
-from ..load import oltp
-from ..report import Case, Suite
-from .common import (
+from test_rig.cli.common import (
     build_environment,
     common_options,
     guarded,
@@ -22,6 +19,9 @@ from .common import (
     run_feature,
     show_nemesis,
 )
+from test_rig.errors import UsageError
+from test_rig.load import oltp
+from test_rig.report.files import Case, Suite
 
 _ON_OFF = click.BOOL  # sysbench writes booleans as on/off; click reads on, off, true, false, 1, 0
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,7 +117,7 @@ def _workload_command(name: str, summary: str, extra: list[Any] | None = None) -
 
 
 def _run(ctx: click.Context, workload: str, params: dict[str, Any]) -> None:
-    from ..bench import bench_suites
+    from test_rig.load.bench import bench_suites
 
     connections, duration, processes = params.pop("connections"), params.pop("duration"), params.pop("processes")
     warmup, seed, ray_address = params.pop("warmup"), params.pop("seed"), params.pop("ray_address")
@@ -130,7 +130,7 @@ def _run(ctx: click.Context, workload: str, params: dict[str, Any]) -> None:
         raise UsageError(f"--warmup applies to a run in one process; with --{'ray' if ray_address else 'processes'} "
                          "leave it out (or make --duration longer and read the timeline from the warm seconds).")
     if ray_address is not None:
-        from ..scale import check_ray
+        from test_rig.load.processes import check_ray
 
         check_ray(ray_address)
     spec = nemesis_spec(ctx, params, seed)
@@ -205,7 +205,7 @@ def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: An
         on_table=lambda table, what: env.console.print(f"  {table}: {what}", markup=False)))
     data["ok"] = True
     env.console.print(f"prepared {', '.join(data['tables'])}: {data['rows']} rows in {data['seconds']:.1f} s")
-    env.conclude(data, [Suite("bench", [Case("prepare", "test_rig.bench", data["seconds"])])])
+    env.conclude(data, [Suite("bench", [Case("prepare", "test_rig.load.bench", data["seconds"])])])
 
 
 @click.command("cleanup")
@@ -224,7 +224,7 @@ def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     env.console.print(f"dropped {', '.join(data['dropped']) or 'nothing'}"
                       + (f"; not there: {', '.join(data['absent'])}" if data["absent"] else "")
                       + (f"; left in place: {', '.join(data['left'])}" if data["left"] else ""), markup=False)
-    env.conclude(data, [Suite("bench", [Case("cleanup", "test_rig.bench")])])
+    env.conclude(data, [Suite("bench", [Case("cleanup", "test_rig.load.bench")])])
 
 
 _SUMMARIES = {

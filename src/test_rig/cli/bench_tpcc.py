@@ -10,10 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from ..load import tpcc
-from ..report import Case, Suite
-from .common import (
+from test_rig.cli.common import (
     build_environment,
     common_options,
     guarded,
@@ -23,6 +20,9 @@ from .common import (
     run_feature,
     show_nemesis,
 )
+from test_rig.errors import UsageError
+from test_rig.load import tpcc
+from test_rig.report.files import Case, Suite
 
 
 def _size_options(fn: Any) -> Any:
@@ -65,7 +65,7 @@ def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
     data["ok"] = True
     env.console.print(f"prepared {data['rows']} rows in {data['seconds']:.1f} s: "
                       + ", ".join(f"{t} {n}" for t, n in data["tables"].items()), markup=False)
-    env.conclude(data, [Suite("bench", [Case("tpcc-prepare", "test_rig.bench", data["seconds"])])])
+    env.conclude(data, [Suite("bench", [Case("tpcc-prepare", "test_rig.load.bench", data["seconds"])])])
 
 
 @click.command("tpcc-cleanup")
@@ -80,7 +80,7 @@ def cleanup_cmd(ctx: click.Context, /, **params: Any) -> None:
     data["ok"] = True
     env.console.print(f"dropped {', '.join(data['dropped']) or 'nothing'}"
                       + (f"; not there: {', '.join(data['absent'])}" if data["absent"] else ""), markup=False)
-    env.conclude(data, [Suite("bench", [Case("tpcc-cleanup", "test_rig.bench")])])
+    env.conclude(data, [Suite("bench", [Case("tpcc-cleanup", "test_rig.load.bench")])])
 
 
 @click.command("tpcc-check")
@@ -123,7 +123,7 @@ def run_cmd(ctx: click.Context, /, connections: int, duration: float, mix: str, 
             processes: int, ray_address: str | None, **params: Any) -> None:
     """Run the TPC-C-style mix for a duration, then check the consistency conditions: tpmC, latency per
     transaction type, errors by code, and a verdict on the data."""
-    from ..bench import bench_suites
+    from test_rig.load.bench import bench_suites
 
     opts = _options(params, mix)
     if processes > connections:
@@ -133,7 +133,7 @@ def run_cmd(ctx: click.Context, /, connections: int, duration: float, mix: str, 
         raise UsageError(f"--warmup applies to a run in one process; with --{'ray' if ray_address else 'processes'} "
                          "leave it out.")
     if ray_address is not None:
-        from ..scale import check_ray
+        from test_rig.load.processes import check_ray
 
         check_ray(ray_address)
     spec = nemesis_spec(ctx, params, seed)

@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from .common import (
+from test_rig.cli.common import (
     build_environment,
     common_options,
     guarded,
@@ -18,6 +17,7 @@ from .common import (
     run_feature,
     show_nemesis,
 )
+from test_rig.errors import UsageError
 
 
 @click.command("user")
@@ -39,15 +39,15 @@ def bench_user(ctx: click.Context, /, target: str, connections: int, duration: f
                ray_address: str | None, **params: Any) -> None:
     """Your own workload: TARGET is file.py:Class, module:Class, a file with one User class, or an entry point
     (group test_rig.users). Tasks are picked by weight; each reports its count, latency and errors."""
-    from ..bench import bench_suites
-    from ..load import user
+    from test_rig.load import user
+    from test_rig.load.bench import bench_suites
 
     user.load_user(target)  # a class that cannot be loaded is refused before anything else
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
     if ray_address is not None:
-        from ..scale import check_ray
+        from test_rig.load.processes import check_ray
 
         check_ray(ray_address)
     spec = nemesis_spec(ctx, params, seed)

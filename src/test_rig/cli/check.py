@@ -12,12 +12,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import UsageError
-from ..history.checker import Report, check_history
-from ..history.model import FORMATS, format_of, iter_pairs
-from ..report import Case, Suite
-from ..results import judge, settle
-from .common import check_report_path, guarded
+from test_rig.cli.common import check_report_path, guarded
+from test_rig.errors import UsageError
+from test_rig.history.checker import Report, check_history
+from test_rig.history.model import FORMATS, format_of, iter_pairs
+from test_rig.report.files import Case, Suite
+from test_rig.results import judge, settle
 
 WORKLOADS = ("list-append", "rw-register", "bank")
 
@@ -28,8 +28,8 @@ def render(console: Console, report: Report, limit: int = 3) -> None:
                else "[yellow]unknown[/]")
     stats = ", ".join(f"{n} {kind}" for kind, n in report.stats.items())
     console.print(f"{verdict} under {escape(report.model)}; transactions: {stats or 'none'}")
-    from ..history.checker import UNTRUSTWORTHY
-    from ..history.consistency import UNKNOWN_TYPES
+    from test_rig.history.checker import UNTRUSTWORTHY
+    from test_rig.history.consistency import UNKNOWN_TYPES
 
     for kind in sorted(report.anomalies):
         found = report.anomalies[kind]
@@ -61,7 +61,7 @@ def _suite(report: Report, name: str, seconds: float = 0.0) -> Suite:
 
 def parse_models(values: tuple[str, ...], default: str | None) -> list[str]:
     """--consistency-model (repeatable, or comma-separated): Elle's names or Adya's; unknown ones are bad input."""
-    from ..history.consistency import KNOWN_NAMES, canonical
+    from test_rig.history.consistency import KNOWN_NAMES, canonical
 
     out: list[str] = []
     for value in values:
@@ -79,8 +79,8 @@ def parse_models(values: tuple[str, ...], default: str | None) -> list[str]:
 
 
 def parse_anomalies(values: tuple[str, ...]) -> list[str]:
-    from ..history.consistency import IMPLIED, PROSCRIBES, UNKNOWN_TYPES
-    from ..history.graph import CYCLE_TYPES
+    from test_rig.history.consistency import IMPLIED, PROSCRIBES, UNKNOWN_TYPES
+    from test_rig.history.graph import CYCLE_TYPES
 
     known = set(IMPLIED) | {a for v in IMPLIED.values() for a in v} | {a for v in PROSCRIBES.values() for a in v} \
         | set(CYCLE_TYPES) | set(UNKNOWN_TYPES)
@@ -100,7 +100,7 @@ def parse_anomalies(values: tuple[str, ...]) -> list[str]:
 def _guess_workload(path: str, fmt: str | None) -> str:
     """The workload a history is of, from its micro-operations (the first append, write or bank operation).
     An empty history is list-append's: a check over nothing is undecided whatever the workload."""
-    from ..history.model import iter_history
+    from test_rig.history.model import iter_history
 
     seen = False
     for op in iter_history(path, fmt):
@@ -150,8 +150,8 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
     invalid or undecided."""
     import time
 
-    from ..history.model import iter_history
-    from ..report import write_json, write_junit
+    from test_rig.history.model import iter_history
+    from test_rig.report.files import write_json, write_junit
 
     for given_path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
         check_report_path(given_path, option)
@@ -179,7 +179,7 @@ def check_cmd(history_path: str, workload: str | None, fmt: str | None, models: 
     if junit_path:
         write_junit(junit_path, [_suite(report, "check", time.monotonic() - started)])
     if html_path:
-        from ..html import write_html
+        from test_rig.report.html import write_html
 
         write_html(html_path, data)
     sys.exit(judge(data).exit_status)

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..environment import PROGRAM_STOP, Environment
-from ..errors import Interrupted, RigError, UsageError
-from ..report import redactor, setup_logging
+from test_rig.environment import PROGRAM_STOP, Environment
+from test_rig.errors import Interrupted, RigError, UsageError
+from test_rig.report.files import redactor, setup_logging
 
 # The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
 # here: a command that needs none (check, report) starts without it.
 if TYPE_CHECKING:
-    from ..config import ConfigExtension, LoadedConfig
-    from ..db import Target
-    from ..nemesis import Nemesis, NemesisSpec
+    from test_rig.config import ConfigExtension, LoadedConfig
+    from test_rig.db import Target
+    from test_rig.nemesis import Nemesis, NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -130,7 +130,7 @@ def nemesis_options(fn: F) -> F:
 def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> Any:
     """The NemesisSpec the options ask for (None without --nemesis), taking its keys out of `params`.
     Raises UsageError for a kind, interval or command that cannot be used."""
-    from ..nemesis import NemesisSpec, parse_commands, parse_kinds
+    from test_rig.nemesis import NemesisSpec, parse_commands, parse_kinds
 
     values = {k: params.pop(k, None) for k in _NEMESIS_KEYS}
     if values["nemesis_kinds"] is None:
@@ -149,7 +149,7 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
 
 def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) -> Nemesis | None:
     """nemesis.start_nemesis printing to the run's console (for the commands that still start their own)."""
-    from ..nemesis import start_nemesis as start
+    from test_rig.nemesis import start_nemesis as start
 
     return start(spec, target, lambda line: env.console.print(line, markup=False))
 
@@ -168,7 +168,7 @@ def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     feature returns when a signal cancelled it and it cleaned up: the command renders it like any other and ends
     with `env.conclude`, whose exit the program's stop turns into 130 or 143, keeping that report (Program.main,
     ProgramStop.end). An interrupt the feature did not answer with a result propagates as before."""
-    from ..environment import run_async
+    from test_rig.environment import run_async
 
     kept: list[T] = []
 
@@ -186,7 +186,7 @@ def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 def extension_options(fn: F) -> F:
     """Add every registered config extension's options."""
-    from ..config import extensions
+    from test_rig.config import extensions
 
     for ext in extensions.all():
         fn = _apply(fn, list(ext.cli_options()))
@@ -207,7 +207,7 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
             names[dotted] = flag
     typed = {k: v for k, v in params.items() if v is not None and k in ctx.params and given(ctx, k)}
     for param, value in typed.items():  # one at a time, so each key is named after the option that set it
-        from ..config import extension_values
+        from test_rig.config import extension_values
 
         for dotted, mapped in extension_values(exts or [], {param: value}).items():
             values[dotted] = mapped
@@ -218,7 +218,7 @@ def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
 def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[LoadedConfig, dict[str, Any],
                                                                            dict[str, str]]:
     """The effective configuration for a command's options; also the option values and names it used."""
-    from ..config import extensions, load_config
+    from test_rig.config import extensions, load_config
 
     values, names = cli_overrides(ctx, params, extensions.all())
     return load_config(params.get("config_file"), values, cli_names=names), values, names
@@ -229,7 +229,7 @@ def check_report_path(path: str | None, option: str) -> None:
     by permission bits, which tell root nothing: report.check_writable)."""
     if not path:
         return
-    from ..report import check_writable
+    from test_rig.report.files import check_writable
 
     check_writable(path, option)
     p = Path(path)
@@ -256,7 +256,7 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
         secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
                               hide_input=True, default="", show_default=False)
         values["database.password"] = secret
-        from ..config import load_config
+        from test_rig.config import load_config
 
         loaded = load_config(params.get("config_file"), values, cli_names=names)
         cfg = loaded.config

@@ -9,9 +9,9 @@ from typing import Any
 import click
 import tomli_w
 
-from ..config import extension_values, extensions, load_config
-from ..errors import UsageError
-from .common import connection_options, extension_options, given, guarded, load_for_command
+from test_rig.cli.common import connection_options, extension_options, given, guarded, load_for_command
+from test_rig.config import extension_values, extensions, load_config
+from test_rig.errors import UsageError
 
 _FORMATS = {".json": "json", ".toml": "toml"}
 
@@ -106,8 +106,8 @@ def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
 @guarded
 def report_cmd(result_path: str, html_path: str, verbose: bool) -> None:
     """Render any command's --json result as a self-contained HTML report (e.g. later, in CI)."""
-    from ..html import read_result, write_html
-    from ..report import check_writable
+    from test_rig.report.files import check_writable
+    from test_rig.report.html import read_result, write_html
 
     # Both paths are checked before anything is read or rendered.
     if Path(html_path).resolve() == Path(result_path).resolve():

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from ..report import check_writable
-from .common import build_environment, common_options, given, guarded, html_option
+from test_rig.cli.common import build_environment, common_options, given, guarded, html_option
+from test_rig.errors import UsageError
+from test_rig.report.files import check_writable
 
 
 @click.command("gen-data")
@@ -32,7 +32,7 @@ def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: boo
     """Write deterministic rows (CSV, TSV or SQL) and the matching CREATE TABLE; optionally load them."""
     from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from ..gendata import check_output, run_gen_data
+    from test_rig.load.gendata import check_output, run_gen_data
 
     # Every input and output is checked before anything is written or loaded.
     if replace and not do_load:

@@ -10,13 +10,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..config import parse_session_var
-from ..db import ISOLATION_LEVELS
-from ..errors import UsageError
-from ..history.runner import run_elle
-from ..history.workloads import WORKLOADS, Spec
-from .check import _suite, parse_anomalies, parse_models, render
-from .common import (
+from test_rig.cli.check import _suite, parse_anomalies, parse_models, render
+from test_rig.cli.common import (
     build_environment,
     check_report_path,
     common_options,
@@ -26,6 +21,11 @@ from .common import (
     nemesis_options,
     nemesis_spec,
 )
+from test_rig.config import parse_session_var
+from test_rig.db import ISOLATION_LEVELS
+from test_rig.errors import UsageError
+from test_rig.history.runner import run_elle
+from test_rig.history.workloads import WORKLOADS, Spec
 
 
 @click.command("elle")

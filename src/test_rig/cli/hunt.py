@@ -12,11 +12,11 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..environment import run_async
-from ..errors import UsageError
-from ..report import Case, Suite
-from ..results import judge
-from .common import build_environment, common_options, given, guarded, html_option, signal_name
+from test_rig.cli.common import build_environment, common_options, given, guarded, html_option, signal_name
+from test_rig.environment import run_async
+from test_rig.errors import UsageError
+from test_rig.report.files import Case, Suite
+from test_rig.results import judge
 
 ORACLE_NAMES = ("tlp-where", "tlp-having", "tlp-distinct", "tlp-group-by", "tlp-aggregate", "norec", "plans",
                 "errors")
@@ -54,7 +54,7 @@ def check_out_dir(path: str | None) -> Path | None:
 def read_known_option(path: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
-    from ..hunt.finding import read_known
+    from test_rig.hunt.finding import read_known
 
     try:
         return frozenset(read_known(Path(path)))
@@ -90,9 +90,9 @@ def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | 
              out_dir: str | None, log_path: str | None, **params: Any) -> None:
     """Hunt for logic bugs: generated queries checked by oracles; every finding confirmed on a fresh database,
     reduced, signed. Exit 1 when a new bug was found, 0 when none, 2 for bad input."""
-    from ..hunt.processes import run_hunt_processes, shares
-    from ..hunt.runner import HuntRun, HuntSpec, run_hunt
-    from .common import check_report_path
+    from test_rig.cli.common import check_report_path
+    from test_rig.hunt.processes import run_hunt_processes, shares
+    from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 
     oracles = parse_oracles(oracle_names)
     if duration is not None and duration <= 0:

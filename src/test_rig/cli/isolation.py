@@ -6,15 +6,7 @@ from typing import Any
 
 import click
 
-from ..config import parse_session_var
-from ..db import ServerInfo
-from ..environment import PROGRAM_STOP, Environment
-from ..errors import UsageError
-from ..isolation.catalogue import ALL_TESTS, CATALOGUE, IsolationTest
-from ..isolation.report import LEGEND, explain, junit_suite, load_profile, markdown_table, results_table
-from ..isolation.runner import Level, RunSettings, TestResult
-from ..isolation.suite import SuiteRun, run_isolation
-from .common import (
+from test_rig.cli.common import (
     build_environment,
     common_options,
     extension_options,
@@ -23,6 +15,14 @@ from .common import (
     html_option,
     run_feature,
 )
+from test_rig.config import parse_session_var
+from test_rig.db import ServerInfo
+from test_rig.environment import PROGRAM_STOP, Environment
+from test_rig.errors import UsageError
+from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, IsolationTest
+from test_rig.isolation.report import LEGEND, explain, junit_suite, load_profile, markdown_table, results_table
+from test_rig.isolation.runner import Level, RunSettings, TestResult
+from test_rig.isolation.suite import SuiteRun, run_isolation
 
 
 @click.command("isolation")

@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 
-from ..environment import PROGRAM_STOP, Environment
-from ..errors import UsageError
-from ..jobs.importconfig import read_import_config
-from ..jobs.model import job_id_problem
-from ..jobs.monitor import EXIT_STILL_RUNNING, MonitorRun, MonitorSettings
-from ..jobs.report import job_line, junit_suite, total_text
-from ..jobs.runner import watch
-from ..jobs.sources import SOURCES
-from .common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.environment import PROGRAM_STOP, Environment
+from test_rig.errors import UsageError
+from test_rig.jobs.importconfig import read_import_config
+from test_rig.jobs.model import job_id_problem
+from test_rig.jobs.monitor import EXIT_STILL_RUNNING, MonitorRun, MonitorSettings
+from test_rig.jobs.report import job_line, junit_suite, total_text
+from test_rig.jobs.runner import watch
+from test_rig.jobs.sources import SOURCES
 
 
 class Display:
@@ -122,7 +122,7 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     env = build_environment(ctx, params)
     target = env.target()
     if cancel_id is not None:
-        from ..jobs.cancel import cancel
+        from test_rig.jobs.cancel import cancel
 
         result = run_feature(lambda: cancel(target, env.manager(), cancel_id, source))
         env.console.print(result.payload["detail"], markup=False)

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from .. import multi as flows
-from ..coordinator import EventLog
-from ..environment import Environment
-from .common import build_environment, common_options, given, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, common_options, given, guarded, html_option, run_feature
+from test_rig.coordinator import EventLog
+from test_rig.environment import Environment
+from test_rig.flows import multi as flows
 
 _count_option = click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
                              help="Connections (default: the configured `connections`, else 5).")

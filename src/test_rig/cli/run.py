@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from ..plugins import load
-from ..runner import STANDARD_STATES, HandlerRun, junit_suites, run_handlers
-from .common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.errors import UsageError
+from test_rig.flows.plugins import load
+from test_rig.flows.run import STANDARD_STATES, HandlerRun, junit_suites, run_handlers
 
 
 @click.command("run")

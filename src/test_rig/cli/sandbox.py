@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..sandbox import SERVER_ALIASES, Sandbox
-from .common import guarded
+from test_rig.cli.common import guarded
+from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox
 
 _dir_option = click.option("--dir", "directory", default=None,
                            help="Sandbox directory (default $TEST_RIG_SANDBOX_DIR or ~/.local/state/test-rig/sandbox).")
@@ -107,7 +107,7 @@ def _build(name: str, variable: str, found: Path | None, cached: Path, force: bo
 @guarded
 def sandbox_build_tidb(force: bool, verbose: bool) -> None:
     """Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."""
-    from ..tidb_build import build_tidb, cached_binary, find_tidb_server
+    from test_rig.servers.tidb_build import build_tidb, cached_binary, find_tidb_server
 
     _build("tidb-server", "TIDB_SERVER_BIN", find_tidb_server(), cached_binary(), force, build_tidb)
 
@@ -118,7 +118,7 @@ def sandbox_build_tidb(force: bool, verbose: bool) -> None:
 @guarded
 def sandbox_build_toxiproxy(force: bool, verbose: bool) -> None:
     """Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's cache."""
-    from ..nemesis.toxiproxy import build_toxiproxy, cached_binary, find_toxiproxy_server
+    from test_rig.nemesis.toxiproxy import build_toxiproxy, cached_binary, find_toxiproxy_server
 
     _build("toxiproxy-server", "TOXIPROXY_SERVER_BIN", find_toxiproxy_server(), cached_binary(), force,
            build_toxiproxy)

@@ -35,9 +35,9 @@ from typing import Any
 import msgspec
 from msgspec import Raw
 
-from . import consistency
-from .graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW, Cycle, DepGraph, find_cycles
-from .model import Txn
+from test_rig.history import consistency
+from test_rig.history.graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW, Cycle, DepGraph, find_cycles
+from test_rig.history.model import Txn
 
 # msgspec rather than orjson to read a read's text: orjson turns an integer past 64 bits into a float, which
 # would then match no append.
@@ -1058,7 +1058,7 @@ def check_history(workload: str, txns: Iterable[Txn], *, model: str | Sequence[s
         return check_list_append(txns, model=model, anomalies=anomalies, time_budget=time_budget)
     except (ArithmeticError, AttributeError, IndexError, KeyError, LookupError, RecursionError, TypeError,
             ValueError, MemoryError, AssertionError) as e:
-        from ..errors import UsageError
+        from test_rig.errors import UsageError
 
         if isinstance(e, UsageError):
             raise

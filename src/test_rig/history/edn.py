@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from ..errors import UsageError
+from test_rig.errors import UsageError
 
 _TOKEN = re.compile(r"""
   [\s,]*   # whitespace (commas are whitespace in EDN) before every token

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import rustworkx as rx
 
-from .consistency import implied_anomalies
+from test_rig.history.consistency import implied_anomalies
 
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
 KIND_NAMES = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime"}

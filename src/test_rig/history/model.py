@@ -20,7 +20,7 @@ from typing import IO, Any, NamedTuple
 import msgspec
 import orjson
 
-from ..errors import UsageError
+from test_rig.errors import UsageError
 
 TYPES = ("invoke", "ok", "fail", "info")
 FORMATS = ("jsonl", "json", "edn")
@@ -211,7 +211,7 @@ def _json_array_ops(data: bytes, source: str) -> Iterator[Op]:
 def _edn_ops(text: str, source: str, *, raw_reads: bool = False) -> Iterator[Op]:
     """Jepsen's EDN. With `raw_reads` a read of integers stays text (as JSON, like a JSONL history's), every
     other vector of integers becomes a list."""
-    from .edn import EdnError, IntVector, iter_forms, line_of
+    from test_rig.history.edn import EdnError, IntVector, iter_forms, line_of
 
     def materialize(x: Any) -> Any:
         if isinstance(x, IntVector):

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..config import SessionValue
-from ..coordinator import Coordinator, FreeRunResult
-from ..db import Target, connect, drop_schema, quote_ident, sql_literal
-from ..environment import Environment, run_async
-from ..errors import DatabaseError, RigError, UsageError, error_code
-from ..nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
-from ..resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
-from .checker import Report, check_history
-from .model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
-from .workloads import Shared, Spec, setup_sql, workload
+from test_rig.config import SessionValue
+from test_rig.coordinator import Coordinator, FreeRunResult
+from test_rig.db import Target, connect, drop_schema, quote_ident, sql_literal
+from test_rig.environment import Environment, run_async
+from test_rig.errors import DatabaseError, RigError, UsageError, error_code
+from test_rig.history.checker import Report, check_history
+from test_rig.history.model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
+from test_rig.history.workloads import Shared, Spec, setup_sql, workload
+from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
+from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 
 
 @dataclass
@@ -72,7 +72,7 @@ def run_elle(env: Environment, target: Target, spec: Spec, *, connections: int, 
     """The whole `elle` run: the breaker, the nemesis (started and closed here), the load recording its
     history, the checker, the schema dropped. An interrupt during the load ends the load early; what was
     recorded until then is still checked and reported (`complete: false`)."""
-    from ..errors import Interrupted
+    from test_rig.errors import Interrupted
 
     run = ElleRun(spec)
     error: str | None = None
@@ -240,7 +240,7 @@ async def _run_in_processes(run: ElleRun, history: HistoryWriter, work_target: T
     nemesis's events) are merged into `history` in time order when they end, also when interrupted."""
     import tempfile
 
-    from ..scale import ElleShare, run_processes
+    from test_rig.load.processes import ElleShare, run_processes
 
     parts_dir = Path(tempfile.mkdtemp(prefix="rig-elle-"))
     events: list[Op] = []

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coordinator import Worker
-from ..db import Connection
-from ..errors import DatabaseError, ErrorCategory, classify_error
-from .model import HistoryWriter
+from test_rig.coordinator import Worker
+from test_rig.db import Connection
+from test_rig.errors import DatabaseError, ErrorCategory, classify_error
+from test_rig.history.model import HistoryWriter
 
 WORKLOADS = ("list-append", "rw-register", "bank")
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import jsonable
-from .generator import GENERATOR_VERSION
-from .skeleton import skeleton
+from test_rig.hunt.compare import jsonable
+from test_rig.hunt.generator import GENERATOR_VERSION
+from test_rig.hunt.skeleton import skeleton
 
 
 @dataclass

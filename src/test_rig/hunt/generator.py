@@ -15,8 +15,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from . import ast as A
-from .dialect import MARIADB, Dialect
+from test_rig.hunt import ast as A
+from test_rig.hunt.dialect import MARIADB, Dialect
 
 #: Bumped whenever the same seed would give different statements: it is part of every finding.
 GENERATOR_VERSION = 2

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from . import ast as A
-from . import render as R
-from .compare import Difference, Row, compare
-from .dialect import Dialect
+from test_rig.hunt import ast as A
+from test_rig.hunt import render as R
+from test_rig.hunt.compare import Difference, Row, compare
+from test_rig.hunt.dialect import Dialect
 
 
 @dataclass(frozen=True)

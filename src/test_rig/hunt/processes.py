@@ -24,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..db import Target
-from ..errors import Interrupted, RigError, UsageError
-from ..scale import split
-from .finding import write_sql
-from .runner import HuntRun, HuntStats, run_hunt
+from test_rig.db import Target
+from test_rig.errors import Interrupted, RigError, UsageError
+from test_rig.hunt.finding import write_sql
+from test_rig.hunt.runner import HuntRun, HuntStats, run_hunt
+from test_rig.load.processes import split
 
 
 def shares(spec_connections: int, processes: int, queries: int | None) -> list[tuple[int, int, int | None]]:
@@ -101,7 +101,7 @@ def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
 
 def _child(index: int, target: Target, spec: Any, results: Any, seconds: Any) -> None:
     """One worker process: runs its share of the hunt, reports each second's run and its final run."""
-    from ..environment import run_async
+    from test_rig.environment import run_async
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too: the parent decides
     run = HuntRun(spec)
@@ -211,7 +211,7 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
 
 def _seen(spec: Any, stats: HuntStats, databases: list[str], findings: dict[str, bool]) -> HuntRun:
     """A live view of one process: its statistics, databases and findings so far (ids and whether known)."""
-    from .finding import Finding
+    from test_rig.hunt.finding import Finding
 
     part = HuntRun(spec, stats=stats, databases=databases)
     part.findings = {k: Finding("wrong-result", "", {}, 0, 0, "", known=known, signature_id=k)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from . import ast as A
+from test_rig.hunt import ast as A
 
 X = TypeVar("X")
 Test = Callable[[list[A.Statement], A.Case_], Awaitable[bool]]

@@ -4,8 +4,8 @@ servers' operator precedence (which differs: `!` and NOT, `||`, XOR); identifier
 
 from __future__ import annotations
 
-from . import ast as A
-from .dialect import Dialect
+from test_rig.hunt import ast as A
+from test_rig.hunt.dialect import Dialect
 
 
 def expr(e: A.Expr) -> str:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..db import Connection, Target, connect, drop_schema
-from ..errors import (
+from test_rig.db import Connection, Target, connect, drop_schema
+from test_rig.errors import (
     ConnectionError_,
     DatabaseError,
     RigError,
@@ -32,15 +32,15 @@ from ..errors import (
     error_code,
     is_lost_connection,
 )
-from . import ast as A
-from . import render as R
-from .compare import Row, jsonable
-from .dialect import Dialect, dialect_for
-from .expected import classify
-from .finding import Finding, signature, write_sql
-from .generator import GENERATOR_VERSION, Generator
-from .oracles import ORACLES, Check, Mismatch, Oracle, Plans
-from .reduce import Reduced, reduce
+from test_rig.hunt import ast as A
+from test_rig.hunt import render as R
+from test_rig.hunt.compare import Row, jsonable
+from test_rig.hunt.dialect import Dialect, dialect_for
+from test_rig.hunt.expected import classify
+from test_rig.hunt.finding import Finding, signature, write_sql
+from test_rig.hunt.generator import GENERATOR_VERSION, Generator
+from test_rig.hunt.oracles import ORACLES, Check, Mismatch, Oracle, Plans
+from test_rig.hunt.reduce import Reduced, reduce
 
 #: Query cases per round before the worker starts again from a fresh schema.
 CASES_PER_ROUND = 100
@@ -174,7 +174,7 @@ def sandbox_log(target: Target, kind: str) -> Path | None:
     """The server's own log when the target is a test-rig sandbox (found by its port), else None."""
     if target.host not in ("127.0.0.1", "localhost", "::1"):
         return None
-    from ..sandbox import registered
+    from test_rig.servers.sandbox import registered
 
     directory = registered(target.port)
     if directory is None:
@@ -450,7 +450,7 @@ class Hunter:
         if case is not None:
             reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive)
             return reduced.statements, reduced.case, reduced
-        from .reduce import Budget, ddmin, split_rows
+        from test_rig.hunt.reduce import Budget, ddmin, split_rows
 
         budget = Budget(self.spec.reduce_seconds)
 

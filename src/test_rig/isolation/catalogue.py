@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..coordinator import StepRecord
-from ..errors import CONCURRENCY_CONTROL_CODES, is_concurrency_abort
+from test_rig.coordinator import StepRecord
+from test_rig.errors import CONCURRENCY_CONTROL_CODES, is_concurrency_abort
 
 PREVENTED = "prevented"
 ANOMALY = "anomaly"

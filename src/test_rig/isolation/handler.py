@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..machine import State, StateContext, StateHandler
-from .catalogue import CATALOGUE
-from .runner import run_one
+from test_rig.isolation.catalogue import CATALOGUE
+from test_rig.isolation.runner import run_one
+from test_rig.machine import State, StateContext, StateHandler
 
 
 class CatalogueCheck(StateHandler):

@@ -11,11 +11,11 @@ from typing import Any
 
 from rich.table import Table
 
-from ..errors import UsageError
-from ..replay import replay_script
-from ..report import Case, Suite
-from .catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
-from .runner import Level, RunSettings, TestResult, session_setup
+from test_rig.errors import UsageError
+from test_rig.isolation.catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
+from test_rig.isolation.runner import Level, RunSettings, TestResult, session_setup
+from test_rig.report.files import Case, Suite
+from test_rig.report.replay import replay_script
 
 MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]", UNDECIDED: "[yellow]?[/]"}
 PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–", UNDECIDED: "?"}

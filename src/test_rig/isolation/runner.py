@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import SessionValue
-from ..coordinator import Coordinator, Step, StepRecord
-from ..db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
-from ..errors import DatabaseError, RigError, UsageError, error_code
-from ..resilience import ResilientConnectionManager
-from .catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+from test_rig.config import SessionValue
+from test_rig.coordinator import Coordinator, Step, StepRecord
+from test_rig.db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
+from test_rig.errors import DatabaseError, RigError, UsageError, error_code
+from test_rig.isolation.catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+from test_rig.resilience import ResilientConnectionManager
 
 
 @dataclass

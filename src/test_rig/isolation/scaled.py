@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..coordinator import Step
-from ..db import Connection
-from .catalogue import Observation
-from .runner import LevelSession
+from test_rig.coordinator import Step
+from test_rig.db import Connection
+from test_rig.isolation.catalogue import Observation
+from test_rig.isolation.runner import LevelSession
 
 
 @dataclass

@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..db import ServerInfo, Target, connect
-from ..errors import RigError, UsageError
-from ..resilience import ResilientConnectionManager
-from ..results import RunResult
-from .catalogue import ANOMALY, PREVENTED, UNDECIDED, IsolationTest
-from .report import compare
-from .runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
-from .scaled import lost_update, write_skew
+from test_rig.db import ServerInfo, Target, connect
+from test_rig.errors import RigError, UsageError
+from test_rig.isolation.catalogue import ANOMALY, PREVENTED, UNDECIDED, IsolationTest
+from test_rig.isolation.report import compare
+from test_rig.isolation.runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
+from test_rig.isolation.scaled import lost_update, write_skew
+from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import RunResult
 
 
 @dataclass
@@ -104,7 +104,7 @@ async def run_isolation(target: Target, tests: Sequence[IsolationTest], requeste
     cancellation (SIGINT, SIGTERM) gives `complete=False` with "interrupted by ..." once the run's schema is
     dropped; an error of the run gives `complete=False`, its sentence in `error` and the error in `failure`.
     Bad input (UsageError) propagates."""
-    from ..environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     run = SuiteRun(session_variables=dict(settings.session_variables),
                    profile=profile[0] if profile is not None else None)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from ..db import Target, connect
-from ..errors import DatabaseError, UsageError
-from ..resilience import ResilientConnectionManager
-from ..results import RunResult
-from .model import Job
-from .sources import sources_for
+from test_rig.db import Target, connect
+from test_rig.errors import DatabaseError, UsageError
+from test_rig.jobs.model import Job
+from test_rig.jobs.sources import sources_for
+from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import RunResult
 
 #: How long --cancel follows a DDL or import job after asking the server to cancel it.
 CANCEL_WAIT_SECONDS = 60.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from test_rig.errors import UsageError
 
 KEYS = {"monitor_duration", "update_interval", "show_details", "job"}
 

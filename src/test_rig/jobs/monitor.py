@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..db import Connection, Target, connect
-from ..errors import DatabaseError, RigError, UsageError
-from ..resilience import ResilientConnectionManager
-from ..results import RunResult
-from .model import CANCELLED, FAILED, UNKNOWN, Job, capped
-from .own import OwnJob
-from .sources import DdlSource, ImportSource, JobSource, sources_for
+from test_rig.db import Connection, Target, connect
+from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.jobs.model import CANCELLED, FAILED, UNKNOWN, Job, capped
+from test_rig.jobs.own import OwnJob
+from test_rig.jobs.sources import DdlSource, ImportSource, JobSource, sources_for
+from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import RunResult
 
 log = logging.getLogger("test_rig.jobs")
 

@@ -8,10 +8,10 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from ..db import Connection, Result, Target, connect
-from ..errors import DatabaseError, RigError
-from .model import CANCELLED, ENDED, FAILED, FINISHED, RUNNING, UNKNOWN, Job, statement_target
-from .sources import DdlSource, ImportSource
+from test_rig.db import Connection, Result, Target, connect
+from test_rig.errors import DatabaseError, RigError
+from test_rig.jobs.model import CANCELLED, ENDED, FAILED, FINISHED, RUNNING, UNKNOWN, Job, statement_target
+from test_rig.jobs.sources import DdlSource, ImportSource
 
 #: Statements TiDB runs as DDL jobs (the ones ADMIN SHOW DDL JOBS lists).
 _DDL_VERBS = ("ALTER", "CREATE", "DROP", "TRUNCATE", "RENAME", "FLASHBACK", "RECOVER")

@@ -3,9 +3,9 @@ JUnit suite, one case per watched job."""
 
 from __future__ import annotations
 
-from ..report import Case, Suite
-from .model import CANCELLED, FAILED, UNKNOWN, Job
-from .monitor import MonitorRun
+from test_rig.jobs.model import CANCELLED, FAILED, UNKNOWN, Job
+from test_rig.jobs.monitor import MonitorRun
+from test_rig.report.files import Case, Suite
 
 
 def _bar(progress: float | None, width: int = 20) -> str:

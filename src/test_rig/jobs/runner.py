@@ -8,10 +8,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from ..db import Connection, Target, connect
-from ..resilience import ResilientConnectionManager
-from .monitor import MonitorRun, MonitorSettings, monitor_jobs, record_final
-from .own import OwnJob, read_first_answer, start_own_job
+from test_rig.db import Connection, Target, connect
+from test_rig.jobs.monitor import MonitorRun, MonitorSettings, monitor_jobs, record_final
+from test_rig.jobs.own import OwnJob, read_first_answer, start_own_job
+from test_rig.resilience import ResilientConnectionManager
 
 
 async def watch(target: Target, manager: ResilientConnectionManager, settings: MonitorSettings, *,
@@ -19,7 +19,7 @@ async def watch(target: Target, manager: ResilientConnectionManager, settings: M
     """The job-monitor command's run (`run_monitor`), returned also when SIGINT or SIGTERM cancelled it: then
     the monitor's own job has been stopped on the server and the run says it was interrupted, by which
     signal, and the status the program exits with (130, 143). `run.to_result()` is the command's result."""
-    from ..environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     run = MonitorRun(settings)
     try:

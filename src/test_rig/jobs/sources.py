@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ..db import Connection, ServerInfo, quote_ident
-from ..errors import DatabaseError, UsageError
-from .model import (
+from test_rig.db import Connection, ServerInfo, quote_ident
+from test_rig.errors import DatabaseError, UsageError
+from test_rig.jobs.model import (
     FAILED,
     FINISHED,
     REORG_TYPES,

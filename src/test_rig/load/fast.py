@@ -35,13 +35,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise
-from ..db import Connection, Target, connect
-from ..errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
-from ..resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
+from test_rig.coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise
+from test_rig.db import Connection, Target, connect
+from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
+from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
 if TYPE_CHECKING:
-    from ..coordinator import Coordinator
+    from test_rig.coordinator import Coordinator
 
 log = logging.getLogger(__name__)
 

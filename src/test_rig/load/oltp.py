@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..db import Connection, Target, connect, drop_tables, quote_ident
-from ..errors import DatabaseError, RigError, UsageError, is_lost_connection
+from test_rig.db import Connection, Target, connect, drop_tables, quote_ident
+from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 
 # --------------------------------------------------------------------------- names
 
@@ -709,7 +709,7 @@ async def run(target: Target, workload: str, opts: OltpOptions, *, connections: 
     load, naming the prepare command). `manager(breaker, overall_timeout)` gives the resilience manager.
     Returns the result dict: bench's figures (an operation is a transaction), the OLTP summary, the verdict's
     `ok`/`error`; interrupted (Ctrl-C, SIGTERM), what ran until then with `complete: false`."""
-    from ..bench import bench
+    from test_rig.load.bench import bench
 
     check_options(workload, opts)
     warnings = await check_prepared(target, workload, opts, manager(None, connect_timeout))

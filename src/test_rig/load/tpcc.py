@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..db import Connection, Target, connect, drop_tables, quote_ident
-from ..errors import DatabaseError, RigError, UsageError, is_lost_connection
-from . import tpcc_check
+from test_rig.db import Connection, Target, connect, drop_tables, quote_ident
+from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
+from test_rig.load import tpcc_check
 
 # --------------------------------------------------------------------------- names and sizes
 
@@ -527,7 +527,7 @@ class TpccWorkload:
 def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
     """tpmC (committed New-Orders per minute), and per transaction type: count, per second, rolled back,
     errors and retries by code, latency percentiles of the completed ones."""
-    from .oltp import _hist_ms
+    from test_rig.load.oltp import _hist_ms
 
     per_type: dict[str, Any] = {}
     for name in TRANSACTIONS:
@@ -692,7 +692,7 @@ async def run(target: Target, opts: TpccOptions, *, connections: int, duration: 
     type, `checks`, and the verdict: the run's own failure first (transactions that failed with an error that
     is not retried, without a nemesis; the nemesis's failure), else the checks'. Interrupted, the checks are
     not run (`checks` says so) and the result has `complete: false`."""
-    from ..bench import bench
+    from test_rig.load.bench import bench
 
     check_options(opts)
     await check_prepared(target, opts, manager(None, connect_timeout))
@@ -712,7 +712,7 @@ async def run(target: Target, opts: TpccOptions, *, connections: int, duration: 
     try:
         checks = await check(target, manager=manager(None, max(connect_timeout, 60.0)))
     except asyncio.CancelledError:  # stopped while checking: the run's figures are kept, the check is not claimed
-        from ..environment import PROGRAM_STOP
+        from test_rig.environment import PROGRAM_STOP
 
         data["checks"] = {"summary": "not finished: the run was interrupted while checking"}
         data.update(ok=False, complete=False, error=PROGRAM_STOP.reason())

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from ..errors import DatabaseError, PluginError
+from test_rig.errors import DatabaseError, PluginError
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -104,7 +104,7 @@ def load_user(target: str) -> type[User]:
     from importlib import metadata
     from pathlib import Path
 
-    from ..plugins import _import_file, _import_module, _looks_like_path
+    from test_rig.flows.plugins import _import_file, _import_module, _looks_like_path
 
     path_part, _, class_name = target.rpartition(":") if ":" in target else (target, "", "")
     if class_name:
@@ -259,7 +259,7 @@ class UserWorkload:
 
 def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
     """Per task: count, errors, rate and latency percentiles (the user part of a run's result)."""
-    from .oltp import _hist_ms
+    from test_rig.load.oltp import _hist_ms
 
     out = {}
     for name, t in ((named or {}).get("tasks") or {}).items():
@@ -301,7 +301,7 @@ async def probe(target: Any, cls: type[User], manager: Any, seed: int = 0) -> No
     on_start and on_stop run once more than the run's users: Locust has no such check.)"""
     import random
 
-    from ..db import connect
+    from test_rig.db import connect
 
     conn = await manager.execute_with_resilience(f"connect to {target.address}", lambda: connect(target))
     try:
@@ -330,7 +330,7 @@ async def run(target: Any, spec: UserSpec, *, connections: int, duration: float,
               on_second: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
     """A user workload as a bench run (bench.bench). The class is loaded first (PluginError, exit 2, before any
     connection). Returns the result dict with `tasks` (per task figures) and the verdict's fields."""
-    from ..bench import bench
+    from test_rig.load.bench import bench
 
     cls = load_user(spec.target)
     await probe(target, cls, manager(None, connect_timeout), seed)

@@ -4,8 +4,8 @@ who carries out server faults (control), and network faults through Toxiproxy (t
 from collections.abc import Callable
 from typing import Any
 
-from .control import CommandControl, SandboxControl, ServerControl, find_sandbox
-from .model import (
+from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl, find_sandbox
+from test_rig.nemesis.model import (
     KINDS,
     NETWORK_KINDS,
     SERVER_KINDS,
@@ -15,7 +15,7 @@ from .model import (
     parse_commands,
     parse_kinds,
 )
-from .schedule import Nemesis
+from test_rig.nemesis.schedule import Nemesis
 
 
 def start_nemesis(spec: NemesisSpec | None, target: Any, say: Callable[[str], None]) -> Nemesis | None:

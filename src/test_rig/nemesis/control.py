@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import RigError
-from ..sandbox import Sandbox, default_dir, registered
+from test_rig.errors import RigError
+from test_rig.servers.sandbox import Sandbox, default_dir, registered
 
 
 class ServerControl(Protocol):

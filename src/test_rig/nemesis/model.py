@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError
+from test_rig.errors import UsageError
 
 SERVER_KINDS = ("kill", "pause")
 NETWORK_KINDS = ("latency", "bandwidth", "reset", "partition")

@@ -19,11 +19,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..db import Target, connect
-from ..errors import DatabaseError, RigError, UsageError
-from .control import CommandControl, SandboxControl, ServerControl, find_sandbox
-from .model import NEEDS, SERVER_KINDS, FaultWindow, NemesisSpec
-from .toxiproxy import Toxiproxy, connect_toxiproxy
+from test_rig.db import Target, connect
+from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl, find_sandbox
+from test_rig.nemesis.model import NEEDS, SERVER_KINDS, FaultWindow, NemesisSpec
+from test_rig.nemesis.toxiproxy import Toxiproxy, connect_toxiproxy
 
 SessionsProvider = Callable[[], Awaitable[list[int]]]
 EventListener = Callable[[str, str, FaultWindow], None]

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RigError, UsageError
-from ..tidb_build import BuildError, find_binary, find_go
+from test_rig.errors import RigError, UsageError
+from test_rig.servers.tidb_build import BuildError, find_binary, find_go
 
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
 TOXIPROXY_VERSION = "v2.12.0"

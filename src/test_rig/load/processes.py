@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .coordinator import FreeRunResult, merge_results
-from .db import Target
-from .errors import Interrupted, RigError, UsageError
+from test_rig.coordinator import FreeRunResult, merge_results
+from test_rig.db import Target
+from test_rig.errors import Interrupted, RigError, UsageError
 
 #: Seconds between starting the workers and their common start instant (time to connect).
 START_DELAY = 2.0
@@ -86,8 +86,8 @@ def _workload(job: WorkerJob) -> tuple[Any, Callable[[], None]]:
         return job.workload.operation(), lambda: None
     import itertools
 
-    from .history.model import HistoryWriter
-    from .history.workloads import Shared, workload
+    from test_rig.history.model import HistoryWriter
+    from test_rig.history.workloads import Shared, workload
 
     e = job.elle
     stream = open(e.history, "wb")  # noqa: SIM115 - closed by the returned function
@@ -100,8 +100,8 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
                 on_second: Callable[[int, int, int], None] | None) -> FreeRunResult:
     """One worker's load: its connections, the point selects (or its elle share) from `start_at` (its own
     perf_counter)."""
-    from .coordinator import Coordinator
-    from .resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
+    from test_rig.coordinator import Coordinator
+    from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
     coordinator = Coordinator([job.target] * job.connections, connect_concurrency=min(job.connections, 32))
     manager = ResilientConnectionManager(None, create_db_circuit_breaker_config(job.breaker_recovery),
@@ -126,7 +126,7 @@ async def _work(job: WorkerJob, start_at: float, partial: list[FreeRunResult],
 
 def _bench_worker(job: WorkerJob, start_at: float, results: Any, seconds: Any) -> None:
     """One worker process: runs `job`, reports each second's figures to `seconds` and its result to `results`."""
-    from .environment import run_async
+    from test_rig.environment import run_async
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it stops workers with SIGTERM
     partial: list[FreeRunResult] = []

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from test_rig.errors import UsageError
 
 #: The one version the module proxy here serves (see TIDB-FACTS.md): commit e4e814fdc0af of 2025-11-26.
 TIDB_COMMIT = "e4e814fdc0afe9c3a6e5e96f129d83df802ab820"

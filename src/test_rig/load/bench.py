@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .coordinator import Coordinator, FreeRunResult
-from .db import Connection, Target, connect, quote_ident
-from .errors import DatabaseError, RigError
-from .load.fast import FastStatement
-from .nemesis import Nemesis, NemesisSpec, annotate_timeline
-from .resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+from test_rig.coordinator import Coordinator, FreeRunResult
+from test_rig.db import Connection, Target, connect, quote_ident
+from test_rig.errors import DatabaseError, RigError
+from test_rig.load.fast import FastStatement
+from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline
+from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 
 if TYPE_CHECKING:
-    from .report import Suite
+    from test_rig.report.files import Suite
 
 TABLE = "rig_sbtest1"
 
@@ -179,7 +179,7 @@ async def run_bench(target: Target, *, workload: Any = "point-select", connectio
     # worker processes and Ray actors build the operation from data
     spec = NamedWorkload(workload, table_size) if isinstance(workload, str) else workload
     if ray is not None:
-        from .scale import run_ray
+        from test_rig.load.processes import run_ray
 
         try:
             merged, parts, cluster = await run_ray(
@@ -192,7 +192,7 @@ async def run_bench(target: Target, *, workload: Any = "point-select", connectio
             await faults.end()
         return result(merged, 0, parts, cluster)
     if processes > 1:
-        from .scale import run_processes
+        from test_rig.load.processes import run_processes
 
         try:
             merged, parts = await run_processes(
@@ -266,7 +266,7 @@ async def bench(target: Target, *, workload: Any, connections: int, duration: fl
     undecided (`undecided: 1`) when no operation completed, so nothing was measured. Interrupted (cancelled),
     the fault in progress is healed, the proxy closed, and the figures so far are returned with
     `complete: false`. A run that could not start (no connection, no database) raises, as before."""
-    from .environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     name = workload if isinstance(workload, str) else workload.name
     prepared = Nemesis.prepare(nemesis, target) if nemesis is not None else None
@@ -304,13 +304,13 @@ async def bench(target: Target, *, workload: Any, connections: int, duration: fl
 
 def bench_suites(data: dict[str, Any]) -> list[Suite]:
     """The JUnit file of a bench result: one case for the workload, failed or errored as the result says."""
-    from .report import Case, Suite
+    from test_rig.report.files import Case, Suite
 
     suite = Suite("bench")
     if data.get("complete") is not False:
         error = str(data.get("error") or "failed")
         undecided = bool(data.get("undecided"))
-        suite.add(Case(str(data.get("workload") or "bench"), "test_rig.bench", float(data.get("seconds") or 0.0),
+        suite.add(Case(str(data.get("workload") or "bench"), "test_rig.load.bench", float(data.get("seconds") or 0.0),
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))
     return [suite]

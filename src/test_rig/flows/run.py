@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .basic import STANDARD_STATES, run_basic, timed_out
-from .db import Target
-from .machine import MachineResult, StateHandler
-from .plugins import LoadedHandler
-from .report import Case, Suite
-from .resilience import ResilientConnectionManager
+from test_rig.db import Target
+from test_rig.flows.basic import STANDARD_STATES, run_basic, timed_out
+from test_rig.flows.plugins import LoadedHandler
+from test_rig.machine import MachineResult, StateHandler
+from test_rig.report.files import Case, Suite
+from test_rig.resilience import ResilientConnectionManager
 
 __all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler", "run_handlers"]
 
@@ -75,7 +75,7 @@ async def run_handlers(handlers: Sequence[LoadedHandler], target: Target, state:
     """The `run` command's run: each handler registered for `state` of the standard flow, in turn, as a result
     dict (`results`, `failed`, `undecided`: a handler stopped by the timeout). Interrupted, the handler running
     closes its connection and the result keeps the handlers that ended, with `complete: false`."""
-    from .environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     runs: list[HandlerRun] = []
     data: dict[str, Any] = {"command": "run", "state": state, "complete": True}

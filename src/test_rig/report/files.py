@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from test_rig.errors import UsageError
 
 MASK = "********"
 #: Secrets shorter than this are not scrubbed from free text (every "ab" in a log would vanish).

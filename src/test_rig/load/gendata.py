@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .db import Connection, Target, connect, quote_ident, sql_literal
-from .errors import DatabaseError, RigError, UsageError
-from .report import Case, Suite, check_writable
-from .results import RunResult
+from test_rig.db import Connection, Target, connect, quote_ident, sql_literal
+from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.report.files import Case, Suite, check_writable
+from test_rig.results import RunResult
 
 FORMATS = ("csv", "tsv", "sql")
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
@@ -424,7 +424,7 @@ def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, forc
     (`generate`), and with a `target` load it into a new table swapped in only when it holds every row
     (`load`). Each step is said through `notify`; `progress(phase, done, total)` follows the work. SIGINT or
     SIGTERM at any point returns the run so far, `complete=False`, with what the table holds then."""
-    from .environment import run_async
+    from test_rig.environment import run_async
 
     say = notify or (lambda _: None)
     run = GenDataRun()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .coordinator import StepRecord
+from test_rig.coordinator import StepRecord
 
 
 def describe(step: Any) -> str:

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import RigError, UsageError
+from test_rig.errors import RigError, UsageError
 
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
 STATE_FILE = "sandbox.json"
@@ -73,7 +73,7 @@ def find_server(preferred: str | None = None, *, may_build: bool = True) -> tupl
         raise UsageError(f"Unknown server {preferred!r}; use one of mariadb, mysql, tidb.")
     wanted = SERVER_ALIASES.get(preferred or "")
     if wanted == "tidb-server":
-        from .tidb_build import build_tidb, find_tidb_server
+        from test_rig.servers.tidb_build import build_tidb, find_tidb_server
 
         found_tidb = find_tidb_server()
         if found_tidb is None:
@@ -277,7 +277,7 @@ class Sandbox:
     def _is_ours(self, state: SandboxState) -> bool:
         import asyncio
 
-        from .db import Target, connect, quote_ident
+        from test_rig.db import Target, connect, quote_ident
 
         async def check() -> bool:
             target = Target("sandbox", state.host, state.port, state.user, "", None, 5.0)

@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-from .errors import PluginError
-from .machine import StateHandler
+from test_rig.errors import PluginError
+from test_rig.machine import StateHandler
 
 ENTRY_POINT_GROUP = "test_rig.handlers"
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .db import Target, connect, quote_ident
-from .errors import (
+from test_rig.db import Target, connect, quote_ident
+from test_rig.errors import (
     DatabaseError,
     ErrorCategory,
     RetryExhaustedError,
@@ -20,12 +20,12 @@ from .errors import (
     classify_error,
     error_code,
 )
-from .machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
-from .resilience import ResilientConnectionManager
+from test_rig.machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
+from test_rig.resilience import ResilientConnectionManager
 
 if TYPE_CHECKING:
-    from .report import Suite
-    from .resilience import RetryEvent
+    from test_rig.report.files import Suite
+    from test_rig.resilience import RetryEvent
 
 
 class InitialHandler(StateHandler):
@@ -205,7 +205,7 @@ async def basic_test(target: Target, manager: ResilientConnectionManager | None,
     completed; `undecided: 1` when it was stopped by `timeout` before a state ended it; `retries`: the
     connection retries, read from `retries` at the end). Interrupted (cancelled), it closes its connection and
     returns `complete: false` with the signal's name."""
-    from .environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     try:
         outcome = await run_basic(target, manager, timeout=timeout, listener=listener)
@@ -224,13 +224,13 @@ async def basic_test(target: Target, manager: ResilientConnectionManager | None,
 
 def basic_suites(data: dict[str, Any]) -> list[Suite]:
     """The JUnit file of a `basic` result: one case, failed or errored as the result says."""
-    from .report import Case, Suite
+    from test_rig.report.files import Case, Suite
 
     suite = Suite("basic")
     if data.get("complete") is not False:
         error = data.get("error") or "failed"
         undecided = bool(data.get("undecided"))
-        suite.add(Case("basic", "test_rig.basic", float(data.get("seconds") or 0.0),
+        suite.add(Case("basic", "test_rig.flows.basic", float(data.get("seconds") or 0.0),
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))
     return [suite]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .results import Outcome, judge
+from test_rig.errors import UsageError
+from test_rig.results import Outcome, judge
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
 _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
@@ -99,7 +99,7 @@ pre {{ background: #f5f5f5; padding: .6em; overflow-x: auto; font-size: 12px; }}
 
 
 def write_html(path: str | Path, data: dict[str, Any]) -> None:
-    from .report import redactor
+    from test_rig.report.files import redactor
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(redactor(render(data)), encoding="utf-8")

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .basic import BasicOutcome, ConnectingHandler, run_basic, timed_out
-from .coordinator import ConnState, EventLog, Readiness, SharedState
-from .db import Target, targets_for
-from .machine import State, StateContext, StateVisit
-from .resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+from test_rig.coordinator import ConnState, EventLog, Readiness, SharedState
+from test_rig.db import Target, targets_for
+from test_rig.flows.basic import BasicOutcome, ConnectingHandler, run_basic, timed_out
+from test_rig.machine import State, StateContext, StateVisit
+from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 
 if TYPE_CHECKING:
-    from .config import AppConfig
-    from .report import Suite
+    from test_rig.config import AppConfig
+    from test_rig.report.files import Suite
 
 #: A resilience manager around one circuit breaker (Environment.manager with the breaker given).
 ManagerFactory = Callable[[CircuitBreaker], ResilientConnectionManager]
@@ -175,7 +175,7 @@ async def simple_multi_connection(cfg: AppConfig, count: int | None, manager: Ma
     """The `simple-multi-connection` command's run: `count` basic flows at once, one breaker per server, as a
     result dict (`connections`, `failed`, `undecided`). Interrupted, every connection is closed and the result
     says `complete: false`."""
-    from .environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     targets, names = named_targets(cfg, count)
     try:
@@ -191,7 +191,7 @@ async def multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFa
     """The `multi-connection` command's run: `count` basic flows under the coordinator (events, shared state,
     a readiness barrier), as a result dict. Interrupted, every connection is closed and the result keeps the
     events seen so far, with `complete: false`."""
-    from .environment import PROGRAM_STOP
+    from test_rig.environment import PROGRAM_STOP
 
     events = events or EventLog()
     targets, names = named_targets(cfg, count)
@@ -207,7 +207,7 @@ async def multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFa
 
 def connection_suites(data: dict[str, Any]) -> list[Suite]:
     """The JUnit file of a simple-multi-connection or multi-connection result: a case per connection."""
-    from .report import Case, Suite
+    from test_rig.report.files import Case, Suite
 
     command = str(data.get("command") or "multi-connection")
     suite = Suite(command)
