@@ -20,6 +20,7 @@ from test_rig.errors import (
     ConfigError,
     DatabaseError,
     ErrorContext,
+    RigError,
     TimeoutError_,
     TlsError,
     is_lost_connection,
@@ -481,6 +482,22 @@ async def drop_tables(target: Target, tables: Sequence[str]) -> None:
             await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
     finally:
         await conn.close()
+
+
+async def connect_existing(target: Target, manager: Any) -> Connection:
+    """A connection to the target's database through `manager` (a ResilientConnectionManager: its retries and
+    breaker), for a workload's prepare, cleanup and checks. Like every other command, a database that is not
+    there is not made silently: error 1049 becomes a RigError that says how to create it."""
+    try:
+        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
+                                                                 lambda: connect(target))
+    except DatabaseError as e:
+        if e.code == 1049:
+            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
+                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
+                           "-d/--database.") from None
+        raise
+    return conn
 
 
 async def ensure_database(target: Target) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from test_rig.coordinator import Coordinator, FreeRunResult
-from test_rig.db import Connection, Target, connect, quote_ident
+from test_rig.db import Connection, Target, connect_existing, quote_ident
 from test_rig.errors import DatabaseError, RigError
 from test_rig.load.fast import FastStatement
 from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline
@@ -67,15 +67,7 @@ def _filler(rng: random.Random, n: int) -> str:
 
 async def prepare_table(target: Target, table_size: int, manager: ResilientConnectionManager) -> None:
     """Create and load the table unless it already holds exactly `table_size` rows."""
-    try:
-        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
-                                                                 lambda: connect(target))
-    except DatabaseError as e:
-        if e.code == 1049:  # like every other command: a database that is not there is not made silently
-            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
-                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
-                           "-d/--database.") from None
-        raise
+    conn = await connect_existing(target, manager)
     table = quote_ident(TABLE)
     try:
         await _lock_table(conn, target)

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from test_rig.db import Connection, Target, connect, drop_tables, quote_ident
-from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
+from test_rig.db import Connection, Target, connect, connect_existing, drop_tables
+from test_rig.errors import DatabaseError, UsageError, is_lost_connection
 
 # --------------------------------------------------------------------------- names
 
@@ -551,19 +551,6 @@ def summarize(workload: str, opts: OltpOptions, named: dict[str, Any] | None, tr
 # --------------------------------------------------------------------------- prepare, cleanup, the check before a run
 
 
-async def _admin(target: Target, manager: Any) -> Connection:
-    try:
-        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
-                                                                 lambda: connect(target))
-    except DatabaseError as e:
-        if e.code == 1049:  # like every other command: a database that is not there is not made silently
-            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
-                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
-                           "-d/--database.") from None
-        raise
-    return conn
-
-
 async def existing_tables(conn: Connection) -> set[str]:
     """The sbtest<N> tables in the connection's database (SHOW TABLES: no SELECT, so the server's Com_select
     counts only the workload's statements)."""
@@ -580,7 +567,7 @@ def prepare_hint(opts: OltpOptions) -> str:
 async def check_prepared(target: Target, workload: str, opts: OltpOptions, manager: Any) -> list[str]:
     """Before any load: every table the workload reads must exist (UsageError naming the prepare command
     otherwise). Returns warnings (a table with fewer ids than --table-size, which makes reads miss)."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     try:
         present = await existing_tables(conn)
         needed = [1] if workload.startswith("select-random") else list(range(1, opts.tables + 1))
@@ -607,7 +594,7 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
     """Create sbtest1..N and load them (sysbench's prepare), `parallel` tables at a time. Tables that already
     exist are refused before anything is created (UsageError: run cleanup first). A prepare that fails or is
     interrupted drops the tables it created, so nothing half-loaded is left. Returns what was made."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     try:
         present = await existing_tables(conn)
     finally:
@@ -658,7 +645,7 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
 
 async def cleanup(target: Target, tables: int, *, manager: Any) -> dict[str, Any]:
     """Drop sbtest1..N (sysbench's cleanup). Returns which were dropped and which were not there."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     try:
         present = await existing_tables(conn)
         dropped, absent = [], []

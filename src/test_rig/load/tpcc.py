@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from test_rig.db import Connection, Target, connect, drop_tables, quote_ident
+from test_rig.db import Connection, Target, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 from test_rig.load import tpcc_check
 
@@ -548,18 +548,6 @@ def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
 # --------------------------------------------------------------------------- prepare, cleanup, the checks
 
 
-async def _admin(target: Target, manager: Any) -> Connection:
-    try:
-        conn: Connection = await manager.execute_with_resilience(f"connect to {target.address}",
-                                                                 lambda: connect(target))
-    except DatabaseError as e:
-        if e.code == 1049:
-            raise RigError(f"Unknown database {target.database} on {target.address}; create it first "
-                           f"(CREATE DATABASE {quote_ident(target.database or '')}) or choose another with "
-                           "-d/--database.") from None
-        raise
-    return conn
-
 
 async def existing_tables(conn: Connection) -> set[str]:
     rows = await conn.query("SHOW TABLES")
@@ -576,7 +564,7 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
     """Create the nine tables and load the initial database. Refused (UsageError) when one of them exists
     already; a prepare that fails or is interrupted drops the tables it created. Returns the rows per table."""
     check_options(opts)
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     started = time.perf_counter()
     created: list[str] = []
     counts: Counter[str] = Counter()
@@ -609,7 +597,7 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
 
 async def cleanup(target: Target, *, manager: Any) -> dict[str, Any]:
     """Drop the nine tables. Returns which were dropped and which were not there."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     try:
         present = await existing_tables(conn)
         dropped = [t for t in TABLES if t in present]
@@ -623,7 +611,7 @@ async def cleanup(target: Target, *, manager: Any) -> dict[str, Any]:
 async def check_prepared(target: Target, opts: TpccOptions, manager: Any) -> None:
     """Before any load: the nine tables exist and hold what these options expect (warehouses, items, customers
     per district); UsageError naming the prepare command otherwise."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     where = f"database {target.database} on {target.address}"
     try:
         missing = [t for t in TABLES if t not in await existing_tables(conn)]
@@ -649,7 +637,7 @@ async def check(target: Target, *, manager: Any) -> dict[str, Any]:
     """The consistency conditions judged on the database as it is, read in one consistent snapshot. Returns
     tpcc_check.judge_all's result and the seconds it took; raises when the server cannot be read (the caller
     makes that undecided)."""
-    conn = await _admin(target, manager)
+    conn = await connect_existing(target, manager)
     started = time.perf_counter()
     try:
         missing = [t for t in TABLES if t not in await existing_tables(conn)]
