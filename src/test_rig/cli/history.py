@@ -1,16 +1,13 @@
-"""`test-rig elle`: run a random workload, record its history, check it (the checking and rendering it shares
-with `check` are in cli/check.py)."""
+"""`test-rig elle`: run a random workload, record its history and check it (history.runner.run_elle), and
+render the verdict (history.report)."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
 import click
-from rich.markup import escape
 
-from test_rig.cli.check import _suite, parse_anomalies, parse_models, render
 from test_rig.cli.common import (
     build_environment,
     check_report_path,
@@ -24,7 +21,9 @@ from test_rig.cli.common import (
 from test_rig.config import parse_session_var
 from test_rig.db import ISOLATION_LEVELS
 from test_rig.errors import UsageError
-from test_rig.history.runner import run_elle
+from test_rig.history.check import parse_anomalies, parse_models
+from test_rig.history.report import junit_suite, render_run
+from test_rig.history.runner import PROMISED, ElleSettings, run_elle
 from test_rig.history.workloads import WORKLOADS, Spec
 
 
@@ -65,50 +64,29 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
     if processes > connections:
         raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
                          "at least one connection.")
-    if workload == "bank":
-        for name, flag in (("keys", "--keys"), ("max_txn_len", "--max-txn-len")):
-            if given(ctx, name):
-                raise UsageError(f"{flag} does not apply to the bank workload (it moves money between "
-                                 f"{Spec('bank').accounts} accounts); leave it out.")
+    for name, flag in (("keys", "--keys"), ("max_txn_len", "--max-txn-len")):
+        if workload == "bank" and given(ctx, name):
+            raise UsageError(f"{flag} does not apply to the bank workload (it moves money between "
+                             f"{Spec('bank').accounts} accounts); leave it out.")
     if workload != "rw-register" and given(ctx, "wfr_keys"):
         raise UsageError(f"--wfr-keys applies to rw-register only, not {workload}.")
     check_report_path(history_path, "--history")
-    variables = dict(parse_session_var(item) for item in session_vars)
     anomalies = parse_anomalies(anomaly_names)
-    chosen = parse_models(models, PROMISED[isolation_level])
-    nemesis_wanted = nemesis_spec(ctx, params, seed)
+    settings = ElleSettings(Spec(workload, keys=keys, max_txn_len=max_txn_len), connections, duration,
+                            isolation_level, parse_models(models, PROMISED[isolation_level]), anomalies,
+                            dict(parse_session_var(item) for item in session_vars), txn_mode, history_path, seed,
+                            processes, wfr_keys and workload == "rw-register", nemesis_spec(ctx, params, seed))
     env = build_environment(ctx, params)
     if given(ctx, "database"):
         env.console.print("note: -d/--database is ignored: elle runs in a schema of its own (rig_elle_...), dropped "
                           "at the end")
-    target = dataclasses.replace(env.target(), session_variables={})
-    model = ",".join(chosen)
-    started = time.monotonic()
+    target, started = env.target(), time.monotonic()
     env.console.print(f"test-rig elle {workload}: {connections} connections, {duration:g} s, {keys} keys, "
-                      f"{isolation_level}, checked as {model}, against {target.address}")
+                      f"{isolation_level}, checked as {','.join(settings.models)}, against {target.address}")
     env.quiet_retries = True
-    outcome = run_elle(env, target, Spec(workload, keys=keys, max_txn_len=max_txn_len), connections=connections,
-                       duration=duration, isolation=isolation_level, models=chosen, anomalies=anomalies,
-                       session_variables=variables, txn_mode=txn_mode, history_path=history_path, seed=seed,
-                       processes=processes, wfr_keys=wfr_keys and workload == "rw-register",
-                       nemesis_spec=nemesis_wanted,
-                       on_second=lambda t, ops, errs: env.console.print(f"  {t:>4} s: {ops} transactions, {errs} "
-                                                                        "errors"))
-    data, report = outcome.data, outcome.report
+    data = run_elle(env, target, settings, on_second=lambda t, ops, errs: env.console.print(
+        f"  {t:>4} s: {ops} transactions, {errs} errors")).to_dict()
     if data["server"].get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
         env.console.print(f"note: --txn-mode is ignored: this server is {data['server'].get('kind')}")
-    render(env.console, report)
-    suites = [_suite(report, "elle", time.monotonic() - started)]
-    if data["errors_by_code"]:
-        env.console.print("errors by code: " + ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items()))
-    if outcome.interrupted is not None:
-        env.write_reports(data, suites)
-        raise outcome.interrupted
-    if data["error"] is not None:
-        env.console.print(f"[red]The run did not test what was asked: {escape(data['error'])}[/]")
-    env.conclude(data, suites)
-
-
-#: The model each isolation level promises, to check a run against by default.
-PROMISED = {"read-uncommitted": "read-uncommitted", "read-committed": "read-committed",
-            "repeatable-read": "repeatable-read", "serializable": "serializable"}
+    render_run(env.console, data)
+    env.conclude(data, [junit_suite(data, "elle", time.monotonic() - started)])

@@ -66,6 +66,13 @@ class Report:
                 "violations": self.violations, "anomalies": self.anomalies, "not": self.not_,
                 "also_not": self.also_not, "stats": self.stats, "unknown": self.unknown}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The report a result dict holds (its `to_dict` keys), e.g. read back from a --json file."""
+        return cls(data.get("valid", "unknown"), dict(data.get("anomalies") or {}), list(data.get("not") or []),
+                   list(data.get("also_not") or []), dict(data.get("stats") or {}), list(data.get("unknown") or []),
+                   str(data.get("consistency_model") or "serializable"), list(data.get("violations") or []))
+
     @property
     def verdict(self) -> str:
         return "valid" if self.valid is True else "invalid" if self.valid is False else "unknown"

@@ -26,6 +26,7 @@ from test_rig.history.model import NEMESIS, HistoryWriter, Op, iter_history, ite
 from test_rig.history.workloads import Shared, Spec, setup_sql, workload
 from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+from test_rig.results import RunResult
 
 
 @dataclass
@@ -54,40 +55,55 @@ class ElleRun:
     nemesis: dict[str, Any] | None = None
 
 
-@dataclass
-class ElleOutcome:
-    """What `run_elle` returns: the result (as --json writes it), the checker's report, and the interrupt that
-    ended the run early (None when it ran to the end), for the command line to re-raise once it has reported."""
-
-    data: dict[str, Any]
-    report: Report
-    interrupted: KeyboardInterrupt | None = None
+#: The model each isolation level promises, to check a run against by default.
+PROMISED = {"read-uncommitted": "read-uncommitted", "read-committed": "read-committed",
+            "repeatable-read": "repeatable-read", "serializable": "serializable"}
 
 
-def run_elle(env: Environment, target: Target, spec: Spec, *, connections: int, duration: float,
-             isolation: str, models: Sequence[str], anomalies: Iterable[str], session_variables: Mapping[str, Any],
-             txn_mode: str | None, history_path: str | None, seed: int, processes: int, wfr_keys: bool,
-             nemesis_spec: NemesisSpec | None,
-             on_second: Callable[[int, int, int], None] | None = None) -> ElleOutcome:
+@dataclass(frozen=True)
+class ElleSettings:
+    """What an `elle` run does: the workload, its load, and what its history is checked against."""
+
+    spec: Spec
+    connections: int = 4
+    duration: float = 10.0
+    isolation: str = "serializable"
+    models: Sequence[str] = ()
+    anomalies: Sequence[str] = ()
+    session_variables: Mapping[str, Any] = field(default_factory=dict)
+    txn_mode: str | None = None
+    history_path: str | None = None
+    seed: int = 0
+    processes: int = 1
+    wfr_keys: bool = False
+    nemesis: NemesisSpec | None = None
+
+
+def run_elle(env: Environment, target: Target, settings: ElleSettings,
+             on_second: Callable[[int, int, int], None] | None = None) -> RunResult:
     """The whole `elle` run: the breaker, the nemesis (started and closed here), the load recording its
-    history, the checker, the schema dropped. An interrupt during the load ends the load early; what was
-    recorded until then is still checked and reported (`complete: false`)."""
+    history, the checker, the schema dropped. `target`'s own session variables are not used (the run sets
+    its own, then `settings.session_variables`). An interrupt during the load ends the load early; what was
+    recorded until then is still checked, and the result says `complete: false` and which signal it was."""
     from test_rig.errors import Interrupted
 
-    run = ElleRun(spec)
+    s = settings
+    target = dataclasses.replace(target, session_variables={})
+    run = ElleRun(s.spec)
     error: str | None = None
-    interrupted: KeyboardInterrupt | None = None
-    nemesis = start_nemesis(nemesis_spec, target, lambda line: env.console.print(line, markup=False))
+    interrupted = False
+    nemesis = start_nemesis(s.nemesis, target, lambda line: env.console.print(line, markup=False))
     try:
         breaker = CircuitBreaker(create_db_circuit_breaker_config(
-            nemesis_spec.breaker_recovery if nemesis_spec else None), name=target.address)
-        manager = env.manager(breaker=breaker, overall_timeout=max(duration, 10))
-        run_async(lambda: run_workload(target, manager, run, connections=connections, duration=duration,
-                                       isolation=isolation, session_variables=session_variables,
-                                       txn_mode=txn_mode, history_file=Path(history_path) if history_path else None,
-                                       seed=seed, on_second=on_second, nemesis=nemesis, processes=processes))
+            s.nemesis.breaker_recovery if s.nemesis else None), name=target.address)
+        manager = env.manager(breaker=breaker, overall_timeout=max(s.duration, 10))
+        run_async(lambda: run_workload(target, manager, run, connections=s.connections, duration=s.duration,
+                                       isolation=s.isolation, session_variables=s.session_variables,
+                                       txn_mode=s.txn_mode, seed=s.seed, on_second=on_second, nemesis=nemesis,
+                                       history_file=Path(s.history_path) if s.history_path else None,
+                                       processes=s.processes))
     except KeyboardInterrupt as e:
-        interrupted = e
+        interrupted = True
         error = f"interrupted by {e.signal_name if isinstance(e, Interrupted) else 'SIGINT'}"
     except BaseException:
         run.discard()  # the run failed before its history could be checked: no temporary file left behind
@@ -99,20 +115,20 @@ def run_elle(env: Environment, target: Target, spec: Spec, *, connections: int, 
     if failure is not None and error is None:
         error = failure
     try:
-        report = check(spec.name, run.ops(), list(models), spec, anomalies=anomalies, wfr_keys=wfr_keys)
+        report = check(s.spec.name, run.ops(), list(s.models), s.spec, anomalies=s.anomalies, wfr_keys=s.wfr_keys)
     finally:
         run.discard()
-    data = {"ok": error is None and report.valid is True, "complete": interrupted is None, "error": error,
-            "workload": spec.name, "server": run.server, "isolation_level": isolation,
-            "session_variables": dict(session_variables), "wfr_keys": wfr_keys,
-            "errors_by_code": run.free.errors_by_code if run.free else {}, "history": history_path,
+    data = {"error": error, "workload": s.spec.name, "server": run.server, "isolation_level": s.isolation,
+            "session_variables": dict(s.session_variables), "wfr_keys": s.wfr_keys,
+            "errors_by_code": run.free.errors_by_code if run.free else {}, "history": s.history_path,
             **report.to_dict()}
     if run.free is not None:
         data["timeline"] = run.free.to_dict()["timeline"]
     if run.nemesis is not None:
         data["nemesis"] = run.nemesis
         annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
-    return ElleOutcome(data, report, interrupted)
+    return RunResult("elle", ok=error is None and report.valid is True, complete=not interrupted, error=error,
+                     payload=data)
 
 
 def check(workload_name: str, ops: Iterable[Op], model: str | Sequence[str] | None, spec: Spec | None = None, *,
