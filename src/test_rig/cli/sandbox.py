@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from test_rig.cli.common import guarded
+from test_rig.servers import binaries
 from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox
 
 _dir_option = click.option("--dir", "directory", default=None,
@@ -90,11 +91,11 @@ def sandbox_env(directory: str | None, name: str | None, verbose: bool) -> None:
         click.echo(line)
 
 
-def _build(name: str, variable: str, found: Path | None, cached: Path, force: bool,
-           build: Callable[..., Path]) -> None:
-    """Build `name` into the cache unless the user has one already (from `variable` or PATH) or the cache does."""
-    if found is not None and found != cached and not force:
-        click.echo(f"{name}: {found} (from {variable} or PATH; nothing to build)")
+def _build(name: str, force: bool, build: Callable[..., Path]) -> None:
+    """Build `name` into the cache unless the user has one already (from its variable or PATH) or the cache does."""
+    found = binaries.find(name)
+    if found is not None and found != binaries.cached(name) and not force:
+        click.echo(f"{name}: {found} (from {binaries.BINARIES[name].variable} or PATH; nothing to build)")
         return
     command = "build-" + name.removesuffix("-server")
     path = build(force=force, progress=lambda msg: click.echo(f"{command}: {msg}"))
@@ -107,9 +108,9 @@ def _build(name: str, variable: str, found: Path | None, cached: Path, force: bo
 @guarded
 def sandbox_build_tidb(force: bool, verbose: bool) -> None:
     """Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."""
-    from test_rig.servers.tidb_build import build_tidb, cached_binary, find_tidb_server
+    from test_rig.servers.tidb_build import build_tidb
 
-    _build("tidb-server", "TIDB_SERVER_BIN", find_tidb_server(), cached_binary(), force, build_tidb)
+    _build("tidb-server", force, build_tidb)
 
 
 @sandbox.command("build-toxiproxy")
@@ -118,7 +119,6 @@ def sandbox_build_tidb(force: bool, verbose: bool) -> None:
 @guarded
 def sandbox_build_toxiproxy(force: bool, verbose: bool) -> None:
     """Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's cache."""
-    from test_rig.nemesis.toxiproxy import build_toxiproxy, cached_binary, find_toxiproxy_server
+    from test_rig.nemesis.toxiproxy import build_toxiproxy
 
-    _build("toxiproxy-server", "TOXIPROXY_SERVER_BIN", find_toxiproxy_server(), cached_binary(), force,
-           build_toxiproxy)
+    _build("toxiproxy-server", force, build_toxiproxy)

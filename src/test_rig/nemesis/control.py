@@ -4,13 +4,13 @@ commands for a server test-rig does not own."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Protocol
 
 from test_rig.errors import RigError
-from test_rig.servers.sandbox import Sandbox, default_dir, registered
+from test_rig.servers.sandbox import Sandbox, find_sandbox
+
+__all__ = ["CommandControl", "SandboxControl", "ServerControl", "find_sandbox"]
 
 
 class ServerControl(Protocol):
@@ -84,28 +84,3 @@ class CommandControl:
 
     async def resume(self) -> str:
         return await self._run("resume")
-
-
-def find_sandbox(host: str, port: int) -> Sandbox | None:
-    """The running sandbox on this machine that serves host:port (TEST_RIG_SANDBOX_DIR and the sandboxes in the
-    user's state directory, named ones too), or None."""
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        return None
-    candidates: list[Path] = []
-    noted = registered(port)  # any sandbox started on this port, wherever its --dir
-    if noted is not None:
-        candidates.append(noted)
-    env = os.environ.get("TEST_RIG_SANDBOX_DIR")
-    if env:
-        candidates.append(Path(env))
-    parent = default_dir("any").parent  # the user's test-rig state directory, where every named sandbox lives
-    if parent.is_dir():
-        candidates += sorted(p for p in parent.iterdir() if p.name.startswith("sandbox"))
-    for directory in candidates:
-        box = Sandbox(directory)
-        st = box.state()
-        if st is not None and st.port == port and box.running() is not None:
-            return box
-    return None
-
-

@@ -22,30 +22,21 @@ from pathlib import Path
 from typing import Any
 
 from test_rig.errors import RigError, UsageError
-from test_rig.servers.tidb_build import BuildError, find_binary, find_go
+from test_rig.servers import binaries
+from test_rig.servers.binaries import TOXIPROXY_VERSION
+from test_rig.servers.tidb_build import BuildError, find_go
 
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
-TOXIPROXY_VERSION = "v2.12.0"
 HOW_TO_GET = ("install it with `test-rig sandbox build-toxiproxy` (needs Go 1.23+; builds "
               f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}), put a `toxiproxy-server` on PATH or set "
               "TOXIPROXY_SERVER_BIN, or give a running one with --toxiproxy URL")
-
-
-def cached_binary() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "test-rig" / "toxiproxy" / TOXIPROXY_VERSION / "toxiproxy-server"
-
-
-def find_toxiproxy_server() -> Path | None:
-    """A toxiproxy-server to run: $TOXIPROXY_SERVER_BIN, then PATH, then the build cache."""
-    return find_binary("toxiproxy-server", "TOXIPROXY_SERVER_BIN", cached_binary())
 
 
 def build_toxiproxy(*, force: bool = False, progress: Callable[[str], None] | None = None) -> Path:
     """`go install` the pinned Toxiproxy server into the cache (its binary is named `server`; it is kept as
     `toxiproxy-server`). Returns its path; raises BuildError (exit 2) when Go is missing or the build fails."""
     say = progress or (lambda _msg: None)
-    target = cached_binary()
+    target = binaries.cached("toxiproxy-server")
     if target.is_file() and not force:
         return target
     go = find_go(what="toxiproxy-server", instead="TOXIPROXY_SERVER_BIN")
@@ -138,7 +129,7 @@ def connect_toxiproxy(url: str | None) -> Toxiproxy:
             raise UsageError(f"Nothing answers as Toxiproxy at {url}; start it (toxiproxy-server) or leave out "
                              "--toxiproxy to let test-rig start one.") from None
         return proxy
-    binary = find_toxiproxy_server()
+    binary = binaries.find("toxiproxy-server")
     if binary is None:
         raise UsageError(f"The network nemesis kinds need Toxiproxy and none was found; {HOW_TO_GET}.")
     with socket.socket() as s:

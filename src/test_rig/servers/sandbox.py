@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from test_rig.errors import RigError, UsageError
+from test_rig.servers import binaries
 
-SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
 STATE_FILE = "sandbox.json"
 
 
@@ -65,6 +65,30 @@ def registered(port: int) -> Path | None:
         return None
 
 
+def find_sandbox(host: str, port: int) -> Sandbox | None:
+    """The running sandbox on this machine that serves host:port, or None: the one whose note the registry holds
+    for `port` (a sandbox started with `--dir` anywhere), TEST_RIG_SANDBOX_DIR, and the sandboxes in the user's
+    state directory (named ones too)."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    candidates: list[Path] = []
+    noted = registered(port)
+    if noted is not None:
+        candidates.append(noted)
+    env = os.environ.get("TEST_RIG_SANDBOX_DIR")
+    if env:
+        candidates.append(Path(env))
+    parent = default_dir("any").parent  # the user's test-rig state directory, where every named sandbox lives
+    if parent.is_dir():
+        candidates += sorted(p for p in parent.iterdir() if p.name.startswith("sandbox"))
+    for directory in candidates:
+        box = Sandbox(directory)
+        st = box.state()
+        if st is not None and st.port == port and box.running() is not None:
+            return box
+    return None
+
+
 def find_server(preferred: str | None = None, *, may_build: bool = True) -> tuple[str, Path]:
     """Return (binary name, path) of the server to start: `preferred` (a kind or binary name), else
     the first of mariadbd, mysqld found. For TiDB: TIDB_SERVER_BIN, PATH, the build cache, else a
@@ -73,24 +97,19 @@ def find_server(preferred: str | None = None, *, may_build: bool = True) -> tupl
         raise UsageError(f"Unknown server {preferred!r}; use one of mariadb, mysql, tidb.")
     wanted = SERVER_ALIASES.get(preferred or "")
     if wanted == "tidb-server":
-        from test_rig.servers.tidb_build import build_tidb, find_tidb_server
-
-        found_tidb = find_tidb_server()
+        found_tidb = binaries.find("tidb-server")
         if found_tidb is None:
             if not may_build:
-                raise UsageError("No tidb-server found; run `test-rig sandbox build-tidb` or set TIDB_SERVER_BIN.")
+                binaries.require("tidb-server")  # raises, saying how to get one
+            from test_rig.servers.tidb_build import build_tidb
+
             found_tidb = build_tidb(progress=lambda msg: print(f"sandbox: {msg}", flush=True))
         return "tidb-server", found_tidb
     names = [wanted] if wanted else ["mariadbd", "mysqld"]
     for name in names:
-        found = shutil.which(name)
-        if not found:
-            for d in SEARCH_DIRS:
-                if (Path(d) / name).is_file():
-                    found = str(Path(d) / name)
-                    break
+        found = binaries.find(name)
         if found:
-            return name, Path(found)
+            return name, found
     raise UsageError(
         "No database server binary found (looked for " + ", ".join(names) + " on PATH and in /usr/sbin); "
         "install one with `apt-get install mariadb-server` or run ./setup.sh."

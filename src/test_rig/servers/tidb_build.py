@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from test_rig.errors import UsageError
+from test_rig.servers import binaries
+from test_rig.servers.binaries import TIDB_COMMIT
 
-#: The one version the module proxy here serves (see TIDB-FACTS.md): commit e4e814fdc0af of 2025-11-26.
-TIDB_COMMIT = "e4e814fdc0afe9c3a6e5e96f129d83df802ab820"
 TIDB_MODULE = "github.com/pingcap/tidb"
 TIDB_VERSION = "v1.1.0-beta.0.20251126154744-e4e814fdc0af"
 PARSER_MODULE = "github.com/pingcap/tidb/pkg/parser"
@@ -38,34 +38,13 @@ class BuildError(UsageError):
     """The build could not be done (no Go, too old a Go, a failed download or compile): exit 2."""
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "test-rig" / "tidb" / TIDB_COMMIT
-
-
 def cached_binary() -> Path:
-    return cache_dir() / "tidb-server"
+    return binaries.cached("tidb-server")
 
 
 def find_tidb_server() -> Path | None:
     """A tidb-server to use without building: $TIDB_SERVER_BIN, then PATH, then the build cache."""
-    return find_binary("tidb-server", "TIDB_SERVER_BIN", cached_binary())
-
-
-def find_binary(name: str, variable: str, cached: Path) -> Path | None:
-    """A program test-rig can also build with Go: the file $`variable` names (which must be executable), else
-    `name` on PATH, else `cached` when the build put it there; None when there is none."""
-    env = os.environ.get(variable)
-    if env:
-        path = Path(env)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise UsageError(f"{variable}={env} is not an executable file; point it at a {name} binary "
-                             "or unset it to let test-rig build one.")
-        return path
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    return cached if cached.is_file() else None
+    return binaries.find("tidb-server")
 
 
 @dataclass(frozen=True)
