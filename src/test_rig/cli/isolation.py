@@ -1,4 +1,5 @@
-"""`test-rig isolation`: the Hermitage catalogue at every level the server accepts, judged from evidence."""
+"""`test-rig isolation`: the Hermitage catalogue at every level the server accepts, judged from evidence
+(isolation.suite.run_configured), and its summary (isolation.console)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,9 @@ from test_rig.cli.common import (
     run_feature,
 )
 from test_rig.config import parse_session_var
-from test_rig.db import ServerInfo
-from test_rig.environment import PROGRAM_STOP, Environment
-from test_rig.errors import UsageError
-from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, IsolationTest
-from test_rig.isolation.report import LEGEND, explain, junit_suite, load_profile, markdown_table, results_table
-from test_rig.isolation.runner import Level, RunSettings, TestResult
-from test_rig.isolation.suite import SuiteRun, run_isolation
+from test_rig.isolation import console
+from test_rig.isolation.report import junit_suite, load_profile
+from test_rig.isolation.suite import run_configured, select_tests
 
 
 @click.command("isolation")
@@ -48,93 +45,22 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
                   only_tests: tuple[str, ...], expect: str | None, explain_test: str | None,
                   block_window: float | None, **params: Any) -> None:
     """Run the Hermitage anomaly catalogue at every isolation level the server accepts."""
-    unknown = [t for t in (*only_tests, *([explain_test] if explain_test else [])) if t not in CATALOGUE]
-    if unknown:
-        raise UsageError(f"Unknown isolation test {unknown[0]!r}; choose from {', '.join(CATALOGUE)}.")
+    tests = select_tests(only_tests, explain_test)
     profile = (expect, load_profile(expect)) if expect else None
     env = build_environment(ctx, params)
     if given(ctx, "database"):
         env.console.print("note: -d/--database is ignored: isolation runs in a schema of its own (rig_iso_...), "
                           "dropped at the end")
-    cfg = env.config
-    variables: dict[str, Any] = dict(cfg.session_variables)
-    for item in session_vars:
-        name, value = parse_session_var(item)
-        variables[name] = value
-    tests = [CATALOGUE[t] for t in only_tests] if only_tests else list(ALL_TESTS)
-    settings = RunSettings(block_window=block_window or cfg.isolation.block_window_ms / 1000,
-                           lock_wait_timeout=cfg.isolation.lock_wait_timeout_secs, session_variables=variables)
+    variables = [parse_session_var(item) for item in session_vars]
     target = env.target()
-
-    def started(server: ServerInfo, levels: list[Level]) -> None:
-        env.console.print(f"test-rig isolation: {len(tests)} tests × {len(levels)} level(s) on {server.kind} "
-                          f"{server.version} at {target.address}")
-        if server.kind != "tidb" and given(ctx, "txn_mode"):
-            env.console.print(f"note: --txn-mode {txn_mode} is ignored: transaction modes exist only on TiDB, "
-                              f"and this server is {server.kind}")
-
-    judged: dict[str, int] = {}
-
-    def progress(result: TestResult) -> None:
-        label = result.isolation + (f" ({result.txn_mode})" if result.txn_mode else "")
-        judged[label] = judged.get(label, 0) + 1
-        if judged[label] == len(tests):
-            env.console.print(f"  {label}: {len(tests)} test(s) judged")
-
-    run = run_feature(lambda: run_isolation(
-        target, tests, cfg.isolation.isolation_level, txn_mode or cfg.isolation.txn_mode, settings,
-        manager=env.manager(), profile=profile, scaled=(cfg.test.rows, cfg.isolation.concurrent_connections),
-        on_start=started, on_result=progress))
+    on_start, on_result = console.progress(env.console, tests, target.address,
+                                           txn_mode if given(ctx, "txn_mode") else None)
+    run = run_feature(lambda: run_configured(target, tests, env.config, manager=env.manager(), txn_mode=txn_mode,
+                                             session_variables=variables, block_window=block_window,
+                                             profile=profile, on_start=on_start, on_result=on_result))
+    console.render(env.console, run, tests, explain_test, verbose=env.verbose)
     data, suites = run.to_result().to_dict(), [junit_suite(run.results, run.differences)]
-    _render(env, run, tests, explain_test)
-    if run.failure is not None:
+    if run.failure is not None:  # guarded prints its sentence (stderr) and exits 1, as for every error of a run
         env.write_reports(data, suites)
-        raise run.failure  # guarded prints its sentence and exits 1, as for every error of a run
-    if not run.complete:  # interrupted: the program's stop keeps this report, says so in one line, exits 130/143
-        env.write_reports(data, suites)
-        PROGRAM_STOP.raise_stop()
+        raise run.failure
     env.conclude(data, suites)
-
-
-def _render(env: Environment, run: SuiteRun, tests: list[IsolationTest], explain_test: str | None) -> None:
-    """The console summary of a run, from what it returns."""
-    results = run.results
-    if results:
-        table = results_table(results, tests)
-        if not env.console.is_terminal:  # a file or pipe gets the whole table, never an 80-column squeeze
-            env.console.width = max(env.console.width, 40 + sum(len(t.name) + 3 for t in tests))
-        env.console.print(table)
-        env.console.print(LEGEND)
-    for s in run.scaled:
-        what = (f"{s.lost_updates} lost update(s)" if s.lost_updates is not None
-                else f"{s.violations} shift(s) left with nobody on call")
-        env.console.print(f"{s.test} at {s.isolation}{f' ({s.txn_mode})' if s.txn_mode else ''}: {s.rows} rows, "
-                          f"{s.transactions} transactions, {s.committed} committed: {what}")
-    if explain_test:
-        for r in results:
-            if r.test == explain_test:
-                env.console.print(explain(r, CATALOGUE[explain_test], run.session_variables), markup=False,
-                                  highlight=False)
-                env.console.print()
-    if not run.complete:
-        if run.failure is None:
-            env.console.print("[yellow]interrupted[/]: the results above are those that finished; the run's "
-                              "schema was dropped")
-        return
-    open_cells = run.undecided
-    if open_cells:
-        env.console.print(f"[yellow]{len(open_cells)} cell(s) undecided[/]: the run could not observe them")
-        for r in open_cells:
-            env.console.print(f"  {r.test} at {r.isolation}{f' ({r.txn_mode})' if r.txn_mode else ''}: "
-                              f"{r.explanation}")
-    elif not run.observed:
-        env.console.print("[yellow]nothing was observed[/]: the server refused every level asked for")
-    if run.profile is not None:
-        if run.differences:
-            env.console.print(f"[red]{len(run.differences)} cell(s) differ from profile {run.profile}:[/]")
-            for d in run.differences:
-                env.console.print(f"  {d}")
-        else:
-            env.console.print(f"[green]every cell that profile {run.profile} states agrees[/]")
-    if env.verbose:
-        env.console.print(markdown_table(results, tests), markup=False)

@@ -8,16 +8,19 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from test_rig.db import ServerInfo, Target, connect
 from test_rig.errors import RigError, UsageError
-from test_rig.isolation.catalogue import ANOMALY, PREVENTED, UNDECIDED, IsolationTest
+from test_rig.isolation.catalogue import ALL_TESTS, ANOMALY, CATALOGUE, PREVENTED, UNDECIDED, IsolationTest
 from test_rig.isolation.report import compare
 from test_rig.isolation.runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
 from test_rig.isolation.scaled import lost_update, write_skew
 from test_rig.resilience import ResilientConnectionManager
 from test_rig.results import RunResult
+
+if TYPE_CHECKING:
+    from test_rig.config import AppConfig, SessionValue
 
 
 @dataclass
@@ -120,3 +123,31 @@ async def run_isolation(target: Target, tests: Sequence[IsolationTest], requeste
     if profile is not None:
         run.differences = compare(run.results, profile[1])
     return run
+
+
+def select_tests(names: Sequence[str], explain: str | None = None) -> list[IsolationTest]:
+    """The catalogue tests `names` ask for (all when none), checking `explain`'s name too; raises UsageError
+    for a name the catalogue does not hold."""
+    unknown = [t for t in (*names, *([explain] if explain else [])) if t not in CATALOGUE]
+    if unknown:
+        raise UsageError(f"Unknown isolation test {unknown[0]!r}; choose from {', '.join(CATALOGUE)}.")
+    return [CATALOGUE[t] for t in names] if names else list(ALL_TESTS)
+
+
+async def run_configured(target: Target, tests: Sequence[IsolationTest], config: AppConfig, *,
+                         manager: ResilientConnectionManager, txn_mode: str | None = None,
+                         session_variables: Sequence[tuple[str, SessionValue]] = (),
+                         block_window: float | None = None,
+                         profile: tuple[str, dict[str, dict[str, str]]] | None = None,
+                         on_start: Callable[[ServerInfo, list[Level]], None] | None = None,
+                         on_result: Callable[[TestResult], None] | None = None) -> SuiteRun:
+    """`run_isolation` as the configuration asks for it (levels, transaction modes, block window, lock wait,
+    the scaled variants' rows and connections), the given values in front: `txn_mode`, `block_window`, and
+    `session_variables` after the configured ones."""
+    iso = config.isolation
+    variables: dict[str, Any] = {**config.session_variables, **dict(session_variables)}
+    settings = RunSettings(block_window=block_window or iso.block_window_ms / 1000,
+                           lock_wait_timeout=iso.lock_wait_timeout_secs, session_variables=variables)
+    return await run_isolation(target, tests, iso.isolation_level, txn_mode or iso.txn_mode, settings,
+                               manager=manager, profile=profile, scaled=(config.test.rows, iso.concurrent_connections),
+                               on_start=on_start, on_result=on_result)
