@@ -154,7 +154,7 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
     text = Path(finding.file).read_text()
     assert f"-- the query returned {len(sets[0])} rows" in text and f"WHERE p returned {len(sets[1])} rows" in text
     # the HTML report shows each bug once, its two results side by side, and works offline
-    from test_rig.cli.hunt import result_dict
+    from test_rig.hunt.main import result_dict
     from test_rig.report.html import write_html
 
     data = {"command": "hunt", **result_dict(run, None)}

@@ -1,0 +1,127 @@
+"""The whole `hunt` run as one call: its options checked into a HuntSpec (`spec_from_options`), then `hunt`,
+which runs it in this process (runner.run_hunt) or over worker processes (processes.run_hunt_processes) and
+returns its RunResult — also the partial one of an interrupted run (`complete: false`), its databases dropped."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from test_rig.errors import UsageError
+from test_rig.results import RunResult
+
+if TYPE_CHECKING:  # the runner (and the driver under it) is imported when a hunt runs, not for `hunt --help`
+    from test_rig.db import Target
+    from test_rig.hunt.runner import HuntRun, HuntSpec
+
+ORACLE_NAMES = ("tlp-where", "tlp-having", "tlp-distinct", "tlp-group-by", "tlp-aggregate", "norec", "plans",
+                "errors")
+
+
+def parse_oracles(value: str | None) -> tuple[str, ...]:
+    """--oracle a,b: known names only (bad input otherwise), in the order given, each once."""
+    if value is None:
+        return ORACLE_NAMES
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [n for n in names if n not in ORACLE_NAMES]
+    if unknown or not names:
+        raise UsageError(f"--oracle {value} names {'no oracle' if not names else 'an unknown oracle: ' + unknown[0]}; "
+                         f"use one or more of {', '.join(ORACLE_NAMES)}, comma-separated.")
+    return tuple(dict.fromkeys(names))
+
+
+def check_out_dir(path: str | None) -> Path | None:
+    """--out DIR must be a directory we can write (tried, as report paths are); made when missing."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {path} is a file; give a directory for the reduced .sql files.")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".test-rig-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"--out {path} cannot be written ({e.strerror or e}); choose another directory.") from None
+    return p
+
+
+def read_known_option(path: str | None) -> frozenset[str]:
+    """--known FILE: the signatures it lists (or those of the reduced .sql files it names)."""
+    if path is None:
+        return frozenset()
+    from test_rig.hunt.finding import read_known
+
+    try:
+        return frozenset(read_known(Path(path)))
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--known {path} cannot be read ({getattr(e, 'strerror', None) or e}); give a file of "
+                         "signatures or reduced .sql files.") from None
+
+
+def spec_from_options(oracle_names: str | None, *, duration: float | None, queries: int | None, seed: int,
+                      connections: int, processes: int, reduce_seconds: float, known_path: str | None,
+                      out_dir: str | None, log_path: str | None) -> HuntSpec:
+    """The run's spec from the command's options (60 s when neither a duration nor a query count is given).
+    Raises UsageError for bad input: an unknown oracle, a duration of 0 or less, an `--out` that cannot be
+    written, a `--known` that cannot be read, more processes than connections."""
+    from test_rig.hunt.processes import shares
+    from test_rig.hunt.runner import HuntSpec
+
+    oracles = parse_oracles(oracle_names)
+    if duration is not None and duration <= 0:
+        raise UsageError(f"--duration {duration:g} must be more than 0 seconds; give how long to hunt, e.g. "
+                         "--duration 60.")
+    out = check_out_dir(out_dir)
+    known = read_known_option(known_path)
+    shares(connections, processes, queries)  # more processes than connections is bad input
+    if duration is None and queries is None:
+        duration = 60.0
+    return HuntSpec(oracles, duration=duration, queries=queries, seed=seed, connections=connections,
+                    reduce_seconds=reduce_seconds, known=known, out=out, log=Path(log_path) if log_path else None,
+                    processes=processes)
+
+
+def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None] | None = None) -> RunResult:
+    """Hunt as `spec` says, in this process or in `spec.processes`; `target`'s database and session variables
+    are not used (the run has databases of its own). Returns the result, also when interrupted (SIGINT,
+    SIGTERM: `complete` false, "interrupted by ..."). Raises UsageError when the server refuses to create the
+    run's databases, RigError when it cannot be reached."""
+    from test_rig.environment import run_async
+    from test_rig.errors import Interrupted
+    from test_rig.hunt.processes import run_hunt_processes
+    from test_rig.hunt.runner import HuntRun, run_hunt
+
+    target = dataclasses.replace(target.with_database(None), session_variables={})
+    run = HuntRun(spec)
+    error: str | None = None
+    try:
+        run_async(lambda: run_hunt(target, run, on_second=on_second) if spec.processes == 1 else
+                  run_hunt_processes(target, run, on_second=on_second))
+    except KeyboardInterrupt as e:
+        error = f"interrupted by {e.signal_name if isinstance(e, Interrupted) else 'SIGINT'}"
+    data = result_dict(run, error)
+    return RunResult("hunt", ok=data.pop("ok"), complete=data.pop("complete"), error=data["error"], payload=data)
+
+
+def result_dict(run: HuntRun, error: str | None) -> dict[str, Any]:
+    """The hunt's result: `failed` counts the new bugs; a run that checked nothing is undecided."""
+    data: dict[str, Any] = run.to_dict()
+    new = data["new_bugs"]
+    data.update({"complete": error is None and run.complete, "error": error or run.error, "failed": new})
+    if error is None and run.error is not None:
+        data["exit_status"] = 1  # ended early without being interrupted: incomplete, exit 1 (not 130)
+    if new:
+        data["ok"] = False
+    elif data["checked_total"] == 0:
+        data["ok"], data["undecided"] = True, 1
+        data["reason_undecided"] = "no query was checked: every generated query failed or the run ended first"
+    else:
+        data["ok"] = True
+    if not run.dropped and run.databases:
+        data["error"] = data["error"] or f"the run's databases could not all be dropped: {', '.join(run.databases)}"
+        data["ok"] = False
+    return data
