@@ -14,19 +14,16 @@ moment it prints that the load started (its imports and connecting are not the l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from test_rig.servers.sandbox import Sandbox
+from _side_by_side import TEST_RIG, children_cpu, medians, parser, test_rig_run
 
-TEST_RIG = [sys.executable, "-m", "test_rig"]
+from test_rig.servers.sandbox import Sandbox
 
 
 def ensure_sysbench() -> str:
@@ -35,12 +32,6 @@ def ensure_sysbench() -> str:
         return found
     subprocess.run(["apt-get", "install", "-y", "-qq", "sysbench"], check=True, capture_output=True)
     return shutil.which("sysbench") or "sysbench"
-
-
-def _cpu_of(pid: int) -> float:
-    """user + system seconds of a live process so far, from /proc (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sysbench(port: int, args: argparse.Namespace, ps_mode: str) -> tuple[float, float]:
@@ -58,47 +49,17 @@ def sysbench(port: int, args: argparse.Namespace, ps_mode: str) -> tuple[float, 
     return float(m.group(2)), cpu / int(m.group(1))
 
 
-_CHILDREN = [0.0]
-
-
-def children_cpu() -> float:
-    """CPU seconds of the child processes reaped since the previous call (this process's children's usage)."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = usage.ru_utime + usage.ru_stime
-    spent, _CHILDREN[0] = total - _CHILDREN[0], total
-    return spent
-
-
 def test_rig(port: int, args: argparse.Namespace) -> tuple[float, float]:
     """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        proc = subprocess.Popen([*TEST_RIG, "bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root",
-                                 "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables),
-                                 "--table-size", str(args.table_size), "--connections", str(args.connections),
-                                 "--duration", str(args.duration), "--json", out.name],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        at_start = None
-        for line in proc.stdout:
-            if line.startswith("load started") and at_start is None:
-                at_start = _cpu_of(proc.pid)
-        proc.wait()
-        total = children_cpu()
-        if proc.returncode or at_start is None:
-            raise SystemExit(f"test-rig failed ({proc.returncode}): {proc.stderr.read() if proc.stderr else ''}")
-        data = json.loads(Path(out.name).read_text())
-        return float(data["tps"]), (total - at_start) / int(data["transactions"])
+    return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root", "--no-password-prompt",
+                         "-d", "sbtest", "--tables", str(args.tables), "--table-size", str(args.table_size),
+                         "--connections", str(args.connections), "--duration", str(args.duration)],
+                        "tps", "transactions")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=10)
-    ap.add_argument("--connections", type=int, default=8)
+    ap = parser(__doc__)
     ap.add_argument("--tables", type=int, default=2)
-    ap.add_argument("--table-size", type=int, default=10_000)
-    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     ensure_sysbench()
     box = Sandbox(Path(tempfile.mkdtemp(prefix="bench-oltp-")))
@@ -121,9 +82,7 @@ def main() -> None:
               f"({os.cpu_count()} cores):")
         median = {}
         for name, values in runs.items():
-            tps = statistics.median(v[0] for v in values)
-            cpu = statistics.median(v[1] for v in values)
-            median[name] = (tps, cpu)
+            median[name] = tps, cpu = medians(values)
             print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction  rounds: "
                   + ", ".join(f"{t:.0f} tps/{c * 1e6:.0f} us" for t, c in values))
         ours = median["test-rig"]

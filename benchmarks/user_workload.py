@@ -10,19 +10,16 @@ costs at most 1.5x the built-in point select's client CPU per operation.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from _side_by_side import TEST_RIG, children_cpu, medians, parser, test_rig_run
 
 from test_rig.load.bench import TABLE
 from test_rig.servers.sandbox import Sandbox
 
-TEST_RIG = [sys.executable, "-m", "test_rig"]
 USER = f'''
 from test_rig.load.user import User, task
 
@@ -34,51 +31,15 @@ class PointSelect(User):
 '''
 
 
-def _cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-_CHILDREN = [0.0]
-
-
-def children_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = usage.ru_utime + usage.ru_stime
-    spent, _CHILDREN[0] = total - _CHILDREN[0], total
-    return spent
-
-
 def run(port: int, args: argparse.Namespace, workload: list[str]) -> tuple[float, float]:
     """(operations/s, client CPU seconds per operation during the load) of one test-rig bench run."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        proc = subprocess.Popen([*TEST_RIG, "bench", *workload, "-H", f"127.0.0.1:{port}", "-u", "root",
-                                 "--no-password-prompt", "-d", "test", "--connections", str(args.connections),
-                                 "--duration", str(args.duration), "--json", out.name],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        at_start = None
-        for line in proc.stdout:
-            if line.startswith("load started") and at_start is None:
-                at_start = _cpu_of(proc.pid)
-        proc.wait()
-        total = children_cpu()
-        if proc.returncode or at_start is None:
-            raise SystemExit(f"test-rig {workload[0]} failed ({proc.returncode}): "
-                             f"{proc.stderr.read() if proc.stderr else ''}")
-        data = json.loads(Path(out.name).read_text())
-        return float(data["qps"]), (total - at_start) / int(data["operations"])
+    return test_rig_run(["bench", *workload, "-H", f"127.0.0.1:{port}", "-u", "root", "--no-password-prompt", "-d",
+                         "test", "--connections", str(args.connections), "--duration", str(args.duration)],
+                        "qps", "operations")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=10)
-    ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--table-size", type=int, default=10_000)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
+    args = parser(__doc__).parse_args()
     box = Sandbox(Path(tempfile.mkdtemp(prefix="bench-user-")))
     st = box.start()
     user_file = Path(tempfile.mkdtemp(prefix="bench-user-class-")) / "point_select_user.py"
@@ -96,7 +57,7 @@ def main() -> None:
               "interleaved:")
         median = {}
         for name, values in runs.items():
-            median[name] = (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+            median[name] = medians(values)
             print(f"  {name:<31} median {median[name][0]:8.0f} ops/s  {median[name][1] * 1e6:6.1f} us client CPU "
                   "per operation  rounds: " + ", ".join(f"{q:.0f}/{c * 1e6:.1f} us" for q, c in values))
         ours, base = median["bench user (one point select)"], median["bench point-select"]

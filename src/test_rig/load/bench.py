@@ -11,18 +11,20 @@ import logging
 import random
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from test_rig.coordinator import Coordinator, FreeRunResult
 from test_rig.db import Connection, Target, connect_existing, quote_ident
-from test_rig.errors import DatabaseError, RigError
+from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.load.fast import FastStatement
 from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+from test_rig.results import RunResult
 
 if TYPE_CHECKING:
+    from test_rig.environment import Environment
     from test_rig.report.files import Suite
 
 TABLE = "rig_sbtest1"
@@ -239,20 +241,59 @@ class _Faults:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-#: What a bench run prints as it goes: the nemesis prepared (before the load), the load started (connections
-#: that connected), each second's operations and errors.
-NemesisListener = Callable[[Nemesis], None]
+@dataclass(frozen=True)
+class LoadSettings:
+    """How a bench run drives its workload: connections, seconds (and warm-up seconds, in one process only), the
+    seed, and the worker processes or Ray actors the connections are split over."""
+
+    connections: int
+    duration: float
+    warmup: float = 0.0
+    seed: int = 0
+    processes: int = 1
+    ray: str | None = None
+
+    def check(self) -> None:
+        """Raises UsageError for settings that cannot run together, before anything runs (a Ray address that
+        cannot be used included)."""
+        if self.processes > self.connections:
+            raise UsageError(f"--processes {self.processes} is more than --connections {self.connections}; each "
+                             "process needs at least one connection.")
+        if self.warmup and (self.processes > 1 or self.ray is not None):  # workers and Ray actors do not warm up
+            raise UsageError(f"--warmup applies to a run in one process; with --{'ray' if self.ray else 'processes'} "
+                             "leave it out (or make --duration longer and read the timeline from the warm seconds).")
+        if self.ray is not None:
+            from test_rig.load.processes import check_ray
+
+            check_ray(self.ray)
 
 
-async def bench(target: Target, *, workload: Any, connections: int, duration: float, table_size: int,
-                manager: Callable[[CircuitBreaker, float], ResilientConnectionManager], connect_timeout: float,
-                seed: int = 0, warmup: float = 0.0, processes: int = 1, ray: str | None = None,
-                nemesis: NemesisSpec | None = None, on_nemesis: NemesisListener | None = None,
-                on_load_start: Callable[[int], None] | None = None,
-                on_second: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
-    """A `bench` command's run, as its result dict: the nemesis prepared (UsageError, before anything runs, when
-    it cannot be done) and closed, one circuit breaker for the server (recovering as the nemesis needs) given to
-    `manager(breaker, overall_timeout)`, then run_bench.
+@dataclass(frozen=True)
+class LoadEvents:
+    """What a bench run tells as it goes: the nemesis prepared (before the load), the load started (connections
+    that connected), each second's operations and errors; a workload's warnings and its check's start."""
+
+    on_nemesis: Callable[[Nemesis], None] | None = None
+    on_load_start: Callable[[int], None] | None = None
+    on_second: Callable[[int, int, int], None] | None = None
+    on_warning: Callable[[str], None] | None = None
+    on_check: Callable[[], None] | None = None
+
+
+def resilience(env: Environment) -> Callable[[CircuitBreaker | None, float], ResilientConnectionManager]:
+    """The run's resilience managers: `(breaker, overall_timeout)` gives one that shares `breaker`, its retries
+    giving up within `overall_timeout`. Retries are not printed one by one: with many workers reconnecting, the
+    breaker's transitions tell the story."""
+    env.quiet_retries = True
+    return lambda breaker, overall: env.manager(breaker=breaker, overall_timeout=overall)
+
+
+async def measure(env: Environment, workload: Any, load: LoadSettings, *, table_size: int = 0,
+                  nemesis: NemesisSpec | None = None, events: LoadEvents = LoadEvents()) -> dict[str, Any]:
+    """A bench run of `workload` (a WORKLOADS name or picklable data with `name` and `operation()`) against the
+    environment's target, as its result dict: the nemesis prepared (UsageError, before anything runs, when it
+    cannot be done) and closed, one circuit breaker for the server (recovering as the nemesis needs) shared by
+    every connection, then run_bench.
 
     `ok` says the run measured what was asked: false when a fault of the nemesis was not injected or healed;
     undecided (`undecided: 1`) when no operation completed, so nothing was measured. Interrupted (cancelled),
@@ -260,18 +301,21 @@ async def bench(target: Target, *, workload: Any, connections: int, duration: fl
     `complete: false`. A run that could not start (no connection, no database) raises, as before."""
     from test_rig.environment import PROGRAM_STOP
 
+    target, manager = env.target(), resilience(env)
     name = workload if isinstance(workload, str) else workload.name
     prepared = Nemesis.prepare(nemesis, target) if nemesis is not None else None
-    if prepared is not None and on_nemesis is not None:
-        on_nemesis(prepared)
+    if prepared is not None and events.on_nemesis is not None:
+        events.on_nemesis(prepared)
     breaker = CircuitBreaker(create_db_circuit_breaker_config(nemesis.breaker_recovery if nemesis else None),
                              name=target.address)  # transitions are logged
     partial: list[BenchResult] = []
     try:
-        result = await run_bench(target, workload=workload, connections=connections, duration=duration,
-                                 table_size=table_size, manager=manager(breaker, max(duration, connect_timeout)),
-                                 seed=seed, warmup=warmup, on_interrupt=partial.append, on_load_start=on_load_start,
-                                 on_second=on_second, processes=processes, nemesis=prepared, ray=ray)
+        result = await run_bench(target, workload=workload, connections=load.connections, duration=load.duration,
+                                 table_size=table_size,
+                                 manager=manager(breaker, max(load.duration, env.config.database.timeout_secs)),
+                                 seed=load.seed, warmup=load.warmup, on_interrupt=partial.append,
+                                 on_load_start=events.on_load_start, on_second=events.on_second,
+                                 processes=load.processes, nemesis=prepared, ray=load.ray)
     except asyncio.CancelledError:
         data: dict[str, Any] = partial[0].to_dict() if partial else {"command": f"bench {name}"}
         data.update(ok=False, complete=False, error=PROGRAM_STOP.reason())
@@ -289,9 +333,17 @@ async def bench(target: Target, *, workload: Any, connections: int, duration: fl
     elif not data["operations"]:
         # Neither passed nor failed (results.judge reads `undecided`; settle writes ok false): why is said under
         # `unknown`, as a history checker says it, since an `error` beside ok false is a failure.
-        data.update(ok=None, undecided=1, unknown=[f"no operation completed in {duration:g} s ({data['errors']} "
-                                                   "errors): nothing was measured"])
+        data.update(ok=None, undecided=1, unknown=[f"no operation completed in {load.duration:g} s "
+                                                   f"({data['errors']} errors): nothing was measured"])
     return data
+
+
+async def run(env: Environment, workload: str, load: LoadSettings, *, table_size: int = 0,
+              nemesis: NemesisSpec | None = None, events: LoadEvents = LoadEvents()) -> RunResult:
+    """`test-rig bench point-select | select-1`: `measure` of the named workload, as a RunResult (also the
+    partial one, `complete` false, of an interrupted run)."""
+    return RunResult.from_dict(await measure(env, workload, load, table_size=table_size, nemesis=nemesis,
+                                             events=events))
 
 
 def bench_suites(data: dict[str, Any]) -> list[Suite]:
@@ -306,3 +358,47 @@ def bench_suites(data: dict[str, Any]) -> list[Suite]:
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))
     return [suite]
+
+
+def step_suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a prepare or cleanup: one case named after the step, with its seconds when measured."""
+    from test_rig.report.files import Case, Suite
+
+    seconds = data.get("seconds")
+    return [Suite("bench", [Case(str(data["command"]).removeprefix("bench "), "test_rig.load.bench",
+                                 None if seconds is None else float(seconds))])]
+
+
+# The console's lines of a result, as a person reads them (the JSON holds the same figures): beside the features
+# that make those figures, as load.html holds their HTML.
+def timeline_lines(data: dict[str, Any], unit: str, *, nemesis: bool = True) -> list[str]:
+    """The per-second timeline in `unit` (! marks a second a fault covers), and the nemesis's windows."""
+    lines = [f"timeline ({unit}): " + " ".join(str(t["ops"]) + ("!" if t.get("faults") else "")
+                                             for t in data.get("timeline") or [])]
+    if nemesis and data.get("nemesis"):
+        lines.append(f"nemesis: {len(data['nemesis']['windows'])} fault window(s) (! marks the seconds they cover)")
+    return lines
+
+
+def figure_lines(data: dict[str, Any]) -> list[str]:
+    """A bench result's figures: throughput, latency, errors, the per-second timeline, the nemesis windows (none
+    for a run that stopped before its load)."""
+    if "qps" not in data:
+        return []
+    lines = [f"qps {data['qps']:.1f}  operations {data['operations']}  errors {data['errors']}  "
+             f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
+             f"max {data['max_ms']:.3f} ms"]
+    if data["errors"]:
+        codes = ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items())
+        lines.append(f"errors by code: {codes}; reconnects {data['reconnects']}")
+    return lines + timeline_lines(data, "ops/s")
+
+
+def latency_table(first: str, width: int, rows: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A per-task or per-statement table: a header, then per row its count, rate, errors and latency percentiles."""
+    lines = [f"{first:<{width}}{'count':>10}{'per s':>11}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+             f"{'max ms':>9}"]
+    for name, s in rows:
+        lines.append(f"{name:<{width}}{s['count']:>10}{s['per_second']:>11}{s['errors']:>8}{s['p50_ms']:>9.3f}"
+                     f"{s['p95_ms']:>9.3f}{s['p99_ms']:>9.3f}{s['max_ms']:>9.3f}")
+    return lines

@@ -25,10 +25,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, connect, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, UsageError, is_lost_connection
+from test_rig.results import RunResult
+
+if TYPE_CHECKING:
+    from test_rig.environment import Environment
+    from test_rig.load.bench import LoadEvents, LoadSettings
 
 # --------------------------------------------------------------------------- names
 
@@ -685,31 +690,45 @@ def verdict_fields(summary: dict[str, Any], failed_by_code: dict[str, int], neme
     return {"ok": True}
 
 
-async def run(target: Target, workload: str, opts: OltpOptions, *, connections: int, duration: float,
-              manager: Any, connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1,
-              nemesis: Any = None, on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
-              on_load_start: Callable[[int], None] | None = None,
-              on_second: Callable[[int, int, int], None] | None = None,
-              on_warning: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run `workload` as a bench run (bench.bench: one process, worker processes or Ray, the nemesis `nemesis`
-    (a NemesisSpec) prepared and closed around it) after checking its tables exist (UsageError, before any
-    load, naming the prepare command). `manager(breaker, overall_timeout)` gives the resilience manager.
-    Returns the result dict: bench's figures (an operation is a transaction), the OLTP summary, the verdict's
-    `ok`/`error`; interrupted (Ctrl-C, SIGTERM), what ran until then with `complete: false`."""
-    from test_rig.load.bench import bench
+async def run(env: Environment, workload: str, opts: OltpOptions, load: LoadSettings, *, nemesis: Any = None,
+              events: LoadEvents | None = None) -> RunResult:
+    """`test-rig bench oltp-*`: `workload` as a bench run (bench.measure: one process, worker processes or Ray,
+    the nemesis `nemesis` (a NemesisSpec) prepared and closed around it) after checking its tables exist
+    (UsageError, before any load, naming the prepare command; each warning to `events.on_warning`). Returns
+    bench's figures (an operation is a transaction), the OLTP summary and the verdict; interrupted (Ctrl-C,
+    SIGTERM), what ran until then with `complete` false."""
+    from test_rig.load.bench import LoadEvents, measure, resilience
 
+    events = events or LoadEvents()
     check_options(workload, opts)
-    warnings = await check_prepared(target, workload, opts, manager(None, connect_timeout))
+    manager = resilience(env)
+    warnings = await check_prepared(env.target(), workload, opts, manager(None, env.config.database.timeout_secs))
     for w in warnings:
-        if on_warning is not None:
-            on_warning(w)
+        if events.on_warning is not None:
+            events.on_warning(w)
     # select-random-*: sysbench partitions the table among its --threads; here among one process's connections
-    spec = OltpSpec(workload, replace(opts, threads=max(1, -(-connections // processes))))
-    data = await bench(target, workload=spec, connections=connections, duration=duration,
-                       table_size=opts.table_size, manager=manager, connect_timeout=connect_timeout, seed=seed,
-                       warmup=warmup, processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
-                       on_load_start=on_load_start, on_second=on_second)
-    return finish(data, workload, opts, warnings, with_nemesis=nemesis is not None)
+    spec = OltpSpec(workload, replace(opts, threads=max(1, -(-load.connections // load.processes))))
+    data = await measure(env, spec, load, table_size=opts.table_size, nemesis=nemesis, events=events)
+    return RunResult.from_dict(finish(data, workload, opts, warnings, with_nemesis=nemesis is not None))
+
+
+async def run_prepare(env: Environment, opts: OltpOptions, *, seed: int = 0, parallel: int = 1,
+                      on_table: Callable[[str, str], None] | None = None) -> RunResult:
+    """`test-rig bench prepare`: `prepare` on the environment's target, as a RunResult."""
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, parallel=parallel, on_table=on_table)
+    return RunResult("bench prepare", ok=True, payload=made)
+
+
+async def run_cleanup(env: Environment, tables: int) -> RunResult:
+    """`test-rig bench cleanup`: `cleanup` of sbtest1..`tables` on the environment's target, as a RunResult."""
+    return RunResult("bench cleanup", ok=True, payload=await cleanup(env.target(), tables, manager=env.manager()))
+
+
+def check_prepare_options(opts: OltpOptions) -> None:
+    """check_options for a prepare, which may make empty tables (UsageError for a negative size)."""
+    check_options(None, opts)
+    if opts.table_size < 0:
+        raise UsageError(f"--table-size {opts.table_size} is negative; give 0 (empty tables) or more.")
 
 
 def finish(data: dict[str, Any], workload: str, opts: OltpOptions, warnings: list[str], *,
@@ -729,3 +748,27 @@ def finish(data: dict[str, Any], workload: str, opts: OltpOptions, warnings: lis
         data.pop(key, None)
     data.update(verdict_fields(summary, data.get("errors_by_code") or {}, None, with_nemesis))
     return data
+
+
+def console_lines(data: dict[str, Any]) -> list[str]:
+    """An OLTP run's summary as a person reads it (the JSON holds the same figures); none for a run that stopped
+    before its load."""
+    from test_rig.load.bench import latency_table, timeline_lines
+
+    if "statements" not in data:
+        return []
+
+    def codes(by_code: dict[str, int]) -> str:
+        return " (" + ", ".join(f"{code}: {n}" for code, n in sorted(by_code.items())) + ")" if by_code else ""
+
+    q = data["queries"]
+    return [f"transactions {data['transactions']} ({data['tps']} per s)  queries {q['total']} ({q['per_second']} "
+            f"per s): read {q['read']}, write {q['write']}, other {q['other']}",
+            f"failed transactions {data['failed_transactions']}{codes(data['errors_by_code'])}  ignored errors "
+            f"{data['ignored_errors']}{codes(data['ignored_errors_by_code'])}  reconnects {data['reconnects']}",
+            f"latency per transaction: p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  "
+            f"p99 {data['p99_ms']:.3f} ms  max {data['max_ms']:.3f} ms",
+            *latency_table("statement", 18, data["statements"].items()),
+            "per transaction, as sysbench sends for these options: "
+            + ", ".join(f"{k} {n}" for k, n in data["per_transaction"].items()),
+            *timeline_lines(data, "tps")]

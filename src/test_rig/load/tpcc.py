@@ -25,11 +25,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 from test_rig.load import tpcc_check
+from test_rig.results import RunResult
+
+if TYPE_CHECKING:
+    from test_rig.environment import Environment
+    from test_rig.load.bench import LoadEvents, LoadSettings
+    from test_rig.report.files import Suite
 
 # --------------------------------------------------------------------------- names and sizes
 
@@ -668,26 +674,26 @@ def check_fields(result: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-async def run(target: Target, opts: TpccOptions, *, connections: int, duration: float, manager: Any,
-              connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1, nemesis: Any = None,
-              on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
-              on_load_start: Callable[[int], None] | None = None,
-              on_second: Callable[[int, int, int], None] | None = None,
-              on_check: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Check the tables are prepared (UsageError before any load), run the mix as a bench run (bench.bench: one
-    process, worker processes or Ray, the nemesis around it), then check the consistency conditions. Returns
-    the result dict: bench's figures (an operation is a transaction), tpmC and the figures per transaction
-    type, `checks`, and the verdict: the run's own failure first (transactions that failed with an error that
-    is not retried, without a nemesis; the nemesis's failure), else the checks'. Interrupted, the checks are
-    not run (`checks` says so) and the result has `complete: false`."""
-    from test_rig.load.bench import bench
+async def run(env: Environment, opts: TpccOptions, load: LoadSettings, *, nemesis: Any = None,
+              events: LoadEvents | None = None) -> RunResult:
+    """`test-rig bench tpcc`: check the tables are prepared (UsageError before any load), run the mix as a bench
+    run (bench.measure: one process, worker processes or Ray, the nemesis around it), then check the consistency
+    conditions (`events.on_check` first). Returns bench's figures (an operation is a transaction), tpmC and the
+    figures per transaction type, `checks`, and the verdict: the run's own failure first (transactions that
+    failed with an error that is not retried, without a nemesis; the nemesis's failure), else the checks'.
+    Interrupted, the checks are not run (`checks` says so) and the result has `complete` false."""
+    return RunResult.from_dict(await _run(env, opts, load, nemesis, events))
 
+
+async def _run(env: Environment, opts: TpccOptions, load: LoadSettings, nemesis: Any,
+               events: LoadEvents | None) -> dict[str, Any]:
+    from test_rig.load.bench import LoadEvents, measure, resilience
+
+    events = events or LoadEvents()
     check_options(opts)
+    target, manager, connect_timeout = env.target(), resilience(env), env.config.database.timeout_secs
     await check_prepared(target, opts, manager(None, connect_timeout))
-    data = await bench(target, workload=TpccSpec(opts), connections=connections, duration=duration, table_size=0,
-                       manager=manager, connect_timeout=connect_timeout, seed=seed, warmup=warmup,
-                       processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
-                       on_load_start=on_load_start, on_second=on_second)
+    data = await measure(env, TpccSpec(opts), load, nemesis=nemesis, events=events)
     data["options"] = opts.to_dict()
     if "operations" in data:
         data["transactions"] = data["operations"]
@@ -695,8 +701,8 @@ async def run(target: Target, opts: TpccOptions, *, connections: int, duration: 
     if data.get("complete") is False:
         data["checks"] = {"summary": "not run: the run was interrupted"}
         return data
-    if on_check is not None:
-        on_check()
+    if events.on_check is not None:
+        events.on_check()
     try:
         checks = await check(target, manager=manager(None, max(connect_timeout, 60.0)))
     except asyncio.CancelledError:  # stopped while checking: the run's figures are kept, the check is not claimed
@@ -725,6 +731,24 @@ async def run(target: Target, opts: TpccOptions, *, connections: int, duration: 
     return data
 
 
+async def run_prepare(env: Environment, opts: TpccOptions, *, seed: int = 0,
+                      on_table: Callable[[str, int], None] | None = None) -> RunResult:
+    """`test-rig bench tpcc-prepare`: `prepare` on the environment's target, as a RunResult."""
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, on_table=on_table)
+    return RunResult("bench tpcc-prepare", ok=True, payload=made)
+
+
+async def run_cleanup(env: Environment) -> RunResult:
+    """`test-rig bench tpcc-cleanup`: `cleanup` on the environment's target, as a RunResult."""
+    return RunResult("bench tpcc-cleanup", ok=True, payload=await cleanup(env.target(), manager=env.manager()))
+
+
+async def run_check(env: Environment) -> RunResult:
+    """`test-rig bench tpcc-check`: `check` on the environment's target, judged (check_fields), as a RunResult."""
+    checks = await check(env.target(), manager=env.manager())
+    return RunResult.from_dict({"command": "bench tpcc-check", "checks": checks, **check_fields(checks)})
+
+
 def run_fields(transactions: int, failed_by_code: dict[str, int], with_nemesis: bool) -> dict[str, Any]:
     """`ok` and `error` of the load itself, by the rule of the OLTP workloads: without a nemesis a transaction
     that failed with an error that is not retried fails the run; with one, such errors are the faults' doing; a
@@ -740,3 +764,72 @@ def run_fields(transactions: int, failed_by_code: dict[str, int], with_nemesis: 
         return {"ok": False, "error": f"{failed} transaction{'s' if failed != 1 else ''} failed with errors that are "
                                       f"not retried ({shown})"}
     return {"ok": True}
+
+
+def console_lines(data: dict[str, Any]) -> list[str]:
+    """A run's figures and its check as a person reads them (the JSON holds the same)."""
+    from test_rig.load.bench import timeline_lines
+
+    lines: list[str] = []
+    if "transactions_by_type" in data:
+        def codes(by_code: dict[str, int]) -> str:
+            return ", ".join(f"{code}: {n}" for code, n in sorted(by_code.items())) or "-"
+
+        lines.append(f"tpmC {data['tpmC']} (committed New-Orders per minute)  transactions {data['transactions']} "
+                     f"({data['qps']} per s)  failed {data['errors']}  reconnects {data['reconnects']}")
+        lines.append(f"{'transaction':<14}{'count':>9}{'per s':>9}{'rolled back':>13}{'errors':>8}{'retried':>9}"
+                     f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        for name, s in data["transactions_by_type"].items():
+            lines.append(f"{name:<14}{s['count']:>9}{s['per_second']:>9}{s['rolled_back']:>13}{s['errors']:>8}"
+                         f"{s['retried']:>9}{s['p50_ms']:>9.3f}{s['p95_ms']:>9.3f}{s['p99_ms']:>9.3f}"
+                         f"{s['max_ms']:>9.3f}")
+        lines.append(f"errors by code: {codes(data.get('errors_by_code') or {})}")
+        retried: Counter[str] = Counter()
+        for s in data["transactions_by_type"].values():
+            retried.update(s["retried_by_code"])
+        lines.append(f"retried by code: {codes(dict(retried))}")
+        lines.extend(timeline_lines(data, "transactions/s"))
+    checks = data.get("checks")
+    if isinstance(checks, dict):
+        lines.extend(check_lines(checks))
+    return lines
+
+
+def check_lines(checks: dict[str, Any]) -> list[str]:
+    """The check's summary, then each broken or undecided condition with the rows that show it."""
+    lines = [f"consistency check: {checks.get('summary', 'not run')}"]
+    for c in checks.get("conditions") or []:
+        if c["holds"] is True:
+            continue
+        if c["holds"] is None:
+            lines.append(f"  {c['clause']} {c['statement']}: not decided ({c.get('error')})")
+            continue
+        lines.append(f"  {c['clause']} {c['statement']}: broken in {c['violations']} row(s)"
+                     + (f", the first {len(c['rows'])}:" if len(c["rows"]) < c["violations"] else ":"))
+        for row in c["rows"]:
+            lines.append("    " + _row(row))
+    return lines
+
+
+def _row(row: dict[str, Any]) -> str:
+    """A row that shows a broken condition, as a person reads it: a SQL NULL (e.g. the max of no rows) is NULL."""
+    return "  ".join(f"{k}={'NULL' if v is None else v}" for k, v in row.items())
+
+
+def suites(data: dict[str, Any]) -> list[Suite]:
+    """The JUnit file of a run (bench's case, then one case per condition) or of a check alone: a condition's case
+    fails with its rows when broken, errs when not decided."""
+    from test_rig.load.bench import bench_suites
+    from test_rig.report.files import Case, Suite
+
+    out = [] if data.get("command") == "bench tpcc-check" else bench_suites(data)
+    checks = data.get("checks")
+    if isinstance(checks, dict) and ("conditions" in checks or not out):
+        suite = Suite("tpcc-check")
+        for c in checks.get("conditions") or []:
+            rows = "\n".join(_row(r) for r in c["rows"])
+            suite.add(Case(f"{c['clause']} {c['statement']}", "test_rig.tpcc",
+                           failure=f"broken in {c['violations']} row(s)\n{rows}" if c["holds"] is False else None,
+                           error=f"not decided: {c.get('error')}" if c["holds"] is None else None))
+        out.append(suite)
+    return out

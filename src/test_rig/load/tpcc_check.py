@@ -73,15 +73,20 @@ def _by_key(rows: list[Row], width: int) -> dict[tuple[Any, ...], Row]:
 # --------------------------------------------------------------------------- the judges, one per condition
 
 
-def ytd_warehouse_districts(rows: Rows) -> list[Finding]:
-    """1: W_YTD = sum(D_YTD) for each warehouse."""
-    sums = _by_key(rows["district_ytd"], 1)
+def _warehouse_ytd(rows: Rows, sums_query: str, sum_name: str) -> list[Finding]:
+    """The warehouses whose W_YTD is not the sum `sums_query` gives per warehouse (none there: 0)."""
+    sums = _by_key(rows[sums_query], 1)
     out = []
     for w_id, w_ytd in rows["warehouse"]:
         total = _dec(sums[(int(w_id),)][1]) if (int(w_id),) in sums else Decimal(0)
         if _dec(w_ytd) != total:
-            out.append({"w_id": int(w_id), "w_ytd": _text(w_ytd), "sum_d_ytd": _text(total)})
+            out.append({"w_id": int(w_id), "w_ytd": _text(w_ytd), sum_name: _text(total)})
     return out
+
+
+def ytd_warehouse_districts(rows: Rows) -> list[Finding]:
+    """1: W_YTD = sum(D_YTD) for each warehouse."""
+    return _warehouse_ytd(rows, "district_ytd", "sum_d_ytd")
 
 
 def next_order_ids(rows: Rows) -> list[Finding]:
@@ -160,13 +165,7 @@ def delivery_dates(rows: Rows) -> list[Finding]:
 
 def ytd_warehouse_history(rows: Rows) -> list[Finding]:
     """8: W_YTD = sum(H_AMOUNT) of the payments made at that warehouse (the load's history included)."""
-    paid = _by_key(rows["history_by_warehouse"], 1)
-    out = []
-    for w_id, w_ytd in rows["warehouse"]:
-        total = _dec(paid[(int(w_id),)][1]) if (int(w_id),) in paid else Decimal(0)
-        if _dec(w_ytd) != total:
-            out.append({"w_id": int(w_id), "w_ytd": _text(w_ytd), "sum_h_amount": _text(total)})
-    return out
+    return _warehouse_ytd(rows, "history_by_warehouse", "sum_h_amount")
 
 
 def ytd_district_history(rows: Rows) -> list[Finding]:

@@ -34,9 +34,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from test_rig.errors import DatabaseError, PluginError
+from test_rig.results import RunResult
+
+if TYPE_CHECKING:
+    from test_rig.environment import Environment
+    from test_rig.load.bench import LoadEvents, LoadSettings
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -323,21 +328,21 @@ async def probe(target: Any, cls: type[User], manager: Any, seed: int = 0) -> No
         await conn.close()
 
 
-async def run(target: Any, spec: UserSpec, *, connections: int, duration: float, manager: Any,
-              connect_timeout: float, seed: int = 0, warmup: float = 0.0, processes: int = 1, nemesis: Any = None,
-              on_nemesis: Callable[[Any], None] | None = None, ray: str | None = None,
-              on_load_start: Callable[[int], None] | None = None,
-              on_second: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
-    """A user workload as a bench run (bench.bench). The class is loaded first (PluginError, exit 2, before any
-    connection). Returns the result dict with `tasks` (per task figures) and the verdict's fields."""
-    from test_rig.load.bench import bench
+async def run(env: Environment, spec: UserSpec, load: LoadSettings, *, nemesis: Any = None,
+              events: LoadEvents | None = None) -> RunResult:
+    """`test-rig bench user`: a user workload as a bench run (bench.measure). The class is loaded first
+    (PluginError, exit 2, before any connection) and probed (`probe`). Returns bench's figures, `tasks` (per task
+    figures) and the verdict; interrupted, what ran until then with `complete` false."""
+    return RunResult.from_dict(await _run(env, spec, load, nemesis, events))
+
+
+async def _run(env: Environment, spec: UserSpec, load: LoadSettings, nemesis: Any,
+               events: LoadEvents | None) -> dict[str, Any]:
+    from test_rig.load.bench import LoadEvents, measure, resilience
 
     cls = load_user(spec.target)
-    await probe(target, cls, manager(None, connect_timeout), seed)
-    data = await bench(target, workload=spec, connections=connections, duration=duration, table_size=0,
-                       manager=manager, connect_timeout=connect_timeout, seed=seed, warmup=warmup,
-                       processes=processes, ray=ray, nemesis=nemesis, on_nemesis=on_nemesis,
-                       on_load_start=on_load_start, on_second=on_second)
+    await probe(env.target(), cls, resilience(env)(None, env.config.database.timeout_secs), load.seed)
+    data = await measure(env, spec, load, nemesis=nemesis, events=events or LoadEvents())
     data = dict(data)
     data["user_class"] = f"{cls.__module__}.{cls.__qualname__}"
     if "operations" not in data:
@@ -353,3 +358,17 @@ async def run(target: Any, spec: UserSpec, *, connections: int, duration: float,
         data.pop(key, None)
     data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures, start_failures))
     return data
+
+
+def console_lines(data: dict[str, Any]) -> list[str]:
+    """Per task and in all: count, rate, errors, latency percentiles; each task's failures; the timeline (none
+    for a run that stopped before its load)."""
+    from test_rig.load.bench import latency_table, timeline_lines
+
+    if "tasks" not in data:
+        return []
+    every = {"count": data["operations"], "per_second": data["qps"], "errors": data["errors"],
+             **{k: data[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}}
+    lines = latency_table("task", 24, [*data["tasks"].items(), ("all", every)])
+    lines += [f"task {name} failed: {failure}" for name, t in data["tasks"].items() for failure in t["failures"]]
+    return lines + timeline_lines(data, "tasks/s", nemesis=False)

@@ -1,0 +1,69 @@
+"""What the side-by-side benchmarks (oltp.py, user_workload.py) share: a test-rig run as a child process, timed
+by its client CPU from the moment it prints that the load started (its imports and connecting are not the load),
+the CPU of the children reaped so far, and the medians of the rounds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TEST_RIG = [sys.executable, "-m", "test_rig"]
+
+_CHILDREN = [0.0]
+
+
+def cpu_of(pid: int) -> float:
+    """user + system seconds of a live process so far, from /proc (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    """CPU seconds of the child processes reaped since the previous call (this process's children's usage)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    spent, _CHILDREN[0] = total - _CHILDREN[0], total
+    return spent
+
+
+def test_rig_run(args: list[str], rate: str, count: str) -> tuple[float, float]:
+    """(the result's `rate`, client CPU seconds per `count` during the load) of one `test-rig` run with `args`
+    (its --json is added); SystemExit when it fails."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        proc = subprocess.Popen([*TEST_RIG, *args, "--json", out.name], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        at_start = None
+        for line in proc.stdout:
+            if line.startswith("load started") and at_start is None:
+                at_start = cpu_of(proc.pid)
+        proc.wait()
+        total = children_cpu()
+        if proc.returncode or at_start is None:
+            raise SystemExit(f"test-rig {' '.join(args[:2])} failed ({proc.returncode}): "
+                             f"{proc.stderr.read() if proc.stderr else ''}")
+        data = json.loads(Path(out.name).read_text())
+        return float(data[rate]), (total - at_start) / int(data[count])
+
+
+def medians(values: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median rate and the median CPU per operation of a workload's rounds."""
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The options every side-by-side benchmark takes: the run's length and connections, the table size, rounds."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--table-size", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    return ap
