@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from test_rig.db import ConnectionPool, Target
     from test_rig.report.files import Suite
     from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, RetryEvent
+    from test_rig.results import RunResult
 
 T = TypeVar("T")
 
@@ -54,6 +55,28 @@ class Environment:
     report_written: bool = False
     #: the last result handed to write_reports, so an interrupt after it can say so without losing it
     _last_report: tuple[dict[str, Any], list[Suite] | None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, loaded: LoadedConfig, command: str, *, verbose: bool = False, log_file: bool = False,
+             json_path: str | None = None, junit_path: str | None = None,
+             html_path: str | None = None) -> Environment:
+        """The run's Environment for the configuration `loaded`: its passwords registered with the redactor, logging
+        set up (debug when `verbose` or test.verbose; `log_file` logs to test-rig.log when no logging.file is
+        set), and an interrupt from here on writes this run's reports."""
+        from test_rig.report.files import redactor, setup_logging
+
+        cfg = loaded.config
+        redactor.add(cfg.database.password_value())
+        for t in cfg.connections:
+            if t.password is not None:
+                redactor.add(t.password.get_secret_value())
+        verbose = verbose or cfg.test.verbose
+        setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format, console=cfg.logging.console,
+                      file=cfg.logging.file or ("test-rig.log" if log_file else None))
+        env = cls(loaded=loaded, command=command, verbose=verbose, json_path=json_path, junit_path=junit_path,
+                  html_path=html_path)
+        PROGRAM_STOP.environment = env
+        return env
 
     @property
     def config(self) -> AppConfig:
@@ -83,13 +106,13 @@ class Environment:
     def _on_retry(self, event: RetryEvent) -> None:
         self.retry_events.append(event)
 
-    def write_reports(self, data: dict[str, Any], suites: list[Suite] | None = None) -> None:
+    def write_reports(self, result: dict[str, Any] | RunResult, suites: list[Suite] | None = None) -> None:
         """Write --json and --junit from one result. A run that did not finish gets a JUnit error
         case saying so, so an interrupted run never looks green."""
         from test_rig.report.files import Case, Suite, write_json, write_junit
-        from test_rig.results import Outcome, settle
+        from test_rig.results import Outcome, as_dict, settle
 
-        data = settle({"command": self.command, **data})
+        data = settle({"command": self.command, **as_dict(result)})
         # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
         self._last_report = (data, suites)
         if self.json_path:
@@ -115,13 +138,13 @@ class Environment:
             write_junit(self.junit_path, suites)
         self.report_written = True
 
-    def conclude(self, data: dict[str, Any], suites: list[Suite] | None = None) -> NoReturn:
-        """End a run that produced its result: write every report from it, print its verdict as the last
-        line, and exit with the status that verdict maps to (results.Verdict.exit_status)."""
-        from test_rig.results import Outcome, judge
+    def conclude(self, result: dict[str, Any] | RunResult, suites: list[Suite] | None = None) -> NoReturn:
+        """End a run that produced its result (a RunResult or its dict): write every report from it, print its
+        verdict as the last line, and exit with the status that verdict maps to (results.Verdict.exit_status)."""
+        from test_rig.results import Outcome, as_dict, judge
 
-        self.write_reports(data, suites)
-        verdict = judge({"command": self.command, **data})
+        self.write_reports(result, suites)
+        verdict = judge({"command": self.command, **as_dict(result)})
         style = {Outcome.PASSED: "green", Outcome.FAILED: "red"}.get(verdict.outcome, "yellow")
         self.console.print(f"[{style}]{str(verdict.outcome).upper()}[/]: ", end="")
         self.console.print(verdict.reason, markup=False, highlight=False)
@@ -320,6 +343,25 @@ def _write_atomically(path: str, text: str) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, target)
+
+
+def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a feature's coroutine (run_async) and return its result, also the partial one (`complete: false`) a
+    feature returns when a signal cancelled it and it cleaned up: the command renders it like any other and ends
+    with `Environment.conclude`, whose exit the program's stop turns into 130 or 143, keeping that report
+    (ProgramStop.end). An interrupt the feature did not answer with a result propagates as before."""
+    kept: list[T] = []
+
+    async def keep() -> T:
+        kept.append(await coro_fn())
+        return kept[0]
+
+    try:
+        return run_async(keep)
+    except KeyboardInterrupt:
+        if not kept:
+            raise
+        return kept[0]
 
 
 def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:

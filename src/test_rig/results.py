@@ -125,7 +125,8 @@ class RunResult:
     complete: bool = True
     error: str | None = None
     target: str | None = None
-    server: str | None = None
+    #: the server as the feature saw it: its kind and version (a dict), or its address
+    server: dict[str, Any] | str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
 
@@ -146,9 +147,19 @@ class RunResult:
         return data
 
     @classmethod
+    def stopped(cls, command: str, error: str, **payload: Any) -> RunResult:
+        """The partial result of a run that a signal (or an error) stopped before its end."""
+        return cls(command, ok=False, complete=False, error=error, payload=payload)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
         return cls(command=str(data.get("command", "")), ok=data.get("ok") is True,
                    complete=data.get("complete") is not False,
                    error=None if data.get("error") is None else str(data["error"]),
                    target=data.get("target"), server=data.get("server"), settings=dict(data.get("settings") or {}),
                    payload={k: v for k, v in data.items() if k not in COMMON_KEYS})
+
+
+def as_dict(result: dict[str, Any] | RunResult) -> dict[str, Any]:
+    """A result as the dict every report reads (a RunResult's to_dict, a dict as it is)."""
+    return result.to_dict() if isinstance(result, RunResult) else result

@@ -24,21 +24,19 @@ def basic(ctx: click.Context, /, **params: Any) -> None:
     env.console.print(f"test-rig basic: {target.user}@{target.address} database {target.database}")
 
     def show(visit: StateVisit) -> None:
-        if visit.state in ("Completed", "Error"):
-            return
-        mark = "[red]✗[/]" if visit.error else "[green]✓[/]"
-        env.console.print(f"  {mark} {visit.display or visit.state:<24} {visit.ms:9.1f} ms")
+        if visit.state not in ("Completed", "Error"):
+            mark = "[red]✗[/]" if visit.error else "[green]✓[/]"
+            env.console.print(f"  {mark} {visit.display or visit.state:<24} {visit.ms:9.1f} ms")
 
-    data = run_feature(lambda: basic_test(target, env.manager(), timeout=env.config.test.timeout_secs,
-                                          listener=show, retries=env.retry_events))
-    if data.get("ok"):
-        server = data.get("server") or {}
+    result = run_feature(lambda: basic_test(env, listener=show))
+    data, server = result.payload, result.server if isinstance(result.server, dict) else {}
+    if result.ok:
         env.console.print(f"[green]OK[/]: connected to {server.get('kind', 'unknown')} server, version "
                           f"{server.get('version', 'unknown')}")
-    elif data.get("complete") is not False:  # the verdict's line, last, names a failure; an undecided run's says why
+    elif result.complete:  # the verdict's line, last, names a failure; an undecided run's says why
         if data.get("undecided"):
             env.console.print(f"[yellow]not decided[/]: {redactor('; '.join(data.get('unknown') or []))}")
         if data.get("hint"):
             env.console.print(f"hint: {data['hint']}")
         env.console.print("path: " + " → ".join(s["state"] for s in data.get("states", [])))
-    env.conclude(data, basic_suites(data))
+    env.conclude(result, basic_suites(result))

@@ -10,19 +10,17 @@ passed on.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment
+from test_rig.environment import PROGRAM_STOP, Environment, run_feature
 from test_rig.errors import Interrupted, RigError, UsageError
-from test_rig.report.files import redactor, setup_logging
+from test_rig.report.files import check_report_path, redactor
 
 # The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
 # here: a command that needs none (check, report) starts without it.
@@ -32,7 +30,9 @@ if TYPE_CHECKING:
     from test_rig.nemesis import Nemesis, NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
+
+__all__ = ["build_environment", "check_report_path", "common_options", "guarded", "html_option", "nemesis_options",
+           "nemesis_spec", "run_feature", "show_nemesis", "start_nemesis"]
 
 #: option parameter name → (dotted config key, how the user spells it)
 COMMON_KEYS: dict[str, tuple[str, str]] = {
@@ -148,40 +148,18 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
 
 
 def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) -> Nemesis | None:
-    """nemesis.start_nemesis printing to the run's console (for the commands that still start their own)."""
+    """nemesis.start_nemesis printing to the run's console (kept for the commands not yet moved to a feature that
+    starts its own)."""
     from test_rig.nemesis import start_nemesis as start
 
     return start(spec, target, lambda line: env.console.print(line, markup=False))
 
 
 def show_nemesis(env: Environment, nemesis: Nemesis) -> None:
-    """Print what `nemesis` will do, and each fault's start and end as they happen (for a feature that prepares
-    its nemesis itself and hands it to the command to show)."""
-    env.console.print(f"nemesis: {nemesis.describe()}")
-    nemesis.listeners.append(lambda kind, phase, w: env.console.print(
-        f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
-        f"{w.error or (w.heal if phase == 'end' else w.action)}", markup=False))
+    """Print what `nemesis` will do, and each fault's start and end (a feature's nemesis, shown by its command)."""
+    from test_rig.nemesis import announce
 
-
-def run_feature(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a feature's coroutine (run_async) and return its result, also the partial one (`complete: false`) a
-    feature returns when a signal cancelled it and it cleaned up: the command renders it like any other and ends
-    with `env.conclude`, whose exit the program's stop turns into 130 or 143, keeping that report (Program.main,
-    ProgramStop.end). An interrupt the feature did not answer with a result propagates as before."""
-    from test_rig.environment import run_async
-
-    kept: list[T] = []
-
-    async def keep() -> T:
-        kept.append(await coro_fn())
-        return kept[0]
-
-    try:
-        return run_async(keep)
-    except KeyboardInterrupt:
-        if not kept:
-            raise
-        return kept[0]
+    announce(nemesis, lambda line: env.console.print(line, markup=False))
 
 
 def extension_options(fn: F) -> F:
@@ -224,58 +202,24 @@ def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[Loa
     return load_config(params.get("config_file"), values, cli_names=names), values, names
 
 
-def check_report_path(path: str | None, option: str) -> None:
-    """Refuse, before anything runs, a report path that could not be written at the end (tried, not judged
-    by permission bits, which tell root nothing: report.check_writable)."""
-    if not path:
-        return
-    from test_rig.report.files import check_writable
-
-    check_writable(path, option)
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{option} {path} is a directory; give a file name such as {p / 'result'}.")
-    ancestor = p.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UsageError(f"{option} {path} cannot be created because {ancestor} is a file, not a directory; "
-                         "choose another path.")
-    writable = os.access(p, os.W_OK) if p.exists() else os.access(ancestor, os.W_OK | os.X_OK)
-    if not writable:
-        raise UsageError(f"{option} {path} is not writable by this user; choose another path.")
-
-
 def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
-    check_report_path(params.get("json_path"), "--json")
-    check_report_path(params.get("junit_path"), "--junit")
-    check_report_path(params.get("html_path"), "--html")
+    """The run's Environment from the command's options (report paths checked first; the password asked for
+    when none is configured and stdin is a terminal)."""
+    for option in ("json", "junit", "html"):
+        check_report_path(params.get(f"{option}_path"), f"--{option}")
     loaded, values, names = load_for_command(ctx, params)
-    cfg = loaded.config
-    if prompt and cfg.database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
-        secret = click.prompt(f"Password for {cfg.database.username}@{cfg.database.host}",
-                              hide_input=True, default="", show_default=False)
-        values["database.password"] = secret
+    database = loaded.config.database
+    if prompt and database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
+        values["database.password"] = click.prompt(f"Password for {database.username}@{database.host}",
+                                                   hide_input=True, default="", show_default=False)
         from test_rig.config import load_config
 
         loaded = load_config(params.get("config_file"), values, cli_names=names)
-        cfg = loaded.config
-    redactor.add(cfg.database.password_value())
-    for t in cfg.connections:
-        if t.password is not None:
-            redactor.add(t.password.get_secret_value())
-    verbose = bool(params.get("verbose")) or cfg.test.verbose
-    log_file = cfg.logging.file
-    if params.get("log_file") and not log_file:
-        log_file = "test-rig.log"
-    setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format,
-                  console=cfg.logging.console, file=log_file)
-    env = Environment(loaded=loaded, command=command_name(ctx), verbose=verbose,
-                      json_path=params.get("json_path"), junit_path=params.get("junit_path"),
-                      html_path=params.get("html_path"))
-    ctx.obj = env
-    PROGRAM_STOP.environment = env  # from here an interrupt writes this run's reports
-    return env
+    ctx.obj = Environment.open(loaded, command_name(ctx), verbose=bool(params.get("verbose")),
+                               log_file=bool(params.get("log_file")),
+                               json_path=params.get("json_path"), junit_path=params.get("junit_path"),
+                               html_path=params.get("html_path"))
+    return ctx.obj  # type: ignore[no-any-return]
 
 
 def command_name(ctx: click.Context) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from test_rig.cli.common import build_environment, common_options, given, guarded, html_option, run_feature
-from test_rig.coordinator import EventLog
 from test_rig.environment import Environment
 from test_rig.flows import multi as flows
+from test_rig.results import RunResult
 
 _count_option = click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
                              help="Connections (default: the configured `connections`, else 5).")
@@ -26,25 +26,22 @@ def start(ctx: click.Context, params: dict[str, Any], count: int | None, what: s
     return env
 
 
-def print_connections(env: Environment, data: dict[str, Any]) -> None:
+def print_connections(env: Environment, result: RunResult) -> None:
     """One line per connection and the tally, from the result."""
-    rows = data.get("connections") or []
+    rows = result.payload.get("connections") or []
     for row in rows:
-        server = row.get("server") or {}
         where = f"{row.get('name', ''):<12} {row.get('target') or '':<22}"
         if row.get("ok"):
-            env.console.print(f"  [green]✓[/] {where} ok      {server.get('version', '')}")
+            env.console.print(f"  [green]✓[/] {where} ok      {(row.get('server') or {}).get('version', '')}")
         else:
-            word = "UNDECIDED" if row.get("undecided") else "FAILED  "
-            env.console.print(f"  [red]✗[/] {where} {word}{row.get('error')}")
+            env.console.print(f"  [red]✗[/] {where} {'UNDECIDED' if row.get('undecided') else 'FAILED  '}"
+                              f"{row.get('error')}")
             if row.get("hint"):
                 env.console.print(f"      hint: {row['hint']}")
-    undecided = int(data.get("undecided") or 0)
-    failed = int(data.get("failed") or 0)
-    colour = "green" if failed == 0 and undecided == 0 else "red"
+    failed, undecided = int(result.payload.get("failed") or 0), int(result.payload.get("undecided") or 0)
     tail = f", {undecided} undecided (stopped by the timeout)" if undecided else ""
-    env.console.print(f"[{colour}]{len(rows) - failed - undecided} of {len(rows)} connections succeeded, "
-                      f"{failed} failed{tail}[/]")
+    env.console.print(f"[{'green' if failed == 0 and undecided == 0 else 'red'}]{len(rows) - failed - undecided} "
+                      f"of {len(rows)} connections succeeded, {failed} failed{tail}[/]")
 
 
 @click.command("simple-multi-connection")
@@ -56,12 +53,10 @@ def print_connections(env: Environment, data: dict[str, Any]) -> None:
 def simple_multi_connection(ctx: click.Context, /, connection_count: int | None, **params: Any) -> None:
     """N state machines each run the basic flow concurrently; one result line per connection."""
     env = start(ctx, params, connection_count, "")
-    data = run_feature(lambda: flows.simple_multi_connection(
-        env.config, connection_count, lambda breaker: env.manager(breaker=breaker),
-        timeout=env.config.test.timeout_secs))
-    if data.get("complete") is not False:
-        print_connections(env, data)
-    env.conclude(data, flows.connection_suites(data))
+    result = run_feature(lambda: flows.simple_multi_connection(env, connection_count))
+    if result.complete:
+        print_connections(env, result)
+    env.conclude(result, flows.connection_suites(result))
 
 
 @click.command("multi-connection")
@@ -73,18 +68,16 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
 @click.pass_context
 @guarded
 def multi_connection(ctx: click.Context, /, connection_count: int | None, coordination_timeout: float,
-                         **params: Any) -> None:
+                     **params: Any) -> None:
     """N state machines under the coordinator: events, shared state, a readiness barrier."""
     env = start(ctx, params, connection_count, " under the coordinator")
     env.console.print("events:")
-    events = EventLog()
-    events.add_listener(lambda ev: env.console.print(f"  {ev}", markup=False))
-    data = run_feature(lambda: flows.multi_connection(
-        env.config, connection_count, lambda breaker: env.manager(breaker=breaker),
-        timeout=env.config.test.timeout_secs, coordination_timeout=coordination_timeout, events=events))
-    if data.get("complete") is not False:
+    result = run_feature(lambda: flows.multi_connection(
+        env, connection_count, coordination_timeout=coordination_timeout,
+        on_event=lambda ev: env.console.print(f"  {ev}", markup=False)))
+    if result.complete:
         env.console.print("results:")
-        print_connections(env, data)
+        print_connections(env, result)
         env.console.print("final shared state:")
-        env.console.print(json.dumps(data.get("shared_state"), indent=2), markup=False)
-    env.conclude(data, flows.connection_suites(data))
+        env.console.print(json.dumps(result.payload.get("shared_state"), indent=2), markup=False)
+    env.conclude(result, flows.connection_suites(result))

@@ -27,8 +27,7 @@ def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **param
                          f"{', '.join(STANDARD_STATES)}.")
     loaded = [h for t in targets for h in load(t)]
     env = build_environment(ctx, params)
-    target = env.target()
-    env.console.print(f"test-rig run: {len(loaded)} handler(s) for state {state} against {target.address}")
+    env.console.print(f"test-rig run: {len(loaded)} handler(s) for state {state} against {env.target().address}")
 
     def show(run: HandlerRun) -> None:
         if run.ok:
@@ -38,10 +37,9 @@ def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **param
         env.console.print(f"  [red]{'UNDECIDED' if run.undecided else 'FAIL'}[/] {run.handler.source}: {run.message}")
         env.console.print(f"       states: {path}")
 
-    data = run_feature(lambda: run_handlers(loaded, target, state, env.manager,
-                                            timeout=env.config.test.timeout_secs, on_run=show))
-    if data["complete"]:
-        passed = len(data["results"]) - data["failed"] - data["undecided"]
-        env.console.print(f"{passed} passed, {data['failed']} failed"
-                          + (f", {data['undecided']} undecided" if data["undecided"] else ""))
-    env.conclude(data, junit_suites(data))
+    result = run_feature(lambda: run_handlers(env, loaded, state, on_run=show))
+    if result.complete:
+        failed, undecided = result.payload["failed"], result.payload["undecided"]
+        env.console.print(f"{len(result.payload['results']) - failed - undecided} passed, {failed} failed"
+                          + (f", {undecided} undecided" if undecided else ""))
+    env.conclude(result, junit_suites(result))

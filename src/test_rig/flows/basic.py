@@ -7,7 +7,6 @@ Initial → ParsingConfig → Connecting → TestingConnection (SELECT 1) → Ve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +21,11 @@ from test_rig.errors import (
 )
 from test_rig.machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
 from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import RunResult, as_dict
 
 if TYPE_CHECKING:
+    from test_rig.environment import Environment
     from test_rig.report.files import Suite
-    from test_rig.resilience import RetryEvent
 
 
 class InitialHandler(StateHandler):
@@ -199,33 +199,36 @@ def timed_out(result: MachineResult) -> bool:
     return not result.ok and (result.error or "").startswith(_TIMED_OUT)
 
 
-async def basic_test(target: Target, manager: ResilientConnectionManager | None, *, timeout: float,
-                     listener: Listener | None = None, retries: Sequence[RetryEvent] = ()) -> dict[str, Any]:
-    """The `basic` command's run: the standard flow once against `target`, as a result dict (`ok`: the flow
-    completed; `undecided: 1` when it was stopped by `timeout` before a state ended it; `retries`: the
-    connection retries, read from `retries` at the end). Interrupted (cancelled), it closes its connection and
-    returns `complete: false` with the signal's name."""
+async def basic_test(env: Environment, *, listener: Listener | None = None) -> RunResult:
+    """The `basic` command's run: the standard flow once against the environment's target, with its retries
+    (`ok`: the flow completed; `undecided: 1` when test.timeout_secs stopped it before a state ended it;
+    `retries`: the connection retries). Interrupted (cancelled), it closes its connection and returns
+    `complete: false` with the signal's name."""
     from test_rig.environment import PROGRAM_STOP
 
     try:
-        outcome = await run_basic(target, manager, timeout=timeout, listener=listener)
+        outcome = await run_basic(env.target(), env.manager(), timeout=env.config.test.timeout_secs,
+                                  listener=listener)
     except asyncio.CancelledError:
-        return {"command": "basic", "ok": False, "complete": False, "error": PROGRAM_STOP.reason()}
-    data = outcome.to_dict()
-    data["complete"] = True
+        return RunResult.stopped("basic", PROGRAM_STOP.reason())
+    row = outcome.to_dict()
+    error = row.pop("error")
+    payload: dict[str, Any] = {k: row[k] for k in ("states", "hint", "error_detail") if k in row}
     if timed_out(outcome.result):
-        # Neither passed nor failed (results.judge reads `undecided`; settle writes ok false): why is said under
-        # `unknown`, as a history checker says it, since an `error` beside ok false is a failure.
-        data.update(ok=None, undecided=1, unknown=[data.pop("error")])
-    data["seconds"] = round(sum(v.ms for v in outcome.result.path) / 1000, 3)
-    data["retries"] = [vars(e) for e in retries]
-    return data
+        # Neither passed nor failed (results.judge reads `undecided`): why is said under `unknown`, as a history
+        # checker says it, since an `error` beside ok false is a failure.
+        payload.update(undecided=1, unknown=[error])
+        error = None
+    payload["seconds"] = round(sum(v.ms for v in outcome.result.path) / 1000, 3)
+    payload["retries"] = [vars(e) for e in env.retry_events]
+    return RunResult("basic", ok=outcome.result.ok, error=error, server=row["server"], payload=payload)
 
 
-def basic_suites(data: dict[str, Any]) -> list[Suite]:
+def basic_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
     """The JUnit file of a `basic` result: one case, failed or errored as the result says."""
     from test_rig.report.files import Case, Suite
 
+    data = as_dict(result)
     suite = Suite("basic")
     if data.get("complete") is not False:
         error = data.get("error") or "failed"

@@ -7,14 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from test_rig.coordinator import ConnState, EventLog, Readiness, SharedState
+from test_rig.coordinator import ConnState, EventListener, EventLog, Readiness, SharedState
 from test_rig.db import Target, targets_for
 from test_rig.flows.basic import BasicOutcome, ConnectingHandler, run_basic, timed_out
 from test_rig.machine import State, StateContext, StateVisit
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
+from test_rig.results import RunResult, as_dict
 
 if TYPE_CHECKING:
     from test_rig.config import AppConfig
+    from test_rig.environment import Environment
     from test_rig.report.files import Suite
 
 #: A resilience manager around one circuit breaker (Environment.manager with the breaker given).
@@ -159,56 +161,56 @@ def _connections(names: list[str], outcomes: list[BasicOutcome]) -> tuple[list[d
     return rows, failed, undecided
 
 
-def _verdict(command: str, rows: list[dict[str, Any]], failed: int, undecided: int) -> dict[str, Any]:
+def _result(command: str, rows: list[dict[str, Any]], failed: int, undecided: int, **payload: Any) -> RunResult:
     """ok only when every connection completed its flow; a connection stopped by the timeout is undecided."""
-    data: dict[str, Any] = {"command": command, "ok": failed == 0 and undecided == 0, "complete": True,
-                            "failed": failed, "undecided": undecided}
-    if failed:
-        data["error"] = f"{failed} of {len(rows)} connections failed"
-    elif undecided:
-        data["ok"] = None  # neither passed nor failed: results.judge reads `undecided`
-    return data
+    return RunResult(command, ok=failed == 0 and undecided == 0,
+                     error=f"{failed} of {len(rows)} connections failed" if failed else None,
+                     payload={"failed": failed, "undecided": undecided, **payload, "connections": rows})
 
 
-async def simple_multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFactory, *,
-                                  timeout: float) -> dict[str, Any]:
-    """The `simple-multi-connection` command's run: `count` basic flows at once, one breaker per server, as a
-    result dict (`connections`, `failed`, `undecided`). Interrupted, every connection is closed and the result
-    says `complete: false`."""
+def _managers(env: Environment) -> Callable[[Target], ResilientConnectionManager]:
+    return breakers(lambda breaker: env.manager(breaker=breaker))
+
+
+async def simple_multi_connection(env: Environment, count: int | None) -> RunResult:
+    """The `simple-multi-connection` command's run: `count` basic flows at once (default: the configured
+    `connections`, else 5), one breaker per server (`connections`, `failed`, `undecided`). Interrupted, every
+    connection is closed and the result says `complete: false`."""
     from test_rig.environment import PROGRAM_STOP
 
-    targets, names = named_targets(cfg, count)
+    targets, names = named_targets(env.config, count)
     try:
-        outcomes = await run_simple(targets, breakers(manager), timeout=timeout)
+        outcomes = await run_simple(targets, _managers(env), timeout=env.config.test.timeout_secs)
     except asyncio.CancelledError:
-        return {"command": "simple-multi-connection", "ok": False, "complete": False, "error": PROGRAM_STOP.reason()}
-    rows, failed, undecided = _connections(names, outcomes)
-    return {**_verdict("simple-multi-connection", rows, failed, undecided), "connections": rows}
+        return RunResult.stopped("simple-multi-connection", PROGRAM_STOP.reason())
+    return _result("simple-multi-connection", *_connections(names, outcomes))
 
 
-async def multi_connection(cfg: AppConfig, count: int | None, manager: ManagerFactory, *, timeout: float,
-                           coordination_timeout: float, events: EventLog | None = None) -> dict[str, Any]:
+async def multi_connection(env: Environment, count: int | None, *, coordination_timeout: float,
+                           on_event: EventListener | None = None) -> RunResult:
     """The `multi-connection` command's run: `count` basic flows under the coordinator (events, shared state,
-    a readiness barrier), as a result dict. Interrupted, every connection is closed and the result keeps the
-    events seen so far, with `complete: false`."""
+    a readiness barrier; `on_event` sees each event as it fires). Interrupted, every connection is closed and
+    the result keeps the events seen so far, with `complete: false`."""
     from test_rig.environment import PROGRAM_STOP
 
-    events = events or EventLog()
-    targets, names = named_targets(cfg, count)
+    events = EventLog()
+    if on_event is not None:
+        events.add_listener(on_event)
+    targets, names = named_targets(env.config, count)
     try:
-        run = await run_coordinated(targets, names, breakers(manager), timeout=timeout,
+        run = await run_coordinated(targets, names, _managers(env), timeout=env.config.test.timeout_secs,
                                     coordination_timeout=coordination_timeout, events=events)
     except asyncio.CancelledError:
-        return {"command": "multi-connection", "ok": False, "complete": False, "error": PROGRAM_STOP.reason(),
-                "events": [ev.to_dict() for ev in events.events]}
-    rows, failed, undecided = _connections(names, run.outcomes)
-    return {**_verdict("multi-connection", rows, failed, undecided), **run.to_dict(), "connections": rows}
+        return RunResult.stopped("multi-connection", PROGRAM_STOP.reason(),
+                                 events=[ev.to_dict() for ev in events.events])
+    return _result("multi-connection", *_connections(names, run.outcomes), **run.to_dict())
 
 
-def connection_suites(data: dict[str, Any]) -> list[Suite]:
+def connection_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
     """The JUnit file of a simple-multi-connection or multi-connection result: a case per connection."""
     from test_rig.report.files import Case, Suite
 
+    data = as_dict(result)
     command = str(data.get("command") or "multi-connection")
     suite = Suite(command)
     for row in data.get("connections") or []:

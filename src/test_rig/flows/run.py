@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Target
 from test_rig.flows.basic import STANDARD_STATES, run_basic, timed_out
@@ -14,6 +14,10 @@ from test_rig.flows.plugins import LoadedHandler
 from test_rig.machine import MachineResult, StateHandler
 from test_rig.report.files import Case, Suite
 from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import RunResult, as_dict
+
+if TYPE_CHECKING:
+    from test_rig.environment import Environment
 
 __all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler", "run_handlers"]
 
@@ -69,38 +73,35 @@ async def run_handler(loaded: LoadedHandler, target: Target, state: str, manager
                       server=server.to_dict() if server else None)
 
 
-async def run_handlers(handlers: Sequence[LoadedHandler], target: Target, state: str,
-                       manager: Callable[[], ResilientConnectionManager], *, timeout: float,
-                       on_run: Callable[[HandlerRun], None] | None = None) -> dict[str, Any]:
-    """The `run` command's run: each handler registered for `state` of the standard flow, in turn, as a result
-    dict (`results`, `failed`, `undecided`: a handler stopped by the timeout). Interrupted, the handler running
-    closes its connection and the result keeps the handlers that ended, with `complete: false`."""
+async def run_handlers(env: Environment, handlers: Sequence[LoadedHandler], state: str, *,
+                       on_run: Callable[[HandlerRun], None] | None = None) -> RunResult:
+    """The `run` command's run: each handler registered for `state` of the standard flow, in turn, against the
+    environment's target (`results`, `failed`, `undecided`: a handler stopped by the timeout). Interrupted, the
+    handler running closes its connection and the result keeps the handlers that ended, with `complete: false`."""
     from test_rig.environment import PROGRAM_STOP
 
     runs: list[HandlerRun] = []
-    data: dict[str, Any] = {"command": "run", "state": state, "complete": True}
+    stopped: str | None = None
+    target = env.target()
     try:
         for loaded in handlers:
-            run = await run_handler(loaded, target, state, manager(), timeout=timeout)
+            run = await run_handler(loaded, target, state, env.manager(), timeout=env.config.test.timeout_secs)
             runs.append(run)
             if on_run is not None:
                 on_run(run)
     except asyncio.CancelledError:
-        data.update(complete=False, error=f"{PROGRAM_STOP.reason()} after {len(runs)} of {len(handlers)} "
-                                          "handler(s)")
+        stopped = f"{PROGRAM_STOP.reason()} after {len(runs)} of {len(handlers)} handler(s)"
     failed = sum(not r.ok and not r.undecided for r in runs)
     undecided = sum(r.undecided for r in runs)
-    data.update(ok=data["complete"] and failed == 0 and undecided == 0, failed=failed, undecided=undecided,
-                results=[r.to_dict() for r in runs])
-    if data["complete"] and failed:
-        data["error"] = f"{failed} of {len(runs)} handler(s) failed"
-    elif data["complete"] and undecided:
-        data["ok"] = None  # neither passed nor failed: results.judge reads `undecided`
-    return data
+    error = stopped or (f"{failed} of {len(runs)} handler(s) failed" if failed else None)
+    return RunResult("run", ok=error is None and undecided == 0, complete=stopped is None,
+                     error=error, payload={"state": state, "failed": failed, "undecided": undecided,
+                                           "results": [r.to_dict() for r in runs]})
 
 
-def junit_suites(data: dict[str, Any]) -> list[Suite]:
+def junit_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
     """The JUnit file of a `run` result: a suite per handler file, a case per handler."""
+    data = as_dict(result)
     suites: dict[str, Suite] = {}
     for row in data.get("results") or []:
         suite = suites.setdefault(str(row["suite"]), Suite(str(row["suite"])))

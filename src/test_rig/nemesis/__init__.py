@@ -4,7 +4,7 @@ who carries out server faults (control), and network faults through Toxiproxy (t
 from collections.abc import Callable
 from typing import Any
 
-from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl, find_sandbox
+from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl
 from test_rig.nemesis.model import (
     KINDS,
     NETWORK_KINDS,
@@ -16,6 +16,7 @@ from test_rig.nemesis.model import (
     parse_kinds,
 )
 from test_rig.nemesis.schedule import Nemesis
+from test_rig.servers.sandbox import find_sandbox
 
 
 def start_nemesis(spec: NemesisSpec | None, target: Any, say: Callable[[str], None]) -> Nemesis | None:
@@ -24,12 +25,17 @@ def start_nemesis(spec: NemesisSpec | None, target: Any, say: Callable[[str], No
     if spec is None:
         return None
     nemesis = Nemesis.prepare(spec, target)
+    announce(nemesis, say)
+    return nemesis
+
+
+def announce(nemesis: Nemesis, say: Callable[[str], None]) -> None:
+    """Give `say` a line for what `nemesis` will do, and one as each fault starts and ends."""
     say(f"nemesis: {nemesis.describe()}")
     nemesis.listeners.append(lambda kind, phase, w: say(
         f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
         f"{w.error or (w.heal if phase == 'end' else w.action)}"))
-    return nemesis
 
 __all__ = ["KINDS", "NETWORK_KINDS", "SERVER_KINDS", "CommandControl", "FaultWindow", "Nemesis", "NemesisSpec",
-           "SandboxControl", "ServerControl", "annotate_timeline", "find_sandbox", "parse_commands", "parse_kinds",
-           "start_nemesis"]
+           "SandboxControl", "ServerControl", "annotate_timeline", "announce", "find_sandbox", "parse_commands",
+           "parse_kinds", "start_nemesis"]

@@ -154,6 +154,12 @@ def check_writable(path: str | Path, option: str) -> None:
                 break
 
 
+def check_report_path(path: str | None, option: str) -> None:
+    """check_writable for a report path the user may have given (None: none asked for)."""
+    if path:
+        check_writable(path, option)
+
+
 def write_json(path: str | Path, data: Any) -> None:
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
