@@ -224,7 +224,7 @@ def test_stale_statistics_never_show_a_running_job_at_100_percent() -> None:
     job = ddl_job(row, table_rows=200000, estimated=True)
     assert (job.status, job.progress, job.rows_done, job.rows_total, job.rows_total_estimated) == (
         RUNNING, 0.999, 328058, 200000, True)
-    from test_rig.cli.jobs import job_line
+    from test_rig.jobs.report import job_line
 
     line = job_line(job, 4.0)
     assert " 99.9%" in line and "rows 328058/~200000" in line and "100.0%" not in line
