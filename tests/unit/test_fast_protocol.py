@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from test_rig.errors import ConnectionError_, QueryError
-from test_rig.load.fast import FastStatement, StatementLoop, _Tally, query_packet, server_error
+from test_rig.load.fast import FastStatement, QueryProtocol, StatementLoop, _Tally, query_packet, server_error
 
 
 def packet(seq: int, payload: bytes) -> bytes:
@@ -241,3 +241,62 @@ def test_the_bench_workloads_are_fast_statements() -> None:
 
     assert WORKLOADS["select-1"](10) == FastStatement("SELECT 1")
     assert WORKLOADS["point-select"](10) == FastStatement(f"SELECT c FROM `{TABLE}` WHERE id=%s", range(1, 11))
+
+
+# -- QueryProtocol: one awaited statement at a time (the OLTP workloads' statements)
+
+
+def asked(loop: asyncio.AbstractEventLoop, sql: str = "SELECT c FROM sbtest1 WHERE id BETWEEN 1 AND 100",
+          *, deprecate_eof: bool = False) -> tuple[QueryProtocol, Wire, asyncio.Future[object]]:
+    proto = QueryProtocol(deprecate_eof=deprecate_eof)
+    wire = Wire()
+    done = proto.begin(wire, sql, False, loop)
+    assert wire.protocol is proto and wire.written == [query_packet(sql.encode())]
+    return proto, wire, done
+
+
+@pytest.mark.parametrize("deprecate_eof", [False, True])
+def test_a_query_answers_its_row_count_whatever_the_reads_cut(loop: asyncio.AbstractEventLoop,
+                                                               deprecate_eof: bool) -> None:
+    rows: list[list[bytes | None]] = [[b"x" * (i % 7 + 1), None if i % 5 == 0 else b"%d" % i] for i in range(100)]
+    answer = result_set([b"c", b"k"], rows, deprecate_eof=deprecate_eof, status=0x0003)
+    for cut in [*range(0, 40), *range(len(answer) - 40, len(answer))]:
+        proto, _, done = asked(loop, deprecate_eof=deprecate_eof)
+        proto.data_received(answer[:cut])
+        assert not done.done()
+        proto.data_received(answer[cut:])
+        assert done.result() == 100
+        assert proto.status == 0x0003  # the last EOF/OK's flags: in a transaction, autocommit
+
+
+def test_a_query_answered_by_a_row_with_a_leading_0xfe_length_is_a_row(loop: asyncio.AbstractEventLoop) -> None:
+    # a value of 2^24 bytes or more starts with 0xFE, like EOF: only the packet's size tells them apart
+    proto, _, done = asked(loop)
+    big = b"\xfe" + (9).to_bytes(8, "little") + b"y" * 9
+    answer = result_set([b"c"], [[b"a"]])
+    head, _, _ = answer.rpartition(packet(5, eof()))
+    proto.data_received(head + packet(5, big) + packet(6, eof()))
+    assert done.result() == 2
+
+
+def test_a_query_refused_by_the_server_answers_its_error(loop: asyncio.AbstractEventLoop) -> None:
+    proto, _, done = asked(loop, "UPDATE sbtest1 SET k=k+1 WHERE id=5")
+    proto.data_received(packet(1, err(1213, b"40001", b"Deadlock found when trying to get lock")))
+    e = done.result()
+    assert isinstance(e, QueryError) and e.code == 1213 and e.sqlstate == "40001"
+    assert str(e) == "(1213) Deadlock found when trying to get lock"
+
+
+def test_a_query_whose_connection_goes_answers_a_lost_connection(loop: asyncio.AbstractEventLoop) -> None:
+    proto, _, done = asked(loop, "COMMIT")
+    proto.data_received(packet(1, b"\x01"))  # a result set had begun
+    proto.is_write = True
+    proto.connection_lost(None)
+    e = done.result()
+    assert isinstance(e, ConnectionError_) and e.code == 2013 and e.indeterminate
+
+
+def test_an_ok_answer_is_zero_rows_and_keeps_the_status(loop: asyncio.AbstractEventLoop) -> None:
+    proto, _, done = asked(loop, "BEGIN")
+    proto.data_received(packet(1, ok(status=0x0003)))
+    assert done.result() == 0 and proto.status == 0x0003
