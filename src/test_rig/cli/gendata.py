@@ -1,4 +1,5 @@
-"""`test-rig gen-data`: write deterministic test data and its CREATE TABLE; optionally load it."""
+"""`test-rig gen-data`: write deterministic test data and its CREATE TABLE, optionally load it
+(load.gendata.run_gen_data), and say how it ended."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 import click
 
 from test_rig.cli.common import build_environment, common_options, given, guarded, html_option
-from test_rig.errors import UsageError
-from test_rig.report.files import check_writable
+
+_CONNECTION_FLAGS = {"host": "-H/--host", "user": "-u/--user", "database": "-d/--database", "password": "--password"}
 
 
 @click.command("gen-data")
@@ -30,53 +31,20 @@ from test_rig.report.files import check_writable
 def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: bool, seed: int, table: str,
              do_load: bool, replace: bool, **params: Any) -> None:
     """Write deterministic rows (CSV, TSV or SQL) and the matching CREATE TABLE; optionally load them."""
-    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from test_rig.load.gendata import check_request, progress_bars, render, run_gen_data
 
-    from test_rig.load.gendata import check_output, run_gen_data
-
-    # Every input and output is checked before anything is written or loaded.
-    if replace and not do_load:
-        raise UsageError("--replace has no effect without --load; add --load or leave --replace out.")
-    if not do_load:  # nothing is sent to a server: a connection option typed for it would be silently ignored
-        for name, flag in (("host", "-H/--host"), ("user", "-u/--user"), ("database", "-d/--database"),
-                           ("password", "--password")):
-            if given(ctx, name):
-                raise UsageError(f"{flag} has no effect without --load (gen-data alone connects to nothing); add "
-                                 f"--load or leave {flag.split('/')[-1]} out.")
     path = Path(output)
-    check_output(path, force=force)
-    for option in ("json_path", "junit_path", "html_path"):
-        report = params.get(option)
-        if report and Path(report).resolve() in (path.resolve(), path.resolve().with_name(path.name + ".schema.sql")):
-            raise UsageError(f"--{option.removesuffix('_path')} {report} is the data file's own path; choose "
-                             "another name for one of them.")
-        if report:
-            check_writable(report, "--" + option.removesuffix("_path"))
+    check_request(path, force=force, load=do_load, replace=replace,
+                  reports={f"--{o}": params.get(f"{o}_path") for o in ("json", "junit", "html")},
+                  connection_flags=[flag for name, flag in _CONNECTION_FLAGS.items() if given(ctx, name)])
     env = build_environment(ctx, params, prompt=do_load)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  console=env.console, disable=not env.console.is_terminal) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(phase: str, done: float | None, total: float | None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], total=total, completed=done or 0)
-
+    with progress_bars(env.console) as progress:
         run = run_gen_data(path, rows=rows, fmt=fmt, seed=seed, table=table, force=force,
                            target=env.target() if do_load else None, replace=replace,
                            notify=lambda said: env.console.print(said, markup=False), progress=progress)
-    data = run.to_result().to_dict()
-    loaded = run.loaded
-    if loaded is not None:
-        if loaded.note:
-            env.console.print(f"note: {loaded.note}", markup=False)
-        where = f"{env.config.database.database}.{table}"
-        env.console.print(f"loaded with {loaded.method} in {loaded.seconds:.1f} s: "
-                          + (f"{loaded.rows_in_table} rows in {where}" + (" (replacing the old table)"
-                                                                          if loaded.replaced else "")
-                             if loaded.swapped else str(data["error"])), markup=False)
-    suite = run.junit_suite(table, loading=do_load)
-    if run.interrupted is not None:  # the program's stop keeps this report, says so in one line, exits 130/143
-        env.write_reports(data, [suite])
+    render(env.console, run, f"{env.config.database.database}.{table}")
+    data, suites = run.to_result().to_dict(), [run.junit_suite(table, loading=do_load)]
+    if run.interrupted is not None:  # the program's stop keeps this report and says so in its one line, 130/143
+        env.write_reports(data, suites)
         raise run.interrupted
-    env.conclude(data, [suite])
+    env.conclude(data, suites)

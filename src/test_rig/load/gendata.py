@@ -19,15 +19,21 @@ import datetime as dt
 import os
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, connect, quote_ident, sql_literal
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.report.files import Case, Suite, check_writable
 from test_rig.results import RunResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: A progress callback: the phase, the work done and the total (None: not known).
+Progress = Callable[[str, int | float | None, int | float | None], None]
 
 FORMATS = ("csv", "tsv", "sql")
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
@@ -88,6 +94,25 @@ class Generated:
 def schema_path_for(path: Path) -> Path:
     """Where the CREATE TABLE for the data file `path` goes."""
     return path.with_name(path.name + ".schema.sql")
+
+
+def check_request(path: Path, *, force: bool, load: bool, replace: bool, reports: Mapping[str, str | None],
+                  connection_flags: Sequence[str] = ()) -> None:
+    """Refuse, before anything is written or loaded, what a run could not do as asked: --replace without
+    --load, `connection_flags` (connection options typed) without --load, which connects to nothing, the data
+    file (`check_output`), and a report (`reports`: option → path) that is the data file or cannot be written.
+    Raises UsageError."""
+    if replace and not load:
+        raise UsageError("--replace has no effect without --load; add --load or leave --replace out.")
+    for flag in connection_flags if not load else ():  # an option for a server nothing is sent to is an error
+        raise UsageError(f"{flag} has no effect without --load (gen-data alone connects to nothing); add --load or "
+                         f"leave {flag.split('/')[-1]} out.")
+    check_output(path, force=force)
+    for option, report in reports.items():
+        if report and Path(report).resolve() in (path.resolve(), path.resolve().with_name(path.name + ".schema.sql")):
+            raise UsageError(f"{option} {report} is the data file's own path; choose another name for one of them.")
+        if report:
+            check_writable(report, option)
 
 
 def check_output(path: Path, *, force: bool) -> None:
@@ -418,8 +443,7 @@ class GenDataRun:
 
 def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, force: bool, target: Target | None,
                  replace: bool = False, notify: Callable[[str], None] | None = None,
-                 progress: Callable[[str, int | float | None, int | float | None], None] | None = None,
-                 ) -> GenDataRun:
+                 progress: Progress | None = None) -> GenDataRun:
     """The gen-data command's run: check the table (UsageError before anything is written), write the file
     (`generate`), and with a `target` load it into a new table swapped in only when it holds every row
     (`load`). Each step is said through `notify`; `progress(phase, done, total)` follows the work. SIGINT or
@@ -470,3 +494,36 @@ def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, forc
         # The load failed on the server (it cleaned up and said what the table holds, through `cleaned`).
         run.error = f"the load failed: {e}; {(run.table_state or '').rstrip('.')}"
     return run
+
+
+@contextlib.contextmanager
+def progress_bars(console: Console) -> Iterator[Progress]:
+    """A progress bar per phase (generating, loading) on a terminal, nothing elsewhere; yields the run's
+    `progress` callback."""
+    from rich.progress import BarColumn, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
+
+    with Bars(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+              console=console, disable=not console.is_terminal) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: float | None, total: float | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(phase, total=total)
+            bars.update(tasks[phase], total=total, completed=done or 0)
+
+        yield progress
+
+
+def render(console: Console, run: GenDataRun, where: str) -> None:
+    """How the load into `where` (database.table) ended, from the run (what was written was said as it
+    happened)."""
+    loaded = run.loaded
+    if loaded is None:
+        return
+    if loaded.note:
+        console.print(f"note: {loaded.note}", markup=False)
+    console.print(f"loaded with {loaded.method} in {loaded.seconds:.1f} s: "
+                  + (f"{loaded.rows_in_table} rows in {where}" + (" (replacing the old table)" if loaded.replaced
+                                                                  else "")
+                     if loaded.swapped else str(run.to_result().error)), markup=False)
