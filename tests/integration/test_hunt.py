@@ -270,3 +270,39 @@ def test_regressions_still_show_their_difference(case: Path, request: pytest.Fix
     assert len(sets) >= 2 and any(s != sets[0] for s in sets[1:])
     claimed = [line for line in case.read_text().splitlines() if " returned " in line]
     assert [int(line.split(" returned ")[1].split(" rows")[0]) for line in claimed] == [len(s) for s in sets]
+
+
+def test_a_worker_replaces_its_connection_after_an_unexpected_error_with_the_session_the_round_set(
+        sandbox: SandboxState) -> None:
+    """TiDB answers a panic it recovered from with error 1105 and closes the connection afterwards: the next
+    query's 'lost connection' would be a crash candidate that no replay reproduces (it was flaky). After an
+    unexpected error the worker takes a new connection at once, and sets on it the session switches its round
+    set (a replay applies them: a session at its defaults would not be faithful)."""
+    from test_rig.hunt.dialect import dialect_for
+    from test_rig.hunt.runner import Hunter, Worker
+
+    target = Target("t", sandbox.host, sandbox.port, "root", "", None, 10)
+
+    async def main() -> tuple[int, int, list[Any], list[Any]]:
+        admin = await connect(target, database=False)
+        dialect = dialect_for(admin.server.kind)
+        hunter = Hunter(HuntSpec(("tlp-where",)), target, HuntRun(HuntSpec(("tlp-where",))), dialect, admin, ())
+        worker = Worker(hunter, 0)
+        try:
+            worker.conn = await worker.fresh(worker.database, None)
+            await worker.apply(A.SetSession("join_cache_level", "8"))
+            before = (await worker.conn.query("SELECT CONNECTION_ID()"))[0][0]
+            await worker._reconnect_if_lost(True)  # an expected error on a live connection: kept
+            kept = (await worker.conn.query("SELECT CONNECTION_ID()"))[0][0]
+            await worker._reconnect_if_lost(False)  # an unexpected one: replaced, the switch set again
+            after = await worker.conn.query("SELECT CONNECTION_ID(), @@SESSION.join_cache_level")
+            return before, kept, list(after[0]), [await worker.conn.scalar("SELECT DATABASE()")]
+        finally:
+            if worker.conn is not None:
+                await worker.conn.close()
+            await admin.execute(f"DROP DATABASE IF EXISTS {worker.database}")
+            await admin.close()
+
+    before, kept, after, database = asyncio.run(main())
+    assert kept == before and after[0] != before and int(after[1]) == 8
+    assert database[0].startswith("rig_hunt_") and database[0].endswith("_w0")

@@ -168,8 +168,8 @@ def test_a_group_counts_its_finds_and_their_distinct_shapes() -> None:
 
 
 def test_the_report_shows_a_group_once_with_its_count_and_shapes() -> None:
-    from test_rig.hunt.report import render
     from test_rig.hunt.html import section
+    from test_rig.hunt.report import render
 
     f = Finding("wrong-result", "tlp-where", TIDB, 1, 0, "differ", ["SELECT 1"], ["q"], [[]],
                 statements=["CREATE TABLE t0 (c0 INT)"], signature="sig", signature_id="h1")

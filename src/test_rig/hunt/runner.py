@@ -197,6 +197,10 @@ class Worker:
         self.replayed: list[A.Statement] | None = None
         self.recent: list[str] = []
         self.turn = 0
+        #: the rows of each query read since the database or the session last changed: the oracles of one case
+        #: derive some of the same queries (TLP GROUP BY and HAVING the same grouping, the errors oracle the
+        #: query plans and NoREC start from), which a deterministic query answers the same way again
+        self.answers: dict[str, Sequence[Row]] = {}
 
     async def _connect(self, database: str | None) -> Connection:
         conn = await connect(self.hunt.target.with_database(database), database=database is not None)
@@ -235,6 +239,7 @@ class Worker:
         hunt = self.hunt
         while True:
             self.conn = await self.fresh(self.database, self.conn)
+            self.answers.clear()
             hunt.stats.rounds += 1
             self.log = []
             for statement in self.generator.setup():
@@ -250,6 +255,7 @@ class Worker:
     async def apply(self, statement: A.Statement) -> None:
         sql = R.statement(statement, self.hunt.dialect)
         self.note(sql)
+        self.answers.clear()  # also when it fails: what changed is then not ours to know
         assert self.conn is not None
         try:
             await self.conn.execute(sql)
@@ -264,7 +270,7 @@ class Worker:
                 await self.hunt.candidate(self, Candidate(judged.kind, ORACLES["errors"], list(self.log), None, None,
                                                           f"{sql}: {judged.reason}", code, statement,
                                                           e.message))
-            await self._reconnect_if_lost()
+            await self._reconnect_if_lost(judged.expected)
             return
         self.log.append(statement)
 
@@ -273,15 +279,30 @@ class Worker:
         if e.code is not None or is_lost_connection(e):
             return False
         self.hunt.stats.driver_errors[e.message[:200]] += 1
-        if self.conn is not None:
-            self.conn.abort()
-            self.conn = await self._connect(self.database)
+        await self._replace_connection()
         return True
 
-    async def _reconnect_if_lost(self) -> None:
-        if self.conn is not None and self.conn.closed:
-            await self.conn.close()
-            self.conn = await self._connect(self.database)
+    async def _reconnect_if_lost(self, expected: bool) -> None:
+        """After an error: a new connection when this one was lost or the error was not an expected one. TiDB
+        answers a panic it recovered from with error 1105 and then closes the connection, which the client
+        only learns from the next statement: that statement's "lost connection" would be a crash candidate
+        of its own, which no replay reproduces (a flaky candidate)."""
+        if self.conn is not None and (self.conn.closed or not expected):
+            await self._replace_connection()
+
+    async def _replace_connection(self) -> None:
+        """A new connection to the worker's database, its session as the round has set it (the session
+        switches of the log, applied again): a replay applies every statement of the log, so a session left
+        at its defaults would not be the one the candidate's queries ran in."""
+        if self.conn is not None:
+            self.conn.abort()
+        self.conn = await self._connect(self.database)
+        self.answers.clear()
+        for statement in self.log:
+            if isinstance(statement, A.SetSession):
+                sql = R.statement(statement, self.hunt.dialect)
+                self.note(sql)
+                await self.conn.execute(sql)
 
     async def check(self, oracle: Oracle, case: A.Case_) -> None:
         hunt = self.hunt
@@ -292,10 +313,16 @@ class Worker:
         results: list[Sequence[Row]] = []
         assert self.conn is not None
         for sql in derived.queries:
+            known = self.answers.get(sql)
+            if known is not None:
+                results.append(known)
+                continue
             self.note(sql)
             try:
                 results.append(await self.conn.fetch(sql))
+                self.answers[sql] = results[-1]
             except DatabaseError as e:
+                self.answers.clear()  # a lost connection's replacement has its session at the defaults
                 hunt.stats.skipped[oracle.name] += 1
                 if await self._driver_error(e):
                     return
@@ -306,7 +333,7 @@ class Worker:
                 if not judged.expected and hunt.errors_on:
                     await hunt.candidate(self, Candidate(judged.kind, oracle, list(self.log), case, derived,
                                                          f"{sql}: {judged.reason}", code, message=e.message))
-                await self._reconnect_if_lost()
+                await self._reconnect_if_lost(judged.expected)
                 return
         mismatch = oracle.judge(derived, results)
         hunt.stats.checked[oracle.name] += 1
@@ -328,13 +355,16 @@ class Worker:
             self.replayed = None
             self.replay = await self.fresh(self.replay_database, self.replay)
             conn = self.replay
-            for s in statements:
+            for i, s in enumerate(statements):
                 try:
                     await conn.execute(R.statement(s, hunt.dialect))
                 except DatabaseError as e:
-                    if conn.closed or (e.code is None and not is_lost_connection(e)):
-                        conn.abort()
+                    if conn.closed or not classify(hunt.dialect.kind, error_code(e), e.message).expected:
+                        conn.abort()  # lost, out of step (the driver's own failure) or about to be closed
                         self.replay = conn = await self._connect(self.replay_database)
+                        for earlier in statements[:i]:  # the session as the statements so far have set it
+                            if isinstance(earlier, A.SetSession):
+                                await conn.execute(R.statement(earlier, hunt.dialect))
             self.replayed = list(statements)
         conn = self.replay
         if candidate.failing is not None:  # an unexpected error of a statement between queries
@@ -355,14 +385,16 @@ class Worker:
             try:
                 got = await conn.fetch(sql)
             except DatabaseError as e:
-                if conn.closed or (e.code is None and not is_lost_connection(e)):
-                    conn.abort()  # lost, or the driver's own failure: its packets may be out of step
+                code = error_code(e)
+                judged = classify(hunt.dialect.kind, code, e.message)
+                if conn.closed or not judged.expected:
+                    # lost, the driver's own failure (its packets may be out of step), or an error after which
+                    # the server may close the connection (a recovered panic): the next replay starts afresh
+                    conn.abort()
                     self.replayed = None
                     self.replay = await self._connect(self.replay_database)
                 if e.code is None and not is_lost_connection(e):
                     return False, derived, [*results, f"client error {e}"], None
-                code = error_code(e)
-                judged = classify(hunt.dialect.kind, code, e.message)
                 same = candidate.kind != "wrong-result" and code == candidate.code and not judged.expected
                 return same, derived, [*results, f"error {e}"], None
             rows.append(got)
