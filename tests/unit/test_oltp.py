@@ -250,3 +250,32 @@ def test_html_section_draws_the_statements_and_tasks_tables() -> None:
     page = html.section({"tasks": tasks})
     assert '<table id="tasks">' in page and "<li>task buy: AssertionError: &lt;x&gt;</li>" in page
     assert html.section({"qps": 1.0}) == ""
+
+
+def test_load_settings_that_cannot_run_together_are_refused_before_anything_runs() -> None:
+    from test_rig.load.bench import LoadSettings
+
+    LoadSettings(connections=2, duration=1.0, warmup=1.0).check()  # one process warms up
+    with pytest.raises(UsageError) as more:
+        LoadSettings(connections=2, duration=1.0, processes=3).check()
+    assert more.value.message == ("--processes 3 is more than --connections 2; each process needs at least one "
+                                  "connection.")
+    with pytest.raises(UsageError) as warm:
+        LoadSettings(connections=4, duration=1.0, warmup=1.0, processes=2).check()
+    assert warm.value.message == ("--warmup applies to a run in one process; with --processes leave it out (or make "
+                                  "--duration longer and read the timeline from the warm seconds).")
+
+
+def test_an_oltp_runs_console_lines_read_its_result_dict() -> None:
+    from test_rig.load.bench import figure_lines
+
+    named = {"statements": {"point_select": {"ok": 100, "errors": {}, "histogram": _hist(*[1000] * 100)}}}
+    summary = oltp.summarize("oltp-point-select", OltpOptions(), named, 100, 0, 2.0)
+    data = {**summary, "operations": 100, "errors": 0, "errors_by_code": {}, "reconnects": 0, "qps": 50.0,
+            "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0,
+            "timeline": [{"ops": 60}, {"ops": 40, "faults": ["kill"]}], "nemesis": {"windows": [{}]}}
+    lines = oltp.console_lines(data)
+    assert lines[0] == ("transactions 100 (50.0 per s)  queries 100 (50.0 per s): read 100, write 0, other 0")
+    assert lines[-2:] == ["timeline (tps): 60 40!", "nemesis: 1 fault window(s) (! marks the seconds they cover)"]
+    assert figure_lines(data)[-2] == "timeline (ops/s): 60 40!"
+    assert oltp.console_lines({"command": "bench oltp-point-select", "complete": False}) == []

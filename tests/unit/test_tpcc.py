@@ -339,3 +339,26 @@ def test_the_run_verdict() -> None:
     fields = tpcc.check_fields(tpcc_check.judge_all(aggregate(t)))
     assert fields == {"ok": False, "failed": 1, "error": "TPC-C consistency check failed: 11 of 12 conditions hold; "
                       "broken: 3.3.2.2 (D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID), 1 row)"}
+
+
+def test_a_checks_console_lines_and_junit_cases_read_its_result_dict() -> None:
+    t = loaded()
+    district(t, 1, 3)[10] += 5
+    checks = tpcc_check.judge_all(aggregate(t))
+    data = {"command": "bench tpcc-check", "checks": checks, **tpcc.check_fields(checks)}
+    lines = tpcc.check_lines(checks)
+    assert lines[0] == f"consistency check: {checks['summary']}"
+    assert lines[1] == "  3.3.2.2 D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID): broken in 1 row(s):"
+    assert lines[2].startswith("    w_id=1  d_id=3  d_next_o_id=")
+    [suite] = tpcc.suites(data)
+    assert (suite.name, len(suite.cases)) == ("tpcc-check", 12)
+    failed = [c for c in suite.cases if c.failure]
+    assert [c.name for c in failed] == ["3.3.2.2 D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID)"]
+    assert failed[0].failure is not None and failed[0].failure.startswith("broken in 1 row(s)\nw_id=1  d_id=3")
+
+
+def test_an_interrupted_runs_junit_has_no_case_for_the_check_it_did_not_run() -> None:
+    data = {"command": "bench tpcc", "workload": "tpcc", "complete": False, "ok": False, "error": "interrupted",
+            "checks": {"summary": "not run: the run was interrupted"}}
+    assert [(s.name, s.cases) for s in tpcc.suites(data)] == [("bench", [])]
+    assert tpcc.console_lines(data) == ["consistency check: not run: the run was interrupted"]

@@ -5,11 +5,12 @@ commands, with sysbench's option names and defaults; the load itself runs on ben
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import click
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, start
+from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
 from test_rig.cli.common import build_environment, common_options
 from test_rig.load import oltp
 from test_rig.load.bench import bench_suites, step_suites
@@ -24,20 +25,16 @@ def _flag(name: str, default: bool, text: str) -> Callable[[F], F]:
                         help=f"{text}  [default: {'on' if default else 'off'}]")
 
 
-def _table_options(fn: Any) -> Any:
-    for option in reversed([
-        click.option("--tables", type=int, default=1, show_default=True, help="Number of tables (sbtest1..N)."),
-        click.option("--table-size", type=int, default=10_000, show_default=True, help="Rows per table."),
-        _flag("--auto-inc", True, "AUTO_INCREMENT id (off: client-generated ids)."),
-        click.option("--rand-type", type=click.Choice(oltp.RAND_TYPES), default="special", show_default=True,
-                     help="Distribution of ids and k values (sysbench 1.0's default: special)."),
-        click.option("--rand-spec-pct", type=int, default=1, show_default=True,
-                     help="special: percentage of the range that gets most values."),
-        click.option("--rand-spec-res", type=int, default=75, show_default=True,
-                     help="special: percentage of values that fall there."),
-    ]):
-        fn = option(fn)
-    return fn
+_table_options = stack(
+    click.option("--tables", type=int, default=1, show_default=True, help="Number of tables (sbtest1..N)."),
+    click.option("--table-size", type=int, default=10_000, show_default=True, help="Rows per table."),
+    _flag("--auto-inc", True, "AUTO_INCREMENT id (off: client-generated ids)."),
+    click.option("--rand-type", type=click.Choice(oltp.RAND_TYPES), default="special", show_default=True,
+                 help="Distribution of ids and k values (sysbench 1.0's default: special)."),
+    click.option("--rand-spec-pct", type=int, default=1, show_default=True,
+                 help="special: percentage of the range that gets most values."),
+    click.option("--rand-spec-res", type=int, default=75, show_default=True,
+                 help="special: percentage of values that fall there."))
 
 
 _load_options = load_options(connections="Connections (sysbench's --threads).",
@@ -66,17 +63,13 @@ _sysbench_options = [
 ]
 
 
-def _options(params: dict[str, Any], **extra: Any) -> oltp.OltpOptions:
-    """The OltpOptions of a command's parameters, taking them out of `params`."""
-    keys = ("tables", "table_size", "auto_inc", "rand_type", "rand_spec_pct", "rand_spec_res", "range_size",
-            "point_selects", "simple_ranges", "sum_ranges", "order_ranges", "distinct_ranges", "index_updates",
-            "non_index_updates", "delete_inserts", "range_selects", "skip_trx", "create_secondary", "random_points",
-            "number_of_ranges", "delta")
-    values = {k: params.pop(k) for k in keys if k in params}
+def _options(params: dict[str, Any]) -> oltp.OltpOptions:
+    """The OltpOptions of a command's parameters (each option is named as its field), taking them out of `params`."""
+    values = {f.name: params.pop(f.name) for f in fields(oltp.OltpOptions) if f.name in params}
     ignore = params.pop("mysql_ignore_errors", None)
     if ignore is not None:
         values["ignore_errors"] = oltp.parse_ignore_errors(ignore)
-    return oltp.OltpOptions(**values, **extra)
+    return oltp.OltpOptions(**values)
 
 
 def _workload_command(name: str, summary: str, extra: list[Any] | None = None) -> click.Command:
@@ -92,9 +85,7 @@ def _workload_command(name: str, summary: str, extra: list[Any] | None = None) -
                bench_suites)
 
     command.__doc__ = summary
-    for option in reversed(_sysbench_options + (extra or [])):
-        command = option(command)
-    return bench_command(name)(_load_options(command))
+    return bench_command(name)(_load_options(stack(*_sysbench_options, *(extra or []))(command)))
 
 
 @bench_command("prepare")

@@ -35,7 +35,7 @@ def load_options(*, connections: str | None = None, duration: str = "Seconds.", 
                  first: Iterable[Any] = (), middle: Iterable[Any] = ()) -> Callable[[Any], Any]:
     """The options of a command that runs a free-running load (each help text as the command words it; the
     command's `first` before --connections, its `middle` after --duration), ahead of the command's own."""
-    options = [
+    return stack(
         common_options, html_option, nemesis_options, *first,
         click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True,
                      help=connections),
@@ -45,9 +45,11 @@ def load_options(*, connections: str | None = None, duration: str = "Seconds.", 
                         help="Seconds.")] if warmup else []),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True, help=processes),
-        click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto", help=ray),
-    ]
+        click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto", help=ray))
 
+
+def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator of `options` (click options or such decorators), listed in --help in the order given."""
     def apply(fn: Any) -> Any:
         for option in reversed(options):
             fn = option(fn)

@@ -10,22 +10,17 @@ from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, start
+from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
 from test_rig.cli.common import build_environment, common_options
 from test_rig.load import tpcc
 from test_rig.load.bench import step_suites
 
-
-def _size_options(fn: Any) -> Any:
-    for option in reversed([
-        click.option("--warehouses", type=int, default=1, show_default=True,
-                     help="Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
-        click.option("--scale-down", type=int, default=1, show_default=True, metavar="F",
-                     help="NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
-                          "district (3,000) by F, for quick tests; give the same F to every tpcc command."),
-    ]):
-        fn = option(fn)
-    return fn
+_size_options = stack(
+    click.option("--warehouses", type=int, default=1, show_default=True,
+                 help="Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
+    click.option("--scale-down", type=int, default=1, show_default=True, metavar="F",
+                 help="NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
+                      "district (3,000) by F, for quick tests; give the same F to every tpcc command."))
 
 
 def _options(params: dict[str, Any], mix: str | None = None) -> tpcc.TpccOptions:

@@ -1,4 +1,7 @@
-"""`test-rig bench`: free-running loads, a sysbench-like point select (`point-select`) or a bare `SELECT 1`.
+"""`test-rig bench`: free-running loads, a sysbench-like point select (`point-select`) or a bare `SELECT 1`, and
+what every bench workload (load.oltp, load.tpcc, load.user) runs on: `LoadSettings` (connections, duration,
+processes, Ray), `measure` (the run with its circuit breaker and nemesis, also its partial result when
+interrupted), and a result's console lines and JUnit cases.
 
 The point-select table has sysbench's layout (id primary key, k, c, pad) so numbers compare with
 `sysbench oltp_point_select`; it is reused when it already holds the requested number of rows.
