@@ -308,3 +308,33 @@ def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path:
         assert asyncio.run(_sql(sandbox, "SHOW TABLES LIKE 'sbtest%'", database="rig_oltp_cut"))[0] == []
     finally:
         asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut"))
+
+
+def test_the_features_run_without_the_command_line(sandbox: SandboxState) -> None:
+    """prepare, a run and cleanup called as the pytest plugin or a script calls them: an Environment in, a RunResult
+    out, whose dict is the one `--json` writes (the command, the figures, the verdict)."""
+    from test_rig.config import load_config
+    from test_rig.environment import Environment
+    from test_rig.load import oltp
+    from test_rig.load.bench import LoadEvents, LoadSettings
+
+    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api", "CREATE DATABASE rig_oltp_api"))
+    values = {"database.host": f"{sandbox.host}:{sandbox.port}", "database.username": "root",
+              "database.password": "", "database.database": "rig_oltp_api"}
+    env = Environment(loaded=load_config(None, values, environ={}, cwd=Path("/nonexistent")))
+    opts = oltp.OltpOptions(tables=1, table_size=500)
+    try:
+        made = asyncio.run(oltp.run_prepare(env, opts))
+        assert (made.command, made.ok, made.payload["rows"], made.payload["tables"]) == (
+            "bench prepare", True, 500, ["sbtest1"])
+        started: list[int] = []
+        run = asyncio.run(oltp.run(env, "oltp-point-select", opts, LoadSettings(connections=2, duration=1.0),
+                                   events=LoadEvents(on_load_start=started.append)))
+        data = run.to_dict()
+        assert (run.command, run.ok, run.complete, started) == ("bench oltp-point-select", True, True, [2])
+        assert data["transactions"] == data["operations"] == data["statements"]["point_select"]["count"] > 0
+        assert run.verdict.outcome == "passed"
+        gone = asyncio.run(oltp.run_cleanup(env, 1))
+        assert (gone.ok, gone.payload) == (True, {"dropped": ["sbtest1"], "absent": [], "left": []})
+    finally:
+        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api"))
