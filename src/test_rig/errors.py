@@ -54,17 +54,25 @@ class CodeInfo:
     category: ErrorCategory
     name: str
     lost_connection: bool = False
+    #: the user lacks a privilege on a schema (to use it, or to create the run's own)
+    schema_privilege: bool = False
+    #: the next step for a user whose connection test failed with this code ({where}: the server's address,
+    #: {database}: the database asked for)
+    hint: str | None = None
 
 
-_T, _P = ErrorCategory.Transient, ErrorCategory.Permanent
+_T, _P, _U = ErrorCategory.Transient, ErrorCategory.Permanent, ErrorCategory.Unknown
+_UNREACHABLE = ("Cannot reach {where}: check the host and port (-H HOST:PORT), that the server is running and that "
+                "no firewall is in the way.")
+_ACCESS_DENIED = "Access denied: check the user name and password (-u/--user, --password or TIDB_PASSWORD)."
 
 #: Server and client error codes test-rig knows, with their meaning.
 ERROR_CODES: Mapping[int, CodeInfo] = {
     # client-side (libmysqlclient numbering, which PyMySQL and asyncmy reuse)
-    2003: CodeInfo(_T, "can't connect to server", lost_connection=True),
-    2006: CodeInfo(_T, "server has gone away", lost_connection=True),
-    2013: CodeInfo(_T, "lost connection to server during query", lost_connection=True),
-    2055: CodeInfo(_T, "lost connection to server (system error)", lost_connection=True),
+    2003: CodeInfo(_T, "can't connect to server", lost_connection=True, hint=_UNREACHABLE),
+    2006: CodeInfo(_T, "server has gone away", lost_connection=True, hint=_UNREACHABLE),
+    2013: CodeInfo(_T, "lost connection to server during query", lost_connection=True, hint=_UNREACHABLE),
+    2055: CodeInfo(_T, "lost connection to server (system error)", lost_connection=True, hint=_UNREACHABLE),
     # server
     1040: CodeInfo(_T, "too many connections"),
     1205: CodeInfo(_T, "lock wait timeout exceeded"),
@@ -72,13 +80,19 @@ ERROR_CODES: Mapping[int, CodeInfo] = {
     1020: CodeInfo(_T, "record has changed since last read (snapshot isolation conflict)"),
     1927: CodeInfo(_T, "connection was killed", lost_connection=True),
     1053: CodeInfo(_T, "server shutdown in progress", lost_connection=True),
-    2026: CodeInfo(_P, "TLS/SSL connection error"),
-    1044: CodeInfo(_P, "access denied to database"),
-    1045: CodeInfo(_P, "access denied for user"),
-    1049: CodeInfo(_P, "unknown database"),
+    2026: CodeInfo(_P, "TLS/SSL connection error",
+                   hint="TLS failed: check database.ssl_mode and ssl_ca (TiDB Cloud needs verify-identity with the "
+                        "system CA store; a sandbox started with --tls prints its CA in `sandbox env`)."),
+    1044: CodeInfo(_P, "access denied to database", schema_privilege=True,
+                   hint="Access denied to the database: check that the user has privileges on it (-d/--database)."),
+    1045: CodeInfo(_P, "access denied for user", hint=_ACCESS_DENIED),
+    # unknown, as before they were in this table: retried a few times (resilience.should_retry)
+    1698: CodeInfo(_U, "access denied for user (authentication plugin)", hint=_ACCESS_DENIED),
+    1227: CodeInfo(_U, "access denied: a privilege the operation needs is missing", schema_privilege=True),
+    1049: CodeInfo(_P, "unknown database", hint="Unknown database {database}: check -d/--database or create it first."),
     1064: CodeInfo(_P, "SQL syntax error"),
     1146: CodeInfo(_P, "table does not exist"),
-    1142: CodeInfo(_P, "command denied to user"),
+    1142: CodeInfo(_P, "command denied to user", schema_privilege=True),
     1193: CodeInfo(_P, "unknown system variable"),
     1231: CodeInfo(_P, "variable cannot be set to this value"),
     1054: CodeInfo(_P, "unknown column"),
@@ -363,6 +377,18 @@ def classify_error(err: BaseException) -> ErrorCategory:
     if isinstance(err, TimeoutError_ | OSError | TimeoutError):
         return ErrorCategory.Transient
     return ErrorCategory.Unknown
+
+
+def lacks_schema_privilege(err: BaseException) -> bool:
+    """Whether `err` says the user may not use or create a schema (1044, 1142, 1227): what to grant, not a fault."""
+    info = ERROR_CODES.get(error_code(err) or 0)
+    return bool(info and info.schema_privilege)
+
+
+def code_hint(code: int | None, *, where: str, database: str | None) -> str | None:
+    """The next step ERROR_CODES gives for `code`, filled in with the server's address and the database."""
+    info = ERROR_CODES.get(code or 0)
+    return info.hint.format(where=where, database=database) if info and info.hint else None
 
 
 def is_lost_connection(err: BaseException) -> bool:

@@ -6,7 +6,9 @@ Options (and ini keys): --rig-host (rig_host), --rig-user (rig_user), --rig-pass
 --rig-config FILE (rig_config), --rig-server mariadb|mysql|tidb (rig_server). With no host, one sandbox of
 that server is started for the session (per xdist worker) and stopped at its end.
 
-Fixtures: rig_target, rig_server, rig_connection, rig_coordinator, rig_script, rig_run, rig_hunt (a bounded
+Fixtures: rig_target, rig_server, rig_connection, rig_coordinator, rig_script, rig_run, rig_environment (the
+Environment a command builds for the target), rig_basic and rig_multi_connection (the `basic` and
+`multi-connection` commands' features, returning the RunResult the CLI renders), rig_hunt (a bounded
 logic-bug hunt as a test: it fails with each new bug's reduced SQL). Markers:
 rig_isolation(level), rig_server(kind, ...), rig_server_min_version("8.0"), rig_session_vars(name=value).
 
@@ -30,7 +32,9 @@ import pytest
 
 from test_rig.coordinator import Coordinator, ScriptResult, Step, StepRecord
 from test_rig.db import ISOLATION_LEVELS, Connection, Result, Row, ServerInfo, Target, connect, quote_ident, sql_literal
+from test_rig.environment import Environment
 from test_rig.report.replay import replay_script
+from test_rig.results import RunResult
 
 T = TypeVar("T")
 SERVERS = ("mariadb", "mysql", "tidb")
@@ -361,6 +365,43 @@ def rig_script(rig_coordinator: Callable[..., RigCoordinator]) -> Callable[..., 
         if names not in coordinators:
             coordinators[names] = rig_coordinator(names=names)
         return coordinators[names].run_script(steps, setup=setup).steps
+
+    return run
+
+
+@pytest.fixture
+def rig_environment(rig_target: Target) -> Environment:
+    """The Environment a command builds, for rig_target: its configuration is the target's (address, user,
+    password, database, timeout, TLS), nothing read from the process's environment or a config file."""
+    from pathlib import Path
+
+    from test_rig.config import load_config
+
+    values: dict[str, Any] = {"database.host": rig_target.address, "database.username": rig_target.user,
+                              "database.password": rig_target.password, "database.ssl_mode": rig_target.ssl_mode,
+                              "database.timeout_secs": rig_target.timeout_secs}
+    values.update({f"database.{key}": getattr(rig_target, key) for key in ("database", "ssl_ca", "ssl_cert",
+                                                                          "ssl_key") if getattr(rig_target, key)})
+    return Environment(loaded=load_config(None, values, environ={}, cwd=Path("/nonexistent")))
+
+
+@pytest.fixture
+def rig_basic(rig_environment: Environment, rig_loop: RigLoop) -> Callable[[], RunResult]:
+    """`rig_basic()` runs the `basic` command's feature (flows.basic.basic_test) against the target and returns
+    its RunResult: `ok`, `server`, the states in `payload["states"]`, a hint when it failed."""
+    from test_rig.flows.basic import basic_test
+
+    return lambda: rig_loop.run(basic_test(rig_environment))
+
+
+@pytest.fixture
+def rig_multi_connection(rig_environment: Environment, rig_loop: RigLoop) -> Callable[..., RunResult]:
+    """`rig_multi_connection(count=5, coordination_timeout=30.0)` runs the `multi-connection` command's feature
+    (the basic flow on `count` connections under the coordinator) and returns its RunResult."""
+    from test_rig.flows.multi import multi_connection
+
+    def run(count: int = 5, *, coordination_timeout: float = 30.0) -> RunResult:
+        return rig_loop.run(multi_connection(rig_environment, count, coordination_timeout=coordination_timeout))
 
     return run
 

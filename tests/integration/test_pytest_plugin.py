@@ -165,3 +165,58 @@ def test_a_bounded_hunt_runs_as_a_test_and_fails_with_the_reduced_sql(tmp_path: 
     report = out.split("short test summary")[0]
     assert bugs >= 1 and report.count("-- test-rig hunt: wrong-result found by the planted oracle on mariadb") == bugs
     assert report.count("-- the query WHERE p returned ") == bugs and report.count("\nCREATE TABLE t") >= bugs
+
+
+FLOW_SUITE = '''
+import dataclasses
+
+import pytest
+
+STATES = ["Initial", "ParsingConfig", "Connecting", "TestingConnection", "VerifyingDatabase", "GettingVersion",
+          "Completed"]
+
+
+def test_rig_basic_returns_the_basic_commands_result(rig_basic):
+    result = rig_basic()
+    assert (result.command, result.ok, result.complete, result.error) == ("basic", True, True, None)
+    assert result.server["kind"] == "mariadb" and result.payload["hint"] is None
+    assert [s["state"] for s in result.payload["states"]] == STATES
+    assert str(result.verdict.outcome) == "passed" and result.verdict.exit_status == 0
+
+
+def test_rig_multi_connection_returns_the_commands_result(rig_multi_connection):
+    result = rig_multi_connection(3)
+    assert (result.command, result.ok, result.payload["failed"], result.payload["undecided"]) == (
+        "multi-connection", True, 0, 0)
+    assert [c["name"] for c in result.payload["connections"]] == ["conn-1", "conn-2", "conn-3"]
+    assert all(c["ok"] for c in result.payload["connections"])
+    assert result.payload["events"][-1]["kind"] == "TestCompleted"
+'''
+
+FLOW_FAILS = '''
+import dataclasses
+
+import pytest
+
+
+@pytest.fixture
+def rig_target(rig_target):
+    return dataclasses.replace(rig_target, database="rig_no_such_db")
+
+
+def test_rig_basic_fails_with_the_clis_hint(rig_basic):
+    result = rig_basic()
+    assert (result.ok, result.complete, result.payload["states"][-1]["state"]) == (False, True, "Error")
+    assert result.payload["hint"] == "Unknown database rig_no_such_db: check -d/--database or create it first."
+    assert str(result.verdict.outcome) == "failed" and result.verdict.exit_status == 1
+'''
+
+
+def test_the_flow_fixtures_return_what_the_commands_render(tmp_path: Path, sandbox: Any) -> None:
+    suite = tmp_path / "flow-suite"
+    suite.mkdir()
+    (suite / "test_flows.py").write_text(FLOW_SUITE)
+    (suite / "test_flow_fails.py").write_text(FLOW_FAILS)
+    r = pytest_in(suite, "--rig-host", f"{sandbox.host}:{sandbox.port}", "--rig-user", "root")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 passed" in r.stdout

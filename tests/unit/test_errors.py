@@ -12,6 +12,7 @@ from test_rig.errors import (
     DatabaseError,
     ErrorContext,
     QueryError,
+    TimeoutError_,
     translate,
 )
 
@@ -86,3 +87,41 @@ def test_error_context_builder_has_no_password_field() -> None:
 def test_database_error_to_dict() -> None:
     err = DatabaseError("deadlock", code=1213, sqlstate="40001")
     assert err.to_dict() == {"type": "DatabaseError", "message": "deadlock", "code": 1213, "sqlstate": "40001"}
+
+
+@pytest.mark.parametrize("code", [1044, 1142, 1227])
+def test_the_schema_privilege_codes_say_so_from_the_table(code: int) -> None:
+    from test_rig.errors import lacks_schema_privilege
+
+    assert lacks_schema_privilege(QueryError("denied", code=code))
+    assert lacks_schema_privilege(DriverError(code, "denied"))
+
+
+@pytest.mark.parametrize("code", [1045, 1049, 1213, 2003])
+def test_other_codes_are_not_schema_privileges(code: int) -> None:
+    from test_rig.errors import lacks_schema_privilege
+
+    assert not lacks_schema_privilege(QueryError("x", code=code))
+
+
+def test_the_unknown_codes_keep_their_limited_retries() -> None:
+    # 1698 and 1227 are in the table for their meaning and hint; their retry class is what it was before.
+    assert classify_error(QueryError("x", code=1698)) is ErrorCategory.Unknown
+    assert classify_error(QueryError("x", code=1227)) is ErrorCategory.Unknown
+
+
+@pytest.mark.parametrize(("err", "hint"), [
+    (AuthenticationError("denied", code=1698),
+     "Access denied: check the user name and password (-u/--user, --password or TIDB_PASSWORD)."),
+    (QueryError("x", code=1049), "Unknown database shop: check -d/--database or create it first."),
+    (ConnectionError_("refused", code=2013), "Cannot reach 127.0.0.1:9: check the host and port (-H HOST:PORT), that "
+                                             "the server is running and that no firewall is in the way."),
+    (TimeoutError_("no handshake"), "Cannot reach 127.0.0.1:9: check the host and port (-H HOST:PORT), that the server "
+                                  "is running and that no firewall is in the way."),
+    (QueryError("x", code=1064), None),
+])
+def test_the_basic_flows_hints_come_from_the_table(err: Exception, hint: str | None) -> None:
+    from test_rig.db import Target
+    from test_rig.flows.basic import hint_for
+
+    assert hint_for(err, Target("t", "127.0.0.1", 9, "root", "", "shop", 1.0)) == hint

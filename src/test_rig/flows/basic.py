@@ -17,6 +17,7 @@ from test_rig.errors import (
     RetryExhaustedError,
     RigError,
     classify_error,
+    code_hint,
     error_code,
 )
 from test_rig.machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
@@ -130,22 +131,10 @@ def hint_for(err: BaseException | None, target: Target | None) -> str | None:
     if isinstance(err, RetryExhaustedError):
         err = err.last_error
     code = error_code(err)
-    where = target.address if target else "the server"
-    if code in (1045, 1698):
-        return "Access denied: check the user name and password (-u/--user, --password or TIDB_PASSWORD)."
-    if code == 1044:
-        return "Access denied to the database: check that the user has privileges on it (-d/--database)."
-    if code == 2026:
-        return ("TLS failed: check database.ssl_mode and ssl_ca (TiDB Cloud needs verify-identity with the system "
-                "CA store; a sandbox started with --tls prints its CA in `sandbox env`).")
-    if code == 1049:
-        db = target.database if target else "the database"
-        return f"Unknown database {db}: check -d/--database or create it first."
-    if code in (2003, 2006, 2013, 2055) or (isinstance(err, DatabaseError) and err.code is None
-                                              and classify_error(err) is ErrorCategory.Transient):
-        return (f"Cannot reach {where}: check the host and port (-H HOST:PORT), that the server is "
-                "running and that no firewall is in the way.")
-    return None
+    if code is None and isinstance(err, DatabaseError) and classify_error(err) is ErrorCategory.Transient:
+        code = 2003  # refused or timed out before any server spoke: it cannot be reached
+    return code_hint(code, where=target.address if target else "the server",
+                     database=target.database if target else "the database")
 
 
 @dataclass

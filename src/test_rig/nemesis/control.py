@@ -8,9 +8,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from test_rig.errors import RigError
-from test_rig.servers.sandbox import Sandbox, find_sandbox
-
-__all__ = ["CommandControl", "SandboxControl", "ServerControl", "find_sandbox"]
+from test_rig.servers.sandbox import Sandbox
 
 
 class ServerControl(Protocol):

@@ -73,9 +73,10 @@ class NemesisSpec:
         return any(k in NETWORK_KINDS for k in self.kinds)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FaultWindow:
-    """One fault: when it began and ended (seconds from the run's start), what was done and undone."""
+    """One fault: when it began and ended (seconds from the run's start), what was done and undone. Frozen: the
+    schedule records each step as a copy (dataclasses.replace), so a listener keeps the window it was given."""
 
     kind: str
     start_s: float

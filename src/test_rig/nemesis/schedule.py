@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import time
@@ -21,9 +22,10 @@ from typing import Any
 
 from test_rig.db import Target, connect
 from test_rig.errors import DatabaseError, RigError, UsageError
-from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl, find_sandbox
+from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl
 from test_rig.nemesis.model import NEEDS, SERVER_KINDS, FaultWindow, NemesisSpec
 from test_rig.nemesis.toxiproxy import Toxiproxy, connect_toxiproxy
+from test_rig.servers.sandbox import find_sandbox
 
 SessionsProvider = Callable[[], Awaitable[list[int]]]
 EventListener = Callable[[str, str, FaultWindow], None]
@@ -123,18 +125,17 @@ class Nemesis:
                 return
             kind = self.spec.kinds[(n - 1) % len(self.spec.kinds)]
             n += 1
-            window = FaultWindow(kind, time.perf_counter() - start_at)
-            self.windows.append(window)
+            index = len(self.windows)
+            self.windows.append(FaultWindow(kind, time.perf_counter() - start_at))
             try:
-                window.action = await self._inject(kind)
+                window = self._record(index, action=await self._inject(kind))
             except asyncio.CancelledError:  # cancelled half-way: what was done is undone all the same
-                window.error = f"{kind} was interrupted while being injected"
-                await self._end_surely(window, start_at)
+                self._record(index, error=f"{kind} was interrupted while being injected")
+                await self._end_surely(index, start_at)
                 raise
             except (RigError, DatabaseError, OSError) as e:
-                window.error = f"{kind} could not be injected: {e}"
-                window.end_s = time.perf_counter() - start_at
-                self._fire("failed", window)
+                self._fire("failed", self._record(index, error=f"{kind} could not be injected: {e}",
+                                                  end_s=time.perf_counter() - start_at))
                 with contextlib.suppress(RigError, DatabaseError, OSError):
                     await self._heal(kind)  # whatever half of it happened is undone
                 continue
@@ -143,25 +144,30 @@ class Nemesis:
                 if kind != "kill-connections":
                     await self._pause_until(min(start_at + window.start_s + self.spec.hold, end))
             finally:
-                await self._end_surely(window, start_at)
+                await self._end_surely(index, start_at)
 
-    async def _end_surely(self, window: FaultWindow, start_at: float) -> None:
+    def _record(self, index: int, **changes: Any) -> FaultWindow:
+        """The window at `index` with `changes`, recorded in its place."""
+        self.windows[index] = dataclasses.replace(self.windows[index], **changes)
+        return self.windows[index]
+
+    async def _end_surely(self, index: int, start_at: float) -> None:
         """`_end`, carried through even if this task is cancelled meanwhile: the server must not be left killed
         or paused. A cancellation goes on once the fault is healed."""
-        healing = asyncio.ensure_future(self._end(window, start_at))
+        healing = asyncio.ensure_future(self._end(index, start_at))
         try:
             await asyncio.shield(healing)
         except asyncio.CancelledError:
             await healing
             raise
 
-    async def _end(self, window: FaultWindow, start_at: float) -> None:
+    async def _end(self, index: int, start_at: float) -> None:
+        kind = self.windows[index].kind
         try:
-            window.heal = await self._heal(window.kind)
+            changes: dict[str, Any] = {"heal": await self._heal(kind)}
         except (RigError, DatabaseError, OSError) as e:
-            window.error = f"{window.kind} could not be healed: {e}"
-        window.end_s = time.perf_counter() - start_at
-        self._fire("end", window)
+            changes = {"error": f"{kind} could not be healed: {e}"}
+        self._fire("end", self._record(index, end_s=time.perf_counter() - start_at, **changes))
 
     async def _inject(self, kind: str) -> str:
         if kind == "kill":

@@ -154,6 +154,11 @@ def check_writable(path: str | Path, option: str) -> None:
                 break
 
 
+def level_label(isolation: str, txn_mode: str | None) -> str:
+    """How every report names an isolation level run in a transaction mode: "repeatable-read (optimistic)"."""
+    return isolation + (f" ({txn_mode})" if txn_mode else "")
+
+
 def check_report_path(path: str | None, option: str) -> None:
     """check_writable for a report path the user may have given (None: none asked for)."""
     if path:
