@@ -18,13 +18,10 @@ from test_rig.cli.common import (
     nemesis_options,
     nemesis_spec,
 )
-from test_rig.config import parse_session_var
 from test_rig.db import ISOLATION_LEVELS
-from test_rig.errors import UsageError
-from test_rig.history.check import parse_anomalies, parse_models
 from test_rig.history.report import junit_suite, render_run
-from test_rig.history.runner import PROMISED, ElleSettings, run_elle
-from test_rig.history.workloads import WORKLOADS, Spec
+from test_rig.history.runner import elle_settings, run_elle
+from test_rig.history.workloads import WORKLOADS
 
 
 @click.command("elle")
@@ -61,21 +58,12 @@ def elle_cmd(ctx: click.Context, /, workload: str, connections: int, duration: f
              seed: int, processes: int, **params: Any) -> None:
     """Run a random transactional workload, record its history, and check it (an Elle-style checker); exit 0
     when the history is valid under the model, 1 when invalid or undecided."""
-    if processes > connections:
-        raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
-                         "at least one connection.")
-    for name, flag in (("keys", "--keys"), ("max_txn_len", "--max-txn-len")):
-        if workload == "bank" and given(ctx, name):
-            raise UsageError(f"{flag} does not apply to the bank workload (it moves money between "
-                             f"{Spec('bank').accounts} accounts); leave it out.")
-    if workload != "rw-register" and given(ctx, "wfr_keys"):
-        raise UsageError(f"--wfr-keys applies to rw-register only, not {workload}.")
     check_report_path(history_path, "--history")
-    anomalies = parse_anomalies(anomaly_names)
-    settings = ElleSettings(Spec(workload, keys=keys, max_txn_len=max_txn_len), connections, duration,
-                            isolation_level, parse_models(models, PROMISED[isolation_level]), anomalies,
-                            dict(parse_session_var(item) for item in session_vars), txn_mode, history_path, seed,
-                            processes, wfr_keys and workload == "rw-register", nemesis_spec(ctx, params, seed))
+    settings = elle_settings(workload, typed={name for name in ctx.params if given(ctx, name)},
+                             connections=connections, duration=duration, keys=keys, max_txn_len=max_txn_len,
+                             isolation=isolation_level, models=models, anomaly_names=anomaly_names,
+                             session_vars=session_vars, txn_mode=txn_mode, history_path=history_path, seed=seed,
+                             processes=processes, wfr_keys=wfr_keys, nemesis=nemesis_spec(ctx, params, seed))
     env = build_environment(ctx, params)
     if given(ctx, "database"):
         env.console.print("note: -d/--database is ignored: elle runs in a schema of its own (rig_elle_...), dropped "

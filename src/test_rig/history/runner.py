@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -77,6 +77,32 @@ class ElleSettings:
     processes: int = 1
     wfr_keys: bool = False
     nemesis: NemesisSpec | None = None
+
+
+def elle_settings(workload: str, *, typed: Collection[str], connections: int, duration: float, keys: int,
+                  max_txn_len: int, isolation: str, models: Sequence[str], anomaly_names: Sequence[str],
+                  session_vars: Sequence[str], txn_mode: str | None, history_path: str | None, seed: int,
+                  processes: int, wfr_keys: bool, nemesis: NemesisSpec | None) -> ElleSettings:
+    """The settings the `elle` command's options ask for, checked (UsageError for bad input): `typed` names the
+    options given on the command line (those the workload has no use for are refused), `models` defaults to the
+    one `isolation` promises, `session_vars` are NAME=VALUE."""
+    from test_rig.config import parse_session_var
+    from test_rig.history.check import parse_anomalies, parse_models
+
+    if processes > connections:
+        raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
+                         "at least one connection.")
+    for name, flag in (("keys", "--keys"), ("max_txn_len", "--max-txn-len")):
+        if workload == "bank" and name in typed:
+            raise UsageError(f"{flag} does not apply to the bank workload (it moves money between "
+                             f"{Spec('bank').accounts} accounts); leave it out.")
+    if workload != "rw-register" and "wfr_keys" in typed:
+        raise UsageError(f"--wfr-keys applies to rw-register only, not {workload}.")
+    anomalies = parse_anomalies(anomaly_names)
+    return ElleSettings(Spec(workload, keys=keys, max_txn_len=max_txn_len), connections, duration, isolation,
+                        parse_models(models, PROMISED[isolation]), anomalies,
+                        dict(parse_session_var(item) for item in session_vars), txn_mode, history_path, seed,
+                        processes, wfr_keys and workload == "rw-register", nemesis)
 
 
 def run_elle(env: Environment, target: Target, settings: ElleSettings,
