@@ -1,12 +1,16 @@
 """test-rig hunt against a bare asyncmy loop sending the same statements, side by side in one run.
 
 Usage: .venv/bin/python benchmarks/hunt.py [--queries 6000] [--tidb-queries 1500] [--seed 7] [--skip-tidb]
-Starts its own sandboxes (MariaDB, TiDB). For each: `test-rig hunt --queries N --log FILE` with every oracle on
+    [--mariadb-port P] [--tidb-port P]
+Starts its own sandboxes (MariaDB, TiDB), or uses the servers already running on the ports given.
+For each: `test-rig hunt --queries N --log FILE` with every oracle on
 one connection (findings confirmed but not reduced: reduction is measured apart, as the median seconds in
 a run's `reduction_seconds`), then the statements of that log (setup, DML, DDL and every checked query, in
 the order sent) replayed by a bare asyncmy loop on one connection, rows fetched and dropped. Prints checked queries per
 second per connection for both and the ratio hunt / bare (target >= 0.5: generator, oracles and comparison
-together cost less than the client's own time)."""
+together cost less than the client's own time), and the statements sent per second: SQLancer's "queries/s"
+counts every statement it executes (each TLP partition, DDL, DML), while a checked query here is one oracle's
+whole check (two to four queries), so statements per second is the figure to set beside SQLancer's."""
 
 from __future__ import annotations
 
@@ -56,23 +60,25 @@ async def bare(port: int, log: Path) -> float:
     return elapsed
 
 
-def measure(kind: str, queries: int, seed: int, rounds: int) -> None:
-    box = Sandbox(Path(tempfile.mkdtemp(prefix=f"bench-hunt-{kind}-")), server=kind)
-    state = box.start()
+def measure(kind: str, queries: int, seed: int, rounds: int, port: int | None = None) -> None:
+    box = Sandbox(Path(tempfile.mkdtemp(prefix=f"bench-hunt-{kind}-")), server=kind) if port is None else None
+    port = box.start().port if box is not None else port
     try:
         work = Path(tempfile.mkdtemp(prefix="bench-hunt-"))
         ratios: list[float] = []
         for r in range(rounds):
-            seconds, checked, log = hunt(state.port, queries, seed + r, work)
-            bare_seconds = asyncio.run(bare(state.port, log))
+            seconds, checked, log = hunt(port, queries, seed + r, work)
+            bare_seconds = asyncio.run(bare(port, log))
             ours, floor = checked / seconds, checked / bare_seconds
             ratios.append(ours / floor)
+            sent = log.read_text().count(";\n")
             print(f"{kind} round {r + 1}: {checked} checked queries; hunt {seconds:.2f} s = {ours:.0f}/s per "
-                  f"connection; bare asyncmy, the same {log.read_text().count(';' + chr(10))} statements, "
+                  f"connection ({sent / seconds:.0f} statements/s); bare asyncmy, the same {sent} statements, "
                   f"{bare_seconds:.2f} s = {floor:.0f}/s; ratio {ours / floor:.2f} (target >= 0.5)", flush=True)
         print(f"{kind}: median ratio {statistics.median(ratios):.2f} over {rounds} rounds", flush=True)
     finally:
-        box.destroy()
+        if box is not None:
+            box.destroy()
 
 
 def main() -> None:
@@ -82,10 +88,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-tidb", action="store_true")
+    parser.add_argument("--mariadb-port", type=int, default=None, help="a MariaDB already running here")
+    parser.add_argument("--tidb-port", type=int, default=None, help="a TiDB already running here")
     args = parser.parse_args()
-    measure("mariadb", args.queries, args.seed, args.rounds)
+    measure("mariadb", args.queries, args.seed, args.rounds, args.mariadb_port)
     if not args.skip_tidb:
-        measure("tidb", args.tidb_queries, args.seed, args.rounds)
+        measure("tidb", args.tidb_queries, args.seed, args.rounds, args.tidb_port)
 
 
 if __name__ == "__main__":
