@@ -8,7 +8,8 @@ that server is started for the session (per xdist worker) and stopped at its end
 
 Fixtures: rig_target, rig_server, rig_connection, rig_coordinator, rig_script, rig_run, rig_environment (the
 Environment a command builds for the target), rig_basic and rig_multi_connection (the `basic` and
-`multi-connection` commands' features, returning the RunResult the CLI renders), rig_hunt (a bounded
+`multi-connection` commands' features, returning the RunResult the CLI renders), rig_bench (the `bench`
+command's feature, in this process), rig_hunt (a bounded
 logic-bug hunt as a test: it fails with each new bug's reduced SQL). Markers:
 rig_isolation(level), rig_server(kind, ...), rig_server_min_version("8.0"), rig_session_vars(name=value).
 
@@ -404,6 +405,22 @@ def rig_multi_connection(rig_environment: Environment, rig_loop: RigLoop) -> Cal
         return rig_loop.run(multi_connection(rig_environment, count, coordination_timeout=coordination_timeout))
 
     return run
+
+
+@pytest.fixture
+def rig_bench(rig_environment: Environment, rig_loop: RigLoop) -> Callable[..., RunResult]:
+    """`rig_bench("point-select", connections=4, duration=2.0, table_size=1000)` runs the `bench` command's feature
+    (load.bench.run, in this process) and returns its RunResult: throughput, latency and the per-second timeline
+    in `payload`, `ok` false when it could not measure what was asked."""
+    from test_rig.load.bench import LoadSettings, run
+
+    def bench(workload: str = "select-1", *, connections: int = 2, duration: float = 2.0, table_size: int = 1000,
+              seed: int = 0) -> RunResult:
+        load = LoadSettings(connections, duration, seed=seed)
+        load.check()
+        return rig_loop.run(run(rig_environment, workload, load, table_size=table_size))
+
+    return bench
 
 
 @pytest.fixture

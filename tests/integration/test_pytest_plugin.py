@@ -191,6 +191,13 @@ def test_rig_multi_connection_returns_the_commands_result(rig_multi_connection):
     assert [c["name"] for c in result.payload["connections"]] == ["conn-1", "conn-2", "conn-3"]
     assert all(c["ok"] for c in result.payload["connections"])
     assert result.payload["events"][-1]["kind"] == "TestCompleted"
+
+
+def test_rig_bench_returns_the_bench_commands_result(rig_bench):
+    result = rig_bench("point-select", connections=2, duration=1.0, table_size=200)
+    assert (result.command, result.ok, result.complete, result.error) == ("bench point-select", True, True, None)
+    assert result.payload["operations"] > 0 and result.payload["errors"] == 0
+    assert str(result.verdict.outcome) == "passed"
 '''
 
 FLOW_FAILS = '''
@@ -219,4 +226,4 @@ def test_the_flow_fixtures_return_what_the_commands_render(tmp_path: Path, sandb
     (suite / "test_flow_fails.py").write_text(FLOW_FAILS)
     r = pytest_in(suite, "--rig-host", f"{sandbox.host}:{sandbox.port}", "--rig-user", "root")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "3 passed" in r.stdout
+    assert "4 passed" in r.stdout
