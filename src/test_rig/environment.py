@@ -207,6 +207,18 @@ class ProgramStop:
         self.installed = True
         return True
 
+    def begin(self, argv: list[str] | None) -> bool:
+        """The program's main starts (Program.main): take over the signals if nobody did (True: this call did, and
+        `uninstall` gives them back at the end), else start a new run, first ending in order a stop that came
+        while the program loaded and that something swallowed, rather than forget it."""
+        owner = self.install(argv)
+        self.loading = False
+        if not owner:
+            if self.installed and self.interrupted_by is not None and not self.ended:
+                self.end()
+            self.reset(argv)
+        return owner
+
     def uninstall(self) -> None:
         """Give the signals back (for a program run inside another one, such as a test)."""
         for sig, handler in self._previous.items():

@@ -93,3 +93,27 @@ def test_every_hint_acts_on_the_same_sandbox(how: str, tmp_path: Path, state_hom
         run_cli("sandbox", "stop", "--destroy", *(["--name", "flags1"] if how == "name" else ["--dir", str(box_dir)]),
                 env=state_home)
     assert not box_dir.exists()
+
+
+def test_env_finds_a_sandbox_started_with_dir_by_its_port(tmp_path: Path, state_home: dict[str, str]) -> None:
+    """`sandbox env --port P` finds the sandbox serving P wherever its --dir (find_sandbox, from the registry of
+    started sandboxes in the state directory), as the nemesis does."""
+    where = tmp_path / "somewhere" / "else"
+    r = run_cli("sandbox", "start", "--dir", str(where), env=state_home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    found = re.search(r"running on 127\.0\.0\.1:(\d+)", r.stdout)
+    assert found, r.stdout
+    port = int(found.group(1))
+    try:
+        by_port = run_cli("sandbox", "env", "--port", str(port), env=state_home)
+        assert by_port.returncode == 0, by_port.stderr
+        assert by_port.stdout == run_cli("sandbox", "env", "--dir", str(where), env=state_home).stdout
+        assert f"export TIDB_HOST=127.0.0.1:{port}\n" in by_port.stdout
+        both = run_cli("sandbox", "env", "--port", str(port), "--dir", str(where), env=state_home)
+        assert (both.returncode, both.stderr) == (2, "error: --port finds the sandbox by its port; give it without "
+                                                     "--dir and --name.\n")
+    finally:
+        run_cli("sandbox", "stop", "--dir", str(where), "--destroy", env=state_home)
+    gone = run_cli("sandbox", "env", "--port", str(port), env=state_home)
+    assert (gone.returncode, gone.stderr) == (2, f"error: No sandbox is running on 127.0.0.1:{port}; `test-rig "
+                                                 "sandbox status` shows the default one, or start one with --port.\n")

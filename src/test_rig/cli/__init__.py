@@ -21,7 +21,6 @@ try:
     import click
 
     from test_rig import __version__
-    from test_rig.report.files import RedactingStream
 except KeyboardInterrupt as _stop:
     if not PROGRAM_STOP.installed:  # imported by another program: its interrupt is its own
         raise
@@ -44,14 +43,7 @@ class Program(click.Group):
              standalone_mode: bool = True, **extra: Any) -> Any:
         owner = False
         try:
-            owner = PROGRAM_STOP.install(None if args is None else list(args))
-            PROGRAM_STOP.loading = False
-            if not owner:
-                if PROGRAM_STOP.installed and PROGRAM_STOP.interrupted_by is not None and not PROGRAM_STOP.ended:
-                    # A signal came while the program loaded and something swallowed its stop: end now,
-                    # rather than forget it by starting afresh.
-                    PROGRAM_STOP.end()
-                PROGRAM_STOP.reset(None if args is None else list(args))
+            owner = PROGRAM_STOP.begin(None if args is None else list(args))
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         except _Stopped as e:
             PROGRAM_STOP.end(e.stop)
@@ -108,7 +100,9 @@ class Program(click.Group):
 def main(ctx: click.Context) -> None:
     """test-rig: test TiDB, MySQL and MariaDB servers — connections, concurrency, isolation, resilience."""
     # Everything printed passes the same redaction as logs and reports: a user handler's error
-    # message holding the password is masked on the console too.
+    # message holding the password is masked on the console too. (Imported here: `--help` needs none of it.)
+    from test_rig.report.files import RedactingStream
+
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
 

@@ -106,17 +106,7 @@ def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
 @guarded
 def report_cmd(result_path: str, html_path: str, verbose: bool) -> None:
     """Render any command's --json result as a self-contained HTML report (e.g. later, in CI)."""
-    from test_rig.report.files import check_writable
-    from test_rig.report.html import read_result, write_html
+    from test_rig.report.html import rerender
 
-    # Both paths are checked before anything is read or rendered.
-    if Path(html_path).resolve() == Path(result_path).resolve():
-        raise UsageError(f"--html {html_path} is the result file itself; choose another name for the report.")
-    check_writable(html_path, "--html")
-    data = read_result(result_path)
-    try:
-        write_html(html_path, data)
-    except OSError as e:
-        raise UsageError(f"--html {html_path} could not be written ({e.strerror or e}); choose another path.") \
-            from None
+    rerender(result_path, html_path)
     click.echo(f"report written to {html_path}")

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from test_rig.cli.common import guarded
+from test_rig.errors import UsageError
 from test_rig.servers import binaries
-from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox
+from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox, find_sandbox
 
 _dir_option = click.option("--dir", "directory", default=None,
                            help="Sandbox directory (default $TEST_RIG_SANDBOX_DIR or ~/.local/state/test-rig/sandbox).")
@@ -83,11 +84,22 @@ def sandbox_status(directory: str | None, name: str | None, verbose: bool) -> No
 @sandbox.command("env")
 @_dir_option
 @_name_option
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="The sandbox serving this loopback port, wherever its directory (one started with --dir too).")
 @click.option("-v", "--verbose", is_flag=True, default=False)
 @guarded
-def sandbox_env(directory: str | None, name: str | None, verbose: bool) -> None:
+def sandbox_env(directory: str | None, name: str | None, port: int | None, verbose: bool) -> None:
     """Print shell exports that point test-rig at the sandbox."""
-    for line in _box(directory, name).env_lines():
+    box = _box(directory, name)
+    if port is not None:
+        if directory or name:
+            raise UsageError("--port finds the sandbox by its port; give it without --dir and --name.")
+        found = find_sandbox("127.0.0.1", port)
+        if found is None:
+            raise UsageError(f"No sandbox is running on 127.0.0.1:{port}; `test-rig sandbox status` shows the "
+                             "default one, or start one with --port.")
+        box = found
+    for line in box.env_lines():
         click.echo(line)
 
 

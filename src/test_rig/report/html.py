@@ -105,6 +105,22 @@ def write_html(path: str | Path, data: dict[str, Any]) -> None:
     Path(path).write_text(redactor(render(data)), encoding="utf-8")
 
 
+def rerender(result_path: str | Path, html_path: str | Path) -> None:
+    """`test-rig report`: the HTML report of a command's --json result. Both paths are checked before anything is
+    read or rendered; every problem is a UsageError naming the path."""
+    from test_rig.report.files import check_writable
+
+    if Path(html_path).resolve() == Path(result_path).resolve():
+        raise UsageError(f"--html {html_path} is the result file itself; choose another name for the report.")
+    check_writable(html_path, "--html")
+    data = read_result(result_path)
+    try:
+        write_html(html_path, data)
+    except OSError as e:
+        raise UsageError(f"--html {html_path} could not be written ({e.strerror or e}); choose another path.") \
+            from None
+
+
 def _banner(data: dict[str, Any]) -> str:
     """The status at the top, from the result's own verdict and nothing else."""
     judged = judge(data)
@@ -205,7 +221,9 @@ def _isolation(data: dict[str, Any]) -> str:
 
 
 def _level(r: dict[str, Any]) -> str:
-    return str(r["isolation"]) + (f" ({r['txn_mode']})" if r.get("txn_mode") else "")
+    from test_rig.report.files import level_label
+
+    return level_label(str(r["isolation"]), r.get("txn_mode"))
 
 
 # --------------------------------------------------------------------------- free-running runs
