@@ -13,7 +13,7 @@ import click
 from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
 from test_rig.cli.common import build_environment, common_options
 from test_rig.load import oltp
-from test_rig.load.bench import bench_suites, step_suites
+from test_rig.load.bench import bench_suites, cleanup_lines, step_suites
 
 _ON_OFF = click.BOOL  # sysbench writes booleans as on/off; click reads on, off, true, false, 1, 0
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,8 +105,7 @@ def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: An
              f"{target.address}")
     finish(env, lambda: oltp.run_prepare(env, opts, seed=seed, parallel=connections,
                                          on_table=lambda table, what: say(env, f"  {table}: {what}")),
-           lambda data: [f"prepared {', '.join(data['tables'])}: {data['rows']} rows in {data['seconds']:.1f} s"],
-           step_suites)
+           oltp.prepare_lines, step_suites)
 
 
 @bench_command("cleanup")
@@ -116,10 +115,7 @@ def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     """Drop sysbench's tables sbtest1..N."""
     oltp.check_options(None, oltp.OltpOptions(tables=tables))
     env = build_environment(ctx, params)
-    finish(env, lambda: oltp.run_cleanup(env, tables), lambda data: [
-        f"dropped {', '.join(data['dropped']) or 'nothing'}"
-        + (f"; not there: {', '.join(data['absent'])}" if data["absent"] else "")
-        + (f"; left in place: {', '.join(data['left'])}" if data["left"] else "")], step_suites)
+    finish(env, lambda: oltp.run_cleanup(env, tables), cleanup_lines, step_suites)
 
 
 _SUMMARIES = {

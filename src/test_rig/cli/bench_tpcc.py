@@ -13,7 +13,7 @@ import click
 from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
 from test_rig.cli.common import build_environment, common_options
 from test_rig.load import tpcc
-from test_rig.load.bench import step_suites
+from test_rig.load.bench import cleanup_lines, step_suites
 
 _size_options = stack(
     click.option("--warehouses", type=int, default=1, show_default=True,
@@ -44,8 +44,7 @@ def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
                                          f" (scaled down {opts.scale_down}×, not spec-sized)")
              + f" in {target.database} on {target.address}")
     finish(env, lambda: tpcc.run_prepare(env, opts, seed=seed, on_table=lambda t, _n: say(env, f"  loading {t}")),
-           lambda data: [f"prepared {data['rows']} rows in {data['seconds']:.1f} s: "
-                         + ", ".join(f"{t} {n}" for t, n in data["tables"].items())], step_suites)
+           tpcc.prepare_lines, step_suites)
 
 
 @bench_command("tpcc-cleanup")
@@ -53,9 +52,7 @@ def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
 def cleanup_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Drop the nine TPC-C tables."""
     env = build_environment(ctx, params)
-    finish(env, lambda: tpcc.run_cleanup(env), lambda data: [
-        f"dropped {', '.join(data['dropped']) or 'nothing'}"
-        + (f"; not there: {', '.join(data['absent'])}" if data["absent"] else "")], step_suites)
+    finish(env, lambda: tpcc.run_cleanup(env), cleanup_lines, step_suites)
 
 
 @bench_command("tpcc-check")
@@ -64,7 +61,7 @@ def check_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Judge the TPC-C consistency conditions (clause 3.3.2, 1 to 12) on the tables as they are: exit 0 when
     all hold, 1 naming the broken ones with the rows that show it."""
     env = build_environment(ctx, params)
-    finish(env, lambda: tpcc.run_check(env), lambda data: tpcc.check_lines(data["checks"]), tpcc.suites)
+    finish(env, lambda: tpcc.run_check(env), tpcc.console_lines, tpcc.suites)
 
 
 _MIX = click.option("--mix", default=",".join(map(str, tpcc.DEFAULT_MIX)), show_default=True,

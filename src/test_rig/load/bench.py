@@ -372,6 +372,13 @@ def step_suites(data: dict[str, Any]) -> list[Suite]:
                                  None if seconds is None else float(seconds))])]
 
 
+def cleanup_lines(data: dict[str, Any]) -> list[str]:
+    """A clean-up's line: the tables dropped, those that were not there, those it left (sysbench's beyond N)."""
+    return [f"dropped {', '.join(data['dropped']) or 'nothing'}"
+            + (f"; not there: {', '.join(data['absent'])}" if data["absent"] else "")
+            + (f"; left in place: {', '.join(data['left'])}" if data.get("left") else "")]
+
+
 # The console's lines of a result, as a person reads them (the JSON holds the same figures): beside the features
 # that make those figures, as load.html holds their HTML.
 def timeline_lines(data: dict[str, Any], unit: str, *, nemesis: bool = True) -> list[str]:

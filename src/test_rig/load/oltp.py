@@ -772,3 +772,8 @@ def console_lines(data: dict[str, Any]) -> list[str]:
             "per transaction, as sysbench sends for these options: "
             + ", ".join(f"{k} {n}" for k, n in data["per_transaction"].items()),
             *timeline_lines(data, "tps")]
+
+
+def prepare_lines(data: dict[str, Any]) -> list[str]:
+    """A prepare's closing line: the tables made, their rows, the seconds it took."""
+    return [f"prepared {', '.join(data['tables'])}: {data['rows']} rows in {data['seconds']:.1f} s"]

@@ -833,3 +833,9 @@ def suites(data: dict[str, Any]) -> list[Suite]:
                            error=f"not decided: {c.get('error')}" if c["holds"] is None else None))
         out.append(suite)
     return out
+
+
+def prepare_lines(data: dict[str, Any]) -> list[str]:
+    """A prepare's closing line: the rows loaded, the seconds it took, the rows per table."""
+    return [f"prepared {data['rows']} rows in {data['seconds']:.1f} s: "
+            + ", ".join(f"{t} {n}" for t, n in data["tables"].items())]
