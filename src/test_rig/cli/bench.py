@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, start
+from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, start
 
 _PROCESSES = ("Worker processes the connections are split over (one process tops out at one core); with --ray, Ray "
               "actors.")
@@ -25,8 +25,8 @@ def _command(name: str, table_size: bool, summary: str) -> click.Command:
 
         size = params.pop("table_size", 0)
         env, load, spec = start(ctx, params)
-        env.console.print(f"test-rig bench {name}: {load.connections} connections, {load.duration:g} s, "
-                          + (f"{size} rows, " if size else "") + f"against {env.target().address}")
+        say(env, f"test-rig bench {name}: {load.connections} connections, {load.duration:g} s, "
+                 + (f"{size} rows, " if size else "") + f"against {env.target().address}")
         finish(env, lambda: feature.run(env, name, load, table_size=size, nemesis=spec,
                                         events=live(env, load, "connections", "ops", "errors")),
                _lines, feature.bench_suites)
