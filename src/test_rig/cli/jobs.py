@@ -49,7 +49,7 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
 
         cancelled = run_feature(lambda: cancel(target, env.manager(), cancel_id, source))
         env.console.print(cancelled.payload["detail"], markup=False)
-        env.conclude(cancelled.to_dict())
+        env.conclude(cancelled)
     monitor = plan(options, imported, env.config.monitor, env.loaded.sources())
     env.console.print(monitor.describe(target.address))
     display = Display(env.console, monitor.show_details)
@@ -59,4 +59,4 @@ def job_monitor(ctx: click.Context, /, monitor_duration: float | None, update_in
     finally:
         display.stop()
     render(env.console, run)
-    env.conclude(run.to_result().to_dict(), [junit_suite(run)])
+    env.conclude(run.to_result(), [junit_suite(run)])
