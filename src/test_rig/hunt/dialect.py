@@ -70,6 +70,12 @@ class Dialect:
     statement_timeout: tuple[str, str] = ("max_execution_time", "10000")
     #: JOIN kinds the server has
     joins: tuple[str, ...] = ("JOIN", "LEFT JOIN", "RIGHT JOIN", "CROSS JOIN", "STRAIGHT_JOIN")
+    #: what every CREATE TABLE ends with. InnoDB recalculates a table's statistics in a background thread once a
+    #: tenth of its rows changed, at a moment that depends on timing, and plans follow the statistics: a bug
+    #: that shows only under the new ones then shows in the run and not in its replay (4 flaky candidates of a
+    #: MariaDB run were that). Without it, statistics change only with the generator's ANALYZE TABLE, which
+    #: is replayed. (TiDB analyzes by itself only tables of 1,000 rows and more, which the hunt's are not.)
+    table_options: str = ""
 
     def render_hints(self, hints: str) -> str:
         return f"/*+ {hints} */ " if hints else ""
@@ -137,6 +143,7 @@ MARIADB = Dialect(
         ("optimizer_use_condition_selectivity", ("1", "4")),
     ),
     statement_timeout=("max_statement_time", "10"),
+    table_options=" STATS_AUTO_RECALC=0",
 )
 
 MYSQL = Dialect(
@@ -157,6 +164,7 @@ MYSQL = Dialect(
         ("optimizer_switch", ("'index_merge=off'", "'block_nested_loop=off'", "'semijoin=off'",
                               "'derived_merge=off'", "'index_condition_pushdown=off'")),
     ),
+    table_options=" STATS_AUTO_RECALC=0",
 )
 
 DIALECTS = {"tidb": TIDB, "mariadb": MARIADB, "mysql": MYSQL}

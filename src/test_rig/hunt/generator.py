@@ -19,7 +19,7 @@ from test_rig.hunt import ast as A
 from test_rig.hunt.dialect import MARIADB, Dialect
 
 #: Bumped whenever the same seed would give different statements: it is part of every finding.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 INT_TYPES = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INT": 32, "BIGINT": 64}
 NUMERIC = ("int", "decimal", "real", "bool")

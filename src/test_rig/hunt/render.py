@@ -124,4 +124,4 @@ def create_table(t: A.Table, dialect: Dialect) -> str:
         parts.append(f"PRIMARY KEY ({', '.join(t.primary_key)}){clustering}")
     for index in t.indexes:
         parts.append(f"{'UNIQUE ' if index.unique else ''}INDEX {index.name} ({_index_columns(index)})")
-    return f"CREATE TABLE {t.name} ({', '.join(parts)})"
+    return f"CREATE TABLE {t.name} ({', '.join(parts)}){dialect.table_options}"
