@@ -420,3 +420,38 @@ def test_an_operation_with_a_bad_field_is_named(tmp_path: Any, line: str, messag
 
     with pytest.raises(UsageError, match=message):
         _ops_from(line + "\n", tmp_path)
+
+
+def test_check_file_returns_the_commands_result_and_its_report_renders_again_from_the_json(tmp_path: Any) -> None:
+    """`check` without the command line: history.check.check_file gives the RunResult `check --json` writes,
+    and the console lines and JUnit case drawn from that dict are those drawn from its JSON read back."""
+    import io
+    import json
+
+    from rich.console import Console
+
+    from test_rig.history.check import CheckOptions, check_file
+    from test_rig.history.checker import Report
+    from test_rig.history.report import junit_suite, render
+
+    ops = history((0, "ok", [["append", 1, 1], ["r", 2, None]]), (1, "ok", [["append", 2, 1], ["r", 1, None]]),
+                  overlap=True)
+    path = tmp_path / "g2.jsonl"
+    path.write_text("".join(json.dumps({"index": o.index, "process": o.process, "type": o.type, "f": o.f,
+                                        "value": o.value, "time": o.time}) + "\n" for o in ops))
+    result = check_file(str(path), CheckOptions())
+    data = result.to_dict()
+    assert (result.command, result.ok, result.complete, result.verdict.exit_status) == ("check", False, True, 1)
+    assert (data["workload"], data["format"], data["valid"], data["violations"]) == ("list-append", "jsonl", False,
+                                                                                     ["G2-item"])
+    again = json.loads(json.dumps(data))
+    assert Report.from_dict(again).to_dict() == {k: data[k] for k in Report.from_dict(data).to_dict()}
+
+    def shown(d: dict[str, Any]) -> str:
+        out = io.StringIO()
+        render(Console(file=out, width=200), d)
+        return out.getvalue()
+
+    assert shown(again) == shown(data) and shown(data).startswith("invalid under serializable; transactions: ")
+    case = junit_suite(again, "check").cases[0]
+    assert (case.name, case.failure) == ("history valid under serializable", "invalid: G2-item")

@@ -303,3 +303,32 @@ def test_a_job_the_monitor_cancelled_when_time_ran_out_was_still_running() -> No
     assert run.exit_status == 1  # cancelled by someone else: the job did not succeed
     run.jobs["ddl:0"].cancelled_by_monitor = True
     assert run.exit_status == 3  # the monitor's duration ran out while it ran, as for any job still running
+
+
+def test_the_monitor_plan_takes_each_value_from_where_it_has_precedence_and_refuses_bad_ones() -> None:
+    """jobs.options without the command line: command line > environment > import config > config file >
+    defaults, each refusal one sentence naming where the value came from."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from test_rig.errors import UsageError
+    from test_rig.jobs.importconfig import ImportConfig
+    from test_rig.jobs.options import MonitorOptions, plan
+
+    configured = SimpleNamespace(monitor_duration=300.0, update_interval=5.0, show_details=True)
+    imported = ImportConfig(Path("imp.toml"), {"monitor_duration": 60.0, "update_interval": 2.0}, "ALTER TABLE t")
+    sources = {"monitor.update_interval": "environment variable TIDB_UPDATE_INTERVAL"}
+    p = plan(MonitorOptions(job_ids=("7",), until_done=True), imported, configured, sources)
+    assert (p.settings.duration, p.settings.interval, p.show_details, p.job_sql) == (60.0, 5.0, True,
+                                                                                      "ALTER TABLE t")
+    assert p.describe("127.0.0.1:4000") == ("test-rig job-monitor: the job of the import config, jobs 7 on "
+                                            "127.0.0.1:4000, every 5 s for up to 60 s or until done")
+    assert plan(MonitorOptions(monitor_duration=10.0), imported, configured, sources).settings.duration == 10.0
+    with pytest.raises(UsageError, match=r"^The update interval \(5 s\) is longer than the monitor duration \(3 s\)"):
+        plan(MonitorOptions(monitor_duration=3.0), None, configured, {})
+    with pytest.raises(UsageError, match=r"^update_interval in import config imp.toml: 0.01 s is too short an "
+                                         r"update interval; give at least 0.1 s"):
+        plan(MonitorOptions(), ImportConfig(Path("imp.toml"), {"update_interval": 0.01}), configured, {})
+    with pytest.raises(UsageError, match=r"^--cancel cancels one job and exits, so -t/--monitor-duration, "
+                                         r"--until-done would be ignored; drop them"):
+        MonitorOptions(monitor_duration=5.0, until_done=True, cancel_id="12").check()
