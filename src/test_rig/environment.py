@@ -266,6 +266,15 @@ class ProgramStop:
             self.deferring = True
         raise _stop_class(self.interrupted_by or signum or signal.SIGINT)() from None
 
+    def end_command(self, stop: KeyboardInterrupt, environment: Environment | None) -> NoReturn:
+        """`end`, for an interrupt a command did not answer with a result: the reports written are `environment`'s
+        (None: the command had none yet). Later signals are deferred while the report is written, the run's own
+        report is kept and marked incomplete, one line, 130 or 143."""
+        if not self.installed:  # a command called on its own, not through the program
+            self.reset()
+        self.environment = environment
+        self.end(stop)
+
     def end(self, stop: BaseException | None = None) -> NoReturn:
         """The program's ending after a signal: write the reports that were asked for (the run's own, kept
         and marked incomplete, or a minimal one when the options were never parsed), print one line and
@@ -297,6 +306,28 @@ class ProgramStop:
 
 #: The one ProgramStop of this process (signal handlers are per process).
 PROGRAM_STOP = ProgramStop()
+
+
+def end_with_error(error: Exception, environment: Environment | None, *, verbose: bool) -> NoReturn:
+    """The ending of a command that raised instead of producing a result: its report (`ok: false` and the error)
+    when it had written none, one sentence on stderr (the traceback before it with `verbose`), and the exit status:
+    the RigError's own (2 for bad input), else 1 (an internal error: a bug to report). Called while handling it."""
+    import traceback
+
+    from test_rig.errors import RigError
+    from test_rig.report.files import redactor
+
+    if verbose:
+        traceback.print_exc()
+    if isinstance(error, RigError):
+        reported, line, status = error.message, f"error: {error.message}", error.exit_status
+    else:
+        reported = f"internal error: {type(error).__name__}: {error}"
+        line, status = f"{reported} (run again with -v for the traceback and please report it)", 1
+    if environment is not None and not environment.report_written:
+        environment.write_failure(reported, interrupted=False)
+    print(redactor(line), file=sys.stderr, flush=True)
+    sys.exit(status)
 
 
 def install_signal_handlers() -> None:

@@ -249,6 +249,11 @@ class Terminated(Interrupted):
     signal_name = "SIGTERM"
 
 
+def signal_name(stop: BaseException) -> str:
+    """SIGINT or SIGTERM: which signal interrupted the run (a bare KeyboardInterrupt is a SIGINT)."""
+    return stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
+
+
 class UsageError(RigError):
     """Bad input from the user (config, options, plugin names): exit status 2."""
 

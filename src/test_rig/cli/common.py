@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import functools
 import sys
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment, run_feature
-from test_rig.errors import Interrupted, RigError, UsageError
-from test_rig.report.files import check_report_path, redactor
+from test_rig.environment import PROGRAM_STOP, Environment, end_with_error, run_feature
+from test_rig.errors import UsageError, signal_name
+from test_rig.report.files import check_report_path
 
 # The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
 # here: a command that needs none (check, report) starts without it.
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["build_environment", "check_report_path", "common_options", "guarded", "html_option", "nemesis_options",
-           "nemesis_spec", "run_feature", "show_nemesis", "start_nemesis"]
+           "nemesis_spec", "run_feature", "show_nemesis", "signal_name", "start_nemesis"]
 
 #: option parameter name → (dotted config key, how the user spells it)
 COMMON_KEYS: dict[str, tuple[str, str]] = {
@@ -245,43 +244,13 @@ def guarded(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        verbose = bool(kwargs.get("verbose"))
         try:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException):
             raise
-        except RigError as e:
-            if verbose:
-                traceback.print_exc()
-            message = redactor(f"error: {e.message}")
-            _report_failure(e.message, interrupted=False)
-            click.echo(message, err=True)
-            sys.exit(e.exit_status)
         except KeyboardInterrupt as e:
-            # One ending for every interrupt (ProgramStop.end): later signals are deferred while the report is
-            # written, the run's own report is kept and marked incomplete, one line, 130 or 143.
-            if not PROGRAM_STOP.installed:  # a command called on its own, not through the program
-                PROGRAM_STOP.reset()
-            PROGRAM_STOP.environment = _current_env()
-            PROGRAM_STOP.end(e)
+            PROGRAM_STOP.end_command(e, _current_env())
         except Exception as e:
-            if verbose:
-                traceback.print_exc()
-            text = f"{type(e).__name__}: {e}"
-            _report_failure(f"internal error: {text}", interrupted=False)
-            click.echo(redactor(f"internal error: {text} (run again with -v for the traceback and please report "
-                                "it)"), err=True)
-            sys.exit(1)
+            end_with_error(e, _current_env(), verbose=bool(kwargs.get("verbose")))
 
     return wrapper  # type: ignore[return-value]
-
-
-def signal_name(e: BaseException) -> str:
-    """SIGINT or SIGTERM: which signal interrupted the run."""
-    return e.signal_name if isinstance(e, Interrupted) else "SIGINT"
-
-
-def _report_failure(error: str, *, interrupted: bool) -> None:
-    env = _current_env()
-    if env is not None and not env.report_written:
-        env.write_failure(error, interrupted=interrupted)
