@@ -6,6 +6,7 @@ kept in tests/regressions/hunt/ still show their difference."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import signal
@@ -306,3 +307,58 @@ def test_a_worker_replaces_its_connection_after_an_unexpected_error_with_the_ses
     before, kept, after, database = asyncio.run(main())
     assert kept == before and after[0] != before and int(after[1]) == 8
     assert database[0].startswith("rig_hunt_") and database[0].endswith("_w0")
+
+
+@dataclass(frozen=True)
+class SeenRows(PlantedOracle):
+    """The planted oracle, keeping the rows each check was judged on."""
+
+    seen: list[list[int]] = field(default_factory=list)
+
+    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
+        self.seen.append([len(r) for r in results])
+        return None
+
+
+def test_a_query_is_sent_once_per_database_state_and_again_after_a_change(sandbox: SandboxState) -> None:
+    """The oracles of one case share some queries; each is sent once while nothing changed, and again after
+    any statement between queries (a stale answer would compare rows of two database states)."""
+    from test_rig.hunt.dialect import dialect_for
+    from test_rig.hunt.runner import Hunter, Worker
+
+    target = Target("t", sandbox.host, sandbox.port, "root", "", None, 10)
+    oracle = SeenRows()
+    counts: list[int] = []  # the table's rows at each check, read apart
+
+    async def main() -> list[int]:
+        admin = await connect(target, database=False)
+        spec = HuntSpec(("seen",), extra_oracles={"seen": oracle})
+        hunter = Hunter(spec, target, HuntRun(spec), dialect_for(admin.server.kind), admin, ())
+        worker = Worker(hunter, 0)
+        sent: list[int] = []
+        try:
+            worker.conn = await worker.fresh(worker.database, None)
+            for statement in worker.generator.setup():
+                await worker.apply(statement)
+            table = worker.generator.tables[0]
+            column = table.columns[0]
+            base = A.Select((A.Item(A.Col("a0", column.name, column.type), "r0"),), A.TableRef(table.name, "a0"))
+            case = dataclasses.replace(worker.generator.case(), base=base, predicate=A.Const("1", A.T("int")))
+            for step in ("first", "again", "after an insert"):
+                if step == "after an insert":
+                    await worker.apply(worker.generator.insert(table, rows=3))
+                before = hunter.stats.statements
+                await worker.check(oracle, case)
+                sent.append(hunter.stats.statements - before)
+                counts.append((await worker.conn.query(f"SELECT COUNT(*) FROM {table.name}"))[0][0])
+            return sent
+        finally:
+            if worker.conn is not None:
+                await worker.conn.close()
+            await admin.execute(f"DROP DATABASE IF EXISTS {worker.database}")
+            await admin.close()
+
+    sent = asyncio.run(main())
+    assert sent == [2, 0, 2]  # the query and the query WHERE p; none again; both after the insert
+    assert counts[2] > counts[1] == counts[0]  # the insert added rows
+    assert oracle.seen == [[n, n] for n in counts]  # each check judged the rows its database held then
