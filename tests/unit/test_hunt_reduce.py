@@ -4,6 +4,7 @@ a fresh database (the integration tests run the real one)."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from test_rig.hunt import ast as A
 from test_rig.hunt import render as R
@@ -83,3 +84,31 @@ def test_the_budget_bounds_the_search_and_keeps_a_reproducing_case() -> None:
 
     result = asyncio.run(ddmin(list(range(50)), test, budget))
     assert 13 in result and len(result) > 1 and not budget.left()
+
+
+def test_a_subset_without_a_table_the_case_reads_is_known_not_to_reproduce() -> None:
+    from test_rig.hunt.reduce import creates_what_it_reads
+
+    for seed in range(20):
+        g = Generator(seed)
+        setup = g.setup()
+        for _ in range(10):
+            case = g.case()
+            assert creates_what_it_reads(setup, case)  # the round's statements create all a query reads
+            read = set(re.findall(r"(?:FROM|JOIN) ([tv]\d+)\b", R.query(case.query) + R.select(case.base)))
+            assert read
+            for name in read:  # without the table's or view's CREATE (a view over a table left out fails too)
+                kept = [s for s in setup if not ((isinstance(s, A.CreateTable) and s.table.name == name)
+                                                 or (isinstance(s, A.CreateView) and s.name == name))]
+                assert not creates_what_it_reads(kept, case)
+    t0 = A.Table("t0", (A.Column("c0", "INT", INT, True),))
+    view = A.CreateView("v0", A.Select((A.Item(A.Col("t0", "c0", INT), "w0"),), A.TableRef("t0", "t0")),
+                        (("w0", INT),))
+    reads_view = A.Case_(A.Select((A.Item(A.Col("a0", "w0", INT), "r0"),), A.TableRef("v0", "a0")),
+                         A.Const("1", INT), A.Select((), A.TableRef("v0", "a0")))
+    assert creates_what_it_reads([A.CreateTable(t0), view], reads_view)
+    assert not creates_what_it_reads([view, A.CreateTable(t0)], reads_view)  # the view could not be created
+    assert not creates_what_it_reads([A.CreateTable(t0)], reads_view)
+    cte = A.Case_(A.Select((), A.TableRef("c", "a0")), A.Const("1", INT), A.Select((), A.TableRef("c", "a0")),
+                  with_=("c", A.Select((A.Item(A.Col("t0", "c0", INT), "c0"),), A.TableRef("t0", "t0"))))
+    assert creates_what_it_reads([A.CreateTable(t0)], cte) and not creates_what_it_reads([], cte)
