@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from test_rig.errors import ConnectionError_, QueryError
-from test_rig.load.fast import FastStatement, QueryProtocol, StatementLoop, _Tally, query_packet, server_error
+from test_rig.load.fast import FastStatement, ScriptProtocol, StatementLoop, _Tally, query_packet, server_error
 
 
 def packet(seq: int, payload: bytes) -> bytes:
@@ -243,60 +243,81 @@ def test_the_bench_workloads_are_fast_statements() -> None:
     assert WORKLOADS["point-select"](10) == FastStatement(f"SELECT c FROM `{TABLE}` WHERE id=%s", range(1, 11))
 
 
-# -- QueryProtocol: one awaited statement at a time (the OLTP workloads' statements)
+# -- ScriptProtocol: a script of statements (an OLTP transaction), one Future for the whole script
 
 
-def asked(loop: asyncio.AbstractEventLoop, sql: str = "SELECT c FROM sbtest1 WHERE id BETWEEN 1 AND 100",
-          *, deprecate_eof: bool = False) -> tuple[QueryProtocol, Wire, asyncio.Future[object]]:
-    proto = QueryProtocol(deprecate_eof=deprecate_eof)
+SCRIPT = [(0, "BEGIN"), (1, "SELECT c FROM sbtest1 WHERE id BETWEEN 1 AND 100"),
+          (2, "UPDATE sbtest1 SET k=k+1 WHERE id=5"), (3, "COMMIT")]
+
+
+def scripted(loop: asyncio.AbstractEventLoop, script: list[tuple[int, str]] = SCRIPT, *, deprecate_eof: bool = False,
+             ) -> tuple[ScriptProtocol, Wire, asyncio.Future[object], list[list[int]], list[int]]:
+    proto = ScriptProtocol(deprecate_eof=deprecate_eof)
     wire = Wire()
-    done = proto.begin(wire, sql, False, loop)
-    assert wire.protocol is proto and wire.written == [query_packet(sql.encode())]
-    return proto, wire, done
+    latencies: list[list[int]] = [[] for _ in range(4)]
+    sent = [0] * 4
+    done = proto.begin(wire, script, latencies, sent, 2, loop)
+    assert wire.protocol is proto and wire.written == [query_packet(script[0][1].encode())]
+    return proto, wire, done, latencies, sent
 
 
 @pytest.mark.parametrize("deprecate_eof", [False, True])
-def test_a_query_answers_its_row_count_whatever_the_reads_cut(loop: asyncio.AbstractEventLoop,
-                                                               deprecate_eof: bool) -> None:
+def test_a_script_is_sent_one_statement_per_answer_whatever_the_reads_cut(loop: asyncio.AbstractEventLoop,
+                                                                          deprecate_eof: bool) -> None:
     rows: list[list[bytes | None]] = [[b"x" * (i % 7 + 1), None if i % 5 == 0 else b"%d" % i] for i in range(100)]
-    answer = result_set([b"c", b"k"], rows, deprecate_eof=deprecate_eof, status=0x0003)
-    for cut in [*range(0, 40), *range(len(answer) - 40, len(answer))]:
-        proto, _, done = asked(loop, deprecate_eof=deprecate_eof)
-        proto.data_received(answer[:cut])
-        assert not done.done()
-        proto.data_received(answer[cut:])
-        assert done.result() == 100
-        assert proto.status == 0x0003  # the last EOF/OK's flags: in a transaction, autocommit
+    answers = [packet(1, ok(status=0x0003)),
+               result_set([b"c", b"k"], rows, deprecate_eof=deprecate_eof, status=0x0003),
+               packet(1, ok(status=0x0003, affected=1)),
+               packet(1, ok(status=0x0002))]
+    for cut in [0, 1, 3, 4, 5, 17, 40, 1000]:
+        proto, wire, done, latencies, sent = scripted(loop, deprecate_eof=deprecate_eof)
+        for i, answer in enumerate(answers):
+            assert not done.done() and len(wire.written) == i + 1 and sent == [1] * (i + 1) + [0] * (3 - i)
+            proto.data_received(answer[:cut])
+            proto.data_received(answer[cut:])
+            if i == 1:
+                assert proto.rows == 100
+        assert done.result() is None
+        assert wire.written == [query_packet(sql.encode()) for _, sql in SCRIPT]
+        assert [len(x) for x in latencies] == [1, 1, 1, 1] and all(x[0] >= 1 for x in latencies)
+        assert proto.status == 0x0002  # COMMIT's OK: no transaction open
 
 
-def test_a_query_answered_by_a_row_with_a_leading_0xfe_length_is_a_row(loop: asyncio.AbstractEventLoop) -> None:
+def test_a_row_with_a_leading_0xfe_length_is_a_row_not_the_end(loop: asyncio.AbstractEventLoop) -> None:
     # a value of 2^24 bytes or more starts with 0xFE, like EOF: only the packet's size tells them apart
-    proto, _, done = asked(loop)
+    proto, _, done, _, _ = scripted(loop, [(1, "SELECT c FROM sbtest1")])
     big = b"\xfe" + (9).to_bytes(8, "little") + b"y" * 9
-    answer = result_set([b"c"], [[b"a"]])
-    head, _, _ = answer.rpartition(packet(5, eof()))
-    proto.data_received(head + packet(5, big) + packet(6, eof()))
-    assert done.result() == 2
+    head, _, _ = result_set([b"c"], [[b"a"]]).rpartition(packet(5, eof()))
+    proto.data_received(head + packet(5, big))
+    assert not done.done() and proto.rows == 2
+    proto.data_received(packet(6, eof()))
+    assert done.result() is None
 
 
-def test_a_query_refused_by_the_server_answers_its_error(loop: asyncio.AbstractEventLoop) -> None:
-    proto, _, done = asked(loop, "UPDATE sbtest1 SET k=k+1 WHERE id=5")
-    proto.data_received(packet(1, err(1213, b"40001", b"Deadlock found when trying to get lock")))
-    e = done.result()
-    assert isinstance(e, QueryError) and e.code == 1213 and e.sqlstate == "40001"
-    assert str(e) == "(1213) Deadlock found when trying to get lock"
-
-
-def test_a_query_whose_connection_goes_answers_a_lost_connection(loop: asyncio.AbstractEventLoop) -> None:
-    proto, _, done = asked(loop, "COMMIT")
-    proto.data_received(packet(1, b"\x01"))  # a result set had begun
-    proto.is_write = True
-    proto.connection_lost(None)
-    e = done.result()
-    assert isinstance(e, ConnectionError_) and e.code == 2013 and e.indeterminate
-
-
-def test_an_ok_answer_is_zero_rows_and_keeps_the_status(loop: asyncio.AbstractEventLoop) -> None:
-    proto, _, done = asked(loop, "BEGIN")
+def test_a_statement_the_server_refuses_ends_the_script_with_its_position_and_error(
+        loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, done, latencies, sent = scripted(loop)
     proto.data_received(packet(1, ok(status=0x0003)))
-    assert done.result() == 0 and proto.status == 0x0003
+    proto.data_received(result_set([b"c"], [[b"a"]], status=0x0003))
+    proto.data_received(packet(1, err(1213, b"40001", b"Deadlock found when trying to get lock")))
+    at, e = done.result()  # type: ignore[misc]
+    assert at == 2 and isinstance(e, QueryError) and e.code == 1213 and e.sqlstate == "40001"
+    assert str(e) == "(1213) Deadlock found when trying to get lock"
+    assert len(wire.written) == 3 and sent == [1, 1, 1, 0] and [len(x) for x in latencies] == [1, 1, 0, 0]
+    assert proto.status & 0x0001  # the last answer seen left a transaction open: the caller rolls it back
+
+
+def test_a_commit_whose_connection_goes_is_indeterminate(loop: asyncio.AbstractEventLoop) -> None:
+    proto, _, done, _, _ = scripted(loop, [(0, "BEGIN"), (0, "COMMIT")])
+    proto.data_received(packet(1, ok(status=0x0003)))
+    proto.connection_lost(None)
+    at, e = done.result()  # type: ignore[misc]
+    assert at == 1 and isinstance(e, ConnectionError_) and e.code == 2013 and e.indeterminate
+
+
+def test_a_read_whose_connection_goes_is_not_indeterminate(loop: asyncio.AbstractEventLoop) -> None:
+    proto, _, done, _, _ = scripted(loop, [(1, "SELECT c FROM sbtest1 WHERE id=1")])
+    proto.data_received(packet(1, b"\x01"))  # a result set had begun
+    proto.connection_lost(None)
+    at, e = done.result()  # type: ignore[misc]
+    assert at == 0 and isinstance(e, ConnectionError_) and e.code == 2013 and not e.indeterminate

@@ -31,7 +31,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -393,87 +393,120 @@ class StatementLoop(_Framer):
             self.transport.close()
 
 
-class QueryProtocol(_Framer):
-    """One statement at a time, awaited: the fast path for workloads whose operation is several statements with
-    logic between them (a transaction of sysbench's OLTP family), which cannot be one repeated statement.
+#: The server status flag of an open transaction (in every OK and EOF packet).
+SERVER_STATUS_IN_TRANS = 0x0001
 
-    Why not asyncmy for these: per statement it builds a cursor's state and decodes every row into Python objects
-    the load never reads (a range select's hundred rows), which made `bench oltp-read-write` cost 1.3-2.4x
-    sysbench's client CPU per transaction. Here a statement costs one packet, one Future and the framing above.
-    The transport is lent for the statement only (`fast_query` hands it back to asyncmy's protocol after each
-    answer), so between statements the connection is asyncmy's as before: ROLLBACK, close and reconnect use it."""
+Script = Sequence[tuple[int, str]]  # (statement type, SQL), sent in this order
+
+
+class ScriptProtocol(_Framer):
+    """A script of statements (a transaction of sysbench's OLTP family) sent one after another from the callback
+    that saw the previous answer, with one Future for the whole script: the fast path for workloads whose
+    operation is several statements with logic between operations, not one repeated statement.
+
+    Why not asyncmy for these: per statement it costs a coroutine switch, a Future, a cursor's state and the
+    decoding of every row into Python objects the load never reads (a range select's hundred rows), which made
+    `bench oltp-read-write` cost 2.0-2.4x sysbench's client CPU per transaction. Here a statement costs one
+    packet written, the framing above and one latency appended to its type's list. The transport is lent for the
+    script only (`run_script` hands it back to asyncmy's protocol), so between operations the connection is
+    asyncmy's as before: ROLLBACK, close and reconnect use it."""
 
     def __init__(self, *, deprecate_eof: bool, target: Target | None = None) -> None:
         super().__init__(deprecate_eof=deprecate_eof, target=target)
-        self.is_write = False
+        self.script: Script = ()
+        self.latencies: list[list[int]] = []
+        self.sent: list[int] = []
+        self.writes_from = 0
+        self.at = 0
+        self.sent_at = 0.0
 
-    def begin(self, transport: Any, sql: str, is_write: bool, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    def begin(self, transport: Any, script: Script, latencies: list[list[int]], sent: list[int], writes_from: int,
+              loop: asyncio.AbstractEventLoop) -> asyncio.Future[tuple[int, DatabaseError] | None]:
         self.transport = transport
-        self.sql = sql
-        self.is_write = is_write
+        self.script, self.latencies, self.sent, self.writes_from = script, latencies, sent, writes_from
+        self.at = 0
         self.done = loop.create_future()
         transport.set_protocol(self)
-        transport.write(query_packet(sql.encode()))
+        self._send()
         return self.done
+
+    def _send(self) -> None:
+        kind, sql = self.script[self.at]
+        self.sent[kind] += 1
+        self.sent_at = time.perf_counter()
+        assert self.transport is not None
+        self.transport.write(query_packet(sql.encode()))
+
+    def _end(self, outcome: tuple[int, DatabaseError] | None) -> None:
+        self.sent_at = 0.0
+        if not self.done.done():
+            self.done.set_result(outcome)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         if not self.done.done():
-            self.done.set_result(lost_connection(str(exc) if exc else "the connection was closed", self.is_write))
+            kind, sql = self.script[self.at]
+            err = lost_connection(str(exc) if exc else "the connection was closed",
+                                  kind >= self.writes_from or sql[:6].upper() == "COMMIT")
+            if self.target is not None:
+                err.context = self.target.context("query", sql)
+            self._end((self.at, err))
 
     def eof_received(self) -> bool | None:
         return None
 
     def _complete(self) -> bool:
         self._meta_from = -1
-        if not self.done.done():
-            self.done.set_result(self.rows)
+        now = time.perf_counter()
+        self.latencies[self.script[self.at][0]].append(int((now - self.sent_at) * 1_000_000) or 1)
+        self.at += 1
+        if self.at < len(self.script) and self.transport is not None:
+            self._send()
+            return False
+        self._end(None)
         return True
 
     def _error(self, data: bytes, pos: int, end: int) -> tuple[int, int]:
         self._meta_from = -1
-        if not self.done.done():
-            self.done.set_result(server_error(data[pos + 4:end], self.sql, self.target))
+        self._end((self.at, server_error(data[pos + 4:end], self.script[self.at][1], self.target)))
         return end, 0
 
     def _protocol_error(self, detail: str) -> None:
-        if not self.done.done():
-            self.done.set_result(translate(Exception(2027, f"Malformed packet on the fast load path: {detail}")))
+        self._end((self.at, translate(Exception(2027, f"Malformed packet on the fast load path: {detail}"))))
         if self.transport is not None:
             self.transport.close()
 
 
-async def fast_query(conn: Connection, sql: str, *, is_write: bool = False) -> int:
-    """Run `sql` on `conn` and return how many rows it returned (not decoded), or raise its DatabaseError: what
-    `conn.fetch` / `conn.execute` do for a load, at a fraction of the client CPU (QueryProtocol). The connection's
-    transaction tracking and `closed` flag are kept as db.Connection keeps them; cancelled with the statement in
-    flight, the connection is aborted (its late answer would confuse the driver)."""
+async def run_script(conn: Connection, script: Script, latencies: list[list[int]], sent: list[int], *,
+                     writes_from: int) -> tuple[int, DatabaseError] | None:
+    """Send `script` on `conn` (ScriptProtocol): None when every statement succeeded, else the position of the one
+    that failed and its DatabaseError (the statements after it were not sent). Each statement's type is counted
+    in `sent` when written and its latency appended to `latencies[type]` when answered. A type from `writes_from`
+    on, or a COMMIT, is a write: lost before its answer, its outcome is unknown (indeterminate). The connection's
+    `in_transaction` follows the server's status flag and `closed` is set when it was lost; cancelled with a
+    statement in flight, the connection is aborted (a late answer would confuse the driver)."""
     raw = conn.raw
     transport = raw._transport
     if conn.closed or transport is None or transport.is_closing():
         conn.closed = True
-        raise lost_connection("the connection was closed", is_write)
-    is_write = is_write or conn._commits_on_success(sql)
-    proto: QueryProtocol | None = getattr(conn, "_fast_protocol", None)
+        sent[script[0][0]] += 1  # counted as sent, as its failure is
+        return 0, lost_connection("the connection was closed", script[0][0] >= writes_from)
+    proto: ScriptProtocol | None = getattr(conn, "_fast_protocol", None)
     if proto is None:
-        proto = QueryProtocol(deprecate_eof=_deprecates_eof(conn), target=conn.target)
+        proto = ScriptProtocol(deprecate_eof=_deprecates_eof(conn), target=conn.target)
         conn._fast_protocol = proto  # type: ignore[attr-defined]
+    proto.status = SERVER_STATUS_IN_TRANS if conn.in_transaction else 0
     try:
-        outcome = await proto.begin(transport, sql, is_write, asyncio.get_running_loop())
+        outcome = await proto.begin(transport, script, latencies, sent, writes_from, asyncio.get_running_loop())
     except BaseException:
         conn.abort()
         raise
-    if isinstance(outcome, int):
-        transport.set_protocol(raw._proto)
-        conn._track_transaction(sql)
-        return outcome
-    if outcome.context is None:
-        outcome.context = conn.target.context("query", sql)
-    if is_lost_connection(outcome):
+    conn.in_transaction = bool(proto.status & SERVER_STATUS_IN_TRANS)
+    if outcome is not None and is_lost_connection(outcome[1]):
         conn.abort()
     else:
         transport.set_protocol(raw._proto)
-    raise outcome
+    return outcome
 
 
 @dataclass(frozen=True)
