@@ -45,3 +45,21 @@ def test_repro_has_statements_queries_and_both_results(tmp_path: Path) -> None:
     assert today[0] == "wrong-result|norec|mariadb-10.11|-|SELECT COUNT (*) FROM t ; SELECT ?"
     assert read_known(listing) == {"sig|other", "sig|x", "h1", *today}
     assert read_known(tmp_path / "a.sql") == {"sig|x", "h1", *today}
+
+
+def test_a_known_list_naming_a_missing_file_says_which_entry(tmp_path: Path) -> None:
+    import pytest
+
+    from test_rig.errors import UsageError
+    from test_rig.hunt.main import read_known_option
+
+    listing = tmp_path / "known.txt"
+    listing.write_text("tests/regressions/hunt/x.sql\n")
+    with pytest.raises(UsageError) as e:
+        read_known_option(str(listing))
+    assert str(e.value) == (f"--known {listing} names {tmp_path / 'tests/regressions/hunt/x.sql'}, which cannot be "
+                            "read (No such file or directory); a relative path in it is read from the list's own "
+                            "directory.")
+    with pytest.raises(UsageError) as e:
+        read_known_option(str(tmp_path / "none.txt"))
+    assert str(e.value).startswith(f"--known {tmp_path / 'none.txt'} cannot be read (No such file or directory)")

@@ -58,6 +58,11 @@ def read_known_option(path: str | None) -> frozenset[str]:
     try:
         return frozenset(read_known(Path(path)))
     except (OSError, UnicodeDecodeError) as e:
+        entry = getattr(e, "filename", None)
+        if entry is not None and Path(entry) != Path(path):  # a .sql file the list names, not the list itself
+            reason = getattr(e, "strerror", None) or e
+            raise UsageError(f"--known {path} names {entry}, which cannot be read ({reason}); a relative path in it "
+                             "is read from the list's own directory.") from None
         raise UsageError(f"--known {path} cannot be read ({getattr(e, 'strerror', None) or e}); give a file of "
                          "signatures or reduced .sql files.") from None
 
