@@ -55,6 +55,10 @@ def test_basic_succeeds_and_writes_json(sandbox: SandboxState, tmp_path: Path) -
     assert [s["state"] for s in data["states"]] == ["Initial", "ParsingConfig", "Connecting", "TestingConnection",
                                                     "VerifyingDatabase", "GettingVersion", "Completed"]
     assert all(isinstance(s["ms"], float) for s in data["states"])
+    # the JSON's keys as documented before the flow returned a RunResult
+    assert sorted(data) == ["command", "complete", "error", "hint", "ok", "outcome", "reason", "retries", "seconds",
+                            "server", "states"]
+    assert (data["error"], data["hint"], data["complete"], data["retries"]) == (None, None, True, [])
     assert '<testcase name="basic"' in junit.read_text()
 
 
