@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import env_for, run_cli
 
@@ -68,3 +70,39 @@ def test_bench_select_1_needs_no_table(any_server: SandboxState, tmp_path: Path)
     data = json.loads(out.read_text())
     assert data["workload"] == "select-1" and data["ok"] is True and data["errors"] == 0
     assert [t["t"] for t in data["timeline"]] == [1, 2] and all(t["ops"] > 0 for t in data["timeline"])
+
+
+def test_the_binary_finder_takes_the_variable_then_path_then_the_cache(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """servers.binaries.find, for every program test-rig runs: the variable that names it (which must name an
+    executable), else PATH, else the build cache; None when there is none."""
+    from test_rig.errors import UsageError
+    from test_rig.servers import binaries
+
+    def executable(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+        return path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("TOXIPROXY_SERVER_BIN", raising=False)
+    assert binaries.find("toxiproxy-server") is None
+    cached = executable(binaries.cached("toxiproxy-server"))
+    assert cached == tmp_path / "cache" / "test-rig" / "toxiproxy" / binaries.TOXIPROXY_VERSION / "toxiproxy-server"
+    assert binaries.find("toxiproxy-server") == cached
+    on_path = executable(tmp_path / "bin" / "toxiproxy-server")
+    assert binaries.find("toxiproxy-server") == on_path
+    named = executable(tmp_path / "elsewhere" / "tp")
+    monkeypatch.setenv("TOXIPROXY_SERVER_BIN", str(named))
+    assert binaries.find("toxiproxy-server") == named
+    monkeypatch.setenv("TOXIPROXY_SERVER_BIN", str(tmp_path / "none"))
+    with pytest.raises(UsageError, match=r"TOXIPROXY_SERVER_BIN=.*/none is not an executable file; point it at a "
+                                         r"toxiproxy-server binary or unset it to let test-rig build one\."):
+        binaries.find("toxiproxy-server")
+    monkeypatch.delenv("TIDB_SERVER_BIN", raising=False)
+    assert binaries.find("tidb-server") is None
+    with pytest.raises(UsageError, match=r"^No tidb-server found; run `test-rig sandbox build-tidb` or set "
+                                         r"TIDB_SERVER_BIN\.$"):
+        binaries.require("tidb-server")

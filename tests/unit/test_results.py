@@ -60,3 +60,20 @@ def test_a_settled_result_is_judged_again_to_its_verdict(data: dict[str, Any]) -
     HTML banner and `test-rig report` read the written JSON."""
     settled = settle(data)
     assert judge(settled) == judge(data)
+
+
+def test_a_stopped_run_is_incomplete_and_interrupted() -> None:
+    result = RunResult.stopped("multi-connection", "interrupted by SIGTERM", events=[{"kind": "TestStarted"}])
+    assert result.to_dict() == {"command": "multi-connection", "ok": False, "complete": False,
+                                "error": "interrupted by SIGTERM", "events": [{"kind": "TestStarted"}]}
+    assert (result.verdict.outcome, result.verdict.exit_status) == (Outcome.INTERRUPTED, 130)
+
+
+def test_a_feature_server_is_kept_as_it_saw_it() -> None:
+    from test_rig.results import as_dict
+
+    result = RunResult("basic", ok=True, server={"kind": "mariadb", "version": "10.11.6-MariaDB"})
+    assert as_dict(result) == {"command": "basic", "ok": True, "complete": True,
+                               "server": {"kind": "mariadb", "version": "10.11.6-MariaDB"}}
+    assert as_dict(result.to_dict()) == result.to_dict()
+    assert RunResult.from_dict(result.to_dict()) == result
