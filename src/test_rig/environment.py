@@ -243,8 +243,24 @@ class ProgramStop:
                 signal.signal(sig, signal.SIG_IGN)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.note(signum):
-            self.raise_stop(signum)
+        if not self.note(signum):
+            return
+        if frame is not None and str(frame.f_code.co_filename).startswith("<frozen importlib"):
+            # In the import machinery's bookkeeping (a module lock's weakref callback) the interpreter prints an
+            # exception as "Exception ignored ... Traceback" and drops it: the signal comes again in a moment,
+            # once the import has moved on.
+            self._deliver_again(signum)
+            return
+        self.raise_stop(signum)
+
+    def _deliver_again(self, signum: int) -> None:
+        def again() -> None:
+            if self.installed and not self.deferring:
+                os.kill(os.getpid(), signum)
+
+        timer = threading.Timer(0.02, again)
+        timer.daemon = True
+        timer.start()
 
     def note(self, signum: int) -> bool:
         """Record a signal; True if it should stop the program now (it is not being deferred)."""
