@@ -12,6 +12,7 @@ from test_rig.db import Target
 from test_rig.errors import RigError, UsageError
 from test_rig.history.model import pair, parse_history
 from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, parse_commands, parse_kinds
+from test_rig.nemesis.plan import PlannedFault, plan
 
 
 def test_kinds_are_checked_and_deduplicated() -> None:
@@ -39,6 +40,46 @@ def test_interval_and_duration_must_make_sense() -> None:
     assert spec.hold == 2.5
     assert spec.breaker_recovery == 1.0  # the load must come back between faults 5 s apart
     assert NemesisSpec(("kill",), interval=300).breaker_recovery == 10.0
+
+
+def test_the_plan_takes_turns_every_interval_and_holds_each_fault_half_of_it() -> None:
+    assert plan(NemesisSpec(("kill", "pause"), interval=5), 22) == [
+        PlannedFault(0, "kill", 5, 7.5), PlannedFault(1, "pause", 10, 12.5), PlannedFault(2, "kill", 15, 17.5),
+        PlannedFault(3, "pause", 20, 22)]  # the last one would outlast the run: healed at its end
+
+
+def test_the_plan_holds_each_fault_for_the_duration_given() -> None:
+    spec = NemesisSpec(("latency", "reset", "partition"), interval=3, duration=2.5)
+    assert [(f.kind, f.start_s, f.end_s) for f in plan(spec, 13)] == [
+        ("latency", 3, 5.5), ("reset", 6, 8.5), ("partition", 9, 11.5), ("latency", 12, 13)]
+    assert [f.index for f in plan(spec, 13)] == [0, 1, 2, 3]
+
+
+def test_no_fault_begins_at_or_after_the_end_of_the_run() -> None:
+    spec = NemesisSpec(("kill",), interval=2, duration=1)
+    assert plan(spec, 6) == [PlannedFault(0, "kill", 2, 3), PlannedFault(1, "kill", 4, 5)]  # not one at 6 s
+    assert plan(spec, 6.001)[-1] == PlannedFault(2, "kill", 6, 6.001)
+    assert plan(spec, 2) == []  # a run no longer than one interval has no fault
+    assert plan(spec, 1.5) == []
+    assert plan(spec, 0) == []
+
+
+def test_kill_connections_ends_as_it_begins() -> None:
+    spec = NemesisSpec(("kill-connections", "pause"), interval=2)
+    assert plan(spec, 7) == [PlannedFault(0, "kill-connections", 2, 2), PlannedFault(1, "pause", 4, 5),
+                             PlannedFault(2, "kill-connections", 6, 6)]
+
+
+def test_the_plan_does_not_drift_over_a_long_run() -> None:
+    faults = plan(NemesisSpec(("kill",), interval=0.1, duration=0.05), 1000)
+    assert len(faults) == 9999
+    assert faults[-1].start_s == 9999 * 0.1 and faults[-1].index == 9998
+
+
+def test_a_duration_not_less_than_the_interval_is_refused_before_any_plan() -> None:
+    for duration in (2.0, 3.0, 0.0):
+        with pytest.raises(UsageError, match=f"--nemesis-duration {duration:g} must be more than 0 and less than"):
+            plan(NemesisSpec(("kill",), interval=2, duration=duration), 10)
 
 
 def test_timeline_seconds_are_marked_with_the_faults_that_cover_them() -> None:
