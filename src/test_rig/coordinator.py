@@ -152,7 +152,7 @@ class Step:
         return self.sql is not None and starts_transaction(self.sql)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepRecord:
     index: int
     conn: str
@@ -507,7 +507,7 @@ class Coordinator:
         for i, step in enumerate(steps):
             lane = lanes[step.conn]
             self.shared.connections[step.conn] = ConnState.Testing
-            task = asyncio.create_task(self._run_step(step, records[i], lane, lane.tail, t0, order))
+            task = asyncio.create_task(self._run_step(step, records, i, lane, lane.tail, t0, order))
             lane.tail = task
             tasks.append(task)
             left = deadline - time.perf_counter()
@@ -515,7 +515,7 @@ class Coordinator:
                 break
             done, _ = await asyncio.wait({task}, timeout=min(window, left))
             if not done and records[i].started is not None:
-                await self._confirm_block(task, records[i], lane.conn, window, deadline)
+                await self._confirm_block(task, records, i, lane.conn, window, deadline)
         pending = [t for t in tasks if not t.done()]
         timed_out = False
         if pending:
@@ -524,15 +524,14 @@ class Coordinator:
                 timed_out = True
                 await self._abandon(still, records, lanes)
         for i in range(len(tasks), len(steps)):
-            records[i].skipped = True
-            records[i].error = "not run: the script timed out"
+            records[i] = replace(records[i], skipped=True, error="not run: the script timed out")
         for name in lanes:
             if self.shared.connections.get(name) is ConnState.Testing:
                 self.shared.connections[name] = ConnState.Connected
         return ScriptResult(records, timed_out)
 
-    async def _confirm_block(self, task: asyncio.Task[None], rec: StepRecord, conn: Connection, window: float,
-                             deadline: float) -> None:
+    async def _confirm_block(self, task: asyncio.Task[None], records: list[StepRecord], i: int, conn: Connection,
+                             window: float, deadline: float) -> None:
         """Decide whether a step still running after the window is blocked: ask the server whether
         its session waits for a lock. While the server says it does not, the step is merely slow and
         is waited for (re-asking every window). Where the server cannot say, timing alone decides,
@@ -542,15 +541,14 @@ class Coordinator:
                 evidence = await self._ask_lock_wait(conn)
             except DatabaseError as e:
                 if not task.done():
-                    rec.blocked = True
-                    rec.block_evidence = (f"timing only: still running after {window:g} s; the server could not "
-                                          f"be asked about lock waits ({e})")
+                    records[i] = replace(records[i], blocked=True, block_evidence=(
+                        f"timing only: still running after {window:g} s; the server could not be asked about lock "
+                        f"waits ({e})"))
                 return
             if task.done():
                 return
             if evidence is not None:
-                rec.blocked = True
-                rec.block_evidence = evidence
+                records[i] = replace(records[i], blocked=True, block_evidence=evidence)
                 return
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -564,43 +562,42 @@ class Coordinator:
             self._probe = await connect(conn.target, database=False, detect=False)
         return await lock_wait(self._probe, conn.server, int(conn.thread_id))
 
-    async def _run_step(self, step: Step, rec: StepRecord, lane: _Lane, previous: asyncio.Task[None] | None,
-                        t0: float, order: list[int]) -> None:
+    async def _run_step(self, step: Step, records: list[StepRecord], i: int, lane: _Lane,
+                        previous: asyncio.Task[None] | None, t0: float, order: list[int]) -> None:
+        """Run step `i` after the lane's previous step; its record is replaced (records are frozen) as it learns
+        more: started, then its answer and end; `_confirm_block` may mark it blocked meanwhile."""
         if previous is not None and not previous.done():
             await asyncio.wait({previous})
         if lane.aborted and not step.starts_transaction:
-            rec.skipped = True
+            records[i] = replace(records[i], skipped=True)
             return
         if step.starts_transaction:
             lane.aborted = False
-        rec.started = time.perf_counter() - t0
+        records[i] = replace(records[i], started=time.perf_counter() - t0)
         try:
             if step.sql is not None:
                 res = await lane.conn.execute(step.sql)
-                rec.rows = [list(r) for r in res.rows] if res.columns else None
-                rec.rowcount = res.rowcount
+                answer: dict[str, Any] = {"rows": [list(r) for r in res.rows] if res.columns else None,
+                                          "rowcount": res.rowcount}
             else:
                 assert step.action is not None
                 value = await step.action(lane.conn)
-                if isinstance(value, list):
-                    rec.rows = [list(r) if isinstance(r, tuple | list) else [r] for r in value]
+                answer = {"rows": [list(r) if isinstance(r, tuple | list) else [r] for r in value]} \
+                    if isinstance(value, list) else {}
         except DatabaseError as e:
-            self._finish(rec, t0, order)
-            rec.error_code = e.code
-            rec.error = e.message
+            self._finish(records, i, t0, order, error_code=e.code, error=e.message)
             if lane.conn.in_transaction:
                 # A failed statement aborts its transaction: roll it back, skip the rest of it.
                 lane.aborted = True
                 with contextlib.suppress(DatabaseError):
                     await lane.conn.execute("ROLLBACK")
             return
-        self._finish(rec, t0, order)
+        self._finish(records, i, t0, order, **answer)
 
     @staticmethod
-    def _finish(rec: StepRecord, t0: float, order: list[int]) -> None:
-        rec.ended = time.perf_counter() - t0
+    def _finish(records: list[StepRecord], i: int, t0: float, order: list[int], **answer: Any) -> None:
         order[0] += 1
-        rec.completed_order = order[0]
+        records[i] = replace(records[i], ended=time.perf_counter() - t0, completed_order=order[0], **answer)
 
     async def _abandon(self, tasks: set[asyncio.Task[None]], records: list[StepRecord],
                        lanes: dict[str, _Lane]) -> None:
@@ -616,13 +613,10 @@ class Coordinator:
             lane.conn.abort()
             self.connections.pop(name, None)
             self.shared.connections[name] = ConnState.Error
-        for r in records:
+        for i, r in enumerate(records):
             if r.ended is None and not r.skipped:
-                if r.started is not None:
-                    r.blocked = True
-                    r.error = "still blocked when the script timed out"
-                else:
-                    r.skipped = True
+                records[i] = replace(r, blocked=True, error="still blocked when the script timed out") \
+                    if r.started is not None else replace(r, skipped=True)
 
     async def _kill_server_thread(self, conn: Connection) -> None:
         if conn.thread_id is None:

@@ -158,11 +158,10 @@ def test_a_result_read_back_with_another_log_is_judged_differently() -> None:
     from test_rig.isolation.catalogue import Observation, judge
 
     test = CATALOGUE["G1a"]
-    steps = [StepRecord(i, s.txn, s.sql, label=s.label, started=i * 0.01, ended=i * 0.01 + 0.001)
+    # T1's rolled-back 101, read by T2
+    steps = [StepRecord(i, s.txn, s.sql, label=s.label, started=i * 0.01, ended=i * 0.01 + 0.001,
+                        rows=[[1, 101], [2, 20]] if s.sql.startswith("SELECT") else None)
              for i, s in enumerate(test.steps)]
-    for s in steps:
-        if s.sql.startswith("SELECT"):
-            s.rows = [[1, 101], [2, 20]]  # T1's rolled-back 101, read by T2
     verdict = judge(test, Observation(steps, {1: 10, 2: 20}))
     written = TestResult("G1a", "read-committed", None, "prevented", "claimed", steps, {1: 10, 2: 20}).to_dict()
     read = TestResult.from_dict(json.loads(json.dumps(written)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -47,23 +48,23 @@ def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: di
     aborted: set[str] = set()
     logs = []
     for i, step in enumerate(test.steps):
-        entry = StepLog(i, step.txn, step.sql, label=step.label, started=float(i), ended=i + 0.5)
+        fields: dict[str, Any] = {}
         if timed_out_at is not None and i >= timed_out_at:
             if i == timed_out_at:
-                entry.blocked, entry.error = True, "still blocked when the script timed out"
+                fields.update(blocked=True, error="still blocked when the script timed out")
             else:
-                entry.skipped, entry.error = True, "not run: the script timed out"
+                fields.update(skipped=True, error="not run: the script timed out")
         elif step.txn in aborted:
-            entry.skipped = True
+            fields.update(skipped=True)
         elif errors and i in errors:
-            entry.error_code, entry.error = errors[i], MESSAGES[errors[i]]
+            fields.update(error_code=errors[i], error=MESSAGES[errors[i]])
             aborted.add(step.txn)
         else:
             if reads and step.label in reads:
-                entry.rows = [[k, v] for k, v in sorted(reads[step.label].items())]
+                fields.update(rows=[[k, v] for k, v in sorted(reads[step.label].items())])
             if rowcounts and step.label in rowcounts:
-                entry.rowcount = rowcounts[step.label]
-        logs.append(entry)
+                fields.update(rowcount=rowcounts[step.label])
+        logs.append(StepLog(i, step.txn, step.sql, label=step.label, started=float(i), ended=i + 0.5, **fields))
     order = [e.index for e in logs if not e.skipped and not (e.blocked and e.error)]
     for waiter, after in (waits or {}).items():
         order.remove(waiter)
@@ -71,14 +72,12 @@ def log(name: str, final: dict[int, int], reads: Reads | None = None, errors: di
         order.insert(position if answered_first else position + 1, waiter)
         done = logs[after]
         assert done.started is not None and done.ended is not None
-        logs[waiter].ended = done.ended - 0.01 if answered_first else done.ended + 0.01
-        logs[waiter].blocked = True
-        logs[waiter].block_evidence = "the server reported a lock wait (information_schema.INNODB_TRX)"
+        logs[waiter] = replace(logs[waiter], ended=done.ended - 0.01 if answered_first else done.ended + 0.01,
+                               blocked=True,
+                               block_evidence="the server reported a lock wait (information_schema.INNODB_TRX)")
     for position, index in enumerate(order, start=1):
-        logs[index].completed_order = position
-    for entry in logs:
-        if entry.skipped or (entry.blocked and entry.error):
-            entry.ended = None
+        logs[index] = replace(logs[index], completed_order=position)
+    logs = [replace(e, ended=None) if e.skipped or (e.blocked and e.error) else e for e in logs]
     return Observation(logs, final)
 
 
@@ -218,9 +217,8 @@ def test_a_script_that_timed_out_is_undecided(name: str) -> None:
 def test_reads_that_returned_nothing_are_undecided(name: str) -> None:
     """A labelled read that ran but returned no result set (rows None) is no evidence."""
     obs = log(name, {1: 10, 2: 20})
-    for step in obs.steps:
-        if step.label is not None and step.sql.startswith("SELECT"):
-            step.rows = None
+    obs.steps[:] = [replace(s, rows=None) if s.label is not None and s.sql.startswith("SELECT") else s
+                    for s in obs.steps]
     verdict = judge(CATALOGUE[name], obs)
     assert verdict.outcome == UNDECIDED, verdict.explanation
     assert "returned nothing (not run), so there is no evidence either way" in verdict.explanation
@@ -238,8 +236,7 @@ def test_every_concurrency_control_code_is_evidence_of_prevention(code: int) -> 
 def test_g0_without_the_step_times_is_undecided() -> None:
     """If the step times were not recorded, the judge cannot tell whether T2 waited."""
     obs = log("G0", {1: 12, 2: 22})
-    for step in obs.steps:
-        step.started = step.ended = None
+    obs.steps[:] = [replace(s, started=None, ended=None) for s in obs.steps]
     verdict = judge(CATALOGUE["G0"], obs)
     assert verdict.outcome == UNDECIDED
     assert verdict.explanation == "when T2's write finished and T1's COMMIT was sent was not recorded"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from test_rig.db import ServerInfo
@@ -72,8 +74,8 @@ def test_compare_lists_every_differing_cell() -> None:
 def test_explain_is_a_per_connection_script_in_step_order() -> None:
     test = CATALOGUE["G1a"]
     logs = [StepLog(i, s.txn, s.sql, label=s.label) for i, s in enumerate(test.steps)]
-    logs[3].rows = [[1, 101], [2, 20]]
-    logs[2].rowcount = 1
+    logs[3] = replace(logs[3], rows=[[1, 101], [2, 20]])
+    logs[2] = replace(logs[2], rowcount=1)
     text = explain(TestResult("G1a", "read-uncommitted", None, "anomaly", "T2 read 1 => 101", logs, {1: 10, 2: 20}),
                    test)
     lines = text.splitlines()
