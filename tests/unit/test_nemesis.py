@@ -1,10 +1,10 @@
-"""The nemesis's pure parts: option parsing, the schedule's windows, timeline marks, history events."""
+"""The nemesis's pure parts: option parsing, the plan, the schedule's windows on a fake clock (no test here
+sleeps), timeline marks, history events."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
@@ -116,18 +116,85 @@ class _Control:
         return "resumed"
 
 
-def _nemesis(spec: NemesisSpec, control: _Control) -> Nemesis:
-    return Nemesis(spec, Target("t", "127.0.0.1", 1, "root", "", "test", 1.0), control=control)
+class _Clock:
+    """Time that passes only when the nemesis waits, at once: its windows fall exactly on the plan's instants."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.waits: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, t: float) -> None:
+        self.waits.append(t)
+        self.t = max(self.t, t)
+
+
+def _nemesis(spec: NemesisSpec, control: _Control, clock: _Clock | None = None) -> Nemesis:
+    return Nemesis(spec, Target("t", "127.0.0.1", 1, "root", "", "test", 1.0), control=control,
+                   clock=clock or _Clock())
 
 
 def test_kinds_take_turns_and_every_fault_is_healed() -> None:
     control = _Control()
     nemesis = _nemesis(NemesisSpec(("kill", "pause"), interval=0.2, duration=0.05), control)
-    asyncio.run(nemesis.run(time.perf_counter(), 0.9))
+    asyncio.run(nemesis.run(0.0, 0.9))
     assert [w.kind for w in nemesis.windows] == ["kill", "pause", "kill", "pause"]
     assert control.calls == ["kill", "start", "pause", "resume"] * 2
     assert all(w.ok and w.end_s is not None and w.end_s > w.start_s for w in nemesis.windows)
     assert nemesis.errors() == []
+    assert [(w.start_s, w.end_s) for w in nemesis.windows] == [(f.start_s, f.end_s) for f in plan(nemesis.spec, 0.9)]
+    assert [(round(w.start_s, 9), round(w.end_s or 0, 9)) for w in nemesis.windows] == [
+        (0.2, 0.25), (0.4, 0.45), (0.6, 0.65), (0.8, 0.85)]
+
+
+def test_the_windows_are_the_plan_on_the_clock_the_run_started_at() -> None:
+    clock = _Clock()
+    clock.t = 1000.0
+    nemesis = _nemesis(NemesisSpec(("kill", "pause"), interval=4), _Control(), clock)
+    asyncio.run(nemesis.run(1000.0, 11))
+    assert [(w.kind, w.start_s, w.end_s) for w in nemesis.windows] == [("kill", 4, 6), ("pause", 8, 10)]
+    assert clock.waits == [1004, 1006, 1008, 1010]  # each start and each heal, nothing else
+
+
+def test_a_fault_that_would_outlast_the_run_is_healed_at_its_end() -> None:
+    control = _Control()
+    nemesis = _nemesis(NemesisSpec(("pause",), interval=2, duration=1.5), control)
+    asyncio.run(nemesis.run(0.0, 5))
+    assert [(w.start_s, w.end_s) for w in nemesis.windows] == [(2, 3.5), (4, 5)]
+    assert control.calls == ["pause", "resume"] * 2 and nemesis.errors() == []
+
+
+def test_a_fault_that_began_late_is_still_held_for_its_duration() -> None:
+    class Late(_Clock):
+        async def sleep_until(self, t: float) -> None:
+            await super().sleep_until(t)
+            if len(self.waits) == 1:
+                self.t += 0.5  # the first start came half a second late (a busy event loop)
+
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=4, duration=1), _Control(), Late())
+    asyncio.run(nemesis.run(0.0, 9.2))
+    assert [(w.start_s, w.end_s) for w in nemesis.windows] == [(4.5, 5.5), (8, 9)]  # the next one still at 8 s
+
+
+def test_a_fault_that_could_not_be_injected_is_recorded_and_the_next_comes_on_time() -> None:
+    class Refusing(_Control):
+        async def kill(self) -> str:
+            self.calls.append("kill")
+            if self.calls.count("kill") == 1:
+                raise RigError("the kill command exited with status 1")
+            return "killed"
+
+    control = Refusing()
+    failed: list[FaultWindow] = []
+    nemesis = _nemesis(NemesisSpec(("kill",), interval=1, duration=0.5), control)
+    nemesis.listeners.append(lambda kind, phase, w: failed.append(w) if phase == "failed" else None)
+    asyncio.run(nemesis.run(0.0, 2.5))
+    assert control.calls == ["kill", "start", "kill", "start"]  # the half-done first one undone all the same
+    assert [(w.start_s, w.end_s) for w in nemesis.windows] == [(1, 1), (2, 2.5)]
+    assert failed == nemesis.windows[:1]
+    assert nemesis.errors() == ["kill could not be injected: the kill command exited with status 1"]
 
 
 def test_stopping_early_heals_the_fault_in_progress() -> None:
@@ -136,16 +203,11 @@ def test_stopping_early_heals_the_fault_in_progress() -> None:
     events: list[str] = []
     nemesis.listeners.append(lambda kind, phase, w: events.append(f"{phase}-{kind}"))
 
-    async def go() -> None:
-        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
-        while not events:  # the first fault has begun
-            await asyncio.sleep(0.001)
-        nemesis.stop()
-        await task
-
-    asyncio.run(go())
+    nemesis.listeners.append(lambda kind, phase, w: nemesis.stop() if phase == "start" else None)  # it has begun
+    asyncio.run(nemesis.run(0.0, 60))
     assert control.calls == ["kill", "start"]
     assert events == ["start-kill", "end-kill"]
+    assert nemesis.windows == [FaultWindow("kill", 0.05, 0.05, "killed", "started")]  # healed at once
 
 
 def test_cancelling_the_schedule_still_restarts_the_server() -> None:
@@ -153,11 +215,9 @@ def test_cancelling_the_schedule_still_restarts_the_server() -> None:
     nemesis = _nemesis(NemesisSpec(("kill",), interval=0.05, duration=0.04), control)
 
     async def go() -> None:
-        begun = asyncio.Event()
-        nemesis.listeners.append(lambda kind, phase, w: begun.set())
-        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
-        await begun.wait()
-        task.cancel()
+        task = asyncio.create_task(nemesis.run(0.0, 60))
+        # Cancelled as the first fault begins: the cancellation lands in the wait for its end.
+        nemesis.listeners.append(lambda kind, phase, w: task.cancel() if phase == "start" else None)
         with pytest.raises(asyncio.CancelledError):
             await task
 
@@ -167,7 +227,7 @@ def test_cancelling_the_schedule_still_restarts_the_server() -> None:
 
 def test_a_fault_that_could_not_be_healed_is_an_error_of_the_run() -> None:
     nemesis = _nemesis(NemesisSpec(("kill",), interval=0.1, duration=0.02), _Control(fail_start=True))
-    asyncio.run(nemesis.run(time.perf_counter(), 0.15))
+    asyncio.run(nemesis.run(0.0, 0.15))
     assert nemesis.errors() == ["kill could not be healed: the start command exited with status 1"]
     assert nemesis.to_dict()["ok"] is False
 
@@ -196,9 +256,9 @@ def test_a_fault_cancelled_while_it_is_injected_is_still_healed() -> None:
     nemesis = _nemesis(NemesisSpec(("kill",), interval=0.01, duration=0.005), control)
 
     async def go() -> None:
-        task = asyncio.create_task(nemesis.run(time.perf_counter(), 60))
+        task = asyncio.create_task(nemesis.run(0.0, 60))
         while not control.calls:
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0)  # the nemesis's turn: its fake clock comes to the first fault at once
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

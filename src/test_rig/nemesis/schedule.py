@@ -1,11 +1,11 @@
 """The nemesis: faults on a schedule during a free-running run, each recorded as a window (start, end, what
 was done, how it was healed) for the result, the history and the report.
 
-Every `interval` seconds from the run's start, one fault begins; the kinds asked for take turns, so each
-kind is seen. It lasts `duration` seconds (half the interval unless given), then is healed: the server is
-restarted or resumed, the toxic removed. A fault still active when the run ends, is interrupted or fails is
-healed before the run returns, so nothing is left behind. A fault that could not be injected or healed is
-recorded with its error, and the run is then not ok: a fault that did not happen tested nothing.
+What begins when is the plan (plan.py: the kinds take turns every interval, each held for the duration); `run`
+carries it out against a clock (the real one, or a test's that advances at once). A fault still active when the
+run ends, is interrupted or fails is healed before the run returns, so nothing is left behind. A fault that could
+not be injected or healed is recorded with its error, and the run is then not ok: a fault that did not happen
+tested nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +18,40 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from test_rig.db import Target, connect
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.nemesis.control import CommandControl, SandboxControl, ServerControl
 from test_rig.nemesis.model import NEEDS, SERVER_KINDS, FaultWindow, NemesisSpec
+from test_rig.nemesis.plan import plan
 from test_rig.nemesis.toxiproxy import Toxiproxy, connect_toxiproxy
 from test_rig.servers.sandbox import find_sandbox
 
 SessionsProvider = Callable[[], Awaitable[list[int]]]
 EventListener = Callable[[str, str, FaultWindow], None]
+
+
+class Clock(Protocol):
+    """What the schedule reads the time from and waits on, in seconds (only differences matter)."""
+
+    def now(self) -> float: ...
+
+    async def sleep_until(self, t: float) -> None:
+        """Return once `now()` is at least `t`."""
+
+
+class PerfClock:
+    """The real clock: time.perf_counter, the clock the load's start instant is given in."""
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    async def sleep_until(self, t: float) -> None:
+        # The event loop's timers may fire a little early (uvloop rounds to the millisecond), so it sleeps again
+        # until `t` has really come: a fault must not start, nor its window be recorded, before its second.
+        while (remaining := t - time.perf_counter()) > 0:
+            await asyncio.sleep(remaining)
 
 
 class Nemesis:
@@ -37,8 +60,10 @@ class Nemesis:
     after it."""
 
     def __init__(self, spec: NemesisSpec, server: Target, *, control: ServerControl | None = None,
-                 toxiproxy: Toxiproxy | None = None, proxy: str | None = None, target: Target | None = None) -> None:
+                 toxiproxy: Toxiproxy | None = None, proxy: str | None = None, target: Target | None = None,
+                 clock: Clock | None = None) -> None:
         self.spec = spec
+        self.clock = clock or PerfClock()
         self.server = server  # the real server: KILL CONNECTION goes there directly, never through the proxy
         self.target = target or server
         self.control = control
@@ -103,30 +128,30 @@ class Nemesis:
         self._stop.set()
 
     async def _pause_until(self, at: float) -> bool:
-        """Wait until perf_counter `at`; False if `stop` came first. The event loop's timers may fire a little
-        early (uvloop rounds to the millisecond), so it waits again until `at` has really come: a fault must not
-        start, nor its window be recorded, before its second."""
-        while not self._stop.is_set():
-            remaining = at - time.perf_counter()
-            if remaining <= 0:
-                return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), remaining)
-        return False
+        """Wait until the clock's `at`; False if `stop` came first."""
+        if self._stop.is_set():
+            return False
+        if self.clock.now() >= at:
+            return True
+        sleeping = asyncio.ensure_future(self.clock.sleep_until(at))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((sleeping, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
+        return not self._stop.is_set()
 
     async def run(self, start_at: float, duration: float) -> None:
-        """Inject faults from `start_at` (time.perf_counter) until `duration` seconds later or `stop`. A fault in
-        progress is always healed before this returns, also when the task is cancelled."""
-        end = start_at + duration
-        n = 1
-        while True:
-            at = start_at + n * self.spec.interval
-            if at >= end or not await self._pause_until(at):
+        """Carry out the plan of a `duration`-second run from `start_at` (in the clock's time, for the real one
+        time.perf_counter) until its end or `stop`. A fault in progress is always healed before this returns, also
+        when the task is cancelled."""
+        for fault in plan(self.spec, duration):
+            if not await self._pause_until(start_at + fault.start_s):
                 return
-            kind = self.spec.kinds[(n - 1) % len(self.spec.kinds)]
-            n += 1
-            index = len(self.windows)
-            self.windows.append(FaultWindow(kind, time.perf_counter() - start_at))
+            kind = fault.kind
+            self.windows.append(FaultWindow(kind, self.clock.now() - start_at))
+            index = len(self.windows) - 1
             try:
                 window = self._record(index, action=await self._inject(kind))
             except asyncio.CancelledError:  # cancelled half-way: what was done is undone all the same
@@ -135,14 +160,16 @@ class Nemesis:
                 raise
             except (RigError, DatabaseError, OSError) as e:
                 self._fire("failed", self._record(index, error=f"{kind} could not be injected: {e}",
-                                                  end_s=time.perf_counter() - start_at))
+                                                  end_s=self.clock.now() - start_at))
                 with contextlib.suppress(RigError, DatabaseError, OSError):
                     await self._heal(kind)  # whatever half of it happened is undone
                 continue
             self._fire("start", window)
+            # A fault that began late (a busy event loop) is still held for its whole duration, as planned, but
+            # never past the run's end.
+            late = window.start_s - fault.start_s
             try:
-                if kind != "kill-connections":
-                    await self._pause_until(min(start_at + window.start_s + self.spec.hold, end))
+                await self._pause_until(start_at + min(fault.end_s + late, duration))
             finally:
                 await self._end_surely(index, start_at)
 
@@ -167,7 +194,7 @@ class Nemesis:
             changes: dict[str, Any] = {"heal": await self._heal(kind)}
         except (RigError, DatabaseError, OSError) as e:
             changes = {"error": f"{kind} could not be healed: {e}"}
-        self._fire("end", self._record(index, end_s=time.perf_counter() - start_at, **changes))
+        self._fire("end", self._record(index, end_s=self.clock.now() - start_at, **changes))
 
     async def _inject(self, kind: str) -> str:
         if kind == "kill":
