@@ -11,8 +11,16 @@ import pytest
 from test_rig.db import Target
 from test_rig.errors import RigError, UsageError
 from test_rig.history.model import pair, parse_history
-from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, parse_commands, parse_kinds
-from test_rig.nemesis.plan import PlannedFault, plan
+from test_rig.nemesis import (
+    FaultWindow,
+    Nemesis,
+    NemesisSpec,
+    PlannedFault,
+    annotate_timeline,
+    parse_commands,
+    parse_kinds,
+    plan,
+)
 
 
 def test_kinds_are_checked_and_deduplicated() -> None:

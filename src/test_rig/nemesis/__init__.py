@@ -1,5 +1,6 @@
-"""The nemesis: faults on a schedule during a free-running run (schedule), what was asked and done (model),
-who carries out server faults (control), and network faults through Toxiproxy (toxiproxy)."""
+"""The nemesis: faults on a schedule during a free-running run: which fault begins and ends when, as data (plan),
+carried out against a clock (schedule), what was asked and done (model), who carries out server faults
+(control), and network faults through Toxiproxy (toxiproxy)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,8 @@ from test_rig.nemesis.model import (
     parse_commands,
     parse_kinds,
 )
-from test_rig.nemesis.schedule import Nemesis
+from test_rig.nemesis.plan import PlannedFault, plan
+from test_rig.nemesis.schedule import Clock, Nemesis, PerfClock
 from test_rig.servers.sandbox import find_sandbox
 
 
@@ -36,6 +38,6 @@ def announce(nemesis: Nemesis, say: Callable[[str], None]) -> None:
         f"  nemesis {phase} {kind} at {(w.end_s if phase != 'start' else w.start_s) or 0:.1f} s: "
         f"{w.error or (w.heal if phase == 'end' else w.action)}"))
 
-__all__ = ["KINDS", "NETWORK_KINDS", "SERVER_KINDS", "CommandControl", "FaultWindow", "Nemesis", "NemesisSpec",
-           "SandboxControl", "ServerControl", "annotate_timeline", "announce", "find_sandbox", "parse_commands",
-           "parse_kinds", "start_nemesis"]
+__all__ = ["KINDS", "NETWORK_KINDS", "SERVER_KINDS", "Clock", "CommandControl", "FaultWindow", "Nemesis",
+           "NemesisSpec", "PerfClock", "PlannedFault", "SandboxControl", "ServerControl", "annotate_timeline",
+           "announce", "find_sandbox", "parse_commands", "parse_kinds", "plan", "start_nemesis"]
