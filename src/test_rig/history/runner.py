@@ -20,7 +20,7 @@ from test_rig.config import SessionValue
 from test_rig.coordinator import Coordinator, FreeRunResult
 from test_rig.db import Target, connect, drop_schema, quote_ident, sql_literal
 from test_rig.environment import Environment, run_async
-from test_rig.errors import DatabaseError, RigError, UsageError, error_code
+from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_privilege, signal_name
 from test_rig.history.checker import Report, check_history
 from test_rig.history.model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
 from test_rig.history.workloads import Shared, Spec, setup_sql, workload
@@ -111,7 +111,6 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
     history, the checker, the schema dropped. `target`'s own session variables are not used (the run sets
     its own, then `settings.session_variables`). An interrupt during the load ends the load early; what was
     recorded until then is still checked, and the result says `complete: false` and which signal it was."""
-    from test_rig.errors import Interrupted
 
     s = settings
     target = dataclasses.replace(target, session_variables={})
@@ -130,7 +129,7 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
                                        processes=s.processes))
     except KeyboardInterrupt as e:
         interrupted = True
-        error = f"interrupted by {e.signal_name if isinstance(e, Interrupted) else 'SIGINT'}"
+        error = f"interrupted by {signal_name(e)}"
     except BaseException:
         run.discard()  # the run failed before its history could be checked: no temporary file left behind
         raise
@@ -197,7 +196,7 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
         await probe.execute(f"CREATE DATABASE {quote_ident(schema)}")
     except DatabaseError as e:
         await probe.close()
-        if error_code(e) in (1044, 1142, 1227):
+        if lacks_schema_privilege(e):
             raise RigError(f"User {target.user} may not create the run's own schema {schema} ({e}); grant it CREATE "
                            "and DROP on `rig\\_elle\\_%` or run as a user who can.") from None
         raise

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from test_rig.errors import UsageError
+from test_rig.errors import UsageError, signal_name
 from test_rig.results import RunResult
 
 if TYPE_CHECKING:  # the runner (and the driver under it) is imported when a hunt runs, not for `hunt --help`
@@ -96,7 +96,6 @@ def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None]
     SIGTERM: `complete` false, "interrupted by ..."). Raises UsageError when the server refuses to create the
     run's databases, RigError when it cannot be reached."""
     from test_rig.environment import run_async
-    from test_rig.errors import Interrupted
     from test_rig.hunt.processes import run_hunt_processes
     from test_rig.hunt.runner import HuntRun, run_hunt
 
@@ -107,7 +106,7 @@ def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None]
         run_async(lambda: run_hunt(target, run, on_second=on_second) if spec.processes == 1 else
                   run_hunt_processes(target, run, on_second=on_second))
     except KeyboardInterrupt as e:
-        error = f"interrupted by {e.signal_name if isinstance(e, Interrupted) else 'SIGINT'}"
+        error = f"interrupted by {signal_name(e)}"
     data = result_dict(run, error)
     return RunResult("hunt", ok=data.pop("ok"), complete=data.pop("complete"), error=data["error"], payload=data)
 

@@ -31,6 +31,7 @@ from test_rig.errors import (
     UsageError,
     error_code,
     is_lost_connection,
+    lacks_schema_privilege,
 )
 from test_rig.hunt import ast as A
 from test_rig.hunt import render as R
@@ -544,7 +545,7 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
         try:
             await admin.execute(f"CREATE DATABASE {first}")
         except DatabaseError as e:
-            if error_code(e) in (1044, 1142, 1227, 1045):
+            if lacks_schema_privilege(e) or error_code(e) == 1045:
                 raise UsageError(f"User {target.user} may not create the hunt's own databases ({e}); grant it "
                                  "ALL PRIVILEGES ON `rig\\_hunt\\_%`.* (it creates, fills and drops them) or run as "
                                  "a user who can.") from None

@@ -9,9 +9,10 @@ from rich.console import Console
 
 from test_rig.db import ServerInfo
 from test_rig.isolation.catalogue import CATALOGUE, IsolationTest
-from test_rig.isolation.report import LEGEND, explain, markdown_table, results_table, row_label
+from test_rig.isolation.report import LEGEND, explain, markdown_table, results_table
 from test_rig.isolation.runner import Level, TestResult
 from test_rig.isolation.suite import SuiteRun
+from test_rig.report.files import level_label
 
 
 def progress(console: Console, tests: Sequence[IsolationTest], address: str, ignored_txn_mode: str | None
@@ -28,7 +29,7 @@ def progress(console: Console, tests: Sequence[IsolationTest], address: str, ign
                           f"and this server is {server.kind}")
 
     def judged_one(result: TestResult) -> None:
-        label = row_label(result.isolation, result.txn_mode)
+        label = level_label(result.isolation, result.txn_mode)
         judged[label] = judged.get(label, 0) + 1
         if judged[label] == len(tests):
             console.print(f"  {label}: {len(tests)} test(s) judged")
@@ -49,7 +50,7 @@ def render(console: Console, run: SuiteRun, tests: Sequence[IsolationTest], expl
     for s in run.scaled:
         what = (f"{s.lost_updates} lost update(s)" if s.lost_updates is not None
                 else f"{s.violations} shift(s) left with nobody on call")
-        console.print(f"{s.test} at {row_label(s.isolation, s.txn_mode)}: {s.rows} rows, "
+        console.print(f"{s.test} at {level_label(s.isolation, s.txn_mode)}: {s.rows} rows, "
                       f"{s.transactions} transactions, {s.committed} committed: {what}")
     for r in results if explain_test else []:
         if r.test == explain_test:
@@ -63,7 +64,7 @@ def render(console: Console, run: SuiteRun, tests: Sequence[IsolationTest], expl
     if run.undecided:
         console.print(f"[yellow]{len(run.undecided)} cell(s) undecided[/]: the run could not observe them")
         for r in run.undecided:
-            console.print(f"  {r.test} at {row_label(r.isolation, r.txn_mode)}: {r.explanation}")
+            console.print(f"  {r.test} at {level_label(r.isolation, r.txn_mode)}: {r.explanation}")
     elif not run.observed:
         console.print("[yellow]nothing was observed[/]: the server refused every level asked for")
     if run.profile is not None:

@@ -14,16 +14,12 @@ from rich.table import Table
 from test_rig.errors import UsageError
 from test_rig.isolation.catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
 from test_rig.isolation.runner import Level, RunSettings, TestResult, session_setup
-from test_rig.report.files import Case, Suite
+from test_rig.report.files import Case, Suite, level_label
 from test_rig.report.replay import replay_script
 
 MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]", UNDECIDED: "[yellow]?[/]"}
 PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–", UNDECIDED: "?"}
 LEGEND = "legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided"
-
-
-def row_label(isolation: str, txn_mode: str | None) -> str:
-    return isolation + (f" ({txn_mode})" if txn_mode else "")
 
 
 def results_table(results: Sequence[TestResult], tests: Sequence[IsolationTest], *, plain: bool = False) -> Table:
@@ -34,7 +30,7 @@ def results_table(results: Sequence[TestResult], tests: Sequence[IsolationTest],
         table.add_column(t.name, justify="center")
     rows: dict[str, dict[str, str]] = {}
     for r in results:
-        rows.setdefault(row_label(r.isolation, r.txn_mode), {})[r.test] = marks.get(r.outcome, "?")
+        rows.setdefault(level_label(r.isolation, r.txn_mode), {})[r.test] = marks.get(r.outcome, "?")
     for label, cells in rows.items():
         table.add_row(label, *(cells.get(t.name, "") for t in tests))
     return table
@@ -45,7 +41,7 @@ def markdown_table(results: Sequence[TestResult], tests: Sequence[IsolationTest]
              "|:--|" + "|".join(":-:" for _ in tests) + "|"]
     rows: dict[str, dict[str, str]] = {}
     for r in results:
-        rows.setdefault(row_label(r.isolation, r.txn_mode), {})[r.test] = PLAIN_MARK.get(r.outcome, "?")
+        rows.setdefault(level_label(r.isolation, r.txn_mode), {})[r.test] = PLAIN_MARK.get(r.outcome, "?")
     for label, cells in rows.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(t.name, "") for t in tests) + " |")
     return "\n".join(lines)
@@ -88,7 +84,7 @@ def compare(results: Sequence[TestResult], profile: dict[str, dict[str, str]]) -
         cell_keys = [f"{r.isolation}/{r.txn_mode}", r.isolation] if r.txn_mode else [r.isolation]
         expected = next((profile[k][r.test] for k in cell_keys if k in profile and r.test in profile[k]), None)
         if (expected is not None and expected != r.outcome) or (expected is None and r.outcome == UNDECIDED):
-            diffs.append(f"{r.test} at {row_label(r.isolation, r.txn_mode)}: expected {expected}, observed "
+            diffs.append(f"{r.test} at {level_label(r.isolation, r.txn_mode)}: expected {expected}, observed "
                          f"{r.outcome} — {r.explanation}")
     return diffs
 
@@ -100,7 +96,7 @@ def explain(result: TestResult, test: IsolationTest, session_variables: dict[str
     session = [sql for sql in session_setup(level, RunSettings(session_variables=session_variables or {}))
                if "innodb_lock_wait" not in sql]
     text = replay_script(result.steps, header=[f"{test.name} ({test.title}) at "
-                                               f"{row_label(result.isolation, result.txn_mode)}: {result.outcome}",
+                                               f"{level_label(result.isolation, result.txn_mode)}: {result.outcome}",
                                                result.explanation],
                          setup=SETUP, session=session, connections=test.transactions)
     if result.final is not None:
@@ -112,7 +108,7 @@ def junit_suite(results: Sequence[TestResult], diffs: Sequence[str] | None = Non
     suite = Suite("isolation")
     failing = {d.split(":")[0] for d in diffs or []}
     for r in results:
-        name = f"{r.test} at {row_label(r.isolation, r.txn_mode)}"
+        name = f"{r.test} at {level_label(r.isolation, r.txn_mode)}"
         failure = next((d for d in diffs or [] if d.startswith(name + ":")), None) if name in failing else None
         case = Case(name, f"isolation.{r.isolation}", r.seconds, failure=failure,
                     error=f"undecided: {r.explanation}" if r.outcome == UNDECIDED and failure is None else None,

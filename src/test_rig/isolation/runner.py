@@ -17,8 +17,9 @@ from typing import Any
 from test_rig.config import SessionValue
 from test_rig.coordinator import Coordinator, Step, StepRecord
 from test_rig.db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
-from test_rig.errors import DatabaseError, RigError, UsageError, error_code
+from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_privilege
 from test_rig.isolation.catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
+from test_rig.report.files import level_label
 from test_rig.resilience import ResilientConnectionManager
 
 
@@ -82,7 +83,7 @@ class Level:
 
     @property
     def label(self) -> str:
-        return self.isolation + (f" ({self.txn_mode})" if self.txn_mode else "")
+        return level_label(self.isolation, self.txn_mode)
 
 
 def plan_levels(server: ServerInfo, requested: str, txn_mode: str) -> list[Level]:
@@ -124,7 +125,7 @@ class Schema:
             self._admin = await (manager.execute_with_resilience("create isolation schema", go) if manager
                                  else go())
         except RigError as e:
-            if error_code(e) in (1044, 1142, 1227):
+            if lacks_schema_privilege(e):
                 raise RigError(f"User {self._base.user} may not create the run's own schema {self.name} ({e}); "
                                "grant it CREATE and DROP on `rig\\_iso\\_%` (GRANT CREATE, DROP, SELECT, INSERT, "
                                "UPDATE, DELETE ON `rig\\_iso\\_%`.* TO ...) or run as a user who can.") from e
