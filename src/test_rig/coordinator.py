@@ -336,6 +336,20 @@ async def supervise(workers: Sequence[Coroutine[Any, Any, Any]], ticker: Corouti
     return summary(complete=True)
 
 
+async def tick_seconds(start: float, on_second: Callable[[int, int, int], None], ops: list[int], errors: list[int],
+                       before: Callable[[], None] | None = None) -> None:
+    """Call `on_second(second, operations, errors)` as each second of a free-running run ends (`ops` and `errors`:
+    the run's per-second lists, grown in place); `before` brings them up to date first. Runs until cancelled."""
+    second = 1
+    while True:
+        await asyncio.sleep(max(0.0, start + second - time.perf_counter()))
+        if before is not None:
+            before()
+        i = second - 1
+        on_second(second, ops[i] if i < len(ops) else 0, errors[i] if i < len(errors) else 0)
+        second += 1
+
+
 def _second_latency(samples: list[int] | None) -> dict[str, float | None]:
     """p50/p95/p99 in ms of one second's sampled operations (None for a second without any)."""
     if not samples:
@@ -806,16 +820,6 @@ class Coordinator:
                 second_samples=[list(lat_per_sec[i] or []) if i < len(lat_per_sec) else [] for i in range(entries)],
                 named=named_stats() if named_stats is not None else None)
 
-        async def tick() -> None:
-            assert on_second is not None
-            second = 1
-            while True:
-                await asyncio.sleep(max(0.0, start + second - perf()))
-                i = second - 1
-                on_second(second, ops_per_sec[i] if i < len(ops_per_sec) else 0,
-                          errs_per_sec[i] if i < len(errs_per_sec) else 0)
-                second += 1
-
         async def watchdog() -> None:
             assert op_timeout is not None
             while True:
@@ -829,6 +833,7 @@ class Coordinator:
                         live[index].abort()
 
         return await supervise([run_worker(i, n) for i, n in enumerate(names)],
-                               tick() if on_second is not None else None, watchdog() if op_timeout else None,
+                               tick_seconds(start, on_second, ops_per_sec, errs_per_sec) if on_second else None,
+                               watchdog() if op_timeout else None,
                                summary, on_interrupt)
 

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from test_rig.coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise
+from test_rig.coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise, tick_seconds
 from test_rig.db import Connection, Target, connect
 from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
 from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
@@ -224,12 +224,31 @@ class _Framer(asyncio.Protocol):
                 continue
             self.continued = size == MAX_PAYLOAD
             first = data[pos + 4] if size else 0
-            if phase == 3:
-                if first == 0xFE and (size < 9 or (self.deprecate_eof and size < MAX_PAYLOAD)):
-                    if self.deprecate_eof:  # an OK packet with the EOF header
-                        status = ok_status(data, pos + 4)
-                    else:  # EOF: 0xFE, warnings, status
-                        status = data[pos + 7] | data[pos + 8] << 8 if size >= 5 else 0
+            if phase == 0 or phase == 3:
+                if first == 0xFF:
+                    pos, phase = self._error(data, pos, end)
+                    if self.done.done():
+                        break
+                    continue
+                status = -1  # set when this packet ends the statement's answer (OK, or EOF after rows)
+                if phase == 3:
+                    if first == 0xFE and (size < 9 or (self.deprecate_eof and size < MAX_PAYLOAD)):
+                        # an OK packet with the EOF header, or EOF: 0xFE, warnings, status
+                        status = ok_status(data, pos + 4) if self.deprecate_eof else \
+                            (data[pos + 7] | data[pos + 8] << 8 if size >= 5 else 0)
+                    else:
+                        self.rows += 1
+                elif first == 0x00 and size >= 7:
+                    status = ok_status(data, pos + 4)
+                elif first == 0xFB:  # LOAD DATA LOCAL asks for a file: not a statement for this path
+                    self._protocol_error("the server asked for a local file (LOAD DATA LOCAL)")
+                    return
+                else:
+                    self.left, _ = _lenenc(data, pos + 4)
+                    self._meta_from = pos
+                    phase = 1
+                    self.rows = 0
+                if status >= 0:
                     self.status = status
                     pos = end
                     phase = 0
@@ -238,33 +257,6 @@ class _Framer(asyncio.Protocol):
                     if self._complete():
                         break
                     continue
-                if first == 0xFF:
-                    pos, phase = self._error(data, pos, end)
-                    if self.done.done():
-                        break
-                    continue
-                self.rows += 1
-            elif phase == 0:
-                if first == 0x00 and size >= 7:
-                    status = self.status = ok_status(data, pos + 4)
-                    pos = end
-                    if status & SERVER_MORE_RESULTS_EXISTS:
-                        continue
-                    if self._complete():
-                        break
-                    continue
-                if first == 0xFF:
-                    pos, phase = self._error(data, pos, end)
-                    if self.done.done():
-                        break
-                    continue
-                if first == 0xFB:  # LOAD DATA LOCAL asks for a file: not a statement for this path
-                    self._protocol_error("the server asked for a local file (LOAD DATA LOCAL)")
-                    return
-                self.left, _ = _lenenc(data, pos + 4)
-                self._meta_from = pos
-                phase = 1
-                self.rows = 0
             elif phase == 1:
                 self.left -= 1
                 if self.left == 0:
@@ -670,17 +662,6 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
             complete=complete,
             second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)])
 
-    async def tick() -> None:
-        assert on_second is not None
-        second = 1
-        while True:
-            await asyncio.sleep(max(0.0, start + second - perf()))
-            tally.roll(int(perf() - start))
-            i = second - 1
-            on_second(second, tally.ops_per_sec[i] if i < len(tally.ops_per_sec) else 0,
-                      tally.errs_per_sec[i] if i < len(tally.errs_per_sec) else 0)
-            second += 1
-
     async def watchdog() -> None:
         assert op_timeout is not None
         while True:
@@ -695,7 +676,9 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                     conn.abort()
 
     return await supervise([run_worker(i, n) for i, n in enumerate(names)],
-                           tick() if on_second is not None else None, watchdog() if op_timeout else None,
+                           tick_seconds(start, on_second, tally.ops_per_sec, tally.errs_per_sec,
+                                        lambda: tally.roll(int(perf() - start))) if on_second else None,
+                           watchdog() if op_timeout else None,
                            summary, on_interrupt)
 
 
