@@ -6,17 +6,15 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, command, html_options
+from test_rig.environment import run_feature
 from test_rig.flows.basic import basic_suites, basic_test
 from test_rig.machine import StateVisit
 from test_rig.report.files import redactor
 
 
-@click.command()
-@common_options
-@html_option
-@click.pass_context
-@guarded
+@command("basic")
+@html_options
 def basic(ctx: click.Context, /, **params: Any) -> None:
     """Connect, run SELECT 1, USE the database and read the server version."""
     env = build_environment(ctx, params)

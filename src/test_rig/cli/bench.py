@@ -1,4 +1,6 @@
-"""`test-rig bench point-select|select-1`: free-running load; throughput, latency, errors, a timeline."""
+"""`test-rig bench point-select|select-1`: free-running load; throughput, latency, errors, a timeline. sysbench's
+OLTP workloads (bench_oltp.py), the TPC-C-style one (bench_tpcc.py) and the user's own (bench_user.py) are
+commands of this group too."""
 
 from __future__ import annotations
 
@@ -7,7 +9,11 @@ from typing import Any
 import click
 from rich.text import Text
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, start
+from test_rig.cli.bench_oltp import OLTP_COMMANDS
+from test_rig.cli.bench_options import finish, live, load_options, start
+from test_rig.cli.bench_tpcc import TPCC_COMMANDS
+from test_rig.cli.bench_user import USER_COMMANDS
+from test_rig.cli.common import command, opt, say
 
 _PROCESSES = ("Worker processes the connections are split over (one process tops out at one core); with --ray, Ray "
               "actors.")
@@ -20,7 +26,7 @@ def bench() -> None:
 
 
 def _command(name: str, table_size: bool, summary: str) -> click.Command:
-    def command(ctx: click.Context, /, **params: Any) -> None:
+    def run(ctx: click.Context, /, **params: Any) -> None:
         from test_rig.load import bench as feature
 
         size = params.pop("table_size", 0)
@@ -31,11 +37,10 @@ def _command(name: str, table_size: bool, summary: str) -> click.Command:
                                         events=live(env, load, "connections", "ops", "errors")),
                _lines, feature.bench_suites)
 
-    command.__doc__ = summary
+    run.__doc__ = summary
     if table_size:
-        command = click.option("--table-size", type=click.IntRange(1, 100_000_000), default=10_000,
-                               show_default=True)(command)
-    return bench_command(name)(load_options(processes=_PROCESSES, ray=_RAY)(command))
+        run = opt("--table-size", click.IntRange(1, 100_000_000), 10_000)(run)
+    return command(name)(load_options(processes=_PROCESSES, ray=_RAY)(run))
 
 
 def _lines(data: dict[str, Any]) -> list[Any]:
@@ -48,17 +53,9 @@ def _lines(data: dict[str, Any]) -> list[Any]:
     return lines + [Text.assemble(("not decided", "yellow"), f": {reason}") for reason in data.get("unknown") or []]
 
 
-bench.add_command(_command("point-select", True, "Point selects by random id on a sysbench-like table, N "
-                                                 "connections, for a duration."))
-bench.add_command(_command("select-1", False, "`SELECT 1` on N connections, for a duration: no table, almost no "
+for _command_ in [_command("point-select", True, "Point selects by random id on a sysbench-like table, N connections, "
+                           "for a duration."),
+                  _command("select-1", False, "`SELECT 1` on N connections, for a duration: no table, almost no "
                            "server work, so the client's own cost per query is what is measured (and what more "
-                           "--processes can spread over more cores)."))
-
-# sysbench's OLTP workloads (cli/bench_oltp.py), the TPC-C-style one (cli/bench_tpcc.py) and the user's own
-# (cli/bench_user.py) are commands of this group too.
-from test_rig.cli.bench_oltp import OLTP_COMMANDS  # noqa: E402
-from test_rig.cli.bench_tpcc import TPCC_COMMANDS  # noqa: E402
-from test_rig.cli.bench_user import USER_COMMANDS  # noqa: E402
-
-for _command_ in OLTP_COMMANDS + TPCC_COMMANDS + USER_COMMANDS:
+                           "--processes can spread over more cores)."), *OLTP_COMMANDS, *TPCC_COMMANDS, *USER_COMMANDS]:
     bench.add_command(_command_)

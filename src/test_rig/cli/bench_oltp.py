@@ -1,79 +1,61 @@
-"""`test-rig bench prepare | cleanup | oltp-read-write | ...`: sysbench's OLTP workloads (load/oltp.py) as bench
-commands, with sysbench's option names and defaults; the load itself runs on bench's free-running path, so
---processes, --ray, --nemesis, timelines and --html work as for `bench point-select`."""
+"""`test-rig bench prepare | cleanup | oltp-read-write | ...`: sysbench's OLTP workloads (load/oltp.py) with
+sysbench's option names and defaults, on bench's free-running path (--processes, --ray, --nemesis, --html)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
-from test_rig.cli.common import build_environment, common_options
+from test_rig.cli.bench_options import finish, live, load_options, start
+from test_rig.cli.common import build_environment, command, common_options, opt, say, stack, take
 from test_rig.load import oltp
 from test_rig.load.bench import bench_suites, cleanup_lines, step_suites
 
-_ON_OFF = click.BOOL  # sysbench writes booleans as on/off; click reads on, off, true, false, 1, 0
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _flag(name: str, default: bool, text: str) -> Callable[[F], F]:
-    """A sysbench boolean: `--skip-trx`, `--skip-trx on`, `--skip-trx=off`."""
-    return click.option(name, type=_ON_OFF, is_flag=False, flag_value=True, default=default, metavar="on|off",
-                        help=f"{text}  [default: {'on' if default else 'off'}]")
+def _flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
+    """A sysbench boolean: `--skip-trx`, `--skip-trx on`, `--skip-trx=off` (click.BOOL reads on, off, true, 1...)."""
+    return opt(name, click.BOOL, default, f"{text}  [default: {'on' if default else 'off'}]", is_flag=False,
+               flag_value=True, metavar="on|off", show_default=None)
 
 
 _table_options = stack(
-    click.option("--tables", type=int, default=1, show_default=True, help="Number of tables (sbtest1..N)."),
-    click.option("--table-size", type=int, default=10_000, show_default=True, help="Rows per table."),
+    opt("--tables", int, 1, "Number of tables (sbtest1..N)."), opt("--table-size", int, 10_000, "Rows per table."),
     _flag("--auto-inc", True, "AUTO_INCREMENT id (off: client-generated ids)."),
-    click.option("--rand-type", type=click.Choice(oltp.RAND_TYPES), default="special", show_default=True,
-                 help="Distribution of ids and k values (sysbench 1.0's default: special)."),
-    click.option("--rand-spec-pct", type=int, default=1, show_default=True,
-                 help="special: percentage of the range that gets most values."),
-    click.option("--rand-spec-res", type=int, default=75, show_default=True,
-                 help="special: percentage of values that fall there."))
-
-
-_load_options = load_options(connections="Connections (sysbench's --threads).",
-                             duration="Seconds (sysbench's --time).", first=[_table_options])
-_sysbench_options = [
-    click.option("--range-size", type=int, default=100, show_default=True, help="Rows per range SELECT."),
-    click.option("--point-selects", type=int, default=10, show_default=True, help="Point SELECTs per transaction."),
-    click.option("--simple-ranges", type=int, default=1, show_default=True,
-                 help="Simple range SELECTs per transaction."),
-    click.option("--sum-ranges", type=int, default=1, show_default=True, help="SELECT SUM() per transaction."),
-    click.option("--order-ranges", type=int, default=1, show_default=True, help="SELECT ... ORDER BY per transaction."),
-    click.option("--distinct-ranges", type=int, default=1, show_default=True, help="SELECT DISTINCT per transaction."),
-    click.option("--index-updates", type=int, default=1, show_default=True,
-                 help="UPDATEs of the indexed column k per transaction."),
-    click.option("--non-index-updates", type=int, default=1, show_default=True,
-                 help="UPDATEs of c (not indexed) per transaction."),
-    click.option("--delete-inserts", type=int, default=1, show_default=True,
-                 help="DELETE + INSERT pairs per transaction."),
+    opt("--rand-type", click.Choice(oltp.RAND_TYPES), "special",
+        "Distribution of ids and k values (sysbench 1.0's default: special)."),
+    opt("--rand-spec-pct", int, 1, "special: percentage of the range that gets most values."),
+    opt("--rand-spec-res", int, 75, "special: percentage of values that fall there."))
+_sysbench_options = stack(
+    opt("--range-size", int, 100, "Rows per range SELECT."),
+    opt("--point-selects", int, 10, "Point SELECTs per transaction."),
+    opt("--simple-ranges", int, 1, "Simple range SELECTs per transaction."),
+    opt("--sum-ranges", int, 1, "SELECT SUM() per transaction."),
+    opt("--order-ranges", int, 1, "SELECT ... ORDER BY per transaction."),
+    opt("--distinct-ranges", int, 1, "SELECT DISTINCT per transaction."),
+    opt("--index-updates", int, 1, "UPDATEs of the indexed column k per transaction."),
+    opt("--non-index-updates", int, 1, "UPDATEs of c (not indexed) per transaction."),
+    opt("--delete-inserts", int, 1, "DELETE + INSERT pairs per transaction."),
     _flag("--range-selects", True, "Send the range SELECTs at all."),
     _flag("--skip-trx", False, "No BEGIN/COMMIT: every statement in autocommit."),
-    click.option("--mysql-ignore-errors", default=oltp.DEFAULT_IGNORE_ERRORS, show_default=True,
-                 metavar="CODES|all|none",
-                 help="Errors that roll the transaction back and run it again (sysbench 1.0's default: deadlock, "
-                      "record changed, lock wait timeout); any other error fails the transaction and, without "
-                      "--nemesis, the run."),
-]
+    opt("--mysql-ignore-errors", None, oltp.DEFAULT_IGNORE_ERRORS,
+        "Errors that roll the transaction back and run it again (sysbench 1.0's default: deadlock, record changed, "
+        "lock wait timeout); any other error fails the transaction and, without --nemesis, the run.",
+        metavar="CODES|all|none"))
+_load_options = load_options(connections="Connections (sysbench's --threads).",
+                             duration="Seconds (sysbench's --time).", first=[_table_options])
 
 
 def _options(params: dict[str, Any]) -> oltp.OltpOptions:
-    """The OltpOptions of a command's parameters (each option is named as its field), taking them out of `params`."""
-    values = {f.name: params.pop(f.name) for f in fields(oltp.OltpOptions) if f.name in params}
     ignore = params.pop("mysql_ignore_errors", None)
     if ignore is not None:
-        values["ignore_errors"] = oltp.parse_ignore_errors(ignore)
-    return oltp.OltpOptions(**values)
+        params["ignore_errors"] = oltp.parse_ignore_errors(ignore)
+    return take(params, oltp.OltpOptions)
 
 
-def _workload_command(name: str, summary: str, extra: list[Any] | None = None) -> click.Command:
-    def command(ctx: click.Context, /, **params: Any) -> None:
+def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
+    def run(ctx: click.Context, /, **params: Any) -> None:
         opts = _options(params)
         oltp.check_options(name, opts)
         env, load, spec = start(ctx, params)
@@ -84,17 +66,16 @@ def _workload_command(name: str, summary: str, extra: list[Any] | None = None) -
         finish(env, lambda: oltp.run(env, name, opts, load, nemesis=spec, events=warn), oltp.console_lines,
                bench_suites)
 
-    command.__doc__ = summary
-    return bench_command(name)(_load_options(stack(*_sysbench_options, *(extra or []))(command)))
+    run.__doc__ = summary
+    return command(name)(_load_options(stack(_sysbench_options, *extra)(run)))
 
 
-@bench_command("prepare")
+@command("prepare")
 @common_options
 @_table_options
 @_flag("--create-secondary", True, "Create the secondary index on k.")
-@click.option("--connections", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Tables loaded at once (sysbench's --threads for prepare).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@opt("--connections", click.IntRange(1, 1000), 1, "Tables loaded at once (sysbench's --threads for prepare).")
+@opt("--seed", int, 0)
 def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: Any) -> None:
     """Create and load sysbench's tables sbtest1..N (refused when one already exists: run cleanup first)."""
     opts = _options(params)
@@ -108,9 +89,9 @@ def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: An
            oltp.prepare_lines, step_suites)
 
 
-@bench_command("cleanup")
+@command("cleanup")
 @common_options
-@click.option("--tables", type=int, default=1, show_default=True, help="Drop sbtest1..N.")
+@opt("--tables", int, 1, "Drop sbtest1..N.")
 def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     """Drop sysbench's tables sbtest1..N."""
     oltp.check_options(None, oltp.OltpOptions(tables=tables))
@@ -130,15 +111,10 @@ _SUMMARIES = {
     "select-random-points": "sysbench's select_random_points: SELECT ... WHERE k IN (random points) on sbtest1.",
     "select-random-ranges": "sysbench's select_random_ranges: SELECT count(k) over random k ranges on sbtest1.",
 }
-_EXTRA = {
-    "select-random-points": [click.option("--random-points", type=int, default=10, show_default=True,
-                                          help="Values in the IN () list.")],
-    "select-random-ranges": [click.option("--number-of-ranges", type=int, default=10, show_default=True,
-                                          help="BETWEEN ranges per SELECT."),
-                             click.option("--delta", type=int, default=5, show_default=True,
-                                          help="Width of each range.")],
-}
+_EXTRA = {"select-random-points": [opt("--random-points", int, 10, "Values in the IN () list.")],
+          "select-random-ranges": [opt("--number-of-ranges", int, 10, "BETWEEN ranges per SELECT."),
+                                   opt("--delta", int, 5, "Width of each range.")]}
 
 #: Every command this module adds to the `bench` group.
 OLTP_COMMANDS: list[click.Command] = [prepare_cmd, cleanup_cmd] + [
-    _workload_command(name, _SUMMARIES[name], _EXTRA.get(name)) for name in oltp.WORKLOADS]
+    _workload_command(name, _SUMMARIES[name], *_EXTRA.get(name, [])) for name in oltp.WORKLOADS]

@@ -1,6 +1,5 @@
-"""What the bench commands share: the load's option block (connections, duration, warm-up, seed, processes, Ray,
-the nemesis, --html), reading it into the feature's LoadSettings, the live console lines of a run, and the
-ending every bench command has (its result's console lines, then `env.conclude`)."""
+"""What the bench commands share: the load's options, read into the feature's LoadSettings, the live console
+lines of a run, and their ending (the result's console lines, then `env.conclude`)."""
 
 from __future__ import annotations
 
@@ -9,20 +8,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from test_rig.cli.common import (
-    build_environment,
-    common_options,
-    guarded,
-    html_option,
-    nemesis_options,
-    nemesis_spec,
-    run_feature,
-    show_nemesis,
-)
+from test_rig.cli.common import build_environment, nemesis_options, nemesis_spec, opt, say, stack
+from test_rig.environment import run_feature
 
 if TYPE_CHECKING:
     from test_rig.environment import Environment
     from test_rig.load.bench import LoadEvents, LoadSettings
+    from test_rig.nemesis import Nemesis
     from test_rig.report.files import Suite
     from test_rig.results import RunResult
 
@@ -35,27 +27,12 @@ def load_options(*, connections: str | None = None, duration: str = "Seconds.", 
                  first: Iterable[Any] = (), middle: Iterable[Any] = ()) -> Callable[[Any], Any]:
     """The options of a command that runs a free-running load (each help text as the command words it; the
     command's `first` before --connections, its `middle` after --duration), ahead of the command's own."""
-    return stack(
-        common_options, html_option, nemesis_options, *first,
-        click.option("--connections", type=click.IntRange(1, 100_000), default=8, show_default=True,
-                     help=connections),
-        click.option("--duration", type=click.FloatRange(0.1, None), default=10.0, show_default=True, help=duration),
-        *middle,
-        *([click.option("--warmup", type=click.FloatRange(0, None), default=0.0, show_default=True,
-                        help="Seconds.")] if warmup else []),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True, help=processes),
-        click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto", help=ray))
-
-
-def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """One decorator of `options` (click options or such decorators), listed in --help in the order given."""
-    def apply(fn: Any) -> Any:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return apply
+    return stack(nemesis_options, *first,
+                 opt("--connections", click.IntRange(1, 100_000), 8, connections),
+                 opt("--duration", click.FloatRange(0.1, None), 10.0, duration), *middle,
+                 *([opt("--warmup", click.FloatRange(0, None), 0.0, "Seconds.")] if warmup else []),
+                 opt("--seed", int, 0), opt("--processes", click.IntRange(1, 256), 1, processes),
+                 opt("--ray ray_address", metavar="ADDRESS|auto", help=ray))
 
 
 def start(ctx: click.Context, params: dict[str, Any]) -> tuple[Environment, LoadSettings, Any]:
@@ -76,29 +53,22 @@ def live(env: Environment, load: LoadSettings, unit: str, per_second: str, faile
     each second's `per_second` and `failed` counts; `more` for a workload's own events."""
     from test_rig.load.bench import LoadEvents
 
+    def show_nemesis(nemesis: Nemesis) -> None:
+        from test_rig.nemesis import announce
+
+        announce(nemesis, lambda line: env.console.print(line, markup=False))
+
     return LoadEvents(
-        on_nemesis=lambda nemesis: show_nemesis(env, nemesis),
+        on_nemesis=show_nemesis,
         on_load_start=lambda n: env.console.print(f"load started: {n} of {load.connections} {unit}"),
         on_second=lambda t, ops, errors: env.console.print(f"  {t:>4} s: {ops} {per_second}, {errors} {failed}"),
         **more)
 
 
-def say(env: Environment, line: str) -> None:
-    """One line as written: no markup, no highlighting (a server's message may hold brackets)."""
-    env.console.print(line, markup=False, highlight=False)
-
-
 def finish(env: Environment, feature: Callable[[], Coroutine[Any, Any, RunResult]],
            lines: Callable[[dict[str, Any]], list[str]], suites: Callable[[dict[str, Any]], list[Suite]]) -> NoReturn:
-    """Run `feature`, print its result's `lines`, and end with `env.conclude` (the reports, the verdict, the
-    exit status)."""
+    """Run `feature`, print its result's `lines`, and end with `env.conclude` (reports, verdict, exit status)."""
     data = run_feature(feature).to_dict()
     for line in lines(data):
         say(env, line)
     env.conclude(data, suites(data))
-
-
-def bench_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
-    """The command `name` of the function it decorates, called with the context and every ending guarded (the
-    options the function was decorated with stay on it)."""
-    return lambda fn: click.command(name)(click.pass_context(guarded(fn)))

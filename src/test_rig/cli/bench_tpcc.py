@@ -1,8 +1,6 @@
-"""`test-rig bench tpcc-prepare | tpcc | tpcc-check | tpcc-cleanup`: the TPC-C-style order-entry workload
-(load/tpcc.py) as bench commands. Commands of their own rather than `bench prepare --workload tpcc`: `bench
-prepare` takes sysbench's options (--tables, --table-size, --auto-inc), none of which means anything here, and
-TPC-C's (--warehouses, --scale-down) mean nothing to sysbench's tables. The run goes on bench's free-running
-path, so --processes, --ray, --nemesis, timelines and --html work as for the other bench workloads."""
+"""`test-rig bench tpcc-prepare | tpcc | tpcc-check | tpcc-cleanup`: the TPC-C-style workload (load/tpcc.py), on
+bench's free-running path. Commands of their own, not `bench prepare --workload tpcc`: sysbench's options mean
+nothing to TPC-C's tables, nor TPC-C's (--warehouses, --scale-down) to sysbench's."""
 
 from __future__ import annotations
 
@@ -10,17 +8,15 @@ from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, stack, start
-from test_rig.cli.common import build_environment, common_options
+from test_rig.cli.bench_options import finish, live, load_options, start
+from test_rig.cli.common import build_environment, command, common_options, opt, say, stack
 from test_rig.load import tpcc
 from test_rig.load.bench import cleanup_lines, step_suites
 
 _size_options = stack(
-    click.option("--warehouses", type=int, default=1, show_default=True,
-                 help="Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
-    click.option("--scale-down", type=int, default=1, show_default=True, metavar="F",
-                 help="NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
-                      "district (3,000) by F, for quick tests; give the same F to every tpcc command."))
+    opt("--warehouses", int, 1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
+    opt("--scale-down", int, 1, "NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders "
+        "per district (3,000) by F, for quick tests; give the same F to every tpcc command.", metavar="F"))
 
 
 def _options(params: dict[str, Any], mix: str | None = None) -> tpcc.TpccOptions:
@@ -30,10 +26,10 @@ def _options(params: dict[str, Any], mix: str | None = None) -> tpcc.TpccOptions
     return opts
 
 
-@bench_command("tpcc-prepare")
+@command("tpcc-prepare")
 @common_options
 @_size_options
-@click.option("--seed", type=int, default=0, show_default=True)
+@opt("--seed", int, 0)
 def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
     """Create and load the nine TPC-C tables (refused when one already exists: run tpcc-cleanup first)."""
     opts = _options(params)
@@ -47,7 +43,7 @@ def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
            tpcc.prepare_lines, step_suites)
 
 
-@bench_command("tpcc-cleanup")
+@command("tpcc-cleanup")
 @common_options
 def cleanup_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Drop the nine TPC-C tables."""
@@ -55,7 +51,7 @@ def cleanup_cmd(ctx: click.Context, /, **params: Any) -> None:
     finish(env, lambda: tpcc.run_cleanup(env), cleanup_lines, step_suites)
 
 
-@bench_command("tpcc-check")
+@command("tpcc-check")
 @common_options
 def check_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Judge the TPC-C consistency conditions (clause 3.3.2, 1 to 12) on the tables as they are: exit 0 when
@@ -64,13 +60,12 @@ def check_cmd(ctx: click.Context, /, **params: Any) -> None:
     finish(env, lambda: tpcc.run_check(env), tpcc.console_lines, tpcc.suites)
 
 
-_MIX = click.option("--mix", default=",".join(map(str, tpcc.DEFAULT_MIX)), show_default=True,
-                    metavar="W,W,W,W,W|name=W,...",
-                    help="Weights of new-order, payment, order-status, delivery, stock-level (TPC-C's minimum mix "
-                         "by default), or name=weight pairs with the others 0.")
+_MIX = opt("--mix", None, ",".join(map(str, tpcc.DEFAULT_MIX)), "Weights of new-order, payment, order-status, "
+           "delivery, stock-level (TPC-C's minimum mix by default), or name=weight pairs with the others 0.",
+           metavar="W,W,W,W,W|name=W,...")
 
 
-@bench_command("tpcc")
+@command("tpcc")
 @load_options(connections="Terminals: connections, each running one transaction after another (no keying or think "
                           "time).", first=[_size_options], middle=[_MIX])
 def run_cmd(ctx: click.Context, /, mix: str, **params: Any) -> None:

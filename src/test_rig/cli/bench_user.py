@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import bench_command, finish, live, load_options, say, start
+from test_rig.cli.bench_options import finish, live, load_options, start
+from test_rig.cli.common import command, say
 
 
-@bench_command("user")
+@command("user")
 @click.argument("target")
 @load_options(connections="Virtual users, one connection each.", warmup=False,
               processes="Worker processes the users are split over; with --ray, Ray actors.")

@@ -1,14 +1,13 @@
-"""What every command shares: the original's options, configuration loading, the Environment,
-report paths checked before the run, and `guarded`, which turns every ending (an error, Ctrl-C,
-SIGTERM, a crash) into one clear sentence, the right exit status and a report.
+"""What every command shares: option declarations, configuration loading, the Environment, and `guarded`, which
+turns every ending (an error, Ctrl-C, SIGTERM, a crash) into one sentence, the right exit status and a report.
 
-Options the user did not type never override the environment or a config file: every config
-option defaults to None and only values whose click ParameterSource is the command line are
-passed on.
+Options the user did not type never override the environment or a config file: every config option defaults to
+None and only values whose click ParameterSource is the command line are passed on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable
@@ -17,22 +16,53 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment, end_with_error, run_feature
-from test_rig.errors import UsageError, signal_name
-from test_rig.report.files import check_report_path
+from test_rig.environment import PROGRAM_STOP, Environment, end_with_error
+from test_rig.errors import UsageError
+from test_rig.report.files import check_report_path as check_report_path  # re-exported for cli/hunt.py
 
 # The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
 # here: a command that needs none (check, report) starts without it.
 if TYPE_CHECKING:
     from test_rig.config import ConfigExtension, LoadedConfig
-    from test_rig.db import Target
-    from test_rig.nemesis import Nemesis, NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
+D = TypeVar("D")
 
-__all__ = ["build_environment", "check_report_path", "common_options", "guarded", "html_option", "nemesis_options",
-           "nemesis_spec", "run_feature", "show_nemesis", "signal_name", "start_nemesis"]
 
+def opt(decls: str, type: Any = None, default: Any = None, help: str | None = None, **more: Any) -> Callable[[F], F]:
+    """click.option on one line: `decls` space-separated ("-c --config config_file"); a default is shown in --help
+    (unless `show_default` says otherwise); a repeated or required option has none unless given."""
+    if default is not None:
+        more = {"default": default, "show_default": True} | more
+    elif not (more.get("multiple") or more.get("required")):
+        more["default"] = None
+    return click.option(*decls.split(), type=type, help=help, **more)
+
+
+def flag(decls: str, help: str | None = None, **more: Any) -> Callable[[F], F]:
+    """An on/off click option, off unless given."""
+    return click.option(*decls.split(), is_flag=True, default=False, help=help, **more)
+
+
+def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator of `options` (click options or such decorators), listed in --help in the order given."""
+    def apply(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
+def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
+    """The dataclass `cls` of a command's parameters (each option named as its field, or as `renamed` maps the
+    field), taking them out of `params`."""
+    names = {f.name: renamed.get(f.name, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{field: params.pop(name) for field, name in names.items() if name in params})
+
+
+VERBOSE = flag("-v --verbose")
+_LEVELS = click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False)
 #: option parameter name → (dotted config key, how the user spells it)
 COMMON_KEYS: dict[str, tuple[str, str]] = {
     "host": ("database.host", "-H/--host"),
@@ -45,85 +75,51 @@ COMMON_KEYS: dict[str, tuple[str, str]] = {
     "update_interval": ("monitor.update_interval", "--update-interval"),
     "show_details": ("monitor.show_details", "--show-details"),
 }
-
-_CONNECTION_OPTIONS = [
-    click.option("-c", "--config", "config_file", type=str, default=None,
-                 help="Configuration file (JSON or TOML). Default: ./tidb_config.json or .toml if present."),
-    click.option("-H", "--host", default=None, help="Database host as HOST:PORT (default localhost:4000)."),
-    click.option("-u", "--user", default=None, help="Database user name (default root)."),
-    click.option("-d", "--database", default=None, help="Database name (default test)."),
-    click.option("--password", default=None, help="Password (prefer TIDB_PASSWORD or the prompt)."),
-]
-
-_RUN_OPTIONS = [
-    click.option("--no-password-prompt", is_flag=True, default=False,
-                 help="Never prompt for a password; use an empty one when none is configured."),
-    click.option("--log-level", default=None,
-                 type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
-                 help="Log level."),
-    click.option("--log-file", "log_file", is_flag=True, default=False, help="Also log to a file."),
-    click.option("--log-file-path", default=None, help="Log file path (implies --log-file)."),
-    click.option("-v", "--verbose", is_flag=True, default=False, help="Debug logging and tracebacks on errors."),
-    click.option("--json", "json_path", default=None, metavar="FILE",
-                 help="Write the machine-readable result here (also when the run fails or is interrupted)."),
-    click.option("--junit", "junit_path", default=None, metavar="FILE", help="Write JUnit XML here."),
-]
-
-
-def _apply(fn: F, options: list[Any]) -> F:
-    for opt in reversed(options):
-        fn = opt(fn)
-    return fn
-
-
-def common_options(fn: F) -> F:
-    """The original's options, on every test subcommand, plus --json and --junit."""
-    return _apply(fn, _CONNECTION_OPTIONS + _RUN_OPTIONS)
-
-
-def connection_options(fn: F) -> F:
-    """Only the options that set configuration keys (for show-config, which runs nothing and so takes
-    no --json, --junit or --log-file)."""
-    keys = [click.option("--log-level", default=None,
-                         type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
-                         help="logging.level to show."),
-            click.option("--log-file-path", default=None, help="logging.file to show."),
-            click.option("-v", "--verbose", is_flag=True, default=False)]
-    return _apply(fn, [*_CONNECTION_OPTIONS, *keys])
-
-
-def html_option(fn: F) -> F:
-    """--html FILE, on the commands whose results have an HTML report."""
-    return _apply(fn, [click.option("--html", "html_path", default=None, metavar="FILE",
-                                    help="Also write a self-contained HTML report here (works offline).")])
-
-
-_NEMESIS_OPTIONS = [
-    click.option("--nemesis", "nemesis_kinds", default=None, metavar="KIND[,KIND...]",
-                 help="Faults during the run: kill, pause, kill-connections, latency, bandwidth, reset, partition "
-                      "(the last four through Toxiproxy). They take turns."),
-    click.option("--nemesis-interval", type=float, default=None, metavar="S",
-                 help="Seconds from one fault's start to the next (default 10)."),
-    click.option("--nemesis-duration", type=float, default=None, metavar="S",
-                 help="Seconds each fault lasts before it is healed (default half the interval)."),
-    click.option("--nemesis-command", "nemesis_commands", multiple=True, metavar="ACTION=COMMAND",
-                 help="Shell command for kill, start, pause or resume of a server test-rig does not control."),
-    click.option("--nemesis-latency", type=click.FloatRange(0, 60_000), default=50.0, show_default=True,
-                 metavar="MS", help="Latency the `latency` fault adds to each reply."),
-    click.option("--nemesis-jitter", type=click.FloatRange(0, 60_000), default=0.0, show_default=True,
-                 metavar="MS", help="Jitter of that latency."),
-    click.option("--nemesis-bandwidth", type=click.IntRange(1, None), default=64, show_default=True,
-                 metavar="KB/S", help="Reply bandwidth under the `bandwidth` fault."),
-    click.option("--toxiproxy", "toxiproxy_url", default=None, envvar="TOXIPROXY_URL", metavar="URL",
-                 help="A running Toxiproxy's API (default: start toxiproxy-server on loopback for the run)."),
-]
+_connection_options = stack(
+    opt("-c --config config_file", str, None,
+        "Configuration file (JSON or TOML). Default: ./tidb_config.json or .toml if present."),
+    opt("-H --host", help="Database host as HOST:PORT (default localhost:4000)."),
+    opt("-u --user", help="Database user name (default root)."),
+    opt("-d --database", help="Database name (default test)."),
+    opt("--password", help="Password (prefer TIDB_PASSWORD or the prompt)."))
+#: The original's options, on every test subcommand, plus --json and --junit.
+common_options = stack(
+    _connection_options,
+    flag("--no-password-prompt", "Never prompt for a password; use an empty one when none is configured."),
+    opt("--log-level", _LEVELS, None, "Log level."),
+    flag("--log-file log_file", "Also log to a file."),
+    opt("--log-file-path", help="Log file path (implies --log-file)."),
+    flag("-v --verbose", "Debug logging and tracebacks on errors."),
+    opt("--json json_path", metavar="FILE",
+        help="Write the machine-readable result here (also when the run fails or is interrupted)."),
+    opt("--junit junit_path", metavar="FILE", help="Write JUnit XML here."))
+#: Only the options that set configuration keys (show-config runs nothing: no --json, --junit or --log-file).
+key_options = stack(_connection_options, opt("--log-level", _LEVELS, None, "logging.level to show."),
+                           opt("--log-file-path", help="logging.file to show."), VERBOSE)
+html_option = opt("--html html_path", metavar="FILE", help="Also write a self-contained HTML report here (works "
+                  "offline).")
+#: The common options and --html FILE, on the commands whose results have an HTML report.
+html_options = stack(common_options, html_option)
+_MS = click.FloatRange(0, 60_000)
+#: The common options, --html, and --nemesis with its settings: those of every free-running command.
+nemesis_options = stack(
+    html_options,
+    opt("--nemesis nemesis_kinds", metavar="KIND[,KIND...]",
+        help="Faults during the run: kill, pause, kill-connections, latency, bandwidth, reset, partition "
+             "(the last four through Toxiproxy). They take turns."),
+    opt("--nemesis-interval", float, None, "Seconds from one fault's start to the next (default 10).", metavar="S"),
+    opt("--nemesis-duration", float, None, "Seconds each fault lasts before it is healed (default half the interval).",
+        metavar="S"),
+    opt("--nemesis-command nemesis_commands", multiple=True, metavar="ACTION=COMMAND",
+        help="Shell command for kill, start, pause or resume of a server test-rig does not control."),
+    opt("--nemesis-latency", _MS, 50.0, "Latency the `latency` fault adds to each reply.", metavar="MS"),
+    opt("--nemesis-jitter", _MS, 0.0, "Jitter of that latency.", metavar="MS"),
+    opt("--nemesis-bandwidth", click.IntRange(1, None), 64, "Reply bandwidth under the `bandwidth` fault.",
+        metavar="KB/S"),
+    opt("--toxiproxy toxiproxy_url", envvar="TOXIPROXY_URL", metavar="URL",
+        help="A running Toxiproxy's API (default: start toxiproxy-server on loopback for the run)."))
 _NEMESIS_KEYS = ("nemesis_kinds", "nemesis_interval", "nemesis_duration", "nemesis_commands", "nemesis_latency",
                  "nemesis_jitter", "nemesis_bandwidth", "toxiproxy_url")
-
-
-def nemesis_options(fn: F) -> F:
-    """--nemesis and its settings, on every free-running command."""
-    return _apply(fn, _NEMESIS_OPTIONS)
 
 
 def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> Any:
@@ -133,8 +129,7 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
 
     values = {k: params.pop(k, None) for k in _NEMESIS_KEYS}
     if values["nemesis_kinds"] is None:
-        typed = [k for k in _NEMESIS_KEYS if k != "nemesis_kinds"
-                 and ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE]
+        typed = [k for k in _NEMESIS_KEYS if k != "nemesis_kinds" and given(ctx, k)]
         if typed:
             raise UsageError(f"--{typed[0].replace('_url', '').replace('_commands', '-command').replace('_', '-')} "
                              "has no effect without --nemesis KIND; add it or leave the option out.")
@@ -146,27 +141,12 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> A
                        bandwidth_kbps=values["nemesis_bandwidth"], toxiproxy=values["toxiproxy_url"], seed=seed)
 
 
-def start_nemesis(env: Environment, spec: NemesisSpec | None, target: Target) -> Nemesis | None:
-    """nemesis.start_nemesis printing to the run's console (kept for the commands not yet moved to a feature that
-    starts its own)."""
-    from test_rig.nemesis import start_nemesis as start
-
-    return start(spec, target, lambda line: env.console.print(line, markup=False))
-
-
-def show_nemesis(env: Environment, nemesis: Nemesis) -> None:
-    """Print what `nemesis` will do, and each fault's start and end (a feature's nemesis, shown by its command)."""
-    from test_rig.nemesis import announce
-
-    announce(nemesis, lambda line: env.console.print(line, markup=False))
-
-
 def extension_options(fn: F) -> F:
     """Add every registered config extension's options."""
     from test_rig.config import extensions
 
     for ext in extensions.all():
-        fn = _apply(fn, list(ext.cli_options()))
+        fn = stack(*ext.cli_options())(fn)
     return fn
 
 
@@ -174,14 +154,19 @@ def given(ctx: click.Context, /, name: str) -> bool:
     return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
 
+def say(env: Environment, line: str) -> None:
+    """One line as written: no markup, no highlighting (a server's message may hold brackets)."""
+    env.console.print(line, markup=False, highlight=False)
+
+
 def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
                   exts: list[ConfigExtension] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
-    for param, (dotted, flag) in COMMON_KEYS.items():
+    for param, (dotted, flag_name) in COMMON_KEYS.items():
         if param in params and params[param] is not None and given(ctx, param):
             values[dotted] = params[param]
-            names[dotted] = flag
+            names[dotted] = flag_name
     typed = {k: v for k, v in params.items() if v is not None and k in ctx.params and given(ctx, k)}
     for param, value in typed.items():  # one at a time, so each key is named after the option that set it
         from test_rig.config import extension_values
@@ -201,9 +186,11 @@ def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[Loa
     return load_config(params.get("config_file"), values, cli_names=names), values, names
 
 
-def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True) -> Environment:
+def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True,
+                      own: str | None = None) -> Environment:
     """The run's Environment from the command's options (report paths checked first; the password asked for
-    when none is configured and stdin is a terminal)."""
+    when none is configured and stdin is a terminal); a note that -d/--database is ignored by a command that runs
+    in `own` schemas."""
     for option in ("json", "junit", "html"):
         check_report_path(params.get(f"{option}_path"), f"--{option}")
     loaded, values, names = load_for_command(ctx, params)
@@ -218,6 +205,8 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
                                log_file=bool(params.get("log_file")),
                                json_path=params.get("json_path"), junit_path=params.get("junit_path"),
                                html_path=params.get("html_path"))
+    if own and given(ctx, "database"):
+        ctx.obj.console.print(f"note: -d/--database is ignored: {ctx.info_name} runs in {own}, dropped at the end")
     return ctx.obj  # type: ignore[no-any-return]
 
 
@@ -254,3 +243,9 @@ def guarded(fn: F) -> F:
             end_with_error(e, _current_env(), verbose=bool(kwargs.get("verbose")))
 
     return wrapper  # type: ignore[return-value]
+
+
+def command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    """The command `name` of the function it decorates, called with the context and every ending guarded (the
+    options the function was decorated with stay on it)."""
+    return lambda fn: click.command(name)(click.pass_context(guarded(fn)))

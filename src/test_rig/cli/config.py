@@ -9,7 +9,7 @@ from typing import Any
 import click
 import tomli_w
 
-from test_rig.cli.common import connection_options, extension_options, given, guarded, load_for_command
+from test_rig.cli.common import VERBOSE, command, extension_options, flag, given, key_options, load_for_command, opt
 from test_rig.config import extension_values, extensions, load_config
 from test_rig.errors import UsageError
 
@@ -40,30 +40,24 @@ def _output_for(output: str | None, fmt: str | None, force: bool) -> tuple[Path,
     return path, fmt
 
 
-@click.command("config-gen")
-@click.option("-o", "--output", default=None, help="Output file, .json or .toml (default tidb_config.json).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["json", "toml"]), default=None,
-              help="File format (default: from the output's extension, else json).")
-@click.option("--force", is_flag=True, default=False, help="Overwrite an existing file.")
-@click.option("--host", default=None, help="Database host HOST:PORT.")
-@click.option("--username", default=None, help="Database user name.")
-@click.option("--database", default=None, help="Database name.")
-@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warn", "warning", "error"]))
-@click.option("-v", "--verbose", is_flag=True, default=False)
+@command("config-gen")
+@opt("-o --output", help="Output file, .json or .toml (default tidb_config.json).")
+@opt("-f --format fmt", click.Choice(["json", "toml"]), None, "File format (default: from the output's extension, "
+     "else json).")
+@flag("--force", "Overwrite an existing file.")
+@opt("--host", help="Database host HOST:PORT.")
+@opt("--username", help="Database user name.")
+@opt("--database", help="Database name.")
+@opt("--log-level", click.Choice(["debug", "info", "warn", "warning", "error"]))
+@VERBOSE
 @extension_options
-@click.pass_context
-@guarded
 def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, force: bool, **params: Any) -> None:
     """Write a complete configuration file (extensions add their own options; see --help)."""
     path, fmt = _output_for(output, fmt, force)
-    values: dict[str, Any] = {}
     mapping = {"host": "database.host", "username": "database.username", "database": "database.database",
                "log_level": "logging.level"}
-    names: dict[str, str] = {}
-    for param, dotted in mapping.items():
-        if params.get(param) is not None:
-            values[dotted] = params[param]
-            names[dotted] = "--" + param.replace("_", "-")
+    values = {dotted: params[param] for param, dotted in mapping.items() if params.get(param) is not None}
+    names = {dotted: "--" + param.replace("_", "-") for param, dotted in mapping.items() if dotted in values}
     typed = {k: v for k, v in params.items() if v is not None and given(ctx, k)}
     values.update(extension_values(extensions.all(), typed))
     cfg = load_config(None, values, environ={}, cli_names=names, cwd=Path("/nonexistent")).config
@@ -73,22 +67,17 @@ def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, force
         path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise UsageError(f"Could not write {path}: {e.strerror}; choose another --output.") from None
-    click.echo(f"Configuration saved to: {path}")
-    click.echo("Use it with any test, for example:")
-    click.echo(f"  test-rig basic -c {path}")
-    click.echo(f"  test-rig isolation -c {path}")
-    click.echo(f"  test-rig show-config -c {path}")
-    click.echo("Set the password with TIDB_PASSWORD or at the prompt rather than in the file.")
+    click.echo(f"Configuration saved to: {path}\nUse it with any test, for example:\n  test-rig basic -c {path}\n"
+               f"  test-rig isolation -c {path}\n  test-rig show-config -c {path}\n"
+               "Set the password with TIDB_PASSWORD or at the prompt rather than in the file.")
     for ext in extensions.all():
         click.echo(f"extension {ext.get_extension_name()}: {ext.get_help_text()}")
 
 
-@click.command("show-config")
-@connection_options
+@command("show-config")
+@key_options
 @extension_options
-@click.option("--sources", is_flag=True, default=False, help="Also show which source set each key.")
-@click.pass_context
-@guarded
+@flag("--sources", "Also show which source set each key.")
 def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
     """Print the effective configuration as JSON (password masked)."""
     loaded, _, _ = load_for_command(ctx, params)
@@ -99,12 +88,11 @@ def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-@click.command("report")
+@command("report")
 @click.argument("result_path", metavar="RESULT.json")
-@click.option("--html", "html_path", required=True, metavar="FILE", help="Where to write the HTML report.")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
-def report_cmd(result_path: str, html_path: str, verbose: bool) -> None:
+@opt("--html html_path", required=True, metavar="FILE", help="Where to write the HTML report.")
+@VERBOSE
+def report_cmd(ctx: click.Context, /, result_path: str, html_path: str, verbose: bool) -> None:
     """Render any command's --json result as a self-contained HTML report (e.g. later, in CI)."""
     from test_rig.report.html import rerender
 

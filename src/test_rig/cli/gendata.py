@@ -8,26 +8,21 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, common_options, given, guarded, html_option
+from test_rig.cli.common import build_environment, command, flag, given, html_options, opt
 
 _CONNECTION_FLAGS = {"host": "-H/--host", "user": "-u/--user", "database": "-d/--database", "password": "--password"}
 
 
-@click.command("gen-data")
-@common_options
-@html_option
-@click.option("--rows", type=click.IntRange(1, 1_000_000_000), required=True, help="How many rows.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "sql"]), default="csv", show_default=True)
-@click.option("-o", "--output", required=True, metavar="FILE", help="Where to write the data.")
-@click.option("--force", is_flag=True, default=False, help="Overwrite FILE (and FILE.schema.sql) if they exist.")
-@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same bytes.")
-@click.option("--table", default="rig_gen", show_default=True, help="Table name for CREATE TABLE and --load.")
-@click.option("--load", "do_load", is_flag=True, default=False,
-              help="Load the file into a new table and swap it in for --table when the row count is exact.")
-@click.option("--replace", is_flag=True, default=False,
-              help="With --load: replace an existing --table (its rows stay until the new ones are all loaded).")
-@click.pass_context
-@guarded
+@command("gen-data")
+@html_options
+@opt("--rows", click.IntRange(1, 1_000_000_000), None, "How many rows.", required=True)
+@opt("--format fmt", click.Choice(["csv", "tsv", "sql"]), "csv")
+@opt("-o --output", None, None, "Where to write the data.", required=True, metavar="FILE")
+@flag("--force", "Overwrite FILE (and FILE.schema.sql) if they exist.")
+@opt("--seed", int, 0, "The same seed gives the same bytes.")
+@opt("--table", None, "rig_gen", "Table name for CREATE TABLE and --load.")
+@flag("--load do_load", "Load the file into a new table and swap it in for --table when the row count is exact.")
+@flag("--replace", "With --load: replace an existing --table (its rows stay until the new ones are all loaded).")
 def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: bool, seed: int, table: str,
              do_load: bool, replace: bool, **params: Any) -> None:
     """Write deterministic rows (CSV, TSV or SQL) and the matching CREATE TABLE; optionally load them."""

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, common_options, given, guarded, html_option, run_feature
-from test_rig.environment import Environment
+from test_rig.cli.common import build_environment, command, given, html_options, opt, stack
+from test_rig.environment import Environment, run_feature
 from test_rig.flows import multi as flows
 from test_rig.results import RunResult
 
-_count_option = click.option("--connection-count", type=click.IntRange(1, 10_000), default=None,
-                             help="Connections (default: the configured `connections`, else 5).")
+_options = stack(html_options, opt("--connection-count", click.IntRange(1, 10_000), None,
+                                   "Connections (default: the configured `connections`, else 5)."))
 
 
 def start(ctx: click.Context, params: dict[str, Any], count: int | None, what: str) -> Environment:
@@ -44,12 +44,8 @@ def print_connections(env: Environment, result: RunResult) -> None:
                       f"of {len(rows)} connections succeeded, {failed} failed{tail}[/]")
 
 
-@click.command("simple-multi-connection")
-@common_options
-@html_option
-@_count_option
-@click.pass_context
-@guarded
+@command("simple-multi-connection")
+@_options
 def simple_multi_connection(ctx: click.Context, /, connection_count: int | None, **params: Any) -> None:
     """N state machines each run the basic flow concurrently; one result line per connection."""
     env = start(ctx, params, connection_count, "")
@@ -59,14 +55,9 @@ def simple_multi_connection(ctx: click.Context, /, connection_count: int | None,
     env.conclude(result, flows.connection_suites(result))
 
 
-@click.command("multi-connection")
-@common_options
-@html_option
-@_count_option
-@click.option("--coordination-timeout", type=click.FloatRange(0.1, None), default=30.0, show_default=True,
-              help="Seconds to wait for all connections to be ready.")
-@click.pass_context
-@guarded
+@command("multi-connection")
+@_options
+@opt("--coordination-timeout", click.FloatRange(0.1, None), 30.0, "Seconds to wait for all connections to be ready.")
 def multi_connection(ctx: click.Context, /, connection_count: int | None, coordination_timeout: float,
                      **params: Any) -> None:
     """N state machines under the coordinator: events, shared state, a readiness barrier."""

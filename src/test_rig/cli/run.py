@@ -6,20 +6,17 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, common_options, guarded, html_option, run_feature
+from test_rig.cli.common import build_environment, command, html_options, opt
+from test_rig.environment import run_feature
 from test_rig.errors import UsageError
 from test_rig.flows.plugins import load
 from test_rig.flows.run import STANDARD_STATES, HandlerRun, junit_suites, run_handlers
 
 
-@click.command("run")
-@common_options
-@html_option
+@command("run")
+@html_options
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--state", default="TestingConnection", show_default=True,
-              help="The state of the standard flow each handler is registered for.")
-@click.pass_context
-@guarded
+@opt("--state", None, "TestingConnection", "The state of the standard flow each handler is registered for.")
 def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **params: Any) -> None:
     """Run Python handlers: a directory (every test_*.py), a file, module:Class or an entry-point name."""
     if state not in STANDARD_STATES:
