@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.text import Text
 
 from test_rig.cli.bench_oltp import OLTP_COMMANDS
 from test_rig.cli.bench_options import finish, live, load_options, start
@@ -31,26 +30,16 @@ def _command(name: str, table_size: bool, summary: str) -> click.Command:
 
         size = params.pop("table_size", 0)
         env, load, spec = start(ctx, params)
-        say(env, f"test-rig bench {name}: {load.connections} connections, {load.duration:g} s, "
-                 + (f"{size} rows, " if size else "") + f"against {env.target().address}")
+        say(env, feature.opening(name, load, "connections", env.target().address,
+                                 *([f"{size} rows"] if size else [])))
         finish(env, lambda: feature.run(env, name, load, table_size=size, nemesis=spec,
                                         events=live(env, load, "connections", "ops", "errors")),
-               _lines, feature.bench_suites)
+               feature.console_lines, feature.bench_suites)
 
     run.__doc__ = summary
     if table_size:
         run = opt("--table-size", click.IntRange(1, 100_000_000), 10_000)(run)
     return command(name)(load_options(processes=_PROCESSES, ray=_RAY)(run))
-
-
-def _lines(data: dict[str, Any]) -> list[Any]:
-    """The figures, then why the run did not test what was asked, or what it could not decide."""
-    from test_rig.load.bench import figure_lines
-
-    lines: list[Any] = list(figure_lines(data))
-    if data.get("complete") is not False and data.get("error"):
-        lines.append(Text(f"The run did not test what was asked: {data['error']}", style="red"))
-    return lines + [Text.assemble(("not decided", "yellow"), f": {reason}") for reason in data.get("unknown") or []]
 
 
 for _command_ in [_command("point-select", True, "Point selects by random id on a sysbench-like table, N connections, "

@@ -59,9 +59,7 @@ def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
         opts = _options(params)
         oltp.check_options(name, opts)
         env, load, spec = start(ctx, params)
-        tables = "sbtest1" if name.startswith("select-random") else f"{opts.tables} table(s)"
-        say(env, f"test-rig bench {name}: {load.connections} connections, {load.duration:g} s, {tables} of "
-                 f"{opts.table_size} rows, against {env.target().address}")
+        say(env, oltp.opening(name, opts, load, env.target().address))
         warn = live(env, load, "connections", "tps", "failed", on_warning=lambda w: say(env, f"warning: {w}"))
         finish(env, lambda: oltp.run(env, name, opts, load, nemesis=spec, events=warn), oltp.console_lines,
                bench_suites)
@@ -81,9 +79,7 @@ def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: An
     opts = _options(params)
     oltp.check_prepare_options(opts)
     env = build_environment(ctx, params)
-    target = env.target()
-    say(env, f"test-rig bench prepare: {opts.tables} table(s) of {opts.table_size} rows in {target.database} on "
-             f"{target.address}")
+    say(env, oltp.prepare_opening(opts, env.target()))
     finish(env, lambda: oltp.run_prepare(env, opts, seed=seed, parallel=connections,
                                          on_table=lambda table, what: say(env, f"  {table}: {what}")),
            oltp.prepare_lines, step_suites)
@@ -99,22 +95,11 @@ def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     finish(env, lambda: oltp.run_cleanup(env, tables), cleanup_lines, step_suites)
 
 
-_SUMMARIES = {
-    "oltp-read-only": "sysbench's oltp_read_only: point and range SELECTs in a transaction.",
-    "oltp-read-write": "sysbench's oltp_read_write: SELECTs, UPDATEs, a DELETE and an INSERT in a transaction.",
-    "oltp-write-only": "sysbench's oltp_write_only: UPDATEs, a DELETE and an INSERT in a transaction.",
-    "oltp-insert": "sysbench's oltp_insert: one INSERT per event.",
-    "oltp-update-index": "sysbench's oltp_update_index: UPDATEs of the indexed k, autocommit.",
-    "oltp-update-non-index": "sysbench's oltp_update_non_index: UPDATEs of c, autocommit.",
-    "oltp-delete": "sysbench's oltp_delete: one DELETE per event.",
-    "oltp-point-select": "sysbench's oltp_point_select: one point SELECT per event.",
-    "select-random-points": "sysbench's select_random_points: SELECT ... WHERE k IN (random points) on sbtest1.",
-    "select-random-ranges": "sysbench's select_random_ranges: SELECT count(k) over random k ranges on sbtest1.",
-}
 _EXTRA = {"select-random-points": [opt("--random-points", int, 10, "Values in the IN () list.")],
           "select-random-ranges": [opt("--number-of-ranges", int, 10, "BETWEEN ranges per SELECT."),
                                    opt("--delta", int, 5, "Width of each range.")]}
 
 #: Every command this module adds to the `bench` group.
 OLTP_COMMANDS: list[click.Command] = [prepare_cmd, cleanup_cmd] + [
-    _workload_command(name, _SUMMARIES[name], *_EXTRA.get(name, [])) for name in oltp.WORKLOADS]
+    _workload_command(name, f"sysbench's {name.replace('-', '_')}: {does}", *_EXTRA.get(name, []))
+    for name, does in oltp.WORKLOADS.items()]

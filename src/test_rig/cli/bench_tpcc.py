@@ -34,11 +34,7 @@ def prepare_cmd(ctx: click.Context, /, seed: int, **params: Any) -> None:
     """Create and load the nine TPC-C tables (refused when one already exists: run tpcc-cleanup first)."""
     opts = _options(params)
     env = build_environment(ctx, params)
-    target = env.target()
-    say(env, f"test-rig bench tpcc-prepare: {opts.warehouses} warehouse(s), {opts.items} items, {opts.customers} "
-             "customers per district" + ("" if opts.scale_down == 1 else
-                                         f" (scaled down {opts.scale_down}×, not spec-sized)")
-             + f" in {target.database} on {target.address}")
+    say(env, tpcc.prepare_opening(opts, env.target()))
     finish(env, lambda: tpcc.run_prepare(env, opts, seed=seed, on_table=lambda t, _n: say(env, f"  loading {t}")),
            tpcc.prepare_lines, step_suites)
 
@@ -73,10 +69,7 @@ def run_cmd(ctx: click.Context, /, mix: str, **params: Any) -> None:
     transaction type, errors by code, and a verdict on the data."""
     opts = _options(params, mix)
     env, load, spec = start(ctx, params)
-    say(env, f"test-rig bench tpcc: {opts.warehouses} warehouse(s)"
-             + ("" if opts.scale_down == 1 else f" scaled down {opts.scale_down}× (not spec-sized)")
-             + f", {load.connections} terminals, {load.duration:g} s, mix " + "/".join(map(str, opts.mix))
-             + f", against {env.target().address}")
+    say(env, tpcc.opening(opts, load, env.target().address))
     events = live(env, load, "terminals", "transactions", "failed",
                   on_check=lambda: say(env, "checking the consistency conditions"))
     finish(env, lambda: tpcc.run(env, opts, load, nemesis=spec, events=events), tpcc.console_lines, tpcc.suites)

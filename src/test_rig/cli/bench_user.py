@@ -19,12 +19,11 @@ def bench_user(ctx: click.Context, /, target: str, **params: Any) -> None:
     """Your own workload: TARGET is file.py:Class, module:Class, a file with one User class, or an entry point
     (group test_rig.users). Tasks are picked by weight; each reports its count, latency and errors."""
     from test_rig.load import user
-    from test_rig.load.bench import bench_suites
+    from test_rig.load.bench import bench_suites, opening
 
     user.load_user(target)  # a class that cannot be loaded is refused before anything else
     env, load, spec = start(ctx, params)
-    say(env, f"test-rig bench user {target}: {load.connections} users, {load.duration:g} s, against "
-             f"{env.target().address}")
+    say(env, opening(f"user {target}", load, "users", env.target().address))
     finish(env, lambda: user.run(env, user.UserSpec(target), load, nemesis=spec,
                                  events=live(env, load, "users", "tasks", "failed")), user.console_lines, bench_suites)
 

@@ -390,6 +390,24 @@ def timeline_lines(data: dict[str, Any], unit: str, *, nemesis: bool = True) -> 
     return lines
 
 
+def opening(command: str, load: LoadSettings, unit: str, address: str, *what: str) -> str:
+    """A free-running run's first console line: `test-rig bench COMMAND: N UNIT, D s, WHAT..., against ADDRESS`
+    (`unit`: what a connection is called)."""
+    return ", ".join([f"test-rig bench {command}: {load.connections} {unit}", f"{load.duration:g} s", *what,
+                      f"against {address}"])
+
+
+def console_lines(data: dict[str, Any]) -> list[Any]:
+    """A point-select or select-1 result's lines: its figures, then why the run did not test what was asked, or
+    what it could not decide (styled rich Text)."""
+    from rich.text import Text
+
+    lines: list[Any] = list(figure_lines(data))
+    if data.get("complete") is not False and data.get("error"):
+        lines.append(Text(f"The run did not test what was asked: {data['error']}", style="red"))
+    return lines + [Text.assemble(("not decided", "yellow"), f": {reason}") for reason in data.get("unknown") or []]
+
+
 def figure_lines(data: dict[str, Any]) -> list[str]:
     """A bench result's figures: throughput, latency, errors, the per-second timeline, the nemesis windows (none
     for a run that stopped before its load)."""

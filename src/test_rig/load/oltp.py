@@ -38,10 +38,20 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------- names
 
-#: Our command names for sysbench's scripts (sysbench's own name: underscores, `oltp_read_write`).
-WORKLOADS = ("oltp-read-only", "oltp-read-write", "oltp-write-only", "oltp-insert", "oltp-update-index",
-             "oltp-update-non-index", "oltp-delete", "oltp-point-select", "select-random-points",
-             "select-random-ranges")
+#: Our command names for sysbench's scripts (sysbench's own name: underscores, `oltp_read_write`), and what each
+#: sends per transaction (or event).
+WORKLOADS = {
+    "oltp-read-only": "point and range SELECTs in a transaction.",
+    "oltp-read-write": "SELECTs, UPDATEs, a DELETE and an INSERT in a transaction.",
+    "oltp-write-only": "UPDATEs, a DELETE and an INSERT in a transaction.",
+    "oltp-insert": "one INSERT per event.",
+    "oltp-update-index": "UPDATEs of the indexed k, autocommit.",
+    "oltp-update-non-index": "UPDATEs of c, autocommit.",
+    "oltp-delete": "one DELETE per event.",
+    "oltp-point-select": "one point SELECT per event.",
+    "select-random-points": "SELECT ... WHERE k IN (random points) on sbtest1.",
+    "select-random-ranges": "SELECT count(k) over random k ranges on sbtest1.",
+}
 
 #: Statement types, in report order; sysbench's class for each (its "queries performed": read, write, other).
 KINDS = ("point_select", "simple_range", "sum_range", "order_range", "distinct_range", "random_points",
@@ -784,3 +794,17 @@ def console_lines(data: dict[str, Any]) -> list[str]:
 def prepare_lines(data: dict[str, Any]) -> list[str]:
     """A prepare's closing line: the tables made, their rows, the seconds it took."""
     return [f"prepared {', '.join(data['tables'])}: {data['rows']} rows in {data['seconds']:.1f} s"]
+
+
+def opening(workload: str, opts: OltpOptions, load: LoadSettings, address: str) -> str:
+    """A run's first console line: the load, the tables it reads and where."""
+    from test_rig.load.bench import opening as bench_opening
+
+    tables = "sbtest1" if workload.startswith("select-random") else f"{opts.tables} table(s)"
+    return bench_opening(workload, load, "connections", address, f"{tables} of {opts.table_size} rows")
+
+
+def prepare_opening(opts: OltpOptions, target: Target) -> str:
+    """A prepare's first console line: the tables it makes and where."""
+    return (f"test-rig bench prepare: {opts.tables} table(s) of {opts.table_size} rows in {target.database} on "
+            f"{target.address}")

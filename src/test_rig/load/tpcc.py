@@ -839,3 +839,18 @@ def prepare_lines(data: dict[str, Any]) -> list[str]:
     """A prepare's closing line: the rows loaded, the seconds it took, the rows per table."""
     return [f"prepared {data['rows']} rows in {data['seconds']:.1f} s: "
             + ", ".join(f"{t} {n}" for t, n in data["tables"].items())]
+
+
+def opening(opts: TpccOptions, load: LoadSettings, address: str) -> str:
+    """A run's first console line: the warehouses, the terminals, the mix and where."""
+    return (f"test-rig bench tpcc: {opts.warehouses} warehouse(s)"
+            + ("" if opts.scale_down == 1 else f" scaled down {opts.scale_down}× (not spec-sized)")
+            + f", {load.connections} terminals, {load.duration:g} s, mix " + "/".join(map(str, opts.mix))
+            + f", against {address}")
+
+
+def prepare_opening(opts: TpccOptions, target: Target) -> str:
+    """A prepare's first console line: what it loads and where."""
+    return (f"test-rig bench tpcc-prepare: {opts.warehouses} warehouse(s), {opts.items} items, {opts.customers} "
+            "customers per district" + ("" if opts.scale_down == 1 else f" (scaled down {opts.scale_down}×, not "
+                                        "spec-sized)") + f" in {target.database} on {target.address}")
