@@ -14,11 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import multiprocessing
-import os
 import queue
 import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +26,7 @@ from test_rig.errors import Interrupted, RigError, UsageError
 from test_rig.hunt.finding import write_sql
 from test_rig.hunt.runner import HuntRun, HuntStats, run_hunt
 from test_rig.load.processes import split
+from test_rig.workers import gather, spawn
 
 
 def shares(spec_connections: int, processes: int, queries: int | None) -> list[tuple[int, int, int | None]]:
@@ -131,21 +129,14 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
     interrupted (CancelledError is raised again once every process has reported or 60 s have passed).
     Raises UsageError as a process met it (e.g. the user may not create databases)."""
     spec = run.spec
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    seconds = context.Queue()
     plan = shares(spec.connections, spec.processes, spec.queries)
     logs = [Path(f"{spec.log}.p{i}") if spec.log is not None else None for i in range(spec.processes)]
     specs = [dataclasses.replace(spec, connections=n, first_worker=first, queries=bound, out=None, log=logs[i],
                                  watch_server_log=i == 0)
              for i, (n, first, bound) in enumerate(plan)]
-    children = [context.Process(target=_child, args=(i, target, s, results, seconds), daemon=True)
-                for i, s in enumerate(specs)]
-    for c in children:
-        c.start()
+    children, results, seconds = spawn(_child, [(i, target, s) for i, s in enumerate(specs)])
     got: dict[int, tuple[str, Any]] = {}
     latest: dict[int, tuple[HuntStats, list[str], dict[str, bool]]] = {}
-    stop = threading.Event()
     shown = [0.0]
 
     def drain() -> None:
@@ -163,35 +154,11 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
             merged.seconds = time.monotonic() - run.started
             on_second(merged)
 
-    def collect(wait: float | None) -> None:
-        deadline = None if wait is None else time.monotonic() + wait
-        while len(got) < len(children) and not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            drain()
-            with contextlib.suppress(queue.Empty):
-                index, outcome = results.get(timeout=0.2)
-                got[index] = outcome
-            if all(not c.is_alive() for c in children) and results.empty():
-                time.sleep(0.3)  # a last result may still be in the pipe
-                if results.empty():
-                    break
-
-    reader = threading.Thread(target=collect, args=(None,), daemon=True)
-    reader.start()
     try:
-        await asyncio.to_thread(reader.join)
+        await gather(children, results, got, poll=drain, wait=None, grace=60, join=10)
     except asyncio.CancelledError:
-        for c in children:
-            if c.is_alive() and c.pid is not None:
-                os.kill(c.pid, signal.SIGTERM)
-        reader.join(60)  # the reader goes on gathering what each process saw
-        stop.set()
         _finish(run, got, logs)
         raise
-    finally:
-        for c in children:
-            c.join(10)
-            if c.is_alive():
-                c.kill()
     drain()
     _finish(run, got, logs)
     usage = next((outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "usage"), None)

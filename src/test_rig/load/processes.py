@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import queue
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from test_rig.coordinator import FreeRunResult, merge_results
 from test_rig.db import Target
 from test_rig.errors import Interrupted, RigError, UsageError
+from test_rig.workers import gather, spawn
 
 #: Seconds between starting the workers and their common start instant (time to connect).
 START_DELAY = 2.0
@@ -179,37 +178,16 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
     `on_start` is told the perf_counter instant at which every worker's timed load begins (the nemesis schedules
     its faults from it). With `elle`, each worker runs its share of an elle workload instead: `elle(part, base,
     connections)` describes worker `part`'s share."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    seconds = context.Queue()
     start_at = time.perf_counter() + START_DELAY + 0.2 * processes
     shares = split(connections, processes)
     jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery,
                       elle(i, sum(shares[:i]), n) if elle is not None else None, workload)
             for i, n in enumerate(shares)]
-    workers = [context.Process(target=_bench_worker, args=(job, start_at, results, seconds), daemon=True)
-               for job in jobs]
     live = _LiveView(processes, on_second, on_ready)
-    for w in workers:
-        w.start()
+    workers, results, seconds = spawn(_bench_worker, [(job, start_at) for job in jobs])
     if on_start is not None:
         on_start(start_at)
-
-    got: dict[int, FreeRunResult | None] = {}  # None: the worker stopped before its load began
-    stop = threading.Event()
-
-    def collect(wait: float) -> None:
-        """Gather the workers' results into `got` (one reader only: a second would steal results)."""
-        deadline = time.monotonic() + wait
-        while len(got) < len(workers) and time.monotonic() < deadline and not stop.is_set():
-            drain()  # the live view: every worker's second so far
-            with contextlib.suppress(queue.Empty):
-                index, data = results.get(timeout=0.2)
-                got[index] = decode(data) if data is not None else None
-            if all(not w.is_alive() for w in workers) and results.empty():
-                time.sleep(0.3)  # a last result may still be in the pipe
-                if results.empty():
-                    break
+    got: dict[int, dict[str, Any] | None] = {}  # a result encoded; None: the worker stopped before its load began
 
     def drain() -> None:
         with contextlib.suppress(queue.Empty):
@@ -217,27 +195,19 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                 _, t, ops, errors = seconds.get(timeout=0.05)
                 live.add(t, ops, errors)
 
-    reader = threading.Thread(target=collect, args=(duration + START_DELAY + 0.2 * processes + 60,), daemon=True)
-    reader.start()
+    def received() -> list[FreeRunResult]:
+        return [decode(r) for _, r in sorted(got.items()) if r is not None]
+
     try:
-        await asyncio.to_thread(reader.join)
+        await gather(workers, results, got, poll=drain, wait=duration + START_DELAY + 0.2 * processes + 60,
+                     grace=20, join=5)
     except asyncio.CancelledError:
-        for w in workers:
-            if w.is_alive() and w.pid is not None:
-                os.kill(w.pid, signal.SIGTERM)
-        reader.join(20)  # the reader goes on gathering the workers' partial results
-        stop.set()
-        parts = [r for _, r in sorted(got.items()) if r is not None]
+        parts = received()
         if parts and on_interrupt is not None:
             on_interrupt(merge_results(parts), parts)
         raise
-    finally:
-        for w in workers:
-            w.join(5)
-            if w.is_alive():
-                w.kill()
     drain()
-    parts = [r for _, r in sorted(got.items()) if r is not None]
+    parts = received()
     if len(parts) < len(workers):
         raise RigError(f"{len(workers) - len(parts)} of {len(workers)} worker processes gave no result; run again "
                        "with -v and check the server.")
@@ -381,11 +351,14 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
             on_start(start_at)
         live = _LiveView(slots, on_second, on_ready)
 
+        def drain() -> None:
+            while not seconds.empty():
+                _, t, ops, errors = seconds.get_nowait()
+                live.add(t, ops, errors)
+
         async def pump() -> None:
             while True:
-                while not seconds.empty():
-                    _, t, ops, errors = seconds.get_nowait()
-                    live.add(t, ops, errors)
+                drain()
                 await asyncio.sleep(0.2)
 
         pumping = asyncio.create_task(pump())
@@ -401,9 +374,7 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
             raise
         finally:
             pumping.cancel()
-        while not seconds.empty():  # the last second, reported as the workers ended
-            _, t, ops, errors = seconds.get_nowait()
-            live.add(t, ops, errors)
+        drain()  # the last second, reported as the workers ended
         parts = [decode(r) for r in raw if r is not None]
         if len(parts) < slots:
             raise RigError(f"{slots - len(parts)} of {slots} Ray workers gave no result; run again with -v.")
