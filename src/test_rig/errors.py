@@ -184,33 +184,30 @@ class ErrorContextBuilder:
         self._ctx = context
         self._started = time.perf_counter()
 
-    def attempt(self, n: int) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, attempt=n)
+    def _set(self, **changes: Any) -> ErrorContextBuilder:
+        self._ctx = replace(self._ctx, **changes)
         return self
+
+    def attempt(self, n: int) -> ErrorContextBuilder:
+        return self._set(attempt=n)
 
     def host(self, host: str | None) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, host=host)
-        return self
+        return self._set(host=host)
 
     def database(self, database: str | None) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, database=database)
-        return self
+        return self._set(database=database)
 
     def user(self, user: str | None) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, user=user)
-        return self
+        return self._set(user=user)
 
     def query(self, sql: str | None) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, query=sql)
-        return self
+        return self._set(query=sql)
 
     def duration_ms(self, ms: float) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, duration_ms=ms)
-        return self
+        return self._set(duration_ms=ms)
 
     def with_metadata(self, key: str, value: object) -> ErrorContextBuilder:
-        self._ctx = replace(self._ctx, additional={**self._ctx.additional, key: str(value)})
-        return self
+        return self._set(additional={**self._ctx.additional, key: str(value)})
 
     def build(self) -> ErrorContext:
         if self._ctx.duration_ms is None:
