@@ -197,12 +197,8 @@ class Nemesis:
         self._fire("end", self._record(index, end_s=self.clock.now() - start_at, **changes))
 
     async def _inject(self, kind: str) -> str:
-        if kind == "kill":
-            assert self.control is not None
-            return await self.control.kill()
-        if kind == "pause":
-            assert self.control is not None
-            return await self.control.pause()
+        if kind in SERVER_KINDS:
+            return await self._control(kind, heal=False)
         if kind == "kill-connections":
             return await self._kill_connections()
         assert self.toxiproxy is not None and self.proxy is not None
@@ -223,12 +219,8 @@ class Nemesis:
         return f"Toxiproxy: {described[kind]}"
 
     async def _heal(self, kind: str) -> str:
-        if kind == "kill":
-            assert self.control is not None
-            return await self.control.start()
-        if kind == "pause":
-            assert self.control is not None
-            return await self.control.resume()
+        if kind in SERVER_KINDS:
+            return await self._control(kind, heal=True)
         if kind == "kill-connections":
             return "nothing to undo: the run reconnects by itself"
         assert self.toxiproxy is not None and self.proxy is not None
@@ -237,6 +229,14 @@ class Nemesis:
             with contextlib.suppress(RigError):  # only the toxics this kind added exist
                 await asyncio.to_thread(self.toxiproxy.remove_toxic, self.proxy, name)
         return f"Toxiproxy: {kind} toxic removed"
+
+    async def _control(self, kind: str, *, heal: bool) -> str:
+        """Inject or heal a server fault through the server's control: the action NEEDS names for it (kill, then
+        start; pause, then resume), which `prepare` checked the control can do."""
+        assert self.control is not None
+        injects, heals = NEEDS[kind]
+        action: Callable[[], Awaitable[str]] = getattr(self.control, heals if heal else injects)
+        return await action()
 
     async def _kill_connections(self) -> str:
         admin = await connect(self.server, database=False)
