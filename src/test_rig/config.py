@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from test_rig.errors import ConfigError
+from test_rig.errors import ConfigError, UsageError
 
 DEFAULT_FILES = ("tidb_config.json", "tidb_config.toml")
 MASK = "********"
@@ -539,3 +539,99 @@ def extension_values(exts: Iterable[ConfigExtension], params: Mapping[str, Any])
     for ext in exts:
         out.update(ext.build_config(params))
     return out
+
+
+# --------------------------------------------------------------------------- the command line as a source
+
+#: The options of the test commands that set configuration keys: parameter name → (dotted key, how the user
+#: spells it). job-monitor's -t/--monitor-duration, --update-interval and --show-details are not among them:
+#: jobs.options.plan weighs them against its import config, the command line first.
+OPTION_KEYS: dict[str, tuple[str, str]] = {
+    "host": ("database.host", "-H/--host"),
+    "user": ("database.username", "-u/--user"),
+    "database": ("database.database", "-d/--database"),
+    "password": ("database.password", "--password"),
+    "log_level": ("logging.level", "--log-level"),
+    "log_file_path": ("logging.file", "--log-file-path"),
+}
+#: config-gen's own options for the same keys (the original's names).
+FILE_OPTION_KEYS: dict[str, tuple[str, str]] = {
+    "host": ("database.host", "--host"),
+    "username": ("database.username", "--username"),
+    "database": ("database.database", "--database"),
+    "log_level": ("logging.level", "--log-level"),
+}
+
+
+def options_layer(typed: Mapping[str, Any], keys: Mapping[str, tuple[str, str]] = OPTION_KEYS
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The configuration set by the options the user typed (`typed`: parameter name → value, only those given
+    on the command line), through `keys` and the registered extensions: dotted key → value, and dotted key →
+    the option that set it, for messages."""
+    values = {keys[param][0]: value for param, value in typed.items() if param in keys}
+    names = {keys[param][0]: keys[param][1] for param in typed if param in keys}
+    exts = extensions.all()
+    for param, value in typed.items():  # one at a time, so each key is named after the option that set it
+        for dotted, mapped in extension_values(exts, {param: value}).items():
+            values[dotted] = mapped
+            names[dotted] = "--" + param.replace("_", "-")
+    return values, names
+
+
+def load_for_options(config_file: str | None, typed: Mapping[str, Any], *,
+                     password: str | None = None) -> LoadedConfig:
+    """The effective configuration of a command given the options `typed` (options_layer), the environment and
+    `config_file` (else ./tidb_config.json or .toml); `password`: one the user was asked for. Raises ConfigError."""
+    values, names = options_layer(typed)
+    if password is not None:
+        values["database.password"] = password
+    return load_config(config_file, values, cli_names=names)
+
+
+_FILE_FORMATS = {".json": "json", ".toml": "toml"}
+
+
+def _config_file_path(output: str | None, fmt: str | None, *, force: bool) -> tuple[Path, str]:
+    """Where config-gen writes (`output`, default tidb_config.FMT) and in which format (`fmt`, default: from the
+    output's suffix, else json). Raises UsageError for every mismatch, before anything is written."""
+    if output is None:
+        fmt = fmt or "json"
+        path = Path(f"tidb_config.{fmt}")
+    else:
+        path = Path(output)
+        suffix_fmt = _FILE_FORMATS.get(path.suffix.lower())
+        if suffix_fmt is None:
+            raise UsageError(f"--output {output} must end in .json or .toml (the only formats test-rig reads); "
+                             "rename it.")
+        if fmt is not None and fmt != suffix_fmt:
+            raise UsageError(f"--format {fmt} does not match --output {output}; use a .{fmt} name or "
+                             f"--format {suffix_fmt}.")
+        fmt = suffix_fmt
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a directory; give a file name such as {path / 'tidb_config.json'}.")
+    if not path.parent.is_dir():
+        raise UsageError(f"The directory {path.parent} does not exist; create it first or choose another --output.")
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it or choose another --output.")
+    return path, fmt
+
+
+def write_config_file(output: str | None, fmt: str | None, typed: Mapping[str, Any], *, force: bool) -> Path:
+    """Write a complete configuration file: the defaults with what config-gen's options `typed` set (by
+    parameter name; FILE_OPTION_KEYS and the extensions'), neither the environment nor a file read, where and
+    as _config_file_path says. Returns the path written. Raises UsageError (a name, place or format that cannot
+    be used, a file that exists without `force`, a failed write) or ConfigError (a bad value), before writing."""
+    path, fmt = _config_file_path(output, fmt, force=force)
+    values, names = options_layer(typed, FILE_OPTION_KEYS)
+    data = load_config(None, values, environ={}, cli_names=names, cwd=Path("/nonexistent")).config.file_dict()
+    if fmt == "toml":
+        import tomli_w
+
+        text = tomli_w.dumps(data)
+    else:
+        text = json.dumps(data, indent=2) + "\n"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"Could not write {path}: {e.strerror}; choose another --output.") from None
+    return path

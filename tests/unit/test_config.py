@@ -195,6 +195,41 @@ def test_config_gen_round_trip(tmp_path: Path, fmt: str) -> None:
     assert loaded.test.rows == 25
 
 
+@pytest.mark.parametrize("command", ["config-gen", "show-config"])
+def test_a_bad_extension_value_is_named_after_its_option(tmp_path: Path, command: str) -> None:
+    """config-gen named it by its dotted key (`option isolation.concurrent_connections`) where every other command
+    names the option; both now read the command line through config.options_layer."""
+    result = CliRunner().invoke(main, [command, "--concurrent-connections", "1"]
+                                + (["-o", str(tmp_path / "x.json")] if command == "config-gen" else []))
+    assert result.exit_code == 2
+    assert ("error: Invalid configuration: option --concurrent-connections: isolation.concurrent_connections input "
+            "should be greater than or equal to 2 (got 1).") in result.output
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_options_layer_maps_typed_options_and_names_each() -> None:
+    from test_rig.config import FILE_OPTION_KEYS, options_layer
+
+    assert options_layer({"host": "h:1", "user": "bob", "test_rows": 5, "verbose": True}) == (
+        {"database.host": "h:1", "database.username": "bob", "test.rows": 5},
+        {"database.host": "-H/--host", "database.username": "-u/--user", "test.rows": "--test-rows"})
+    assert options_layer({"username": "bob", "user": "x"}, FILE_OPTION_KEYS) == (
+        {"database.username": "bob"}, {"database.username": "--username"})
+
+
+def test_write_config_file_reads_neither_environment_nor_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rig.config import write_config_file
+
+    monkeypatch.setenv("TIDB_HOST", "env-host:4001")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tidb_config.toml").write_text('[database]\nusername = "from-file"\n')
+    path = write_config_file(None, None, {"database": "shop"}, force=False)
+    assert path == Path("tidb_config.json")
+    data = json.loads((tmp_path / "tidb_config.json").read_text())
+    assert (data["database"]["host"], data["database"]["username"], data["database"]["database"]) == (
+        "localhost:4000", "root", "shop")
+
+
 def test_config_gen_shows_extension_options() -> None:
     result = CliRunner().invoke(main, ["config-gen", "--help"])
     assert result.exit_code == 0

@@ -274,3 +274,30 @@ def test_a_fault_cancelled_while_it_is_injected_is_still_healed() -> None:
     asyncio.run(go())
     assert control.calls == ["kill", "start"]
     assert nemesis.errors() == ["kill was interrupted while being injected"]
+
+
+_NO_NEMESIS = {name: None for name in ("nemesis_kinds", "nemesis_interval", "nemesis_duration", "nemesis_commands",
+                                       "toxiproxy_url")} | {"nemesis_latency": 50.0, "nemesis_jitter": 0.0,
+                                                            "nemesis_bandwidth": 64}
+
+
+def test_the_spec_a_commands_options_ask_for() -> None:
+    from test_rig.nemesis import spec_from_options
+
+    assert spec_from_options(_NO_NEMESIS, set()) is None
+    values = _NO_NEMESIS | {"nemesis_kinds": "kill,latency", "nemesis_duration": 2.0,
+                            "nemesis_commands": ("kill=pkill x", "start=run x"), "toxiproxy_url": "http://t:8474"}
+    assert spec_from_options(values, {"nemesis_kinds"}, seed=7) == NemesisSpec(
+        ("kill", "latency"), interval=10.0, duration=2.0, commands={"kill": "pkill x", "start": "run x"},
+        latency_ms=50.0, jitter_ms=0.0, bandwidth_kbps=64, toxiproxy="http://t:8474", seed=7)
+
+
+@pytest.mark.parametrize(("typed", "flag"), [({"nemesis_interval"}, "--nemesis-interval"),
+                                             ({"nemesis_commands", "nemesis_jitter"}, "--nemesis-command"),
+                                             ({"toxiproxy_url"}, "--toxiproxy")])
+def test_a_nemesis_option_without_nemesis_is_refused(typed: set[str], flag: str) -> None:
+    from test_rig.nemesis import spec_from_options
+
+    with pytest.raises(UsageError) as info:
+        spec_from_options(_NO_NEMESIS, typed)
+    assert info.value.message == f"{flag} has no effect without --nemesis KIND; add it or leave the option out."

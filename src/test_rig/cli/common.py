@@ -1,8 +1,9 @@
-"""What every command shares: option declarations, configuration loading, the Environment, and `guarded`, which
-turns every ending (an error, Ctrl-C, SIGTERM, a crash) into one sentence, the right exit status and a report.
+"""What every command shares: option declarations, the Environment built from them, and `guarded`, which turns
+every ending (an error, Ctrl-C, SIGTERM, a crash) into one sentence, the right exit status and a report.
 
 Options the user did not type never override the environment or a config file: every config option defaults to
-None and only values whose click ParameterSource is the command line are passed on.
+None and only values whose click ParameterSource is the command line are passed on (`typed`, to
+config.load_for_options).
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import click
 from click.core import ParameterSource
 
 from test_rig.environment import PROGRAM_STOP, Environment, end_with_error
-from test_rig.errors import UsageError
-from test_rig.report.files import check_report_path as check_report_path  # re-exported for cli/hunt.py
+from test_rig.report.files import check_report_path
 
-# The configuration system (pydantic-settings) is imported by the functions that load a configuration, not
-# here: a command that needs none (check, report) starts without it.
+# The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
+# here: a command that needs no configuration (check, report) starts without it.
 if TYPE_CHECKING:
-    from test_rig.config import ConfigExtension, LoadedConfig
+    from test_rig.nemesis import NemesisSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 D = TypeVar("D")
@@ -63,18 +63,6 @@ def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
 
 VERBOSE = flag("-v --verbose")
 _LEVELS = click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False)
-#: option parameter name → (dotted config key, how the user spells it)
-COMMON_KEYS: dict[str, tuple[str, str]] = {
-    "host": ("database.host", "-H/--host"),
-    "user": ("database.username", "-u/--user"),
-    "database": ("database.database", "-d/--database"),
-    "password": ("database.password", "--password"),
-    "log_level": ("logging.level", "--log-level"),
-    "log_file_path": ("logging.file", "--log-file-path"),
-    "monitor_duration": ("monitor.monitor_duration", "-t/--monitor-duration"),
-    "update_interval": ("monitor.update_interval", "--update-interval"),
-    "show_details": ("monitor.show_details", "--show-details"),
-}
 _connection_options = stack(
     opt("-c --config config_file", str, None,
         "Configuration file (JSON or TOML). Default: ./tidb_config.json or .toml if present."),
@@ -96,10 +84,9 @@ common_options = stack(
 #: Only the options that set configuration keys (show-config runs nothing: no --json, --junit or --log-file).
 key_options = stack(_connection_options, opt("--log-level", _LEVELS, None, "logging.level to show."),
                            opt("--log-file-path", help="logging.file to show."), VERBOSE)
-html_option = opt("--html html_path", metavar="FILE", help="Also write a self-contained HTML report here (works "
-                  "offline).")
 #: The common options and --html FILE, on the commands whose results have an HTML report.
-html_options = stack(common_options, html_option)
+html_options = stack(common_options, opt("--html html_path", metavar="FILE",
+                                         help="Also write a self-contained HTML report here (works offline)."))
 _MS = click.FloatRange(0, 60_000)
 #: The common options, --html, and --nemesis with its settings: those of every free-running command.
 nemesis_options = stack(
@@ -118,27 +105,14 @@ nemesis_options = stack(
         metavar="KB/S"),
     opt("--toxiproxy toxiproxy_url", envvar="TOXIPROXY_URL", metavar="URL",
         help="A running Toxiproxy's API (default: start toxiproxy-server on loopback for the run)."))
-_NEMESIS_KEYS = ("nemesis_kinds", "nemesis_interval", "nemesis_duration", "nemesis_commands", "nemesis_latency",
-                 "nemesis_jitter", "nemesis_bandwidth", "toxiproxy_url")
 
 
-def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> Any:
-    """The NemesisSpec the options ask for (None without --nemesis), taking its keys out of `params`.
-    Raises UsageError for a kind, interval or command that cannot be used."""
-    from test_rig.nemesis import NemesisSpec, parse_commands, parse_kinds
+def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> NemesisSpec | None:
+    """The NemesisSpec the nemesis options ask for (nemesis.spec_from_options), taking them out of `params`."""
+    from test_rig.nemesis import OPTIONS, spec_from_options
 
-    values = {k: params.pop(k, None) for k in _NEMESIS_KEYS}
-    if values["nemesis_kinds"] is None:
-        typed = [k for k in _NEMESIS_KEYS if k != "nemesis_kinds" and given(ctx, k)]
-        if typed:
-            raise UsageError(f"--{typed[0].replace('_url', '').replace('_commands', '-command').replace('_', '-')} "
-                             "has no effect without --nemesis KIND; add it or leave the option out.")
-        return None
-    interval = values["nemesis_interval"] if values["nemesis_interval"] is not None else 10.0
-    return NemesisSpec(parse_kinds(values["nemesis_kinds"]), interval=interval, duration=values["nemesis_duration"],
-                       commands=parse_commands(values["nemesis_commands"] or ()),
-                       latency_ms=values["nemesis_latency"], jitter_ms=values["nemesis_jitter"],
-                       bandwidth_kbps=values["nemesis_bandwidth"], toxiproxy=values["toxiproxy_url"], seed=seed)
+    values = {name: params.pop(name, None) for name in OPTIONS}
+    return spec_from_options(values, {name for name in values if given(ctx, name)}, seed)
 
 
 def extension_options(fn: F) -> F:
@@ -159,31 +133,9 @@ def say(env: Environment, line: str) -> None:
     env.console.print(line, markup=False, highlight=False)
 
 
-def cli_overrides(ctx: click.Context, /, params: dict[str, Any],
-                  exts: list[ConfigExtension] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    values: dict[str, Any] = {}
-    names: dict[str, str] = {}
-    for param, (dotted, flag_name) in COMMON_KEYS.items():
-        if param in params and params[param] is not None and given(ctx, param):
-            values[dotted] = params[param]
-            names[dotted] = flag_name
-    typed = {k: v for k, v in params.items() if v is not None and k in ctx.params and given(ctx, k)}
-    for param, value in typed.items():  # one at a time, so each key is named after the option that set it
-        from test_rig.config import extension_values
-
-        for dotted, mapped in extension_values(exts or [], {param: value}).items():
-            values[dotted] = mapped
-            names[dotted] = "--" + param.replace("_", "-")
-    return values, names
-
-
-def load_for_command(ctx: click.Context, /, params: dict[str, Any]) -> tuple[LoadedConfig, dict[str, Any],
-                                                                           dict[str, str]]:
-    """The effective configuration for a command's options; also the option values and names it used."""
-    from test_rig.config import extensions, load_config
-
-    values, names = cli_overrides(ctx, params, extensions.all())
-    return load_config(params.get("config_file"), values, cli_names=names), values, names
+def typed(ctx: click.Context, /, params: dict[str, Any]) -> dict[str, Any]:
+    """The options of `params` the user gave on the command line, with their values."""
+    return {name: value for name, value in params.items() if value is not None and given(ctx, name)}
 
 
 def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True,
@@ -191,16 +143,16 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
     """The run's Environment from the command's options (report paths checked first; the password asked for
     when none is configured and stdin is a terminal); a note that -d/--database is ignored by a command that runs
     in `own` schemas."""
+    from test_rig.config import load_for_options
+
     for option in ("json", "junit", "html"):
         check_report_path(params.get(f"{option}_path"), f"--{option}")
-    loaded, values, names = load_for_command(ctx, params)
+    options = typed(ctx, params)
+    loaded = load_for_options(params.get("config_file"), options)
     database = loaded.config.database
     if prompt and database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
-        values["database.password"] = click.prompt(f"Password for {database.username}@{database.host}",
-                                                   hide_input=True, default="", show_default=False)
-        from test_rig.config import load_config
-
-        loaded = load_config(params.get("config_file"), values, cli_names=names)
+        loaded = load_for_options(params.get("config_file"), options, password=click.prompt(
+            f"Password for {database.username}@{database.host}", hide_input=True, default="", show_default=False))
     ctx.obj = Environment.open(loaded, command_name(ctx), verbose=bool(params.get("verbose")),
                                log_file=bool(params.get("log_file")),
                                json_path=params.get("json_path"), junit_path=params.get("junit_path"),

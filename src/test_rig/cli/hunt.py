@@ -9,32 +9,28 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, check_report_path, common_options, given, guarded, html_option
+from test_rig.cli.common import build_environment, command, html_options, opt
 from test_rig.hunt.main import ORACLE_NAMES
+from test_rig.report.files import check_report_path
 
 
-@click.command("hunt")
-@common_options
-@html_option
-@click.option("--oracle", "oracle_names", default=None, metavar="NAMES",
-              help=f"Oracles, comma-separated (default all): {', '.join(ORACLE_NAMES)}.")
-@click.option("--duration", type=float, default=None, help="Seconds to hunt (default 60, or until --queries).")
-@click.option("--queries", type=click.IntRange(1, None), default=None,
-              help="Stop after this many checked queries (over all oracles and connections).")
-@click.option("--seed", type=int, default=0, show_default=True, help="The generator's seed: same seed, same SQL.")
-@click.option("--connections", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Workers, each with a database of its own.")
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes sharing --connections, each with databases of its own (one process uses one "
-                   "core).")
-@click.option("--reduce-time", type=click.FloatRange(0, None), default=60.0, show_default=True,
-              help="Seconds to spend reducing each confirmed finding (0: report it unreduced).")
-@click.option("--known", "known_path", default=None, metavar="FILE",
-              help="Signatures (or reduced .sql files) of bugs already reported: counted, not reported again.")
-@click.option("--out", "out_dir", default=None, metavar="DIR", help="Write each finding's reduced .sql file here.")
-@click.option("--log", "log_path", default=None, metavar="FILE", help="Write every statement sent here.")
-@click.pass_context
-@guarded
+@command("hunt")
+@html_options
+@opt("--oracle oracle_names", metavar="NAMES",
+     help=f"Oracles, comma-separated (default all): {', '.join(ORACLE_NAMES)}.")
+@opt("--duration", float, None, "Seconds to hunt (default 60, or until --queries).")
+@opt("--queries", click.IntRange(1, None), None, "Stop after this many checked queries (over all oracles and "
+     "connections).")
+@opt("--seed", int, 0, "The generator's seed: same seed, same SQL.")
+@opt("--connections", click.IntRange(1, 64), 1, "Workers, each with a database of its own.")
+@opt("--processes", click.IntRange(1, 64), 1, "Worker processes sharing --connections, each with databases of its "
+     "own (one process uses one core).")
+@opt("--reduce-time", click.FloatRange(0, None), 60.0, "Seconds to spend reducing each confirmed finding (0: report "
+     "it unreduced).")
+@opt("--known known_path", metavar="FILE", help="Signatures (or reduced .sql files) of bugs already reported: counted, "
+     "not reported again.")
+@opt("--out out_dir", metavar="DIR", help="Write each finding's reduced .sql file here.")
+@opt("--log log_path", metavar="FILE", help="Write every statement sent here.")
 def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | None, queries: int | None,
              seed: int, connections: int, processes: int, reduce_time: float, known_path: str | None,
              out_dir: str | None, log_path: str | None, **params: Any) -> None:
@@ -47,10 +43,7 @@ def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | 
                              processes=processes, reduce_seconds=reduce_time, known_path=known_path,
                              out_dir=out_dir, log_path=log_path)
     check_report_path(log_path, "--log")
-    env = build_environment(ctx, params)
-    if given(ctx, "database"):
-        env.console.print("note: -d/--database is ignored: hunt runs in databases of its own (rig_hunt_...), "
-                          "dropped at the end")
+    env = build_environment(ctx, params, own="databases of its own (rig_hunt_...)")
     target, started = env.target(), time.monotonic()
     env.console.print(opening(spec, target.address))
     data = hunt(target, spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
