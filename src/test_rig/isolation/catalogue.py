@@ -426,18 +426,19 @@ G_SINGLE_DEPENDENCIES = IsolationTest(
      _t("T1", "COMMIT")), judge_g_single_dependencies)
 
 
-def _serial_write_predicate(o: Observation, t2_read_label: str) -> Verdict:
-    """Judge both write-predicate read-skew tests against the one serial order T1's first read allows.
+def judge_g_single_write(o: Observation) -> Verdict:
+    """Both write-predicate read-skew tests (two interleavings of T1's read-then-delete with T2's writes),
+    judged against the one serial order T1's first read allows.
 
     T2 sets 1 => 12 and 2 => 18; T1 reads row 1, then deletes rows whose value is 20. If T1 read
     1 => 10 it must come first, and then: its delete removes row 2, T2 sees only 1 => 10, and the
     final state is 1 => 12. If T1 read 1 => 12 it must come second: its delete removes nothing, T2
     sees both original rows, and the final state is 1 => 12, 2 => 18.
     """
-    if (forced := o.aborted_verdict() or o.require("T1 reads 1", t2_read_label,
+    if (forced := o.aborted_verdict() or o.require("T1 reads 1", "T2 reads all",
                                                    committed=("T1", "T2"))) is not None:
         return forced
-    t1_read, t2_read, delete = o.read("T1 reads 1"), o.read(t2_read_label), o.step("T1 delete")
+    t1_read, t2_read, delete = o.read("T1 reads 1"), o.read("T2 reads all"), o.step("T1 delete")
     if t1_read and t1_read.get(1) == 10:
         order, expected = "T1 then T2", (1, {1: 10}, {1: 12})
     elif t1_read and t1_read.get(1) == 12:
@@ -454,10 +455,6 @@ def _serial_write_predicate(o: Observation, t2_read_label: str) -> Verdict:
                             f"{show(t2_read)} and the final state is {show(o.final)}")
 
 
-def judge_g_single_write_1(o: Observation) -> Verdict:
-    return _serial_write_predicate(o, "T2 reads all")
-
-
 G_SINGLE_WRITE_1 = IsolationTest(
     "G-single-write-1", "Read skew on a write predicate (T2 commits first)",
     "a write by predicate must act on the same snapshot the transaction read",
@@ -469,11 +466,7 @@ G_SINGLE_WRITE_1 = IsolationTest(
      _t("T2", "COMMIT"),
      _t("T1", "DELETE FROM test WHERE value = 20", "T1 delete"),
      _t("T1", "SELECT id, value FROM test WHERE id = 2", "T1 reads 2"),
-     _t("T1", "COMMIT")), judge_g_single_write_1)
-
-
-def judge_g_single_write_2(o: Observation) -> Verdict:
-    return _serial_write_predicate(o, "T2 reads all")
+     _t("T1", "COMMIT")), judge_g_single_write)
 
 
 G_SINGLE_WRITE_2 = IsolationTest(
@@ -486,7 +479,7 @@ G_SINGLE_WRITE_2 = IsolationTest(
      _t("T1", "DELETE FROM test WHERE value = 20", "T1 delete"),
      _t("T2", "UPDATE test SET value = 18 WHERE id = 2"),
      _t("T1", "COMMIT"),
-     _t("T2", "COMMIT")), judge_g_single_write_2)
+     _t("T2", "COMMIT")), judge_g_single_write)
 
 
 # --------------------------------------------------------------------------- G2-item, G2, G2-two-edges

@@ -29,18 +29,10 @@ class ScaledResult:
         return dict(self.__dict__)
 
 
-def _txns(n: int) -> list[str]:
-    return [f"T{i + 1}" for i in range(n)]
-
-
 async def lost_update(session: LevelSession, rows: int, txns: int) -> ScaledResult:
     """Every transaction reads every counter, then writes read + 1 to each, then commits."""
-    admin = session.admin
-    assert admin is not None
-    await session.reset()
-    await admin.execute("DROP TABLE IF EXISTS counters")
-    await admin.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT) ENGINE=InnoDB")
-    await admin.execute("INSERT INTO counters VALUES " + ",".join(f"({i}, 0)" for i in range(1, rows + 1)))
+    admin = await _fresh_table(session, "counters", "id INT PRIMARY KEY, value INT",
+                               [f"({i}, 0)" for i in range(1, rows + 1)])
     seen: dict[str, list[tuple[int, int]]] = {}
 
     def reader(txn: str) -> Any:
@@ -55,28 +47,19 @@ async def lost_update(session: LevelSession, rows: int, txns: int) -> ScaledResu
                 await conn.execute(f"UPDATE counters SET value = {value + 1} WHERE id = {row_id}")
         return write
 
-    names = _txns(txns)
     committed = await _read_all_then_write_all(
-        session, names, lambda t: Step(t, action=reader(t), label="read all counters"),
+        session, txns, lambda t: Step(t, action=reader(t), label="read all counters"),
         lambda i, t: Step(t, action=writer(t), label="write read + 1 to each"))
     final = [int(r[0]) for r in await admin.query("SELECT value FROM counters ORDER BY id")]
     lost = sum(committed - v for v in final)
-    level = session.level
-    return ScaledResult("lost-update-scaled", level.isolation, level.txn_mode, rows, txns, committed,
-                        txns - committed, lost_updates=lost)
+    return _result(session, "lost-update-scaled", rows, txns, committed, lost_updates=lost)
 
 
 async def write_skew(session: LevelSession, rows: int, txns: int) -> ScaledResult:
     """`rows` shifts with one doctor per transaction on call; each doctor goes off call in every
     shift where they read that at least two are on call. A shift left with nobody is a violation."""
-    admin = session.admin
-    assert admin is not None
-    await session.reset()
-    await admin.execute("DROP TABLE IF EXISTS oncall")
-    await admin.execute("CREATE TABLE oncall (shift INT, doctor INT, on_call INT, PRIMARY KEY (shift, doctor)) "
-                        "ENGINE=InnoDB")
-    await admin.execute("INSERT INTO oncall VALUES " + ",".join(f"({s}, {d}, 1)" for s in range(1, rows + 1)
-                                                               for d in range(1, txns + 1)))
+    admin = await _fresh_table(session, "oncall", "shift INT, doctor INT, on_call INT, PRIMARY KEY (shift, doctor)",
+                               [f"({s}, {d}, 1)" for s in range(1, rows + 1) for d in range(1, txns + 1)])
     counts: dict[str, dict[int, int]] = {}
 
     def reader(txn: str) -> Any:
@@ -93,21 +76,31 @@ async def write_skew(session: LevelSession, rows: int, txns: int) -> ScaledResul
                     await conn.execute(f"UPDATE oncall SET on_call = 0 WHERE shift = {shift} AND doctor = {doctor}")
         return write
 
-    names = _txns(txns)
     committed = await _read_all_then_write_all(
-        session, names, lambda t: Step(t, action=reader(t), label="count doctors on call per shift"),
+        session, txns, lambda t: Step(t, action=reader(t), label="count doctors on call per shift"),
         lambda i, t: Step(t, action=writer(t, i + 1), label="go off call where 2+ are on"))
     staffed = {int(s) for (s,) in await admin.query("SELECT DISTINCT shift FROM oncall WHERE on_call = 1")}
     violations = sum(1 for s in range(1, rows + 1) if s not in staffed)
-    level = session.level
-    return ScaledResult("write-skew-scaled", level.isolation, level.txn_mode, rows, txns, committed,
-                        txns - committed, violations=violations)
+    return _result(session, "write-skew-scaled", rows, txns, committed, violations=violations)
 
 
-async def _read_all_then_write_all(session: LevelSession, names: Sequence[str], read: Callable[[str], Step],
+async def _fresh_table(session: LevelSession, table: str, columns: str, rows: Sequence[str]) -> Connection:
+    """The session's schema reset and `table` made anew with `columns` and `rows` (each a VALUES tuple);
+    returns the admin connection, which checks the outcome afterwards."""
+    admin = session.admin
+    assert admin is not None
+    await session.reset()
+    await admin.execute(f"DROP TABLE IF EXISTS {table}")
+    await admin.execute(f"CREATE TABLE {table} ({columns}) ENGINE=InnoDB")
+    await admin.execute(f"INSERT INTO {table} VALUES " + ",".join(rows))
+    return admin
+
+
+async def _read_all_then_write_all(session: LevelSession, txns: int, read: Callable[[str], Step],
                                    write: Callable[[int, str], Step]) -> int:
-    """Every transaction begins, then every one reads, then every one writes, then every one commits:
-    the interleaving that lets a read-modify-write go stale. Returns how many committed."""
+    """Every one of `txns` transactions (T1, T2, ...) begins, then every one reads, then every one writes, then
+    every one commits: the interleaving that lets a read-modify-write go stale. Returns how many committed."""
+    names = [f"T{i + 1}" for i in range(txns)]
     script = [Step(t, "BEGIN") for t in names]
     script += [read(t) for t in names]
     script += [write(i, t) for i, t in enumerate(names)]
@@ -115,3 +108,11 @@ async def _read_all_then_write_all(session: LevelSession, names: Sequence[str], 
     result = await session.coordinator.run_script(script)
     history = Observation(result.steps, final={})
     return sum(history.committed(t) for t in names)
+
+
+def _result(session: LevelSession, test: str, rows: int, txns: int, committed: int, *,
+            lost_updates: int | None = None, violations: int | None = None) -> ScaledResult:
+    """One scaled test's result at the session's level; a transaction that did not commit was aborted."""
+    level = session.level
+    return ScaledResult(test, level.isolation, level.txn_mode, rows, txns, committed, txns - committed,
+                        lost_updates=lost_updates, violations=violations)
