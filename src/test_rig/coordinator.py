@@ -519,6 +519,15 @@ class Coordinator:
         deadline = t0 + limit
         tasks: list[asyncio.Task[None]] = []
         for i, step in enumerate(steps):
+            # A step the previous one may have released (a COMMIT freeing its locks) finishes, or is again shown
+            # waiting by the server, before the next step is sent: as in Hermitage, where the released statement
+            # returns before the next one is typed. Without this the next step raced it (OTV at read-uncommitted
+            # was seen prevented on a loaded machine).
+            for j, earlier in enumerate(tasks):
+                if records[j].blocked and not earlier.done() and deadline > time.perf_counter():
+                    await asyncio.wait({earlier}, timeout=min(window, max(0.0, deadline - time.perf_counter())))
+                    if not earlier.done():
+                        await self._confirm_block(earlier, records, j, lanes[steps[j].conn].conn, window, deadline)
             lane = lanes[step.conn]
             self.shared.connections[step.conn] = ConnState.Testing
             task = asyncio.create_task(self._run_step(step, records, i, lane, lane.tail, t0, order))

@@ -79,6 +79,34 @@ def test_lost_update_under_serializable_is_a_deadlock(sandbox: SandboxState) -> 
     assert final == [(1, 11), (2, 20)]
 
 
+def test_a_released_step_finishes_before_the_next_step_is_sent(sandbox: SandboxState) -> None:
+    """T2's update waits for T1's lock; T1's COMMIT releases it, and the update then takes 0.6 s more. T3's read,
+    the next step, is sent only after the update returned (the server said it no longer waited for a lock), so at
+    read-uncommitted it sees 12, as in Hermitage; before, it raced the update and read 11."""
+    async def body(table: str) -> Any:
+        co = Coordinator([target(sandbox)] * 3, names=["T1", "T2", "T3"], block_window=0.2)
+        await co.open(prepare=lambda c: c.set_isolation("read-uncommitted"))
+        try:
+            return await co.run_script([
+                Step("T1", "BEGIN"), Step("T2", "BEGIN"), Step("T3", "BEGIN"),
+                Step("T1", f"UPDATE {table} SET value = 11 WHERE id = 1"),
+                Step("T2", f"UPDATE {table} SET value = 12 + 0 * SLEEP(0.6) WHERE id = 1"),
+                Step("T1", "COMMIT"),
+                Step("T3", f"SELECT value FROM {table} WHERE id = 1"),
+                Step("T2", "COMMIT"), Step("T3", "COMMIT"),
+            ])
+        finally:
+            await co.close()
+
+    result, final = run(lambda: _with_table(sandbox, body))
+    steps = result.steps
+    assert steps[4].blocked is True and steps[4].error is None
+    assert steps[6].rows == [[12]]
+    assert steps[4].ended is not None and steps[6].started is not None and steps[4].ended <= steps[6].started
+    assert result.completion_order() == [0, 1, 2, 3, 5, 4, 6, 7, 8]
+    assert final == [(1, 12), (2, 20)]
+
+
 def test_script_timeout_never_hangs(sandbox: SandboxState) -> None:
     async def body(table: str) -> Any:
         co = Coordinator([target(sandbox)] * 2, names=["T1", "T2"], block_window=0.05)
