@@ -161,10 +161,10 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
         raise
     drain()
     _finish(run, got, logs)
-    usage = next((outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "usage"), None)
+    usage = next(iter(_sent(got, "usage")), None)
     if usage is not None:
         raise UsageError(usage)
-    failure = next((outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "error"), None)
+    failure = next(iter(_sent(got, "error")), None)
     if failure is not None and not run.parts:
         raise RigError(failure)
     if failure is not None:
@@ -186,9 +186,14 @@ def _seen(spec: Any, stats: HuntStats, databases: list[str], findings: dict[str,
     return part
 
 
+def _sent(got: dict[int, tuple[str, Any]], kind: str) -> list[Any]:
+    """What the processes sent of one kind ("run": a HuntRun, "usage" or "error": a message), in process order."""
+    return [what for _, (sent, what) in sorted(got.items()) if sent == kind]
+
+
 def _finish(run: HuntRun, got: dict[int, tuple[str, Any]], logs: list[Path | None]) -> None:
     """Merge what the processes sent into `run`, write the reduced files and the one statement log."""
-    parts = [outcome[1] for _, outcome in sorted(got.items()) if outcome[0] == "run"]
+    parts = _sent(got, "run")
     merge(run, parts)
     run.seconds = time.monotonic() - run.started
     if run.spec.out is not None:
