@@ -106,3 +106,29 @@ def test_the_binary_finder_takes_the_variable_then_path_then_the_cache(tmp_path:
     with pytest.raises(UsageError, match=r"^No tidb-server found; run `test-rig sandbox build-tidb` or set "
                                          r"TIDB_SERVER_BIN\.$"):
         binaries.require("tidb-server")
+
+
+def test_ensure_built_leaves_the_users_own_binary_and_builds_into_the_cache(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """servers.binaries.ensure_built, behind `sandbox build-tidb` and `build-toxiproxy`: a binary of the user's
+    (its variable or PATH) is kept unless forced; otherwise the build is asked, with `force` passed on."""
+    from test_rig.servers import binaries
+
+    calls: list[bool] = []
+
+    def build(*, force: bool, progress: object) -> Path:
+        calls.append(force)
+        return binaries.cached("toxiproxy-server")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("TOXIPROXY_SERVER_BIN", raising=False)
+    cached = binaries.cached("toxiproxy-server")
+    assert binaries.ensure_built("toxiproxy-server", build) == (cached, False)
+    mine = tmp_path / "bin" / "toxiproxy-server"
+    mine.parent.mkdir()
+    mine.write_text("#!/bin/sh\n")
+    mine.chmod(0o755)
+    assert binaries.ensure_built("toxiproxy-server", build) == (mine, True)
+    assert binaries.ensure_built("toxiproxy-server", build, force=True) == (cached, False)
+    assert calls == [False, True]

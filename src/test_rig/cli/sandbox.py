@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from importlib import import_module
+from typing import Any
 
 import click
 
-from test_rig.cli.common import guarded
+from test_rig.cli.common import VERBOSE, flag, guarded, opt, stack
 from test_rig.errors import UsageError
 from test_rig.servers import binaries
-from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox, find_sandbox
+from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox, serving
 
-_dir_option = click.option("--dir", "directory", default=None,
-                           help="Sandbox directory (default $TEST_RIG_SANDBOX_DIR or ~/.local/state/test-rig/sandbox).")
-_name_option = click.option("--name", default=None,
-                            help="Run several sandboxes side by side: each name has its own directory "
-                                 "(~/.local/state/test-rig/sandbox-NAME).")
-
-
-def _box(directory: str | None, name: str | None, **kwargs: object) -> Sandbox:
-    return Sandbox(Path(directory) if directory else None, name=name, **kwargs)  # type: ignore[arg-type]
+_PORT = click.IntRange(1, 65535)
 
 
 @click.group()
@@ -29,50 +22,43 @@ def sandbox() -> None:
     """Throwaway local servers (MariaDB, MySQL, TiDB) on free loopback ports."""
 
 
-@sandbox.command("start")
-@_dir_option
-@_name_option
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="Port (default: the one used last time if free, else a free one).")
-@click.option("--server", type=click.Choice(sorted(SERVER_ALIASES)), default=None,
-              help="mariadb (default), mysql or tidb (built once from the Go module proxy if not installed).")
-@click.option("--max-connections", type=click.IntRange(10, 100_000), default=2000)
-@click.option("--tls", is_flag=True, default=False,
-              help="Serve TLS with a private CA (sandbox env then sets verify-identity and the CA file).")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
+def _command(name: str, *options: Callable[[Any], Any]) -> Callable[[Callable[..., None]], click.Command]:
+    """The sandbox command `name`: --dir and --name choose the sandbox, then `options`, then -v."""
+    return lambda fn: sandbox.command(name)(stack(
+        opt("--dir directory", help="Sandbox directory (default $TEST_RIG_SANDBOX_DIR or "
+            "~/.local/state/test-rig/sandbox)."),
+        opt("--name", help="Run several sandboxes side by side: each name has its own directory "
+            "(~/.local/state/test-rig/sandbox-NAME)."), *options, VERBOSE)(guarded(fn)))
+
+
+@_command("start", opt("--port", _PORT, help="Port (default: the one used last time if free, else a free one)."),
+          opt("--server", click.Choice(sorted(SERVER_ALIASES)),
+              help="mariadb (default), mysql or tidb (built once from the Go module proxy if not installed)."),
+          opt("--max-connections", click.IntRange(10, 100_000), 2000, show_default=None),
+          flag("--tls", "Serve TLS with a private CA (sandbox env then sets verify-identity and the CA file)."))
 def sandbox_start(directory: str | None, name: str | None, port: int | None, server: str | None,
                   max_connections: int, tls: bool, verbose: bool) -> None:
     """Start the sandbox server (initialising it on first use)."""
-    box = _box(directory, name, server=server, max_connections=max_connections, tls=tls)
+    box = Sandbox(directory, name=name, server=server, max_connections=max_connections, tls=tls)
     st = box.start(port)
     click.echo(f"sandbox {st.kind} running on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
     click.echo(f'point test-rig at it with: eval "$({box.command("env")})"')
 
 
-@sandbox.command("stop")
-@_dir_option
-@_name_option
-@click.option("--destroy", is_flag=True, default=False, help="Also delete the data directory.")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
+@_command("stop", flag("--destroy", "Also delete the data directory."))
 def sandbox_stop(directory: str | None, name: str | None, destroy: bool, verbose: bool) -> None:
     """Stop the sandbox server."""
-    box = _box(directory, name)
+    box = Sandbox(directory, name=name)
     was = box.stop()
     if destroy:
         box.destroy()
     click.echo("sandbox stopped" if was else "no sandbox was running")
 
 
-@sandbox.command("status")
-@_dir_option
-@_name_option
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
+@_command("status")
 def sandbox_status(directory: str | None, name: str | None, verbose: bool) -> None:
     """Say whether the sandbox is running; exit 1 when it is not."""
-    box = _box(directory, name)
+    box = Sandbox(directory, name=name)
     st = box.running()
     if st:
         click.echo(f"running: {st.kind} on {st.host}:{st.port} (pid {st.pid}, dir {box.dir})")
@@ -81,56 +67,37 @@ def sandbox_status(directory: str | None, name: str | None, verbose: bool) -> No
         sys.exit(1)
 
 
-@sandbox.command("env")
-@_dir_option
-@_name_option
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="The sandbox serving this loopback port, wherever its directory (one started with --dir too).")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
+@_command("env", opt("--port", _PORT, help="The sandbox serving this loopback port, wherever its directory (one "
+                     "started with --dir too)."))
 def sandbox_env(directory: str | None, name: str | None, port: int | None, verbose: bool) -> None:
     """Print shell exports that point test-rig at the sandbox."""
-    box = _box(directory, name)
+    box = Sandbox(directory, name=name)
     if port is not None:
         if directory or name:
             raise UsageError("--port finds the sandbox by its port; give it without --dir and --name.")
-        found = find_sandbox("127.0.0.1", port)
-        if found is None:
-            raise UsageError(f"No sandbox is running on 127.0.0.1:{port}; `test-rig sandbox status` shows the "
-                             "default one, or start one with --port.")
-        box = found
+        box = serving(port)
     for line in box.env_lines():
         click.echo(line)
 
 
-def _build(name: str, force: bool, build: Callable[..., Path]) -> None:
-    """Build `name` into the cache unless the user has one already (from its variable or PATH) or the cache does."""
-    found = binaries.find(name)
-    if found is not None and found != binaries.cached(name) and not force:
-        click.echo(f"{name}: {found} (from {binaries.BINARIES[name].variable} or PATH; nothing to build)")
-        return
-    command = "build-" + name.removesuffix("-server")
-    path = build(force=force, progress=lambda msg: click.echo(f"{command}: {msg}"))
-    click.echo(f"{name}: {path}")
+def _build_command(binary: str, summary: str, builder: str) -> click.Command:
+    """`sandbox build-X`: build `binary` into the cache with `builder` (module:function, imported when run) unless
+    the user has one already (from its variable or PATH)."""
+    command = "build-" + binary.removesuffix("-server")
+
+    def run(force: bool, verbose: bool) -> None:
+        module, _, function = builder.partition(":")
+        path, own = binaries.ensure_built(binary, getattr(import_module(module), function), force=force,
+                                          progress=lambda msg: click.echo(f"{command}: {msg}"))
+        click.echo(f"{binary}: {path}" + (f" (from {binaries.BINARIES[binary].variable} or PATH; nothing to build)"
+                                          if own else ""))
+
+    run.__doc__ = summary
+    return sandbox.command(command)(stack(flag("--force", "Build again even if the cache holds the binary."),
+                                          VERBOSE)(guarded(run)))
 
 
-@sandbox.command("build-tidb")
-@click.option("--force", is_flag=True, default=False, help="Build again even if the cache holds the binary.")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
-def sandbox_build_tidb(force: bool, verbose: bool) -> None:
-    """Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."""
-    from test_rig.servers.tidb_build import build_tidb
-
-    _build("tidb-server", force, build_tidb)
-
-
-@sandbox.command("build-toxiproxy")
-@click.option("--force", is_flag=True, default=False, help="Build again even if the cache holds the binary.")
-@click.option("-v", "--verbose", is_flag=True, default=False)
-@guarded
-def sandbox_build_toxiproxy(force: bool, verbose: bool) -> None:
-    """Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's cache."""
-    from test_rig.nemesis.toxiproxy import build_toxiproxy
-
-    _build("toxiproxy-server", force, build_toxiproxy)
+_build_command("tidb-server", "Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache.",
+               "test_rig.servers.tidb_build:build_tidb")
+_build_command("toxiproxy-server", "Build toxiproxy-server (network faults for --nemesis) once with `go install` into "
+               "the user's cache.", "test_rig.nemesis.toxiproxy:build_toxiproxy")

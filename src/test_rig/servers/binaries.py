@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,13 @@ def require(name: str) -> Path:
     if found is None:
         raise UsageError(f"No {name} found; {BINARIES[name].how_to_get}.")
     return found
+
+
+def ensure_built(name: str, build: Callable[..., Path], *, force: bool = False,
+                 progress: Callable[[str], None] | None = None) -> tuple[Path, bool]:
+    """`name`'s binary, and True when it is the user's own (from its variable or PATH), which is left alone unless
+    `force`; otherwise `build(force=, progress=)` puts one in the cache (a cached one is kept unless `force`)."""
+    found = find(name)
+    if found is not None and found != cached(name) and not force:
+        return found, True
+    return build(force=force, progress=progress), False

@@ -89,6 +89,16 @@ def find_sandbox(host: str, port: int) -> Sandbox | None:
     return None
 
 
+def serving(port: int) -> Sandbox:
+    """The running sandbox that serves 127.0.0.1:`port`, wherever its directory (find_sandbox). Raises UsageError
+    when none does."""
+    found = find_sandbox("127.0.0.1", port)
+    if found is None:
+        raise UsageError(f"No sandbox is running on 127.0.0.1:{port}; `test-rig sandbox status` shows the default "
+                         "one, or start one with --port.")
+    return found
+
+
 def find_server(preferred: str | None = None, *, may_build: bool = True) -> tuple[str, Path]:
     """Return (binary name, path) of the server to start: `preferred` (a kind or binary name), else
     the first of mariadbd, mysqld found. For TiDB: TIDB_SERVER_BIN, PATH, the build cache, else a
@@ -160,7 +170,7 @@ class SandboxState:
 class Sandbox:
     """One private server. `start()` initialises the data directory on first use."""
 
-    def __init__(self, directory: Path | None = None, *, server: str | None = None,
+    def __init__(self, directory: Path | str | None = None, *, server: str | None = None,
                  max_connections: int = 2000, tls: bool = False, name: str | None = None) -> None:
         if directory is not None and name is not None:
             raise UsageError("--dir and --name both choose the sandbox's directory; give only one of them.")
