@@ -19,8 +19,10 @@ def packet(seq: int, payload: bytes) -> bytes:
 
 
 def lenenc_str(text: bytes) -> bytes:
-    assert len(text) < 251
-    return bytes([len(text)]) + text
+    if len(text) < 251:
+        return bytes([len(text)]) + text
+    assert len(text) < 1 << 16
+    return b"\xfc" + len(text).to_bytes(2, "little") + text
 
 
 def column(name: bytes) -> bytes:
@@ -127,6 +129,29 @@ def test_answers_cut_at_every_byte_are_framed_the_same(loop: asyncio.AbstractEve
     proto.data_received(answer[7:])
     assert answered(tally) == 3 and proto.rows == 5 and len(wire.written) == 4
     assert proto.meta.startswith(packet(1, b"\x01"))
+
+
+@pytest.mark.parametrize("deprecate_eof", [False, True])
+def test_runs_of_rows_of_one_size_are_counted_exactly_wherever_they_change(loop: asyncio.AbstractEventLoop,
+                                                                           deprecate_eof: bool) -> None:
+    # Rows are skipped a run of equal sizes at a time: runs broken by a longer row (one whose first length byte is
+    # the same as the run's: 7 + 256 bytes), a shorter one, a NULL; a last run whose closing packet (an OK with the
+    # EOF header, 7 bytes) has the same size as its rows; and the same answer cut at every byte.
+    rows: list[list[bytes | None]] = [[b"a" * 6]] * 9 + [[b"b" * 260]] + [[b"c" * 6]] * 5 + [[b"d"]] + \
+        [[b"e" * 6]] * 4 + [[None]] + [[b"f" * 6]] * 12
+    answer = result_set([b"c"], rows, deprecate_eof=deprecate_eof)
+    proto, wire, tally = started(loop, deprecate_eof=deprecate_eof)
+    proto.data_received(answer)
+    assert answered(tally) == 1 and proto.rows == len(rows) == 33 and len(wire.written) == 2
+    for cut in range(1, len(answer)):
+        proto.data_received(answer[:cut])
+        proto.data_received(answer[cut:])
+        assert proto.rows == 33 and proto.phase == 0 and not proto.pending
+    assert answered(tally) == len(answer) and len(wire.written) == len(answer) + 1
+    # an error after a run of rows ends the statement there
+    proto.data_received(answer[:-len(packet(0, ok(header=b"\xfe"))) if deprecate_eof else -9]
+                        + packet(40, err(1317, b"70100", b"Query execution was interrupted")))
+    assert dict(tally.errors_by_code) == {"1317": 1} and proto.phase == 0
 
 
 def test_other_column_definitions_after_the_remembered_ones_are_walked(loop: asyncio.AbstractEventLoop) -> None:
