@@ -4,15 +4,16 @@ commands of this group too."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
 
 from test_rig.cli.bench_oltp import OLTP_COMMANDS
-from test_rig.cli.bench_options import finish, live, load_options, start
+from test_rig.cli.bench_options import load_options, start
 from test_rig.cli.bench_tpcc import TPCC_COMMANDS
 from test_rig.cli.bench_user import USER_COMMANDS
-from test_rig.cli.common import command, opt, say
+from test_rig.cli.common import command, finish, opt, say
 
 _PROCESSES = ("Worker processes the connections are split over (one process tops out at one core); with --ray, Ray "
               "actors.")
@@ -32,8 +33,8 @@ def _command(name: str, table_size: bool, summary: str) -> click.Command:
         env, load, spec = start(ctx, params)
         say(env, feature.opening(name, load, "connections", env.target().address,
                                  *([f"{size} rows"] if size else [])))
-        finish(env, lambda: feature.run(env, name, load, table_size=size, nemesis=spec,
-                                        events=live(env, load, "connections", "ops", "errors")),
+        events = feature.live_events(partial(say, env), load, "connections", "ops", "errors")
+        finish(env, lambda: feature.run(env, name, load, table_size=size, nemesis=spec, events=events),
                feature.console_lines, feature.bench_suites)
 
     run.__doc__ = summary

@@ -4,14 +4,15 @@ sysbench's option names and defaults, on bench's free-running path (--processes,
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import finish, live, load_options, start
-from test_rig.cli.common import build_environment, command, common_options, opt, say, stack, take
+from test_rig.cli.bench_options import load_options, start
+from test_rig.cli.common import build_environment, command, common_options, finish, opt, say, stack, take
 from test_rig.load import oltp
-from test_rig.load.bench import bench_suites, cleanup_lines, step_suites
+from test_rig.load.bench import bench_suites, cleanup_lines, live_events, step_suites
 
 
 def _flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
@@ -60,7 +61,8 @@ def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
         oltp.check_options(name, opts)
         env, load, spec = start(ctx, params)
         say(env, oltp.opening(name, opts, load, env.target().address))
-        warn = live(env, load, "connections", "tps", "failed", on_warning=lambda w: say(env, f"warning: {w}"))
+        warn = live_events(partial(say, env), load, "connections", "tps", "failed",
+                           on_warning=lambda w: say(env, f"warning: {w}"))
         finish(env, lambda: oltp.run(env, name, opts, load, nemesis=spec, events=warn), oltp.console_lines,
                bench_suites)
 

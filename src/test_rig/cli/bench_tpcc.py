@@ -4,14 +4,15 @@ nothing to TPC-C's tables, nor TPC-C's (--warehouses, --scale-down) to sysbench'
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
 
-from test_rig.cli.bench_options import finish, live, load_options, start
-from test_rig.cli.common import build_environment, command, common_options, opt, say, stack
+from test_rig.cli.bench_options import load_options, start
+from test_rig.cli.common import build_environment, command, common_options, finish, opt, say, stack
 from test_rig.load import tpcc
-from test_rig.load.bench import cleanup_lines, step_suites
+from test_rig.load.bench import cleanup_lines, live_events, step_suites
 
 _size_options = stack(
     opt("--warehouses", int, 1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
@@ -70,7 +71,7 @@ def run_cmd(ctx: click.Context, /, mix: str, **params: Any) -> None:
     opts = _options(params, mix)
     env, load, spec = start(ctx, params)
     say(env, tpcc.opening(opts, load, env.target().address))
-    events = live(env, load, "terminals", "transactions", "failed",
+    events = live_events(partial(say, env), load, "terminals", "transactions", "failed",
                   on_check=lambda: say(env, "checking the consistency conditions"))
     finish(env, lambda: tpcc.run(env, opts, load, nemesis=spec, events=events), tpcc.console_lines, tpcc.suites)
 

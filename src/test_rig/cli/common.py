@@ -11,19 +11,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment, end_with_error
+from test_rig.environment import PROGRAM_STOP, Environment, end_with_error, run_feature
 from test_rig.report.files import check_report_path
 
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
 # here: a command that needs no configuration (check, report) starts without it.
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from test_rig.nemesis import NemesisSpec
+    from test_rig.report.files import Suite
+    from test_rig.results import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 D = TypeVar("D")
@@ -128,9 +132,19 @@ def given(ctx: click.Context, /, name: str) -> bool:
     return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
 
-def say(env: Environment, line: str) -> None:
+def say(env: Environment, line: str | Text) -> None:
     """One line as written: no markup, no highlighting (a server's message may hold brackets)."""
     env.console.print(line, markup=False, highlight=False)
+
+
+def finish(env: Environment, feature: Callable[[], Coroutine[Any, Any, RunResult]],
+           lines: Callable[[dict[str, Any]], list[Any]], suites: Callable[[dict[str, Any]], list[Suite]]) -> NoReturn:
+    """Run `feature`, print its result's `lines` (as written: str or rich Text), and end with `env.conclude`
+    (reports, verdict, exit status)."""
+    data = run_feature(feature).to_dict()
+    for line in lines(data):
+        say(env, line)
+    env.conclude(data, suites(data))
 
 
 def typed(ctx: click.Context, /, params: dict[str, Any]) -> dict[str, Any]:

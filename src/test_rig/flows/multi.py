@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -220,3 +221,39 @@ def connection_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
                        failure=None if row.get("ok") or row.get("undecided") else error,
                        error=f"undecided: {error}" if row.get("undecided") else None))
     return [suite]
+
+
+def opening(command: str, cfg: AppConfig, count: int | None) -> str:
+    """A run's first console line: its connections (as named_targets counts them) and, for multi-connection, that
+    they run under the coordinator."""
+    return (f"test-rig {command}: {count or len(cfg.connections) or 5} connections"
+            + (" under the coordinator" if command == "multi-connection" else ""))
+
+
+def console_lines(result: dict[str, Any] | RunResult) -> list[Any]:
+    """A finished run's lines, none for an interrupted one: one per connection (a failed one's hint under it) and
+    the tally; multi-connection's under `results:`, then its final shared state. Server text is never read as
+    markup (a message may hold brackets)."""
+    from rich.text import Text
+
+    data = as_dict(result)
+    if data.get("complete") is False:
+        return []
+    coordinated = "shared_state" in data
+    rows = data.get("connections") or []
+    lines: list[Any] = ["results:"] if coordinated else []
+    for row in rows:
+        where = f"{row.get('name', ''):<12} {row.get('target') or '':<22}"
+        if row.get("ok"):
+            lines.append(Text.assemble("  ", ("✓", "green"), f" {where} ok      "
+                                       f"{(row.get('server') or {}).get('version', '')}"))
+            continue
+        lines.append(Text.assemble("  ", ("✗", "red"), f" {where} {'UNDECIDED ' if row.get('undecided') else 'FAILED  '}"
+                                   f"{row.get('error')}"))
+        if row.get("hint"):
+            lines.append(f"      hint: {row['hint']}")
+    failed, undecided = int(data.get("failed") or 0), int(data.get("undecided") or 0)
+    tail = f", {undecided} undecided (stopped by the timeout)" if undecided else ""
+    lines.append(Text(f"{len(rows) - failed - undecided} of {len(rows)} connections succeeded, {failed} failed{tail}",
+                      style="green" if failed == 0 and undecided == 0 else "red"))
+    return lines + (["final shared state:", json.dumps(data.get("shared_state"), indent=2)] if coordinated else [])

@@ -22,7 +22,7 @@ from test_rig.coordinator import Coordinator, FreeRunResult
 from test_rig.db import Connection, Target, connect_existing, quote_ident
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.load.fast import FastStatement
-from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline
+from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline, announce
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
 
@@ -281,6 +281,16 @@ class LoadEvents:
     on_second: Callable[[int, int, int], None] | None = None
     on_warning: Callable[[str], None] | None = None
     on_check: Callable[[], None] | None = None
+
+
+def live_events(say: Callable[[str], None], load: LoadSettings, unit: str, per_second: str, failed: str,
+                **more: Any) -> LoadEvents:
+    """The events that give `say` a run's lines as it goes: the nemesis's (announce), the load's start (`unit`: what
+    a connection is called), each second's `per_second` and `failed` counts; `more`: a workload's own events."""
+    return LoadEvents(on_nemesis=lambda nemesis: announce(nemesis, say),
+                      on_load_start=lambda n: say(f"load started: {n} of {load.connections} {unit}"),
+                      on_second=lambda t, ops, errors: say(f"  {t:>4} s: {ops} {per_second}, {errors} {failed}"),
+                      **more)
 
 
 def resilience(env: Environment) -> Callable[[CircuitBreaker | None, float], ResilientConnectionManager]:
