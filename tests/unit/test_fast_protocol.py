@@ -271,18 +271,18 @@ def test_the_bench_workloads_are_fast_statements() -> None:
 # -- ScriptProtocol: a script of statements (an OLTP transaction), one Future for the whole script
 
 
-SCRIPT = [(0, "BEGIN"), (1, "SELECT c FROM sbtest1 WHERE id BETWEEN 1 AND 100"),
-          (2, "UPDATE sbtest1 SET k=k+1 WHERE id=5"), (3, "COMMIT")]
+SCRIPT = [(0, b"BEGIN"), (1, b"SELECT c FROM sbtest1 WHERE id BETWEEN 1 AND 100"),
+          (2, b"UPDATE sbtest1 SET k=k+1 WHERE id=5"), (3, b"COMMIT")]
 
 
-def scripted(loop: asyncio.AbstractEventLoop, script: list[tuple[int, str]] = SCRIPT, *, deprecate_eof: bool = False,
+def scripted(loop: asyncio.AbstractEventLoop, script: list[tuple[int, bytes]] = SCRIPT, *, deprecate_eof: bool = False,
              ) -> tuple[ScriptProtocol, Wire, asyncio.Future[object], list[list[int]], list[int]]:
     proto = ScriptProtocol(deprecate_eof=deprecate_eof)
     wire = Wire()
     latencies: list[list[int]] = [[] for _ in range(4)]
     sent = [0] * 4
     done = proto.begin(wire, script, latencies, sent, 2, loop)
-    assert wire.protocol is proto and wire.written == [query_packet(script[0][1].encode())]
+    assert wire.protocol is proto and wire.written == [query_packet(script[0][1])]
     return proto, wire, done, latencies, sent
 
 
@@ -303,14 +303,14 @@ def test_a_script_is_sent_one_statement_per_answer_whatever_the_reads_cut(loop: 
             if i == 1:
                 assert proto.rows == 100
         assert done.result() is None
-        assert wire.written == [query_packet(sql.encode()) for _, sql in SCRIPT]
+        assert wire.written == [query_packet(sql) for _, sql in SCRIPT]
         assert [len(x) for x in latencies] == [1, 1, 1, 1] and all(x[0] >= 1 for x in latencies)
         assert proto.status == 0x0002  # COMMIT's OK: no transaction open
 
 
 def test_a_row_with_a_leading_0xfe_length_is_a_row_not_the_end(loop: asyncio.AbstractEventLoop) -> None:
     # a value of 2^24 bytes or more starts with 0xFE, like EOF: only the packet's size tells them apart
-    proto, _, done, _, _ = scripted(loop, [(1, "SELECT c FROM sbtest1")])
+    proto, _, done, _, _ = scripted(loop, [(1, b"SELECT c FROM sbtest1")])
     big = b"\xfe" + (9).to_bytes(8, "little") + b"y" * 9
     head, _, _ = result_set([b"c"], [[b"a"]]).rpartition(packet(5, eof()))
     proto.data_received(head + packet(5, big))
@@ -333,7 +333,7 @@ def test_a_statement_the_server_refuses_ends_the_script_with_its_position_and_er
 
 
 def test_a_commit_whose_connection_goes_is_indeterminate(loop: asyncio.AbstractEventLoop) -> None:
-    proto, _, done, _, _ = scripted(loop, [(0, "BEGIN"), (0, "COMMIT")])
+    proto, _, done, _, _ = scripted(loop, [(0, b"BEGIN"), (0, b"COMMIT")])
     proto.data_received(packet(1, ok(status=0x0003)))
     proto.connection_lost(None)
     at, e = done.result()  # type: ignore[misc]
@@ -341,7 +341,7 @@ def test_a_commit_whose_connection_goes_is_indeterminate(loop: asyncio.AbstractE
 
 
 def test_a_read_whose_connection_goes_is_not_indeterminate(loop: asyncio.AbstractEventLoop) -> None:
-    proto, _, done, _, _ = scripted(loop, [(1, "SELECT c FROM sbtest1 WHERE id=1")])
+    proto, _, done, _, _ = scripted(loop, [(1, b"SELECT c FROM sbtest1 WHERE id=1")])
     proto.data_received(packet(1, b"\x01"))  # a result set had begun
     proto.connection_lost(None)
     at, e = done.result()  # type: ignore[misc]

@@ -422,7 +422,11 @@ class StatementLoop(_Framer):
 #: The server status flag of an open transaction (in every OK and EOF packet).
 SERVER_STATUS_IN_TRANS = 0x0001
 
-Script = Sequence[tuple[int, str]]  # (statement type, SQL), sent in this order
+Script = Sequence[tuple[int, bytes]]  # (statement type, SQL), sent in this order
+#: The first five bytes of a COM_QUERY packet (length, sequence id 0, the command) for each statement length below
+#: this many bytes: a script's packet is one concatenation.
+_HEADER_LIMIT = 4096
+_HEADERS = [(size + 1).to_bytes(3, "little") + b"\x00\x03" for size in range(_HEADER_LIMIT)]
 
 
 class ScriptProtocol(_Framer):
@@ -453,15 +457,16 @@ class ScriptProtocol(_Framer):
         self.at = 0
         self.done = loop.create_future()
         transport.set_protocol(self)
-        self._send()
+        self._send(script[0], time.perf_counter())
         return self.done
 
-    def _send(self) -> None:
-        kind, sql = self.script[self.at]
+    def _send(self, statement: tuple[int, bytes], now: float) -> None:
+        kind, sql = statement
         self.sent[kind] += 1
-        self.sent_at = time.perf_counter()
+        self.sent_at = now
         assert self.transport is not None
-        self.transport.write(query_packet(sql.encode()))
+        size = len(sql)
+        self.transport.write(_HEADERS[size] + sql if size < _HEADER_LIMIT else query_packet(sql))
 
     def _end(self, outcome: tuple[int, DatabaseError] | None) -> None:
         self.sent_at = 0.0
@@ -473,28 +478,30 @@ class ScriptProtocol(_Framer):
         if not self.done.done():
             kind, sql = self.script[self.at]
             err = lost_connection(str(exc) if exc else "the connection was closed",
-                                  kind >= self.writes_from or sql[:6].upper() == "COMMIT")
+                                  kind >= self.writes_from or sql[:6].upper() == b"COMMIT")
             if self.target is not None:
-                err.context = self.target.context("query", sql)
+                err.context = self.target.context("query", sql.decode("utf-8", "replace"))
             self._end((self.at, err))
 
     def eof_received(self) -> bool | None:
         return None
 
     def _complete(self) -> bool:
-        self._meta_from = -1
         now = time.perf_counter()
-        self.latencies[self.script[self.at][0]].append(int((now - self.sent_at) * 1_000_000) or 1)
-        self.at += 1
-        if self.at < len(self.script) and self.transport is not None:
-            self._send()
+        script, at = self.script, self.at
+        self.latencies[script[at][0]].append(int((now - self.sent_at) * 1_000_000) or 1)
+        at += 1
+        self.at = at
+        if at < len(script) and self.transport is not None:
+            self._send(script[at], now)  # the next statement's time starts with this answer, as StatementLoop's
             return False
         self._end(None)
         return True
 
     def _error(self, data: bytes, pos: int, end: int) -> tuple[int, int]:
         self._meta_from = -1
-        self._end((self.at, server_error(data[pos + 4:end], self.script[self.at][1], self.target)))
+        sql = self.script[self.at][1].decode("utf-8", "replace")
+        self._end((self.at, server_error(data[pos + 4:end], sql, self.target)))
         return end, 0
 
     def _protocol_error(self, detail: str) -> None:

@@ -154,6 +154,10 @@ def check_options(workload: str | None, opts: OltpOptions) -> None:
 # --------------------------------------------------------------------------- sysbench's random numbers
 
 
+#: bytes.translate tables for the digit pool: a byte below 250 gives its value modulo 10 as a digit, from 250 up
+#: it is dropped (so that each digit is drawn from 25 byte values).
+_DIGIT_OF_BYTE = bytes(b"0123456789"[i % 10] for i in range(256))
+_BYTES_OVER_249 = bytes(range(250, 256))
 _UNIQUE_PRIME = 4294967291  # the largest prime below 2**32, with prime % 4 == 3
 
 
@@ -183,8 +187,11 @@ class SysbenchRandom:
         self.default: Callable[[int, int], int] = {
             "special": self.special, "uniform": self.uniform, "gaussian": self.gaussian,
             "pareto": self.pareto}[opts.rand_type]
+        self._special = opts.rand_type == "special"
         self._unique_index = rng.getrandbits(32)
         self._unique_offset = rng.getrandbits(32)
+        self._digits = b""
+        self._digits_at = 0
 
     def uniform(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
@@ -209,18 +216,57 @@ class SysbenchRandom:
     def pareto(self, a: int, b: int) -> int:
         return a + int((b - a + 1) * self.random() ** self.pareto_power)
 
-    def digits(self, groups: int) -> str:
-        """`groups` groups of 11 random decimal digits joined by dashes (sysbench's c and pad templates)."""
-        text = str(self.rng.randrange(10 ** (11 * groups))).zfill(11 * groups)
-        return "-".join([text[i:i + 11] for i in range(0, 11 * groups, 11)])
+    def defaults(self, a: int, b: int, k: int) -> list[int]:
+        """`k` values of `default(a, b)` in one call: the same formulas on the same draws as `k` calls (a
+        transaction's ids are drawn at once: a call per value cost more than the value)."""
+        if not self._special:
+            return [self.default(a, b) for _ in range(k)]
+        t = b - a
+        random_ = self.random
+        res_mult, iter_mult, repeat = self.res_mult, self.iter_mult, range(self.iter)
+        width, half, shift = t * self.pct_mult + 1, t / 2, t * self.pct_2_mult
+        out: list[int] = []
+        for _ in range(k):
+            rnd = random_()
+            if rnd * t * res_mult < t:
+                total = 0.0
+                for _ in repeat:
+                    total += random_()
+                out.append(a + int(total * t * iter_mult))
+            else:
+                out.append(a + int(rnd * width + half - shift))
+        return out
+
+    def digits(self, groups: int) -> bytes:
+        """`groups` groups of 11 random decimal digits joined by dashes (sysbench's c and pad templates): a slice of
+        a pool of such groups, made a few thousand digits at a time from random bytes (the bytes from 250 up
+        dropped, the rest taken modulo 10: every digit equally likely, as sysbench's '#' is)."""
+        size = 12 * groups - 1
+        at = self._digits_at
+        if at + size > len(self._digits):
+            self._digits = self._digit_pool(max(1024, groups))
+            at = 0
+        self._digits_at = at + size + 1
+        return self._digits[at:at + size]
+
+    def _digit_pool(self, groups: int) -> bytes:
+        wanted = 11 * groups
+        digits = b""
+        while len(digits) < wanted:
+            digits += self.rng.randbytes(wanted + wanted // 16).translate(_DIGIT_OF_BYTE, _BYTES_OVER_249)
+        pool = bytearray(12 * groups)
+        for i in range(11):  # digit i of every group, then the dash after each group: 12 copies in C
+            pool[i::12] = digits[i:wanted:11]
+        pool[11::12] = b"-" * groups
+        return bytes(pool)
 
     def c_value(self) -> str:
         """119 characters: ten groups of 11 digits."""
-        return self.digits(10)
+        return self.digits(10).decode()
 
     def pad_value(self) -> str:
         """59 characters: five groups of 11 digits."""
-        return self.digits(5)
+        return self.digits(5).decode()
 
     def unique(self) -> int:
         """The next of a random sequence of distinct 32-bit values (distinct within this generator)."""
@@ -321,51 +367,76 @@ def statements_per_transaction(workload: str, opts: OltpOptions) -> dict[str, in
     return {k: counts[k] for k in KINDS if counts[k]}
 
 
-Statement = tuple[int, str]  # (index in KINDS, SQL)
+Statement = tuple[int, bytes]  # (index in KINDS, SQL)
+#: One group of a transaction: appends its statements to the list, drawing its table from the random values and its
+#: ids from the iterator of the transaction's ids.
+_Step = Callable[[SysbenchRandom, int, list[Statement], Callable[[], int]], None]
 
 
 def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int], list[Statement]]:
     """The function that draws one transaction's statements: (random values, worker index) -> [(kind index,
-    SQL), ...]. Values are written into the SQL (text protocol); they are digits and dashes only."""
+    SQL), ...]. Values are written into the SQL (text protocol); they are digits and dashes only.
+
+    Made for speed (this runs once a transaction, in the load's one thread): the SQL is bytes formatted from
+    templates made here, the ids of a transaction (sysbench's default(1, table size)) are drawn in one call, and
+    the table of a group is drawn only when there are several."""
     size, tables, span = opts.table_size, opts.tables, opts.range_size - 1
-    steps: list[Callable[[SysbenchRandom, int, list[Statement]], None]] = []
+    steps: list[_Step] = []
+    ids = 0  # the ids (default(1, size) values) one transaction draws
 
-    def repeat(kind: str, n: int, make: Callable[[SysbenchRandom, int], str]) -> None:
+    def table(rnd: SysbenchRandom) -> int:
+        return 1 if tables == 1 else rnd.uniform(1, tables)
+
+    def repeat(kind: str, n: int, template: bytes) -> None:
+        nonlocal ids
         index = _INDEX[kind]
+        ids += n
 
-        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
-            t = rnd.uniform(1, tables)
+        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
+            t = table(rnd)
             for _ in range(n):
-                out.append((index, make(rnd, t)))
+                out.append((index, template % (t, next_id())))
+        steps.append(step)
+
+    def ranged(kind: str, n: int, head: bytes, tail: bytes) -> None:
+        nonlocal ids
+        index = _INDEX[kind]
+        template = head + b" FROM sbtest%d WHERE id BETWEEN %d AND %d" + tail
+        ids += n
+
+        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
+            t = table(rnd)
+            for _ in range(n):
+                low = next_id()
+                out.append((index, template % (t, low, low + span)))
         steps.append(step)
 
     for kind, n in plan(workload, opts):
         if kind in ("begin", "commit"):
-            statement = (_INDEX[kind], kind.upper())
-            steps.append(lambda _rnd, _w, out, s=statement: out.append(s))  # type: ignore[misc]
+            statement = (_INDEX[kind], kind.upper().encode())
+            steps.append(lambda _rnd, _w, out, _ids, s=statement: out.append(s))  # type: ignore[misc]
         elif kind == "point_select":
-            repeat(kind, n, lambda rnd, t: f"SELECT c FROM sbtest{t} WHERE id={rnd.default(1, size)}")
-        elif kind in ("simple_range", "sum_range", "order_range", "distinct_range"):
-            head, tail = {"simple_range": ("SELECT c", ""), "sum_range": ("SELECT SUM(k)", ""),
-                          "order_range": ("SELECT c", " ORDER BY c"),
-                          "distinct_range": ("SELECT DISTINCT c", " ORDER BY c")}[kind]
-
-            def ranged(rnd: SysbenchRandom, t: int, head: str = head, tail: str = tail) -> str:
-                low = rnd.default(1, size)
-                return f"{head} FROM sbtest{t} WHERE id BETWEEN {low} AND {low + span}{tail}"
-            repeat(kind, n, ranged)
+            repeat(kind, n, b"SELECT c FROM sbtest%d WHERE id=%d")
+        elif kind == "simple_range":
+            ranged(kind, n, b"SELECT c", b"")
+        elif kind == "sum_range":
+            ranged(kind, n, b"SELECT SUM(k)", b"")
+        elif kind == "order_range":
+            ranged(kind, n, b"SELECT c", b" ORDER BY c")
+        elif kind == "distinct_range":
+            ranged(kind, n, b"SELECT DISTINCT c", b" ORDER BY c")
         elif kind == "index_update":
-            repeat(kind, n, lambda rnd, t: f"UPDATE sbtest{t} SET k=k+1 WHERE id={rnd.default(1, size)}")
+            repeat(kind, n, b"UPDATE sbtest%d SET k=k+1 WHERE id=%d")
         elif kind == "non_index_update":
-            # sysbench draws the new c before the id
-            repeat(kind, n, lambda rnd, t: f"UPDATE sbtest{t} SET c='{rnd.c_value()}' WHERE id="
-                                           f"{rnd.default(1, size)}")
+            ids += n
+            steps.append(_non_index_updates(n, table))
         elif kind == "delete":  # oltp-delete's one statement
-            repeat(kind, n, lambda rnd, t: f"DELETE FROM sbtest{t} WHERE id={rnd.default(1, size)}")
+            repeat(kind, n, b"DELETE FROM sbtest%d WHERE id=%d")
         elif kind == "delete_insert":
-            steps.append(_delete_inserts(n, size, tables))
+            ids += 2 * n
+            steps.append(_delete_inserts(n, table))
         elif kind == "insert_event":
-            steps.append(_insert_event(opts))
+            steps.append(_insert_event(opts, table))
         elif kind == "random_points":
             steps.append(_random_points(opts))
         elif kind == "random_ranges":
@@ -373,36 +444,48 @@ def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int
 
     def transaction(rnd: SysbenchRandom, worker: int) -> list[Statement]:
         out: list[Statement] = []
+        next_id = iter(rnd.defaults(1, size, ids)).__next__
         for step in steps:
-            step(rnd, worker, out)
+            step(rnd, worker, out, next_id)
         return out
 
     return transaction
 
 
-def _delete_inserts(n: int, size: int, tables: int) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
-    delete, insert = _INDEX["delete"], _INDEX["insert"]
+def _non_index_updates(n: int, table: Callable[[SysbenchRandom], int]) -> _Step:
+    index = _INDEX["non_index_update"]
 
-    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
-        t = rnd.uniform(1, tables)
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
+        t = table(rnd)
         for _ in range(n):
-            row_id, k = rnd.default(1, size), rnd.default(1, size)
-            out.append((delete, f"DELETE FROM sbtest{t} WHERE id={row_id}"))
-            out.append((insert, f"INSERT INTO sbtest{t} (id, k, c, pad) VALUES ({row_id}, {k}, '{rnd.c_value()}', "
-                                f"'{rnd.pad_value()}')"))
+            out.append((index, b"UPDATE sbtest%d SET c='%b' WHERE id=%d" % (t, rnd.digits(10), next_id())))
     return step
 
 
-def _insert_event(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
-    insert, size, tables, auto = _INDEX["insert"], opts.table_size, opts.tables, opts.auto_inc
+def _delete_inserts(n: int, table: Callable[[SysbenchRandom], int]) -> _Step:
+    delete, insert = _INDEX["delete"], _INDEX["insert"]
 
-    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement]) -> None:
-        t = rnd.uniform(1, tables)
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
+        t = table(rnd)
+        for _ in range(n):
+            row_id, k = next_id(), next_id()
+            out.append((delete, b"DELETE FROM sbtest%d WHERE id=%d" % (t, row_id)))
+            out.append((insert, b"INSERT INTO sbtest%d (id, k, c, pad) VALUES (%d, %d, '%b', '%b')"
+                        % (t, row_id, k, rnd.digits(10), rnd.digits(5))))
+    return step
+
+
+def _insert_event(opts: OltpOptions, table: Callable[[SysbenchRandom], int]) -> _Step:
+    insert, size, auto = _INDEX["insert"], opts.table_size, opts.auto_inc
+
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
+        t = table(rnd)
         k = rnd.default(1, max(size, 1))
-        c, pad = rnd.c_value(), rnd.pad_value()
+        c, pad = rnd.digits(10), rnd.digits(5)
         # id 0 lets AUTO_INCREMENT choose; else a unique value as a signed INT, as sysbench does
         row_id = 0 if auto else rnd.unique() - 2147483648
-        out.append((insert, f"INSERT INTO sbtest{t} (id, k, c, pad) VALUES ({row_id}, {k}, '{c}', '{pad}')"))
+        out.append((insert, b"INSERT INTO sbtest%d (id, k, c, pad) VALUES (%d, %d, '%b', '%b')"
+                    % (t, row_id, k, c, pad)))
     return step
 
 
@@ -414,26 +497,23 @@ def _segment(opts: OltpOptions, worker: int) -> tuple[int, int]:
     return int(low), int(low + rlen)
 
 
-def _random_points(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+def _random_points(opts: OltpOptions) -> _Step:
     kind, points = _INDEX["random_points"], opts.random_points
 
-    def step(rnd: SysbenchRandom, worker: int, out: list[Statement]) -> None:
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
         low, high = _segment(opts, worker)
-        values = ", ".join(str(rnd.default(low, high)) for _ in range(points))
-        out.append((kind, f"SELECT id, k, c, pad FROM sbtest1 WHERE k IN ({values})"))
+        values = b", ".join(b"%d" % v for v in rnd.defaults(low, high, points))
+        out.append((kind, b"SELECT id, k, c, pad FROM sbtest1 WHERE k IN (%b)" % values))
     return step
 
 
-def _random_ranges(opts: OltpOptions) -> Callable[[SysbenchRandom, int, list[Statement]], None]:
+def _random_ranges(opts: OltpOptions) -> _Step:
     kind, ranges, delta = _INDEX["random_ranges"], opts.number_of_ranges, opts.delta
 
-    def step(rnd: SysbenchRandom, worker: int, out: list[Statement]) -> None:
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
         low, high = _segment(opts, worker)
-        parts = []
-        for _ in range(ranges):
-            v = rnd.default(low, high)
-            parts.append(f"k BETWEEN {v} AND {v + delta}")
-        out.append((kind, "SELECT count(k) FROM sbtest1 WHERE " + " OR ".join(parts)))
+        parts = b" OR ".join(b"k BETWEEN %d AND %d" % (v, v + delta) for v in rnd.defaults(low, high, ranges))
+        out.append((kind, b"SELECT count(k) FROM sbtest1 WHERE " + parts))
     return step
 
 
