@@ -15,28 +15,42 @@ from pathlib import Path
 
 TEST_RIG = [sys.executable, "-m", "test_rig"]
 
-_CHILDREN = [0.0]
+_CHILDREN = [0.0, 0.0]
+
+
+def cpu_split_of(pid: int) -> tuple[float, float]:
+    """user and system seconds of a live process so far, from /proc (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def cpu_of(pid: int) -> float:
     """user + system seconds of a live process so far, from /proc (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_split_of(pid))
+
+
+def children_cpu_split() -> tuple[float, float]:
+    """User and system CPU seconds of the child processes reaped since the previous call (of this or
+    children_cpu)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, system = usage.ru_utime - _CHILDREN[0], usage.ru_stime - _CHILDREN[1]
+    _CHILDREN[:] = [usage.ru_utime, usage.ru_stime]
+    return user, system
 
 
 def children_cpu() -> float:
     """CPU seconds of the child processes reaped since the previous call (this process's children's usage)."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = usage.ru_utime + usage.ru_stime
-    spent, _CHILDREN[0] = total - _CHILDREN[0], total
-    return spent
+    return sum(children_cpu_split())
 
 
-def test_rig_run(args: list[str], rate: str, count: str) -> tuple[float, float]:
+def test_rig_run(args: list[str], rate: str, count: str,
+                 split: list[tuple[float, float]] | None = None) -> tuple[float, float]:
     """(the result's `rate`, client CPU seconds per `count` during the load) of one `test-rig` run with `args`
-    (its --json is added); SystemExit when it fails."""
+    (its --json is added); SystemExit when it fails. With `split`, its user and system seconds per `count` are
+    appended to it."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         proc = subprocess.Popen([*TEST_RIG, *args, "--json", out.name], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -44,14 +58,17 @@ def test_rig_run(args: list[str], rate: str, count: str) -> tuple[float, float]:
         at_start = None
         for line in proc.stdout:
             if line.startswith("load started") and at_start is None:
-                at_start = cpu_of(proc.pid)
+                at_start = cpu_split_of(proc.pid)
         proc.wait()
-        total = children_cpu()
+        user, system = children_cpu_split()
         if proc.returncode or at_start is None:
             raise SystemExit(f"test-rig {' '.join(args[:2])} failed ({proc.returncode}): "
                              f"{proc.stderr.read() if proc.stderr else ''}")
         data = json.loads(Path(out.name).read_text())
-        return float(data[rate]), (total - at_start) / int(data[count])
+        n = int(data[count])
+        if split is not None:
+            split.append(((user - at_start[0]) / n, (system - at_start[1]) / n))
+        return float(data[rate]), (user + system - sum(at_start)) / n
 
 
 def medians(values: list[tuple[float, float]]) -> tuple[float, float]:

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _side_by_side import TEST_RIG, children_cpu, medians, parser, test_rig_run
+from _side_by_side import TEST_RIG, children_cpu, children_cpu_split, medians, parser, test_rig_run
 
 from test_rig.servers.sandbox import Sandbox
 
@@ -34,8 +34,10 @@ def ensure_sysbench() -> str:
     return shutil.which("sysbench") or "sysbench"
 
 
-def sysbench(port: int, args: argparse.Namespace, ps_mode: str) -> tuple[float, float]:
-    """(transactions/s, client CPU seconds per transaction) of one sysbench run."""
+def sysbench(port: int, args: argparse.Namespace, ps_mode: str,
+             split: list[tuple[float, float]]) -> tuple[float, float]:
+    """(transactions/s, client CPU seconds per transaction) of one sysbench run; its user and system seconds per
+    transaction appended to `split`."""
     cmd = [ensure_sysbench(), "oltp_read_write", "--mysql-host=127.0.0.1", f"--mysql-port={port}",
            "--mysql-user=root", "--mysql-db=sbtest", f"--tables={args.tables}", f"--table-size={args.table_size}",
            f"--db-ps-mode={ps_mode}", f"--threads={args.connections}", f"--time={int(args.duration)}", "run"]
@@ -45,53 +47,69 @@ def sysbench(port: int, args: argparse.Namespace, ps_mode: str) -> tuple[float, 
         raise SystemExit(f"sysbench failed: {err or out}")
     m = re.search(r"transactions:\s+(\d+)\s+\(([\d.]+) per sec\.\)", out)
     assert m, out
-    cpu = children_cpu()
-    return float(m.group(2)), cpu / int(m.group(1))
+    user, system = children_cpu_split()
+    n = int(m.group(1))
+    split.append((user / n, system / n))
+    return float(m.group(2)), (user + system) / n
 
 
-def test_rig(port: int, args: argparse.Namespace) -> tuple[float, float]:
+def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float]]) -> tuple[float, float]:
     """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run."""
     return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root", "--no-password-prompt",
                          "-d", "sbtest", "--tables", str(args.tables), "--table-size", str(args.table_size),
                          "--connections", str(args.connections), "--duration", str(args.duration)],
-                        "tps", "transactions")
+                        "tps", "transactions", split)
 
 
 def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--tables", type=int, default=2)
+    ap.add_argument("--port", type=int, help="use the MariaDB on 127.0.0.1:PORT, whose database sbtest already holds "
+                                             "the tables (bench prepare), instead of a sandbox of its own")
+    ap.add_argument("--text-only", action="store_true", help="leave out sysbench with prepared statements")
     args = ap.parse_args()
     ensure_sysbench()
-    box = Sandbox(Path(tempfile.mkdtemp(prefix="bench-oltp-")))
-    st = box.start()
+    box = None if args.port else Sandbox(Path(tempfile.mkdtemp(prefix="bench-oltp-")))
+    port = args.port or box.start().port  # type: ignore[union-attr]
     try:
-        subprocess.run(["mariadb", "-h127.0.0.1", f"-P{st.port}", "-uroot", "-e", "CREATE DATABASE sbtest"],
-                       check=True)
-        subprocess.run([*TEST_RIG, "bench", "prepare", "-H", f"127.0.0.1:{st.port}", "-u", "root",
-                        "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
-                        str(args.table_size)], check=True, capture_output=True)
+        if box is not None:
+            subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-uroot", "-e", "CREATE DATABASE sbtest"],
+                           check=True)
+            subprocess.run([*TEST_RIG, "bench", "prepare", "-H", f"127.0.0.1:{port}", "-u", "root",
+                            "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
+                            str(args.table_size)], check=True, capture_output=True)
         children_cpu()  # from here on, only the runs
-        runs: dict[str, list[tuple[float, float]]] = {"sysbench (prepared statements)": [],
-                                                     "sysbench (text protocol)": [], "test-rig": []}
+        names = ("sysbench (text protocol)", "test-rig") if args.text_only else (
+            "sysbench (prepared statements)", "sysbench (text protocol)", "test-rig")
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        splits: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        loads: list[float] = []
         for _ in range(args.rounds):
-            runs["sysbench (prepared statements)"].append(sysbench(st.port, args, "auto"))
-            runs["sysbench (text protocol)"].append(sysbench(st.port, args, "disable"))
-            runs["test-rig"].append(test_rig(st.port, args))
+            loads.append(os.getloadavg()[0])
+            for name in names:
+                if name == "test-rig":
+                    runs[name].append(test_rig(port, args, splits[name]))
+                else:
+                    runs[name].append(sysbench(port, args, "auto" if "prepared" in name else "disable", splits[name]))
         print(f"oltp_read_write, {args.connections} connections, {args.tables} tables x {args.table_size} rows, "
               f"{args.duration:g} s x {args.rounds} rounds, interleaved, server and client on this machine "
-              f"({os.cpu_count()} cores):")
+              f"({os.cpu_count()} cores), 1-minute load average at each round's start: "
+              + ", ".join(f"{load:.1f}" for load in loads) + f", at the end {os.getloadavg()[0]:.1f}:")
         median = {}
         for name, values in runs.items():
             median[name] = tps, cpu = medians(values)
-            print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction  rounds: "
+            user, system = medians(splits[name])
+            print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction (user "
+                  f"{user * 1e6:.0f}, sys {system * 1e6:.0f})  rounds: "
                   + ", ".join(f"{t:.0f} tps/{c * 1e6:.0f} us" for t, c in values))
         ours = median["test-rig"]
-        for peer in ("sysbench (prepared statements)", "sysbench (text protocol)"):
+        for peer in names[:-1]:
             tps, cpu = median[peer]
             print(f"test-rig / {peer}: transactions/s {ours[0] / tps:.2f} (target >= 0.9), client CPU per "
                   f"transaction {ours[1] / cpu:.2f} (target <= 1.2)")
     finally:
-        box.destroy()
+        if box is not None:
+            box.destroy()
 
 
 if __name__ == "__main__":
