@@ -28,3 +28,15 @@ def test_unknown_codes_are_findings() -> None:
 def test_lost_connection_is_a_crash() -> None:
     assert classify("mariadb", 2013, "Lost connection to server during query").kind == "crash"
     assert classify("tidb", 2006, "server has gone away").kind == "crash"
+
+
+def test_a_go_interface_conversion_panic_is_an_internal_error_whatever_else_it_says() -> None:
+    """TiDB v8.4.0's planner panics on a NULLIF over a UNION's column IN a COUNT subquery and sends the Go
+    runtime's text as 1105 (tests/regressions/hunt/errors/); a panic text that goes on with words of an expected
+    1105 ("cannot convert") is still the server failing."""
+    seen = "interface conversion: expression.Expression is *expression.ScalarFunction, not *expression.Column"
+    judged = classify("tidb", 1105, seen)
+    assert (judged.expected, judged.kind, judged.reason) == (False, "error", f"an internal error (1105: {seen})")
+    worded = "interface conversion: interface {} is nil, not types.Datum: cannot convert"
+    assert (classify("tidb", 1105, worded).expected, classify("tidb", 1105, worded).kind) == (False, "error")
+    assert classify("tidb", 1105, "cannot convert datum from decimal to type year").expected  # still expected
