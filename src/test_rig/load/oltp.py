@@ -548,9 +548,11 @@ class OltpWorkload:
         self.sent = [0] * len(KINDS)
         self.failed: list[Counter[str]] = [Counter() for _ in KINDS]
         self.histograms = [HdrHistogram(1, 3_600_000_000, 3) for _ in KINDS]
-        #: Latencies (µs) not yet in `histograms`: appended per statement (fast.run_script), folded in blocks
+        #: Latencies (µs) not yet counted: appended per statement (fast.run_script), counted by value in blocks
+        #: (Counter.update, C) and recorded in `histograms` once per distinct value when the figures are asked for
         #: (recording each one in an HdrHistogram costs more than the statement's own client CPU).
         self.latencies: list[list[int]] = [[] for _ in KINDS]
+        self.latency_counts: list[Counter[int]] = [Counter() for _ in KINDS]
         self.calls = 0
         self.ignored: Counter[str] = Counter()
         self.ignore = opts.ignore_errors
@@ -591,15 +593,21 @@ class OltpWorkload:
         self.latencies[_ROLLBACK].append(int((time.perf_counter() - t) * 1_000_000) or 1)
 
     def _fold(self) -> None:
-        for histogram, latencies in zip(self.histograms, self.latencies, strict=True):
-            for micros, count in Counter(latencies).items():
-                histogram.record_value(min(micros, 3_600_000_000), count)
+        for counts, latencies in zip(self.latency_counts, self.latencies, strict=True):
+            counts.update(latencies)
             latencies.clear()
+
+    def _record(self) -> None:
+        self._fold()
+        for histogram, counts in zip(self.histograms, self.latency_counts, strict=True):
+            for micros, count in counts.items():
+                histogram.record_value(min(micros, 3_600_000_000), count)
+            counts.clear()
 
     def named_stats(self) -> dict[str, Any]:
         """What this process's workers sent, as plain data that several processes' results merge by adding
         (coordinator.merge_named): per statement type, ok count, errors by code, HDR latency histogram."""
-        self._fold()
+        self._record()
         statements = {}
         for i, kind in enumerate(KINDS):
             if self.sent[i]:
