@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from test_rig.errors import Interrupted, Terminated
 
@@ -77,6 +77,12 @@ class Environment:
                   html_path=html_path)
         PROGRAM_STOP.environment = env
         return env
+
+    @classmethod
+    def without_config(cls, command: str, **settings: Any) -> Environment:
+        """The Environment of a command that loads no configuration and connects to nothing (`check`): its reports
+        need none, and the configuration system (pydantic-settings) would double its start-up."""
+        return cls(loaded=cast("LoadedConfig", None), command=command, **settings)
 
     @property
     def config(self) -> AppConfig:
@@ -138,12 +144,17 @@ class Environment:
             write_junit(self.junit_path, suites)
         self.report_written = True
 
-    def conclude(self, result: dict[str, Any] | RunResult, suites: list[Suite] | None = None) -> NoReturn:
+    def conclude(self, result: dict[str, Any] | RunResult, suites: list[Suite] | None = None, *,
+                 ending: BaseException | None = None) -> NoReturn:
         """End a run that produced its result (a RunResult or its dict): write every report from it, print its
-        verdict as the last line, and exit with the status that verdict maps to (results.Verdict.exit_status)."""
+        verdict as the last line, and exit with the status that verdict maps to (results.Verdict.exit_status).
+        `ending`: what stopped the run (an error, an interrupt), raised once the reports are written, instead, for
+        the command's guard to end it as it ends every such run (one sentence, or the program's stop)."""
         from test_rig.results import Outcome, as_dict, judge
 
         self.write_reports(result, suites)
+        if ending is not None:
+            raise ending
         verdict = judge({"command": self.command, **as_dict(result)})
         style = {Outcome.PASSED: "green", Outcome.FAILED: "red"}.get(verdict.outcome, "yellow")
         self.console.print(f"[{style}]{str(verdict.outcome).upper()}[/]: ", end="")
@@ -344,6 +355,15 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
         environment.write_failure(reported, interrupted=False)
     print(redactor(line), file=sys.stderr, flush=True)
     sys.exit(status)
+
+
+def check_report_paths(json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
+    """Try each report path the user gave, before anything runs: UsageError naming the option (--json, --junit,
+    --html) of one that cannot be written."""
+    from test_rig.report.files import check_report_path
+
+    for path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
+        check_report_path(path, option)
 
 
 def install_signal_handlers() -> None:

@@ -5,19 +5,15 @@ check costs little more than the interpreter's start."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import click
 
 from test_rig.cli.common import VERBOSE, command, command_name, flag, opt, take
-from test_rig.environment import Environment
+from test_rig.environment import Environment, check_report_paths
 from test_rig.history.check import WORKLOADS, CheckOptions, check_file
 from test_rig.history.model import FORMATS
 from test_rig.history.report import junit_suite, render
-from test_rig.report.files import check_report_path
-
-if TYPE_CHECKING:
-    from test_rig.config import LoadedConfig
 
 
 @command("check")
@@ -43,12 +39,10 @@ def check_cmd(ctx: click.Context, /, history_path: str, json_path: str | None, j
               html_path: str | None, verbose: bool, **params: Any) -> None:
     """Check a recorded history (test-rig's JSONL, Elle's JSON or Jepsen's EDN); exit 0 when valid, 1 when
     invalid or undecided."""
-    for given_path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
-        check_report_path(given_path, option)
+    check_report_paths(json_path, junit_path, html_path)
     started = time.monotonic()
     result = check_file(history_path, take(params, CheckOptions, anomalies="anomaly_names")).to_dict()
-    # No configuration is loaded (pydantic-settings would double the start-up): the reports need none.
-    env = Environment(loaded=cast("LoadedConfig", None), command=command_name(ctx), verbose=verbose,
-                      json_path=json_path, junit_path=junit_path, html_path=html_path)
+    env = Environment.without_config(command_name(ctx), verbose=verbose, json_path=json_path, junit_path=junit_path,
+                                     html_path=html_path)
     render(env.console, result)
     env.conclude(result, [junit_suite(result, "check", time.monotonic() - started)])

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment, end_with_error, run_feature
-from test_rig.report.files import check_report_path
+from test_rig.environment import PROGRAM_STOP, Environment, check_report_paths, end_with_error, run_feature
 
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
 # here: a command that needs no configuration (check, report) starts without it.
@@ -159,8 +158,7 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
     in `own` schemas."""
     from test_rig.config import load_for_options
 
-    for option in ("json", "junit", "html"):
-        check_report_path(params.get(f"{option}_path"), f"--{option}")
+    check_report_paths(params.get("json_path"), params.get("junit_path"), params.get("html_path"))
     options = typed(ctx, params)
     loaded = load_for_options(params.get("config_file"), options)
     database = loaded.config.database
@@ -177,13 +175,8 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
 
 
 def command_name(ctx: click.Context) -> str:
-    """The subcommand as typed, e.g. "bench point-select"."""
-    names: list[str] = []
-    node: click.Context | None = ctx
-    while node is not None and node.parent is not None:
-        names.append(str(node.info_name))
-        node = node.parent
-    return " ".join(reversed(names))
+    """The subcommand as typed, e.g. "bench point-select" (its path without the program's name)."""
+    return ctx.command_path.removeprefix(ctx.find_root().command_path).strip()
 
 
 def _current_env() -> Environment | None:

@@ -38,8 +38,5 @@ def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: boo
                            target=env.target() if do_load else None, replace=replace,
                            notify=lambda said: env.console.print(said, markup=False), progress=progress)
     render(env.console, run, f"{env.config.database.database}.{table}")
-    result, suites = run.to_result(), [run.junit_suite(table, loading=do_load)]
-    if run.interrupted is not None:  # the program's stop keeps this report and says so in its one line, 130/143
-        env.write_reports(result, suites)
-        raise run.interrupted
-    env.conclude(result, suites)
+    # interrupted: the program's stop keeps this report and says so in its one line, 130/143
+    env.conclude(run.to_result(), [run.junit_suite(table, loading=do_load)], ending=run.interrupted)

@@ -45,8 +45,5 @@ def isolation_cmd(ctx: click.Context, /, txn_mode: str | None, session_vars: tup
                                              session_variables=variables, block_window=block_window,
                                              profile=profile, on_start=on_start, on_result=on_result))
     console.render(env.console, run, tests, explain_test, verbose=env.verbose)
-    result, suites = run.to_result(), [junit_suite(run.results, run.differences)]
-    if run.failure is not None:  # guarded prints its sentence (stderr) and exits 1, as for every error of a run
-        env.write_reports(result, suites)
-        raise run.failure
-    env.conclude(result, suites)
+    # a run stopped by an error: guarded prints its sentence (stderr) and exits 1, as for every error of a run
+    env.conclude(run.to_result(), [junit_suite(run.results, run.differences)], ending=run.failure)
