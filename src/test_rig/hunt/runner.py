@@ -47,6 +47,8 @@ from test_rig.hunt.reduce import Reduced, creates_what_it_reads, reduce
 CASES_PER_ROUND = 100
 #: What in a server's own log means it failed (a Go panic it recovered from, a crash, a failed assertion).
 SERVER_LOG_PANIC = re.compile(r"panic|fatal error:|SIGSEGV|got signal|Assertion .* failed|stack trace", re.I)
+#: The session a TiDB log line is about (`[conn=2097266]`, the CONNECTION_ID() of that session).
+SERVER_LOG_SESSION = re.compile(r"\[conn=(\d+)\]")
 
 
 @dataclass
@@ -120,6 +122,8 @@ class HuntRun:
     #: why the run ended early (the server stopped answering), None when it ran its course
     error: str | None = None
     last_statements: list[str] = field(default_factory=list)
+    #: panics the server's log reports for sessions this run did not open (another client's): not findings
+    others_log_panics: int = 0
     #: with --processes: each worker process's own figures (hunt/processes.py merged them into this run)
     parts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -135,7 +139,8 @@ class HuntRun:
                 "seconds": round(self.seconds, 3),
                 "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
                 **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
-                "server_log": self.server_log, "last_statements": self.last_statements,
+                "server_log": self.server_log, "server_log_other_sessions": self.others_log_panics,
+                "last_statements": self.last_statements,
                 "findings": [f.to_dict() for f in self.findings.values()],
                 "new_bugs": len(self.new_findings), "known_bugs": sum(f.known for f in self.findings.values())}
 
@@ -205,6 +210,8 @@ class Worker:
 
     async def _connect(self, database: str | None) -> Connection:
         conn = await connect(self.hunt.target.with_database(database), database=database is not None)
+        if conn.thread_id is not None:
+            self.hunt.sessions.add(int(conn.thread_id))
         name, value = self.hunt.dialect.statement_timeout
         with contextlib.suppress(DatabaseError):
             await conn.execute(f"SET SESSION {name} = {value}")
@@ -431,6 +438,9 @@ class Hunter:
         self.reducing = asyncio.Lock()
         self.finding_index = 0
         self.stop = asyncio.Event()
+        #: the server's ids of every connection this run opened: a panic the server's log names for another
+        #: session (another client of a shared server, a person trying a reduced file) is not this run's
+        self.sessions: set[int] = {int(admin.thread_id)} if admin.thread_id is not None else set()
 
     def count_check(self) -> None:
         if self.spec.queries is not None and sum(self.stats.checked.values()) >= self.spec.queries:
@@ -540,6 +550,9 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
     log_offset = log_path.stat().st_size if log_path is not None else 0
     run.server_log = str(log_path) if log_path is not None else None
     workers = [Worker(hunter, spec.first_worker + i) for i in range(spec.connections)]
+    # With --processes the first process watches the log for all, and the others' sessions are not known here:
+    # every panic line is then taken, as before.
+    sessions = hunter.sessions if spec.processes == 1 else None
     try:
         first = workers[0].database
         try:
@@ -563,7 +576,7 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
                 await asyncio.sleep(1.0)
                 run.seconds = time.monotonic() - run.started
                 if log_path is not None:
-                    log_offset = _scan_log(log_path, log_offset, run, workers)
+                    log_offset = _scan_log(log_path, log_offset, run, workers, sessions)
                 if on_second is not None:
                     on_second(run)
 
@@ -601,7 +614,7 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
                 task.cancel()
             await asyncio.gather(*tasks, ticker, return_exceptions=True)
             if log_path is not None:
-                _scan_log(log_path, log_offset, run, workers)
+                _scan_log(log_path, log_offset, run, workers, sessions)
         return run
     finally:
         run.seconds = time.monotonic() - run.started
@@ -641,8 +654,11 @@ def _server_gone(error: DatabaseError) -> bool:
     return is_lost_connection(error) or isinstance(error, ConnectionError_) or error_code(error) in (2002, 2003)
 
 
-def _scan_log(path: Path, offset: int, run: HuntRun, workers: list[Worker]) -> int:
-    """Read what the server logged since `offset`; a panic or crash line becomes a finding of its own."""
+def _scan_log(path: Path, offset: int, run: HuntRun, workers: Sequence[Worker],
+              sessions: set[int] | None) -> int:
+    """Read what the server logged since `offset`; a panic or crash line becomes a finding of its own, unless
+    the line names a session (`[conn=N]`) that is not one of `sessions`, the run's own (None: all count). A
+    line that names no session (a crash, a fatal error) is the whole server's, so it counts."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
@@ -650,7 +666,15 @@ def _scan_log(path: Path, offset: int, run: HuntRun, workers: list[Worker]) -> i
             offset = f.tell()
     except OSError:
         return offset
-    lines = [line for line in text.splitlines() if SERVER_LOG_PANIC.search(line)]
+    lines = []
+    for line in text.splitlines():
+        if not SERVER_LOG_PANIC.search(line):
+            continue
+        session = SERVER_LOG_SESSION.search(line)
+        if sessions is not None and session is not None and int(session.group(1)) not in sessions:
+            run.others_log_panics += 1
+            continue
+        lines.append(line)
     if lines:
         recent = [s for w in workers for s in w.recent]
         sig, sig_id = signature("server-log", "errors", run.server, [], [], None)
