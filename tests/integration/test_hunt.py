@@ -45,7 +45,7 @@ def hunt_databases(state: SandboxState) -> list[Any]:
 
 def known_regressions(tmp_path: Path) -> Path:
     listing = tmp_path / "known.txt"
-    listing.write_text("".join(f"{p}\n" for p in sorted(REGRESSIONS.glob("*.sql"))))
+    listing.write_text("".join(f"{p}\n" for p in sorted(REGRESSIONS.rglob("*.sql"))))  # errors/ too
     return listing
 
 
@@ -271,6 +271,38 @@ def test_regressions_still_show_their_difference(case: Path, request: pytest.Fix
     assert len(sets) >= 2 and any(s != sets[0] for s in sets[1:])
     claimed = [line for line in case.read_text().splitlines() if " returned " in line]
     assert [int(line.split(" returned ")[1].split(" rows")[0]) for line in claimed] == [len(s) for s in sets]
+
+
+ERROR_REGRESSIONS = sorted((REGRESSIONS / "errors").glob("*.sql"))
+
+
+@pytest.mark.parametrize("case", ERROR_REGRESSIONS, ids=lambda p: p.stem)
+def test_error_regressions_still_fail_and_the_errors_oracle_calls_them_findings(
+        case: Path, request: pytest.FixtureRequest) -> None:
+    """Server errors the hunt found (tests/regressions/hunt/errors/): run with the stock `mariadb` client on a
+    fresh database, each still fails with the code and message its file names, the expected-error table calls
+    that an internal error (never expected), and it signs as the file says, so `--known` knows it."""
+    from test_rig.hunt.expected import classify
+    from test_rig.hunt.finding import read_known, signature
+
+    kind = "tidb" if case.name.startswith("tidb-") else "mariadb"
+    state: SandboxState = request.getfixturevalue("tidb" if kind == "tidb" else "sandbox")
+    fresh_database(state, "hunt_regression")
+    text = case.read_text()
+    m = re.search(r"^-- the query: error \((\d+), '(.*)'\)$", text, re.M)
+    assert m is not None
+    code, message = int(m.group(1)), m.group(2)
+    proc = subprocess.run(["mariadb", "-h", state.host, "-P", str(state.port), "-u", "root", "hunt_regression"],
+                          stdin=case.open("rb"), capture_output=True, timeout=60)
+    assert proc.returncode == 1
+    assert re.fullmatch(rf"ERROR {code} \(HY000\) at line \d+: {re.escape(message)}",
+                        proc.stderr.decode().splitlines()[-1])
+    judged = classify(kind, code, message)
+    assert (judged.expected, judged.kind) == (False, "error")
+    server = {"kind": kind, "version": re.match(r"-- test-rig hunt: \S+ found by the \S+ oracle on \S+ (.*)",
+                                                 text).group(1)}  # type: ignore[union-attr]
+    sig, sig_id = signature("error", "errors", server, [], [], code, message)
+    assert f"-- signature: {sig}" in text and f"-- id: {sig_id}" in text and {sig, sig_id} <= read_known(case)
 
 
 def test_a_worker_replaces_its_connection_after_an_unexpected_error_with_the_session_the_round_set(
