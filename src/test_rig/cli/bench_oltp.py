@@ -21,25 +21,28 @@ def _flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
                flag_value=True, metavar="on|off", show_default=None)
 
 
+#: sysbench's defaults, as OltpOptions holds them
+_SYSBENCH = oltp.OltpOptions()
 _table_options = stack(
-    opt("--tables", int, 1, "Number of tables (sbtest1..N)."), opt("--table-size", int, 10_000, "Rows per table."),
-    _flag("--auto-inc", True, "AUTO_INCREMENT id (off: client-generated ids)."),
-    opt("--rand-type", click.Choice(oltp.RAND_TYPES), "special",
+    opt("--tables", int, _SYSBENCH.tables, "Number of tables (sbtest1..N)."),
+    opt("--table-size", int, _SYSBENCH.table_size, "Rows per table."),
+    _flag("--auto-inc", _SYSBENCH.auto_inc, "AUTO_INCREMENT id (off: client-generated ids)."),
+    opt("--rand-type", click.Choice(oltp.RAND_TYPES), _SYSBENCH.rand_type,
         "Distribution of ids and k values (sysbench 1.0's default: special)."),
-    opt("--rand-spec-pct", int, 1, "special: percentage of the range that gets most values."),
-    opt("--rand-spec-res", int, 75, "special: percentage of values that fall there."))
+    opt("--rand-spec-pct", int, _SYSBENCH.rand_spec_pct, "special: percentage of the range that gets most values."),
+    opt("--rand-spec-res", int, _SYSBENCH.rand_spec_res, "special: percentage of values that fall there."))
 _sysbench_options = stack(
-    opt("--range-size", int, 100, "Rows per range SELECT."),
-    opt("--point-selects", int, 10, "Point SELECTs per transaction."),
-    opt("--simple-ranges", int, 1, "Simple range SELECTs per transaction."),
-    opt("--sum-ranges", int, 1, "SELECT SUM() per transaction."),
-    opt("--order-ranges", int, 1, "SELECT ... ORDER BY per transaction."),
-    opt("--distinct-ranges", int, 1, "SELECT DISTINCT per transaction."),
-    opt("--index-updates", int, 1, "UPDATEs of the indexed column k per transaction."),
-    opt("--non-index-updates", int, 1, "UPDATEs of c (not indexed) per transaction."),
-    opt("--delete-inserts", int, 1, "DELETE + INSERT pairs per transaction."),
-    _flag("--range-selects", True, "Send the range SELECTs at all."),
-    _flag("--skip-trx", False, "No BEGIN/COMMIT: every statement in autocommit."),
+    opt("--range-size", int, _SYSBENCH.range_size, "Rows per range SELECT."),
+    opt("--point-selects", int, _SYSBENCH.point_selects, "Point SELECTs per transaction."),
+    opt("--simple-ranges", int, _SYSBENCH.simple_ranges, "Simple range SELECTs per transaction."),
+    opt("--sum-ranges", int, _SYSBENCH.sum_ranges, "SELECT SUM() per transaction."),
+    opt("--order-ranges", int, _SYSBENCH.order_ranges, "SELECT ... ORDER BY per transaction."),
+    opt("--distinct-ranges", int, _SYSBENCH.distinct_ranges, "SELECT DISTINCT per transaction."),
+    opt("--index-updates", int, _SYSBENCH.index_updates, "UPDATEs of the indexed column k per transaction."),
+    opt("--non-index-updates", int, _SYSBENCH.non_index_updates, "UPDATEs of c (not indexed) per transaction."),
+    opt("--delete-inserts", int, _SYSBENCH.delete_inserts, "DELETE + INSERT pairs per transaction."),
+    _flag("--range-selects", _SYSBENCH.range_selects, "Send the range SELECTs at all."),
+    _flag("--skip-trx", _SYSBENCH.skip_trx, "No BEGIN/COMMIT: every statement in autocommit."),
     opt("--mysql-ignore-errors", None, oltp.DEFAULT_IGNORE_ERRORS,
         "Errors that roll the transaction back and run it again (sysbench 1.0's default: deadlock, record changed, "
         "lock wait timeout); any other error fails the transaction and, without --nemesis, the run.",
@@ -73,7 +76,7 @@ def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
 @command("prepare")
 @common_options
 @_table_options
-@_flag("--create-secondary", True, "Create the secondary index on k.")
+@_flag("--create-secondary", _SYSBENCH.create_secondary, "Create the secondary index on k.")
 @opt("--connections", click.IntRange(1, 1000), 1, "Tables loaded at once (sysbench's --threads for prepare).")
 @opt("--seed", int, 0)
 def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: Any) -> None:
@@ -97,9 +100,10 @@ def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     finish(env, lambda: oltp.run_cleanup(env, tables), cleanup_lines, step_suites)
 
 
-_EXTRA = {"select-random-points": [opt("--random-points", int, 10, "Values in the IN () list.")],
-          "select-random-ranges": [opt("--number-of-ranges", int, 10, "BETWEEN ranges per SELECT."),
-                                   opt("--delta", int, 5, "Width of each range.")]}
+_EXTRA = {"select-random-points": [opt("--random-points", int, _SYSBENCH.random_points, "Values in the IN () list.")],
+          "select-random-ranges": [opt("--number-of-ranges", int, _SYSBENCH.number_of_ranges,
+                                       "BETWEEN ranges per SELECT."),
+                                   opt("--delta", int, _SYSBENCH.delta, "Width of each range.")]}
 
 #: Every command this module adds to the `bench` group.
 OLTP_COMMANDS: list[click.Command] = [prepare_cmd, cleanup_cmd] + [
