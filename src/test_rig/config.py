@@ -1,4 +1,6 @@
-"""AppConfig and its sources (defaults < file < environment < command line), and config extensions.
+"""AppConfig and its sources (defaults < file < environment < command line), config extensions, the options a
+command's user typed read as the command-line source (options_layer), and config-gen's complete file
+(write_config_file).
 
 Each source yields a nested dict; pydantic-settings merges and validates them. We keep the layers
 apart as well so that a validation error can name the source that supplied the bad value

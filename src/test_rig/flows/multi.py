@@ -1,4 +1,5 @@
-"""simple-multi-connection and multi-connection: N basic machines, alone or under the coordinator."""
+"""simple-multi-connection and multi-connection: N basic machines, alone or under the coordinator, and the console
+lines of their result."""
 
 from __future__ import annotations
 
@@ -248,8 +249,8 @@ def console_lines(result: dict[str, Any] | RunResult) -> list[Any]:
             lines.append(Text.assemble("  ", ("✓", "green"), f" {where} ok      "
                                        f"{(row.get('server') or {}).get('version', '')}"))
             continue
-        lines.append(Text.assemble("  ", ("✗", "red"), f" {where} {'UNDECIDED ' if row.get('undecided') else 'FAILED  '}"
-                                   f"{row.get('error')}"))
+        verdict = "UNDECIDED " if row.get("undecided") else "FAILED  "
+        lines.append(Text.assemble("  ", ("✗", "red"), f" {where} {verdict}{row.get('error')}"))
         if row.get("hint"):
             lines.append(f"      hint: {row['hint']}")
     failed, undecided = int(data.get("failed") or 0), int(data.get("undecided") or 0)
