@@ -172,6 +172,7 @@ class Sandbox:
 
     def __init__(self, directory: Path | str | None = None, *, server: str | None = None,
                  max_connections: int = 2000, tls: bool = False, name: str | None = None) -> None:
+        directory = directory or None  # an empty --dir chooses none, as an absent one
         if directory is not None and name is not None:
             raise UsageError("--dir and --name both choose the sandbox's directory; give only one of them.")
         if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
