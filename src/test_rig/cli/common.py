@@ -1,5 +1,6 @@
-"""What every command shares: option declarations, the Environment built from them, and `guarded`, which turns
-every ending (an error, Ctrl-C, SIGTERM, a crash) into one sentence, the right exit status and a report.
+"""What every command shares: option declarations, the Environment built from them, `finish` (run the feature,
+print its result's lines, conclude), and `guarded`, which turns every ending (an error, Ctrl-C, SIGTERM, a crash)
+into one sentence, the right exit status and a report.
 
 Options the user did not type never override the environment or a config file: every config option defaults to
 None and only values whose click ParameterSource is the command line are passed on (`typed`, to
