@@ -135,6 +135,8 @@ def test_values_drawn_in_bulk_are_the_values_drawn_one_at_a_time(rand_type: str)
     assert bulk.defaults(1, 5000, 0) == []
     assert bulk.defaults(1, 10_000, 2000) + bulk.defaults(1, 10_000, 3000) == singles
     assert SysbenchRandom(random.Random(3), opts).defaults(7, 7, 3) == [7, 7, 7]
+    one, bulk = SysbenchRandom(random.Random(12), opts), SysbenchRandom(random.Random(12), opts)
+    assert bulk.uniforms(1, 4, 400) == [one.uniform(1, 4) for _ in range(400)]
 
 
 def test_digit_groups_come_from_a_pool_of_uniform_digits() -> None:

@@ -196,6 +196,11 @@ class SysbenchRandom:
     def uniform(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
 
+    def uniforms(self, a: int, b: int, k: int) -> list[int]:
+        """`k` values of `uniform(a, b)` in one call."""
+        width, random_ = b - a + 1, self.random
+        return [a + int(random_() * width) for _ in range(k)]
+
     def gaussian(self, a: int, b: int) -> int:
         t = b - a + 1
         random_ = self.random
@@ -368,9 +373,9 @@ def statements_per_transaction(workload: str, opts: OltpOptions) -> dict[str, in
 
 
 Statement = tuple[int, bytes]  # (index in KINDS, SQL)
-#: One group of a transaction: appends its statements to the list, drawing its table from the random values and its
-#: ids from the iterator of the transaction's ids.
-_Step = Callable[[SysbenchRandom, int, list[Statement], Callable[[], int]], None]
+#: One group of a transaction: appends its statements to the list (random values, worker index, the statements so
+#: far, the transaction's ids, its groups' tables); each group knows where its ids and its table are in those lists.
+_Step = Callable[[SysbenchRandom, int, list[Statement], list[int], list[int]], None]
 
 
 def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int], list[Statement]]:
@@ -378,43 +383,42 @@ def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int
     SQL), ...]. Values are written into the SQL (text protocol); they are digits and dashes only.
 
     Made for speed (this runs once a transaction, in the load's one thread): the SQL is bytes formatted from
-    templates made here, the ids of a transaction (sysbench's default(1, table size)) are drawn in one call, and
-    the table of a group is drawn only when there are several."""
+    templates made here; the ids of a transaction (sysbench's default(1, table size)) are drawn in one call, and
+    the tables of its groups (sysbench's execute_* functions pick one each) in another, only with several tables."""
     size, tables, span = opts.table_size, opts.tables, opts.range_size - 1
     steps: list[_Step] = []
-    ids = 0  # the ids (default(1, size) values) one transaction draws
+    ids = 0  # the ids one transaction draws so far
+    groups = 0  # its groups that pick a table so far
 
-    def table(rnd: SysbenchRandom) -> int:
-        return 1 if tables == 1 else rnd.uniform(1, tables)
+    def take(n: int) -> tuple[int, int]:
+        """Where the next group's `n` ids start, and its table's place."""
+        nonlocal ids, groups
+        ids, groups = ids + n, groups + 1
+        return ids - n, groups - 1
 
     def repeat(kind: str, n: int, template: bytes) -> None:
-        nonlocal ids
         index = _INDEX[kind]
-        ids += n
+        first, slot = take(n)
 
-        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
-            t = table(rnd)
-            for _ in range(n):
-                out.append((index, template % (t, next_id())))
+        def step(_rnd: SysbenchRandom, _worker: int, out: list[Statement], ids: list[int], tabs: list[int]) -> None:
+            t = tabs[slot]
+            out.extend([(index, template % (t, v)) for v in ids[first:first + n]])
         steps.append(step)
 
     def ranged(kind: str, n: int, head: bytes, tail: bytes) -> None:
-        nonlocal ids
         index = _INDEX[kind]
         template = head + b" FROM sbtest%d WHERE id BETWEEN %d AND %d" + tail
-        ids += n
+        first, slot = take(n)
 
-        def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
-            t = table(rnd)
-            for _ in range(n):
-                low = next_id()
-                out.append((index, template % (t, low, low + span)))
+        def step(_rnd: SysbenchRandom, _worker: int, out: list[Statement], ids: list[int], tabs: list[int]) -> None:
+            t = tabs[slot]
+            out.extend([(index, template % (t, low, low + span)) for low in ids[first:first + n]])
         steps.append(step)
 
     for kind, n in plan(workload, opts):
         if kind in ("begin", "commit"):
             statement = (_INDEX[kind], kind.upper().encode())
-            steps.append(lambda _rnd, _w, out, _ids, s=statement: out.append(s))  # type: ignore[misc]
+            steps.append(lambda _rnd, _w, out, _ids, _tabs, s=statement: out.append(s))  # type: ignore[misc]
         elif kind == "point_select":
             repeat(kind, n, b"SELECT c FROM sbtest%d WHERE id=%d")
         elif kind == "simple_range":
@@ -428,64 +432,64 @@ def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int
         elif kind == "index_update":
             repeat(kind, n, b"UPDATE sbtest%d SET k=k+1 WHERE id=%d")
         elif kind == "non_index_update":
-            ids += n
-            steps.append(_non_index_updates(n, table))
+            steps.append(_non_index_updates(n, *take(n)))
         elif kind == "delete":  # oltp-delete's one statement
             repeat(kind, n, b"DELETE FROM sbtest%d WHERE id=%d")
         elif kind == "delete_insert":
-            ids += 2 * n
-            steps.append(_delete_inserts(n, table))
+            steps.append(_delete_inserts(n, *take(2 * n)))
         elif kind == "insert_event":
-            steps.append(_insert_event(opts, table))
+            steps.append(_insert_event(opts, take(0)[1]))
         elif kind == "random_points":
             steps.append(_random_points(opts))
         elif kind == "random_ranges":
             steps.append(_random_ranges(opts))
+    ones = [1] * groups
 
     def transaction(rnd: SysbenchRandom, worker: int) -> list[Statement]:
         out: list[Statement] = []
-        next_id = iter(rnd.defaults(1, size, ids)).__next__
+        drawn = rnd.defaults(1, size, ids)
+        tabs = ones if tables == 1 else rnd.uniforms(1, tables, groups)
         for step in steps:
-            step(rnd, worker, out, next_id)
+            step(rnd, worker, out, drawn, tabs)
         return out
 
     return transaction
 
 
-def _non_index_updates(n: int, table: Callable[[SysbenchRandom], int]) -> _Step:
+def _non_index_updates(n: int, first: int, slot: int) -> _Step:
     index = _INDEX["non_index_update"]
 
-    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
-        t = table(rnd)
-        for _ in range(n):
-            out.append((index, b"UPDATE sbtest%d SET c='%b' WHERE id=%d" % (t, rnd.digits(10), next_id())))
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], ids: list[int], tabs: list[int]) -> None:
+        t = tabs[slot]
+        digits = rnd.digits
+        out.extend([(index, b"UPDATE sbtest%d SET c='%b' WHERE id=%d" % (t, digits(10), v))
+                    for v in ids[first:first + n]])
     return step
 
 
-def _delete_inserts(n: int, table: Callable[[SysbenchRandom], int]) -> _Step:
+def _delete_inserts(n: int, first: int, slot: int) -> _Step:
     delete, insert = _INDEX["delete"], _INDEX["insert"]
 
-    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], next_id: Callable[[], int]) -> None:
-        t = table(rnd)
-        for _ in range(n):
-            row_id, k = next_id(), next_id()
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], ids: list[int], tabs: list[int]) -> None:
+        t = tabs[slot]
+        for i in range(first, first + 2 * n, 2):
+            row_id, k = ids[i], ids[i + 1]
             out.append((delete, b"DELETE FROM sbtest%d WHERE id=%d" % (t, row_id)))
             out.append((insert, b"INSERT INTO sbtest%d (id, k, c, pad) VALUES (%d, %d, '%b', '%b')"
                         % (t, row_id, k, rnd.digits(10), rnd.digits(5))))
     return step
 
 
-def _insert_event(opts: OltpOptions, table: Callable[[SysbenchRandom], int]) -> _Step:
+def _insert_event(opts: OltpOptions, slot: int) -> _Step:
     insert, size, auto = _INDEX["insert"], opts.table_size, opts.auto_inc
 
-    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
-        t = table(rnd)
+    def step(rnd: SysbenchRandom, _worker: int, out: list[Statement], _ids: list[int], tabs: list[int]) -> None:
         k = rnd.default(1, max(size, 1))
         c, pad = rnd.digits(10), rnd.digits(5)
         # id 0 lets AUTO_INCREMENT choose; else a unique value as a signed INT, as sysbench does
         row_id = 0 if auto else rnd.unique() - 2147483648
         out.append((insert, b"INSERT INTO sbtest%d (id, k, c, pad) VALUES (%d, %d, '%b', '%b')"
-                    % (t, row_id, k, c, pad)))
+                    % (tabs[slot], row_id, k, c, pad)))
     return step
 
 
@@ -500,7 +504,7 @@ def _segment(opts: OltpOptions, worker: int) -> tuple[int, int]:
 def _random_points(opts: OltpOptions) -> _Step:
     kind, points = _INDEX["random_points"], opts.random_points
 
-    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: list[int], _tabs: list[int]) -> None:
         low, high = _segment(opts, worker)
         values = b", ".join(b"%d" % v for v in rnd.defaults(low, high, points))
         out.append((kind, b"SELECT id, k, c, pad FROM sbtest1 WHERE k IN (%b)" % values))
@@ -510,7 +514,7 @@ def _random_points(opts: OltpOptions) -> _Step:
 def _random_ranges(opts: OltpOptions) -> _Step:
     kind, ranges, delta = _INDEX["random_ranges"], opts.number_of_ranges, opts.delta
 
-    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: Callable[[], int]) -> None:
+    def step(rnd: SysbenchRandom, worker: int, out: list[Statement], _ids: list[int], _tabs: list[int]) -> None:
         low, high = _segment(opts, worker)
         parts = b" OR ".join(b"k BETWEEN %d AND %d" % (v, v + delta) for v in rnd.defaults(low, high, ranges))
         out.append((kind, b"SELECT count(k) FROM sbtest1 WHERE " + parts))
