@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import shutil
@@ -110,7 +111,9 @@ def main() -> None:
         # Load our table once (a 1 s run), and sysbench's.
         test_rig(st.port, args.connections, 1, args.table_size)
         results: dict[str, list[float]] = {"sysbench": [], "bare asyncmy": [], "test-rig": []}
+        loads: list[float] = []
         for r in range(args.rounds):
+            loads.append(os.getloadavg()[0])
             results["sysbench"].append(sysbench(st.port, args.connections, args.duration, args.table_size, r == 0))
             results["bare asyncmy"].append(run_bare(st.port, args.connections, args.duration, args.table_size))
             results["test-rig"].append(test_rig(st.port, args.connections, args.duration, args.table_size))
@@ -118,7 +121,9 @@ def main() -> None:
         # often far faster than the rest) must not decide the comparison.
         median = {k: statistics.median(v) for k, v in results.items()}
         best = {k: max(v) for k, v in results.items()}
-        print(f"point select, {args.connections} connections, {args.duration:g} s x {args.rounds} rounds, interleaved:")
+        print(f"point select, {args.connections} connections, {args.duration:g} s x {args.rounds} rounds, interleaved, "
+              "1-minute load average at each round's start: " + ", ".join(f"{x:.1f}" for x in loads)
+              + f", at the end {os.getloadavg()[0]:.1f}:")
         for k in results:
             print(f"  {k:<14} median {median[k]:8.0f} q/s  best {best[k]:8.0f}  rounds: "
                   f"{', '.join(f'{x:.0f}' for x in results[k])}")
