@@ -63,3 +63,25 @@ def test_a_known_list_naming_a_missing_file_says_which_entry(tmp_path: Path) -> 
     with pytest.raises(UsageError) as e:
         read_known_option(str(tmp_path / "none.txt"))
     assert str(e.value).startswith(f"--known {tmp_path / 'none.txt'} cannot be read (No such file or directory)")
+
+
+def test_a_known_directory_takes_every_reduced_file_under_it(tmp_path: Path) -> None:
+    """--known tests/regressions/hunt: each kept wrong result and each kept server error (errors/) is known."""
+    import pytest
+
+    from test_rig.errors import UsageError
+    from test_rig.hunt.main import read_known_option
+
+    regressions = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
+    files = sorted(regressions.rglob("*.sql"))
+    assert any(p.parent.name == "errors" for p in files)
+    expected: set[str] = set()
+    for p in files:
+        expected |= read_known(p)
+    assert read_known(regressions) == expected and read_known_option(str(regressions)) == frozenset(expected)
+    assert "h57a07ba1c1" in expected  # the TiDB planner panic's id, from errors/
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError) as e:
+        read_known_option(str(tmp_path / "empty"))
+    assert str(e.value) == (f"--known {tmp_path / 'empty'} is a directory with no .sql file in it; give a directory "
+                            "of reduced .sql files, one such file, or a file of signatures.")

@@ -163,10 +163,13 @@ def write_sql(f: Finding, directory: Path, index: int) -> Path:
 
 def read_known(path: Path) -> set[str]:
     """The signatures and ids in a --known file: one a line (a signature, an id, or a .sql file path whose
-    `-- signature:` and `-- id:` lines count), or a .sql file itself. Raises OSError when it cannot be read."""
+    `-- signature:` and `-- id:` lines count), a .sql file itself, or a directory of them (every .sql file under
+    it, e.g. tests/regressions/hunt with its errors/). Raises OSError when it cannot be read."""
     known: set[str] = set()
     entries: list[Path | str] = [path] if path.suffix == ".sql" else []
-    if not entries:
+    if path.is_dir():
+        entries = list(sorted(path.rglob("*.sql")))
+    elif not entries:
         for line in path.read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if not line or line.startswith("#"):

@@ -50,10 +50,15 @@ def check_out_dir(path: str | None) -> Path | None:
 
 
 def read_known_option(path: str | None) -> frozenset[str]:
-    """--known FILE: the signatures it lists (or those of the reduced .sql files it names)."""
+    """--known FILE: the signatures it lists (or those of the reduced .sql files it names, or of the .sql files
+    under a directory)."""
     if path is None:
         return frozenset()
     from test_rig.hunt.finding import read_known
+
+    if Path(path).is_dir() and not any(Path(path).rglob("*.sql")):
+        raise UsageError(f"--known {path} is a directory with no .sql file in it; give a directory of reduced "
+                         ".sql files, one such file, or a file of signatures.")
 
     try:
         return frozenset(read_known(Path(path)))
