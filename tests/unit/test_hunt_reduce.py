@@ -112,3 +112,43 @@ def test_a_subset_without_a_table_the_case_reads_is_known_not_to_reproduce() -> 
     cte = A.Case_(A.Select((), A.TableRef("c", "a0")), A.Const("1", INT), A.Select((), A.TableRef("c", "a0")),
                   with_=("c", A.Select((A.Item(A.Col("t0", "c0", INT), "c0"),), A.TableRef("t0", "t0"))))
     assert creates_what_it_reads([A.CreateTable(t0)], cte) and not creates_what_it_reads([], cte)
+
+
+def test_a_hint_from_another_oracles_reduction_of_the_case_is_tried_first_and_only_kept_when_it_reproduces() -> None:
+    """One bug is seen by several oracles of one case; the second reduction starts from the statements and the
+    case the first was reduced to when they reproduce with this oracle (fewer replays, the same result), and
+    from the whole round when they do not (a hint never makes a case that does not reproduce)."""
+    g = Generator(9)
+    setup = g.setup()
+    table = g.tables[0]
+    statements: list[A.Statement] = list(setup)
+    while len(split_rows(statements)) < 60:
+        statements.append(g.insert(table, rows=3))
+    create = next(s for s in setup if isinstance(s, A.CreateTable) and s.table.name == table.name)
+    marker = split_rows(statements)[-7]
+    case = A.Case_(A.Select((A.Item(A.Col("a0", "c0", INT), "r0"),), A.TableRef(table.name, "a0")),
+                   A.Op("postfix", "IS NULL", (A.Col("a0", "c0", INT),), B),
+                   A.Select((A.Item(A.Col("a0", "c0", INT), "r0"),), A.TableRef(table.name, "a0")))
+    replays: list[int] = []
+
+    async def bug(subset: list[A.Statement], c: A.Case_) -> bool:
+        replays.append(len(subset))
+        return create in subset and marker in subset
+
+    def derive(c: A.Case_) -> tuple[str, ...] | None:
+        d = TlpWhere().derive(c, MARIADB)
+        return d.queries if d is not None else None
+
+    first = asyncio.run(reduce(statements, case, bug, seconds=30, derive=derive))
+    assert first.complete and first.statements == [create, marker]
+    without_hint = len(replays)
+    replays.clear()
+    second = asyncio.run(reduce(statements, case, bug, seconds=30, derive=derive,
+                                hint=(first.statements, first.case)))
+    assert (second.statements, second.case, second.complete) == (first.statements, first.case, True)
+    assert replays[:2] == [2, 2] and len(replays) < without_hint // 3
+    replays.clear()
+    wrong = [s for s in split_rows(statements) if s is not marker][:5]  # does not reproduce: ignored
+    third = asyncio.run(reduce(statements, case, bug, seconds=30, derive=derive, hint=(wrong, first.case)))
+    assert (third.statements, third.case) == (first.statements, first.case)
+    assert replays[0] == 5 and len(replays) == without_hint + 1

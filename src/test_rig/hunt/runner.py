@@ -207,6 +207,9 @@ class Worker:
         #: derive some of the same queries (TLP GROUP BY and HAVING the same grouping, the errors oracle the
         #: query plans and NoREC start from), which a deterministic query answers the same way again
         self.answers: dict[str, Sequence[Row]] = {}
+        #: the last reduction of a case: (case, its statements, what both were reduced to). The oracles of one
+        #: case check it one after another, so a second finding of it starts its reduction from there.
+        self.last_reduction: tuple[A.Case_, list[A.Statement], list[A.Statement], A.Case_] | None = None
 
     async def _connect(self, database: str | None) -> Connection:
         conn = await connect(self.hunt.target.with_database(database), database=database is not None)
@@ -493,7 +496,11 @@ class Hunter:
             return d.queries if d is not None else None
 
         if case is not None:
-            reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive)
+            last = worker.last_reduction
+            hint = (last[2], last[3]) if last is not None and last[0] is case and last[1] == statements else None
+            reduced = await reduce(statements, case, test, seconds=self.spec.reduce_seconds, derive=derive,
+                                   hint=hint)
+            worker.last_reduction = (case, statements, reduced.statements, reduced.case)
             return reduced.statements, reduced.case, reduced
         from test_rig.hunt.reduce import Budget, ddmin, split_rows
 
