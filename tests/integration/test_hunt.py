@@ -24,7 +24,7 @@ from test_rig.hunt import ast as A
 from test_rig.hunt import render as R
 from test_rig.hunt.compare import Row, compare
 from test_rig.hunt.dialect import Dialect
-from test_rig.hunt.oracles import Check, Mismatch
+from test_rig.hunt.oracles import Check, Mismatch, TlpWhere
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse, create_user, env_for, run_cli
@@ -206,6 +206,62 @@ def test_a_run_that_ends_during_a_reduction_reports_the_confirmed_finding_unredu
     assert finding.count == 1 and len(finding.queries) == 2 and len(finding.results) == 2
     assert len(finding.results[0]) != len(finding.results[1])  # both results as confirmed
     assert hunt_databases(sandbox) == []
+
+
+@dataclass(frozen=True)
+class StartWatch(TlpWhere):
+    """tlp-where, telling the test when the hunt has begun checking (its log watch has taken its offset)."""
+
+    name: str = "started"
+    started: list[asyncio.Event] = field(default_factory=list)
+
+    def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
+        self.started[0].set()
+        return super().derive(case, dialect, turn)
+
+
+def test_a_panic_of_another_clients_session_in_the_servers_log_is_not_the_runs_finding(tidb: SandboxState) -> None:
+    """A person trying the kept planner panic with their own client on the sandbox a hunt watches: TiDB's log
+    names that session, which is none of the run's, so the run counts it and reports no server-log finding."""
+    from test_rig.errors import DatabaseError, error_code
+    from test_rig.hunt.runner import sandbox_log
+
+    target = Target("t", tidb.host, tidb.port, "root", "", None, 10)
+    panic = (REGRESSIONS / "errors" / "tidb-planner-panic-nullif-over-union-in-count-subquery.sql").read_text()
+    statements = [line.rstrip(";") for line in panic.splitlines() if line and not line.startswith("--")]
+    log = sandbox_log(target, "tidb")
+    assert log is not None
+
+    async def main() -> tuple[HuntRun, int | None]:
+        watch = StartWatch(started=[asyncio.Event()])
+        run = HuntRun(HuntSpec(("started", "errors"), duration=None, seed=3, reduce_seconds=0,
+                               extra_oracles={"started": watch}))
+        task = asyncio.create_task(run_hunt(target, run))
+        await watch.started[0].wait()
+        other = await connect(target, database=False)
+        code = None
+        try:
+            for sql in ("DROP DATABASE IF EXISTS hunt_other_client", "CREATE DATABASE hunt_other_client",
+                        "USE hunt_other_client", statements[0]):
+                await other.execute(sql)
+            try:
+                await other.fetch(statements[1])
+            except DatabaseError as e:
+                code = error_code(e)
+            while log.read_text().count("connection running loop panic") <= seen:  # the server's own line
+                await asyncio.sleep(0.05)
+        finally:
+            other.abort()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return run, code
+
+    seen = log.read_text().count("connection running loop panic")
+    run, code = asyncio.run(asyncio.wait_for(main(), 120))
+    assert code == 1105
+    assert [f for f in run.findings.values() if f.kind == "server-log"] == []
+    assert run.others_log_panics == 1 and run.to_dict()["server_log_other_sessions"] == 1
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
