@@ -108,7 +108,7 @@ def test_a_crash_in_the_middle_gives_info_operations_and_no_false_anomaly(own_bo
     asyncio.run(_hold_commits_until_one_waits(st))
     own_box.kill()
     run.wait_for(f"circuit 127.0.0.1:{st.port}: closed -> open")  # the workers have seen the outage
-    own_box.start(st.port)
+    own_box.restart()  # waits for the killed server's port to be free
     assert run.finish(timeout=120) == 0, run.output()
     assert "Traceback" not in run.output()
     data = json.loads(out.read_text())

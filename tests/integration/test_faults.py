@@ -50,7 +50,7 @@ def test_server_killed_and_restarted_during_bench(own_server: Sandbox, tmp_path:
         own_box.kill()
         # The bench has seen the outage once its breaker opens; the restart comes after that.
         run.wait_for("circuit 127.0.0.1")
-        own_box.start(st.port)
+        own_box.restart()  # waits for the killed server's port to be free
         code = run.finish()
     finally:
         if run.proc.poll() is None:

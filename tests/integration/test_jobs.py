@@ -112,7 +112,7 @@ def test_monitoring_rides_out_a_server_restart(own_box: Sandbox, tmp_path: Path)
     run.wait_for("stage 1 of 2")
     own_box.kill()
     run.wait_for("server not answering")
-    own_box.start(st.port)
+    own_box.restart()  # waits for the killed server's port to be free
     code = run.finish(timeout=120)
     alter.thread.join(30)
     assert alter.error is not None  # the ALTER died with the server

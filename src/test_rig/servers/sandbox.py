@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -126,7 +127,27 @@ def find_server(preferred: str | None = None, *, may_build: bool = True) -> tupl
     )
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux's default when it cannot be read)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A free port for a server to listen on, chosen below the kernel's ephemeral range. On an ephemeral port, a
+    client that keeps reconnecting to a killed server can be handed that very port as its own source port and be
+    connected to itself (TCP's simultaneous open on loopback); it then holds the port until it gives up, and the
+    server cannot be restarted on it ("already in use", seen in a fault test). The kernel's choice (port 0) is the
+    fallback when no port below the range is free."""
+    low, _high = _ephemeral_ports()
+    first = max(1025, low - 12_000)
+    for _ in range(200):
+        port = random.randrange(first, low)
+        if port != 3306 and port_is_free(port, host):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
