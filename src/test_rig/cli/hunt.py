@@ -27,8 +27,8 @@ from test_rig.report.files import check_report_path
      "own (one process uses one core).")
 @opt("--reduce-time", click.FloatRange(0, None), 60.0, "Seconds to spend reducing each confirmed finding (0: report "
      "it unreduced).")
-@opt("--known known_path", metavar="FILE", help="Signatures (or reduced .sql files) of bugs already reported: counted, "
-     "not reported again.")
+@opt("--known known_path", metavar="FILE|DIR", help="Signatures (or reduced .sql files) of bugs already reported, or a "
+     "directory of reduced .sql files: counted, not reported again.")
 @opt("--out out_dir", metavar="DIR", help="Write each finding's reduced .sql file here.")
 @opt("--log log_path", metavar="FILE", help="Write every statement sent here.")
 def hunt_cmd(ctx: click.Context, /, oracle_names: str | None, duration: float | None, queries: int | None,
