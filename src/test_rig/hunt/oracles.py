@@ -112,8 +112,17 @@ def _within_last_digit(left: Sequence[Row], right: Sequence[Row]) -> bool:
     return False
 
 
+class _ComparesRows:
+    """The judgement of every oracle whose derived queries must agree: each one's rows against the first's."""
+
+    name: str
+
+    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
+        return _pairwise(self.name, check, results)
+
+
 @dataclass(frozen=True)
-class TlpWhere:
+class TlpWhere(_ComparesRows):
     name: str = "tlp-where"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
@@ -121,21 +130,15 @@ class TlpWhere:
         return Check(self.name, (_with(case, R.select(q)), _with(case, _union(_partitions(case, q), "UNION ALL"))),
                      ("the query", "the union of its partitions by WHERE p, NOT p, p IS NULL"))
 
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
-
 
 @dataclass(frozen=True)
-class TlpDistinct:
+class TlpDistinct(_ComparesRows):
     name: str = "tlp-distinct"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
         q = replace(case.base, distinct=True)
         return Check(self.name, (_with(case, R.select(q)), _with(case, _union(_partitions(case, q), "UNION"))),
                      ("the DISTINCT query", "the UNION of its partitions by WHERE p, NOT p, p IS NULL"), fold=True)
-
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
 
 
 def _grouped(case: A.Case_) -> A.Select:
@@ -144,7 +147,7 @@ def _grouped(case: A.Case_) -> A.Select:
 
 
 @dataclass(frozen=True)
-class TlpGroupBy:
+class TlpGroupBy(_ComparesRows):
     name: str = "tlp-group-by"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
@@ -154,12 +157,9 @@ class TlpGroupBy:
         return Check(self.name, (_with(case, R.select(q)), _with(case, _union(_partitions(case, q), "UNION"))),
                      ("the GROUP BY query", "the UNION of its partitions by WHERE p, NOT p, p IS NULL"), fold=True)
 
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
-
 
 @dataclass(frozen=True)
-class TlpHaving:
+class TlpHaving(_ComparesRows):
     name: str = "tlp-having"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
@@ -170,16 +170,13 @@ class TlpHaving:
                                  _with(case, _union(_partitions(case, q, "having"), "UNION ALL"))),
                      ("the GROUP BY query", "the union of its partitions by HAVING h, NOT h, h IS NULL"), fold=True)
 
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
-
 
 #: how a partition's aggregate is combined: COUNT's partitions are added, MIN's minimised...
 _COMBINE = {"MIN": "MIN", "MAX": "MAX", "SUM": "SUM", "COUNT": "SUM"}
 
 
 @dataclass(frozen=True)
-class TlpAggregate:
+class TlpAggregate(_ComparesRows):
     name: str = "tlp-aggregate"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
@@ -201,12 +198,9 @@ class TlpAggregate:
                      (f"{agg.func} over the query", f"{_COMBINE[agg.func]} of {agg.func} over its partitions"),
                      fold=True)
 
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
-
 
 @dataclass(frozen=True)
-class NoRec:
+class NoRec(_ComparesRows):
     name: str = "norec"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
@@ -217,9 +211,6 @@ class NoRec:
         reference = f"SELECT COALESCE(SUM(u.f), 0) AS n FROM ({R.select(inner)}) AS u"
         return Check(self.name, (_with(case, R.select(optimized)), _with(case, reference)),
                      ("COUNT(*) WHERE p", "SUM(p IS TRUE) over every row"))
-
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
 
 
 def _aliases(q: A.Query) -> list[str]:
@@ -254,7 +245,7 @@ def _chooses(q: A.Query) -> bool:
 
 
 @dataclass(frozen=True)
-class Plans:
+class Plans(_ComparesRows):
     name: str = "plans"
     #: variants tried per check, chosen by turn among those that apply
     per_check: int = 2
@@ -284,9 +275,6 @@ class Plans:
             labels.append(f"the query under plan {name}")
         return Check(self.name, tuple(queries), tuple(labels), fold=_chooses(case.query),
                      variants=tuple(n for n, _ in chosen))
-
-    def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
-        return _pairwise(self.name, check, results)
 
 
 @dataclass(frozen=True)
