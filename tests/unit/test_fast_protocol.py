@@ -11,7 +11,15 @@ from collections.abc import Iterator
 import pytest
 
 from test_rig.errors import ConnectionError_, QueryError
-from test_rig.load.fast import FastStatement, ScriptProtocol, StatementLoop, _Tally, query_packet, server_error
+from test_rig.load.fast import (
+    FastStatement,
+    ScriptProtocol,
+    StatementLoop,
+    _Tally,
+    ok_status,
+    query_packet,
+    server_error,
+)
 
 
 def packet(seq: int, payload: bytes) -> bytes:
@@ -346,3 +354,12 @@ def test_a_read_whose_connection_goes_is_not_indeterminate(loop: asyncio.Abstrac
     proto.connection_lost(None)
     at, e = done.result()  # type: ignore[misc]
     assert at == 0 and isinstance(e, ConnectionError_) and e.code == 2013 and not e.indeterminate
+
+
+def test_ok_status_reads_one_byte_and_longer_counts() -> None:
+    """The status flags of an OK payload (0x00 or 0xFE, affected rows, insert id, status), whether the two
+    counts take one byte each (the usual case) or are longer length-encoded integers."""
+    assert ok_status(b"\x00\x01\x00\x03\x40\x00\x00", 0) == 0x4003
+    assert ok_status(b"xx\xfe\x00\x00\x02\x00", 2) == 0x0002
+    assert ok_status(b"\x00\xfc\x10\x27\x05\x21\x00\x00\x00", 0) == 0x0021
+    assert ok_status(b"\x00\x07\xfd\x01\x02\x03\x01\x80\x00\x00", 0) == 0x8001

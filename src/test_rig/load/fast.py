@@ -82,6 +82,8 @@ def _lenenc(buf: bytes, pos: int) -> tuple[int, int]:
 def ok_status(buf: bytes, pos: int) -> int:
     """The server status flags of the OK packet whose payload starts at `pos` (0x00 or 0xFE, then affected rows and
     insert id as length-encoded integers)."""
+    if buf[pos + 1] < 0xFB and buf[pos + 2] < 0xFB:  # both of one byte, as almost always: the status follows them
+        return buf[pos + 3] | buf[pos + 4] << 8
     _, p = _lenenc(buf, pos + 1)
     _, p = _lenenc(buf, p)
     return buf[p] | buf[p + 1] << 8
@@ -295,15 +297,12 @@ class _Framer(asyncio.Protocol):
                         # status is at the same place in both
                         if not self.deprecate_eof:
                             status = data[pos + 7] | data[pos + 8] << 8 if size >= 5 else 0
-                        elif data[pos + 5] < 0xFB and data[pos + 6] < 0xFB:
-                            status = data[pos + 7] | data[pos + 8] << 8
                         else:
                             status = ok_status(data, pos + 4)
                     else:
                         self.rows += 1
                 elif first == 0x00 and size >= 7:
-                    status = data[pos + 7] | data[pos + 8] << 8 if data[pos + 5] < 0xFB and data[pos + 6] < 0xFB else \
-                        ok_status(data, pos + 4)
+                    status = ok_status(data, pos + 4)
                 elif first == 0xFB:  # LOAD DATA LOCAL asks for a file: not a statement for this path
                     self.continued = continued
                     self._protocol_error("the server asked for a local file (LOAD DATA LOCAL)")
