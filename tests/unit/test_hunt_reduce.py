@@ -27,14 +27,22 @@ def deep_predicate(depth: int) -> A.Expr:
     return e
 
 
-def test_a_deep_finding_reduces_to_a_few_statements_and_a_small_query() -> None:
-    g = Generator(5)
-    setup = g.setup()
+def _round(seed: int, rows: int, *, analyze: bool = False) -> tuple[list[A.Statement], A.Table, list[A.Statement]]:
+    """A generated round: its setup, its first table, and the setup followed by inserts of 3 rows (each followed
+    by ANALYZE TABLE when `analyze`) until the round holds at least `rows` rows."""
+    g = Generator(seed)
+    setup = list(g.setup())
     table = g.tables[0]
     statements: list[A.Statement] = list(setup)
-    while len(split_rows(statements)) < 40:
+    while len(split_rows(statements)) < rows:
         statements.append(g.insert(table, rows=3))
-        statements.append(A.Analyze(table.name))
+        if analyze:
+            statements.append(A.Analyze(table.name))
+    return setup, table, statements
+
+
+def test_a_deep_finding_reduces_to_a_few_statements_and_a_small_query() -> None:
+    setup, table, statements = _round(5, 40, analyze=True)
     marker = A.Insert(table.name, tuple(c.name for c in table.columns), (("NULL",) * len(table.columns),), True)
     statements.insert(len(statements) // 2, marker)
     base = A.Select((A.Item(A.Col("a0", "c0", INT), "r0"), A.Item(A.Col("a0", "c1", INT), "r1"),
@@ -118,12 +126,7 @@ def test_a_hint_from_another_oracles_reduction_of_the_case_is_tried_first_and_on
     """One bug is seen by several oracles of one case; the second reduction starts from the statements and the
     case the first was reduced to when they reproduce with this oracle (fewer replays, the same result), and
     from the whole round when they do not (a hint never makes a case that does not reproduce)."""
-    g = Generator(9)
-    setup = g.setup()
-    table = g.tables[0]
-    statements: list[A.Statement] = list(setup)
-    while len(split_rows(statements)) < 60:
-        statements.append(g.insert(table, rows=3))
+    setup, table, statements = _round(9, 60)
     create = next(s for s in setup if isinstance(s, A.CreateTable) and s.table.name == table.name)
     marker = split_rows(statements)[-7]
     case = A.Case_(A.Select((A.Item(A.Col("a0", "c0", INT), "r0"),), A.TableRef(table.name, "a0")),
