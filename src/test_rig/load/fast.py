@@ -282,13 +282,13 @@ class _Framer(asyncio.Protocol):
                 continue
             continued = size == MAX_PAYLOAD
             first = data[pos + 4] if size else 0
+            if first == 0xFF and phase != 1:  # ERR, for the answer or after the column definitions (phase 2)
+                self.continued = continued
+                pos, phase = self._error(data, pos, end)
+                if self.done.done():
+                    break
+                continue
             if phase == 0 or phase == 3:
-                if first == 0xFF:
-                    self.continued = continued
-                    pos, phase = self._error(data, pos, end)
-                    if self.done.done():
-                        break
-                    continue
                 status = -1  # set when this packet ends the statement's answer (OK, or EOF after rows)
                 if phase == 3:
                     if first == 0xFE and (size < 9 or (self.deprecate_eof and size < MAX_PAYLOAD)):
@@ -330,12 +330,6 @@ class _Framer(asyncio.Protocol):
                     if phase == 3:
                         meta = self._remember_meta(data, end)
             else:  # phase 2: the EOF after the column definitions
-                if first == 0xFF:
-                    self.continued = continued
-                    pos, phase = self._error(data, pos, end)
-                    if self.done.done():
-                        break
-                    continue
                 phase = 3
                 meta = self._remember_meta(data, end)
             pos = end
