@@ -100,4 +100,4 @@ def _build_command(binary: str, summary: str, builder: str) -> click.Command:
 _build_command("tidb-server", "Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache.",
                "test_rig.servers.tidb_build:build_tidb")
 _build_command("toxiproxy-server", "Build toxiproxy-server (network faults for --nemesis) once with `go install` into "
-               "the user's cache.", "test_rig.nemesis.toxiproxy:build_toxiproxy")
+               "the user's cache.", "test_rig.servers.toxiproxy_build:build_toxiproxy")

@@ -1,58 +1,30 @@
-"""Network faults through Toxiproxy: finding or building `toxiproxy-server`, running one on loopback for a
-run, and its HTTP API (a proxy in front of the server, toxics added and removed).
+"""Network faults through Toxiproxy: running `toxiproxy-server` on loopback for a run, and its HTTP API (a proxy
+in front of the server, toxics added and removed).
 
-Toxiproxy (github.com/Shopify/toxiproxy) is a Go program; `test-rig sandbox build-toxiproxy` builds the
-pinned release once per machine with `go install` from the Go module proxy, as the TiDB build does.
+Toxiproxy (github.com/Shopify/toxiproxy) is a Go program; finding it is servers/binaries.py's, building it
+(`test-rig sandbox build-toxiproxy`) servers/toxiproxy_build.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from test_rig.errors import RigError, UsageError
 from test_rig.servers import binaries
 from test_rig.servers.binaries import TOXIPROXY_VERSION
-from test_rig.servers.tidb_build import BuildError, find_go
+from test_rig.servers.toxiproxy_build import TOXIPROXY_MODULE
 
-TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
 HOW_TO_GET = ("install it with `test-rig sandbox build-toxiproxy` (needs Go 1.23+; builds "
               f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}), put a `toxiproxy-server` on PATH or set "
               "TOXIPROXY_SERVER_BIN, or give a running one with --toxiproxy URL")
-
-
-def build_toxiproxy(*, force: bool = False, progress: Callable[[str], None] | None = None) -> Path:
-    """`go install` the pinned Toxiproxy server into the cache (its binary is named `server`; it is kept as
-    `toxiproxy-server`). Returns its path; raises BuildError (exit 2) when Go is missing or the build fails."""
-    say = progress or (lambda _msg: None)
-    target = binaries.cached("toxiproxy-server")
-    if target.is_file() and not force:
-        return target
-    go = find_go(what="toxiproxy-server", instead="TOXIPROXY_SERVER_BIN")
-    say(f"building toxiproxy-server {TOXIPROXY_VERSION} with `go install` (about a minute; once per machine)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="test-rig-toxiproxy-", dir=target.parent) as tmp:
-        env = dict(os.environ, GOBIN=tmp, GOTOOLCHAIN="local", CGO_ENABLED="0", GOFLAGS="-mod=mod")
-        done = subprocess.run([str(go.path), "install", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"], env=env,
-                              cwd=tmp, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or [""])[-1]
-            raise BuildError(f"`go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}` failed (exit {done.returncode}: "
-                             f"{tail[:300]}).")
-        os.replace(Path(tmp) / "server", target)
-    say(f"built {target}")
-    return target
 
 
 class ToxiproxyError(RigError):

@@ -3,7 +3,7 @@ search for all of them (the variable that names the binary, then PATH and the sy
 the build cache), and the sentence that says how to get one that is missing.
 
 The pinned versions of the two Go programs are here because the cache is keyed by them; their builds are in
-servers/tidb_build.py and nemesis/toxiproxy.py.
+servers/tidb_build.py and servers/toxiproxy_build.py.
 """
 
 from __future__ import annotations
