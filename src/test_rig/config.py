@@ -72,7 +72,8 @@ def parse_session_var(item: str) -> tuple[str, SessionValue]:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No infinite or NaN number: `timeout_secs = 1e400` (inf) would pass `gt=0` and mean "wait forever".
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 SslMode = Literal["disabled", "preferred", "required", "verify-ca", "verify-identity"]

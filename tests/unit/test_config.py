@@ -103,7 +103,7 @@ def test_sources_name_the_winner(tmp_path: Path) -> None:
     assert sources["database.database"] == "option -d/--database"
 
 
-# Twenty malformed configurations: (file name, content, words the message must contain)
+# Twenty-two malformed configurations: (file name, content, words the message must contain)
 MALFORMED: list[tuple[str, str, list[str]]] = [
     ("a.json", '{"database": {"host": "h:1"', ["not valid JSON", "line 1"]),
     ("b.json", '{"database": {"host": "h:1",}}', ["not valid JSON"]),
@@ -127,6 +127,8 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     ("t.yaml", 'database: {}', ["extension", ".json or .toml"]),
     ("u.json", '{"database": "localhost:4000"}', ["database", "valid dictionary"]),
     ("v.toml", '[monitor]\nupdate_interval = -5\n', ["monitor.update_interval", "greater than 0"]),
+    ("w.json", '{"database": {"timeout_secs": 1e400}}', ["database.timeout_secs", "finite number"]),
+    ("x.toml", '[test]\ntimeout_secs = nan\n', ["test.timeout_secs", "finite number"]),
 ]
 
 
