@@ -432,7 +432,7 @@ def test_check_file_returns_the_commands_result_and_its_report_renders_again_fro
 
     from test_rig.history.check import CheckOptions, check_file
     from test_rig.history.checker import Report
-    from test_rig.history.report import junit_suite, render
+    from test_rig.history.report import console_lines, junit_suite
 
     ops = history((0, "ok", [["append", 1, 1], ["r", 2, None]]), (1, "ok", [["append", 2, 1], ["r", 1, None]]),
                   overlap=True)
@@ -449,7 +449,9 @@ def test_check_file_returns_the_commands_result_and_its_report_renders_again_fro
 
     def shown(d: dict[str, Any]) -> str:
         out = io.StringIO()
-        render(Console(file=out, width=200), d)
+        console = Console(file=out, width=200)
+        for line in console_lines(d):
+            console.print(line)
         return out.getvalue()
 
     assert shown(again) == shown(data) and shown(data).startswith("invalid under serializable; transactions: ")

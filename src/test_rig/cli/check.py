@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import VERBOSE, command, command_name, flag, opt, take
+from test_rig.cli.common import VERBOSE, command, command_name, conclude, flag, opt, take
 from test_rig.environment import Environment, check_report_paths
+from test_rig.history import report
 from test_rig.history.check import WORKLOADS, CheckOptions, check_file
 from test_rig.history.model import FORMATS
-from test_rig.history.report import junit_suite, render
 
 
 @command("check")
@@ -41,8 +41,8 @@ def check_cmd(ctx: click.Context, /, history_path: str, json_path: str | None, j
     invalid or undecided."""
     check_report_paths(json_path, junit_path, html_path)
     started = time.monotonic()
-    result = check_file(history_path, take(params, CheckOptions, anomalies="anomaly_names")).to_dict()
+    result = check_file(history_path, take(params, CheckOptions, anomalies="anomaly_names"))
     env = Environment.without_config(command_name(ctx), verbose=verbose, json_path=json_path, junit_path=junit_path,
                                      html_path=html_path)
-    render(env.console, result)
-    env.conclude(result, [junit_suite(result, "check", time.monotonic() - started)])
+    conclude(env, result, report.console_lines, lambda data: [report.junit_suite(data, "check",
+                                                                              time.monotonic() - started)])

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import sys
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 from click.core import ParameterSource
@@ -56,6 +56,28 @@ def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return fn
 
     return apply
+
+
+#: The click type of a field's annotation (a string, under `from __future__ import annotations`).
+_FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None}
+
+
+def field_options(cls: type, *names: str,
+                  boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
+    """The options of the dataclass `cls`'s fields `names`, each declared once, on its field: `--name-with-dashes`,
+    the field's default (shown in --help) and type, its metadata's `help`, `choices` and `metavar`; a bool field's
+    option is `boolean(decls, default, help)`. Read back into `cls` with `take`."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    made: list[Callable[[Any], Any]] = []
+    for name in names:
+        f, decls = fields[name], "--" + name.replace("_", "-")
+        if f.type == "bool" and boolean is not None:
+            made.append(boolean(decls, cast("bool", f.default), f.metadata["help"]))
+            continue
+        kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else _FIELD_TYPES[str(f.type)]
+        made.append(opt(decls, kind, f.default, f.metadata["help"],
+                        **({"metavar": f.metadata["metavar"]} if "metavar" in f.metadata else {})))
+    return stack(*made)
 
 
 def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
@@ -132,18 +154,29 @@ def given(ctx: click.Context, /, name: str) -> bool:
     return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
 
-def say(env: Environment, line: str | Text) -> None:
-    """One line as written: no markup, no highlighting (a server's message may hold brackets)."""
-    env.console.print(line, markup=False, highlight=False)
+def say(env: Environment, *lines: str | Text | None) -> None:
+    """Each line as written: no markup, no highlighting (a server's message may hold brackets); nothing for None
+    (a live event a feature shows no line for)."""
+    for line in lines:
+        if line is not None:
+            env.console.print(line, markup=False, highlight=False)
 
 
-def finish(env: Environment, feature: Callable[[], Coroutine[Any, Any, RunResult]],
-           lines: Callable[[dict[str, Any]], list[Any]], suites: Callable[[dict[str, Any]], list[Suite]]) -> NoReturn:
-    """Run `feature`, print its result's `lines` (as written: str or rich Text), and end with `env.conclude`
-    (reports, verdict, exit status)."""
-    data = run_feature(feature).to_dict()
-    for line in lines(data):
-        say(env, line)
+Lines = Callable[[dict[str, Any]], list[Any]]
+Suites = Callable[[dict[str, Any]], list["Suite"]]
+
+
+def finish(env: Environment, feature: Callable[[], Coroutine[Any, Any, RunResult]], lines: Lines,
+           suites: Suites) -> NoReturn:
+    """Run `feature` (run_feature: also its partial result when interrupted) and `conclude` with its result."""
+    conclude(env, run_feature(feature), lines, suites)
+
+
+def conclude(env: Environment, result: RunResult, lines: Lines, suites: Suites) -> NoReturn:
+    """Print `result`'s `lines` (as written: str or rich Text), and end with `env.conclude` (reports, verdict, exit
+    status); for a feature that runs its own event loops (elle) or none (check)."""
+    data = result.to_dict()
+    say(env, *lines(data))
     env.conclude(data, suites(data))
 
 

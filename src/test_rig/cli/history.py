@@ -4,13 +4,24 @@ render the verdict (history.report)."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, flag, given, nemesis_options, nemesis_spec, opt
+from test_rig.cli.common import (
+    build_environment,
+    command,
+    conclude,
+    flag,
+    given,
+    nemesis_options,
+    nemesis_spec,
+    opt,
+    say,
+)
 from test_rig.db import ISOLATION_LEVELS
-from test_rig.history.report import junit_suite, render_run
+from test_rig.history import report
 from test_rig.history.runner import elle_settings, run_elle
 from test_rig.history.workloads import WORKLOADS
 from test_rig.report.files import check_report_path
@@ -49,13 +60,7 @@ def elle_cmd(ctx: click.Context, /, workload: str, isolation_level: str, expect_
                              isolation=isolation_level, **own, nemesis=nemesis_spec(ctx, params, own["seed"]))
     env = build_environment(ctx, params, own="a schema of its own (rig_elle_...)")
     target, started = env.target(), time.monotonic()
-    env.console.print(f"test-rig elle {workload}: {own['connections']} connections, {own['duration']:g} s, "
-                      f"{own['keys']} keys, {isolation_level}, checked as {','.join(settings.models)}, against "
-                      f"{target.address}")
-    env.quiet_retries = True
-    data = run_elle(env, target, settings, on_second=lambda t, ops, errs: env.console.print(
-        f"  {t:>4} s: {ops} transactions, {errs} errors")).to_dict()
-    if data["server"].get("kind") not in (None, "tidb") and given(ctx, "txn_mode"):
-        env.console.print(f"note: --txn-mode is ignored: this server is {data['server'].get('kind')}")
-    render_run(env.console, data)
-    env.conclude(data, [junit_suite(data, "elle", time.monotonic() - started)])
+    say(env, report.opening(settings, target.address))
+    result = run_elle(env, target, settings, on_second=lambda *second: say(env, report.second_line(*second)))
+    conclude(env, result, partial(report.run_lines, settings),
+             lambda data: [report.junit_suite(data, "elle", time.monotonic() - started)])

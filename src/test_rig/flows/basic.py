@@ -20,11 +20,13 @@ from test_rig.errors import (
     code_hint,
     error_code,
 )
-from test_rig.machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine
+from test_rig.machine import Listener, MachineResult, State, StateContext, StateHandler, StateMachine, StateVisit
 from test_rig.resilience import ResilientConnectionManager
 from test_rig.results import RunResult, as_dict
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from test_rig.environment import Environment
     from test_rig.report.files import Suite
 
@@ -228,3 +230,42 @@ def basic_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))
     return [suite]
+
+
+def opening(target: Target) -> str:
+    """`basic`'s first line: who connects to what."""
+    return f"test-rig basic: {target.user}@{target.address} database {target.database}"
+
+
+def visit_line(visit: StateVisit) -> Text | None:
+    """The line of a state as it ends, with its duration (none for the end states: the result's lines say how
+    the flow ended)."""
+    from rich.text import Text
+
+    if visit.state in ("Completed", "Error"):
+        return None
+    mark = ("✗", "red") if visit.error else ("✓", "green")
+    return Text.assemble("  ", mark, f" {visit.display or visit.state:<24} {visit.ms:9.1f} ms")
+
+
+def console_lines(result: dict[str, Any] | RunResult) -> list[str | Text]:
+    """A `basic` result's lines: the server reached; or, for a flow that ended otherwise, why it is undecided,
+    the hint, and the states it went through (the verdict's line, which `conclude` prints last, names the
+    failure). None for an interrupted run: its verdict line says so."""
+    from rich.text import Text
+
+    from test_rig.report.files import redactor
+
+    data = as_dict(result)
+    server = data.get("server") or {}
+    if data.get("ok"):
+        return [Text.assemble(("OK", "green"), f": connected to {server.get('kind', 'unknown')} server, version "
+                                               f"{server.get('version', 'unknown')}")]
+    if data.get("complete") is False:
+        return []
+    lines: list[str | Text] = []
+    if data.get("undecided"):
+        lines.append(Text.assemble(("not decided", "yellow"), f": {redactor('; '.join(data.get('unknown') or []))}"))
+    if data.get("hint"):
+        lines.append(f"hint: {data['hint']}")
+    return [*lines, "path: " + " → ".join(s["state"] for s in data.get("states", []))]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Target
+from test_rig.errors import UsageError
 from test_rig.flows.basic import STANDARD_STATES, run_basic, timed_out
 from test_rig.flows.plugins import LoadedHandler
 from test_rig.machine import MachineResult, StateHandler
@@ -17,9 +18,12 @@ from test_rig.resilience import ResilientConnectionManager
 from test_rig.results import RunResult, as_dict
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from test_rig.environment import Environment
 
-__all__ = ["STANDARD_STATES", "HandlerRun", "junit_suites", "run_handler", "run_handlers"]
+__all__ = ["STANDARD_STATES", "HandlerRun", "check_state", "console_lines", "handler_lines", "junit_suites", "opening",
+           "run_handler", "run_handlers"]
 
 
 @dataclass
@@ -52,6 +56,13 @@ class HandlerRun:
         if self.undecided:
             out["undecided"] = True
         return out
+
+
+def check_state(state: str) -> None:
+    """Refuse (UsageError) a state that is not one of the standard flow's, before any handler is loaded."""
+    if state not in STANDARD_STATES:
+        raise UsageError(f"--state {state} is not a state of the standard flow; use one of "
+                         f"{', '.join(STANDARD_STATES)}.")
 
 
 async def run_handler(loaded: LoadedHandler, target: Target, state: str, manager: ResilientConnectionManager,
@@ -112,3 +123,30 @@ def junit_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
                        failure=None if row.get("ok") or row.get("undecided") else message,
                        error=f"undecided: {message}" if row.get("undecided") else None))
     return list(suites.values())
+
+
+def opening(handlers: Sequence[LoadedHandler], state: str, address: str) -> str:
+    """`run`'s first line: how many handlers, for which state, against which server."""
+    return f"test-rig run: {len(handlers)} handler(s) for state {state} against {address}"
+
+
+def handler_lines(run: HandlerRun) -> list[str | Text]:
+    """The lines of one handler as it ends: PASS, or FAIL / UNDECIDED with why and the states it went through."""
+    from rich.text import Text
+
+    if run.ok:
+        return [Text.assemble("  ", ("PASS", "green"), f" {run.handler.source}")]
+    path = run.result.path_summary() if run.result else "(not started)"
+    return [Text.assemble("  ", ("UNDECIDED" if run.undecided else "FAIL", "red"),
+                          f" {run.handler.source}: {run.message}"), f"       states: {path}"]
+
+
+def console_lines(result: dict[str, Any] | RunResult) -> list[str]:
+    """A `run` result's tally (none for an interrupted run: the handlers that ended were shown as they ended and
+    its verdict line says where it stopped)."""
+    data = as_dict(result)
+    if data.get("complete") is False:
+        return []
+    failed, undecided = data["failed"], data["undecided"]
+    return [f"{len(data['results']) - failed - undecided} passed, {failed} failed"
+            + (f", {undecided} undecided" if undecided else "")]

@@ -3,36 +3,37 @@ case; both read the result dict (`check` and `elle` write it), so a report read 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from test_rig.history.checker import UNTRUSTWORTHY, Report
 from test_rig.report.files import Case, Suite
 
+if TYPE_CHECKING:
+    from test_rig.history.runner import ElleSettings
 
-def render(console: Console, data: dict[str, Any], limit: int = 3) -> None:
-    """The verdict, each anomaly type with up to `limit` explanations, and the models ruled out."""
+
+def console_lines(data: dict[str, Any], limit: int = 3) -> list[str | Text]:
+    """The verdict, each anomaly type with up to `limit` explanations, the models ruled out, and why the verdict
+    is undecided."""
     from test_rig.history.consistency import UNKNOWN_TYPES
 
     report = Report.from_dict(data)
-    verdict = ("[green]valid[/]" if report.valid is True else "[red]invalid[/]" if report.valid is False
-               else "[yellow]unknown[/]")
+    verdict = (("valid", "green") if report.valid is True else ("invalid", "red") if report.valid is False
+               else ("unknown", "yellow"))
     stats = ", ".join(f"{n} {kind}" for kind, n in report.stats.items())
-    console.print(f"{verdict} under {escape(report.model)}; transactions: {stats or 'none'}")
+    lines: list[str | Text] = [Text.assemble(verdict, f" under {report.model}; transactions: {stats or 'none'}")]
     for kind in sorted(report.anomalies):
         found = report.anomalies[kind]
         allowed = ("" if kind in report.violations else " (so the verdict is undecided)"
                    if kind in UNKNOWN_TYPES or kind in UNTRUSTWORTHY else " (allowed by the model)")
-        console.print(f"[red]{kind}[/]: {len(found)} found{allowed}")
-        for a in found[:limit]:
-            console.print(f"  {a['explanation']}", markup=False)
+        lines.append(Text.assemble((kind, "red"), f": {len(found)} found{allowed}"))
+        lines += [f"  {a['explanation']}" for a in found[:limit]]
     if report.not_:
-        console.print(f"not {', '.join(report.not_)}" + (f" (nor {', '.join(report.also_not)})"
-                                                            if report.also_not else ""))
-    for reason in report.unknown:
-        console.print(f"[yellow]undecided[/]: {escape(reason)}")
+        lines.append(f"not {', '.join(report.not_)}" + (f" (nor {', '.join(report.also_not)})"
+                                                        if report.also_not else ""))
+    return lines + [Text.assemble(("undecided", "yellow"), f": {reason}") for reason in report.unknown]
 
 
 def junit_suite(data: dict[str, Any], name: str, seconds: float = 0.0) -> Suite:
@@ -50,11 +51,28 @@ def junit_suite(data: dict[str, Any], name: str, seconds: float = 0.0) -> Suite:
     return suite
 
 
-def render_run(console: Console, data: dict[str, Any]) -> None:
-    """An `elle` run's result: the verdict (`render`), the errors by server code, and why a run that ended
-    did not test what was asked."""
-    render(console, data)
+def opening(settings: ElleSettings, address: str) -> str:
+    """`elle`'s first line: the workload, its load and the models its history is checked against."""
+    s = settings
+    return (f"test-rig elle {s.spec.name}: {s.connections} connections, {s.duration:g} s, {s.spec.keys} keys, "
+            f"{s.isolation}, checked as {','.join(s.models)}, against {address}")
+
+
+def second_line(second: int, transactions: int, errors: int) -> str:
+    """An `elle` run's line for each second of its load."""
+    return f"  {second:>4} s: {transactions} transactions, {errors} errors"
+
+
+def run_lines(settings: ElleSettings, data: dict[str, Any]) -> list[str | Text]:
+    """An `elle` run's result: a note when --txn-mode had no effect, the verdict (`console_lines`), the errors by
+    server code, and why a run that ended did not test what was asked."""
+    kind = (data.get("server") or {}).get("kind")
+    lines: list[str | Text] = []
+    if settings.txn_mode is not None and kind not in (None, "tidb"):
+        lines.append(f"note: --txn-mode is ignored: this server is {kind}")
+    lines += console_lines(data)
     if data.get("errors_by_code"):
-        console.print("errors by code: " + ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items()))
+        lines.append("errors by code: " + ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items()))
     if data.get("complete") is not False and data.get("error") is not None:
-        console.print(f"[red]The run did not test what was asked: {escape(str(data['error']))}[/]")
+        lines.append(Text(f"The run did not test what was asked: {data['error']}", style="red"))
+    return lines

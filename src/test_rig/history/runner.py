@@ -114,6 +114,7 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
 
     s = settings
     target = dataclasses.replace(target, session_variables={})
+    env.quiet_retries = True  # the per-second lines count the errors; a line for each retry would bury them
     run = ElleRun(s.spec)
     error: str | None = None
     interrupted = False
