@@ -1,10 +1,10 @@
-"""`test-rig sandbox`: start, stop, status and env of private local servers; build-tidb, build-toxiproxy."""
+"""`test-rig sandbox`: start, stop, status and env of private local servers; a build-... command for each binary
+test-rig builds (servers.binaries: build-tidb, build-toxiproxy)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
 import click
@@ -80,24 +80,21 @@ def sandbox_env(directory: str | None, name: str | None, port: int | None, verbo
         click.echo(line)
 
 
-def _build_command(binary: str, summary: str, builder: str) -> click.Command:
-    """`sandbox build-X`: build `binary` into the cache with `builder` (module:function, imported when run) unless
-    the user has one already (from its variable or PATH)."""
-    command = "build-" + binary.removesuffix("-server")
+def _build_command(binary: binaries.Binary) -> click.Command:
+    """`sandbox build-X`: build `binary` into the cache unless the user has one already (from its variable or
+    PATH)."""
+    command = "build-" + binary.name.removesuffix("-server")
 
     def run(force: bool, verbose: bool) -> None:
-        module, _, function = builder.partition(":")
-        path, own = binaries.ensure_built(binary, getattr(import_module(module), function), force=force,
+        path, own = binaries.ensure_built(binary.name, force=force,
                                           progress=lambda msg: click.echo(f"{command}: {msg}"))
-        click.echo(f"{binary}: {path}" + (f" (from {binaries.BINARIES[binary].variable} or PATH; nothing to build)"
-                                          if own else ""))
+        click.echo(f"{binary.name}: {path}" + (f" (from {binary.variable} or PATH; nothing to build)" if own else ""))
 
-    run.__doc__ = summary
+    run.__doc__ = binary.build_help
     return sandbox.command(command)(stack(flag("--force", "Build again even if the cache holds the binary."),
                                           VERBOSE)(guarded(run)))
 
 
-_build_command("tidb-server", "Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache.",
-               "test_rig.servers.tidb_build:build_tidb")
-_build_command("toxiproxy-server", "Build toxiproxy-server (network faults for --nemesis) once with `go install` into "
-               "the user's cache.", "test_rig.servers.toxiproxy_build:build_toxiproxy")
+for _binary in binaries.BINARIES.values():
+    if _binary.build is not None:
+        _build_command(_binary)

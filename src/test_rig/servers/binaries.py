@@ -3,7 +3,7 @@ search for all of them (the variable that names the binary, then PATH and the sy
 the build cache), and the sentence that says how to get one that is missing.
 
 The pinned versions of the two Go programs are here because the cache is keyed by them; their builds are in
-servers/tidb_build.py and servers/toxiproxy_build.py.
+servers/tidb_build.py and servers/toxiproxy_build.py, named in the table and imported when run.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from test_rig.errors import UsageError
@@ -27,22 +28,31 @@ SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/u
 @dataclass(frozen=True)
 class Binary:
     """One program: the variable that names it (None: none does), the system directories searched after PATH,
-    its folder in the build cache (None: test-rig does not build it) and how a user gets it."""
+    its folder in the build cache (None: test-rig does not build it) and how a user gets it; for one test-rig
+    builds, its build (`module:function`, imported when it is run: `build(force=, progress=)`) and what the build
+    does (the help of its `sandbox build-...` command)."""
 
     name: str
     variable: str | None
     search_dirs: tuple[str, ...] = ()
     cache_folder: tuple[str, ...] | None = None
     how_to_get: str = ""
+    build: str | None = None
+    build_help: str = ""
 
 
 BINARIES: dict[str, Binary] = {b.name: b for b in (
     Binary("mariadbd", None, SEARCH_DIRS, how_to_get="install it with `apt-get install mariadb-server`"),
     Binary("mysqld", None, SEARCH_DIRS, how_to_get="install MySQL's server package"),
     Binary("tidb-server", "TIDB_SERVER_BIN", cache_folder=("tidb", TIDB_COMMIT),
-           how_to_get="run `test-rig sandbox build-tidb` or set TIDB_SERVER_BIN"),
+           how_to_get="run `test-rig sandbox build-tidb` or set TIDB_SERVER_BIN",
+           build="test_rig.servers.tidb_build:build_tidb",
+           build_help="Build tidb-server once from the Go module proxy (needs Go 1.23+) into the user's cache."),
     Binary("toxiproxy-server", "TOXIPROXY_SERVER_BIN", cache_folder=("toxiproxy", TOXIPROXY_VERSION),
-           how_to_get="run `test-rig sandbox build-toxiproxy` or set TOXIPROXY_SERVER_BIN"),
+           how_to_get="run `test-rig sandbox build-toxiproxy` or set TOXIPROXY_SERVER_BIN",
+           build="test_rig.servers.toxiproxy_build:build_toxiproxy",
+           build_help="Build toxiproxy-server (network faults for --nemesis) once with `go install` into the user's "
+                      "cache."),
 )}
 
 
@@ -88,11 +98,15 @@ def require(name: str) -> Path:
     return found
 
 
-def ensure_built(name: str, build: Callable[..., Path], *, force: bool = False,
+def ensure_built(name: str, build: Callable[..., Path] | None = None, *, force: bool = False,
                  progress: Callable[[str], None] | None = None) -> tuple[Path, bool]:
     """`name`'s binary, and True when it is the user's own (from its variable or PATH), which is left alone unless
-    `force`; otherwise `build(force=, progress=)` puts one in the cache (a cached one is kept unless `force`)."""
+    `force`; otherwise `build(force=, progress=)` (default: the binary's own build) puts one in the cache (a cached
+    one is kept unless `force`)."""
     found = find(name)
     if found is not None and found != cached(name) and not force:
         return found, True
+    if build is None:
+        module, _, function = str(BINARIES[name].build).partition(":")
+        build = getattr(import_module(module), function)
     return build(force=force, progress=progress), False
