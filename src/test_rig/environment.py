@@ -156,7 +156,8 @@ class Environment:
         if ending is not None:
             raise ending
         verdict = judge({"command": self.command, **as_dict(result)})
-        style = {Outcome.PASSED: "green", Outcome.FAILED: "red"}.get(verdict.outcome, "yellow")
+        styles: dict[str, str] = {Outcome.PASSED: "green", Outcome.FAILED: "red"}
+        style = styles.get(verdict.outcome, "yellow")
         self.console.print(f"[{style}]{str(verdict.outcome).upper()}[/]: ", end="")
         self.console.print(verdict.reason, markup=False, highlight=False)
         raise SystemExit(verdict.exit_status)

@@ -1,4 +1,9 @@
-"""One verdict per run, and the rule from it to every output: the console summary, the JSON's `ok` and
+"""The one result model. A `Verdict` is a judgement with its evidence: valid, invalid or unknown (`Validity`),
+the reason, and the word its feature shows it as (`Words`: an isolation cell's prevented / anomaly / undecided, a
+history's valid / invalid / unknown, a run's passed / failed / undecided, or interrupted). Every judge returns
+one: the isolation catalogue's per cell, `judge` per run.
+
+One verdict per run, and the rule from it to every output: the console summary, the JSON's `ok` and
 `outcome`, the JUnit file, the HTML banner and the exit status all come from `judge` (the README's
 exit-status paragraph says the same in words).
 
@@ -9,9 +14,30 @@ Pure: no I/O, no imports of the rest of test-rig, so every layer can use it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class Validity(enum.StrEnum):
+    """What a judgement says, in Jepsen's three values: valid (positive evidence that the property holds),
+    invalid (the violation seen), unknown (neither: an error that is not the protection itself, a step that
+    never ran, a search that ran out of time, a run stopped before its end)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, value: object) -> Validity:
+        """The validity a result writes as JSON: true or "valid", false or "invalid"; anything else (a history
+        checker's "unknown", None, a missing key) is unknown, never valid."""
+        if value is True or value == cls.VALID:
+            return cls.VALID
+        if value is False or value == cls.INVALID:
+            return cls.INVALID
+        return cls.UNKNOWN
 
 
 class Outcome(enum.StrEnum):
@@ -30,25 +56,66 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """A run's outcome and the one sentence that says why."""
+    """A judgement with its evidence: its validity, the one sentence that says why, and the word its feature shows
+    it as (`Words`): an isolation cell's prevented / anomaly / undecided, a history's valid / invalid / unknown, a
+    run's passed / failed / undecided, or interrupted (unknown: the run did not reach its end)."""
 
-    outcome: Outcome
+    validity: Validity
     reason: str
+    #: the word the feature shows this verdict as; the validity's own name when not given
+    outcome: str = ""
     #: The status the command documents for this verdict, when it has one of its own (the result's
     #: "exit_status": job-monitor's 3, time ran out with jobs still running; its 1 for a run whose end was not
-    #: observed, which is incomplete without being interrupted). None: the rule below.
+    #: observed, which is incomplete without being interrupted). None: the rule of `exit_status`.
     status: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", str(self.validity))
+
+    @property
+    def valid(self) -> bool:
+        """Whether the verdict is a pass: positive evidence, nothing that contradicts it."""
+        return self.validity is Validity.VALID
 
     @property
     def exit_status(self) -> int:
-        """0 passed; 1 failed or undecided; an interrupted run exits with its signal's status (130 SIGINT,
-        143 SIGTERM), which the program's stop handler sets: 130 here when the result alone is known. A
-        verdict that is not a pass keeps the command's own status when its result records one."""
+        """0 valid (passed); 1 invalid or unknown; an interrupted run exits with its signal's status (130 SIGINT,
+        143 SIGTERM), which the program's stop handler sets: 130 here when the result alone is known. A verdict
+        that is not a pass keeps the command's own status when its result records one."""
         if self.status is not None:
             return self.status
-        if self.outcome is Outcome.PASSED:
+        if self.valid:
             return 0
-        return 130 if self.outcome is Outcome.INTERRUPTED else 1
+        return 130 if self.outcome == Outcome.INTERRUPTED else 1
+
+
+@dataclass(frozen=True)
+class Words:
+    """How one feature shows the three values. A word that is none of them (an isolation cell's "unsupported":
+    the server refused the level, so nothing was judged) reads back as unknown, keeping its word."""
+
+    valid: str
+    invalid: str
+    unknown: str
+
+    def __call__(self, validity: Validity, reason: str) -> Verdict:
+        """The verdict `validity` with its evidence `reason`, shown in these words."""
+        word = {Validity.VALID: self.valid, Validity.INVALID: self.invalid, Validity.UNKNOWN: self.unknown}[validity]
+        return Verdict(validity, reason, word)
+
+    def read(self, word: str, reason: str) -> Verdict:
+        """The verdict a result wrote as `word` (one of these words) and `reason`, e.g. read back from its JSON."""
+        validity = {self.valid: Validity.VALID, self.invalid: Validity.INVALID}.get(word, Validity.UNKNOWN)
+        return Verdict(validity, reason, word)
+
+
+#: A judged isolation cell (the anomaly catalogue's judges).
+CELL = Words("prevented", "anomaly", "undecided")
+#: A checked history (`check`, `elle`): the checker's report writes the validity itself.
+HISTORY = Words("valid", "invalid", "unknown")
+#: A run as a whole (`judge`); one stopped before its end is shown as Outcome.INTERRUPTED.
+RUN = Words(Outcome.PASSED, Outcome.FAILED, Outcome.UNDECIDED)
 
 
 def _count(value: Any) -> int:
@@ -56,14 +123,14 @@ def _count(value: Any) -> int:
 
 
 def judge(data: dict[str, Any]) -> Verdict:
-    """The verdict of a result dict. Only positive evidence is a pass: `"ok": true` (or a history judged
-    valid) with nothing that contradicts it. `"complete": false`, `"ok": false`, a history that is invalid
-    or unknown, undecided checks, or a result that says nothing at all are never a pass. A verdict that is
-    not a pass carries the result's own non-zero "exit_status", when it records one."""
+    """The verdict of a result dict, in the run's words (RUN, and interrupted). Only positive evidence is a pass:
+    `"ok": true` (or a history judged valid) with nothing that contradicts it. `"complete": false`, `"ok": false`,
+    a history that is invalid or unknown, undecided checks, or a result that says nothing at all are never a pass.
+    A verdict that is not a pass carries the result's own non-zero "exit_status", when it records one."""
     verdict = _judge(data)
     own = data.get("exit_status")
-    if not verdict.outcome.passed and isinstance(own, int) and not isinstance(own, bool) and own > 0:
-        return Verdict(verdict.outcome, verdict.reason, own)
+    if not verdict.valid and isinstance(own, int) and not isinstance(own, bool) and own > 0:
+        return dataclasses.replace(verdict, status=own)
     return verdict
 
 
@@ -71,36 +138,36 @@ def _judge(data: dict[str, Any]) -> Verdict:
     error = data.get("error")
     if data.get("complete") is False:  # the run did not reach its end: a signal, an error, or a blind spot
         if data.get("interrupted_by") or str(error or "interrupted").startswith("interrupted"):
-            return Verdict(Outcome.INTERRUPTED, str(error or "interrupted"))
+            return Verdict(Validity.UNKNOWN, str(error or "interrupted"), Outcome.INTERRUPTED)
         reason = str(error or "the run did not reach its end")
         if _count(data.get("undecided")) and not _count(data.get("failed")):
-            return Verdict(Outcome.UNDECIDED, reason)  # e.g. a server not observed to the end
-        return Verdict(Outcome.FAILED, reason)
+            return RUN(Validity.UNKNOWN, reason)  # e.g. a server not observed to the end
+        return RUN(Validity.INVALID, reason)
     if data.get("ok") is False and error:
-        return Verdict(Outcome.FAILED, str(error))
+        return RUN(Validity.INVALID, str(error))
     judged = "valid" in data or "verdict" in data  # a history checker's result (elle, check)
-    history = data.get("valid", data.get("verdict"))
+    history = Validity.of(data.get("valid", data.get("verdict")))
     model = data.get("consistency_model") or "the consistency model"
-    if judged and (history is False or history == "invalid"):
+    if judged and history is Validity.INVALID:
         kinds = ", ".join(str(k) for k in data.get("violations") or data.get("anomaly_types")
                           or sorted(data.get("anomalies") or {}))
-        return Verdict(Outcome.FAILED, f"the history is invalid under {model}" + (f": {kinds}" if kinds else ""))
-    if judged and history not in (True, "valid"):  # neither valid nor invalid: undecided, not failed
+        return RUN(Validity.INVALID, f"the history is invalid under {model}" + (f": {kinds}" if kinds else ""))
+    if judged and history is Validity.UNKNOWN:  # neither valid nor invalid: undecided, not failed
         reasons = "; ".join(str(r) for r in data.get("unknown") or [] if isinstance(r, str))
-        return Verdict(Outcome.UNDECIDED,
-                       f"the history could not be judged under {model}" + (f": {reasons}" if reasons else ""))
+        return RUN(Validity.UNKNOWN,
+                   f"the history could not be judged under {model}" + (f": {reasons}" if reasons else ""))
     failed = _count(data.get("failed"))
     undecided = _count(data.get("undecided"))
     # Undecided checks and nothing failed: undecided, also when `ok` is false, as settle writes it for an
     # undecided run (so a result read back from its JSON is judged to the verdict it was written with).
     if data.get("ok") is False and (failed or not undecided):
-        return Verdict(Outcome.FAILED, f"{failed} check{'s' if failed != 1 else ''} failed" if failed
-                       else "a test failed or could not be decided")
+        return RUN(Validity.INVALID, f"{failed} check{'s' if failed != 1 else ''} failed" if failed
+                   else "a test failed or could not be decided")
     if undecided:
-        return Verdict(Outcome.UNDECIDED, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
-    if data.get("ok") is not True and history not in (True, "valid"):
-        return Verdict(Outcome.UNDECIDED, "the result does not say whether the run passed")
-    return Verdict(Outcome.PASSED, "every check passed")
+        return RUN(Validity.UNKNOWN, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
+    if data.get("ok") is not True and not (judged and history is Validity.VALID):
+        return RUN(Validity.UNKNOWN, "the result does not say whether the run passed")
+    return RUN(Validity.VALID, "every check passed")
 
 
 def settle(data: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +175,7 @@ def settle(data: dict[str, Any]) -> dict[str, Any]:
     never say ok beside an undecided history), `outcome` and `reason` beside it. Every report writer calls
     this once, and reads the rest from the returned dict."""
     verdict = judge(data)
-    return {**data, "ok": verdict.outcome.passed, "outcome": str(verdict.outcome), "reason": verdict.reason}
+    return {**data, "ok": verdict.valid, "outcome": str(verdict.outcome), "reason": verdict.reason}
 
 
 #: The keys every command's result has; the rest of a result dict is the feature's own payload.

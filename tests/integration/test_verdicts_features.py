@@ -20,6 +20,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE
 from test_rig.isolation.runner import TestResult
+from test_rig.results import CELL
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_report_any import banner
@@ -147,7 +148,8 @@ def test_every_catalogue_result_is_judged_again_from_its_json(any_server: Sandbo
     for written in results:
         result = TestResult.from_dict(written)
         assert result.to_dict() == written
-        assert result.judged_again(CATALOGUE[result.test]) == (written["outcome"], written["explanation"]), \
+        again = result.judged_again(CATALOGUE[result.test])
+        assert (again.outcome, again.reason) == (written["outcome"], written["explanation"]), \
             f"{result.test} at {result.isolation}"
 
 
@@ -163,10 +165,12 @@ def test_a_result_read_back_with_another_log_is_judged_differently() -> None:
                         rows=[[1, 101], [2, 20]] if s.sql.startswith("SELECT") else None)
              for i, s in enumerate(test.steps)]
     verdict = judge(test, Observation(steps, {1: 10, 2: 20}))
-    written = TestResult("G1a", "read-committed", None, "prevented", "claimed", steps, {1: 10, 2: 20}).to_dict()
+    written = TestResult("G1a", "read-committed", None, CELL.read("prevented", "claimed"), steps,
+                         {1: 10, 2: 20}).to_dict()
     read = TestResult.from_dict(json.loads(json.dumps(written)))
     assert verdict.outcome == "anomaly"
-    assert read.judged_again(test) == (verdict.outcome, verdict.explanation)
+    again = read.judged_again(test)
+    assert (again.outcome, again.reason) == (verdict.outcome, verdict.reason)
 
 
 # --------------------------------------------------------------------------- job-monitor

@@ -178,8 +178,8 @@ CASES: list[tuple[str, str, Observation, str]] = [
                          ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_judge(name: str, outcome: str, obs: Observation, words: str) -> None:
     verdict = judge(CATALOGUE[name], obs)
-    assert verdict.outcome == outcome, verdict.explanation
-    assert words in verdict.explanation
+    assert verdict.outcome == outcome, verdict.reason
+    assert words in verdict.reason
 
 
 def test_every_test_has_both_outcomes_covered() -> None:
@@ -193,24 +193,24 @@ def test_every_test_has_both_outcomes_covered() -> None:
 def test_a_read_only_session_is_undecided_not_prevented(name: str) -> None:
     """`--session-var tx_read_only=1`: every write fails with 1792, which is no concurrency control."""
     verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, errors={first_write(name): 1792}))
-    assert verdict.outcome == UNDECIDED, verdict.explanation
+    assert verdict.outcome == UNDECIDED, verdict.reason
     assert "failed with (1792) Cannot execute statement in a READ ONLY transaction, which is not concurrency " \
-           "control refusing the transaction" in verdict.explanation
+           "control refusing the transaction" in verdict.reason
 
 
 @pytest.mark.parametrize("code", [1142, 2013])
 @pytest.mark.parametrize("name", [t.name for t in ALL_TESTS])
 def test_errors_that_are_not_concurrency_control_are_undecided(name: str, code: int) -> None:
     verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, errors={first_write(name): code}))
-    assert verdict.outcome == UNDECIDED, verdict.explanation
-    assert f"failed with ({code}) {MESSAGES[code]}" in verdict.explanation
+    assert verdict.outcome == UNDECIDED, verdict.reason
+    assert f"failed with ({code}) {MESSAGES[code]}" in verdict.reason
 
 
 @pytest.mark.parametrize("name", [t.name for t in ALL_TESTS])
 def test_a_script_that_timed_out_is_undecided(name: str) -> None:
     verdict = judge(CATALOGUE[name], log(name, {1: 10, 2: 20}, timed_out_at=first_labelled(name)))
-    assert verdict.outcome == UNDECIDED, verdict.explanation
-    assert "still blocked when the script timed out" in verdict.explanation
+    assert verdict.outcome == UNDECIDED, verdict.reason
+    assert "still blocked when the script timed out" in verdict.reason
 
 
 @pytest.mark.parametrize("name", [t.name for t in ALL_TESTS if t.name != "G0"])  # G0 judges by order, not reads
@@ -220,8 +220,8 @@ def test_reads_that_returned_nothing_are_undecided(name: str) -> None:
     obs.steps[:] = [replace(s, rows=None) if s.label is not None and s.sql.startswith("SELECT") else s
                     for s in obs.steps]
     verdict = judge(CATALOGUE[name], obs)
-    assert verdict.outcome == UNDECIDED, verdict.explanation
-    assert "returned nothing (not run), so there is no evidence either way" in verdict.explanation
+    assert verdict.outcome == UNDECIDED, verdict.reason
+    assert "returned nothing (not run), so there is no evidence either way" in verdict.reason
 
 
 @pytest.mark.parametrize("code", [1213, 1205, 1020, 9007, 8002])
@@ -230,7 +230,7 @@ def test_every_concurrency_control_code_is_evidence_of_prevention(code: int) -> 
     verdict = judge(CATALOGUE["P4"], log("P4", {1: 11, 2: 20}, reads, errors={index_of("P4", "UPDATE", "T2"): code}))
     assert verdict.outcome == PREVENTED
     assert f"T2 was aborted by the server at `UPDATE test SET value = 11 WHERE id = 1` with ({code})" in \
-        verdict.explanation
+        verdict.reason
 
 
 def test_g0_without_the_step_times_is_undecided() -> None:
@@ -239,7 +239,7 @@ def test_g0_without_the_step_times_is_undecided() -> None:
     obs.steps[:] = [replace(s, started=None, ended=None) for s in obs.steps]
     verdict = judge(CATALOGUE["G0"], obs)
     assert verdict.outcome == UNDECIDED
-    assert verdict.explanation == "when T2's write finished and T1's COMMIT was sent was not recorded"
+    assert verdict.reason == "when T2's write finished and T1's COMMIT was sent was not recorded"
 
 
 def test_catalogue_names_are_exactly_the_issue_s() -> None:
@@ -255,4 +255,4 @@ def test_a_crashing_judge_gives_unknown() -> None:
     test = IsolationTest("X", "x", "x", CATALOGUE["G0"].steps, broken)
     verdict = judge(test, log("G0", {}))
     assert verdict.outcome == UNDECIDED
-    assert verdict.explanation == "the judge failed: ZeroDivisionError: oops"
+    assert verdict.reason == "the judge failed: ZeroDivisionError: oops"

@@ -11,6 +11,7 @@ from test_rig.errors import UsageError
 from test_rig.isolation.catalogue import CATALOGUE, StepLog
 from test_rig.isolation.report import available_profiles, compare, explain, load_profile
 from test_rig.isolation.runner import Level, RunSettings, TestResult, plan_levels, session_setup
+from test_rig.results import CELL
 
 
 def test_mariadb_gets_the_four_levels_without_modes() -> None:
@@ -63,10 +64,10 @@ def test_unknown_profile_is_a_usage_error() -> None:
 def test_compare_lists_every_differing_cell() -> None:
     profile = {"repeatable-read": {"P4": "anomaly", "G1a": "prevented"},
                "repeatable-read/optimistic": {"P4": "prevented"}}
-    results = [TestResult("P4", "repeatable-read", None, "prevented", "T2 was aborted"),
-               TestResult("G1a", "repeatable-read", None, "prevented", "fine"),
-               TestResult("P4", "repeatable-read", "optimistic", "prevented", "first committer won"),
-               TestResult("P4", "repeatable-read", "pessimistic", "anomaly", "lost")]
+    results = [TestResult("P4", "repeatable-read", None, CELL.read("prevented", "T2 was aborted")),
+               TestResult("G1a", "repeatable-read", None, CELL.read("prevented", "fine")),
+               TestResult("P4", "repeatable-read", "optimistic", CELL.read("prevented", "first committer won")),
+               TestResult("P4", "repeatable-read", "pessimistic", CELL.read("anomaly", "lost"))]
     assert compare(results, profile) == [
         "P4 at repeatable-read: expected anomaly, observed prevented — T2 was aborted"]
 
@@ -76,8 +77,8 @@ def test_explain_is_a_per_connection_script_in_step_order() -> None:
     logs = [StepLog(i, s.txn, s.sql, label=s.label) for i, s in enumerate(test.steps)]
     logs[3] = replace(logs[3], rows=[[1, 101], [2, 20]])
     logs[2] = replace(logs[2], rowcount=1)
-    text = explain(TestResult("G1a", "read-uncommitted", None, "anomaly", "T2 read 1 => 101", logs, {1: 10, 2: 20}),
-                   test)
+    text = explain(TestResult("G1a", "read-uncommitted", None, CELL.read("anomaly", "T2 read 1 => 101"), logs,
+                              {1: 10, 2: 20}), test)
     lines = text.splitlines()
     assert lines[0] == "-- G1a (Aborted Reads (dirty reads, cascaded aborts)) at read-uncommitted: anomaly"
     t1 = lines.index("-- connection T1")

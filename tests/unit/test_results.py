@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from test_rig.results import Outcome, RunResult, judge, settle
+from test_rig.results import CELL, HISTORY, RUN, Outcome, RunResult, Validity, Verdict, judge, settle
 
 
 @pytest.mark.parametrize(("data", "outcome", "status"), [
@@ -77,3 +77,30 @@ def test_a_feature_server_is_kept_as_it_saw_it() -> None:
                                "server": {"kind": "mariadb", "version": "10.11.6-MariaDB"}}
     assert as_dict(result.to_dict()) == result.to_dict()
     assert RunResult.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize(("written", "validity"), [
+    (True, Validity.VALID), ("valid", Validity.VALID), (False, Validity.INVALID), ("invalid", Validity.INVALID),
+    ("unknown", Validity.UNKNOWN), (None, Validity.UNKNOWN), ("yes", Validity.UNKNOWN), (1, Validity.UNKNOWN),
+])
+def test_validity_is_valid_only_when_written_so(written: object, validity: Validity) -> None:
+    assert Validity.of(written) is validity
+
+
+def test_one_verdict_in_each_features_words() -> None:
+    """An isolation cell, a history and a run give the same three values, each in its own words; a word read back
+    from a result is the same verdict, and a word that is none of them (a refused level) is unknown."""
+    assert [CELL(v, "why").outcome for v in Validity] == ["prevented", "anomaly", "undecided"]
+    assert [HISTORY(v, "why").outcome for v in Validity] == ["valid", "invalid", "unknown"]
+    assert [RUN(v, "why").outcome for v in Validity] == [Outcome.PASSED, Outcome.FAILED, Outcome.UNDECIDED]
+    for v in Validity:
+        assert CELL.read(CELL(v, "why").outcome, "why") == CELL(v, "why")
+    assert CELL.read("unsupported", "refused") == Verdict(Validity.UNKNOWN, "refused", "unsupported")
+    assert Verdict(Validity.INVALID, "why").outcome == "invalid"
+
+
+def test_a_verdicts_exit_status() -> None:
+    assert [RUN(v, "why").exit_status for v in Validity] == [0, 1, 1]
+    assert Verdict(Validity.UNKNOWN, "interrupted by SIGINT", Outcome.INTERRUPTED).exit_status == 130
+    assert judge({"ok": True, "undecided": 1, "exit_status": 3}) == Verdict(
+        Validity.UNKNOWN, "1 check could not be decided", Outcome.UNDECIDED, 3)

@@ -38,6 +38,7 @@ from msgspec import Raw
 from test_rig.history import consistency
 from test_rig.history.graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW, Cycle, DepGraph, find_cycles
 from test_rig.history.model import Txn
+from test_rig.results import Validity
 
 # msgspec rather than orjson to read a read's text: orjson turns an integer past 64 bits into a float, which
 # would then match no append.
@@ -74,8 +75,10 @@ class Report:
                    str(data.get("consistency_model") or "serializable"), list(data.get("violations") or []))
 
     @property
-    def verdict(self) -> str:
-        return "valid" if self.valid is True else "invalid" if self.valid is False else "unknown"
+    def verdict(self) -> Validity:
+        """The verdict's validity (results.Validity, the three values every judge of test-rig gives): `valid` is
+        written as JSON's true, false or "unknown", as Elle writes it."""
+        return Validity.of(self.valid)
 
 
 def model_names(model: str | Sequence[str] | None) -> list[str]:

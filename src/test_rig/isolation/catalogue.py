@@ -5,7 +5,8 @@ in a schema of the run's own. A judge decides only from an Observation: what eac
 which statements failed (and with which code), which steps waited for which, which transactions
 committed, and the final table. No judge knows which server or level it is looking at.
 
-Verdicts have three values. `anomaly` needs the anomaly seen; `prevented` needs the protection
+A judge returns a results.Verdict: valid, invalid or unknown, shown as results.CELL's words (`prevented`,
+`anomaly`, `undecided`), with the evidence. `anomaly` needs the anomaly seen; `prevented` needs the protection
 seen: the steps the anomaly needs ran, and the reads did not show the forbidden value, or a
 conflicting write waited until the other transaction ended, or concurrency control aborted a
 transaction (an error in errors.CONCURRENCY_CONTROL_CODES). Anything else (another error, a step
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 
 from test_rig.coordinator import StepRecord
 from test_rig.errors import CONCURRENCY_CONTROL_CODES, is_concurrency_abort
+from test_rig.results import CELL, Validity, Verdict
 
-PREVENTED = "prevented"
-ANOMALY = "anomaly"
-UNDECIDED = "undecided"
+PREVENTED = CELL.valid
+ANOMALY = CELL.invalid
+UNDECIDED = CELL.unknown
+#: A cell the server refused the level of: nothing was judged (unknown, but not an undecided cell of the run).
 UNSUPPORTED = "unsupported"
 
 SETUP = (
@@ -43,10 +46,19 @@ class TxnStep:
 StepLog = StepRecord
 
 
-@dataclass(frozen=True)
-class Verdict:
-    outcome: str
-    explanation: str
+def prevented(reason: str) -> Verdict:
+    """The protection seen (valid), with the evidence."""
+    return CELL(Validity.VALID, reason)
+
+
+def anomaly(reason: str) -> Verdict:
+    """The anomaly seen (invalid), with the evidence."""
+    return CELL(Validity.INVALID, reason)
+
+
+def undecided(reason: str) -> Verdict:
+    """Neither seen (unknown), with why not."""
+    return CELL(Validity.UNKNOWN, reason)
 
 
 def show(state: Mapping[int, int] | None) -> str:
@@ -94,14 +106,14 @@ class Observation:
         failed = [s for s in self.steps if s.error is not None]
         for s in failed:
             if not is_concurrency_abort(s.error_code):
-                return Verdict(UNDECIDED, f"{s.txn}'s `{s.sql}` {failure(s)}, which is not concurrency control "
-                                          "refusing the transaction, so this run cannot show whether the anomaly "
-                                          "is prevented")
+                return undecided(f"{s.txn}'s `{s.sql}` {failure(s)}, which is not concurrency control "
+                                 "refusing the transaction, so this run cannot show whether the anomaly "
+                                 "is prevented")
         if failed:
             s = failed[0]
-            return Verdict(PREVENTED, f"{s.txn} was aborted by the server at `{s.sql}` with ({s.error_code}) "
-                                      f"{s.error} ({CONCURRENCY_CONTROL_CODES[s.error_code or 0]}), so the anomaly "
-                                      "could not commit")
+            return prevented(f"{s.txn} was aborted by the server at `{s.sql}` with ({s.error_code}) "
+                             f"{s.error} ({CONCURRENCY_CONTROL_CODES[s.error_code or 0]}), so the anomaly "
+                             "could not commit")
         return None
 
     def require(self, *labels: str, committed: tuple[str, ...] = ()) -> Verdict | None:
@@ -109,12 +121,12 @@ class Observation:
         without them the run holds no evidence either way."""
         missing = [label for label in labels if self.read(label) is None]
         if missing:
-            return Verdict(UNDECIDED, f"{', '.join(missing)} returned nothing (not run), so there is no evidence "
-                                      "either way")
+            return undecided(f"{', '.join(missing)} returned nothing (not run), so there is no evidence "
+                             "either way")
         unfinished = [t for t in committed if not self.committed(t)]
         if unfinished:
-            return Verdict(UNDECIDED, f"{' and '.join(unfinished)} did not commit, so the anomaly had no chance "
-                                      "to show")
+            return undecided(f"{' and '.join(unfinished)} did not commit, so the anomaly had no chance "
+                             "to show")
         return None
 
     def finished_before_sent(self, step: StepLog, other: StepLog) -> bool:
@@ -169,17 +181,17 @@ def judge_g0(o: Observation) -> Verdict:
     write, t1_commit = o.step("T2 writes 1"), o.step("T1 commit")
     if (write.ran and o.committed("T1") and o.committed("T2")
             and o.finished_before_sent(write, t1_commit)):
-        return Verdict(ANOMALY, "T2's update of row 1 finished while T1, which had updated row 1 first, was still "
-                                "open (before T1's COMMIT was sent), and both committed (final "
-                                f"{show(o.final)}): T2 overwrote an uncommitted write")
+        return anomaly("T2's update of row 1 finished while T1, which had updated row 1 first, was still "
+                       "open (before T1's COMMIT was sent), and both committed (final "
+                       f"{show(o.final)}): T2 overwrote an uncommitted write")
     if (forced := o.aborted_verdict()) is not None:
         return forced
     if not (o.committed("T1") and o.committed("T2")):
-        return Verdict(UNDECIDED, "the transactions did not both commit, so there is no evidence either way")
+        return undecided("the transactions did not both commit, so there is no evidence either way")
     if not o.finished_after_sent(write, t1_commit):
-        return Verdict(UNDECIDED, "when T2's write finished and T1's COMMIT was sent was not recorded")
-    return Verdict(PREVENTED, f"T2's update of row 1 waited until T1 committed{wait_evidence(write)} (it finished "
-                              f"only after T1's COMMIT was sent); final {show(o.final)}")
+        return undecided("when T2's write finished and T1's COMMIT was sent was not recorded")
+    return prevented(f"T2's update of row 1 waited until T1 committed{wait_evidence(write)} (it finished "
+                     f"only after T1's COMMIT was sent); final {show(o.final)}")
 
 
 def wait_evidence(s: StepLog) -> str:
@@ -206,11 +218,11 @@ def judge_g1a(o: Observation) -> Verdict:
     for label in ("T2 read 1", "T2 read 2"):
         seen = o.read(label)
         if seen and seen.get(1) == 101 and o.committed("T2"):
-            return Verdict(ANOMALY, f"T2 read 1 => 101 written by T1, which later rolled back ({label}: {show(seen)})")
+            return anomaly(f"T2 read 1 => 101 written by T1, which later rolled back ({label}: {show(seen)})")
     if (forced := o.aborted_verdict() or o.require("T2 read 1", "T2 read 2")) is not None:
         return forced
-    return Verdict(PREVENTED, f"T2 read {show(o.read('T2 read 1'))}, then {show(o.read('T2 read 2'))}: never T1's "
-                              "rolled-back 101")
+    return prevented(f"T2 read {show(o.read('T2 read 1'))}, then {show(o.read('T2 read 2'))}: never T1's "
+                     "rolled-back 101")
 
 
 G1A = IsolationTest("G1a", "Aborted Reads (dirty reads, cascaded aborts)",
@@ -226,11 +238,11 @@ G1A = IsolationTest("G1a", "Aborted Reads (dirty reads, cascaded aborts)",
 def judge_g1b(o: Observation) -> Verdict:
     seen = o.read("T2 read 1")
     if seen and seen.get(1) == 101 and o.committed("T2"):
-        return Verdict(ANOMALY, "T2 read 1 => 101, an intermediate value T1 overwrote with 11 before committing")
+        return anomaly("T2 read 1 => 101, an intermediate value T1 overwrote with 11 before committing")
     if (forced := o.aborted_verdict() or o.require("T2 read 1", "T2 read 2")) is not None:
         return forced
-    return Verdict(PREVENTED, f"T2 read {show(seen)} while T1 was in progress, then {show(o.read('T2 read 2'))}: "
-                              "never the intermediate 101")
+    return prevented(f"T2 read {show(seen)} while T1 was in progress, then {show(o.read('T2 read 2'))}: "
+                     "never the intermediate 101")
 
 
 G1B = IsolationTest("G1b", "Intermediate Reads (dirty reads)",
@@ -247,10 +259,10 @@ G1B = IsolationTest("G1b", "Intermediate Reads (dirty reads)",
 def judge_g1c(o: Observation) -> Verdict:
     t1, t2 = o.read("T1 reads 2"), o.read("T2 reads 1")
     if t1 and t2 and t1.get(2) == 22 and t2.get(1) == 11 and o.committed("T1") and o.committed("T2"):
-        return Verdict(ANOMALY, "T1 read 2 => 22 from T2 and T2 read 1 => 11 from T1, both before either "
-                                "committed: information flowed in a circle")
-    return o.aborted_verdict() or o.require("T1 reads 2", "T2 reads 1") or Verdict(
-        PREVENTED, f"T1 read {show(t1)} and T2 read {show(t2)}: neither saw the other's uncommitted write")
+        return anomaly("T1 read 2 => 22 from T2 and T2 read 1 => 11 from T1, both before either "
+                       "committed: information flowed in a circle")
+    return o.aborted_verdict() or o.require("T1 reads 2", "T2 reads 1") or prevented(
+        f"T1 read {show(t1)} and T2 read {show(t2)}: neither saw the other's uncommitted write")
 
 
 G1C = IsolationTest("G1c", "Circular Information Flow (dirty reads)",
@@ -277,13 +289,13 @@ def judge_otv(o: Observation) -> Verdict:
             continue
         who = {row: writer.get((row, value)) for row, value in state.items()}
         if ("T2" in who.values() and "T1" in who.values()) or (seen_t2 and "T2" not in who.values()):
-            return Verdict(ANOMALY, f"T3 ({label}) read {show(state)}: it saw T2's write on one row while T1's "
-                                    "value, which T2 overwrites, stood on the other, so T1's effects vanished")
+            return anomaly(f"T3 ({label}) read {show(state)}: it saw T2's write on one row while T1's "
+                           "value, which T2 overwrites, stood on the other, so T1's effects vanished")
         seen_t2 = seen_t2 or "T2" in who.values()
     if (forced := o.aborted_verdict() or o.require("T3 read 1", "T3 read 2", "T3 read 3",
                                                    committed=("T1", "T2"))) is not None:
         return forced
-    return Verdict(PREVENTED, "T3 read " + "; then ".join(show(s) for _, s in reads) +
+    return prevented("T3 read " + "; then ".join(show(s) for _, s in reads) +
                    ": every read saw whole transactions")
 
 
@@ -308,10 +320,10 @@ OTV = IsolationTest("OTV", "Observed Transaction Vanishes",
 def judge_pmp(o: Observation) -> Verdict:
     first, second = o.read("T1 predicate 1"), o.read("T1 predicate 2")
     if first is not None and second is not None and 3 not in first and 3 in second and o.committed("T1"):
-        return Verdict(ANOMALY, "T1's predicate read found no row with value 30, then found T2's row 3 => 30: "
-                                "the predicate's result changed inside T1")
-    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or Verdict(
-        PREVENTED, f"T1's predicate reads returned {show(first)} and then {show(second)}: T2's insert stayed out")
+        return anomaly("T1's predicate read found no row with value 30, then found T2's row 3 => 30: "
+                       "the predicate's result changed inside T1")
+    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or prevented(
+        f"T1's predicate reads returned {show(first)} and then {show(second)}: T2's insert stayed out")
 
 
 PMP = IsolationTest("PMP", "Predicate-Many-Preceders (read predicates)",
@@ -334,13 +346,13 @@ def judge_pmp_write(o: Observation) -> Verdict:
     saw_before_t1 = early.get(2) == 20 or early.get(1) == 10
     later = o.read("T2 read after delete")
     if saw_before_t1 and o.final != {1: 20}:
-        return Verdict(ANOMALY, f"T2 read {show(early)} (before T1's update), so it must come before T1, yet its "
-                                f"delete was applied after T1's: final state {show(o.final)}, "
-                                f"T2 then read {show(later)}")
+        return anomaly(f"T2 read {show(early)} (before T1's update), so it must come before T1, yet its "
+                       f"delete was applied after T1's: final state {show(o.final)}, "
+                       f"T2 then read {show(later)}")
     if not saw_before_t1 and o.final != {2: 30}:
-        return Verdict(ANOMALY, f"T2 read {show(early)} (after T1's update) but the final state is {show(o.final)}")
-    return Verdict(PREVENTED, f"T2 read {show(early)} and the final state {show(o.final)} agrees with one "
-                              "transaction running after the other")
+        return anomaly(f"T2 read {show(early)} (after T1's update) but the final state is {show(o.final)}")
+    return prevented(f"T2 read {show(early)} and the final state {show(o.final)} agrees with one "
+                     "transaction running after the other")
 
 
 PMP_WRITE = IsolationTest("PMP-write", "Predicate-Many-Preceders (write predicates)",
@@ -362,9 +374,9 @@ def judge_p4(o: Observation) -> Verdict:
     if (forced := o.aborted_verdict() or o.require("T1 read", "T2 read", committed=("T1", "T2"))) is not None:
         return forced
     if r1 and r2 and r1.get(1) == 10 and r2.get(1) == 10 and o.committed("T1") and o.committed("T2"):
-        return Verdict(ANOMALY, "T1 and T2 both read 1 => 10 and both committed an update of it: the update "
-                                "that committed first was overwritten without being seen (lost update)")
-    return Verdict(PREVENTED, f"T1 read {show(r1)}, T2 read {show(r2)}: no update was lost")
+        return anomaly("T1 and T2 both read 1 => 10 and both committed an update of it: the update "
+                       "that committed first was overwritten without being seen (lost update)")
+    return prevented(f"T1 read {show(r1)}, T2 read {show(r2)}: no update was lost")
 
 
 P4 = IsolationTest("P4", "Lost Update",
@@ -384,9 +396,9 @@ P4 = IsolationTest("P4", "Lost Update",
 def judge_g_single(o: Observation) -> Verdict:
     a, b = o.read("T1 reads 1"), o.read("T1 reads 2")
     if a and b and a.get(1) == 10 and b.get(2) == 18 and o.committed("T2"):
-        return Verdict(ANOMALY, "T1 read 1 => 10 (before T2) and then 2 => 18 (after T2): read skew")
-    return o.aborted_verdict() or o.require("T1 reads 1", "T1 reads 2", committed=("T2",)) or Verdict(
-        PREVENTED, f"T1 read {show(a)} and then {show(b)}: a consistent snapshot")
+        return anomaly("T1 read 1 => 10 (before T2) and then 2 => 18 (after T2): read skew")
+    return o.aborted_verdict() or o.require("T1 reads 1", "T1 reads 2", committed=("T2",)) or prevented(
+        f"T1 read {show(a)} and then {show(b)}: a consistent snapshot")
 
 
 _G_SINGLE_T2 = (
@@ -409,10 +421,10 @@ G_SINGLE = IsolationTest("G-single", "Single Anti-dependency Cycles (read skew),
 def judge_g_single_dependencies(o: Observation) -> Verdict:
     first, second = o.read("T1 predicate 1"), o.read("T1 predicate 2")
     if first and first.get(1) == 10 and second is not None and second.get(1) == 12 and o.committed("T2"):
-        return Verdict(ANOMALY, "T1's first predicate read saw 1 => 10, its second saw T2's 1 => 12: T1 read "
-                                "both before and after T2")
-    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or Verdict(
-        PREVENTED, f"T1's predicate reads returned {show(first)} and then {show(second)}: never T2's 12")
+        return anomaly("T1's first predicate read saw 1 => 10, its second saw T2's 1 => 12: T1 read "
+                       "both before and after T2")
+    return o.aborted_verdict() or o.require("T1 predicate 1", "T1 predicate 2", committed=("T2",)) or prevented(
+        f"T1's predicate reads returned {show(first)} and then {show(second)}: never T2's 12")
 
 
 G_SINGLE_DEPENDENCIES = IsolationTest(
@@ -444,15 +456,15 @@ def judge_g_single_write(o: Observation) -> Verdict:
     elif t1_read and t1_read.get(1) == 12:
         order, expected = "T2 then T1", (0, {1: 10, 2: 20}, {1: 12, 2: 18})
     else:
-        return Verdict(ANOMALY, f"T1 read {show(t1_read)}, a value neither order produces")
+        return anomaly(f"T1 read {show(t1_read)}, a value neither order produces")
     actual = (delete.rowcount, t2_read, o.final)
     if actual == expected:
-        return Verdict(PREVENTED, f"T1 read {show(t1_read)}; its delete removed {delete.rowcount} row(s), T2 read "
-                                  f"{show(t2_read)}, final {show(o.final)}: exactly {order}")
-    return Verdict(ANOMALY, f"T1 read {show(t1_read)}, so only {order} could explain it, which would have T1's "
-                            f"delete remove {expected[0]} row(s), T2 read {show(expected[1])} and leave "
-                            f"{show(expected[2])}; instead the delete removed {delete.rowcount}, T2 read "
-                            f"{show(t2_read)} and the final state is {show(o.final)}")
+        return prevented(f"T1 read {show(t1_read)}; its delete removed {delete.rowcount} row(s), T2 read "
+                         f"{show(t2_read)}, final {show(o.final)}: exactly {order}")
+    return anomaly(f"T1 read {show(t1_read)}, so only {order} could explain it, which would have T1's "
+                   f"delete remove {expected[0]} row(s), T2 read {show(expected[1])} and leave "
+                   f"{show(expected[2])}; instead the delete removed {delete.rowcount}, T2 read "
+                   f"{show(t2_read)} and the final state is {show(o.final)}")
 
 
 G_SINGLE_WRITE_1 = IsolationTest(
@@ -490,9 +502,9 @@ def judge_g2_item(o: Observation) -> Verdict:
     if (forced := o.aborted_verdict() or o.require("T1 read", "T2 read", committed=("T1", "T2"))) is not None:
         return forced
     if (r1 and r2 and r1.get(2) == 20 and r2.get(1) == 10 and o.committed("T1") and o.committed("T2")):
-        return Verdict(ANOMALY, f"T1 read 2 => 20 and T2 read 1 => 10, each then changed the row the other had "
-                                f"read, and both committed (final {show(o.final)}): write skew")
-    return Verdict(PREVENTED, f"T1 read {show(r1)}, T2 read {show(r2)}: no write skew committed")
+        return anomaly(f"T1 read 2 => 20 and T2 read 1 => 10, each then changed the row the other had "
+                       f"read, and both committed (final {show(o.final)}): write skew")
+    return prevented(f"T1 read {show(r1)}, T2 read {show(r2)}: no write skew committed")
 
 
 G2_ITEM = IsolationTest("G2-item", "Item Anti-dependency Cycles (write skew on disjoint read)",
@@ -512,9 +524,9 @@ def judge_g2(o: Observation) -> Verdict:
                                                    committed=("T1", "T2"))) is not None:
         return forced
     if r1 == {} and r2 == {} and o.committed("T1") and o.committed("T2") and {3, 4} <= set(o.final):
-        return Verdict(ANOMALY, "T1 and T2 each found no row with value % 3 = 0, each inserted one, and both "
-                                f"committed (final {show(o.final)}): each should have seen the other's row")
-    return Verdict(PREVENTED, f"T1's predicate read {show(r1)}, T2's {show(r2)}; final {show(o.final)}")
+        return anomaly("T1 and T2 each found no row with value % 3 = 0, each inserted one, and both "
+                       f"committed (final {show(o.final)}): each should have seen the other's row")
+    return prevented(f"T1's predicate read {show(r1)}, T2's {show(r2)}; final {show(o.final)}")
 
 
 G2 = IsolationTest("G2", "Anti-Dependency Cycles (write skew on predicate read)",
@@ -537,9 +549,9 @@ def judge_g2_two_edges(o: Observation) -> Verdict:
         return forced
     if (r1 and r3 and r1.get(2) == 20 and r3.get(2) == 25 and r3.get(1) == 10
             and all(o.committed(t) for t in ("T1", "T2", "T3"))):
-        return Verdict(ANOMALY, "T1 read 2 => 20 (before T2), T3 read 2 => 25 (after T2) but 1 => 10 (before T1): "
-                                "T1 → T2 → T3 → T1 is a cycle of two anti-dependencies and a read")
-    return Verdict(PREVENTED, f"T1 read {show(r1)} and read-only T3 read {show(r3)}: consistent with a serial order")
+        return anomaly("T1 read 2 => 20 (before T2), T3 read 2 => 25 (after T2) but 1 => 10 (before T1): "
+                       "T1 → T2 → T3 → T1 is a cycle of two anti-dependencies and a read")
+    return prevented(f"T1 read {show(r1)} and read-only T3 read {show(r3)}: consistent with a serial order")
 
 
 G2_TWO_EDGES = IsolationTest(
@@ -567,4 +579,4 @@ def judge(test: IsolationTest, obs: Observation) -> Verdict:
     try:
         return test.judge(obs)
     except Exception as e:  # the verdict records it
-        return Verdict(UNDECIDED, f"the judge failed: {type(e).__name__}: {e}")
+        return undecided(f"the judge failed: {type(e).__name__}: {e}")

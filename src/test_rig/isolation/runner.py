@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,22 +22,35 @@ from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_pr
 from test_rig.isolation.catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
 from test_rig.report.files import level_label
 from test_rig.resilience import ResilientConnectionManager
+from test_rig.results import CELL, Verdict
 
 
 @dataclass
 class TestResult:
+    """One cell of the table: a catalogue test at a level, its verdict (results.CELL's words, or unsupported),
+    and the evidence it was judged on (the steps and the final table)."""
+
     __test__ = False
 
     test: str
     isolation: str
     txn_mode: str | None
-    outcome: str
-    explanation: str
+    verdict: Verdict
     steps: list[StepLog] = field(default_factory=list)
     final: dict[int, int] | None = None
     seconds: float = 0.0
     #: the script ran out of time; steps still blocked then were abandoned
     timed_out: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """The cell's word: prevented, anomaly, undecided, or unsupported (the JSON's "outcome")."""
+        return self.verdict.outcome
+
+    @property
+    def explanation(self) -> str:
+        """The verdict's evidence in words (the JSON's "explanation")."""
+        return self.verdict.reason
 
     def to_dict(self) -> dict[str, Any]:
         return {"test": self.test, "isolation": self.isolation, "txn_mode": self.txn_mode, "outcome": self.outcome,
@@ -49,18 +63,23 @@ class TestResult:
         """The result `to_dict` wrote (one of a JSON report's "results"), steps included, so it can be judged
         again (`judged_again`)."""
         final = data.get("final")
-        return cls(str(data["test"]), str(data["isolation"]), data.get("txn_mode"), str(data["outcome"]),
-                   str(data["explanation"]), [StepRecord.from_dict(s) for s in data.get("steps") or []],
+        return cls(str(data["test"]), str(data["isolation"]), data.get("txn_mode"),
+                   CELL.read(str(data["outcome"]), str(data["explanation"])),
+                   [StepRecord.from_dict(s) for s in data.get("steps") or []],
                    None if final is None else {int(k): int(v) for k, v in final},
                    float(data.get("seconds") or 0.0), bool(data.get("timed_out")))
 
-    def judged_again(self, test: IsolationTest) -> tuple[str, str]:
-        """(outcome, explanation) of `test`'s judge over this result's steps and final table: what the run
-        said, when nothing was lost on the way (an unsupported level has no steps, and keeps its outcome)."""
+    def judged_again(self, test: IsolationTest) -> Verdict:
+        """`test`'s judge over this result's steps and final table: the verdict the run gave, when nothing was
+        lost on the way (an unsupported level has no steps, and keeps its verdict)."""
         if self.outcome == UNSUPPORTED or self.final is None:
-            return self.outcome, self.explanation
-        verdict = judge(test, Observation(self.steps, self.final))
-        return verdict.outcome, verdict.explanation + (_TIMED_OUT if self.timed_out else "")
+            return self.verdict
+        return _timed_out(judge(test, Observation(self.steps, self.final)), self.timed_out)
+
+
+def _timed_out(verdict: Verdict, timed_out: bool) -> Verdict:
+    """`verdict`, saying so when the script timed out."""
+    return dataclasses.replace(verdict, reason=verdict.reason + _TIMED_OUT) if timed_out else verdict
 
 
 _TIMED_OUT = " (the script timed out; steps still blocked were abandoned)"
@@ -252,17 +271,16 @@ async def run_test(session: LevelSession, test: IsolationTest) -> TestResult:
     started = loop.time()
     level = session.level
     if session.unsupported is not None:
-        return TestResult(test.name, level.isolation, level.txn_mode, UNSUPPORTED,
-                          f"the server refused this level: {session.unsupported}")
+        return TestResult(test.name, level.isolation, level.txn_mode,
+                          CELL.read(UNSUPPORTED, f"the server refused this level: {session.unsupported}"))
     await session.reset()
     script = [Step(s.txn, s.sql, label=s.label) for s in test.steps]
     result = await session.coordinator.run_script(script)
     logs = result.steps
     final = await session.final_state()
-    verdict = judge(test, Observation(logs, final))
-    explanation = verdict.explanation + (_TIMED_OUT if result.timed_out else "")
-    return TestResult(test.name, level.isolation, level.txn_mode, verdict.outcome, explanation, logs, final,
-                      loop.time() - started, result.timed_out)
+    verdict = _timed_out(judge(test, Observation(logs, final)), result.timed_out)
+    return TestResult(test.name, level.isolation, level.txn_mode, verdict, logs, final, loop.time() - started,
+                      result.timed_out)
 
 
 async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: Sequence[Level],

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from test_rig.db import ServerInfo, Target, connect
 from test_rig.errors import RigError, UsageError
-from test_rig.isolation.catalogue import ALL_TESTS, ANOMALY, CATALOGUE, PREVENTED, UNDECIDED, IsolationTest
+from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, UNDECIDED, IsolationTest
 from test_rig.isolation.report import compare
 from test_rig.isolation.runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
 from test_rig.isolation.scaled import lost_update, write_skew
 from test_rig.resilience import ResilientConnectionManager
-from test_rig.results import RunResult
+from test_rig.results import RunResult, Validity
 
 if TYPE_CHECKING:
     from test_rig.config import AppConfig, SessionValue
@@ -48,7 +48,7 @@ class SuiteRun:
     @property
     def observed(self) -> bool:
         """Whether any cell was decided (prevented or anomaly): a run of refused levels only observed nothing."""
-        return any(r.outcome in (PREVENTED, ANOMALY) for r in self.results)
+        return any(r.verdict.validity is not Validity.UNKNOWN for r in self.results)
 
     def to_result(self) -> RunResult:
         """The command's result: `ok` is the run's own verdict on what it decided (no error, no difference from

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from test_rig.errors import UsageError
-from test_rig.results import Outcome, judge
+from test_rig.results import CELL, Outcome, Validity, judge
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
 _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
@@ -24,7 +24,9 @@ _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 
 #: workload ("bench select-1"). Each has a report: its own section where it has one, else its facts.
 COMMANDS = ("basic", "simple-multi-connection", "multi-connection", "run", "isolation", "bench", "elle", "check",
             "job-monitor", "gen-data", "hunt")
-_COLOURS = {"prevented": "#2e7d32", "anomaly": "#c62828", "undecided": "#f9a825", "unsupported": "#9e9e9e"}
+#: An isolation cell's colour and mark by its verdict's word (results.CELL's, and "unsupported": a refused level).
+_COLOURS = {CELL.valid: "#2e7d32", CELL.invalid: "#c62828", CELL.unknown: "#f9a825", "unsupported": "#9e9e9e"}
+_MARKS = {CELL.valid: "✓", CELL.invalid: "✗", CELL.unknown: "?", "unsupported": "–"}
 
 
 def read_result(path: str | Path) -> dict[str, Any]:
@@ -161,7 +163,6 @@ def _isolation(data: dict[str, Any]) -> str:
     tests = list(dict.fromkeys(r["test"] for r in results))
     levels = list(dict.fromkeys(_level(r) for r in results))
     by_cell = {(_level(r), r["test"]): i for i, r in enumerate(results)}
-    marks = {"prevented": "✓", "anomaly": "✗", "undecided": "?", "unsupported": "–"}
     head = "<tr><th>level</th>" + "".join(f"<th>{_esc(t)}</th>" for t in tests) + "</tr>"
     rows = []
     for level in levels:
@@ -174,7 +175,7 @@ def _isolation(data: dict[str, Any]) -> str:
             outcome = results[i]["outcome"]
             cells.append(f'<td class="cell" data-index="{i}" data-outcome="{_esc(outcome)}" '
                          f'style="background:{_COLOURS.get(outcome, "#616161")}" title="{_esc(outcome)}">'
-                         f"{marks.get(outcome, '?')}</td>")
+                         f"{_MARKS.get(outcome, '?')}</td>")
         rows.append(f"<tr><th>{_esc(level)}</th>{''.join(cells)}</tr>")
     legend = " ".join(f'<span style="color:{c}">■</span> {o}' for o, c in _COLOURS.items())
     return f"""<h2>Isolation anomalies by level</h2>
@@ -345,8 +346,7 @@ def _cycle_svg(cycle: list[str], edges: list[str]) -> str:
 
 
 def _elle(data: dict[str, Any]) -> str:
-    verdict = data.get("valid")
-    parts = [f"<h2>History: {'valid' if verdict is True else 'invalid' if verdict is False else 'unknown'} under "
+    parts = [f"<h2>History: {Validity.of(data.get('valid'))} under "
              f"{_esc(data.get('consistency_model'))}</h2>",
              f"<p>transactions {_esc(json.dumps(data.get('stats') or {}))}; "
              f"not {_esc(', '.join(data.get('not') or []))}"
