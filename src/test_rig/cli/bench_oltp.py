@@ -1,5 +1,6 @@
 """`test-rig bench prepare | cleanup | oltp-read-write | ...`: sysbench's OLTP workloads (load/oltp.py) with
-sysbench's option names and defaults, on bench's free-running path (--processes, --ray, --nemesis, --html)."""
+sysbench's option names and defaults (declared on load.oltp.OltpOptions' fields), on bench's free-running path
+(--processes, --ray, --nemesis, --html)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from test_rig.cli.bench_options import load_options, start
-from test_rig.cli.common import build_environment, command, common_options, finish, opt, say, stack, take
+from test_rig.cli.common import build_environment, command, common_options, field_options, finish, opt, say, stack, take
 from test_rig.load import oltp
 from test_rig.load.bench import bench_suites, cleanup_lines, live_events, step_suites
 
@@ -21,34 +22,20 @@ def _flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
                flag_value=True, metavar="on|off", show_default=None)
 
 
-#: sysbench's defaults, as OltpOptions holds them
-_SYSBENCH = oltp.OltpOptions()
-_table_options = stack(
-    opt("--tables", int, _SYSBENCH.tables, "Number of tables (sbtest1..N)."),
-    opt("--table-size", int, _SYSBENCH.table_size, "Rows per table."),
-    _flag("--auto-inc", _SYSBENCH.auto_inc, "AUTO_INCREMENT id (off: client-generated ids)."),
-    opt("--rand-type", click.Choice(oltp.RAND_TYPES), _SYSBENCH.rand_type,
-        "Distribution of ids and k values (sysbench 1.0's default: special)."),
-    opt("--rand-spec-pct", int, _SYSBENCH.rand_spec_pct, "special: percentage of the range that gets most values."),
-    opt("--rand-spec-res", int, _SYSBENCH.rand_spec_res, "special: percentage of values that fall there."))
+#: Options of OltpOptions' fields, each with the default and help text its field declares.
+_fields = partial(field_options, oltp.OltpOptions, boolean=_flag)
+_table_options = _fields("tables", "table_size", "auto_inc", "rand_type", "rand_spec_pct", "rand_spec_res")
 _sysbench_options = stack(
-    opt("--range-size", int, _SYSBENCH.range_size, "Rows per range SELECT."),
-    opt("--point-selects", int, _SYSBENCH.point_selects, "Point SELECTs per transaction."),
-    opt("--simple-ranges", int, _SYSBENCH.simple_ranges, "Simple range SELECTs per transaction."),
-    opt("--sum-ranges", int, _SYSBENCH.sum_ranges, "SELECT SUM() per transaction."),
-    opt("--order-ranges", int, _SYSBENCH.order_ranges, "SELECT ... ORDER BY per transaction."),
-    opt("--distinct-ranges", int, _SYSBENCH.distinct_ranges, "SELECT DISTINCT per transaction."),
-    opt("--index-updates", int, _SYSBENCH.index_updates, "UPDATEs of the indexed column k per transaction."),
-    opt("--non-index-updates", int, _SYSBENCH.non_index_updates, "UPDATEs of c (not indexed) per transaction."),
-    opt("--delete-inserts", int, _SYSBENCH.delete_inserts, "DELETE + INSERT pairs per transaction."),
-    _flag("--range-selects", _SYSBENCH.range_selects, "Send the range SELECTs at all."),
-    _flag("--skip-trx", _SYSBENCH.skip_trx, "No BEGIN/COMMIT: every statement in autocommit."),
+    _fields("range_size", "point_selects", "simple_ranges", "sum_ranges", "order_ranges", "distinct_ranges",
+            "index_updates", "non_index_updates", "delete_inserts", "range_selects", "skip_trx"),
     opt("--mysql-ignore-errors", None, oltp.DEFAULT_IGNORE_ERRORS,
         "Errors that roll the transaction back and run it again (sysbench 1.0's default: deadlock, record changed, "
         "lock wait timeout); any other error fails the transaction and, without --nemesis, the run.",
         metavar="CODES|all|none"))
 _load_options = load_options(connections="Connections (sysbench's --threads).",
                              duration="Seconds (sysbench's --time).", first=[_table_options])
+#: The options of the workloads that have some of their own.
+_EXTRA = {"select-random-points": ("random_points",), "select-random-ranges": ("number_of_ranges", "delta")}
 
 
 def _options(params: dict[str, Any]) -> oltp.OltpOptions:
@@ -58,7 +45,7 @@ def _options(params: dict[str, Any]) -> oltp.OltpOptions:
     return take(params, oltp.OltpOptions)
 
 
-def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
+def _workload_command(name: str, summary: str) -> click.Command:
     def run(ctx: click.Context, /, **params: Any) -> None:
         opts = _options(params)
         oltp.check_options(name, opts)
@@ -70,13 +57,13 @@ def _workload_command(name: str, summary: str, *extra: Any) -> click.Command:
                bench_suites)
 
     run.__doc__ = summary
-    return command(name)(_load_options(stack(_sysbench_options, *extra)(run)))
+    return command(name)(_load_options(stack(_sysbench_options, _fields(*_EXTRA.get(name, ())))(run)))
 
 
 @command("prepare")
 @common_options
 @_table_options
-@_flag("--create-secondary", _SYSBENCH.create_secondary, "Create the secondary index on k.")
+@_fields("create_secondary")
 @opt("--connections", click.IntRange(1, 1000), 1, "Tables loaded at once (sysbench's --threads for prepare).")
 @opt("--seed", int, 0)
 def prepare_cmd(ctx: click.Context, /, connections: int, seed: int, **params: Any) -> None:
@@ -100,12 +87,6 @@ def cleanup_cmd(ctx: click.Context, /, tables: int, **params: Any) -> None:
     finish(env, lambda: oltp.run_cleanup(env, tables), cleanup_lines, step_suites)
 
 
-_EXTRA = {"select-random-points": [opt("--random-points", int, _SYSBENCH.random_points, "Values in the IN () list.")],
-          "select-random-ranges": [opt("--number-of-ranges", int, _SYSBENCH.number_of_ranges,
-                                       "BETWEEN ranges per SELECT."),
-                                   opt("--delta", int, _SYSBENCH.delta, "Width of each range.")]}
-
 #: Every command this module adds to the `bench` group.
 OLTP_COMMANDS: list[click.Command] = [prepare_cmd, cleanup_cmd] + [
-    _workload_command(name, f"sysbench's {name.replace('-', '_')}: {does}", *_EXTRA.get(name, []))
-    for name, does in oltp.WORKLOADS.items()]
+    _workload_command(name, f"sysbench's {name.replace('-', '_')}: {does}") for name, does in oltp.WORKLOADS.items()]

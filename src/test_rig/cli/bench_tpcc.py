@@ -10,19 +10,17 @@ from typing import Any
 import click
 
 from test_rig.cli.bench_options import load_options, start
-from test_rig.cli.common import build_environment, command, common_options, finish, opt, say, stack
+from test_rig.cli.common import build_environment, command, common_options, field_options, finish, opt, say, take
 from test_rig.load import tpcc
 from test_rig.load.bench import cleanup_lines, live_events, step_suites
 
-_size_options = stack(
-    opt("--warehouses", int, 1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse)."),
-    opt("--scale-down", int, 1, "NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders "
-        "per district (3,000) by F, for quick tests; give the same F to every tpcc command.", metavar="F"))
+_size_options = field_options(tpcc.TpccOptions, "warehouses", "scale_down")
 
 
-def _options(params: dict[str, Any], mix: str | None = None) -> tpcc.TpccOptions:
-    opts = tpcc.TpccOptions(warehouses=params.pop("warehouses"), scale_down=params.pop("scale_down"),
-                            mix=tpcc.parse_mix(mix) if mix is not None else tpcc.DEFAULT_MIX)
+def _options(params: dict[str, Any]) -> tpcc.TpccOptions:
+    if "mix" in params:  # tpcc's --mix, spelt as text
+        params["mix"] = tpcc.parse_mix(params["mix"])
+    opts = take(params, tpcc.TpccOptions)
     tpcc.check_options(opts)
     return opts
 
@@ -65,10 +63,10 @@ _MIX = opt("--mix", None, ",".join(map(str, tpcc.DEFAULT_MIX)), "Weights of new-
 @command("tpcc")
 @load_options(connections="Terminals: connections, each running one transaction after another (no keying or think "
                           "time).", first=[_size_options], middle=[_MIX])
-def run_cmd(ctx: click.Context, /, mix: str, **params: Any) -> None:
+def run_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Run the TPC-C-style mix for a duration, then check the consistency conditions: tpmC, latency per
     transaction type, errors by code, and a verdict on the data."""
-    opts = _options(params, mix)
+    opts = _options(params)
     env, load, spec = start(ctx, params)
     say(env, tpcc.opening(opts, load, env.target().address))
     events = live_events(partial(say, env), load, "terminals", "transactions", "failed",

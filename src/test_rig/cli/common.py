@@ -58,25 +58,36 @@ def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return apply
 
 
-#: The click type of a field's annotation (a string, under `from __future__ import annotations`).
-_FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None}
+#: The click type of a field's annotation (a string, under `from __future__ import annotations`), without `| None`.
+_FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None, "bool": None}
+_RANGES: dict[str, Any] = {"int": click.IntRange, "float": click.FloatRange}
 
 
 def field_options(cls: type, *names: str,
                   boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
-    """The options of the dataclass `cls`'s fields `names`, each declared once, on its field: `--name-with-dashes`,
-    the field's default (shown in --help) and type, its metadata's `help`, `choices` and `metavar`; a bool field's
-    option is `boolean(decls, default, help)`. Read back into `cls` with `take`."""
+    """The options of the dataclass `cls`'s fields `names`, each declared once, on its field (test_rig.options):
+    its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar; a tuple
+    field is repeatable, a bool one `--flag/--no-flag`, or `boolean(flag, default, help)` when given. Read back
+    into `cls` with `take`."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     made: list[Callable[[Any], Any]] = []
     for name in names:
-        f, decls = fields[name], "--" + name.replace("_", "-")
-        if f.type == "bool" and boolean is not None:
-            made.append(boolean(decls, cast("bool", f.default), f.metadata["help"]))
+        f = fields[name]
+        spelling, annotation = f.metadata, str(f.type).removesuffix(" | None")
+        flag = spelling.get("flag", "--" + name.replace("_", "-"))
+        if annotation == "bool":
+            if boolean is not None:
+                made.append(boolean(flag, cast("bool", f.default), spelling["help"]))
+                continue
+            flag = f"{flag}/--no-{flag.removeprefix('--')}"
+        more = {"metavar": spelling["metavar"]} if "metavar" in spelling else {}
+        if annotation.startswith("tuple["):
+            made.append(opt(f"{flag} {name}", help=spelling.get("help"), multiple=True, **more))
             continue
-        kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else _FIELD_TYPES[str(f.type)]
-        made.append(opt(decls, kind, f.default, f.metadata["help"],
-                        **({"metavar": f.metadata["metavar"]} if "metavar" in f.metadata else {})))
+        kind = (click.Choice(spelling["choices"]) if "choices" in spelling
+                else _RANGES[annotation](spelling.get("low"), spelling.get("high")) if "low" in spelling
+                else _FIELD_TYPES[annotation])
+        made.append(opt(f"{flag} {name}", kind, f.default, spelling.get("help"), **more))
     return stack(*made)
 
 

@@ -18,13 +18,14 @@ from typing import IO, Any
 
 from test_rig.config import SessionValue
 from test_rig.coordinator import Coordinator, FreeRunResult
-from test_rig.db import Target, connect, drop_schema, quote_ident, sql_literal
+from test_rig.db import ISOLATION_LEVELS, Target, connect, drop_schema, quote_ident, sql_literal
 from test_rig.environment import Environment, run_async
 from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_privilege, signal_name
 from test_rig.history.checker import Report, check_history
 from test_rig.history.model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
 from test_rig.history.workloads import Shared, Spec, setup_sql, workload
 from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
+from test_rig.options import option
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
 
@@ -79,18 +80,42 @@ class ElleSettings:
     nemesis: NemesisSpec | None = None
 
 
-def elle_settings(workload: str, *, typed: Collection[str], connections: int, duration: float, keys: int,
-                  max_txn_len: int, isolation: str, models: Sequence[str], anomaly_names: Sequence[str],
-                  session_vars: Sequence[str], txn_mode: str | None, history_path: str | None, seed: int,
-                  processes: int, wfr_keys: bool, nemesis: NemesisSpec | None) -> ElleSettings:
-    """The settings the `elle` command's options ask for, checked (UsageError for bad input): `typed` names the
-    options given on the command line (those the workload has no use for are refused), `models` defaults to the
-    one `isolation` promises, `session_vars` are NAME=VALUE."""
+@dataclass(frozen=True)
+class ElleOptions:
+    """What the `elle` command is asked, as given: each field with its default and help (test_rig.options: the
+    command's options are made from them); `elle_settings` checks them into the run's ElleSettings."""
+
+    workload: str
+    connections: int = option(4, low=1, high=1000)
+    duration: float = option(10.0, "Seconds.", low=0.1)
+    keys: int = option(Spec.keys, "Keys in use at once (list-append, rw-register); few keys make more contention.",
+                       low=1, high=100_000)
+    max_txn_len: int = option(Spec.max_txn_len, low=1, high=100)
+    isolation_level: str = option("serializable", choices=ISOLATION_LEVELS)
+    models: tuple[str, ...] = option((), "The model(s) to check against, Elle's names (default: the one the "
+                                     "isolation level promises).", flag="--consistency-model", metavar="MODEL")
+    anomaly_names: tuple[str, ...] = option((), "Anomaly types that make the history invalid besides the model's "
+                                            "(comma-separated).", flag="--anomalies", metavar="NAMES")
+    wfr_keys: bool = option(True, "rw-register: order a key's versions by read-then-write inside one transaction "
+                            "(test-rig's client runs micro-operations in order, so this holds).")
+    session_vars: tuple[str, ...] = option((), flag="--session-var", metavar="NAME=VALUE")
+    txn_mode: str | None = option(None, "TiDB only.", choices=("pessimistic", "optimistic"))
+    history_path: str | None = option(None, "Write the history here (JSONL).", flag="--history", metavar="FILE")
+    seed: int = option(0)
+    processes: int = option(1, "Worker processes the connections are split over; their histories are merged into "
+                            "one.", low=1, high=256)
+
+
+def elle_settings(options: ElleOptions, *, typed: Collection[str], nemesis: NemesisSpec | None) -> ElleSettings:
+    """The settings `options` ask for, checked (UsageError for bad input): `typed` names the options given on the
+    command line (those the workload has no use for are refused), `models` defaults to the one the isolation
+    level promises, `session_vars` are NAME=VALUE."""
     from test_rig.config import parse_session_var
     from test_rig.history.check import parse_anomalies, parse_models
 
-    if processes > connections:
-        raise UsageError(f"--processes {processes} is more than --connections {connections}; each process needs "
+    o, workload = options, options.workload
+    if o.processes > o.connections:
+        raise UsageError(f"--processes {o.processes} is more than --connections {o.connections}; each process needs "
                          "at least one connection.")
     for name, flag in (("keys", "--keys"), ("max_txn_len", "--max-txn-len")):
         if workload == "bank" and name in typed:
@@ -98,11 +123,11 @@ def elle_settings(workload: str, *, typed: Collection[str], connections: int, du
                              f"{Spec('bank').accounts} accounts); leave it out.")
     if workload != "rw-register" and "wfr_keys" in typed:
         raise UsageError(f"--wfr-keys applies to rw-register only, not {workload}.")
-    anomalies = parse_anomalies(anomaly_names)
-    return ElleSettings(Spec(workload, keys=keys, max_txn_len=max_txn_len), connections, duration, isolation,
-                        parse_models(models, PROMISED[isolation]), anomalies,
-                        dict(parse_session_var(item) for item in session_vars), txn_mode, history_path, seed,
-                        processes, wfr_keys and workload == "rw-register", nemesis)
+    anomalies = parse_anomalies(o.anomaly_names)
+    return ElleSettings(Spec(workload, keys=o.keys, max_txn_len=o.max_txn_len), o.connections, o.duration,
+                        o.isolation_level, parse_models(o.models, PROMISED[o.isolation_level]), anomalies,
+                        dict(parse_session_var(item) for item in o.session_vars), o.txn_mode, o.history_path, o.seed,
+                        o.processes, o.wfr_keys and workload == "rw-register", nemesis)
 
 
 def run_elle(env: Environment, target: Target, settings: ElleSettings,

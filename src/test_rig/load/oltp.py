@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from test_rig.db import Connection, Target, connect, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, UsageError, is_lost_connection
 from test_rig.load.fast import run_script
+from test_rig.options import option
 from test_rig.results import RunResult
 
 if TYPE_CHECKING:
@@ -72,34 +73,36 @@ RAND_TYPES = ("special", "uniform", "gaussian", "pareto")
 
 @dataclass(frozen=True)
 class OltpOptions:
-    """sysbench's options for the OLTP scripts, with its defaults (plus `threads`: the connections in one worker
-    process, which select-random-points/ranges partition the table by, as sysbench does by --threads)."""
+    """sysbench's options for the OLTP scripts, with its defaults and help texts (test_rig.options: the bench
+    commands' options are made from them; plus `threads`: the connections in one worker process, which
+    select-random-points/ranges partition the table by, as sysbench does by --threads)."""
 
-    tables: int = 1
-    table_size: int = 10_000
-    range_size: int = 100
-    point_selects: int = 10
-    simple_ranges: int = 1
-    sum_ranges: int = 1
-    order_ranges: int = 1
-    distinct_ranges: int = 1
-    index_updates: int = 1
-    non_index_updates: int = 1
-    delete_inserts: int = 1
-    range_selects: bool = True
-    skip_trx: bool = False
-    auto_inc: bool = True
-    create_secondary: bool = True
-    rand_type: str = "special"
-    rand_spec_pct: int = 1
-    rand_spec_res: int = 75
+    tables: int = option(1, "Number of tables (sbtest1..N).")
+    table_size: int = option(10_000, "Rows per table.")
+    range_size: int = option(100, "Rows per range SELECT.")
+    point_selects: int = option(10, "Point SELECTs per transaction.")
+    simple_ranges: int = option(1, "Simple range SELECTs per transaction.")
+    sum_ranges: int = option(1, "SELECT SUM() per transaction.")
+    order_ranges: int = option(1, "SELECT ... ORDER BY per transaction.")
+    distinct_ranges: int = option(1, "SELECT DISTINCT per transaction.")
+    index_updates: int = option(1, "UPDATEs of the indexed column k per transaction.")
+    non_index_updates: int = option(1, "UPDATEs of c (not indexed) per transaction.")
+    delete_inserts: int = option(1, "DELETE + INSERT pairs per transaction.")
+    range_selects: bool = option(True, "Send the range SELECTs at all.")
+    skip_trx: bool = option(False, "No BEGIN/COMMIT: every statement in autocommit.")
+    auto_inc: bool = option(True, "AUTO_INCREMENT id (off: client-generated ids).")
+    create_secondary: bool = option(True, "Create the secondary index on k.")
+    rand_type: str = option("special", "Distribution of ids and k values (sysbench 1.0's default: special).",
+                            choices=RAND_TYPES)
+    rand_spec_pct: int = option(1, "special: percentage of the range that gets most values.")
+    rand_spec_res: int = option(75, "special: percentage of values that fall there.")
     rand_spec_iter: int = 12
     rand_pareto_h: float = 0.2
     #: error codes that restart a transaction; None: every error (sysbench's `all`)
     ignore_errors: frozenset[int] | None = frozenset({1213, 1020, 1205})
-    random_points: int = 10
-    number_of_ranges: int = 10
-    delta: int = 5
+    random_points: int = option(10, "Values in the IN () list.")
+    number_of_ranges: int = option(10, "BETWEEN ranges per SELECT.")
+    delta: int = option(5, "Width of each range.")
     threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:

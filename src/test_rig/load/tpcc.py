@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from test_rig.db import Connection, Target, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 from test_rig.load import tpcc_check
+from test_rig.options import option
 from test_rig.results import RunResult
 
 if TYPE_CHECKING:
@@ -58,10 +59,12 @@ _C_LAST, _C_ID, _OL_I_ID = 157, 259, 7911
 @dataclass(frozen=True)
 class TpccOptions:
     """What a TPC-C-style run needs: warehouses, the scale-down factor, the mix (weights in TRANSACTIONS'
-    order)."""
+    order); the first two with their help texts, as the tpcc commands' options (test_rig.options)."""
 
-    warehouses: int = 1
-    scale_down: int = 1
+    warehouses: int = option(1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse).")
+    scale_down: int = option(1, "NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
+                             "district (3,000) by F, for quick tests; give the same F to every tpcc command.",
+                             metavar="F")
     mix: tuple[int, int, int, int, int] = DEFAULT_MIX
 
     @property
