@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from test_rig.environment import PROGRAM_STOP, Environment, check_report_paths, end_with_error, run_feature
+from test_rig.options import flag_of
 
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
 # here: a command that needs no configuration (check, report) starts without it.
@@ -73,14 +74,14 @@ def field_options(cls: type, *names: str,
     made: list[Callable[[Any], Any]] = []
     for name in names:
         f = fields[name]
-        spelling, annotation = f.metadata, str(f.type).removesuffix(" | None")
-        flag = spelling.get("flag", "--" + name.replace("_", "-"))
+        spelling, annotation = f.metadata, _annotation(f.type).removesuffix(" | None")
+        flag = flag_of(f)
         if annotation == "bool":
             if boolean is not None:
                 made.append(boolean(flag, cast("bool", f.default), spelling["help"]))
                 continue
             flag = f"{flag}/--no-{flag.removeprefix('--')}"
-        more = {"metavar": spelling["metavar"]} if "metavar" in spelling else {}
+        more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}
         if annotation.startswith("tuple["):
             made.append(opt(f"{flag} {name}", help=spelling.get("help"), multiple=True, **more))
             continue
@@ -89,6 +90,11 @@ def field_options(cls: type, *names: str,
                 else _FIELD_TYPES[annotation])
         made.append(opt(f"{flag} {name}", kind, f.default, spelling.get("help"), **more))
     return stack(*made)
+
+
+def _annotation(hint: Any) -> str:
+    """A field's annotation as written: a string already under `from __future__ import annotations`."""
+    return hint if isinstance(hint, str) else hint.__name__ if isinstance(hint, type) else str(hint)
 
 
 def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
@@ -124,24 +130,15 @@ key_options = stack(_connection_options, opt("--log-level", _LEVELS, None, "logg
 #: The common options and --html FILE, on the commands whose results have an HTML report.
 html_options = stack(common_options, opt("--html html_path", metavar="FILE",
                                          help="Also write a self-contained HTML report here (works offline)."))
-_MS = click.FloatRange(0, 60_000)
-#: The common options, --html, and --nemesis with its settings: those of every free-running command.
-nemesis_options = stack(
-    html_options,
-    opt("--nemesis nemesis_kinds", metavar="KIND[,KIND...]",
-        help="Faults during the run: kill, pause, kill-connections, latency, bandwidth, reset, partition "
-             "(the last four through Toxiproxy). They take turns."),
-    opt("--nemesis-interval", float, None, "Seconds from one fault's start to the next (default 10).", metavar="S"),
-    opt("--nemesis-duration", float, None, "Seconds each fault lasts before it is healed (default half the interval).",
-        metavar="S"),
-    opt("--nemesis-command nemesis_commands", multiple=True, metavar="ACTION=COMMAND",
-        help="Shell command for kill, start, pause or resume of a server test-rig does not control."),
-    opt("--nemesis-latency", _MS, 50.0, "Latency the `latency` fault adds to each reply.", metavar="MS"),
-    opt("--nemesis-jitter", _MS, 0.0, "Jitter of that latency.", metavar="MS"),
-    opt("--nemesis-bandwidth", click.IntRange(1, None), 64, "Reply bandwidth under the `bandwidth` fault.",
-        metavar="KB/S"),
-    opt("--toxiproxy toxiproxy_url", envvar="TOXIPROXY_URL", metavar="URL",
-        help="A running Toxiproxy's API (default: start toxiproxy-server on loopback for the run)."))
+
+
+def nemesis_options(fn: F) -> F:
+    """The common options, --html, and --nemesis with its settings (nemesis.NemesisOptions): those of every
+    free-running command, whose module imports the nemesis anyway."""
+    from test_rig.nemesis import OPTIONS, NemesisOptions
+
+    decorated: F = stack(html_options, field_options(NemesisOptions, *OPTIONS))(fn)
+    return decorated
 
 
 def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> NemesisSpec | None:

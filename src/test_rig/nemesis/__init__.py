@@ -1,9 +1,10 @@
 """The nemesis: faults on a schedule during a free-running run: which fault begins and ends when, as data (plan),
 carried out against a clock (schedule), what was asked and done (model), who carries out server faults
-(control), and network faults through Toxiproxy (toxiproxy); here, the spec a command's options ask for
-(spec_from_options) and the nemesis started and announced for a run."""
+(control), and network faults through Toxiproxy (toxiproxy); here, the options that ask for one (NemesisOptions),
+the spec they ask for (spec_from_options) and the nemesis started and announced for a run."""
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from test_rig.errors import UsageError
@@ -20,14 +21,36 @@ from test_rig.nemesis.model import (
 )
 from test_rig.nemesis.plan import PlannedFault, plan
 from test_rig.nemesis.schedule import Clock, Nemesis, PerfClock
+from test_rig.options import flag_of, option
 from test_rig.servers.sandbox import find_sandbox
 
-#: The options that ask for a nemesis (their parameter names, as every free-running command declares them) and
-#: how the user spells each.
-OPTIONS = {"nemesis_kinds": "--nemesis", "nemesis_interval": "--nemesis-interval",
-           "nemesis_duration": "--nemesis-duration", "nemesis_commands": "--nemesis-command",
-           "nemesis_latency": "--nemesis-latency", "nemesis_jitter": "--nemesis-jitter",
-           "nemesis_bandwidth": "--nemesis-bandwidth", "toxiproxy_url": "--toxiproxy"}
+
+@dataclass(frozen=True)
+class NemesisOptions:
+    """The options that ask for a nemesis, as every free-running command takes them: each field with its flag,
+    default and help (test_rig.options: the commands' options are made from them)."""
+
+    nemesis_kinds: str | None = option(None, "Faults during the run: kill, pause, kill-connections, latency, "
+                                       "bandwidth, reset, partition (the last four through Toxiproxy). They take "
+                                       "turns.", flag="--nemesis", metavar="KIND[,KIND...]")
+    nemesis_interval: float | None = option(None, "Seconds from one fault's start to the next (default 10).",
+                                            metavar="S")
+    nemesis_duration: float | None = option(None, "Seconds each fault lasts before it is healed (default half the "
+                                            "interval).", metavar="S")
+    nemesis_commands: tuple[str, ...] = option((), "Shell command for kill, start, pause or resume of a server "
+                                               "test-rig does not control.", flag="--nemesis-command",
+                                               metavar="ACTION=COMMAND")
+    nemesis_latency: float = option(50.0, "Latency the `latency` fault adds to each reply.", low=0, high=60_000,
+                                    metavar="MS")
+    nemesis_jitter: float = option(0.0, "Jitter of that latency.", low=0, high=60_000, metavar="MS")
+    nemesis_bandwidth: int = option(64, "Reply bandwidth under the `bandwidth` fault.", low=1, metavar="KB/S")
+    toxiproxy_url: str | None = option(None, "A running Toxiproxy's API (default: start toxiproxy-server on "
+                                       "loopback for the run).", flag="--toxiproxy", metavar="URL",
+                                       envvar="TOXIPROXY_URL")
+
+
+#: The options that ask for a nemesis (their parameter names, NemesisOptions' fields) and how the user spells each.
+OPTIONS = {f.name: flag_of(f) for f in fields(NemesisOptions)}
 
 
 def spec_from_options(values: Mapping[str, Any], typed: Collection[str], seed: int = 0) -> NemesisSpec | None:
@@ -66,6 +89,6 @@ def announce(nemesis: Nemesis, say: Callable[[str], None]) -> None:
         f"{w.error or (w.heal if phase == 'end' else w.action)}"))
 
 __all__ = ["KINDS", "NETWORK_KINDS", "OPTIONS", "SERVER_KINDS", "Clock", "CommandControl", "FaultWindow", "Nemesis",
-           "NemesisSpec", "PerfClock", "PlannedFault", "SandboxControl", "ServerControl", "annotate_timeline",
-           "announce", "find_sandbox", "parse_commands", "parse_kinds", "plan", "spec_from_options",
-           "start_nemesis"]
+           "NemesisOptions", "NemesisSpec", "PerfClock", "PlannedFault", "SandboxControl", "ServerControl",
+           "annotate_timeline", "announce", "find_sandbox", "parse_commands", "parse_kinds", "plan",
+           "spec_from_options", "start_nemesis"]
