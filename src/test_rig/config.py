@@ -130,6 +130,9 @@ class TestConfig(_Section):
 
 
 class MonitorConfig(_Section):
+    # inf and NaN pass here: job-monitor checks its durations itself (jobs.options._seconds), with a sentence that
+    # names the option or variable they came from and the range it takes.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
     monitor_duration: float = Field(default=300, gt=0)
     update_interval: float = Field(default=5, gt=0)
     show_details: bool = True
@@ -498,7 +501,13 @@ class ConfigExtension(Protocol):
 
 
 class ExtensionRegistry:
-    """The registered config extensions: explicit registrations plus entry points."""
+    """The registered config extensions: explicit registrations plus entry points.
+
+    The program's, not a run's (so not a field of the Environment, unlike the redactor): an extension adds
+    options to the commands, which click builds once per process when the CLI is imported, and its
+    `build_config` maps those options into the configuration an Environment is then made from. A run's own
+    copy could only disagree with the parser it was given. Entry points are the installed distribution's;
+    `register_config_extension` is for a program that embeds test-rig, before it imports the CLI."""
 
     GROUP = "test_rig.config_extensions"
 
