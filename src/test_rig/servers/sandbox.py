@@ -153,6 +153,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _last_error(log: Path) -> str:
+    """The server's last error line in its log (MariaDB's `[ERROR]`, TiDB's `[FATAL]`/`[ERROR]`), so the message of a
+    failed start says why without opening the file (the file may be gone by the time someone reads a CI log)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()[-200:]
+    except OSError:
+        return ""
+    errors = [line.strip() for line in lines if ("[ERROR]" in line or "[FATAL]" in line)
+              and not line.rstrip().endswith("[ERROR] Aborting")]  # MariaDB's last word, never the reason
+    return errors[-1][:300] if errors else ""
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether nothing listens on host:port: a bind succeeds with SO_REUSEADDR, as servers bind, so
     the TIME_WAIT sockets a killed server leaves behind do not count."""
@@ -316,8 +328,9 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RigError(f"The sandbox server exited with status {proc.returncode} while starting; "
-                               f"see {self.dir / 'server.log'}.")
+                said = _last_error(self.dir / "server.log")
+                raise RigError(f"The sandbox server exited with status {proc.returncode} while starting"
+                               f"{f' ({said})' if said else ''}; see {self.dir / 'server.log'}.")
             if _port_open(state.host, state.port) and self._is_ours(state):
                 return
             if time.monotonic() > deadline:
