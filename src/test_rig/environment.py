@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from test_rig.config import AppConfig, LoadedConfig
     from test_rig.db import ConnectionPool, Target
-    from test_rig.report.files import Suite
+    from test_rig.report.files import Redactor, Suite
     from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, RetryEvent
     from test_rig.results import RunResult
 
@@ -41,8 +41,18 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _redactor() -> Redactor:
+    from test_rig.report.files import Redactor
+
+    return Redactor()
+
+
 @dataclass
 class Environment:
+    """One run: its configuration, console, reports, resilience and secrets. Nothing of a run is a module global,
+    so two runs in one process (the pytest plugin's, a test's) share none of it; what is the process's (its
+    signals, `PROGRAM_STOP`; its console streams and log handlers) is handed to the run that owns it."""
+
     loaded: LoadedConfig
     command: str = "test-rig"
     console: Console = field(default_factory=_console)
@@ -53,28 +63,37 @@ class Environment:
     retry_events: list[RetryEvent] = field(default_factory=list)
     quiet_retries: bool = False
     report_written: bool = False
+    #: the run's secrets (its configuration's passwords), scrubbed from every report it writes; `open` hands it to
+    #: the program's console and logging too
+    redactor: Redactor = field(default_factory=_redactor, repr=False)
     #: the last result handed to write_reports, so an interrupt after it can say so without losing it
     _last_report: tuple[dict[str, Any], list[Suite] | None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        loaded: LoadedConfig | None = self.loaded
+        if loaded is not None:  # None: without_config, which knows no password
+            cfg = loaded.config
+            self.redactor.add(cfg.database.password_value())
+            for t in cfg.connections:
+                if t.password is not None:
+                    self.redactor.add(t.password.get_secret_value())
 
     @classmethod
     def open(cls, loaded: LoadedConfig, command: str, *, verbose: bool = False, log_file: bool = False,
              json_path: str | None = None, junit_path: str | None = None,
              html_path: str | None = None) -> Environment:
-        """The run's Environment for the configuration `loaded`: its passwords registered with the redactor, logging
-        set up (debug when `verbose` or test.verbose; `log_file` logs to test-rig.log when no logging.file is
-        set), and an interrupt from here on writes this run's reports."""
-        from test_rig.report.files import redactor, setup_logging
+        """The program's run for the configuration `loaded`: it owns the console (which scrubs its passwords from
+        here on) and the logging (set up with debug when `verbose` or test.verbose; `log_file` logs to test-rig.log
+        when no logging.file is set, its passwords scrubbed), and an interrupt from here on writes its reports."""
+        from test_rig.report.files import redact_console, setup_logging
 
         cfg = loaded.config
-        redactor.add(cfg.database.password_value())
-        for t in cfg.connections:
-            if t.password is not None:
-                redactor.add(t.password.get_secret_value())
         verbose = verbose or cfg.test.verbose
-        setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format, console=cfg.logging.console,
-                      file=cfg.logging.file or ("test-rig.log" if log_file else None))
         env = cls(loaded=loaded, command=command, verbose=verbose, json_path=json_path, junit_path=junit_path,
                   html_path=html_path)
+        redact_console(env.redactor)
+        setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format, console=cfg.logging.console,
+                      file=cfg.logging.file or ("test-rig.log" if log_file else None), redactor=env.redactor)
         PROGRAM_STOP.environment = env
         return env
 
@@ -122,11 +141,11 @@ class Environment:
         # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
         self._last_report = (data, suites)
         if self.json_path:
-            write_json(self.json_path, data)
+            write_json(self.json_path, data, redact=self.redactor)
         if self.html_path:
             from test_rig.report.html import write_html
 
-            write_html(self.html_path, json.loads(json.dumps(data, default=str)))
+            write_html(self.html_path, json.loads(json.dumps(data, default=str)), redact=self.redactor)
         if self.junit_path:
             # copies: the error case added below must not stay in the caller's suites
             suites = [Suite(s.name, list(s.cases)) for s in suites or [Suite(self.command)]]
@@ -141,7 +160,7 @@ class Environment:
                     suites[0].add(Case("run", classname, failure=reason))
                 else:
                     suites[0].add(Case("run", classname, error=f"undecided: {reason}"))
-            write_junit(self.junit_path, suites)
+            write_junit(self.junit_path, suites, redact=self.redactor)
         self.report_written = True
 
     def conclude(self, result: dict[str, Any] | RunResult, suites: list[Suite] | None = None, *,
@@ -345,6 +364,7 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
     from test_rig.errors import RigError
     from test_rig.report.files import redactor
 
+    redact = environment.redactor if environment is not None else redactor
     if verbose:
         traceback.print_exc()
     if isinstance(error, RigError):
@@ -354,7 +374,7 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
         line, status = f"{reported} (run again with -v for the traceback and please report it)", 1
     if environment is not None and not environment.report_written:
         environment.write_failure(reported, interrupted=False)
-    print(redactor(line), file=sys.stderr, flush=True)
+    print(redact(line), file=sys.stderr, flush=True)
     sys.exit(status)
 
 

@@ -2,7 +2,10 @@
 
 Passwords are kept out by construction (they are never put into messages), and the redactor is
 the second line of defence: every log record and every report file is scrubbed of the secrets
-registered with it before it is written.
+registered with it before it is written. Each run has its own (`Environment.redactor`, holding the
+passwords of its configuration), so two runs in one process (the pytest plugin's) never share secrets;
+the program's console and its log handlers, which are the process's, scrub the secrets of the run that
+owns them (`redact_console`, `setup_logging`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,17 @@ MASK = "********"
 #: Secrets shorter than this are not scrubbed from free text (every "ab" in a log would vanish).
 MIN_SECRET_LEN = 4
 
+#: What scrubs a text of secrets before it is written: a Redactor, or any function of text to text.
+Redact = Callable[[str], str]
+
 
 class Redactor:
-    def __init__(self) -> None:
+    """One run's secrets, masked in every text it is called on."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= MIN_SECRET_LEN:
@@ -40,17 +50,21 @@ class Redactor:
         return text
 
 
-redactor = Redactor()
+def _unchanged(text: str) -> str:
+    """No secrets known: a report of a result read back from its JSON (scrubbed when it was written)."""
+    return text
 
 
 class RedactingStream:
-    """A text stream that scrubs registered secrets from everything written through it (the console)."""
+    """A text stream that scrubs secrets from everything written through it (the program's console). Its
+    `redactor` is the run's that owns the console (`redact_console`); none until a run does."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, redactor: Redactor | None = None) -> None:
         self._inner = inner
+        self.redactor = redactor or Redactor()
 
     def write(self, text: str) -> int:
-        self._inner.write(redactor(text))
+        self._inner.write(self.redactor(text))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
@@ -61,10 +75,30 @@ class RedactingStream:
         return getattr(self._inner, name)
 
 
+def redact_console(redactor: Redactor) -> None:
+    """From now on the program's console (sys.stdout and sys.stderr, which the program wraps in RedactingStream)
+    scrubs `redactor`'s secrets: the run that opened its Environment owns the console. Streams the program did
+    not wrap (a test calling a feature) are left alone."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, RedactingStream):
+            stream.redactor = redactor
+
+
+def redactor(text: str) -> str:
+    """`text` scrubbed as the program's console scrubs it (the secrets of the run that owns it). Printing through
+    the console already does this; kept for code that scrubs a line before it prints it."""
+    stream = sys.stdout
+    return stream.redactor(text) if isinstance(stream, RedactingStream) else text
+
+
 class RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = redactor(message)
+        scrubbed = self.redactor(message)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return True
@@ -78,16 +112,23 @@ class NotShownTwice(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
     def format(self, record: logging.LogRecord) -> str:
         out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
                "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return redactor(json.dumps(out, default=str))
+        return self.redactor(json.dumps(out, default=str))
 
 
-def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: str | None = None) -> None:
-    """Configure the root logger: console (stderr) and/or file, text or JSON, secrets scrubbed."""
+def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: str | None = None,
+                  redactor: Redactor | None = None) -> None:
+    """Configure the root logger: console (stderr) and/or file, text or JSON, `redactor`'s secrets (those of the
+    run whose logging this is) scrubbed."""
+    secrets = redactor or Redactor()
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -95,7 +136,7 @@ def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: 
     numeric = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
                "warning": logging.WARNING, "error": logging.ERROR}[level]
     root.setLevel(numeric)
-    formatter: logging.Formatter = (JsonFormatter() if fmt == "json" else
+    formatter: logging.Formatter = (JsonFormatter(secrets) if fmt == "json" else
                                     logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handlers: list[logging.Handler] = []
     if console:
@@ -107,7 +148,7 @@ def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: 
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
     for h in handlers:
         h.setFormatter(formatter)
-        h.addFilter(RedactingFilter())
+        h.addFilter(RedactingFilter(secrets))
         root.addHandler(h)
     if not handlers:
         root.addHandler(logging.NullHandler())
@@ -165,10 +206,11 @@ def check_report_path(path: str | None, option: str) -> None:
         check_writable(path, option)
 
 
-def write_json(path: str | Path, data: Any) -> None:
+def write_json(path: str | Path, data: Any, *, redact: Redact = _unchanged) -> None:
+    """`data` as a JSON file, scrubbed by `redact` (the run's redactor)."""
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(redactor(text) + "\n", encoding="utf-8")
+    Path(path).write_text(redact(text) + "\n", encoding="utf-8")
 
 
 @dataclass
@@ -211,9 +253,11 @@ def process_seconds() -> float:
 _IMPORTED = time.monotonic()
 
 
-def write_junit(path: str | Path, suites: Iterable[Suite], *, run_seconds: float | None = None) -> None:
-    """Write JUnit XML. A case whose duration was not measured gets the run's: `run_seconds`, else the
-    time since the process started (a case stands for the whole run), never a made-up 0."""
+def write_junit(path: str | Path, suites: Iterable[Suite], *, run_seconds: float | None = None,
+                redact: Redact = _unchanged) -> None:
+    """Write JUnit XML, scrubbed by `redact` (the run's redactor). A case whose duration was not measured gets the
+    run's: `run_seconds`, else the time since the process started (a case stands for the whole run), never a
+    made-up 0."""
     whole = process_seconds() if run_seconds is None else run_seconds
     root = ET.Element("testsuites")
     for suite in suites:
@@ -241,4 +285,4 @@ def write_junit(path: str | Path, suites: Iterable[Suite], *, run_seconds: float
     ET.indent(root)
     text = ET.tostring(root, encoding="unicode", xml_declaration=True)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(redactor(text) + "\n", encoding="utf-8")
+    Path(path).write_text(redact(text) + "\n", encoding="utf-8")

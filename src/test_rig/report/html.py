@@ -100,11 +100,12 @@ pre {{ background: #f5f5f5; padding: .6em; overflow-x: auto; font-size: 12px; }}
 """
 
 
-def write_html(path: str | Path, data: dict[str, Any]) -> None:
-    from test_rig.report.files import redactor
-
+def write_html(path: str | Path, data: dict[str, Any], *, redact: Callable[[str], str] | None = None) -> None:
+    """The HTML report of `data`, scrubbed by `redact` (the run's redactor; none for a result read back from its
+    JSON, which was scrubbed when it was written)."""
+    text = render(data)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(redactor(render(data)), encoding="utf-8")
+    Path(path).write_text(redact(text) if redact is not None else text, encoding="utf-8")
 
 
 def rerender(result_path: str | Path, html_path: str | Path) -> None:
