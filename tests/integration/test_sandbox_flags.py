@@ -7,11 +7,12 @@ import os
 import re
 import shlex
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import env_for, run_cli
 
 
 @pytest.fixture
@@ -117,3 +118,22 @@ def test_env_finds_a_sandbox_started_with_dir_by_its_port(tmp_path: Path, state_
     gone = run_cli("sandbox", "env", "--port", str(port), env=state_home)
     assert (gone.returncode, gone.stderr) == (2, f"error: No sandbox is running on 127.0.0.1:{port}; `test-rig "
                                                  "sandbox status` shows the default one, or start one with --port.\n")
+
+
+def test_a_sandbox_in_a_deep_directory_starts_and_leaves_no_socket_behind(tmp_path: Path) -> None:
+    """mariadbd refuses a Unix socket path over 107 bytes; a sandbox whose directory is that deep (pytest-xdist's
+    temporary directories were) keeps its socket in the temporary directory instead, and removes it at the end."""
+    from test_rig.servers.sandbox import Sandbox
+
+    box = Sandbox(tmp_path / ("deep-" * 20) / "box")
+    assert len(os.fsencode(box.dir / "server.sock")) > 107
+    socket_file = box.socket_path
+    assert socket_file.parent == Path(tempfile.gettempdir()) and socket_file.name.startswith("test-rig-")
+    try:
+        state = box.start()
+        r = run_cli("basic", "--no-password-prompt", env=env_for(state))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert socket_file.is_socket()
+    finally:
+        box.destroy()
+    assert not socket_file.exists() and not socket_file.with_name(socket_file.name + ".lock").exists()

@@ -12,6 +12,7 @@ answers too), and fault tests need SIGKILL and a restart on the same data and po
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -292,7 +294,7 @@ class Sandbox:
                     self._initialise(kind, binary, datadir)
                 argv = [
                     str(binary), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
-                    f"--socket={self.dir / 'server.sock'}", "--bind-address=127.0.0.1", "--user=root",
+                    f"--socket={self.socket_path}", "--bind-address=127.0.0.1", "--user=root",
                     f"--tmpdir={self.tmpdir}",
                     f"--pid-file={self.dir / 'server.pid'}", f"--max-connections={self.max_connections}",
                     "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=256M",
@@ -364,6 +366,18 @@ class Sandbox:
             return asyncio.run(check())
         except Exception:  # not ready yet, or not a server we can log into: not ours (yet)
             return False
+
+    @property
+    def socket_path(self) -> Path:
+        """The server's Unix socket (nothing of test-rig's connects to it: all is TCP on 127.0.0.1). In the sandbox's
+        directory when the path fits a socket address (107 bytes); otherwise a short path in the temporary directory
+        named after the sandbox's directory, since mariadbd refuses to start with a longer one ("The socket file path
+        is too long", seen with pytest-xdist's deeper temporary directories)."""
+        own = self.dir.resolve() / "server.sock"
+        if len(os.fsencode(own)) <= 107:
+            return own
+        digest = hashlib.sha1(os.fsencode(self.dir.resolve())).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"test-rig-{digest}.sock"
 
     @property
     def tmpdir(self) -> Path:
@@ -481,6 +495,10 @@ class Sandbox:
     def destroy(self) -> None:
         self.resume()  # a paused server cannot act on SIGTERM
         self.stop()
+        socket_file = self.socket_path  # outside the directory when its path is long: it must not stay behind
+        for leftover in (socket_file, socket_file.with_name(socket_file.name + ".lock")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _forget(self) -> None:
