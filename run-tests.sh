@@ -11,4 +11,7 @@ bash scripts/bootstrap.sh --tests
 .venv/bin/test-rig sandbox build-toxiproxy
 .venv/bin/ruff check src tests examples benchmarks
 .venv/bin/mypy src
-.venv/bin/python -m pytest "$@"
+# Two pytest-xdist workers, each with its own session sandboxes; a test file runs in one worker (its module-scoped
+# fixtures, e.g. the Ray cluster, are shared). The integration tests spend most of their time waiting on servers,
+# so two workers on two cores take about two thirds of the serial time. `./run-tests.sh -n 0` runs serially.
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"
