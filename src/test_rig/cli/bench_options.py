@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from test_rig.cli.common import build_environment, nemesis_options, nemesis_spec, opt, stack
+from test_rig.cli.common import build_environment, nemesis_options, nemesis_spec, opt, stack, take
 
 if TYPE_CHECKING:
     from test_rig.environment import Environment
@@ -37,9 +37,7 @@ def start(ctx: click.Context, params: dict[str, Any]) -> tuple[Environment, Load
     --nemesis) and the run's Environment, taking their options out of `params`."""
     from test_rig.load.bench import LoadSettings
 
-    load = LoadSettings(connections=params.pop("connections"), duration=params.pop("duration"),
-                        warmup=params.pop("warmup", 0.0), seed=params.pop("seed"), processes=params.pop("processes"),
-                        ray=params.pop("ray_address"))
+    load = take(params, LoadSettings, ray="ray_address")
     load.check()
     spec = nemesis_spec(ctx, params, load.seed)
     return build_environment(ctx, params), load, spec

@@ -162,6 +162,21 @@ def given(ctx: click.Context, /, name: str) -> bool:
     return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
 
+#: The options that say which server and user to connect as (a command that connects to none, or to several
+#: configured connections, notes that it does not use them).
+CONNECTION_OPTIONS = ("host", "user", "database", "password")
+
+
+def typed_names(ctx: click.Context, /) -> set[str]:
+    """The parameters the user gave on the command line."""
+    return {name for name in ctx.params if given(ctx, name)}
+
+
+def typed_flags(ctx: click.Context, /, names: tuple[str, ...]) -> list[str]:
+    """How --help spells each option of `names` the user gave on the command line (e.g. "-H/--host")."""
+    return ["/".join(p.opts) for p in ctx.command.params if p.name in names and given(ctx, str(p.name))]
+
+
 def say(env: Environment, *lines: str | Text | None) -> None:
     """Each line as written: no markup, no highlighting (a server's message may hold brackets); nothing for None
     (a live event a feature shows no line for)."""

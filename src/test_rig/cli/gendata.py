@@ -8,9 +8,7 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, flag, given, html_options, opt
-
-_CONNECTION_FLAGS = {"host": "-H/--host", "user": "-u/--user", "database": "-d/--database", "password": "--password"}
+from test_rig.cli.common import CONNECTION_OPTIONS, build_environment, command, flag, html_options, opt, typed_flags
 
 
 @command("gen-data")
@@ -31,7 +29,7 @@ def gen_data(ctx: click.Context, /, rows: int, fmt: str, output: str, force: boo
     path = Path(output)
     check_request(path, force=force, load=do_load, replace=replace,
                   reports={f"--{o}": params.get(f"{o}_path") for o in ("json", "junit", "html")},
-                  connection_flags=[flag for name, flag in _CONNECTION_FLAGS.items() if given(ctx, name)])
+                  connection_flags=typed_flags(ctx, CONNECTION_OPTIONS))
     env = build_environment(ctx, params, prompt=do_load)
     with progress_bars(env.console) as progress:
         run = run_gen_data(path, rows=rows, fmt=fmt, seed=seed, table=table, force=force,

@@ -15,11 +15,11 @@ from test_rig.cli.common import (
     conclude,
     field_options,
     flag,
-    given,
     nemesis_options,
     nemesis_spec,
     say,
     take,
+    typed_names,
 )
 from test_rig.history import report
 from test_rig.history.runner import ElleOptions, elle_settings, run_elle
@@ -39,7 +39,7 @@ def elle_cmd(ctx: click.Context, /, expect_valid: bool, **params: Any) -> None:
     when the history is valid under the model, 1 when invalid or undecided."""
     check_report_path(params["history_path"], "--history")
     options = take(params, ElleOptions)
-    settings = elle_settings(options, typed={name for name in ctx.params if given(ctx, name)},
+    settings = elle_settings(options, typed=typed_names(ctx),
                              nemesis=nemesis_spec(ctx, params, options.seed))
     env = build_environment(ctx, params, own="a schema of its own (rig_elle_...)")
     target, started = env.target(), time.monotonic()

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, finish, given, html_options, opt, say, stack
+from test_rig.cli.common import build_environment, command, finish, html_options, opt, say, stack, typed_names
 from test_rig.environment import Environment
 from test_rig.flows import multi as flows
 
@@ -18,8 +18,7 @@ def start(ctx: click.Context, params: dict[str, Any], count: int | None) -> Envi
     """The run's Environment, its first line, and a note for each connection option no connection uses."""
     env = build_environment(ctx, params)
     say(env, flows.opening(str(ctx.info_name), env.config, count))
-    for note in flows.unused_options(env.config, {p for p in ("host", "user", "database", "password")
-                                                  if given(ctx, p)}):
+    for note in flows.unused_options(env.config, typed_names(ctx)):
         say(env, note)
     return env
 
