@@ -68,27 +68,27 @@ def field_options(cls: type, *names: str,
                   boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
     """The options of the dataclass `cls`'s fields `names`, each declared once, on its field (test_rig.options):
     its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar; a tuple
-    field is repeatable, a bool one `--flag/--no-flag`, or `boolean(flag, default, help)` when given. Read back
-    into `cls` with `take`."""
+    field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
+    default, help)` when given. Read back into `cls` with `take`."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     made: list[Callable[[Any], Any]] = []
     for name in names:
         f = fields[name]
-        spelling, annotation = f.metadata, _annotation(f.type).removesuffix(" | None")
-        flag = flag_of(f)
-        if annotation == "bool":
-            if boolean is not None:
-                made.append(boolean(flag, cast("bool", f.default), spelling["help"]))
-                continue
-            flag = f"{flag}/--no-{flag.removeprefix('--')}"
+        spelling, annotation, spelt = f.metadata, _annotation(f.type).removesuffix(" | None"), flag_of(f)
         more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}
-        if annotation.startswith("tuple["):
-            made.append(opt(f"{flag} {name}", help=spelling.get("help"), multiple=True, **more))
-            continue
-        kind = (click.Choice(spelling["choices"]) if "choices" in spelling
-                else _RANGES[annotation](spelling.get("low"), spelling.get("high")) if "low" in spelling
-                else _FIELD_TYPES[annotation])
-        made.append(opt(f"{flag} {name}", kind, f.default, spelling.get("help"), **more))
+        if annotation == "bool" and boolean is not None:
+            made.append(boolean(spelt, cast("bool", f.default), spelling["help"]))
+        elif annotation == "bool" and f.default is False:
+            made.append(flag(f"{spelt} {name}", spelling.get("help"), **more))
+        elif annotation == "bool":
+            made.append(opt(f"{spelt}/--no-{spelt.removeprefix('--')} {name}", None, f.default, spelling.get("help")))
+        elif annotation.startswith("tuple["):
+            made.append(opt(f"{spelt} {name}", help=spelling.get("help"), multiple=True, **more))
+        else:
+            kind = (click.Choice(spelling["choices"]) if "choices" in spelling
+                    else _RANGES[annotation](spelling.get("low"), spelling.get("high")) if "low" in spelling
+                    else _FIELD_TYPES[annotation])
+            made.append(opt(f"{spelt} {name}", kind, f.default, spelling.get("help"), **more))
     return stack(*made)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from test_rig.errors import UsageError
 from test_rig.history.checker import check_history
-from test_rig.history.model import format_of, iter_history, iter_pairs
+from test_rig.history.model import FORMATS, format_of, iter_history, iter_pairs
+from test_rig.options import option
 from test_rig.results import RunResult
 
 WORKLOADS = ("list-append", "rw-register", "bank")
@@ -19,15 +20,23 @@ WORKLOADS = ("list-append", "rw-register", "bank")
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """How to read and judge a history: as the `check` command's options give them (names not yet checked)."""
+    """How to read and judge a history: as the `check` command's options give them (names not yet checked), each
+    with its help (test_rig.options: the command's options are made from them)."""
 
-    workload: str | None = None
-    fmt: str | None = None
-    models: Sequence[str] = ()
-    anomalies: Sequence[str] = ()
-    wfr_keys: bool = False
-    total: int | None = None
-    time_limit: float = 60.0
+    workload: str | None = option(None, "The workload the history is of (default: told from its first "
+                                  "operations).", choices=WORKLOADS)
+    fmt: str | None = option(None, "jsonl, json (Elle's) or edn (Jepsen's history.edn); default: from the file "
+                             "name.", choices=FORMATS, flag="--format")
+    models: tuple[str, ...] = option((), "The model(s) the history must satisfy, Elle's names (default: "
+                                     "serializable, or none with --anomalies).", flag="--consistency-model",
+                                     metavar="MODEL")
+    anomalies: tuple[str, ...] = option((), "Anomaly types that make the history invalid (comma-separated), as "
+                                        "Elle's :anomalies.", metavar="NAMES")
+    wfr_keys: bool = option(False, "rw-register: a transaction that reads a key and then writes it orders the two "
+                            "versions (Elle's :wfr-keys?).")
+    total: int | None = option(None, "bank: the fixed total of all balances (default 100).")
+    time_limit: float = option(60.0, "Seconds the cycle search may take; past it the verdict is unknown unless "
+                               "already invalid.", low=0.1)
 
 
 def check_file(history_path: str, options: CheckOptions) -> RunResult:
