@@ -40,6 +40,9 @@ class Scope:
     subqueries: bool = True
     depth: int = 0
 
+    def deeper(self) -> Scope:
+        return Scope(self.columns, self.aggregates, self.subqueries, self.depth + 1)
+
 
 @dataclass
 class Generator:
@@ -238,12 +241,12 @@ class Generator:
         if f == "bool":
             return self.predicate(scope)
         leaf = scope.depth >= self.max_depth or r.random() < 0.35
-        cols = [c for c in scope.columns if _fits(c.type, t)]
         if leaf:
+            cols = [c for c in scope.columns if _fits(c.type, t)]
             if cols and r.random() < 0.8:
                 return r.choice(cols)
             return A.Const(self.literal(t), t)
-        inner = replace(scope, depth=scope.depth + 1)
+        inner = scope.deeper()
         if f == "int":
             return self._int(inner, t)
         if f == "decimal":
@@ -254,6 +257,7 @@ class Generator:
             return self._str(inner, t)
         if f in ("date", "datetime"):
             return self._date(inner, t)
+        cols = [c for c in scope.columns if _fits(c.type, t)]
         if cols and r.random() < 0.7:
             return r.choice(cols)
         return A.Const(self.literal(t), t)
@@ -384,7 +388,7 @@ class Generator:
         r = self.rng
         b = A.T("bool")
         deep = scope.depth >= self.max_depth
-        inner = replace(scope, depth=scope.depth + 1)
+        inner = scope.deeper()
         pick = r.randrange(12) if not deep else r.choice((0, 0, 1, 2))
         if pick in (0, 5):
             left_t, right_t = self._comparable(scope)
@@ -436,7 +440,8 @@ class Generator:
         target = r.choice(cols)
         left_t = target.type
         q = A.Select((A.Item(target, "x"),), A.TableRef(table.name, alias), where=where)
-        return A.InQuery(self.expr(left_t, replace(scope, subqueries=False)), q, r.random() < 0.3)
+        outer = Scope(scope.columns, scope.aggregates, False, scope.depth)
+        return A.InQuery(self.expr(left_t, outer), q, r.random() < 0.3)
 
     def _comparable(self, scope: Scope) -> tuple[A.T, A.T]:
         """Two types that compare without a collation mix: numbers with numbers, a string with a string of the
@@ -457,9 +462,13 @@ class Generator:
 
     # ------------------------------------------------------------------ queries
 
-    def case(self) -> A.Case_:
+    def case(self, upto: str = "query") -> A.Case_:
         """One query case: its sources, a base SELECT, a predicate, group-by columns, a HAVING condition, an
-        aggregate, and a whole query for the plans oracle."""
+        aggregate, and a whole query for the plans oracle, drawn in that order up to the part `upto` (one of
+        ast.CASE_PARTS: the oracles chosen may read no more; NoREC and TLP WHERE read only the base and the
+        predicate, and the rest was half of a case's cost). The parts not drawn are left empty, the whole query
+        then being the base with its predicate. All parts drawn, the same seed gives the same cases as before
+        `upto` was there."""
         r = self.rng
         sources: list[tuple[A.Source, list[A.Col]]] = []
         with_: tuple[str, A.Query] | None = None
@@ -477,7 +486,7 @@ class Generator:
                 query: A.Query = inner
                 if r.random() < 0.4:
                     strings = any(c.type.family == "str" for c in cols)
-                    query = A.SetOp(inner, replace(inner, where=self.predicate(Scope(cols, subqueries=False))),
+                    query = A.SetOp(inner, A.evolve(inner, where=self.predicate(Scope(cols, subqueries=False))),
                                     "UNION ALL" if strings else r.choice(("UNION", "UNION ALL")))
                 shape = tuple((c.name, c.type) for c in cols)
                 if r.random() < 0.5:
@@ -503,9 +512,17 @@ class Generator:
         items = [A.Item(c, f"r{i}") for i, c in enumerate(picked)]
         if r.random() < 0.3:
             t = self._any_type(scope)
-            items.append(A.Item(self.expr(t, replace(scope, subqueries=False, depth=1)), f"r{len(items)}"))
+            items.append(A.Item(self.expr(t, Scope(scope.columns, scope.aggregates, False, 1)), f"r{len(items)}"))
         base = A.Select(tuple(items), sources[0][0], tuple(joins))
         predicate = self.predicate(scope)
+        indexes = []
+        for source, _ in sources:
+            if isinstance(source, A.TableRef):
+                table_ = next((t for t in self.tables if t.name == source.name), None)
+                if table_ is not None:
+                    indexes += [(source.alias, i.name) for i in table_.indexes]
+        if upto == "predicate":
+            return self._partial(base, predicate, with_, tuple(indexes))
         group_by = tuple(r.sample(columns, r.randint(1, min(2, len(columns)))))
         exact = [c for c in columns if c.type.family in ("int", "decimal")]
         # Only non-string group columns: a group of strings equal under the collation ('A', 'a ') shows one of
@@ -517,6 +534,8 @@ class Generator:
             agg = A.Agg(r.choice(("SUM", "COUNT", "MIN", "MAX")), r.choice(exact), A.T("decimal"))
             having = A.Op("binary", r.choice(("<", ">", "=", ">=")), (agg, A.Const(self.literal(A.T("int")),
                                                                                    A.T("int"))), A.T("bool"))
+        if upto == "grouping":
+            return self._partial(base, predicate, with_, tuple(indexes), group_by=group_by, having=having)
         numeric = [c for c in columns if c.type.family in ("int", "decimal", "real")]
         func = r.choice(("MIN", "MAX", "SUM", "COUNT", "AVG", "COUNT(*)"))
         aggregate: A.Agg
@@ -527,31 +546,37 @@ class Generator:
         else:
             arg = r.choice(columns)
             aggregate = A.Agg(func, arg, arg.type, distinct=func == "COUNT" and r.random() < 0.3)
+        if upto == "aggregate":
+            return self._partial(base, predicate, with_, tuple(indexes), group_by=group_by, having=having,
+                                 aggregate=aggregate)
         query = self._whole(base, predicate, group_by, having, aggregate)
-        indexes = []
-        for source, _ in sources:
-            if isinstance(source, A.TableRef):
-                table_ = next((t for t in self.tables if t.name == source.name), None)
-                if table_ is not None:
-                    indexes += [(source.alias, i.name) for i in table_.indexes]
         if with_ is not None:
             query = A.With(with_[0], with_[1], query)
         return A.Case_(base, predicate, query, aggregate, group_by, having, tuple(indexes), with_)
+
+    @staticmethod
+    def _partial(base: A.Select, predicate: A.Expr, with_: tuple[str, A.Query] | None,
+                 indexes: tuple[tuple[str, str], ...], *, group_by: tuple[A.Expr, ...] = (),
+                 having: A.Expr | None = None, aggregate: A.Agg | None = None) -> A.Case_:
+        query: A.Query = A.evolve(base, where=predicate)
+        if with_ is not None:
+            query = A.With(with_[0], with_[1], query)
+        return A.Case_(base, predicate, query, aggregate, group_by, having, indexes, with_)
 
     def _whole(self, base: A.Select, predicate: A.Expr, group_by: tuple[A.Expr, ...], having: A.Expr,
                aggregate: A.Agg) -> A.Query:
         r = self.rng
         pick = r.random()
         if pick < 0.4:
-            return replace(base, where=predicate, distinct=r.random() < 0.3)
+            return A.evolve(base, where=predicate, distinct=r.random() < 0.3)
         if pick < 0.7:
             items = (*tuple(A.Item(g, f"g{i}") for i, g in enumerate(group_by)), A.Item(aggregate, "agg"))
-            return replace(base, items=items, where=predicate if r.random() < 0.6 else None, group_by=group_by,
+            return A.evolve(base, items=items, where=predicate if r.random() < 0.6 else None, group_by=group_by,
                            having=having if r.random() < 0.5 else None)
         if pick < 0.85:
-            return replace(base, items=(A.Item(aggregate, "agg"),), where=predicate)
-        left = replace(base, where=predicate)
-        right = replace(base, where=A.Op("prefix", "NOT", (predicate,), A.T("bool")))
+            return A.evolve(base, items=(A.Item(aggregate, "agg"),), where=predicate)
+        left = A.evolve(base, where=predicate)
+        right = A.evolve(base, where=A.Op("prefix", "NOT", (predicate,), A.T("bool")))
         return A.SetOp(left, right, r.choice(("UNION", "UNION ALL")))
 
 

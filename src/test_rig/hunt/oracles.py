@@ -13,7 +13,7 @@ returns and hands the rows to `judge`, so every oracle can be tested on result s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from test_rig.hunt import ast as A
@@ -73,8 +73,8 @@ def _partitions(case: A.Case_, select: A.Select, clause: str = "where") -> tuple
     b = A.T("bool")
     parts = (p, A.Op("prefix", "NOT", (p,), b), A.Op("postfix", "IS NULL", (p,), b))
     if clause == "having":
-        return tuple(replace(select, having=x) for x in parts)  # type: ignore[return-value]
-    return tuple(replace(select, where=x) for x in parts)  # type: ignore[return-value]
+        return tuple(A.evolve(select, having=x) for x in parts)  # type: ignore[return-value]
+    return tuple(A.evolve(select, where=x) for x in parts)  # type: ignore[return-value]
 
 
 def _union(selects: Sequence[A.Select], op: str) -> str:
@@ -136,14 +136,14 @@ class TlpDistinct(_ComparesRows):
     name: str = "tlp-distinct"
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
-        q = replace(case.base, distinct=True)
+        q = A.evolve(case.base, distinct=True)
         return Check(self.name, (_with(case, R.select(q)), _with(case, _union(_partitions(case, q), "UNION"))),
                      ("the DISTINCT query", "the UNION of its partitions by WHERE p, NOT p, p IS NULL"), fold=True)
 
 
 def _grouped(case: A.Case_) -> A.Select:
     items = tuple(A.Item(g, f"g{i}") for i, g in enumerate(case.group_by))
-    return replace(case.base, items=items, group_by=case.group_by)
+    return A.evolve(case.base, items=items, group_by=case.group_by)
 
 
 @dataclass(frozen=True)
@@ -185,13 +185,13 @@ class TlpAggregate(_ComparesRows):
             return None
         if agg.func == "AVG":
             assert agg.arg is not None
-            total = replace(case.base, items=(A.Item(agg, "a"),))
-            parts = replace(case.base, items=(A.Item(A.Agg("SUM", agg.arg, agg.type), "s"),
+            total = A.evolve(case.base, items=(A.Item(agg, "a"),))
+            parts = A.evolve(case.base, items=(A.Item(A.Agg("SUM", agg.arg, agg.type), "s"),
                                               A.Item(A.Agg("COUNT", agg.arg, A.T("int")), "c")))
             combined = f"SELECT SUM(u.s) / SUM(u.c) AS a FROM ({_union(_partitions(case, parts), 'UNION ALL')}) AS u"
             return Check(self.name, (_with(case, R.select(total)), _with(case, combined)),
                          ("AVG over the query", "SUM / COUNT over its partitions"), fold=True, approximate=True)
-        total = replace(case.base, items=(A.Item(agg, "a"),))
+        total = A.evolve(case.base, items=(A.Item(agg, "a"),))
         combined = (f"SELECT {_COMBINE[agg.func]}(u.a) AS a FROM "
                     f"({_union(_partitions(case, total), 'UNION ALL')}) AS u")
         return Check(self.name, (_with(case, R.select(total)), _with(case, combined)),
@@ -205,9 +205,9 @@ class NoRec(_ComparesRows):
 
     def derive(self, case: A.Case_, dialect: Dialect, turn: int = 0) -> Check | None:
         count = A.Agg("COUNT", None, A.T("int"))
-        optimized = replace(case.base, items=(A.Item(count, "n"),), where=case.predicate)
+        optimized = A.evolve(case.base, items=(A.Item(count, "n"),), where=case.predicate)
         flag = A.Op("postfix", "IS TRUE", (case.predicate,), A.T("bool"))
-        inner = replace(case.base, items=(A.Item(flag, "f"),))
+        inner = A.evolve(case.base, items=(A.Item(flag, "f"),))
         reference = f"SELECT COALESCE(SUM(u.f), 0) AS n FROM ({R.select(inner)}) AS u"
         return Check(self.name, (_with(case, R.select(optimized)), _with(case, reference)),
                      ("COUNT(*) WHERE p", "SUM(p IS TRUE) over every row"))
@@ -228,10 +228,10 @@ def _aliases(q: A.Query) -> list[str]:
 def _apply(q: A.Query, hints: str, index_hint: str) -> A.Query:
     if isinstance(q, A.Select):
         derived = not isinstance(q.source, A.TableRef)
-        return replace(q, hints=hints, index_hint="" if derived else index_hint)
+        return A.evolve(q, hints=hints, index_hint="" if derived else index_hint)
     if isinstance(q, A.SetOp):
-        return replace(q, left=_apply(q.left, hints, index_hint), right=_apply(q.right, hints, index_hint))
-    return replace(q, body=_apply(q.body, hints, index_hint))
+        return A.evolve(q, left=_apply(q.left, hints, index_hint), right=_apply(q.right, hints, index_hint))
+    return A.evolve(q, body=_apply(q.body, hints, index_hint))
 
 
 def _chooses(q: A.Query) -> bool:
@@ -288,6 +288,17 @@ class Errors:
 
     def judge(self, check: Check, results: Sequence[Sequence[Row]]) -> Mismatch | None:
         return None
+
+
+#: The last part of a case (ast.CASE_PARTS) each oracle reads: a case is drawn only up to what the chosen oracles
+#: read. An oracle not listed (a test's own) gets the whole case.
+READS = {"tlp-where": "predicate", "tlp-distinct": "predicate", "norec": "predicate", "tlp-group-by": "grouping",
+         "tlp-having": "grouping", "tlp-aggregate": "aggregate", "plans": "query", "errors": "query"}
+
+
+def case_parts(oracles: Sequence[Oracle]) -> str:
+    """The part of a case up to which `oracles` read it."""
+    return max((READS.get(o.name, "query") for o in oracles), key=A.CASE_PARTS.index, default="query")
 
 
 ORACLES: dict[str, Oracle] = {o.name: o for o in (TlpWhere(), TlpHaving(), TlpDistinct(), TlpGroupBy(),

@@ -4,44 +4,88 @@ servers' operator precedence (which differs: `!` and NOT, `||`, XOR); identifier
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from test_rig.hunt import ast as A
 from test_rig.hunt.dialect import Dialect
 
+#: Rendered text of composite expressions, by the node's identity. The oracles of one case render the same
+#: subtrees again and again (TLP's predicate in three partitions, the base query in every oracle's queries):
+#: rendering was the largest part of the hunt's own CPU (issue 19). The node is kept beside its text, so its
+#: id cannot be reused while the entry lives; the table is emptied when it grows past `_MEMO_LIMIT`.
+_memo: dict[int, tuple[A.Expr, str]] = {}
+_MEMO_LIMIT = 50_000
+
 
 def expr(e: A.Expr) -> str:
-    if isinstance(e, A.Const):
-        return e.text
-    if isinstance(e, A.Col):
+    if type(e) is A.Col:
         return f"{e.table}.{e.name}"
-    if isinstance(e, A.Op):
-        if e.kind == "binary":
-            return f"({expr(e.args[0])}) {e.op} ({expr(e.args[1])})"
-        if e.kind == "prefix":
-            return f"{e.op} ({expr(e.args[0])})"
-        if e.kind == "postfix":
-            return f"({expr(e.args[0])}) {e.op}"
-        return f"{e.op}(" + ", ".join(_arg(a) for a in e.args) + ")"
-    if isinstance(e, A.Case):
-        whens = " ".join(f"WHEN ({expr(c)}) THEN ({expr(v)})" for c, v in e.whens)
-        default = f" ELSE ({expr(e.default)})" if e.default is not None else ""
-        return f"CASE {whens}{default} END"
-    if isinstance(e, A.InList):
-        return f"({expr(e.expr)}) {'NOT IN' if e.negated else 'IN'} (" + ", ".join(f"({expr(i)})" for i in e.items) \
-            + ")"
-    if isinstance(e, A.Between):
-        return f"({expr(e.expr)}) {'NOT BETWEEN' if e.negated else 'BETWEEN'} ({expr(e.low)}) AND ({expr(e.high)})"
-    if isinstance(e, A.Cast):
-        return f"CAST(({expr(e.expr)}) AS {e.to})"
-    if isinstance(e, A.Agg):
-        inner = "*" if e.arg is None else f"{'DISTINCT ' if e.distinct else ''}({expr(e.arg)})"
-        return f"{e.func}({inner})"
-    if isinstance(e, A.Exists):
-        return f"{'NOT ' if e.negated else ''}EXISTS ({query(e.query)})"
-    if isinstance(e, A.InQuery):
-        return f"({expr(e.expr)}) {'NOT IN' if e.negated else 'IN'} ({query(e.query)})"
-    if isinstance(e, A.Scalar):
-        return f"({query(e.query)})"
+    if type(e) is A.Const:
+        return e.text
+    hit = _memo.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    text = _RENDER.get(type(e), _not_an_expression)(e)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[id(e)] = (e, text)
+    return text
+
+
+def _op(e: A.Op) -> str:
+    if e.kind == "binary":
+        return f"({expr(e.args[0])}) {e.op} ({expr(e.args[1])})"
+    if e.kind == "prefix":
+        return f"{e.op} ({expr(e.args[0])})"
+    if e.kind == "postfix":
+        return f"({expr(e.args[0])}) {e.op}"
+    return f"{e.op}(" + ", ".join(_arg(a) for a in e.args) + ")"
+
+
+def _case(e: A.Case) -> str:
+    whens = " ".join(f"WHEN ({expr(c)}) THEN ({expr(v)})" for c, v in e.whens)
+    default = f" ELSE ({expr(e.default)})" if e.default is not None else ""
+    return f"CASE {whens}{default} END"
+
+
+def _in_list(e: A.InList) -> str:
+    return f"({expr(e.expr)}) {'NOT IN' if e.negated else 'IN'} (" + ", ".join(f"({expr(i)})" for i in e.items) \
+        + ")"
+
+
+def _between(e: A.Between) -> str:
+    return f"({expr(e.expr)}) {'NOT BETWEEN' if e.negated else 'BETWEEN'} ({expr(e.low)}) AND ({expr(e.high)})"
+
+
+def _cast(e: A.Cast) -> str:
+    return f"CAST(({expr(e.expr)}) AS {e.to})"
+
+
+def _agg(e: A.Agg) -> str:
+    inner = "*" if e.arg is None else f"{'DISTINCT ' if e.distinct else ''}({expr(e.arg)})"
+    return f"{e.func}({inner})"
+
+
+def _exists(e: A.Exists) -> str:
+    return f"{'NOT ' if e.negated else ''}EXISTS ({query(e.query)})"
+
+
+def _in_query(e: A.InQuery) -> str:
+    return f"({expr(e.expr)}) {'NOT IN' if e.negated else 'IN'} ({query(e.query)})"
+
+
+def _scalar(e: A.Scalar) -> str:
+    return f"({query(e.query)})"
+
+
+def _not_an_expression(e: object) -> str:
     raise TypeError(f"not an expression: {e!r}")
+
+
+_RENDER: dict[type, Callable[[Any], str]] = {A.Op: _op, A.Case: _case, A.InList: _in_list, A.Between: _between,
+                                             A.Cast: _cast, A.Agg: _agg, A.Exists: _exists, A.InQuery: _in_query,
+                                             A.Scalar: _scalar}
 
 
 def _arg(a: A.Expr) -> str:

@@ -35,12 +35,13 @@ from test_rig.errors import (
 )
 from test_rig.hunt import ast as A
 from test_rig.hunt import render as R
+from test_rig.hunt.batch import BATCH_STATEMENTS, Step, plan, send
 from test_rig.hunt.compare import Row, jsonable
 from test_rig.hunt.dialect import Dialect, dialect_for
 from test_rig.hunt.expected import classify
 from test_rig.hunt.finding import Finding, signature, write_sql
 from test_rig.hunt.generator import GENERATOR_VERSION, Generator
-from test_rig.hunt.oracles import ORACLES, Check, Mismatch, Oracle, Plans
+from test_rig.hunt.oracles import ORACLES, Check, Mismatch, Oracle, Plans, case_parts
 from test_rig.hunt.reduce import Reduced, creates_what_it_reads, reduce
 
 #: Query cases per round before the worker starts again from a fresh schema.
@@ -198,6 +199,8 @@ class Worker:
         self.conn: Connection | None = None
         self.replay: Connection | None = None
         self.generator = Generator(hunt.spec.seed, number, hunt.dialect, hunt.switches)
+        #: how much of each case to draw: what the chosen oracles read
+        self.upto = case_parts(hunt.oracles)
         self.log: list[A.Statement] = []
         #: the statements the replay database holds now (None: unknown, rebuild it)
         self.replayed: list[A.Statement] | None = None
@@ -238,13 +241,21 @@ class Worker:
         return conn
 
     def note(self, sql: str) -> None:
-        self.hunt.stats.statements += 1
-        self.recent.append(sql)
+        self.sent([sql])
+
+    def sent(self, statements: Sequence[str]) -> None:
+        """`statements` ran, in one round trip: counted, kept as recent, logged one a line, after a comment
+        line that says they went at once when there are several (benchmarks/hunt.py sends them so again)."""
+        stats, stream = self.hunt.stats, self.hunt.log_stream
+        stats.statements += len(statements)
+        self.recent.extend(statements)
         if len(self.recent) > 20:
-            del self.recent[0]
-        if self.hunt.log_stream is not None:
-            self.hunt.log_stream.write(f"{sql};\n" if self.hunt.spec.connections == 1 == self.hunt.spec.processes else
-                                       f"/* w{self.number} */ {sql};\n")
+            del self.recent[:-20]
+        if stream is not None:
+            tag = "" if self.hunt.spec.connections == 1 == self.hunt.spec.processes else f"/* w{self.number} */ "
+            if len(statements) > 1:
+                stream.write(f"-- {f'w{self.number}: ' if tag else ''}{len(statements)} statements in one round trip\n")
+            stream.write("".join(f"{tag}{sql};\n" for sql in statements))
 
     async def run(self) -> None:
         hunt = self.hunt
@@ -253,37 +264,109 @@ class Worker:
             self.answers.clear()
             hunt.stats.rounds += 1
             self.log = []
-            for statement in self.generator.setup():
-                await self.apply(statement)
+            steps = [self._statement_step(s) for s in self.generator.setup()]
             for _ in range(hunt.spec.cases_per_round):
                 between = self.generator.between_queries()
                 if between is not None:
-                    await self.apply(between)
-                case = self.generator.case()
+                    steps.append(self._statement_step(between))
+                case = self.generator.case(self.upto)
                 for oracle in hunt.oracles:
-                    await self.check(oracle, case)
+                    self.turn += 1
+                    derived = oracle.derive(case, hunt.dialect, self.turn)
+                    if derived is not None:
+                        steps.append(Step(oracle=oracle, case=case, check=derived))
+                if sum(len(s.check.queries) if s.check is not None else 1 for s in steps) >= BATCH_STATEMENTS:
+                    await self.play(steps)
+                    steps = []
+            await self.play(steps)
+
+    def _statement_step(self, statement: A.Statement) -> Step:
+        return Step(statement=statement, sql=R.statement(statement, self.hunt.dialect))
 
     async def apply(self, statement: A.Statement) -> None:
-        sql = R.statement(statement, self.hunt.dialect)
-        self.note(sql)
-        self.answers.clear()  # also when it fails: what changed is then not ours to know
-        assert self.conn is not None
-        try:
-            await self.conn.execute(sql)
-        except DatabaseError as e:
-            if await self._driver_error(e):
-                return
-            code = error_code(e)
-            self.hunt.stats.errors_by_code[code or 0] += 1
-            self.hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
-            judged = classify(self.hunt.dialect.kind, code, e.message)
-            if not judged.expected and self.hunt.errors_on:
-                await self.hunt.candidate(self, Candidate(judged.kind, ORACLES["errors"], list(self.log), None, None,
-                                                          f"{sql}: {judged.reason}", code, statement,
-                                                          e.message))
-            await self._reconnect_if_lost(judged.expected)
+        """One statement between queries, on its own."""
+        await self.play([self._statement_step(statement)])
+
+    async def check(self, oracle: Oracle, case: A.Case_) -> None:
+        """One oracle's check of `case`, on its own."""
+        self.turn += 1
+        derived = oracle.derive(case, self.hunt.dialect, self.turn)
+        if derived is not None:
+            await self.play([Step(oracle=oracle, case=case, check=derived)])
+
+    async def play(self, steps: Sequence[Step]) -> None:
+        """Run `steps` in order, as few round trips as the server's answers allow: one batch for all of them
+        (hunt/batch.py), and after an error a new batch from the step after the one that failed. Each step's
+        outcome is taken as when it ran alone: a statement joins the round's log, a check is judged on its rows,
+        an error is judged (a candidate when unexpected, the connection replaced when lost) and the steps after
+        it see the session and the cache of answers as it left them."""
+        i = 0
+        while i < len(steps):
+            assert self.conn is not None
+            batch = plan(steps[i:], self.answers)
+            rows, error = await send(self.conn, batch.statements)
+            self.sent(batch.statements[:len(rows) + (error is not None)])
+            for step, ref in zip(steps[i:], batch.refs, strict=True):
+                i += 1
+                if isinstance(ref, int):
+                    self.answers.clear()  # also when it fails: what changed is then not ours to know
+                    assert step.statement is not None
+                    if ref < len(rows):
+                        self.log.append(step.statement)
+                        continue
+                    assert error is not None
+                    await self._statement_failed(step.statement, step.sql, error)
+                    break
+                assert step.oracle is not None and step.case is not None and step.check is not None
+                if all(not isinstance(r, int) or r < len(rows) for r in ref):
+                    results = [rows[r] if isinstance(r, int) else r for r in ref]
+                    for sql, r in zip(step.check.queries, ref, strict=True):
+                        if isinstance(r, int):
+                            self.answers[sql] = rows[r]
+                    await self._judge(step.oracle, step.case, step.check, results)
+                    continue
+                # The first check with a query that did not run holds the one that failed (the batch lists each
+                # check's new queries in its own order, after every earlier check's).
+                assert error is not None
+                await self._check_failed(step.oracle, step.case, step.check, batch.statements[len(rows)], error)
+                break
+
+    async def _statement_failed(self, statement: A.Statement, sql: str, e: DatabaseError) -> None:
+        if await self._driver_error(e):
             return
-        self.log.append(statement)
+        code = error_code(e)
+        self.hunt.stats.errors_by_code[code or 0] += 1
+        self.hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
+        judged = classify(self.hunt.dialect.kind, code, e.message)
+        if not judged.expected and self.hunt.errors_on:
+            await self.hunt.candidate(self, Candidate(judged.kind, ORACLES["errors"], list(self.log), None, None,
+                                                      f"{sql}: {judged.reason}", code, statement, e.message))
+        await self._reconnect_if_lost(judged.expected)
+
+    async def _judge(self, oracle: Oracle, case: A.Case_, derived: Check, results: Sequence[Sequence[Row]]) -> None:
+        hunt = self.hunt
+        mismatch = oracle.judge(derived, results)
+        hunt.stats.checked[oracle.name] += 1
+        if mismatch is not None:
+            await hunt.candidate(self, Candidate("wrong-result", oracle, list(self.log), case, derived,
+                                                 mismatch.describe(derived)))
+        hunt.count_check()
+
+    async def _check_failed(self, oracle: Oracle, case: A.Case_, derived: Check, sql: str,
+                            e: DatabaseError) -> None:
+        hunt = self.hunt
+        self.answers.clear()  # a lost connection's replacement has its session at the defaults
+        hunt.stats.skipped[oracle.name] += 1
+        if await self._driver_error(e):
+            return
+        code = error_code(e)
+        hunt.stats.errors_by_code[code or 0] += 1
+        hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
+        judged = classify(hunt.dialect.kind, code, e.message)
+        if not judged.expected and hunt.errors_on:
+            await hunt.candidate(self, Candidate(judged.kind, oracle, list(self.log), case, derived,
+                                                 f"{sql}: {judged.reason}", code, message=e.message))
+        await self._reconnect_if_lost(judged.expected)
 
     async def _driver_error(self, e: DatabaseError) -> bool:
         """True (and the connection replaced) when `e` is the client's own failure, not the server's answer."""
@@ -315,44 +398,6 @@ class Worker:
                 self.note(sql)
                 await self.conn.execute(sql)
 
-    async def check(self, oracle: Oracle, case: A.Case_) -> None:
-        hunt = self.hunt
-        self.turn += 1
-        derived = oracle.derive(case, hunt.dialect, self.turn)
-        if derived is None:
-            return
-        results: list[Sequence[Row]] = []
-        assert self.conn is not None
-        for sql in derived.queries:
-            known = self.answers.get(sql)
-            if known is not None:
-                results.append(known)
-                continue
-            self.note(sql)
-            try:
-                results.append(await self.conn.fetch(sql))
-                self.answers[sql] = results[-1]
-            except DatabaseError as e:
-                self.answers.clear()  # a lost connection's replacement has its session at the defaults
-                hunt.stats.skipped[oracle.name] += 1
-                if await self._driver_error(e):
-                    return
-                code = error_code(e)
-                hunt.stats.errors_by_code[code or 0] += 1
-                hunt.stats.error_messages.setdefault(code or 0, e.message[:300])
-                judged = classify(hunt.dialect.kind, code, e.message)
-                if not judged.expected and hunt.errors_on:
-                    await hunt.candidate(self, Candidate(judged.kind, oracle, list(self.log), case, derived,
-                                                         f"{sql}: {judged.reason}", code, message=e.message))
-                await self._reconnect_if_lost(judged.expected)
-                return
-        mismatch = oracle.judge(derived, results)
-        hunt.stats.checked[oracle.name] += 1
-        if mismatch is not None:
-            await hunt.candidate(self, Candidate("wrong-result", oracle, list(self.log), case, derived,
-                                                 mismatch.describe(derived)))
-        hunt.count_check()
-
     # ------------------------------------------------------------------ replay
 
     async def outcome(self, candidate: Candidate, statements: Sequence[A.Statement],
@@ -366,16 +411,20 @@ class Worker:
             self.replayed = None
             self.replay = await self.fresh(self.replay_database, self.replay)
             conn = self.replay
-            for i, s in enumerate(statements):
-                try:
-                    await conn.execute(R.statement(s, hunt.dialect))
-                except DatabaseError as e:
-                    if conn.closed or not classify(hunt.dialect.kind, error_code(e), e.message).expected:
-                        conn.abort()  # lost, out of step (the driver's own failure) or about to be closed
-                        self.replay = conn = await self._connect(self.replay_database)
-                        for earlier in statements[:i]:  # the session as the statements so far have set it
-                            if isinstance(earlier, A.SetSession):
-                                await conn.execute(R.statement(earlier, hunt.dialect))
+            rendered = [R.statement(s, hunt.dialect) for s in statements]
+            i = 0
+            while i < len(rendered):  # in one round trip, or one more after each statement that failed
+                done, e = await send(conn, rendered[i:])
+                if e is None:
+                    break
+                i += len(done)
+                if conn.closed or not classify(hunt.dialect.kind, error_code(e), e.message).expected:
+                    conn.abort()  # lost, out of step (the driver's own failure) or about to be closed
+                    self.replay = conn = await self._connect(self.replay_database)
+                    for earlier in statements[:i]:  # the session as the statements so far have set it
+                        if isinstance(earlier, A.SetSession):
+                            await conn.execute(R.statement(earlier, hunt.dialect))
+                i += 1
             self.replayed = list(statements)
         conn = self.replay
         if candidate.failing is not None:  # an unexpected error of a statement between queries
@@ -390,26 +439,21 @@ class Worker:
         derived = oracle.derive(case, hunt.dialect, 0)
         if derived is None:
             return False, None, [], None
-        results: list[Any] = []
-        rows: list[Sequence[Row]] = []
-        for sql in derived.queries:
-            try:
-                got = await conn.fetch(sql)
-            except DatabaseError as e:
-                code = error_code(e)
-                judged = classify(hunt.dialect.kind, code, e.message)
-                if conn.closed or not judged.expected:
-                    # lost, the driver's own failure (its packets may be out of step), or an error after which
-                    # the server may close the connection (a recovered panic): the next replay starts afresh
-                    conn.abort()
-                    self.replayed = None
-                    self.replay = await self._connect(self.replay_database)
-                if e.code is None and not is_lost_connection(e):
-                    return False, derived, [*results, f"client error {e}"], None
-                same = candidate.kind != "wrong-result" and code == candidate.code and not judged.expected
-                return same, derived, [*results, f"error {e}"], None
-            rows.append(got)
-            results.append(jsonable(got))
+        rows, error = await send(conn, derived.queries)
+        results: list[Any] = [jsonable(r) for r in rows]
+        if error is not None:
+            code = error_code(error)
+            judged = classify(hunt.dialect.kind, code, error.message)
+            if conn.closed or not judged.expected:
+                # lost, the driver's own failure (its packets may be out of step), or an error after which
+                # the server may close the connection (a recovered panic): the next replay starts afresh
+                conn.abort()
+                self.replayed = None
+                self.replay = await self._connect(self.replay_database)
+            if error.code is None and not is_lost_connection(error):
+                return False, derived, [*results, f"client error {error}"], None
+            same = candidate.kind != "wrong-result" and code == candidate.code and not judged.expected
+            return same, derived, [*results, f"error {error}"], None
         if candidate.kind != "wrong-result":
             return False, derived, results, None
         mismatch = oracle.judge(derived, rows)
