@@ -1,0 +1,145 @@
+"""A user task's connection on the fast load path (load.fast_conn) against the sandbox servers: the same answers as
+db.Connection's for every kind of column, statement and error, the transaction flag from the server, a killed
+connection lost and marked closed, TLS, and the connection handed back to the driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from test_rig.db import Connection, Target, connect
+from test_rig.environment import run_async
+from test_rig.errors import DatabaseError, is_lost_connection
+from test_rig.load.fast_conn import FastConnection
+from test_rig.servers.sandbox import Sandbox, SandboxState
+
+
+def target(state: SandboxState, **kw: object) -> Target:
+    return Target("fast-conn", state.host, state.port, "root", "", "test", 5, **kw)  # type: ignore[arg-type]
+
+
+#: Statements whose answers are compared, with their arguments: every decoding path of a text-protocol row.
+READS: list[tuple[str, tuple[object, ...] | dict[str, object] | None]] = [
+    ("SELECT 1, -2, 18446744073709551615, 1.5, 2.5e3, NULL, CAST(2.5 AS DECIMAL(4,2)), 'text', _binary 'ab', "
+     "x'00ff', b'101', REPEAT('é', 3), DATE '2024-02-29', TIMESTAMP '2024-02-29 12:34:56.123456', "
+     "TIME '-838:59:59', JSON_OBJECT('a', 1), CAST(5 AS UNSIGNED), YEAR(NOW()) > 2000", None),
+    ("SELECT %s, %s, %s, %s, %s", (7, "it's", b"\x00\x01", None, 2.25)),
+    ("SELECT %(a)s + %(b)s", {"a": 40, "b": 2}),
+    ("SELECT id, v FROM fast_conn_t WHERE id > %s ORDER BY id", (0,)),
+    ("SELECT id FROM fast_conn_t WHERE id < 0", None),
+    ("DO 1", None),
+    ("SELECT REPEAT('x', 70000)", None),  # a row of more than 64 KB, in several reads
+]
+
+
+async def _table(conn: Connection) -> None:
+    await conn.execute("DROP TABLE IF EXISTS fast_conn_t")
+    await conn.execute("CREATE TABLE fast_conn_t (id INT PRIMARY KEY, v VARCHAR(300))")
+    await conn.execute("INSERT INTO fast_conn_t VALUES " + ",".join(f"({i}, REPEAT('v', {i}))" for i in range(1, 300)))
+
+
+def test_answers_equal_the_drivers(any_server: SandboxState) -> None:
+    async def main() -> list[tuple[object, object, object, object]]:
+        conn = await connect(target(any_server))
+        fast = FastConnection(conn)
+        try:
+            await _table(conn)
+            compared = []
+            for sql, args in READS:
+                for _ in range(2):  # the second time through the shortcut for a column list seen before
+                    mine = await fast.fetch(sql, args)
+                    mine_result = await fast.execute(sql, args)
+                    fast.release()
+                    compared.append((mine, await conn.fetch(sql, args), mine_result, await conn.execute(sql, args)))
+            return compared
+        finally:
+            await conn.close()
+
+    for mine, theirs, mine_result, their_result in run_async(main):
+        assert mine == theirs and type(mine) is type(theirs)
+        assert mine_result == their_result
+
+
+def test_writes_errors_and_the_transaction_flag(sandbox: SandboxState) -> None:
+    async def main() -> list[object]:
+        conn = await connect(target(sandbox))
+        fast = FastConnection(conn)
+        seen: list[object] = []
+        try:
+            await _table(conn)
+            seen.append((await fast.execute("UPDATE fast_conn_t SET v = 'u' WHERE id <= %s", (3,))).rowcount)
+            seen.append(await fast.fetch("DELETE FROM fast_conn_t WHERE id = 1"))
+            await fast.execute("BEGIN")
+            seen.append(conn.in_transaction)
+            await fast.execute("INSERT INTO fast_conn_t VALUES (%s, %s)", (1000, "new"))
+            seen.append(await fast.scalar("SELECT COUNT(*) FROM fast_conn_t"))
+            await fast.execute("ROLLBACK")
+            seen.append(conn.in_transaction)
+            seen.append(await fast.query("SELECT v FROM fast_conn_t WHERE id IN (2, 4) ORDER BY id"))
+            for bad in ("SELECT * FROM no_such_table_here", "SELEC 1", "INSERT INTO fast_conn_t VALUES (2, 'dup')"):
+                try:
+                    await fast.fetch(bad)
+                except DatabaseError as e:
+                    seen.append((e.code, bad in str(e.context)))
+            seen.append(await fast.scalar("SELECT 6*7"))  # the connection goes on after errors
+            seen.append(await fast.raw.cursor().execute("SELECT 1"))  # the driver has it back when asked
+            seen.append(await conn.scalar("SELECT 7"))
+        finally:
+            await conn.close()
+        return seen
+
+    assert run_async(main) == [3, [], True, 299, False, [("u",), ("v" * 4,)], (1146, True), (1064, True),
+                               (1062, True), 42, 1, 7]
+
+
+def test_a_killed_connection_is_lost_and_marked_closed(sandbox: SandboxState) -> None:
+    async def main() -> tuple[bool, bool, bool, int | None]:
+        conn = await connect(target(sandbox))
+        fast = FastConnection(conn)
+        admin = await connect(target(sandbox))
+        try:
+            thread = await fast.scalar("SELECT CONNECTION_ID()")
+            await admin.execute(f"KILL CONNECTION {int(thread)}")
+            try:
+                await fast.fetch("SELECT SLEEP(1)")
+            except DatabaseError as e:
+                lost = is_lost_connection(e)
+                code = e.code
+            try:
+                await fast.fetch("SELECT 1")
+            except DatabaseError as e:
+                again = is_lost_connection(e)
+            return lost, again, conn.closed, code
+        finally:
+            await admin.close()
+            await conn.close()
+
+    lost, again, closed, code = run_async(main)
+    assert (lost, again, closed) == (True, True, True)
+    assert code in (1927, 2013)
+
+
+@pytest.fixture(scope="module")
+def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    box = Sandbox(tmp_path_factory.mktemp("fast-conn-tls-sandbox"), tls=True)
+    state = box.start()
+    yield state
+    box.destroy()
+
+
+def test_tls_connections(tls_box: SandboxState) -> None:
+    async def main() -> tuple[object, object]:
+        conn = await connect(target(tls_box, ssl_mode="verify-identity", ssl_ca=tls_box.ssl_ca))
+        fast = FastConnection(conn)
+        try:
+            cipher = await fast.scalar("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
+                                       "WHERE VARIABLE_NAME = 'Ssl_cipher'")
+            return cipher, await fast.fetch("SELECT REPEAT('t', 100000)")
+        finally:
+            fast.release()
+            await conn.close()
+
+    cipher, rows = run_async(main)
+    assert str(cipher).startswith("TLS_")
+    assert rows == (("t" * 100000,),)
