@@ -8,7 +8,8 @@ started by test-rig, whose server process it finds for the CPU figures).
 For each: `test-rig hunt --duration D --log FILE --reduce-time 0` (findings confirmed but not reduced: reduction
 is measured apart, as the median seconds in a run's `reduction_seconds`), then the statements of that log
 (setup, DML, DDL and every checked query, in the order each connection sent them) replayed by a bare asyncmy
-loop, one connection per hunt connection, rows fetched and dropped, twice: in the same round trips as the hunt
+loop (with the hunt's cursor, which sends no SHOW WARNINGS), one connection per hunt connection, rows fetched and
+dropped, twice: in the same round trips as the hunt
 sent them (the log's "-- N statements in one round trip" lines; the floor for the same work) and one statement
 a round trip (as the hunt sent them before it batched). Printed: checked queries per second for the hunt and
 for both loops (the same checks over the loop's time), the ratio hunt / bare in the same round trips (target
@@ -104,9 +105,11 @@ async def bare(port: int, trips: dict[int, list[list[str]]], batched: bool, pid:
     the rest of a round trip is sent on after one, as the hunt did). (seconds, client CPU, server CPU)."""
     import asyncmy
 
+    from test_rig.hunt.batch import quiet_cursor
+
     async def one(groups: list[list[str]]) -> None:
         conn = await asyncmy.connect(host="127.0.0.1", port=port, user="root", password="", autocommit=True)
-        cur = conn.cursor()
+        cur = conn.cursor(quiet_cursor())  # as the hunt's: no SHOW WARNINGS after a statement that left one
         for group in groups if batched else [[s] for g in groups for s in g]:
             left = group
             while left:

@@ -19,7 +19,7 @@ def test_signature_abstracts_literals_columns_and_types_and_keeps_operators_and_
                   ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c0) > (1))"])
     e = signature("wrong-result", "norec", SERVER, CREATE, ["SELECT COUNT(*) FROM t0 AS a0 WHERE ((a0.c0) >= (1))"])
     assert a == b == c and a != d and a != e
-    assert a[0] == "wrong-result|norec|mariadb-10.11|-|SELECT COUNT (*) FROM t WHERE ((c) > (?))"
+    assert a[0] == "wrong-result|mariadb-10.11|-|FROM t WHERE ((c) > (?))"
     assert a[1].startswith("h") and len(a[1]) == 11
 
 
@@ -42,7 +42,7 @@ def test_repro_has_statements_queries_and_both_results(tmp_path: Path) -> None:
     listing = tmp_path / "known.txt"
     listing.write_text("# reported\nsig|other\na.sql\n")
     today = signature("wrong-result", "norec", SERVER, f.statements, f.queries)  # the file re-signed
-    assert today[0] == "wrong-result|norec|mariadb-10.11|-|SELECT COUNT (*) FROM t ; SELECT ?"
+    assert today[0] == "wrong-result|mariadb-10.11|-|FROM t"
     assert read_known(listing) == {"sig|other", "sig|x", "h1", *today}
     assert read_known(tmp_path / "a.sql") == {"sig|x", "h1", *today}
 

@@ -1,7 +1,9 @@
-"""The signature groups one bug found in many shapes and tells two bugs apart: the thirteen real bugs kept in
-tests/regressions/hunt/ sign thirteen ways; each of them with other constants, column types and names signs as
-itself; the TiDB NOT IN bug as a real 10-minute run reduced it, with other correlated conditions, joins and
-constants, signs as the kept file; an old reduced file given to --known is known by today's signature."""
+"""The signature groups one bug found in many shapes and by several oracles, and tells two bugs apart: the
+thirteen real bugs kept in tests/regressions/hunt/ sign thirteen ways; each of them with other constants, column
+types and names signs as itself; the TiDB NOT IN bug as a real 10-minute run reduced it, with other correlated
+conditions, joins and constants, signs as the kept file; one case's bug found by TLP WHERE, NoREC, TLP DISTINCT
+and TLP over an aggregate signs once, two bugs of one case's shape twice; an old reduced file given to --known is
+known by today's signature."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from test_rig.hunt import ast as A
+from test_rig.hunt.dialect import MARIADB
 from test_rig.hunt.finding import Finding, read_known, repro_sql, resign, signature
+from test_rig.hunt.oracles import ORACLES
 from test_rig.hunt.skeleton import skeleton
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
@@ -60,15 +65,15 @@ def test_the_thirteen_real_bugs_sign_thirteen_ways() -> None:
         signatures[path.name] = sign(statements, queries, oracle, server)
     assert len(set(signatures.values())) == 13, signatures
     assert signatures["tidb-null-aware-anti-join-duplicates-outer-row.sql"] == (
-        "wrong-result|tlp-where|tidb-8.4|-|SELECT c FROM t ; "
-        "( SELECT c FROM t WHERE ((?) NOT IN (SUBQUERY correlated)) ) UNION ALL "
-        "( SELECT c FROM t WHERE (NOT ((?) NOT IN (SUBQUERY correlated))) ) UNION ALL "
-        "( SELECT c FROM t WHERE (((?) NOT IN (SUBQUERY correlated)) IS NULL) )")
+        "wrong-result|tidb-8.4|-|FROM t WHERE ((?) NOT IN (SUBQUERY correlated))")
+    # a select item that computes something is part of the case (the IFNULL type bug is in it)
+    assert signatures["mariadb-ifnull-int-decimal-type-too-narrow-in-union.sql"] == (
+        "wrong-result|mariadb-10.11|-|FROM t WHERE (?) ITEMS IFNULL ((ABS ((?))) , (?))")
     # the session switch the reducer kept is part of the hashed-join-cache bug's signature
     assert "|SET SESSION join_cache_level = 8|" in signatures[
         "mariadb-hashed-join-cache-null-safe-equal-misses-null-keys.sql"]
-    assert "SET STATEMENT optimizer_switch='not_null_range_scan=on' FOR" in signatures[
-        "mariadb-not-null-range-scan-from-is-false-of-not-is-null.sql"]
+    assert "PLAN SET STATEMENT join_cache_level=0 / SET STATEMENT optimizer_switch='not_null_range_scan=on'" in \
+        signatures["mariadb-not-null-range-scan-from-is-false-of-not-is-null.sql"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -191,3 +196,73 @@ def test_the_report_shows_a_group_once_with_its_count_and_shapes() -> None:
     console = Console()
     render(console, data)
     assert "[red]NEW[/] wrong-result (tlp-where, seen 3x in 2 shapes, id h1): differ" in console.lines
+
+
+def oracle_queries(case: A.Case_) -> dict[str, list[str]]:
+    """What each oracle that reads the base and the predicate derives from `case` (as the runner sends them)."""
+    out = {}
+    for name in ("tlp-where", "tlp-distinct", "norec", "tlp-aggregate"):
+        check = ORACLES[name].derive(case, MARIADB, 0)
+        assert check is not None
+        out[name] = list(check.queries)
+    return out
+
+
+def composite_key_case(constant: str) -> A.Case_:
+    """The kept composite-key-prefix bug's case (a RIGHT JOIN whose ON compares a key column with a decimal
+    constant, WHERE on an outer column), with the constant given."""
+    i, b = A.T("int"), A.T("bool")
+    base = A.Select((A.Item(A.Col("a1", "c0", i), "r0"),), A.TableRef("t1", "a0"),
+                    (A.Join("STRAIGHT_JOIN", A.TableRef("t0", "a1"), None),
+                     A.Join("RIGHT JOIN", A.TableRef("t1", "a2"),
+                            A.Op("binary", "=", (A.Col("a2", "c2", i), A.Const(constant, A.T("decimal"))), b))))
+    predicate = A.Col("a1", "c0", i)
+    return A.Case_(base, predicate, A.evolve(base, where=predicate), A.Agg("MAX", A.Col("a1", "c0", i), i))
+
+
+def test_one_bug_found_by_four_oracles_groups_once_and_the_group_lists_them() -> None:
+    """TLP WHERE, TLP DISTINCT, NoREC and TLP over MAX, each with its own queries, one cause: one signature (the
+    oracle is not part of it, as it was when ~130 MariaDB findings of one run were nine causes), and the
+    finding that groups them counts each oracle's finds."""
+    server = {"kind": "mariadb", "version": "10.11.19-MariaDB-0+deb12u1"}
+    create = ["CREATE TABLE t0 (c0 TEXT)", "CREATE TABLE t1 (c0 VARCHAR(10) NOT NULL, c2 BOOL NOT NULL)"]
+    by_oracle = oracle_queries(composite_key_case("-2.25"))
+    assert len({q[1] for q in by_oracle.values()}) == 4  # four oracles' own queries
+    signatures = {name: signature("wrong-result", name, server, create, queries)
+                  for name, queries in by_oracle.items()}
+    assert len(set(signatures.values())) == 1, signatures
+    assert signatures["norec"][0] == "wrong-result|mariadb-10.11|-|FROM t JOIN ON ((c) = (?)) WHERE (c)"
+    # as the kept file, reduced by NoREC in an earlier run, signs
+    kept = REGRESSIONS / "mariadb-composite-key-prefix-ref-with-decimal-constant.sql"
+    oracle, kept_server, statements, queries = parts(kept.read_text())
+    assert sign(statements, queries, oracle, kept_server) == signatures["tlp-where"][0]
+    # grouped as the runner groups them (by signature id): one finding, with each oracle's count
+    finding = Finding("wrong-result", "tlp-where", server, 1, 0, "x", by_oracle["tlp-where"], ["a", "b"], [[], []],
+                      create, signature=signatures["tlp-where"][0], signature_id=signatures["tlp-where"][1])
+    groups = {finding.signature_id: finding}
+    for name in ("norec", "tlp-distinct", "norec", "tlp-aggregate"):
+        groups[signatures[name][1]].add(create, by_oracle[name], name)
+    assert list(groups) == [signatures["norec"][1]]
+    assert finding.count == 5
+    assert finding.to_dict()["oracles"] == {"tlp-where": 1, "norec": 2, "tlp-distinct": 1, "tlp-aggregate": 1}
+
+
+def test_two_bugs_of_one_shape_found_by_two_oracles_sign_two_ways() -> None:
+    """The same query shapes with another operator in the ON condition (`<=>`, the hashed join cache bug's) or
+    a computed select item: other causes, whichever oracle found each."""
+    server = {"kind": "mariadb", "version": "10.11.19-MariaDB-0+deb12u1"}
+    first = oracle_queries(composite_key_case("-2.25"))
+    case = composite_key_case("-2.25")
+    join = case.base.joins[1]
+    assert join.on is not None and isinstance(join.on, A.Op)
+    null_safe = A.evolve(case, base=A.evolve(case.base, joins=(case.base.joins[0],
+                                                               A.evolve(join, on=A.evolve(join.on, op="<=>")))))
+    second = oracle_queries(null_safe)
+    computed = A.evolve(case, base=A.evolve(case.base, items=(
+        A.Item(A.Op("func", "ABS", (A.Col("a1", "c0", A.T("int")),), A.T("int")), "r0"),)))
+    third = oracle_queries(computed)
+    a = signature("wrong-result", "tlp-where", server, [], first["tlp-where"])
+    b = signature("wrong-result", "norec", server, [], second["norec"])
+    c = signature("wrong-result", "tlp-where", server, [], third["tlp-where"])
+    d = signature("wrong-result", "norec", server, [], first["norec"])
+    assert len({a, b, c}) == 3 and a == d

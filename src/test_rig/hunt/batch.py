@@ -77,24 +77,23 @@ def plan(steps: Sequence[Step], answers: Mapping[str, Sequence[Row]]) -> Plan:
     return Plan(tuple(statements), tuple(refs))
 
 
-class _QuietCursor:
-    """Made a subclass of the driver's cursor on first use (the driver is imported when a hunt runs): asyncmy
-    sends SHOW WARNINGS after every statement that left a warning and logs each one, another round trip for
-    about one statement in sixteen of the hunt's (truncations, divisions by zero); the hunt reads no warning."""
+_quiet: list[Any] = []
 
-    cls: Any = None
 
-    @classmethod
-    def get(cls) -> Any:
-        if cls.cls is None:
-            from asyncmy.cursors import Cursor
+def quiet_cursor() -> Any:
+    """The driver's cursor class without its SHOW WARNINGS: asyncmy sends one after every statement that left a
+    warning, and logs each warning, another round trip for about one statement in sixteen of the hunt's
+    (truncations, divisions by zero), whose warnings nobody reads. Made on first use (the driver is imported
+    when a hunt runs)."""
+    if not _quiet:
+        from asyncmy.cursors import Cursor
 
-            class Quiet(Cursor):
-                async def _show_warnings(self, conn: Any) -> None:
-                    return None
+        class Quiet(Cursor):
+            async def _show_warnings(self, conn: Any) -> None:
+                return None
 
-            cls.cls = Quiet
-        return cls.cls
+        _quiet.append(Quiet)
+    return _quiet[0]
 
 
 async def send(conn: Connection, statements: Sequence[str]) -> tuple[list[Sequence[Row]], DatabaseError | None]:
@@ -104,7 +103,7 @@ async def send(conn: Connection, statements: Sequence[str]) -> tuple[list[Sequen
     out: list[Sequence[Row]] = []
     if not statements:
         return out, None
-    cursor = conn.raw.cursor(_QuietCursor.get())
+    cursor = conn.raw.cursor(quiet_cursor())
     try:
         await cursor.execute(";".join(statements))
         out.append(await cursor.fetchall())
@@ -123,4 +122,4 @@ async def send(conn: Connection, statements: Sequence[str]) -> tuple[list[Sequen
     return out, None
 
 
-__all__ = ["BATCH_STATEMENTS", "Plan", "Step", "plan", "send"]
+__all__ = ["BATCH_STATEMENTS", "Plan", "Step", "plan", "quiet_cursor", "send"]

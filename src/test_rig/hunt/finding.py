@@ -1,9 +1,10 @@
 """A finding as data: what was seen (oracle, queries, both results or the error), its reduced repro, its
 signature for deduplication, and the self-contained `.sql` file a person runs with the stock client.
 
-The signature groups the same bug found many times: oracle, server kind and major.minor version, the session
-switches left in the reduced statements and the skeleton of the reduced queries (hunt/skeleton.py: never
-literals, names, column types or join shapes, which differ between two finds of one bug)."""
+The signature groups the same bug found many times, by any oracle: server kind and major.minor version, the
+session switches left in the reduced statements and the reduced case the oracle's queries were derived from,
+without the oracle's own additions (hunt/skeleton.py `cause`: never literals, names, column types or join
+shapes, which differ between two finds of one bug). One group lists the oracles that found it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from test_rig.hunt.compare import jsonable
 from test_rig.hunt.generator import GENERATOR_VERSION
-from test_rig.hunt.skeleton import skeleton
+from test_rig.hunt.skeleton import cause, skeleton
 
 
 @dataclass
@@ -44,14 +45,21 @@ class Finding:
     #: the distinct reduced cases (statements and queries, hashed) grouped under this signature; the first one's
     #: SQL is the one kept
     shapes: set[str] = field(default_factory=set)
+    #: how many finds of this bug each oracle made (`oracle` is the first one's, whose reduced SQL is kept)
+    oracles: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.shapes.add(case_hash(self.statements, self.queries))
+        if not self.oracles and self.oracle:
+            self.oracles[self.oracle] = self.count
 
-    def add(self, statements: list[str], queries: list[str]) -> None:
-        """One more find of this bug (its reduced case may differ from the first one's)."""
+    def add(self, statements: list[str], queries: list[str], oracle: str | None = None) -> None:
+        """One more find of this bug, by `oracle` (the first one's when None; its reduced case may differ from
+        the first one's)."""
         self.count += 1
         self.shapes.add(case_hash(statements, queries))
+        name = oracle or self.oracle
+        self.oracles[name] = self.oracles.get(name, 0) + 1
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "oracle": self.oracle, "signature": self.signature, "id": self.signature_id,
@@ -60,7 +68,7 @@ class Finding:
                 "statements": self.statements, "queries": self.queries, "labels": self.labels,
                 "results": self.results, "error": self.error, "reduced": self.reduced, "reduction": self.reduction,
                 "sql": self.sql(), "file": self.file, "same_data_as": self.same_data_as,
-                "shapes": len(self.shapes)}
+                "shapes": len(self.shapes), "oracles": dict(self.oracles)}
 
     def sql(self) -> str:
         return repro_sql(self)
@@ -68,12 +76,15 @@ class Finding:
 
 def signature(kind: str, oracle: str, server: dict[str, Any], statements: list[str], queries: list[str],
               error_code: int | None = None, message: str = "") -> tuple[str, str]:
-    """(signature text, short id) of a reduced finding. A wrong result is signed by its oracle, the server kind
-    and major.minor version, the session switches left in its reduced statements, and the skeleton of each of
-    its queries (hunt/skeleton.py: constants, columns, names, types and join shapes abstracted, conditions kept
-    four parentheses deep): one bug reached with other data, types or incidental clauses signs the same. An
-    error is signed by its code and the shape of its message (numbers and quoted names removed), whichever query
-    raised it: one server failure, one signature."""
+    """(signature text, short id) of a reduced finding. A wrong result is signed by the server kind and
+    major.minor version, the session switches left in its reduced statements, and its cause: the reduced case
+    the oracle's queries were derived from, without what the oracle adds (hunt/skeleton.py `cause`: the sources,
+    the WHERE and HAVING conditions, the select items that compute something, a plans variant's plan features;
+    constants, columns, names, types and join shapes abstracted, conditions kept four parentheses deep). So one
+    bug seen by TLP WHERE and by NoREC signs once, and one bug reached with other data, types or incidental
+    clauses too. An oracle the cause does not know (a test's own) is signed by its name and the skeleton of
+    each of its queries. An error is signed by its code and the shape of its message (numbers and quoted names
+    removed), whichever query raised it: one server failure, one signature."""
     version = ".".join(_version(server).split(".")[:2])
     if kind != "wrong-result":
         shape = re.sub(r"'[^']*'|`[^`]*`|\d+", "_", message)[:120]
@@ -81,8 +92,9 @@ def signature(kind: str, oracle: str, server: dict[str, Any], statements: list[s
         return sig, "h" + hashlib.sha1(sig.encode()).hexdigest()[:10]
     switches = sorted({re.sub(r"\s+", " ", s.strip().rstrip(";")) for s in statements
                        if re.match(r"\s*SET (?:SESSION|@@)", s, re.I)})
-    parts = [kind, oracle, f"{server.get('kind', '?')}-{version}", " ; ".join(switches) or "-",
-             " ; ".join(skeleton(q) for q in queries)]
+    case = cause(oracle, queries)
+    parts = [kind, f"{server.get('kind', '?')}-{version}", " ; ".join(switches) or "-",
+             case if case is not None else f"{oracle}: " + " ; ".join(skeleton(q) for q in queries)]
     if error_code is not None:
         parts.append(f"error-{error_code}")
     sig = "|".join(parts)

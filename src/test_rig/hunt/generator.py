@@ -195,11 +195,12 @@ class Generator:
         self.views.append(view)
         return view
 
-    def between_queries(self) -> A.Statement | None:
-        """Maybe a statement that changes data, indexes, statistics or the session (which changes plans)."""
+    def between_queries(self, rate: float = 0.25) -> A.Statement | None:
+        """Maybe (with probability `rate`) a statement that changes data, indexes, statistics or the session
+        (which changes plans)."""
         r = self.rng
         roll = r.random()
-        if roll > 0.25 or not self.tables:
+        if roll > rate or not self.tables:
             return None
         table = r.choice(self.tables)
         scope = Scope([A.Col(table.name, c.name, c.type) for c in table.columns], subqueries=False)

@@ -21,6 +21,11 @@ def _rows(result: Any) -> str:
     return f"<p>{len(result)} rows</p><table>{body}</table>{more}"
 
 
+def _found_by(f: dict[str, Any]) -> str:
+    oracles = f.get("oracles") or {f.get("oracle"): f.get("count")}
+    return next(iter(oracles)) if len(oracles) == 1 else ", ".join(f"{k} {v}" for k, v in oracles.items())
+
+
 def section(data: dict[str, Any]) -> str:
     checked = data.get("checked") or {}
     stats = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td><td>{_esc((data.get('skipped') or {}).get(k, 0))}"
@@ -42,7 +47,7 @@ def section(data: dict[str, Any]) -> str:
                         for label, query, result in zip(labels, f.get("queries") or [], results, strict=False))
         shapes = f" in {_esc(f.get('shapes'))} shapes" if (f.get("shapes") or 1) > 1 else ""
         parts.append(f"""<div class="finding" id="finding-{i}" data-known="{json.dumps(bool(f.get('known')))}">
-<h3>{'known' if f.get('known') else 'NEW'} {_esc(f.get('kind'))} ({_esc(f.get('oracle'))}), seen {_esc(f.get('count'))}
+<h3>{'known' if f.get('known') else 'NEW'} {_esc(f.get('kind'))} ({_esc(_found_by(f))}), seen {_esc(f.get('count'))}
 times{shapes}, id {_esc(f.get('id'))}</h3>
 <p>{_esc(f.get('description'))}</p><p><code>{_esc(f.get('signature'))}</code></p>
 <table class="side-by-side"><tr>{cells}</tr></table>

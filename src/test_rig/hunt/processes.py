@@ -3,11 +3,11 @@ one core), each running hunt/runner.run_hunt with databases of its own, merged i
 
 Workers are numbered across the processes, so each one sends the statements it would send in a one-process run
 with the same --connections and --seed. The merge (`merge`, pure) adds the statistics, groups the findings by
-signature across processes (counts and shapes added, the first process's reduced case kept) and keeps each
-process's own figures beside the sum. Ctrl-C or SIGTERM to the parent stops every process with SIGTERM: each
-drops its databases (run_hunt's `finally`) and sends what it saw, which is merged and reported. The reduced
-`.sql` files are written by the parent after the merge (one per bug, numbered once); each process's `--log` is
-appended to the one file in process order."""
+signature across processes (counts, shapes and each oracle's finds added, the first process's reduced case
+kept) and keeps each process's own figures beside the sum. Ctrl-C or SIGTERM to the parent stops every process
+with SIGTERM: each drops its databases (run_hunt's `finally`) and sends what it saw, which is merged and
+reported. The reduced `.sql` files are written by the parent after the merge (one per bug, numbered once); each
+process's `--log` is appended to the one file in process order."""
 
 from __future__ import annotations
 
@@ -81,10 +81,13 @@ def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
         for sig_id, f in p.findings.items():
             first = run.findings.get(sig_id)
             if first is None:
-                run.findings[sig_id] = dataclasses.replace(f, shapes=set(f.shapes), same_data_as=list(f.same_data_as))
+                run.findings[sig_id] = dataclasses.replace(f, shapes=set(f.shapes), same_data_as=list(f.same_data_as),
+                                                           oracles=dict(f.oracles))
             else:  # the same bug found by another process: counted with the first one
                 first.count += f.count
                 first.shapes |= f.shapes
+                for oracle, n in f.oracles.items():
+                    first.oracles[oracle] = first.oracles.get(oracle, 0) + n
     if parts:
         run.server = parts[0].server
         run.server_log = next((p.server_log for p in parts if p.server_log), None)

@@ -42,7 +42,7 @@ def render(console: Any, data: dict[str, Any]) -> None:
         mark = "known" if f["known"] else "[red]NEW[/]"
         same = f" (same data as {', '.join(f['same_data_as'])})" if f.get("same_data_as") else ""
         shapes = f" in {f['shapes']} shapes" if f.get("shapes", 1) > 1 else ""
-        console.print(f"{mark} {escape(f['kind'])} ({escape(f['oracle'])}, seen {f['count']}x{shapes}, "
+        console.print(f"{mark} {escape(f['kind'])} ({escape(_found_by(f))}, seen {f['count']}x{shapes}, "
                       f"id {f['id']}){same}: {escape(f['description'][:400])}")
         if f.get("file"):
             console.print(f"  reduced: {escape(f['file'])}")
@@ -55,6 +55,14 @@ def render(console: Any, data: dict[str, Any]) -> None:
         console.print(f"[yellow]undecided: {escape(str(data.get('reason_undecided')))}[/]")
     elif data.get("complete"):
         console.print(f"[green]no new bug found in {checked} checked queries[/]")
+
+
+def _found_by(f: dict[str, Any]) -> str:
+    """The oracles that found a bug, each with its count when more than one found it: `tlp-where 3, norec 2`."""
+    oracles = f.get("oracles") or {f["oracle"]: f["count"]}
+    if len(oracles) == 1:
+        return str(next(iter(oracles)))
+    return ", ".join(f"{name} {n}" for name, n in oracles.items())
 
 
 def junit_suite(data: dict[str, Any], seconds: float) -> Suite:

@@ -44,8 +44,14 @@ from test_rig.hunt.generator import GENERATOR_VERSION, Generator
 from test_rig.hunt.oracles import ORACLES, Check, Mismatch, Oracle, Plans, case_parts
 from test_rig.hunt.reduce import Reduced, creates_what_it_reads, reduce
 
-#: Query cases per round before the worker starts again from a fresh schema.
+#: Query cases per round before the worker starts again from a fresh schema, when every oracle runs; with k of
+#: the eight, rounds are 8/k times as long and statements between queries 8/k times as rare, so the schema's
+#: DDL and the statements between queries come at the same rate per check whichever oracles run (on TiDB a
+#: CREATE INDEX costs the server 50 ms of CPU and a checked query 2-8 ms: one oracle alone spent more on DDL
+#: than on its queries).
 CASES_PER_ROUND = 100
+#: How often a case is preceded by a statement between queries, when every oracle runs.
+BETWEEN_RATE = 0.25
 #: What in a server's own log means it failed (a Go panic it recovered from, a crash, a failed assertion).
 SERVER_LOG_PANIC = re.compile(r"panic|fatal error:|SIGSEGV|got signal|Assertion .* failed|stack trace", re.I)
 #: The session a TiDB log line is about (`[conn=2097266]`, the CONNECTION_ID() of that session).
@@ -65,7 +71,8 @@ class HuntSpec:
     log: Path | None = None
     #: oracles by name beyond the built-in ones (tests plant a bug with one)
     extra_oracles: dict[str, Oracle] = field(default_factory=dict)
-    cases_per_round: int = CASES_PER_ROUND
+    #: cases per round (None: CASES_PER_ROUND scaled to the oracles chosen, see there)
+    cases_per_round: int | None = None
     #: with --processes: the worker processes in all, and this process's first worker number (workers are
     #: numbered across processes, so each one's statements are those of a one-process run's same worker)
     processes: int = 1
@@ -201,6 +208,9 @@ class Worker:
         self.generator = Generator(hunt.spec.seed, number, hunt.dialect, hunt.switches)
         #: how much of each case to draw: what the chosen oracles read
         self.upto = case_parts(hunt.oracles)
+        scale = len(ORACLES) / min(len(ORACLES), max(1, len(hunt.oracles)))
+        self.cases_per_round = hunt.spec.cases_per_round or round(CASES_PER_ROUND * scale)
+        self.between_rate = BETWEEN_RATE / scale
         self.log: list[A.Statement] = []
         #: the statements the replay database holds now (None: unknown, rebuild it)
         self.replayed: list[A.Statement] | None = None
@@ -265,8 +275,8 @@ class Worker:
             hunt.stats.rounds += 1
             self.log = []
             steps = [self._statement_step(s) for s in self.generator.setup()]
-            for _ in range(hunt.spec.cases_per_round):
-                between = self.generator.between_queries()
+            for _ in range(self.cases_per_round):
+                between = self.generator.between_queries(self.between_rate)
                 if between is not None:
                     steps.append(self._statement_step(between))
                 case = self.generator.case(self.upto)
@@ -571,7 +581,7 @@ class Hunter:
                                 candidate.code if candidate.kind != "wrong-result" else None, candidate.message)
         existing = self.run.findings.get(sig_id)
         if existing is not None:
-            existing.add(rendered, queries)
+            existing.add(rendered, queries, candidate.oracle.name)
             return
         if reduction is None:
             reduction = {"tests": reduced.tests, "seconds": round(reduced.seconds, 3),

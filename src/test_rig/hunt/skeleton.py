@@ -266,4 +266,94 @@ def _correlated(query: Group) -> bool:
     return any(alias not in own for alias in re.findall(r"\b(\w+)\.`?c\d+", text))
 
 
-__all__ = ["DEPTH", "skeleton", "tokens", "tree"]
+# --------------------------------------------------------------------------- the cause, whichever oracle saw it
+
+#: Where each oracle's queries hold the case it checked: the first query (NoREC's COUNT(*) … WHERE p, the plans
+#: oracle's query as it is) or the second (TLP's union of partitions, whose first partition is the query with
+#: WHERE p or HAVING h; for aggregates that union inside `SELECT MIN(u.a) FROM (…) AS u`).
+_CASE_QUERY = {"norec": 0, "plans": 0, "tlp-where": 1, "tlp-distinct": 1, "tlp-group-by": 1, "tlp-having": 1,
+               "tlp-aggregate": 1}
+_AGGREGATES = frozenset({"COUNT", "SUM", "MIN", "MAX", "AVG"})
+
+
+def cause(oracle: str, queries: list[str]) -> str | None:
+    """The case an oracle's queries were derived from, without what the oracle itself adds, as text: its
+    sources (as `_source` keeps them), its WHERE and HAVING conditions, and the select items that compute
+    something (a plain column, or an aggregate of one, is the oracle's choice of what to compare, not a cause);
+    for the plans oracle also the plan features of its variants (hint names, `SET STATEMENT` switches, index
+    hints). The same bug seen by TLP WHERE and NoREC, reduced to the same case, gives the same text. None for
+    an oracle or a shape this does not know (the caller signs by the whole queries then)."""
+    at = _CASE_QUERY.get(oracle)
+    if at is None or len(queries) <= at:
+        return None
+    seq = list(tree(tokens(queries[at])))
+    with_part = ""
+    if seq and seq[0] == "WITH":
+        ctes: list[str] = []
+        i = 1
+        while i + 2 < len(seq) and seq[i + 1] == "AS" and isinstance(seq[i + 2], Group):
+            body = seq[i + 2]
+            assert isinstance(body, Group)
+            if not _is_table(body):
+                ctes.append(f"WITH ( {_statement(body)} )")
+            i += 3
+            if i < len(seq) and seq[i] == ",":
+                i += 1
+        with_part, seq = " ".join(ctes), seq[i:]
+    select = _first_select(seq, aggregated=oracle == "tlp-aggregate")
+    if select is None:
+        return None
+    kept: dict[str, str] = {"WITH": with_part}
+    for clause, nodes in _clauses(select):
+        if clause == "SELECT":
+            if nodes and isinstance(nodes[0], str) and nodes[0].startswith("/*+"):
+                nodes = nodes[1:]
+            if nodes and nodes[0] == "DISTINCT":
+                nodes = nodes[1:]
+            computed = sorted({e for e in (_expr(_unaliased(item), DEPTH) for item in _split(nodes)) if not _plain(e)})
+            kept["ITEMS"] = "ITEMS " + ", ".join(computed) if computed else ""
+        elif clause == "FROM":
+            kept["FROM"] = "FROM " + _source(nodes)
+        elif clause in ("WHERE", "HAVING"):
+            kept[clause] = f"{clause} " + _expr(nodes, DEPTH)
+    parts = [kept[k] for k in ("WITH", "FROM", "WHERE", "HAVING", "ITEMS") if kept.get(k)]
+    if oracle == "plans":
+        features = sorted({_plan_features(q) for q in queries[1:]} - {""})
+        parts.append("PLAN " + " / ".join(features) if features else "PLAN -")
+    return " ".join(parts)
+
+
+def _first_select(seq: list[Node], *, aggregated: bool) -> list[Node] | None:
+    """The SELECT that holds the case: the sequence itself, the first branch of a union, or (TLP over an
+    aggregate) the first branch of the union in the FROM of `SELECT MIN(u.a) FROM (…) AS u`."""
+    if aggregated and seq and seq[0] == "SELECT":
+        for clause, body in _clauses(seq):
+            if clause == "FROM" and body and isinstance(body[0], Group):
+                return _first_select(list(body[0]), aggregated=False)
+        return None
+    while seq and isinstance(seq[0], Group):  # `(P1) UNION ALL (P2) …`: the first partition
+        seq = list(seq[0])
+    return seq if seq and seq[0] == "SELECT" else None
+
+
+def _plain(item: str) -> bool:
+    """A column, a constant, or an aggregate of one (`COUNT (*)`, `MAX ((c))`)."""
+    if item in ("c", "?"):
+        return True
+    m = re.fullmatch(r"(\w+) \((.*)\)", item)
+    return m is not None and m.group(1) in _AGGREGATES and m.group(2) in ("*", "c", "(c)", "DISTINCT (c)")
+
+
+def _plan_features(sql: str) -> str:
+    """A plans variant's plan: its hint names, its SET STATEMENT switch and value, its index hints."""
+    out = []
+    m = _SET_STATEMENT.match(sql)
+    if m is not None:
+        out.append(f"SET STATEMENT {m.group(1)}")
+        sql = sql[m.end():]
+    out += sorted(set(re.findall(r"([A-Z_]+)\s*\(", " ".join(re.findall(r"/\*\+(.*?)\*/", sql)))))
+    out += sorted(set(re.findall(r"\b(IGNORE|FORCE|USE) INDEX\b", sql)))
+    return " ".join(out)
+
+
+__all__ = ["DEPTH", "cause", "skeleton", "tokens", "tree"]
