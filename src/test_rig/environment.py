@@ -63,6 +63,8 @@ class Environment:
     retry_events: list[RetryEvent] = field(default_factory=list)
     quiet_retries: bool = False
     report_written: bool = False
+    #: the verdict's line has been printed (conclude): an interrupt's ending does not print another
+    verdict_printed: bool = False
     #: the run's secrets (its configuration's passwords), scrubbed from every report it writes; `open` hands it to
     #: the program's console and logging too
     redactor: Redactor = field(default_factory=_redactor, repr=False)
@@ -177,9 +179,14 @@ class Environment:
         verdict = judge({"command": self.command, **as_dict(result)})
         styles: dict[str, str] = {Outcome.PASSED: "green", Outcome.FAILED: "red"}
         style = styles.get(verdict.outcome, "yellow")
-        self.console.print(f"[{style}]{str(verdict.outcome).upper()}[/]: ", end="")
-        self.console.print(verdict.reason, markup=False, highlight=False)
+        self.print_verdict(str(verdict.outcome), verdict.reason, style)
         raise SystemExit(verdict.exit_status)
+
+    def print_verdict(self, outcome: str, reason: str, style: str = "yellow") -> None:
+        """The run's last line on the console: its verdict's word and why (once)."""
+        self.verdict_printed = True
+        self.console.print(f"[{style}]{outcome.upper()}[/]: ", end="")
+        self.console.print(reason, markup=False, highlight=False)
 
     def write_failure(self, error: str, *, interrupted: bool, exit_status: int | None = None) -> None:
         """The report of a run that ended before producing a result. An interrupted run's report is
@@ -343,6 +350,11 @@ class ProgramStop:
                 _write_minimal_reports(self.argv, error)
         except Exception as e:  # the line is still printed and the status still given
             line += f"; the report could not be written: {e}"
+        try:
+            if self.environment is not None and not self.environment.verdict_printed:
+                self.environment.print_verdict("interrupted", error)  # stdout ends with the verdict, as every run's
+        except Exception:  # stdout closed: stderr's line and the exit status still say it
+            pass
         try:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()

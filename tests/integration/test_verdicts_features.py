@@ -81,7 +81,13 @@ def assert_agree(out: Outputs, status: int, last_line: str, verdict: str, reason
 
 
 def last_line(stdout: str, stderr: str, verdict: str) -> str:
-    return (stderr if verdict == "interrupted" else stdout).strip().splitlines()[-1]
+    """The console's last line; for an interrupted run, the program's line on stderr, after stdout ended with the
+    same verdict as every run's does ("INTERRUPTED: interrupted by SIGINT")."""
+    if verdict == "interrupted":
+        said = stderr.strip().splitlines()[-1]
+        assert stdout.strip().splitlines()[-1] == f"INTERRUPTED: {said}", stdout
+        return said
+    return stdout.strip().splitlines()[-1]
 
 
 def sql(st: SandboxState, *statements: str) -> None:
