@@ -151,3 +151,19 @@ def test_a_level_statement_the_server_cannot_parse_is_an_error_of_the_run(sandbo
         asyncio.run(run_catalogue(target, [CATALOGUE["G0"], CATALOGUE["P4"]], [Level("snapshot")], RunSettings()))
     assert info.value.message.startswith("Could not open the connections for snapshot: (1064) You have an error in "
                                          "your SQL syntax")
+
+
+@pytest.mark.parametrize(("args", "option", "value"), [
+    (["bench", "select-1", "--duration", "nan"], "--duration", "nan"),
+    (["bench", "point-select", "--duration", "inf"], "--duration", "inf"),
+    (["bench", "select-1", "--nemesis", "kill", "--nemesis-interval", "nan"], "--nemesis-interval", "nan"),
+    (["elle", "list-append", "--duration", "inf"], "--duration", "inf"),
+    (["hunt", "--duration", "nan"], "--duration", "nan"),
+    (["multi-connection", "--coordination-timeout", "inf"], "--coordination-timeout", "inf"),
+])
+def test_a_float_option_refuses_nan_and_inf_before_any_work(args: list[str], option: str, value: str) -> None:
+    """NaN passed every range (no comparison with it is true) and ran into a confusing error mid-run; inf meant a
+    run without end. Nothing listens at the address: exit 2 with click's sentence proves nothing was tried."""
+    r = run_cli(*args, "-H", "127.0.0.1:1", "--no-password-prompt")
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.endswith(f"Error: Invalid value for '{option}': '{value}' is not a finite number.\n"), r.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -34,9 +35,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 D = TypeVar("D")
 
 
+class _Finite(click.FloatRange):
+    """click's float (range) without inf and nan: `--duration nan` passed every bound (no comparison with NaN is
+    true) and ended in a confusing error mid-run; `inf` meant a run without end."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def _finite(type: Any) -> Any:
+    if type is float:
+        return _Finite()
+    if isinstance(type, click.FloatRange) and not isinstance(type, _Finite):
+        return _Finite(type.min, type.max, min_open=type.min_open, max_open=type.max_open, clamp=type.clamp)
+    return type
+
+
 def opt(decls: str, type: Any = None, default: Any = None, help: str | None = None, **more: Any) -> Callable[[F], F]:
     """click.option on one line: `decls` space-separated ("-c --config config_file"); a default is shown in --help
-    (unless `show_default` says otherwise); a repeated or required option has none unless given."""
+    (unless `show_default` says otherwise); a repeated or required option has none unless given. A float is
+    finite (_Finite)."""
+    type = _finite(type)
     if default is not None:
         more = {"default": default, "show_default": True} | more
     elif not (more.get("multiple") or more.get("required")):
