@@ -45,6 +45,7 @@ _TEXT_TYPES = frozenset((FIELD_TYPE.BIT, FIELD_TYPE.BLOB, FIELD_TYPE.LONG_BLOB, 
 _TAKES_BYTES = (int, float, _converters.convert_datetime, _converters.convert_timedelta,
                 _converters.convert_time, _converters.convert_date)
 _BINARY_CHARSET = 63
+_NO_BYTES = bytearray()
 #: Column lists remembered per connection (their converters and names), enough for any workload's statements.
 _META_CACHE = 256
 
@@ -98,7 +99,7 @@ class QueryProtocol(asyncio.Protocol):
         self.as_result = False
         #: A statement was written and its answer has not come (still so after its task was cancelled).
         self.in_flight = False
-        self.buf = bytearray()
+        self.buf = _NO_BYTES
         self.pos = 0
         self.phase = 0  # 0: an answer's first packet; 1: column definitions; 2: their EOF; 3: rows
         self.answer = _Answer()
@@ -121,7 +122,7 @@ class QueryProtocol(asyncio.Protocol):
         a Result (`as_result`) or the rows as fetch gives them, or the DatabaseError raised."""
         self.done = loop.create_future()
         self.answer = _Answer()
-        self.buf = bytearray()
+        self.buf = _NO_BYTES  # a bytearray only for an answer that takes the general framing
         self.pos = 0
         self.phase = 0
         self.first = True
@@ -199,7 +200,10 @@ class QueryProtocol(asyncio.Protocol):
                             self._end(answer)
                             return
         buf = self.buf
-        buf += data
+        if buf is _NO_BYTES:
+            buf = self.buf = bytearray(data)
+        else:
+            buf += data
         try:
             self._frame(buf)
         except DatabaseError as e:
@@ -346,6 +350,7 @@ class FastConnection:
         self._proto = QueryProtocol(conn, deprecate_eof=_deprecates_eof(conn), encoding=self._encoding,
                                     decoders=raw._decoders)
         self._lent: Any = None  # the transport while QueryProtocol is its protocol
+        self._loop = conn._loop  # the connection's loop: its transport's and its tasks'
 
     def __getattr__(self, name: str) -> Any:
         self.release()
@@ -387,7 +392,7 @@ class FastConnection:
         data = sql.encode(self._sql_encoding)
         size = len(data)
         return proto.begin(transport, _HEADERS[size] + data if size < _HEADER_LIMIT else query_packet(data), sql,
-                           is_write, as_result, asyncio.get_running_loop())
+                           is_write, as_result, self._loop)
 
     def fetch(self, sql: str, args: Sequence[Any] | Mapping[str, Any] | None = None) -> Awaitable[Any]:
         """The rows as db.Connection.fetch gives them (asyncmy's fetchall: a tuple of tuples, [] without a result
