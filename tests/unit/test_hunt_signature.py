@@ -27,7 +27,8 @@ def parts(text: str) -> tuple[str, dict[str, str], list[str], list[str]]:
     """(oracle, server, statements, queries) of a reduced .sql file."""
     m = re.match(r"-- test-rig hunt: wrong-result found by the (\S+) oracle on (\S+) (.*)", text)
     assert m is not None
-    statements, queries = [], []
+    statements: list[str] = []
+    queries: list[str] = []
     in_queries = False
     for line in text.splitlines():
         if line.startswith("-- The results of these"):
@@ -266,3 +267,19 @@ def test_two_bugs_of_one_shape_found_by_two_oracles_sign_two_ways() -> None:
     c = signature("wrong-result", "tlp-where", server, [], third["tlp-where"])
     d = signature("wrong-result", "norec", server, [], first["norec"])
     assert len({a, b, c}) == 3 and a == d
+
+
+def test_a_plans_finding_is_signed_by_its_variants_plan_features() -> None:
+    """The query under a TiDB SET_VAR of one optimizer variable, or another, or under HASH_JOIN: three causes;
+    the same variant over other constants: one."""
+    query = "SELECT a0.c0 AS r0 FROM t0 AS a0 JOIN t1 AS a1 ON ((a0.c1) = (a1.c1)) WHERE ((a0.c2) > ({}))"
+
+    def plans(hint: str, constant: str = "3") -> str:
+        q = query.format(constant)
+        return signature("wrong-result", "plans", TIDB, [], [q, q.replace("SELECT ", f"SELECT /*+ {hint} */ ", 1)])[0]
+
+    one, other = plans("SET_VAR(tidb_opt_x=OFF)"), plans("SET_VAR(tidb_opt_y=OFF)")
+    join = plans("HASH_JOIN(a0, a1)")
+    assert len({one, other, join}) == 3
+    assert plans("SET_VAR(tidb_opt_x=OFF)", "-7.5") == one
+    assert one.endswith("|FROM t JOIN ON ((c) = (c)) WHERE ((c) > (?)) PLAN SET_VAR tidb_opt_x=OFF")

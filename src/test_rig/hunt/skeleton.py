@@ -351,8 +351,10 @@ def _plan_features(sql: str) -> str:
     if m is not None:
         out.append(f"SET STATEMENT {m.group(1)}")
         sql = sql[m.end():]
-    out += sorted(set(re.findall(r"([A-Z_]+)\s*\(", " ".join(re.findall(r"/\*\+(.*?)\*/", sql)))))
-    out += sorted(set(re.findall(r"\b(IGNORE|FORCE|USE) INDEX\b", sql)))
+    hints = " ".join(re.findall(r"/\*\+(.*?)\*/", sql))
+    out += sorted(set(re.findall(r"([A-Z_]+)\s*\(", hints)))
+    out += sorted(set(re.findall(r"SET_VAR\s*\(([^)]*)\)", hints)))  # which optimizer variable, and its value
+    out += sorted({f"{verb} INDEX" for verb in re.findall(r"\b(IGNORE|FORCE|USE) INDEX\b", sql)})
     return " ".join(out)
 
 
