@@ -143,3 +143,23 @@ def test_tls_connections(tls_box: SandboxState) -> None:
     cipher, rows = run_async(main)
     assert str(cipher).startswith("TLS_")
     assert rows == (("t" * 100000,),)
+
+
+def test_reading_a_plain_attribute_keeps_the_fast_protocol(sandbox: SandboxState) -> None:
+    async def main() -> tuple[bool, bool, bool, object]:
+        conn = await connect(target(sandbox))
+        fast = FastConnection(conn)
+        try:
+            await fast.fetch("SELECT 1")
+            transport = conn.raw._transport
+            mine = transport.get_protocol()
+            plain = (fast.closed, fast.in_transaction, fast.target.name)
+            kept = transport.get_protocol() is mine
+            fast.server  # noqa: B018 - a plain attribute too
+            fast.raw  # noqa: B018 - anything else hands the transport back
+            back = transport.get_protocol() is conn.raw._proto
+            return kept, back, plain == (False, False, "fast-conn"), await conn.scalar("SELECT 3")
+        finally:
+            await conn.close()
+
+    assert run_async(main) == (True, True, True, 3)

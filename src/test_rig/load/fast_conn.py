@@ -46,6 +46,9 @@ _TAKES_BYTES = (int, float, _converters.convert_datetime, _converters.convert_ti
                 _converters.convert_time, _converters.convert_date)
 _BINARY_CHARSET = 63
 _NO_BYTES = bytearray()
+#: db.Connection's attributes that are plain values: reading one leaves the transport with QueryProtocol (a task
+#: that looks at conn.closed every time would otherwise switch protocols every time).
+_PLAIN_ATTRIBUTES = frozenset(("target", "server", "closed", "in_transaction", "autocommit", "thread_id"))
 #: Column lists remembered per connection (their converters and names), enough for any workload's statements.
 _META_CACHE = 256
 
@@ -353,7 +356,8 @@ class FastConnection:
         self._loop = conn._loop  # the connection's loop: its transport's and its tasks'
 
     def __getattr__(self, name: str) -> Any:
-        self.release()
+        if name not in _PLAIN_ATTRIBUTES:
+            self.release()
         return getattr(self._conn, name)
 
     def release(self) -> None:
