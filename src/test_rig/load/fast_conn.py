@@ -160,6 +160,11 @@ class QueryProtocol(asyncio.Protocol):
             # whether the statement would have made something durable is worked out only now, when it matters
             is_write = self.is_write or self.conn._commits_on_success(self.sql)
             self._end(lost_connection(str(exc) if exc else "the connection was closed", is_write))
+        # asyncmy's protocol is told too: closing the connection waits for it to hear of the loss (ensure_closed's
+        # wait_closed), which it would not while this protocol holds the transport
+        driver = getattr(self.conn.raw, "_proto", None)
+        if driver is not None and driver is not self:
+            driver.connection_lost(exc)
 
     def eof_received(self) -> bool | None:
         return None

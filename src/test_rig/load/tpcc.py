@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from test_rig.db import Connection, Target, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 from test_rig.load import tpcc_check
+from test_rig.load.fast_conn import FastConnection
 from test_rig.options import option
 from test_rig.results import RunResult
 
@@ -485,6 +486,12 @@ class TpccWorkload:
         return len(self.cum) - 1
 
     async def __call__(self, conn: Connection, worker: Any) -> None:
+        # The transactions' statements go through a FastConnection (load.fast_conn), made once per connection:
+        # the fast load path's protocol instead of asyncmy's cursor, the same answers.
+        held = worker.data.get("fast")
+        if held is None or held[0] is not conn:
+            held = worker.data["fast"] = (conn, FastConnection(conn))
+        fast: Any = held[1]
         rng = worker.rng
         kind = self.draw(rng)
         w = rng.randint(1, self.opts.warehouses)
@@ -492,12 +499,12 @@ class TpccWorkload:
         retries = 0
         while True:
             try:
-                await _RUN[kind](conn, rng, self.opts, w)
+                await _RUN[kind](fast, rng, self.opts, w)
                 self.ok[kind] += 1
                 break
             except _Rollback:
                 try:
-                    await conn.execute("ROLLBACK")
+                    await fast.execute("ROLLBACK")
                 except DatabaseError as e:  # counted here as the loop counts it: a failed transaction
                     self.failed[kind][str(e.code) if e.code is not None else type(e).__name__] += 1
                     raise
@@ -508,7 +515,7 @@ class TpccWorkload:
                 lost = is_lost_connection(e) or conn.closed
                 if conn.in_transaction and not lost:
                     try:
-                        await conn.execute("ROLLBACK")
+                        await fast.execute("ROLLBACK")
                     except DatabaseError:
                         lost = True  # what is reported is the transaction's own error
                 if lost or e.code not in RETRIED or retries >= MAX_RETRIES:
@@ -517,6 +524,12 @@ class TpccWorkload:
                 self.retried[kind][code] += 1
                 retries += 1
         self.histograms[kind].record_value(int((time.perf_counter() - started) * 1_000_000) or 1)
+
+    async def worker_done(self, conn: Connection, worker: Any) -> None:
+        """The run's end: the connection is asyncmy's again (for closing it)."""
+        held = worker.data.get("fast")
+        if held is not None and held[0] is conn:
+            held[1].release()
 
     def named_stats(self) -> dict[str, Any]:
         """Per transaction type, as plain data that several processes' results merge by adding
