@@ -50,9 +50,9 @@ def known_regressions(tmp_path: Path) -> Path:
 
 
 # Seeds whose bounded hunt meets none of the real bugs these server versions have (the generator is
-# deterministic, so this holds until GENERATOR_VERSION changes): seed 1 on MariaDB 10.11.19 finds within 4,000
-# queries the composite-key-prefix bug again, through a HAVING pushed into a ref access, under a signature of its
-# own. A finding here is a real bug or a false alarm: look at the reduced file the failure names.
+# deterministic, so this holds until its stream, STREAM_VERSION, changes): seed 1 on MariaDB 10.11.19 finds within
+# 4,000 queries the composite-key-prefix bug again, through a HAVING pushed into a ref access, under a signature of
+# its own. A finding here is a real bug or a false alarm: look at the reduced file the failure names.
 @pytest.mark.parametrize(("server", "queries", "seed"), [("mariadb", 4000, 2), ("tidb", 400, 1)])
 def test_a_bounded_hunt_with_every_oracle_raises_no_false_alarm(server: str, queries: int, seed: int,
                                                                 tmp_path: Path,
