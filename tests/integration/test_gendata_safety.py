@@ -107,7 +107,8 @@ def test_an_interrupted_write_leaves_no_file(tmp_path: Path) -> None:
         time.sleep(0.02)
     cli.proc.send_signal(signal.SIGINT)
     assert cli.finish() == 130
-    assert cli.output() == "interrupted by SIGINT\n"
+    assert ("".join(cli.stdout), "".join(cli.stderr)) == ("INTERRUPTED: interrupted by SIGINT\n",
+                                                          "interrupted by SIGINT\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
     assert json.loads((tmp_path / "r.json").read_text()) == {"command": "gen-data", "ok": False, "complete": False,
                                                              "error": "interrupted by SIGINT",
@@ -178,7 +179,8 @@ def test_an_interrupted_load_keeps_the_old_rows(sandbox: SandboxState, tmp_path:
     time.sleep(0.5)  # rows are going into the new table now
     cli.proc.send_signal(sig)
     assert cli.finish(timeout=90) == status
-    assert cli.stdout[-1] == f"test.{table} was left as it was; the partial new table was removed.\n"
+    assert cli.stdout[-2:] == [f"test.{table} was left as it was; the partial new table was removed.\n",
+                               f"INTERRUPTED: interrupted by {name}\n"]
     assert cli.stderr == [f"interrupted by {name}\n"]
     assert query(sandbox, f"SELECT id, note FROM {table} ORDER BY id") == OLD_ROWS
     assert tables_like(sandbox, table) == [table]
