@@ -46,9 +46,19 @@ class _Finite(click.FloatRange):
         return number
 
 
+class _FiniteFloat(click.types.FloatParamType):
+    """A float without bounds, finite (its --help says FLOAT, where an unbounded range would say `[x<=None]`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def _finite(type: Any) -> Any:
     if type is float:
-        return _Finite()
+        return _FiniteFloat()
     if isinstance(type, click.FloatRange) and not isinstance(type, _Finite):
         return _Finite(type.min, type.max, min_open=type.min_open, max_open=type.max_open, clamp=type.clamp)
     return type
