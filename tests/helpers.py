@@ -29,13 +29,17 @@ class RunningCli:
     """`python -m test_rig ARGS` in the background, its output read as it comes, so a test can wait
     for an event the program reports (a line) instead of sleeping."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                 console_script: bool = False) -> None:
         import queue
         import signal
         import threading
 
         base = {k: v for k, v in os.environ.items() if not k.startswith("TIDB_")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "test_rig", *args], env=env or base, cwd=cwd,
+        # console_script: the `test-rig` script pip installed, as users start it (its worker processes import it)
+        program = [str(Path(sys.executable).parent / "test-rig")] if console_script else [sys.executable, "-m",
+                                                                                          "test_rig"]
+        self.proc = subprocess.Popen([*program, *args], env=env or base, cwd=cwd,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      stdin=subprocess.DEVNULL,
                                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

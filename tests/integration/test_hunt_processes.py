@@ -8,6 +8,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_hunt import hunt_databases, known_regressions
@@ -38,9 +40,13 @@ def test_two_processes_merge_into_sums_and_leave_no_database(sandbox: SandboxSta
     assert list(tmp_path.glob("hunt.log.p*")) == []
 
 
-def test_sigterm_stops_every_process_and_drops_their_databases(sandbox: SandboxState, tmp_path: Path) -> None:
+@pytest.mark.parametrize("console_script", [False, True], ids=["python -m test_rig", "test-rig"])
+def test_sigterm_stops_every_process_and_drops_their_databases(sandbox: SandboxState, tmp_path: Path,
+                                                               console_script: bool) -> None:
+    """Also as the `test-rig` script: its workers import it again, and installed the program's signal handling in
+    themselves, which ignored the stop, so the hunt ran on and left the databases behind."""
     cli = RunningCli("hunt", "--duration", "60", "--processes", "2", "--connections", "2", "--json",
-                     str(tmp_path / "r.json"), env=env_for(sandbox))
+                     str(tmp_path / "r.json"), env=env_for(sandbox), console_script=console_script)
     cli.wait_for(" s: ")
     assert len(hunt_databases(sandbox)) >= 2
     cli.proc.send_signal(signal.SIGTERM)
@@ -48,6 +54,8 @@ def test_sigterm_stops_every_process_and_drops_their_databases(sandbox: SandboxS
     data = json.loads((tmp_path / "r.json").read_text())
     assert (data["complete"], data["ok"], data["error"]) == (False, False, "interrupted by SIGTERM")
     assert len(data["process_results"]) == 2 and len(data["databases"]) == 4
+    # each process was stopped by the signal, not by the end of its 60 s
+    assert [p["complete"] for p in data["process_results"]] == [False, False]
     assert data["databases_dropped"] is True
     assert data["checked_total"] == sum(p["checked_total"] for p in data["process_results"])
     assert hunt_databases(sandbox) == []

@@ -12,8 +12,20 @@ import sys
 
 from test_rig.environment import PROGRAM_STOP
 
+
+def _is_the_program() -> bool:
+    """Whether this process is the console script (`python -m` installs the signals itself, in __main__), and not a
+    worker multiprocessing spawned for --processes: a worker imports its parent's main module, the console script,
+    again (with the parent's argv), and must keep its own signal handling (workers.py), or a Ctrl-C never stops it."""
+    # A spawned worker's interpreter was started as `python -c "from multiprocessing.spawn import spawn_main; ..."
+    # --multiprocessing-fork`: sys.argv is the parent's by now, sys.orig_argv still its own (parent_process() is
+    # not set yet while the main module is imported).
+    return (os.path.basename(sys.argv[0]).startswith("test-rig")
+            and "--multiprocessing-fork" not in getattr(sys, "orig_argv", ()))
+
+
 try:
-    if os.path.basename(sys.argv[0]).startswith("test-rig"):  # the console script (`python -m` installed it)
+    if _is_the_program():
         PROGRAM_STOP.install(loading=True)  # a signal from here to Program.main is taken there
 
     from typing import Any
