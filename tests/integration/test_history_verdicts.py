@@ -87,6 +87,7 @@ def test_an_interrupted_elle_says_so_in_every_output(sandbox: SandboxState, tmp_
     assert (seen["json"]["complete"], seen["json"]["ok"]) == (False, False)
     assert (seen["junit"], seen["banner"]) == ("error", "interrupted")
     assert run.output().rstrip().endswith("interrupted by SIGINT")
+    assert "".join(run.stdout).rstrip().splitlines()[-1] == "INTERRUPTED: interrupted by SIGINT"
 
 
 def _read_so_far(pid: int) -> int:
@@ -101,7 +102,7 @@ def _read_so_far(pid: int) -> int:
 
 
 def test_an_interrupted_check_says_so_in_every_output(tmp_path: Path) -> None:
-    """`check` has no run environment: SIGINT while it reads a long history still gives 130 and the four
+    """`check` loads no configuration: SIGINT while it reads a long history still gives 130 and the four
     reports, each saying the check did not finish."""
     history = tmp_path / "long.jsonl"
     with history.open("w") as f:  # a serial valid list-append history, long enough to be caught reading it
@@ -119,6 +120,9 @@ def test_an_interrupted_check_says_so_in_every_output(tmp_path: Path) -> None:
     assert (seen["json"]["complete"], seen["json"]["ok"], seen["json"]["outcome"]) == (False, False, "interrupted")
     assert (seen["junit"], seen["banner"]) == ("error", "interrupted")
     assert run.output().rstrip().endswith("interrupted by SIGINT") and "Traceback" not in run.output()
+    # the run's own report (its command, its Environment), and stdout ends with the verdict as every run's does
+    assert seen["json"]["command"] == "check"
+    assert "".join(run.stdout).rstrip().splitlines()[-1] == "INTERRUPTED: interrupted by SIGINT"
 
 
 @pytest.mark.parametrize(("args", "message"), [
