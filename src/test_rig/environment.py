@@ -87,15 +87,19 @@ class Environment:
         """The program's run for the configuration `loaded`: it owns the console (which scrubs its passwords from
         here on) and the logging (set up with debug when `verbose` or test.verbose; `log_file` logs to test-rig.log
         when no logging.file is set, its passwords scrubbed), and an interrupt from here on writes its reports."""
-        from test_rig.report.files import redact_console, setup_logging
+        from test_rig.report.files import check_writable, redact_console, setup_logging
 
         cfg = loaded.config
         verbose = verbose or cfg.test.verbose
+        log_path = cfg.logging.file or ("test-rig.log" if log_file else None)
+        if log_path:  # like a report path, tried before anything runs (was an internal error from the FileHandler)
+            source = loaded.sources().get("logging.file", "option --log-file")
+            check_writable(log_path, source.removeprefix("option ") if source.startswith("option ") else "logging.file")
         env = cls(loaded=loaded, command=command, verbose=verbose, json_path=json_path, junit_path=junit_path,
                   html_path=html_path)
         redact_console(env.redactor)
         setup_logging("debug" if verbose else cfg.logging.level, cfg.logging.format, console=cfg.logging.console,
-                      file=cfg.logging.file or ("test-rig.log" if log_file else None), redactor=env.redactor)
+                      file=log_path, redactor=env.redactor)
         PROGRAM_STOP.environment = env
         return env
 

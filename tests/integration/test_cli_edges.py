@@ -167,3 +167,22 @@ def test_a_float_option_refuses_nan_and_inf_before_any_work(args: list[str], opt
     r = run_cli(*args, "-H", "127.0.0.1:1", "--no-password-prompt")
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr.endswith(f"Error: Invalid value for '{option}': '{value}' is not a finite number.\n"), r.stderr
+
+
+@pytest.mark.parametrize(("args", "config", "message"), [
+    (["--log-file-path", "/proc/x.log"], None,
+     "error: --log-file-path /proc/x.log cannot be written (No such file or directory); choose another path.\n"),
+    (["--log-file-path", "/tmp"], None, "error: --log-file-path /tmp is a directory; give a file name such as "
+                                        "/tmp/result.\n"),
+    ([], '[logging]\nfile = "/proc/y.log"\n',
+     "error: logging.file /proc/y.log cannot be written (No such file or directory); choose another path.\n"),
+])
+def test_a_log_file_that_cannot_be_written_is_bad_input(tmp_path: Path, args: list[str], config: str | None,
+                                                        message: str) -> None:
+    """Tried before anything runs, like a report path (it was an internal error from the log's FileHandler). Nothing
+    listens at the address: exit 2 proves nothing was tried."""
+    if config is not None:
+        (tmp_path / "c.toml").write_text(config)
+        args = [*args, "-c", str(tmp_path / "c.toml")]
+    r = run_cli("basic", *args, "-H", "127.0.0.1:1", "--no-password-prompt")
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", message)
