@@ -390,6 +390,18 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
         line, status = f"{reported} (run again with -v for the traceback and please report it)", 1
     if environment is not None and not environment.report_written:
         environment.write_failure(reported, interrupted=False)
+    if environment is not None and status != 2 and not environment.verdict_printed:
+        # A run that began and then failed: stdout ends with its verdict, the one its report holds, as every run's
+        # does (bad input, exit 2, prints nothing on stdout: nothing ran).
+        try:
+            from test_rig.results import Outcome, judge
+
+            last = environment._last_report
+            verdict = judge(last[0] if last is not None else {"ok": False, "error": reported})
+            environment.print_verdict(str(verdict.outcome), verdict.reason,
+                                      "red" if verdict.outcome == Outcome.FAILED else "yellow")
+        except Exception:  # stdout closed: stderr's sentence and the exit status still say it
+            pass
     print(redact(line), file=sys.stderr, flush=True)
     sys.exit(status)
 

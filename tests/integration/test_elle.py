@@ -163,3 +163,19 @@ def test_tidb_optimistic_repeatable_read_is_snapshot_isolation_and_pessimistic_i
     assert found & {"lost-update", "internal", "G-single-item"}, found  # DML reads the latest version, not the snapshot
     assert not found & FORBIDDEN_FROM_READ_COMMITTED
     assert pessimistic["valid"] is False
+
+
+@pytest.mark.tidb
+def test_a_run_that_fails_with_an_error_ends_stdout_with_its_verdict(tidb: SandboxState, tmp_path: Path) -> None:
+    """TiDB refuses SERIALIZABLE (elle's default level) once the run began: the error's sentence on stderr, exit 1,
+    and stdout ends with the verdict the report holds, as every run's does (it ended with the opening line)."""
+    out = tmp_path / "e.json"
+    r = run_cli("elle", "list-append", "--duration", "1", "--json", str(out), "--no-password-prompt",
+                env=env_for(tidb))
+    said = ("The isolation level 'SERIALIZABLE' is not supported. Set tidb_skip_isolation_level_check=1 to skip this "
+            "error")
+    assert (r.returncode, r.stderr) == (1, f"error: {said}\n")
+    assert r.stdout.splitlines()[-1] == f"FAILED: {said}"
+    data = json.loads(out.read_text())
+    assert (data["outcome"], data["reason"], data["ok"]) == ("failed", said, False)
+    assert elle_schemas(tidb) == []
