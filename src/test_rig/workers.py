@@ -25,14 +25,26 @@ def spawn(worker: Callable[..., None], jobs: Sequence[tuple[Any, ...]]
     `results` once, at its end, and whatever it reports while it runs on `seconds`. The processes are spawned
     (a fork would copy the parent's event loop and threads) and daemonic (they never outlive the parent).
     Returns the processes and the two queues."""
+    from test_rig.report.files import console_secrets
+
     context = multiprocessing.get_context("spawn")
     results: Queue[Any] = context.Queue()
     seconds: Queue[Any] = context.Queue()
-    processes: list[BaseProcess] = [context.Process(target=worker, args=(*job, results, seconds), daemon=True)
-                                    for job in jobs]
+    secrets = console_secrets()
+    processes: list[BaseProcess] = [context.Process(target=_scrubbed, args=(worker, secrets, *job, results, seconds),
+                                                    daemon=True) for job in jobs]
     for p in processes:
         p.start()
     return processes, results, seconds
+
+
+def _scrubbed(worker: Callable[..., None], secrets: tuple[str, ...], *args: Any) -> None:
+    """A worker process's entry: its console scrubs the run's secrets (as the parent's does) before `worker` runs;
+    a user task that printed or logged the password showed it on the terminal from every worker."""
+    from test_rig.report.files import redact_process_console
+
+    redact_process_console(secrets)
+    worker(*args)
 
 
 async def gather(processes: Sequence[BaseProcess], results: Queue[Any], got: dict[int, Any], *,

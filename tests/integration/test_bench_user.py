@@ -13,7 +13,7 @@ import pytest
 
 from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import env_for, run_cli
+from tests.helpers import create_user, env_for, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"
 
@@ -99,3 +99,25 @@ def test_example_under_the_nemesis(shop: dict[str, str], tmp_path: Path) -> None
     assert data["outcome"] == "passed" and len(data["nemesis"]["windows"]) == 2 and data["reconnects"] > 0
     assert sum(t["errors"] for t in data["tasks"].values()) == data["errors"] > 0
     assert sum(t["count"] for t in data["tasks"].values()) == data["operations"]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_task_that_prints_the_password_shows_it_masked_from_every_process(
+        sandbox: SandboxState, shop: dict[str, str], tmp_path: Path, processes: str) -> None:
+    """A worker process's console scrubs the run's secrets as the parent's does; it showed the password of a task
+    that printed or logged it once per operation from each worker (found by an audit)."""
+    secret = "Leak-S3cret-4417"
+    create_user(sandbox, "rig_leaky", secret)
+    leaky = tmp_path / "leaky.py"
+    leaky.write_text("import logging\n\nfrom test_rig.load.user import User, task\n\n"
+                     "class Leaky(User):\n    @task\n    async def look(self, conn):\n"
+                     "        await conn.fetch('SELECT 1')\n"
+                     f"        print('print {secret}')\n"
+                     f"        logging.getLogger('leaky').warning('log {secret}')\n")
+    env = {**shop, "TIDB_USER": "rig_leaky", "TIDB_PASSWORD": secret}
+    out = tmp_path / "u.json"
+    r = run_cli("bench", "user", f"{leaky}:Leaky", "--connections", "2", "--processes", processes, "--duration", "1",
+                "--json", str(out), env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert secret not in r.stdout + r.stderr + out.read_text()
+    assert "print ********" in r.stdout and "log ********" in r.stderr

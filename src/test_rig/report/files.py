@@ -43,6 +43,11 @@ class Redactor:
         if secret and len(secret) >= MIN_SECRET_LEN:
             self._secrets.add(secret)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets, for a worker process's own Redactor (workers.spawn)."""
+        return tuple(sorted(self._secrets))
+
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
@@ -82,6 +87,19 @@ def redact_console(redactor: Redactor) -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, RedactingStream):
             stream.redactor = redactor
+
+
+def console_secrets() -> tuple[str, ...]:
+    """The secrets the program's console scrubs now (the run's that owns it; none when it is not wrapped)."""
+    stream = sys.stdout
+    return stream.redactor.secrets if isinstance(stream, RedactingStream) else ()
+
+
+def redact_process_console(secrets: Iterable[str]) -> None:
+    """This process's console scrubs `secrets` from here on: a worker process's, whose prints and log lines (a user
+    task's among them) go to the parent's terminal without passing through the parent's streams."""
+    redacting = Redactor(secrets)
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout, redacting), RedactingStream(sys.stderr, redacting)
 
 
 def redactor(text: str) -> str:
