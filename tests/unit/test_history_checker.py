@@ -457,3 +457,14 @@ def test_check_file_returns_the_commands_result_and_its_report_renders_again_fro
     assert shown(again) == shown(data) and shown(data).startswith("invalid under serializable; transactions: ")
     case = junit_suite(again, "check").cases[0]
     assert (case.name, case.failure) == ("history valid under serializable", "invalid: G2-item")
+
+
+def test_a_list_append_history_checked_as_bank_names_its_operations_as_written(tmp_path: Any) -> None:
+    """A read kept undecoded from the file (msgspec.Raw) is shown as its JSON text, never as a Python repr."""
+    from test_rig.history.checker import check_bank
+
+    ops = history(ok(1, ["append", 0, 1]), ok(2, ["r", 0, [1]]))
+    report = check_bank(pair(_through_a_file(ops, tmp_path)), total=100)
+    assert report.valid == "unknown"
+    assert any("[r 0 [1]]" in reason for reason in report.unknown), report.unknown
+    assert not any("object at 0x" in reason for reason in report.unknown), report.unknown

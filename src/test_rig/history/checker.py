@@ -125,6 +125,8 @@ def _show(v: Any) -> str:
         return "{" + ", ".join(f"{_show(k)} {_show(x)}" for k, x in v.items()) + "}"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, msgspec.Raw):  # a read kept undecoded (history.model): its JSON text is how it reads
+        return bytes(v).decode("utf-8", "replace")
     return str(v)
 
 
