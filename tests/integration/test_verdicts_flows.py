@@ -168,6 +168,9 @@ def test_basic_passes_fails_is_undecided_and_is_interrupted(sandbox: SandboxStat
                     last_line="UNDECIDED: 1 check could not be decided")
     assert data["undecided"] == 1
     assert data["unknown"] == ["state machine did not finish within 1 s (stuck in state Connecting)"]
+    junit = ET.parse(Reports.under(tmp_path, "undecided").junit).getroot()  # the why, not "undecided: failed"
+    assert [e.get("message") for e in junit.iter("error")] == [
+        "undecided: state machine did not finish within 1 s (stuck in state Connecting)"]
     assert [s["state"] for s in data["states"]] == ["Initial", "ParsingConfig", "Error"]
     data = interrupted(Reports.under(tmp_path, "interrupted"), "basic", "-H", f"127.0.0.1:{silent_port}", env=env,
                        started="✓ Parsing Configuration")

@@ -224,8 +224,9 @@ def basic_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
     data = as_dict(result)
     suite = Suite("basic")
     if data.get("complete") is not False:
-        error = data.get("error") or "failed"
         undecided = bool(data.get("undecided"))
+        # an undecided run's why is in `unknown` (it has no error): "undecided: failed" said nothing
+        error = data.get("error") or "; ".join(map(str, data.get("unknown") or [])) or data.get("reason") or "failed"
         suite.add(Case("basic", "test_rig.flows.basic", float(data.get("seconds") or 0.0),
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))

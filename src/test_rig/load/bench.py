@@ -365,8 +365,9 @@ def bench_suites(data: dict[str, Any]) -> list[Suite]:
 
     suite = Suite("bench")
     if data.get("complete") is not False:
-        error = str(data.get("error") or "failed")
         undecided = bool(data.get("undecided"))
+        error = str(data.get("error") or "; ".join(map(str, data.get("unknown") or [])) or data.get("reason")
+                    or "failed")
         suite.add(Case(str(data.get("workload") or "bench"), "test_rig.load.bench", float(data.get("seconds") or 0.0),
                        failure=None if data.get("ok") or undecided else error,
                        error=f"undecided: {error}" if undecided else None))
