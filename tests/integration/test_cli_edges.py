@@ -173,7 +173,7 @@ def test_a_float_option_refuses_nan_and_inf_before_any_work(args: list[str], opt
     (["--log-file-path", "/proc/x.log"], None,
      "error: --log-file-path /proc/x.log cannot be written (No such file or directory); choose another path.\n"),
     (["--log-file-path", "/tmp"], None, "error: --log-file-path /tmp is a directory; give a file name such as "
-                                        "/tmp/result.\n"),
+                                        "/tmp/test-rig.log.\n"),
     ([], '[logging]\nfile = "/proc/y.log"\n',
      "error: logging.file /proc/y.log cannot be written (No such file or directory); choose another path.\n"),
 ])

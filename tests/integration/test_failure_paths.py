@@ -70,7 +70,7 @@ def test_an_unwritable_report_path_is_refused_before_the_run(sandbox: SandboxSta
     r = run_cli("isolation", "--json", str(path), "--no-password-prompt", env=server_env)
     assert r.returncode == 2
     if kind == "directory":
-        assert r.stderr == f"error: --json {path} is a directory; give a file name such as {path / 'result'}.\n"
+        assert r.stderr == f"error: --json {path} is a directory; give a file name such as {path / 'result.json'}.\n"
     else:
         assert r.stderr == (f"error: --json {path} cannot be created because {blocker} is a file, not a directory; "
                             "choose another path.\n")

@@ -88,7 +88,8 @@ def test_every_output_is_checked_before_anything_is_written(tmp_path: Path) -> N
                         "another path.\n")
     r = run_cli("gen-data", "--rows", "10", "-o", str(out), "--junit", str(tmp_path))
     assert r.returncode == 2
-    assert r.stderr == f"error: --junit {tmp_path} is a directory; give a file name such as {tmp_path / 'result'}.\n"
+    assert r.stderr == (f"error: --junit {tmp_path} is a directory; give a file name such as "
+                        f"{tmp_path / 'result.xml'}.\n")
     r = run_cli("gen-data", "--rows", "10", "-o", str(out), "--json", str(out))
     assert r.returncode == 2
     assert r.stderr == f"error: --json {out} is the data file's own path; choose another name for one of them.\n"

@@ -176,6 +176,11 @@ def setup_logging(level: str, fmt: str = "text", *, console: bool = True, file: 
     logging.getLogger("asyncmy").setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.ERROR)
 
 
+#: The file name a refusal of a directory suggests, by option (a name with the extension the file will have).
+_EXAMPLE_NAMES = {"--json": "result.json", "--junit": "result.xml", "--html": "report.html",
+                  "--log-file-path": "test-rig.log", "--history": "history.jsonl", "--log": "hunt.log"}
+
+
 def check_writable(path: str | Path, option: str) -> None:
     """Refuse, before anything runs, a file that could not be written at the end: try it. The missing
     directories are made and the file created, then both removed again; an existing file is opened
@@ -185,7 +190,8 @@ def check_writable(path: str | Path, option: str) -> None:
     read-only mount)."""
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"{option} {path} is a directory; give a file name such as {p / 'result'}.")
+        name = _EXAMPLE_NAMES.get(option, "result")
+        raise UsageError(f"{option} {path} is a directory; give a file name such as {p / name}.")
     missing: list[Path] = []
     ancestor = p.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
