@@ -130,8 +130,8 @@ class TestConfig(_Section):
 
 
 class MonitorConfig(_Section):
-    # inf and NaN pass here: job-monitor checks its durations itself (jobs.options._seconds), with a sentence that
-    # names the option or variable they came from and the range it takes.
+    # inf passes here: job-monitor checks its durations itself (jobs.options._seconds), with a sentence that names
+    # the option or variable they came from and the range it takes. (NaN is still refused here, by `gt=0`.)
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
     monitor_duration: float = Field(default=300, gt=0)
     update_interval: float = Field(default=5, gt=0)
