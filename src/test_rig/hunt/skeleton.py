@@ -119,21 +119,29 @@ def _starts_query(g: Node) -> bool:
     return head in ("SELECT", "WITH") or (isinstance(head, Group) and _starts_query(head))
 
 
+def _ctes(seq: list[Node], i: int) -> tuple[list[str], int]:
+    """The common table expressions `name AS (body), ...` from seq[i] on (just after WITH), each body that is not a
+    plain table as `WITH ( skeleton )`, and the position after them."""
+    out: list[str] = []
+    while i + 2 < len(seq) and seq[i + 1] == "AS" and isinstance(seq[i + 2], Group):
+        body = seq[i + 2]
+        assert isinstance(body, Group)
+        if not _is_table(body):
+            out.append(f"WITH ( {_statement(body)} )")
+        i += 3
+        if i < len(seq) and seq[i] == ",":
+            i += 1
+    return out, i
+
+
 def _statement(seq: list[Node]) -> str:
     out: list[str] = []
     i = 0
     while i < len(seq):
         node = seq[i]
         if node == "WITH":
-            i += 1
-            while i + 2 < len(seq) and seq[i + 1] == "AS" and isinstance(seq[i + 2], Group):
-                body = seq[i + 2]
-                assert isinstance(body, Group)
-                if not _is_table(body):
-                    out.append(f"WITH ( {_statement(body)} )")
-                i += 3
-                if i < len(seq) and seq[i] == ",":
-                    i += 1
+            ctes, i = _ctes(seq, i + 1)
+            out += ctes
             continue
         if isinstance(node, Group):
             out.append(f"( {_statement(node)} )")
@@ -289,16 +297,7 @@ def cause(oracle: str, queries: list[str]) -> str | None:
     seq = list(tree(tokens(queries[at])))
     with_part = ""
     if seq and seq[0] == "WITH":
-        ctes: list[str] = []
-        i = 1
-        while i + 2 < len(seq) and seq[i + 1] == "AS" and isinstance(seq[i + 2], Group):
-            body = seq[i + 2]
-            assert isinstance(body, Group)
-            if not _is_table(body):
-                ctes.append(f"WITH ( {_statement(body)} )")
-            i += 3
-            if i < len(seq) and seq[i] == ",":
-                i += 1
+        ctes, i = _ctes(seq, 1)
         with_part, seq = " ".join(ctes), seq[i:]
     select = _first_select(seq, aggregated=oracle == "tlp-aggregate")
     if select is None:
