@@ -7,6 +7,7 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
 from hdrh.histogram import HdrHistogram
 
 from test_rig.db import Target, connect
@@ -35,10 +36,14 @@ def test_two_processes_merge_into_one_result(sandbox: SandboxState, tmp_path: Pa
         assert merged[f"p{p}_ms"] == round(hist.get_value_at_percentile(p) / 1000.0, 3)
 
 
-def test_ctrl_c_stops_every_worker_and_keeps_the_merged_figures(sandbox: SandboxState, tmp_path: Path) -> None:
+@pytest.mark.parametrize("console_script", [False, True], ids=["python -m test_rig", "test-rig"])
+def test_ctrl_c_stops_every_worker_and_keeps_the_merged_figures(sandbox: SandboxState, tmp_path: Path,
+                                                                console_script: bool) -> None:
+    """Also as the `test-rig` script, whose workers import it again (they once ignored the signal)."""
     out = tmp_path / "i.json"
     run = RunningCli("bench", "point-select", "--processes", "2", "--connections", "2", "--duration", "60",
-                     "--table-size", "500", "--json", str(out), "--no-password-prompt", env=env_for(sandbox))
+                     "--table-size", "500", "--json", str(out), "--no-password-prompt", env=env_for(sandbox),
+                     console_script=console_script)
     run.wait_for("load started")
     asyncio.run(_until_selects_run(sandbox))
     run.proc.send_signal(signal.SIGINT)
