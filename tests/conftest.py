@@ -40,6 +40,15 @@ def tidb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     box.destroy()
 
 
+@pytest.fixture(scope="session")
+def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    """A private MariaDB with TLS (its own CA and certificate) for the session; the tests only connect to it."""
+    box = Sandbox(tmp_path_factory.mktemp("tls-sandbox"), tls=True)
+    state = box.start()
+    yield state
+    box.destroy()
+
+
 @pytest.fixture
 def own_box(tmp_path: Path) -> Iterator[Sandbox]:
     """A MariaDB of the test's own, for tests that kill and restart their server."""

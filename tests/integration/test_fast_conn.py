@@ -4,15 +4,11 @@ connection lost and marked closed, TLS, and the connection handed back to the dr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from test_rig.db import Connection, Target, connect
 from test_rig.environment import run_async
 from test_rig.errors import DatabaseError, is_lost_connection
 from test_rig.load.fast_conn import FastConnection
-from test_rig.servers.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import SandboxState
 
 
 def target(state: SandboxState, **kw: object) -> Target:
@@ -118,14 +114,6 @@ def test_a_killed_connection_is_lost_and_marked_closed(sandbox: SandboxState) ->
     lost, again, closed, code = run_async(main)
     assert (lost, again, closed) == (True, True, True)
     assert code in (1927, 2013)
-
-
-@pytest.fixture(scope="module")
-def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    box = Sandbox(tmp_path_factory.mktemp("fast-conn-tls-sandbox"), tls=True)
-    state = box.start()
-    yield state
-    box.destroy()
 
 
 def test_tls_connections(tls_box: SandboxState) -> None:

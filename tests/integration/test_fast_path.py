@@ -5,7 +5,6 @@ connection handed back to the driver afterwards."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,7 @@ from test_rig.environment import run_async
 from test_rig.load.bench import TABLE, prepare_table
 from test_rig.load.fast import FastStatement, run_statement
 from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
-from test_rig.servers.sandbox import Sandbox, SandboxState
+from test_rig.servers.sandbox import SandboxState
 
 
 def target(state: SandboxState, **kw: object) -> Target:
@@ -106,14 +105,6 @@ def test_the_op_timeout_watchdog_drops_a_statement_that_does_not_answer(sandbox:
     assert result.errors_by_code == {"2013": result.errors}
     assert result.reconnects >= 4  # every connection was dropped at least once inside the run and opened again
     assert result.reconnects <= result.errors <= result.reconnects + 4
-
-
-@pytest.fixture(scope="module")
-def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    box = Sandbox(tmp_path_factory.mktemp("fast-tls-sandbox"), tls=True)
-    state = box.start()
-    yield state
-    box.destroy()
 
 
 def test_tls_connections_run_on_the_fast_path(tls_box: SandboxState) -> None:

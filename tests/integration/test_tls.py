@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,6 @@ from test_rig.db import Target, connect
 from test_rig.errors import TlsError
 from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import run_cli
-
-
-@pytest.fixture(scope="module")
-def tls_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    box = Sandbox(tmp_path_factory.mktemp("tls-sandbox"), tls=True)
-    state = box.start()
-    yield state
-    box.destroy()
 
 
 def cipher(target: Target) -> str:
