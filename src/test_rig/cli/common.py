@@ -35,25 +35,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 D = TypeVar("D")
 
 
-class _Finite(click.FloatRange):
-    """click's float (range) without inf and nan: `--duration nan` passed every bound (no comparison with NaN is
-    true) and ended in a confusing error mid-run; `inf` meant a run without end."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
-
-
 class _FiniteFloat(click.types.FloatParamType):
-    """A float without bounds, finite (its --help says FLOAT, where an unbounded range would say `[x<=None]`)."""
+    """click's float without inf and nan: `--duration nan` passed every bound (no comparison with NaN is true) and
+    ended in a confusing error mid-run; `inf` meant a run without end. Unbounded, its --help says FLOAT (an
+    unbounded range would say `[x<=None]`)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+class _Finite(_FiniteFloat, click.FloatRange):
+    """A finite float within a range: _FiniteFloat's check, then click.FloatRange's bounds (the method order)."""
 
 
 def _finite(type: Any) -> Any:
