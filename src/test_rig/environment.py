@@ -186,6 +186,20 @@ class Environment:
         self.print_verdict(str(verdict.outcome), verdict.reason, style)
         raise SystemExit(verdict.exit_status)
 
+    def print_reported_verdict(self) -> None:
+        """For a run that ended without `conclude` (an interrupt, an error): the verdict its last report holds as
+        stdout's last line, once. Stdout closed: nothing (stderr's line and the exit status still say it)."""
+        if self.verdict_printed or self._last_report is None:
+            return
+        from test_rig.results import Outcome, judge
+
+        try:
+            verdict = judge(self._last_report[0])
+            self.print_verdict(str(verdict.outcome), verdict.reason,
+                               "red" if verdict.outcome == Outcome.FAILED else "yellow")
+        except Exception:
+            pass
+
     def print_verdict(self, outcome: str, reason: str, style: str = "yellow") -> None:
         """The run's last line on the console: its verdict's word and why (once)."""
         self.verdict_printed = True
@@ -354,11 +368,8 @@ class ProgramStop:
                 _write_minimal_reports(self.argv, error)
         except Exception as e:  # the line is still printed and the status still given
             line += f"; the report could not be written: {e}"
-        try:
-            if self.environment is not None and not self.environment.verdict_printed:
-                self.environment.print_verdict("interrupted", error)  # stdout ends with the verdict, as every run's
-        except Exception:  # stdout closed: stderr's line and the exit status still say it
-            pass
+        if self.environment is not None:
+            self.environment.print_reported_verdict()  # stdout ends with the verdict, as every run's does
         try:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
@@ -390,18 +401,10 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
         line, status = f"{reported} (run again with -v for the traceback and please report it)", 1
     if environment is not None and not environment.report_written:
         environment.write_failure(reported, interrupted=False)
-    if environment is not None and status != 2 and not environment.verdict_printed:
-        # A run that began and then failed: stdout ends with its verdict, the one its report holds, as every run's
-        # does (bad input, exit 2, prints nothing on stdout: nothing ran).
-        try:
-            from test_rig.results import Outcome, judge
-
-            last = environment._last_report
-            verdict = judge(last[0] if last is not None else {"ok": False, "error": reported})
-            environment.print_verdict(str(verdict.outcome), verdict.reason,
-                                      "red" if verdict.outcome == Outcome.FAILED else "yellow")
-        except Exception:  # stdout closed: stderr's sentence and the exit status still say it
-            pass
+    if environment is not None and status != 2:
+        # A run that began and then failed: stdout ends with its verdict, as every run's does (bad input, exit 2,
+        # prints nothing on stdout: nothing ran).
+        environment.print_reported_verdict()
     print(redact(line), file=sys.stderr, flush=True)
     sys.exit(status)
 
