@@ -3,6 +3,7 @@ one result like worker processes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
+from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState, free_port
 from tests.helpers import env_for, run_cli
 
@@ -91,3 +93,70 @@ def test_ray_with_nothing_listening_is_bad_input(sandbox: SandboxState) -> None:
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"Nothing is listening at 127.0.0.1:{port} for --ray" in r.stderr and "Traceback" not in r.stderr
     assert r.stdout == ""  # refused before anything ran
+
+
+async def _sql(st: SandboxState, *statements: str) -> list[list[tuple[object, ...]]]:
+    conn = await connect(Target("t", st.host, st.port, "root", "", None, 10), database=False)
+    try:
+        return [list(await conn.query(s)) for s in statements]
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _database(st: SandboxState, name: str) -> Iterator[dict[str, str]]:
+    asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    try:
+        yield {**env_for(st), **LOOPBACK, "TIDB_DATABASE": name}
+    finally:
+        asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {name}"))
+
+
+def test_tpcc_on_two_ray_actors_merges_its_transaction_types_and_checks_the_data(
+        ray_cluster: str, sandbox: SandboxState, tmp_path: Path) -> None:
+    """TPC-C's own figures (per transaction type) cross the actors' boundary as they cross processes', and the
+    check after the load reads what both actors' terminals wrote: the server holds one order per committed
+    New-Order and one history row per committed Payment more than before."""
+    small = ("--scale-down", "100", "--no-password-prompt")
+    with _database(sandbox, "rig_ray_tpcc") as env:
+        r = run_cli("bench", "tpcc-prepare", *small, env=env, timeout=180)
+        assert r.returncode == 0, r.stdout + r.stderr
+        count = "SELECT (SELECT COUNT(*) FROM rig_ray_tpcc.orders), (SELECT COUNT(*) FROM rig_ray_tpcc.history)"
+        before = asyncio.run(_sql(sandbox, count))[0][0]
+        out = tmp_path / "t.json"
+        r = run_cli("bench", "tpcc", *small, "--processes", "2", "--connections", "2", "--duration", "3",
+                    "--ray", ray_cluster, "--json", str(out), env=env, timeout=180)
+        assert r.returncode == 0, r.stdout + r.stderr
+        after = asyncio.run(_sql(sandbox, count))[0][0]
+    data = json.loads(out.read_text())
+    assert (data["outcome"], data["ray"]["actors"], data["processes"]) == ("passed", 2, 2)
+    assert data["checks"]["summary"] == "12 of 12 conditions hold"
+    by_type = data["transactions_by_type"]
+    assert data["transactions"] == sum(w["operations"] for w in data["workers"]) > 0
+    assert sum(s["count"] + s["rolled_back"] for s in by_type.values()) == data["transactions"]
+    assert int(str(after[0])) - int(str(before[0])) == by_type["new_order"]["count"]
+    assert int(str(after[1])) - int(str(before[1])) == by_type["payment"]["count"]
+
+
+def test_a_user_workload_on_two_ray_actors_adds_up_per_task(ray_cluster: str, sandbox: SandboxState,
+                                                            tmp_path: Path) -> None:
+    """The example's Locust-style class, loaded by each actor from its file: per-task counts add up to the
+    total, and `buy` (one UPDATE and one COMMIT) is what the server counted."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"
+    status = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_update', 'Com_commit')"
+    with _database(sandbox, "rig_ray_user") as env:
+        r = run_cli("bench", "prepare", "--table-size", "2000", "--no-password-prompt", env=env, timeout=180)
+        assert r.returncode == 0, r.stdout + r.stderr
+        before = dict(asyncio.run(_sql(sandbox, status))[0])
+        out = tmp_path / "u.json"
+        r = run_cli("bench", "user", f"{example}:Shopper", "--processes", "2", "--connections", "4", "--duration",
+                    "3", "--ray", ray_cluster, "--no-password-prompt", "--json", str(out), env=env, timeout=180)
+        after = dict(asyncio.run(_sql(sandbox, status))[0])
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert (data["outcome"], data["ray"]["actors"]) == ("passed", 2)
+    tasks = data["tasks"]
+    assert sum(t["count"] for t in tasks.values()) == data["operations"] == sum(
+        w["operations"] for w in data["workers"]) > 0
+    assert int(str(after["Com_update"])) - int(str(before["Com_update"])) == tasks["buy"]["count"]
+    assert int(str(after["Com_commit"])) - int(str(before["Com_commit"])) == tasks["buy"]["count"]
