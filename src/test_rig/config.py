@@ -15,10 +15,11 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -178,6 +179,12 @@ class _LayerSource(PydanticBaseSettingsSource):
         return self._data
 
 
+#: The layers the AppConfig being built reads (pydantic-settings asks the class, not the instance, for its
+#: sources). A context variable, not a class attribute: two threads or tasks loading configurations at once each
+#: see their own.
+_LAYERS: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("config_layers", default=())
+
+
 class AppConfig(BaseSettings):
     """The whole configuration. Build it with `load_config`, which applies every source."""
 
@@ -190,7 +197,6 @@ class AppConfig(BaseSettings):
     session_variables: dict[str, SessionValue] = Field(default_factory=dict)
     connections: list[ConnectionTarget] = Field(default_factory=list)
 
-    _layers: ClassVar[list[Mapping[str, Any]]] = []
 
     @classmethod
     def settings_customise_sources(
@@ -202,7 +208,7 @@ class AppConfig(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Highest priority first: command line, environment, file. Defaults come from the fields.
-        return tuple(_LayerSource(settings_cls, layer) for layer in cls._layers)
+        return tuple(_LayerSource(settings_cls, layer) for layer in _LAYERS.get())
 
     @field_validator("session_variables")
     @classmethod
@@ -388,13 +394,13 @@ def load_config(
         layers.append(Layer(f"file {path}", read_config_file(path)))
     for layer in layers:
         _refuse_credentials_in_hosts(layer)
-    AppConfig._layers = [layer.values for layer in layers]
+    token = _LAYERS.set(tuple(layer.values for layer in layers))
     try:
         config = AppConfig()
     except ValidationError as e:
         raise ConfigError(_describe_validation(e, layers)) from None
     finally:
-        AppConfig._layers = []
+        _LAYERS.reset(token)
     return LoadedConfig(config, path, layers)
 
 
@@ -513,6 +519,9 @@ class ExtensionRegistry:
 
     def __init__(self) -> None:
         self._explicit: list[ConfigExtension] = []
+        #: the installed entry points' extensions, loaded once: the installed distributions do not change while
+        #: the program runs, and each command's options and configuration asked for them again
+        self._installed: list[ConfigExtension] | None = None
 
     def register(self, ext: ConfigExtension) -> None:
         if not isinstance(ext, ConfigExtension):
@@ -521,6 +530,14 @@ class ExtensionRegistry:
             self._explicit.append(ext)
 
     def all(self) -> list[ConfigExtension]:
+        if self._installed is None:
+            self._installed = self._load_installed()
+        found = {ext.get_extension_name(): ext for ext in self._installed}
+        for ext in self._explicit:
+            found[ext.get_extension_name()] = ext
+        return list(found.values())
+
+    def _load_installed(self) -> list[ConfigExtension]:
         found: dict[str, ConfigExtension] = {}
         for ep in metadata.entry_points(group=self.GROUP):
             try:
@@ -532,8 +549,6 @@ class ExtensionRegistry:
                 logging.getLogger(__name__).warning("config extension %s could not be loaded: %s",
                                                     ep.name, e)
                 continue
-            found[ext.get_extension_name()] = ext
-        for ext in self._explicit:
             found[ext.get_extension_name()] = ext
         return list(found.values())
 

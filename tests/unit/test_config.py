@@ -316,3 +316,42 @@ def test_split_host(value: str, expected: tuple[str, int]) -> None:
 def test_split_host_rejects(value: str) -> None:
     with pytest.raises(ValueError):
         split_host(value)
+
+
+def test_installed_extensions_are_loaded_once_and_registered_ones_still_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command's options and configuration ask the registry; the installed distributions' entry points are
+    read once per registry, and one registered later is still listed."""
+    from importlib import metadata
+
+    from test_rig.config import ExtensionRegistry
+
+    calls: list[str] = []
+    real = metadata.entry_points
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(kwargs.get("group", ""))
+        return real(**kwargs)
+
+    monkeypatch.setattr(metadata, "entry_points", counting)
+    registry = ExtensionRegistry()
+    installed = [e.get_extension_name() for e in registry.all()]
+    assert [e.get_extension_name() for e in registry.all()] == installed
+    assert calls == [ExtensionRegistry.GROUP]
+
+    class Named:
+        def get_extension_name(self) -> str:
+            return "later"
+
+        def get_help_text(self) -> str:
+            return "nothing"
+
+        def cli_options(self) -> list[Any]:
+            return []
+
+        def build_config(self, params: Any) -> dict[str, Any]:
+            return {}
+
+    registry.register(Named())
+    assert [e.get_extension_name() for e in registry.all()] == [*installed, "later"]
+    assert calls == [ExtensionRegistry.GROUP]
