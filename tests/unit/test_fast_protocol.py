@@ -316,6 +316,38 @@ def test_a_script_is_sent_one_statement_per_answer_whatever_the_reads_cut(loop: 
         assert proto.status == 0x0002  # COMMIT's OK: no transaction open
 
 
+@pytest.mark.parametrize("deprecate_eof", [False, True])
+def test_answers_whole_in_one_read_take_the_shortcut_whatever_their_columns(
+        loop: asyncio.AbstractEventLoop, deprecate_eof: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OLTP transaction's result sets have several column lists and its INSERT's OK an insert id of several
+    bytes: each answer that comes whole in one read is taken without the general framing (which is slower) and
+    counted as the general framing would count it."""
+    script = [(0, b"SELECT c FROM sbtest1 WHERE id=1"), (1, b"SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN 1 AND 3"),
+              (0, b"SELECT c FROM sbtest1 WHERE id=2"), (2, b"INSERT INTO sbtest1 VALUES (5046, 1, '', '')"),
+              (3, b"COMMIT")]
+    proto, wire, done, latencies, sent = scripted(loop, script, deprecate_eof=deprecate_eof)
+    framed: list[bytes] = []
+    monkeypatch.setattr(proto, "_frame", framed.append)
+    insert_ok = b"\x00\x01\xfc\xb6\x13\x03\x00\x00\x00"  # 1 row, insert id 5046 (0xFC + 2 bytes), status
+    answers = [result_set([b"c"], [[b"x" * 119]], deprecate_eof=deprecate_eof, status=0x0003),
+               result_set([b"SUM(k)"], [[b"15"]], deprecate_eof=deprecate_eof, status=0x0003),
+               result_set([b"c"], [[b"y" * 119], [b"z" * 119]], deprecate_eof=deprecate_eof, status=0x0003),
+               packet(1, insert_ok), packet(1, ok(status=0x0002))]
+    rows = []
+    for answer in answers:
+        proto.data_received(answer)
+        rows.append(proto.rows)
+    assert framed == [] and done.result() is None
+    assert rows[:3] == [1, 1, 2] and len(wire.written) == 5 and sent == [2, 1, 1, 1]
+    assert [len(x) for x in latencies] == [2, 1, 1, 1] and proto.status == 0x0002
+    # a result set cut by the read still goes to the general framing
+    proto, _, done, _, _ = scripted(loop, script[:1], deprecate_eof=deprecate_eof)
+    framed = []
+    monkeypatch.setattr(proto, "_frame", framed.append)
+    proto.data_received(answers[0][:-3])
+    assert framed == [answers[0][:-3]] and not done.done()
+
+
 def test_a_row_with_a_leading_0xfe_length_is_a_row_not_the_end(loop: asyncio.AbstractEventLoop) -> None:
     # a value of 2^24 bytes or more starts with 0xFE, like EOF: only the packet's size tells them apart
     proto, _, done, _, _ = scripted(loop, [(1, b"SELECT c FROM sbtest1")])
