@@ -242,7 +242,7 @@ class _Framer(asyncio.Protocol):
                 # Rows after column definitions either remembered (the statement repeated) or walked here: an
                 # OLTP transaction's statements have several column lists (c of sbtest1, SUM(k), c of sbtest2, ...),
                 # and with one remembered, 3-4 of its 20 answers went to the general framing (measured with a
-                # replay of captured answers: 53.5 -> see the commit, us of Python per transaction).
+                # replay of captured answers: 53.5 -> 50.2 us of Python per transaction; small beside the rest).
                 pos, rows = _skip_rows(data, start, n)
                 # the closing packet (EOF, or OK with the EOF header), ending the read
                 if n - pos >= 9 and data[pos + 4] == 0xFE:
