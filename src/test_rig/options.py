@@ -1,12 +1,21 @@
 """Settings that are also command-line options: a feature declares each one once, on its dataclass field (its
-default, help text, range or choices), and the command line makes its options from those fields
-(cli.common.field_options), so a default or a help text is never written twice."""
+default, help text, range or choices: `option`), and the commands make their click options from those fields
+(`field_options`) and read them back into the dataclass (`take`), so a default or a help text is never written
+twice. The small click helpers every command uses (`opt`, `flag`, `stack`) are here too: they are how an option is
+made, not what a command does (cli/ only says which options a command has)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import Field, field
-from typing import Any
+from typing import Any, TypeVar, cast
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+D = TypeVar("D")
 
 
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
@@ -24,3 +33,99 @@ def option(default: Any, help: str | None = None, *, choices: Sequence[str] | No
 def flag_of(declared: Field[Any]) -> str:
     """The flag the user types for the option field `declared`: its own, else `--field-name`."""
     return str(declared.metadata.get("flag", "--" + declared.name.replace("_", "-")))
+
+
+class _FiniteFloat(click.types.FloatParamType):
+    """click's float without inf and nan: `--duration nan` passed every bound (no comparison with NaN is true) and
+    ended in a confusing error mid-run; `inf` meant a run without end. Unbounded, its --help says FLOAT (an
+    unbounded range would say `[x<=None]`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class _Finite(_FiniteFloat, click.FloatRange):
+    """A finite float within a range: _FiniteFloat's check, then click.FloatRange's bounds (the method order)."""
+
+
+def _finite(type: Any) -> Any:
+    if type is float:
+        return _FiniteFloat()
+    if isinstance(type, click.FloatRange) and not isinstance(type, _Finite):
+        return _Finite(type.min, type.max, min_open=type.min_open, max_open=type.max_open, clamp=type.clamp)
+    return type
+
+
+def opt(decls: str, type: Any = None, default: Any = None, help: str | None = None, **more: Any) -> Callable[[F], F]:
+    """click.option on one line: `decls` space-separated ("-c --config config_file"); a default is shown in --help
+    (unless `show_default` says otherwise); a repeated or required option has none unless given. A float is
+    finite (_Finite)."""
+    type = _finite(type)
+    if default is not None:
+        more = {"default": default, "show_default": True} | more
+    elif not (more.get("multiple") or more.get("required")):
+        more["default"] = None
+    return click.option(*decls.split(), type=type, help=help, **more)
+
+
+def flag(decls: str, help: str | None = None, **more: Any) -> Callable[[F], F]:
+    """An on/off click option, off unless given."""
+    return click.option(*decls.split(), is_flag=True, default=False, help=help, **more)
+
+
+def stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator of `options` (click options or such decorators), listed in --help in the order given."""
+    def apply(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
+#: The click type of a field's annotation (a string, under `from __future__ import annotations`), without `| None`.
+_FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None, "bool": None}
+_RANGES: dict[str, Any] = {"int": click.IntRange, "float": click.FloatRange}
+
+
+def field_options(cls: type, *names: str,
+                  boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
+    """The options of the dataclass `cls`'s fields `names`, each declared once, on its field (`option`):
+    its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar; a tuple
+    field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
+    default, help)` when given. Read back into `cls` with `take`."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    made: list[Callable[[Any], Any]] = []
+    for name in names:
+        f = fields[name]
+        spelling, annotation, spelt = f.metadata, _annotation(f.type).removesuffix(" | None"), flag_of(f)
+        more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}
+        if annotation == "bool" and boolean is not None:
+            made.append(boolean(spelt, cast("bool", f.default), spelling["help"]))
+        elif annotation == "bool" and f.default is False:
+            made.append(flag(f"{spelt} {name}", spelling.get("help"), **more))
+        elif annotation == "bool":
+            made.append(opt(f"{spelt}/--no-{spelt.removeprefix('--')} {name}", None, f.default, spelling.get("help")))
+        elif annotation.startswith("tuple["):
+            made.append(opt(f"{spelt} {name}", help=spelling.get("help"), multiple=True, **more))
+        else:
+            kind = (click.Choice(spelling["choices"]) if "choices" in spelling
+                    else _RANGES[annotation](spelling.get("low"), spelling.get("high")) if "low" in spelling
+                    else _FIELD_TYPES[annotation])
+            made.append(opt(f"{spelt} {name}", kind, f.default, spelling.get("help"), **more))
+    return stack(*made)
+
+
+def _annotation(hint: Any) -> str:
+    """A field's annotation as written: a string already under `from __future__ import annotations`."""
+    return hint if isinstance(hint, str) else hint.__name__ if isinstance(hint, type) else str(hint)
+
+
+def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
+    """The dataclass `cls` of a command's parameters (each option named as its field, or as `renamed` maps the
+    field), taking them out of `params`."""
+    names = {f.name: renamed.get(f.name, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{field: params.pop(name) for field, name in names.items() if name in params})

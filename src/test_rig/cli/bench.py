@@ -11,7 +11,8 @@ import click
 from test_rig.cli.bench_oltp import OLTP_COMMANDS
 from test_rig.cli.bench_options import load_options, start
 from test_rig.cli.bench_tpcc import TPCC_COMMANDS
-from test_rig.cli.common import command, finish, opt, say
+from test_rig.cli.common import command, finish, say
+from test_rig.options import opt
 
 _PROCESSES = ("Worker processes the connections are split over (one process tops out at one core); with --ray, Ray "
               "actors.")

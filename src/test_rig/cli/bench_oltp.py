@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from test_rig.cli.bench_options import load_options, start
-from test_rig.cli.common import build_environment, command, common_options, field_options, finish, opt, say, stack, take
+from test_rig.cli.common import build_environment, command, common_options, finish, say
 from test_rig.load import oltp
 from test_rig.load.bench import bench_suites, cleanup_lines, live_events, step_suites
+from test_rig.options import field_options, opt, stack, take
 
 
 def _flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:

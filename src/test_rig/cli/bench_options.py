@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from test_rig.cli.common import build_environment, nemesis_options, nemesis_spec, opt, stack, take
+from test_rig.cli.common import build_environment, nemesis_options, nemesis_spec
+from test_rig.options import opt, stack, take
 
 if TYPE_CHECKING:
     from test_rig.environment import Environment

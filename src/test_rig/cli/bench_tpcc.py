@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from test_rig.cli.bench_options import load_options, start
-from test_rig.cli.common import build_environment, command, common_options, field_options, finish, opt, say, take
+from test_rig.cli.common import build_environment, command, common_options, finish, say
 from test_rig.load import tpcc
 from test_rig.load.bench import cleanup_lines, live_events, step_suites
+from test_rig.options import field_options, opt, take
 
 _size_options = field_options(tpcc.TpccOptions, "warehouses", "scale_down")
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import VERBOSE, command, command_name, conclude, field_options, opt, take
+from test_rig.cli.common import VERBOSE, command, command_name, conclude
 from test_rig.environment import Environment, check_report_paths
 from test_rig.history import report
 from test_rig.history.check import CheckOptions, check_file
+from test_rig.options import field_options, opt, take
 
 
 @command("check")

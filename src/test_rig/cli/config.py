@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import VERBOSE, command, extension_options, flag, key_options, opt, typed
+from test_rig.cli.common import VERBOSE, command, extension_options, key_options, typed
 from test_rig.config import extensions, load_for_options, write_config_file
+from test_rig.options import flag, opt
 
 
 @command("config-gen")

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import CONNECTION_OPTIONS, build_environment, command, flag, html_options, opt, typed_flags
+from test_rig.cli.common import CONNECTION_OPTIONS, build_environment, command, html_options, typed_flags
+from test_rig.options import flag, opt
 
 
 @command("gen-data")

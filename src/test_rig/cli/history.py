@@ -9,21 +9,11 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import (
-    build_environment,
-    command,
-    conclude,
-    field_options,
-    flag,
-    nemesis_options,
-    nemesis_spec,
-    say,
-    take,
-    typed_names,
-)
+from test_rig.cli.common import build_environment, command, conclude, nemesis_options, nemesis_spec, say, typed_names
 from test_rig.history import report
 from test_rig.history.runner import ElleOptions, elle_settings, run_elle
 from test_rig.history.workloads import WORKLOADS
+from test_rig.options import field_options, flag, take
 from test_rig.report.files import check_report_path
 
 

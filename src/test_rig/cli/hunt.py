@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, html_options, opt
+from test_rig.cli.common import build_environment, command, html_options
 from test_rig.hunt.main import ORACLE_NAMES
+from test_rig.options import opt
 from test_rig.report.files import check_report_path
 
 

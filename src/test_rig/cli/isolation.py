@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, extension_options, given, html_options, opt
+from test_rig.cli.common import build_environment, command, extension_options, given, html_options
 from test_rig.config import parse_session_var
 from test_rig.environment import run_feature
 from test_rig.isolation import console
 from test_rig.isolation.report import junit_suite, load_profile
 from test_rig.isolation.suite import run_configured, select_tests
+from test_rig.options import opt
 
 
 @command("isolation")

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, flag, html_options, opt, take
+from test_rig.cli.common import build_environment, command, html_options
 from test_rig.environment import run_feature
 from test_rig.jobs.options import MonitorOptions, plan
 from test_rig.jobs.report import Display, junit_suite, render
 from test_rig.jobs.runner import watch
 from test_rig.jobs.sources import SOURCES
+from test_rig.options import flag, opt, take
 
 _SECONDS = click.FloatRange(0, None, min_open=True)
 

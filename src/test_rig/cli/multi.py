@@ -6,9 +6,10 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, finish, html_options, opt, say, stack, typed_names
+from test_rig.cli.common import build_environment, command, finish, html_options, say, typed_names
 from test_rig.environment import Environment
 from test_rig.flows import multi as flows
+from test_rig.options import opt, stack
 
 _options = stack(html_options, opt("--connection-count", click.IntRange(1, 10_000), None,
                                    "Connections (default: the configured `connections`, else 5)."))

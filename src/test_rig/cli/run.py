@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, finish, html_options, opt, say
+from test_rig.cli.common import build_environment, command, finish, html_options, say
 from test_rig.flows import run as flow
 from test_rig.flows.plugins import load
+from test_rig.options import opt
 
 
 @command("run")

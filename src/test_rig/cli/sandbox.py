@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import VERBOSE, flag, guarded, opt, stack
+from test_rig.cli.common import VERBOSE, guarded
 from test_rig.errors import UsageError
+from test_rig.options import flag, opt, stack
 from test_rig.servers import binaries
 from test_rig.servers.sandbox import SERVER_ALIASES, Sandbox, serving
 
