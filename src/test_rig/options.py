@@ -19,14 +19,14 @@ D = TypeVar("D")
 
 
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
-           low: float | None = None, high: float | None = None, flag: str | None = None,
+           low: float | None = None, high: float | None = None, above: bool = False, flag: str | None = None,
            metavar: str | None = None, envvar: str | None = None) -> Any:
     """A dataclass field that is an option: `default`, the `help` text, the `choices` it takes or the range
-    [`low`, `high`] it must be in, the `flag` the user types (default `--field-name`), the `metavar` --help
-    shows for its value and the environment variable that gives it when the flag is not typed. A tuple field is a
-    repeatable option."""
-    spelling = {"help": help, "choices": choices, "low": low, "high": high, "flag": flag, "metavar": metavar,
-                "envvar": envvar}
+    [`low`, `high`] it must be in (`above`: more than `low`), the `flag` the user types (default `--field-name`),
+    the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
+    typed. A tuple field is a repeatable option."""
+    spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,
+                "metavar": metavar, "envvar": envvar}
     return field(default=default, metadata={key: value for key, value in spelling.items() if value is not None})
 
 
@@ -113,7 +113,8 @@ def field_options(cls: type, *names: str,
             made.append(opt(f"{spelt} {name}", help=spelling.get("help"), multiple=True, **more))
         else:
             kind = (click.Choice(spelling["choices"]) if "choices" in spelling
-                    else _RANGES[annotation](spelling.get("low"), spelling.get("high")) if "low" in spelling
+                    else _RANGES[annotation](spelling.get("low"), spelling.get("high"), min_open="above" in spelling)
+                    if "low" in spelling
                     else _FIELD_TYPES[annotation])
             made.append(opt(f"{spelt} {name}", kind, f.default, spelling.get("help"), **more))
     return stack(*made)

@@ -3,6 +3,7 @@ render what the monitor returns (jobs.report)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -12,25 +13,12 @@ from test_rig.environment import run_feature
 from test_rig.jobs.options import MonitorOptions, plan
 from test_rig.jobs.report import Display, junit_suite, render
 from test_rig.jobs.runner import watch
-from test_rig.jobs.sources import SOURCES
-from test_rig.options import flag, opt, take
-
-_SECONDS = click.FloatRange(0, None, min_open=True)
+from test_rig.options import field_options, take
 
 
 @command("job-monitor")
 @html_options
-@opt("-t --monitor-duration", _SECONDS, None, "Seconds to monitor (default monitor.monitor_duration, 300).")
-@opt("--update-interval", _SECONDS, None, "Seconds between polls (default monitor.update_interval, 5).")
-@opt("--show-details/--no-show-details", help="Print each job's full record (default monitor.show_details).")
-@opt("--import-config", metavar="FILE", help="JSON or TOML with monitor_duration, update_interval, show_details and "
-     "optionally a job (SQL) to start and watch.")
-@opt("--job-id job_ids", multiple=True, metavar="ID", help="Watch only this job (repeatable).")
-@flag("--until-done", "Stop as soon as every watched job has ended (waiting for the first one to appear).")
-@opt("--source", click.Choice(SOURCES), None, "Where jobs come from (default: from the server kind; TiDB: import "
-     "and ddl).")
-@opt("--cancel cancel_id", metavar="ID",
-     help="Cancel this job (TiDB import or DDL job, or a MariaDB/MySQL statement) and exit.")
+@field_options(MonitorOptions, *(f.name for f in dataclasses.fields(MonitorOptions)))
 def job_monitor(ctx: click.Context, /, **params: Any) -> None:
     """Watch TiDB import and DDL jobs, or MariaDB/MySQL statements that report progress, live."""
     options = take(params, MonitorOptions)

@@ -1,4 +1,4 @@
-"""The whole `hunt` run as one call: its options checked into a HuntSpec (`spec_from_options`), then `hunt`,
+"""The whole `hunt` run as one call: its options (`HuntOptions`) checked into a HuntSpec, then `hunt`,
 which runs it in this process (runner.run_hunt) or over worker processes (processes.run_hunt_processes) and
 returns its RunResult — also the partial one of an interrupted run (`complete: false`), its databases dropped."""
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from test_rig.errors import UsageError, signal_name
+from test_rig.options import option
 from test_rig.results import RunResult
 
 if TYPE_CHECKING:  # the runner (and the driver under it) is imported when a hunt runs, not for `hunt --help`
@@ -72,27 +73,50 @@ def read_known_option(path: str | None) -> frozenset[str]:
                          "signatures or reduced .sql files.") from None
 
 
-def spec_from_options(oracle_names: str | None, *, duration: float | None, queries: int | None, seed: int,
-                      connections: int, processes: int, reduce_seconds: float, known_path: str | None,
-                      out_dir: str | None, log_path: str | None) -> HuntSpec:
-    """The run's spec from the command's options (60 s when neither a duration nor a query count is given).
-    Raises UsageError for bad input: an unknown oracle, a duration of 0 or less, an `--out` that cannot be
-    written, a `--known` that cannot be read, more processes than connections."""
-    from test_rig.hunt.processes import shares
-    from test_rig.hunt.runner import HuntSpec
+@dataclasses.dataclass(frozen=True)
+class HuntOptions:
+    """What the `hunt` command is asked, as given: each field with its default and help (test_rig.options: the
+    command's options are made from them); `spec` checks them into the run's HuntSpec."""
 
-    oracles = parse_oracles(oracle_names)
-    if duration is not None and duration <= 0:
-        raise UsageError(f"--duration {duration:g} must be more than 0 seconds; give how long to hunt, e.g. "
-                         "--duration 60.")
-    out = check_out_dir(out_dir)
-    known = read_known_option(known_path)
-    shares(connections, processes, queries)  # more processes than connections is bad input
-    if duration is None and queries is None:
-        duration = 60.0
-    return HuntSpec(oracles, duration=duration, queries=queries, seed=seed, connections=connections,
-                    reduce_seconds=reduce_seconds, known=known, out=out, log=Path(log_path) if log_path else None,
-                    processes=processes)
+    oracle_names: str | None = option(None, f"Oracles, comma-separated (default all): {', '.join(ORACLE_NAMES)}.",
+                                      flag="--oracle", metavar="NAMES")
+    duration: float | None = option(None, "Seconds to hunt (default 60, or until --queries).")
+    queries: int | None = option(None, "Stop after this many checked queries (over all oracles and connections).",
+                                 low=1)
+    seed: int = option(0, "The generator's seed: same seed, same SQL.")
+    connections: int = option(1, "Workers, each with a database of its own.", low=1, high=64)
+    processes: int = option(1, "Worker processes sharing --connections, each with databases of its own (one "
+                            "process uses one core).", low=1, high=64)
+    reduce_time: float = option(60.0, "Seconds to spend reducing each confirmed finding (0: report it unreduced).",
+                                low=0)
+    known_path: str | None = option(None, "Signatures (or reduced .sql files) of bugs already reported, or a "
+                                    "directory of reduced .sql files: counted, not reported again.",
+                                    flag="--known", metavar="FILE|DIR")
+    out_dir: str | None = option(None, "Write each finding's reduced .sql file here.", flag="--out", metavar="DIR")
+    log_path: str | None = option(None, "Write every statement sent here.", flag="--log", metavar="FILE")
+
+    def spec(self) -> HuntSpec:
+        """The run's spec (60 s when neither a duration nor a query count is given). Raises UsageError for bad
+        input: an unknown oracle, a duration of 0 or less, an `--out` that cannot be written, a `--known` or
+        `--log` that cannot be read or written, more processes than connections."""
+        from test_rig.hunt.processes import shares
+        from test_rig.hunt.runner import HuntSpec
+        from test_rig.report.files import check_report_path
+
+        oracles = parse_oracles(self.oracle_names)
+        duration = self.duration
+        if duration is not None and duration <= 0:
+            raise UsageError(f"--duration {duration:g} must be more than 0 seconds; give how long to hunt, e.g. "
+                             "--duration 60.")
+        out = check_out_dir(self.out_dir)
+        known = read_known_option(self.known_path)
+        shares(self.connections, self.processes, self.queries)  # more processes than connections is bad input
+        check_report_path(self.log_path, "--log")
+        if duration is None and self.queries is None:
+            duration = 60.0
+        return HuntSpec(oracles, duration=duration, queries=self.queries, seed=self.seed,
+                        connections=self.connections, reduce_seconds=self.reduce_time, known=known, out=out,
+                        log=Path(self.log_path) if self.log_path else None, processes=self.processes)
 
 
 def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None] | None = None) -> RunResult:

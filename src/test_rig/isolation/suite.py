@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from test_rig.db import ServerInfo, Target, connect
 from test_rig.errors import RigError, UsageError
 from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, UNDECIDED, IsolationTest
-from test_rig.isolation.report import compare
+from test_rig.isolation.report import compare, load_profile
 from test_rig.isolation.runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
 from test_rig.isolation.scaled import lost_update, write_skew
+from test_rig.options import option
 from test_rig.resilience import ResilientConnectionManager
 from test_rig.results import RunResult, Validity
 
@@ -123,6 +124,35 @@ async def run_isolation(target: Target, tests: Sequence[IsolationTest], requeste
     if profile is not None:
         run.differences = compare(run.results, profile[1])
     return run
+
+
+@dataclass(frozen=True)
+class IsolationOptions:
+    """What the `isolation` command is asked, as given: each field with its default and help (test_rig.options:
+    the command's options are made from them)."""
+
+    txn_mode: str | None = option(None, "TiDB transaction mode(s) for read-committed and repeatable-read (default "
+                                  "both).", choices=("pessimistic", "optimistic", "both"))
+    session_vars: tuple[str, ...] = option((), "A SESSION variable for every connection of the run (repeatable).",
+                                           flag="--session-var", metavar="NAME=VALUE")
+    only_tests: tuple[str, ...] = option((), "Run only these catalogue tests (repeatable; default: all).",
+                                         flag="--test", metavar="NAME")
+    expect: str | None = option(None, "Compare with a profile of expected outcomes (mysql-innodb, tidb, or a .toml "
+                                "file).", metavar="PROFILE")
+    explain_test: str | None = option(None, "Print TEST's step log at each level as a replayable per-connection SQL "
+                                      "script.", flag="--explain", metavar="TEST")
+    block_window: float | None = option(None, "Seconds after which a running step is suspected blocked and the "
+                                        "server is asked (default isolation.block_window_ms).", low=0.01, high=10)
+
+    def checked(self) -> tuple[list[IsolationTest], tuple[str, dict[str, dict[str, str]]] | None,
+                               list[tuple[str, SessionValue]]]:
+        """The tests, the profile to compare with (None without --expect) and the session variables asked for;
+        UsageError for an unknown test, a profile that cannot be read or a variable not NAME=VALUE."""
+        from test_rig.config import parse_session_var
+
+        tests = select_tests(self.only_tests, self.explain_test)
+        profile = (self.expect, load_profile(self.expect)) if self.expect else None
+        return tests, profile, [parse_session_var(item) for item in self.session_vars]
 
 
 def select_tests(names: Sequence[str], explain: str | None = None) -> list[IsolationTest]:

@@ -6,7 +6,7 @@ from, before anything is sent to a server."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,8 @@ from test_rig.errors import UsageError
 from test_rig.jobs.importconfig import ImportConfig, read_import_config
 from test_rig.jobs.model import job_id_problem
 from test_rig.jobs.monitor import MonitorSettings
+from test_rig.jobs.sources import SOURCES
+from test_rig.options import option
 
 #: The longest monitor duration and update interval accepted: a year, beyond which no timer is reliable.
 MAX_DURATION = 365 * 24 * 3600.0
@@ -27,16 +29,23 @@ _FLAGS = {"monitor_duration": "-t/--monitor-duration", "update_interval": "--upd
 
 @dataclass(frozen=True)
 class MonitorOptions:
-    """The job-monitor options as typed (None: not given)."""
+    """The job-monitor options as typed (None: not given), each with its help (test_rig.options: the command's
+    options are made from them)."""
 
-    monitor_duration: float | None = None
-    update_interval: float | None = None
-    show_details: bool | None = None
-    import_config: str | None = None
-    job_ids: Sequence[str] = ()
-    until_done: bool = False
-    source: str | None = None
-    cancel_id: str | None = None
+    monitor_duration: float | None = option(None, "Seconds to monitor (default monitor.monitor_duration, 300).",
+                                            low=0, above=True, flag="-t --monitor-duration")
+    update_interval: float | None = option(None, "Seconds between polls (default monitor.update_interval, 5).",
+                                           low=0, above=True)
+    show_details: bool | None = option(None, "Print each job's full record (default monitor.show_details).")
+    import_config: str | None = option(None, "JSON or TOML with monitor_duration, update_interval, show_details and "
+                                       "optionally a job (SQL) to start and watch.", metavar="FILE")
+    job_ids: tuple[str, ...] = option((), "Watch only this job (repeatable).", flag="--job-id", metavar="ID")
+    until_done: bool = option(False, "Stop as soon as every watched job has ended (waiting for the first one to "
+                              "appear).")
+    source: str | None = option(None, "Where jobs come from (default: from the server kind; TiDB: import and ddl).",
+                                choices=SOURCES)
+    cancel_id: str | None = option(None, "Cancel this job (TiDB import or DDL job, or a MariaDB/MySQL statement) "
+                                   "and exit.", flag="--cancel", metavar="ID")
 
     def check(self) -> ImportConfig | None:
         """Check what needs no configuration: the job ids, the options --cancel would ignore, and the import
