@@ -126,10 +126,10 @@ def main(ctx: click.Context) -> None:
 
 #: command -> (module in cli/, the click command in it, the line `--help` shows for it).
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "basic": ("basic", "basic", "Connect, run SELECT 1, check the database and read the server version."),
-    "simple-multi-connection": ("multi", "simple_multi_connection", "N state machines run the basic flow at once."),
-    "multi-connection": ("multi", "multi_connection", "The basic flow on N connections under the coordinator."),
-    "run": ("run", "run_cmd", "Run Python handlers registered for states of the standard flow."),
+    "basic": ("flows", "basic", "Connect, run SELECT 1, check the database and read the server version."),
+    "simple-multi-connection": ("flows", "simple_multi_connection", "N state machines run the basic flow at once."),
+    "multi-connection": ("flows", "multi_connection", "The basic flow on N connections under the coordinator."),
+    "run": ("flows", "run_cmd", "Run Python handlers registered for states of the standard flow."),
     "bench": ("bench", "bench", "Free-running load (point-select, select-1) with throughput and latency."),
     "isolation": ("isolation", "isolation_cmd", "The Hermitage anomaly catalogue at every isolation level."),
     "job-monitor": ("jobs", "job_monitor", "Watch long-running jobs (TiDB IMPORT and DDL, MariaDB, MySQL)."),
