@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from test_rig.hunt.runner import HuntRun, HuntSpec, _scan_log
+from test_rig.hunt.runner import HuntRun, HuntSpec, _scan_log, panic_key
 
 
 def test_a_logged_panic_is_a_finding_with_the_statements_before_it(tmp_path: Path) -> None:
@@ -67,3 +67,38 @@ def test_a_log_line_that_names_no_session_or_a_run_of_several_processes_takes_ev
     run = HuntRun(HuntSpec(("errors",)))
     _scan_log(other, 0, run, [worker], None)  # type: ignore[list-item]
     assert [f.kind for f in run.findings.values()] == ["server-log"] and run.others_log_panics == 0
+
+
+COP_PANIC = (
+    '[2026/12/03 04:38:01.100 +00:00] [ERROR] [coprocessor.go:1234] ["copIteratorWork meet panic"] [session_alias=] '
+    '[r="runtime error: index out of range [7] with length 4"] ["stack trace"="github.com/pingcap/tidb/pkg/store/copr.'
+    '(*liteCopIteratorWorker).liteSendReq.func1\\n\\tgithub.com/pingcap/tidb/pkg/store/copr/coprocessor.go:1240\\n'
+    'runtime.gopanic\\n\\truntime/panic.go:860\\nruntime.goPanicIndex\\n\\truntime/panic.go:115\\n'
+    'encoding/binary.littleEndian.PutUint64\\n\\tencoding/binary/binary.go:120\\n"]\n')
+
+
+def test_one_panic_reached_by_many_statements_is_one_finding_and_two_panics_two(tmp_path: Path) -> None:
+    """A 10-minute TiDB hunt reported one planner panic as 35 findings, one per log scan: a logged panic is now
+    signed by its error and the function that panicked, not by when it was seen."""
+    first = PANIC_OF_ANOTHER_SESSION.replace("conn=2097266", "conn=5").replace("16:28:08", "16:28:09")
+    again = first.replace("conn=5", "conn=6").replace("IN (SELECT", "NOT IN (SELECT")
+    log = tmp_path / "tidb.log"
+    log.write_text(first)
+    run = HuntRun(HuntSpec(("errors",)))
+    run.server.update({"kind": "tidb", "version": "8.0.11-TiDB-v8.4.0"})
+    worker = SimpleNamespace(recent=["SELECT 1"])
+    offset = _scan_log(log, 0, run, [worker], {5, 6})  # type: ignore[list-item]
+    with log.open("a") as f:
+        f.write(again + COP_PANIC)
+    _scan_log(log, offset, run, [worker], {5, 6})  # type: ignore[list-item]
+    planner, cop = run.findings.values()
+    assert (planner.count, cop.count) == (2, 1)
+    assert planner.signature != cop.signature and "index out of range" in cop.description
+
+
+def test_a_panic_is_keyed_by_its_error_and_where_it_panicked() -> None:
+    assert panic_key(PANIC_OF_ANOTHER_SESSION) == (
+        "interface conversion: expression.Expression is *expression.ScalarFunction, not *expression.Column")
+    assert panic_key(COP_PANIC) == ("runtime error: index out of range [_] with length _ in "
+                                    "encoding/binary.littleEndian.PutUint64")
+    assert panic_key("2026-12-02 16:00:00 0 [ERROR] mysqld got signal 11 ;") == "[ERROR] mysqld got signal ;"

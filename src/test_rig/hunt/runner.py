@@ -736,14 +736,46 @@ def _scan_log(path: Path, offset: int, run: HuntRun, workers: Sequence[Worker],
             run.others_log_panics += 1
             continue
         lines.append(line)
-    if lines:
+    for key, same in _by_panic(lines).items():
         recent = [s for w in workers for s in w.recent]
-        sig, sig_id = signature("server-log", "errors", run.server, [], [], None)
-        sig_id = f"{sig_id}-{len(run.findings)}"
+        sig, sig_id = signature("server-log", "errors", run.server, [], [], None, key)
+        if sig_id in run.findings:  # the same panic again (one bug, reached by other statements): one finding
+            run.findings[sig_id].add([], recent)
+            continue
         known = sig in run.spec.known
         run.findings[sig_id] = Finding("server-log", "errors", run.server, run.spec.seed, -1,
-                                       f"the server's log ({path}) reports: {lines[0][:300]}", recent,
+                                       f"the server's log ({path}) reports: {same[0][:300]}", recent,
                                        ["a statement sent shortly before"] * len(recent), [[]] * len(recent), [],
                                        signature=sig, signature_id=sig_id, known=known,
-                                       error={"log_lines": lines[:20]})
+                                       error={"log_lines": same[:20]})
     return offset
+
+
+#: A TiDB log line's error field and its stack (Go's, frames as "function\n\tfile:line" pairs, escaped).
+_LOG_ERROR = re.compile(r'\[(?:err|error|r)="((?:[^"\\]|\\.)*)"\]')
+_LOG_STACK = re.compile(r'\[(?:stack|"stack trace")="((?:[^"\\]|\\.)*)"\]')
+
+
+def panic_key(line: str) -> str:
+    """What a logged panic is, without what varies from one occurrence to the next: its error text (numbers
+    made `_`) and the function that panicked (the first frame after the last `runtime.` frame of its stack: the
+    code that recovered it is the same for every panic), else the line without its time, session, statement
+    and numbers. So one planner bug reached by a hundred statements is one finding, two bugs two."""
+    error, stack = _LOG_ERROR.search(line), _LOG_STACK.search(line)
+    if error is None:
+        text = re.sub(r'\[lastSQL="(?:[^"\\]|\\.)*"\]|\[conn=\d+\]|^\[[^]]*\]|^\S+ \S+ |\d+', "", line)
+        return re.sub(r"\s+", " ", text).strip()
+    message, _, inline_stack = error.group(1).partition("\\n")  # an error that carries its own stack
+    frames = [f for f in (stack.group(1) if stack else inline_stack).split("\\n") if f and not f.startswith("\\t")]
+    last_runtime = max((i for i, f in enumerate(frames) if f.startswith("runtime.")), default=-1)
+    where = frames[last_runtime + 1] if 0 <= last_runtime < len(frames) - 1 else ""
+    message = re.sub(r"\d+", "_", message)
+    return f"{message} in {where}" if where else message
+
+
+def _by_panic(lines: list[str]) -> dict[str, list[str]]:
+    """The panic lines grouped by `panic_key`, in the order first seen."""
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        groups.setdefault(panic_key(line), []).append(line)
+    return groups
