@@ -671,11 +671,7 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                         on_second: Callable[[int, int, int], None] | None = None,
                         start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
     """Run `statement` on every open connection of `coordinator` for `duration` seconds (see FastStatement)."""
-    from hdrh.histogram import HdrHistogram
-
-    manager = manager or ResilientConnectionManager(
-        None, create_db_circuit_breaker_config(), RetryConfig(max_attempts=1_000_000, base_delay=0.05,
-                                                              max_delay=1.0, jitter=True))
+    manager = manager or _default_manager()
     breaker = manager.breaker
     retries_before = manager.retries
     loop = asyncio.get_running_loop()
@@ -688,29 +684,7 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
     names = list(coordinator.connections)
     current: dict[int, tuple[Connection, StatementLoop]] = {}
 
-    async def reconnect(name: str, target: Target) -> Connection | None:
-        """As Coordinator.run_free's: tried until the run ends or `reconnect_timeout` passes."""
-        deadline = min(end, perf() + reconnect_timeout)
-        to = replace(target, timeout_secs=min(target.timeout_secs, op_timeout)) if op_timeout else target
-        while True:
-            left = deadline - perf()
-            if left <= 0:
-                return None
-            retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
-                            max_delay=min(manager.retry_config.max_delay, 1.0))
-            try:
-                conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(to), retry=retry)
-            except RigError as e:
-                if deadline - perf() > 0.1:
-                    log.debug("worker %s: reconnecting goes on after: %s", name, e)
-                    await asyncio.sleep(min(0.5, max(0.0, deadline - perf())))
-                    continue
-                if deadline < end:
-                    log.warning("worker %s gave up reconnecting: %s", name, e)
-                return None
-            coordinator.connections[name] = conn
-            tally.reconnects += 1
-            return conn
+    reconnect = _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout)
 
     async def run_worker(index: int, name: str) -> None:
         conn = coordinator.connections[name]
@@ -745,26 +719,7 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
             conn = new
 
     def summary(complete: bool) -> FreeRunResult:
-        elapsed = perf() - start
-        tally.roll(int(elapsed))
-        hist = HdrHistogram(1, 3_600_000_000, 3)
-        for micros, count in tally.latency_counts.items():
-            hist.record_value(min(micros, 3_600_000_000), count)
-        entries = max(1, math.ceil(duration if complete else elapsed))
-        ops, errs, samples, codes = tally.ops_per_sec, tally.errs_per_sec, tally.samples, tally.codes_per_sec
-        timeline: list[dict[str, Any]] = [
-            {"t": i + 1, "ops": ops[i] if i < len(ops) else 0, "errors": errs[i] if i < len(errs) else 0,
-             **_second_latency(samples[i] if i < len(samples) else None),
-             "errors_by_code": dict(codes[i] or {}) if i < len(codes) else {}}
-            for i in range(entries)]
-        timeline[-1]["ops"] += sum(ops[entries:])
-        timeline[-1]["errors"] += sum(errs[entries:])
-        return FreeRunResult(
-            operations=tally.ops, errors=tally.errors, seconds=elapsed, histogram=hist,
-            errors_by_code=dict(tally.errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
-            reconnects=tally.reconnects, indeterminate=tally.indeterminate, breaker=breaker.to_dict(),
-            complete=complete,
-            second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)])
+        return _summary(tally, manager, retries_before, duration, complete)
 
     async def watchdog() -> None:
         assert op_timeout is not None
@@ -786,5 +741,242 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                            summary, on_interrupt)
 
 
+def _default_manager() -> ResilientConnectionManager:
+    return ResilientConnectionManager(
+        None, create_db_circuit_breaker_config(), RetryConfig(max_attempts=1_000_000, base_delay=0.05,
+                                                              max_delay=1.0, jitter=True))
+
+
+def _reconnector(coordinator: Coordinator, manager: ResilientConnectionManager, tally: _Tally, end: float,
+                 reconnect_timeout: float, op_timeout: float | None
+                 ) -> Callable[[str, Target], Awaitable[Connection | None]]:
+    """The fast loops' reconnect, as Coordinator.run_free's: tried until the run ends or `reconnect_timeout`
+    passes; the new connection replaces the worker's in `coordinator` and is counted in `tally`."""
+    perf = time.perf_counter
+
+    async def reconnect(name: str, target: Target) -> Connection | None:
+        deadline = min(end, perf() + reconnect_timeout)
+        to = replace(target, timeout_secs=min(target.timeout_secs, op_timeout)) if op_timeout else target
+        while True:
+            left = deadline - perf()
+            if left <= 0:
+                return None
+            retry = replace(manager.retry_config, max_attempts=1_000_000, overall_timeout=left,
+                            max_delay=min(manager.retry_config.max_delay, 1.0))
+            try:
+                conn = await manager.execute_with_resilience(f"reconnect {name}", lambda: connect(to), retry=retry)
+            except RigError as e:
+                if deadline - perf() > 0.1:
+                    log.debug("worker %s: reconnecting goes on after: %s", name, e)
+                    await asyncio.sleep(min(0.5, max(0.0, deadline - perf())))
+                    continue
+                if deadline < end:
+                    log.warning("worker %s gave up reconnecting: %s", name, e)
+                return None
+            coordinator.connections[name] = conn
+            tally.reconnects += 1
+            return conn
+    return reconnect
+
+
+def _summary(tally: _Tally, manager: ResilientConnectionManager, retries_before: int, duration: float,
+             complete: bool, named: dict[str, Any] | None = None) -> FreeRunResult:
+    """The fast loops' FreeRunResult, as Coordinator.run_free's: the timeline one entry per second of the run."""
+    from hdrh.histogram import HdrHistogram
+
+    elapsed = time.perf_counter() - tally.start
+    tally.roll(int(elapsed))
+    hist = HdrHistogram(1, 3_600_000_000, 3)
+    for micros, count in tally.latency_counts.items():
+        hist.record_value(min(micros, 3_600_000_000), count)
+    entries = max(1, math.ceil(duration if complete else elapsed))
+    ops, errs, samples, codes = tally.ops_per_sec, tally.errs_per_sec, tally.samples, tally.codes_per_sec
+    timeline: list[dict[str, Any]] = [
+        {"t": i + 1, "ops": ops[i] if i < len(ops) else 0, "errors": errs[i] if i < len(errs) else 0,
+         **_second_latency(samples[i] if i < len(samples) else None),
+         "errors_by_code": dict(codes[i] or {}) if i < len(codes) else {}}
+        for i in range(entries)]
+    timeline[-1]["ops"] += sum(ops[entries:])
+    timeline[-1]["errors"] += sum(errs[entries:])
+    return FreeRunResult(
+        operations=tally.ops, errors=tally.errors, seconds=elapsed, histogram=hist,
+        errors_by_code=dict(tally.errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
+        reconnects=tally.reconnects, indeterminate=tally.indeterminate, breaker=manager.breaker.to_dict(),
+        complete=complete,
+        second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)], named=named)
+
+
 #: What Coordinator.run_free looks for on a workload that runs its whole loop itself.
 FastRun = Callable[..., Awaitable[FreeRunResult]]
+
+
+class TransactionLoop(ScriptProtocol):
+    """One connection's whole run of transactions (the OLTP family's): a script sent as ScriptProtocol sends it,
+    and at its last answer the transaction counted (its latency in `tally`) and the next one's script drawn and
+    its first statement written, from the same callback, until the run's end. `done` resolves with None at the
+    run's end, or with the failed statement's place and error: its coroutine then handles that transaction as
+    the general path does (rollback, restart or fail, reconnect) and begins the loop again.
+
+    Why (measured, issue 20): after the statements themselves, a coroutine and a Future per transaction (the
+    free-running loop's and the workload's) and lending the transport back and forth were most of test-rig's
+    client CPU per transaction beyond sysbench's."""
+
+    def __init__(self, *, deprecate_eof: bool, target: Target | None, tally: _Tally,
+                 next_script: Callable[[], Script]) -> None:
+        super().__init__(deprecate_eof=deprecate_eof, target=target)
+        self.tally = tally
+        self.next_script = next_script
+        #: When the transaction in flight began (its latency and the op-timeout watchdog's measure).
+        self.txn_start = 0.0
+
+    def run(self, transport: Any, script: Script, latencies: list[list[int]], sent: list[int], writes_from: int,
+            loop: asyncio.AbstractEventLoop, txn_start: float) -> asyncio.Future[tuple[int, DatabaseError] | None]:
+        self.txn_start = txn_start
+        return self.begin(transport, script, latencies, sent, writes_from, loop)
+
+    def _complete(self) -> bool:
+        now = time.perf_counter()
+        script, at = self.script, self.at
+        self.latencies[script[at][0]].append(int((now - self.sent_at) * 1_000_000) or 1)
+        at += 1
+        self.at = at
+        transport = self.transport
+        if at < len(script) and transport is not None:
+            kind, sql = script[at]
+            self.sent[kind] += 1
+            self.sent_at = now
+            size = len(sql)
+            transport.write(_HEADERS[size] + sql if size < _HEADER_LIMIT else query_packet(sql))
+            return False
+        tally = self.tally
+        second = int(now - tally.start)
+        if second != tally.second:
+            tally.roll(second)
+        tally.latencies.append(int((now - self.txn_start) * 1_000_000) or 1)
+        if now >= tally.end or transport is None:
+            self._end(None)
+            return True
+        # the next transaction, begun here: its time starts now, as the general loop's starts before the draw
+        self.txn_start = now
+        script = self.script = self.next_script()
+        self.at = 0
+        kind, sql = script[0]
+        self.sent[kind] += 1
+        self.sent_at = now
+        size = len(sql)
+        transport.write(_HEADERS[size] + sql if size < _HEADER_LIMIT else query_packet(sql))
+        return False
+
+
+async def run_transactions(coordinator: Coordinator, workload: Any, make_random: Callable[[int, random.Random], Any],
+                           *, duration: float, seed: int = 0, manager: ResilientConnectionManager | None = None,
+                           reconnect_timeout: float = 30.0,
+                           on_interrupt: Callable[[FreeRunResult], None] | None = None,
+                           on_second: Callable[[int, int, int], None] | None = None,
+                           start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
+    """`Coordinator.run_free` for a transaction workload (load.oltp.OltpWorkload: `generate(random, index)`
+    draws a script, `latencies`, `sent`, `count()`, `failed_at` and `attempt` handle a failed one, `named_stats`)
+    on TransactionLoop: every connection runs transactions from protocol callbacks; a failed statement hands its
+    transaction to the workload's general path (`failed_at`, then `attempt` for a restart), whose error, if it
+    fails the transaction, is counted as Coordinator.run_free counts it (and a lost connection reconnected)."""
+    manager = manager or _default_manager()
+    breaker = manager.breaker
+    retries_before = manager.retries
+    loop = asyncio.get_running_loop()
+    perf = time.perf_counter
+    if start_at is not None:
+        await asyncio.sleep(max(0.0, start_at - perf()))
+    start = start_at if start_at is not None else perf()
+    end = start + duration
+    tally = _Tally(start, end, int(duration) + 2)
+    names = list(coordinator.connections)
+    #: Per worker: its connection and protocol while a loop runs, or when its general path's transaction began.
+    current: dict[int, tuple[Connection, TransactionLoop | float]] = {}
+    reconnect = _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout)
+    generate, latencies, sent, count = workload.generate, workload.latencies, workload.sent, workload.count
+    writes_from = workload.writes_from
+
+    async def run_worker(index: int, name: str) -> None:
+        conn = coordinator.connections[name]
+        # the seed of Coordinator.run_free's Worker.rng, so that a run draws the same values on either path
+        rnd = make_random(index, random.Random(seed * 100_003 + index))
+
+        def next_script() -> Script:
+            count()
+            return generate(rnd, index)  # type: ignore[no-any-return]
+
+        proto: TransactionLoop | None = None
+        while True:
+            now = perf()
+            if now >= end:
+                return
+            raw = conn.raw
+            transport = raw._transport
+            if conn.closed or transport is None or transport.is_closing():
+                failure: DatabaseError = lost_connection("the connection was closed")
+            else:
+                if proto is None:
+                    proto = TransactionLoop(deprecate_eof=_deprecates_eof(conn), target=conn.target, tally=tally,
+                                            next_script=next_script)
+                proto.status = SERVER_STATUS_IN_TRANS if conn.in_transaction else 0
+                current[index] = (conn, proto)
+                try:
+                    outcome = await proto.run(transport, next_script(), latencies, sent, writes_from, loop, now)
+                except BaseException:
+                    conn.abort()  # cancelled with a statement in flight: its answer would confuse the driver
+                    raise
+                finally:
+                    current.pop(index, None)
+                conn.in_transaction = bool(proto.status & SERVER_STATUS_IN_TRANS)
+                if outcome is not None and is_lost_connection(outcome[1]):
+                    conn.abort()
+                else:
+                    transport.set_protocol(raw._proto)  # asyncmy's again: the general path's statements use it
+                if outcome is None:
+                    return
+                began = proto.txn_start
+                current[index] = (conn, began)
+                try:
+                    restarts = await workload.failed_at(conn, proto.script, outcome, 0)
+                    await workload.attempt(conn, rnd, index, restarts)
+                except DatabaseError as e:
+                    failure = e
+                else:
+                    done = perf()
+                    tally.roll(int(done - start))
+                    tally.latencies.append(int((done - began) * 1_000_000) or 1)
+                    continue
+                finally:
+                    current.pop(index, None)
+            tally.error(failure, perf())
+            if is_lost_connection(failure) or conn.closed:
+                breaker.record_failure(failure)
+                conn.abort()
+                new = await reconnect(name, conn.target)
+                if new is None:
+                    return
+                conn = new
+                proto = None  # the new connection's own framing state (and DEPRECATE_EOF)
+
+    def summary(complete: bool) -> FreeRunResult:
+        return _summary(tally, manager, retries_before, duration, complete, workload.named_stats())
+
+    async def watchdog() -> None:
+        assert op_timeout is not None
+        while True:
+            await asyncio.sleep(min(0.25, op_timeout / 4))
+            now = perf()
+            for index, (conn, state) in list(current.items()):
+                # a loop's transaction is in flight while a statement is; the general path's since it began
+                since = (state.txn_start if state.sent_at else 0.0) if isinstance(state, TransactionLoop) else state
+                if since and now - since > op_timeout:
+                    log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
+                             names[index], now - since, op_timeout)
+                    current.pop(index, None)
+                    conn.abort()
+
+    return await supervise([run_worker(i, n) for i, n in enumerate(names)],
+                           tick_seconds(start, on_second, tally.ops_per_sec, tally.errs_per_sec,
+                                        lambda: tally.roll(int(perf() - start))) if on_second else None,
+                           watchdog() if op_timeout else None,
+                           summary, on_interrupt)

@@ -29,13 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, connect, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, UsageError, is_lost_connection
-from test_rig.load.fast import run_script
+from test_rig.load.fast import Script, run_script, run_transactions
 from test_rig.options import option
 from test_rig.results import RunResult
 
 if TYPE_CHECKING:
+    from test_rig.coordinator import Coordinator, FreeRunResult
     from test_rig.environment import Environment
     from test_rig.load.bench import LoadEvents, LoadSettings
+    from test_rig.resilience import ResilientConnectionManager
 
 # --------------------------------------------------------------------------- names
 
@@ -563,31 +565,60 @@ class OltpWorkload:
         self.calls = 0
         self.ignored: Counter[str] = Counter()
         self.ignore = opts.ignore_errors
+        #: Statement types from here on write: lost before their answer, their outcome is unknown.
+        self.writes_from = _FIRST_NON_READ
 
     async def __call__(self, conn: Connection, worker: Any) -> None:
         rnd = worker.data.get("oltp_random")
         if rnd is None:
             rnd = worker.data["oltp_random"] = SysbenchRandom(worker.rng, self.opts)
+        self.count()
+        await self.attempt(conn, rnd, worker.index, 0)
+
+    def count(self) -> None:
+        """One transaction begun: the latencies are counted by value every 4096 of them."""
         self.calls += 1
         if not self.calls & 0xFFF:
             self._fold()
-        restarts = 0
+
+    async def attempt(self, conn: Connection, rnd: SysbenchRandom, index: int, restarts: int) -> None:
+        """The transaction run until it succeeds, restarted after ignored errors (`restarts` of them so far);
+        raises the error that fails it."""
         while True:
-            script = self.generate(rnd, worker.index)
-            outcome = await run_script(conn, script, self.latencies, self.sent, writes_from=_FIRST_NON_READ)
+            script = self.generate(rnd, index)
+            outcome = await run_script(conn, script, self.latencies, self.sent, writes_from=self.writes_from)
             if outcome is None:
                 return
-            at, e = outcome
-            code = str(e.code) if e.code is not None else type(e).__name__
-            self.failed[script[at][0]][code] += 1
-            lost = is_lost_connection(e) or conn.closed
-            if conn.in_transaction and not lost:
-                await self._rollback(conn)
-            ignored = self.ignore is None or (e.code is not None and e.code in self.ignore)
-            if lost or not ignored or restarts >= MAX_RESTARTS:
-                raise e
-            self.ignored[code] += 1
-            restarts += 1
+            restarts = await self.failed_at(conn, script, outcome, restarts)
+
+    async def failed_at(self, conn: Connection, script: Script, outcome: tuple[int, DatabaseError],
+                        restarts: int) -> int:
+        """A statement of `script` failed (`outcome`: its place, its error): counted by code, the transaction
+        rolled back when the server still holds it open; returns the restarts so far when the error is one to
+        restart after (--mysql-ignore-errors), else raises it."""
+        at, e = outcome
+        code = str(e.code) if e.code is not None else type(e).__name__
+        self.failed[script[at][0]][code] += 1
+        lost = is_lost_connection(e) or conn.closed
+        if conn.in_transaction and not lost:
+            await self._rollback(conn)
+        ignored = self.ignore is None or (e.code is not None and e.code in self.ignore)
+        if lost or not ignored or restarts >= MAX_RESTARTS:
+            raise e
+        self.ignored[code] += 1
+        return restarts + 1
+
+    async def run_free(self, coordinator: Coordinator, *, duration: float, seed: int = 0,
+                       manager: ResilientConnectionManager | None = None, reconnect_timeout: float = 30.0,
+                       on_interrupt: Callable[[FreeRunResult], None] | None = None,
+                       on_second: Callable[[int, int, int], None] | None = None,
+                       start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
+        """The free-running loop of `Coordinator.run_free` (same arguments, same result) as one loop of protocol
+        callbacks per connection (load.fast.run_transactions): no coroutine or Future per transaction."""
+        return await run_transactions(
+            coordinator, self, lambda index, rng: SysbenchRandom(rng, self.opts), duration=duration, seed=seed,
+            manager=manager, reconnect_timeout=reconnect_timeout, on_interrupt=on_interrupt,
+            on_second=on_second, start_at=start_at, op_timeout=op_timeout)
 
     async def _rollback(self, conn: Connection) -> None:
         self.sent[_ROLLBACK] += 1
