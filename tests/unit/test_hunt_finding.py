@@ -35,6 +35,7 @@ def test_repro_has_statements_queries_and_both_results(tmp_path: Path) -> None:
                 [[[1]], [[2]]], [*CREATE, "INSERT INTO t0 (c0) VALUES (1)"], signature="sig|x", signature_id="h1")
     text = repro_sql(f)
     assert "-- signature: sig|x\n-- id: h1\n" in text
+    assert "mariadb --comments -h HOST" in text and "\n\nSET NAMES utf8mb4;\nCREATE TABLE" in text
     assert "INSERT INTO t0 (c0) VALUES (1);\n" in text
     assert "-- COUNT(*) WHERE p returned 1 rows: (1)\nSELECT COUNT(*) AS n FROM t0;\n" in text
     assert "-- SUM(p IS TRUE) returned 1 rows: (2)\nSELECT 2 AS n;\n" in text
