@@ -264,7 +264,19 @@ def _expr(seq: list[Node], budget: int) -> str:
         else:
             out.append(node)
         i += 1
-    return " ".join(out)
+    return " ".join(_ordered(out))
+
+
+#: Comparisons whose two operands can change places: the symmetric ones as themselves, the others mirrored.
+_SWAPPED = {"=": "=", "<=>": "<=>", "<>": "<>", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _ordered(parts: list[str]) -> list[str]:
+    """A comparison of two operands with its operands in one order (`? = c` is `c = ?`, `? < c` is `c > ?`): which
+    side the generator put a constant on is incidental, and one bug found both ways signed two ways."""
+    if len(parts) == 3 and parts[1] in _SWAPPED and parts[0] < parts[2]:  # a column before a constant
+        return [parts[2], _SWAPPED[parts[1]], parts[0]]
+    return parts
 
 
 def _correlated(query: Group) -> bool:
