@@ -31,7 +31,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -671,20 +671,10 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                         on_second: Callable[[int, int, int], None] | None = None,
                         start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
     """Run `statement` on every open connection of `coordinator` for `duration` seconds (see FastStatement)."""
-    manager = manager or _default_manager()
-    breaker = manager.breaker
-    retries_before = manager.retries
+    run = await _FastRun.begin(coordinator, duration, manager, reconnect_timeout, start_at, op_timeout)
+    breaker, tally, end, current, reconnect = run.manager.breaker, run.tally, run.end, run.current, run.reconnect
     loop = asyncio.get_running_loop()
     perf = time.perf_counter
-    if start_at is not None:
-        await asyncio.sleep(max(0.0, start_at - perf()))
-    start = start_at if start_at is not None else perf()
-    end = start + duration
-    tally = _Tally(start, end, int(duration) + 2)
-    names = list(coordinator.connections)
-    current: dict[int, tuple[Connection, StatementLoop]] = {}
-
-    reconnect = _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout)
 
     async def run_worker(index: int, name: str) -> None:
         conn = coordinator.connections[name]
@@ -718,27 +708,75 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                 return
             conn = new
 
-    def summary(complete: bool) -> FreeRunResult:
-        return _summary(tally, manager, retries_before, duration, complete)
+    def drop(_index: int, proto: StatementLoop) -> None:
+        proto.drop(f"no answer within the op timeout of {op_timeout:g} s")
 
-    async def watchdog() -> None:
-        assert op_timeout is not None
-        while True:
-            await asyncio.sleep(min(0.25, op_timeout / 4))
-            now = perf()
-            for index, (conn, proto) in list(current.items()):
-                since = proto.sent_at
-                if since and now - since > op_timeout:
-                    log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
-                             names[index], now - since, op_timeout)
-                    proto.drop(f"no answer within the op timeout of {op_timeout:g} s")
-                    conn.abort()
+    return await run.supervised(run_worker, lambda proto: proto.sent_at, drop, on_second=on_second,
+                                on_interrupt=on_interrupt)
 
-    return await supervise([run_worker(i, n) for i, n in enumerate(names)],
-                           tick_seconds(start, on_second, tally.ops_per_sec, tally.errs_per_sec,
-                                        lambda: tally.roll(int(perf() - start))) if on_second else None,
-                           watchdog() if op_timeout else None,
-                           summary, on_interrupt)
+
+@dataclass
+class _FastRun:
+    """What both fast loops (run_statement, run_transactions) set up alike: the manager, the run's tally and end,
+    the workers' names, what each worker has in flight (`current`: its connection and a loop-specific state the
+    watchdog reads) and the reconnect; `supervised` runs the workers with the per-second tick and the op-timeout
+    watchdog and returns the run's FreeRunResult, also a partial one when interrupted."""
+
+    manager: ResilientConnectionManager
+    retries_before: int
+    tally: _Tally
+    duration: float
+    end: float
+    names: list[str]
+    reconnect: Callable[[str, Target], Awaitable[Connection | None]]
+    op_timeout: float | None
+    current: dict[int, tuple[Connection, Any]]
+
+    @classmethod
+    async def begin(cls, coordinator: Coordinator, duration: float, manager: ResilientConnectionManager | None,
+                    reconnect_timeout: float, start_at: float | None, op_timeout: float | None) -> _FastRun:
+        manager = manager or _default_manager()
+        perf = time.perf_counter
+        if start_at is not None:
+            await asyncio.sleep(max(0.0, start_at - perf()))
+        start = start_at if start_at is not None else perf()
+        end = start + duration
+        tally = _Tally(start, end, int(duration) + 2)
+        return cls(manager, manager.retries, tally, duration, end, list(coordinator.connections),
+                   _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout), op_timeout, {})
+
+    async def supervised(self, run_worker: Callable[[int, str], Coroutine[Any, Any, None]],
+                         since: Callable[[Any], float],
+                         drop: Callable[[int, Any], object], *, named: Callable[[], dict[str, Any]] | None = None,
+                         on_second: Callable[[int, int, int], None] | None = None,
+                         on_interrupt: Callable[[FreeRunResult], None] | None = None) -> FreeRunResult:
+        """Run `run_worker(index, name)` for every worker; the watchdog drops (`drop(index, state)`, then aborts
+        the connection) what has been in flight (`since(state)`: when it began, 0 when nothing is) longer than
+        the op timeout."""
+        tally, start, op_timeout, perf = self.tally, self.tally.start, self.op_timeout, time.perf_counter
+
+        def summary(complete: bool) -> FreeRunResult:
+            return _summary(tally, self.manager, self.retries_before, self.duration, complete,
+                            named() if named else None)
+
+        async def watchdog() -> None:
+            assert op_timeout is not None
+            while True:
+                await asyncio.sleep(min(0.25, op_timeout / 4))
+                now = perf()
+                for index, (conn, state) in list(self.current.items()):
+                    began = since(state)
+                    if began and now - began > op_timeout:
+                        log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
+                                 self.names[index], now - began, op_timeout)
+                        drop(index, state)
+                        conn.abort()
+
+        return await supervise([run_worker(i, n) for i, n in enumerate(self.names)],
+                               tick_seconds(start, on_second, tally.ops_per_sec, tally.errs_per_sec,
+                                            lambda: tally.roll(int(perf() - start))) if on_second else None,
+                               watchdog() if op_timeout else None,
+                               summary, on_interrupt)
 
 
 def _default_manager() -> ResilientConnectionManager:
@@ -879,20 +917,13 @@ async def run_transactions(coordinator: Coordinator, workload: Any, make_random:
     on TransactionLoop: every connection runs transactions from protocol callbacks; a failed statement hands its
     transaction to the workload's general path (`failed_at`, then `attempt` for a restart), whose error, if it
     fails the transaction, is counted as Coordinator.run_free counts it (and a lost connection reconnected)."""
-    manager = manager or _default_manager()
-    breaker = manager.breaker
-    retries_before = manager.retries
+    run = await _FastRun.begin(coordinator, duration, manager, reconnect_timeout, start_at, op_timeout)
+    breaker, tally, end, reconnect = run.manager.breaker, run.tally, run.end, run.reconnect
+    start = tally.start
+    #: Per worker: its connection and protocol while a loop runs, or when its general path's transaction began.
+    current: dict[int, tuple[Connection, TransactionLoop | float]] = run.current
     loop = asyncio.get_running_loop()
     perf = time.perf_counter
-    if start_at is not None:
-        await asyncio.sleep(max(0.0, start_at - perf()))
-    start = start_at if start_at is not None else perf()
-    end = start + duration
-    tally = _Tally(start, end, int(duration) + 2)
-    names = list(coordinator.connections)
-    #: Per worker: its connection and protocol while a loop runs, or when its general path's transaction began.
-    current: dict[int, tuple[Connection, TransactionLoop | float]] = {}
-    reconnect = _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout)
     generate, latencies, sent, count = workload.generate, workload.latencies, workload.sent, workload.count
     writes_from = workload.writes_from
 
@@ -958,25 +989,9 @@ async def run_transactions(coordinator: Coordinator, workload: Any, make_random:
                 conn = new
                 proto = None  # the new connection's own framing state (and DEPRECATE_EOF)
 
-    def summary(complete: bool) -> FreeRunResult:
-        return _summary(tally, manager, retries_before, duration, complete, workload.named_stats())
+    def since(state: TransactionLoop | float) -> float:
+        """A loop's transaction is in flight while a statement is; the general path's since it began."""
+        return (state.txn_start if state.sent_at else 0.0) if isinstance(state, TransactionLoop) else state
 
-    async def watchdog() -> None:
-        assert op_timeout is not None
-        while True:
-            await asyncio.sleep(min(0.25, op_timeout / 4))
-            now = perf()
-            for index, (conn, state) in list(current.items()):
-                # a loop's transaction is in flight while a statement is; the general path's since it began
-                since = (state.txn_start if state.sent_at else 0.0) if isinstance(state, TransactionLoop) else state
-                if since and now - since > op_timeout:
-                    log.info("operation on %s ran %.1f s (op timeout %g s); dropping its connection",
-                             names[index], now - since, op_timeout)
-                    current.pop(index, None)
-                    conn.abort()
-
-    return await supervise([run_worker(i, n) for i, n in enumerate(names)],
-                           tick_seconds(start, on_second, tally.ops_per_sec, tally.errs_per_sec,
-                                        lambda: tally.roll(int(perf() - start))) if on_second else None,
-                           watchdog() if op_timeout else None,
-                           summary, on_interrupt)
+    return await run.supervised(run_worker, since, lambda index, _state: current.pop(index, None),
+                                named=workload.named_stats, on_second=on_second, on_interrupt=on_interrupt)
