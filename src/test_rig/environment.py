@@ -382,6 +382,20 @@ class ProgramStop:
 PROGRAM_STOP = ProgramStop()
 
 
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The program's stop (a signal's KeyboardInterrupt) that `error` was raised from, if any: Python wraps what a
+    class's `__set_name__` raises in a RuntimeError, so a signal that arrives while a module defines its classes
+    (pydantic's, imported as a command starts) surfaces as that error, and must still end as the interrupt it is."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def end_with_error(error: Exception, environment: Environment | None, *, verbose: bool) -> NoReturn:
     """The ending of a command that raised instead of producing a result: its report (`ok: false` and the error)
     when it had written none, one sentence on stderr (the traceback before it with `verbose`), and the exit status:

@@ -88,7 +88,16 @@ class Program(click.Group):
             return None
         import importlib
 
-        command: click.Command = getattr(importlib.import_module(f".{entry[0]}", __name__), entry[1])
+        from test_rig.environment import interrupt_behind
+
+        try:
+            module = importlib.import_module(f".{entry[0]}", __name__)
+        except Exception as e:  # a signal while the module defines its classes can surface wrapped
+            stop = interrupt_behind(e)
+            if stop is None:
+                raise
+            raise stop from None
+        command: click.Command = getattr(module, entry[1])
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

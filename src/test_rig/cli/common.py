@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import PROGRAM_STOP, Environment, check_report_paths, end_with_error, run_feature
+from test_rig.environment import (
+    PROGRAM_STOP,
+    Environment,
+    check_report_paths,
+    end_with_error,
+    interrupt_behind,
+    run_feature,
+)
 from test_rig.options import field_options, flag, opt, stack
 
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
@@ -183,6 +190,9 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt as e:
             PROGRAM_STOP.end_command(e, _current_env())
         except Exception as e:
+            stop = interrupt_behind(e)
+            if stop is not None:
+                PROGRAM_STOP.end_command(stop, _current_env())
             end_with_error(e, _current_env(), verbose=bool(kwargs.get("verbose")))
 
     return wrapper  # type: ignore[return-value]
