@@ -99,6 +99,22 @@ def test_one_panic_reached_by_many_statements_is_one_finding_and_two_panics_two(
 def test_a_panic_is_keyed_by_its_error_and_where_it_panicked() -> None:
     assert panic_key(PANIC_OF_ANOTHER_SESSION) == (
         "interface conversion: expression.Expression is *expression.ScalarFunction, not *expression.Column")
-    assert panic_key(COP_PANIC) == ("runtime error: index out of range [_] with length _ in "
-                                    "encoding/binary.littleEndian.PutUint64")
+    assert panic_key(COP_PANIC) == "binary.littleEndian.PutUint64: runtime error: index out of range [_] with length _"
     assert panic_key("2026-12-02 16:00:00 0 [ERROR] mysqld got signal 11 ;") == "[ERROR] mysqld got signal ;"
+
+
+def test_two_panics_of_one_long_message_at_two_functions_sign_two_ways() -> None:
+    """The signature keeps 120 characters of its message: the function that panicked comes first, so a long
+    error text cannot push it out."""
+    from test_rig.hunt.finding import signature
+
+    message = "interface conversion: expression.Expression is *expression.ScalarFunction, not *expression.Column"
+    frames = ("github.com/pingcap/tidb/pkg/server.(*clientConn).Run.func1\\n\\truntime/x.go:1\\nruntime.gopanic"
+              "\\n\\truntime/panic.go:860\\ngithub.com/pingcap/tidb/pkg/planner/core/operator/logicalop.(*LogicalJoin)."
+              "{}\\n\\tlogical_join.go:1023")
+    server = {"kind": "tidb", "version": "8.0.11-TiDB-v8.4.0"}
+    keys = [panic_key(f'[ERROR] ["connection running loop panic"] [conn=5] [err="{message}"] '
+                      f'[stack="{frames.format(function)}"]') for function in ("GetNAJoinKeys", "BuildKeyInfo")]
+    assert keys[0] == f"logicalop.(*LogicalJoin).GetNAJoinKeys: {message}"
+    assert signature("server-log", "errors", server, [], [], None, keys[0]) != signature(
+        "server-log", "errors", server, [], [], None, keys[1])

@@ -736,8 +736,8 @@ def _scan_log(path: Path, offset: int, run: HuntRun, workers: Sequence[Worker],
             run.others_log_panics += 1
             continue
         lines.append(line)
+    recent = [s for w in workers for s in w.recent]
     for key, same in _by_panic(lines).items():
-        recent = [s for w in workers for s in w.recent]
         sig, sig_id = signature("server-log", "errors", run.server, [], [], None, key)
         if sig_id in run.findings:  # the same panic again (one bug, reached by other statements): one finding
             run.findings[sig_id].add([], recent)
@@ -757,10 +757,11 @@ _LOG_STACK = re.compile(r'\[(?:stack|"stack trace")="((?:[^"\\]|\\.)*)"\]')
 
 
 def panic_key(line: str) -> str:
-    """What a logged panic is, without what varies from one occurrence to the next: its error text (numbers
-    made `_`) and the function that panicked (the first frame after the last `runtime.` frame of its stack: the
-    code that recovered it is the same for every panic), else the line without its time, session, statement
-    and numbers. So one planner bug reached by a hundred statements is one finding, two bugs two."""
+    """What a logged panic is, without what varies from one occurrence to the next: the function that panicked
+    (the first frame after the last `runtime.` frame of its stack, without its package path: the code that
+    recovered it is the same for every panic) and its error text (numbers made `_`), else the line without its
+    time, session, statement and numbers. So one planner bug reached by a hundred statements is one finding, two
+    bugs two. The function comes first: a signature keeps the first 120 characters of what it is given."""
     error, stack = _LOG_ERROR.search(line), _LOG_STACK.search(line)
     if error is None:
         text = re.sub(r'\[lastSQL="(?:[^"\\]|\\.)*"\]|\[conn=\d+\]|^\[[^]]*\]|^\S+ \S+ |\d+', "", line)
@@ -770,7 +771,7 @@ def panic_key(line: str) -> str:
     last_runtime = max((i for i, f in enumerate(frames) if f.startswith("runtime.")), default=-1)
     where = frames[last_runtime + 1] if 0 <= last_runtime < len(frames) - 1 else ""
     message = re.sub(r"\d+", "_", message)
-    return f"{message} in {where}" if where else message
+    return f"{where.rsplit('/', 1)[-1]}: {message}" if where else message
 
 
 def _by_panic(lines: list[str]) -> dict[str, list[str]]:
