@@ -672,7 +672,7 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                         start_at: float | None = None, op_timeout: float | None = None) -> FreeRunResult:
     """Run `statement` on every open connection of `coordinator` for `duration` seconds (see FastStatement)."""
     run = await _FastRun.begin(coordinator, duration, manager, reconnect_timeout, start_at, op_timeout)
-    breaker, tally, end, current, reconnect = run.manager.breaker, run.tally, run.end, run.current, run.reconnect
+    tally, end, current = run.tally, run.end, run.current
     loop = asyncio.get_running_loop()
     perf = time.perf_counter
 
@@ -683,9 +683,8 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
             raw = conn.raw
             transport = raw._transport
             if transport is None or transport.is_closing():
-                lost = lost_connection("the connection was closed")
-                tally.error(lost, perf())
-                outcome: DatabaseError | None = lost
+                failure = lost_connection("the connection was closed")
+                tally.error(failure, perf())
             else:
                 proto = StatementLoop(packets, tally, deprecate_eof=_deprecates_eof(conn), loop=loop,
                                       sql=statement.sql, target=conn.target)
@@ -701,9 +700,8 @@ async def run_statement(coordinator: Coordinator, statement: FastStatement, *, d
                 if outcome is None:
                     transport.set_protocol(raw._proto)  # asyncmy has its idle connection back
                     return
-            breaker.record_failure(outcome)
-            conn.abort()
-            new = await reconnect(name, conn.target)
+                failure = outcome
+            new = await run.replaced(name, conn, failure)
             if new is None:
                 return
             conn = new
@@ -744,6 +742,13 @@ class _FastRun:
         tally = _Tally(start, end, int(duration) + 2)
         return cls(manager, manager.retries, tally, duration, end, list(coordinator.connections),
                    _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout), op_timeout, {})
+
+    async def replaced(self, name: str, conn: Connection, failure: DatabaseError) -> Connection | None:
+        """The worker `name`'s connection after it was lost with `failure`: the failure told to the breaker, the
+        old connection dropped, a new one (None when none could be had before the run's end)."""
+        self.manager.breaker.record_failure(failure)
+        conn.abort()
+        return await self.reconnect(name, conn.target)
 
     async def supervised(self, run_worker: Callable[[int, str], Coroutine[Any, Any, None]],
                          since: Callable[[Any], float],
@@ -918,8 +923,7 @@ async def run_transactions(coordinator: Coordinator, workload: Any, make_random:
     transaction to the workload's general path (`failed_at`, then `attempt` for a restart), whose error, if it
     fails the transaction, is counted as Coordinator.run_free counts it (and a lost connection reconnected)."""
     run = await _FastRun.begin(coordinator, duration, manager, reconnect_timeout, start_at, op_timeout)
-    breaker, tally, end, reconnect = run.manager.breaker, run.tally, run.end, run.reconnect
-    start = tally.start
+    tally, end, start = run.tally, run.end, run.tally.start
     #: Per worker: its connection and protocol while a loop runs, or when its general path's transaction began.
     current: dict[int, tuple[Connection, TransactionLoop | float]] = run.current
     loop = asyncio.get_running_loop()
@@ -981,9 +985,7 @@ async def run_transactions(coordinator: Coordinator, workload: Any, make_random:
                     current.pop(index, None)
             tally.error(failure, perf())
             if is_lost_connection(failure) or conn.closed:
-                breaker.record_failure(failure)
-                conn.abort()
-                new = await reconnect(name, conn.target)
+                new = await run.replaced(name, conn, failure)
                 if new is None:
                     return
                 conn = new
