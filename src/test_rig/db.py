@@ -7,11 +7,12 @@ translated here, once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -382,10 +383,10 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
             # the retries took for a lost connection and retried until the timeout), and leaves the driver's own
             # error in a task nobody reads ("Task exception was never retrieved" on stderr).
             async with asyncio.timeout(target.timeout_secs):
-                return await asyncmy.connect(host=target.host, port=target.port, user=target.user,
-                                             password=target.password, database=db,
-                                             connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls,
-                                             charset="utf8mb4", local_infile=local_infile)
+                return await _cancellable(asyncmy.connect(
+                    host=target.host, port=target.port, user=target.user, password=target.password, database=db,
+                    connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls, charset="utf8mb4",
+                    local_infile=local_infile))
         except Exception as e:
             if task is not None and task.cancelling():  # the driver failed on the way out of a cancellation
                 raise asyncio.CancelledError() from e
@@ -402,6 +403,32 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
         err = translate(e, context=context)
         err.message = _scrub(err.message, target.password)
         raise err from None
+
+
+async def _cancellable(connecting: Coroutine[Any, Any, Any]) -> Any:
+    """Await the driver's connect so that a cancellation (Ctrl-C, a timeout) ends the wait at once.
+
+    asyncmy opens the socket with Python 3.11's `asyncio.wait_for`, which drops a cancellation that arrives just as
+    the socket opens: the connect then waited for a silent server's greeting until the run's timeout (60 s after a
+    Ctrl-C). So the connect runs as a task of its own behind a shield: the cancellation is raised here, the task is
+    cancelled, and whatever it still ends with is dealt with by `_abandoned` (a connection closed, an error read)."""
+    task = asyncio.ensure_future(connecting)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        task.add_done_callback(_abandoned)
+        raise
+
+
+def _abandoned(task: asyncio.Future[Any]) -> None:
+    """The end of a connect nobody waits for any more: close the connection it opened despite its cancellation, and
+    read its error (else asyncio prints "Task exception was never retrieved" at exit)."""
+    if task.cancelled():
+        return
+    if task.exception() is None:
+        with contextlib.suppress(Exception):
+            task.result().close()
 
 
 def _is_tls_failure(e: BaseException) -> bool:
