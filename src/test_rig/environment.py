@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class Environment:
     #: the run's secrets (its configuration's passwords), scrubbed from every report it writes; `open` hands it to
     #: the program's console and logging too
     redactor: Redactor = field(default_factory=_redactor, repr=False)
+    #: when the run began (time.monotonic), for the time a JUnit case says the run took
+    started: float = field(default_factory=time.monotonic)
     #: the last result handed to write_reports, so an interrupt after it can say so without losing it
     _last_report: tuple[dict[str, Any], list[Suite] | None] | None = field(default=None, repr=False)
 
@@ -102,6 +105,10 @@ class Environment:
                       file=log_path, redactor=env.redactor)
         PROGRAM_STOP.environment = env
         return env
+
+    def elapsed(self) -> float:
+        """Seconds since the run began."""
+        return time.monotonic() - self.started
 
     @classmethod
     def without_config(cls, command: str, **settings: Any) -> Environment:

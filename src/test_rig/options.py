@@ -93,13 +93,13 @@ _RANGES: dict[str, Any] = {"int": click.IntRange, "float": click.FloatRange}
 
 def field_options(cls: type, *names: str,
                   boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
-    """The options of the dataclass `cls`'s fields `names`, each declared once, on its field (`option`):
-    its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar; a tuple
-    field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
+    """The options of the dataclass `cls`'s fields `names` (none: all its fields), each declared once, on its field
+    (`option`): its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar;
+    a tuple field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
     default, help)` when given. Read back into `cls` with `take`."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     made: list[Callable[[Any], Any]] = []
-    for name in names:
+    for name in names or fields:
         f = fields[name]
         spelling, annotation, spelt = f.metadata, _annotation(f.type).removesuffix(" | None"), flag_of(f)
         more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}

@@ -134,7 +134,7 @@ def _oltp(name: str, summary: str) -> click.Command:
     run.__doc__ = summary
     return command(name)(load_options(connections="Connections (sysbench's --threads).",
                                       duration="Seconds (sysbench's --time).", first=[_table_options])(
-        stack(_sysbench_options, _oltp_fields(*_EXTRA.get(name, ())))(run)))
+        stack(_sysbench_options, *([_oltp_fields(*_EXTRA[name])] if name in _EXTRA else []))(run)))
 
 
 @command("prepare")

@@ -4,7 +4,6 @@ check costs little more than the interpreter's start."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -28,11 +27,10 @@ def check_cmd(ctx: click.Context, /, history_path: str, json_path: str | None, j
     """Check a recorded history (test-rig's JSONL, Elle's JSON or Jepsen's EDN); exit 0 when valid, 1 when
     invalid or undecided."""
     check_report_paths(json_path, junit_path, html_path)
-    started = time.monotonic()
     options = take(params, CheckOptions)
     # the command's Environment (ctx.obj) before the check: an interrupt's report and verdict line are the run's
     ctx.obj = env = Environment.without_config(command_name(ctx), verbose=verbose, json_path=json_path,
                                                junit_path=junit_path, html_path=html_path)
     result = check_file(history_path, options)
     conclude(env, result, report.console_lines, lambda data: [report.junit_suite(data, "check",
-                                                                              time.monotonic() - started)])
+                                                                              env.elapsed())])

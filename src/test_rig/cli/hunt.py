@@ -4,8 +4,6 @@ options, runs hunt/main.hunt, renders its result (console, JSON, JUnit, HTML) an
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from typing import Any
 
 import click
@@ -17,7 +15,7 @@ from test_rig.options import field_options, take
 
 @command("hunt")
 @html_options
-@field_options(HuntOptions, *(f.name for f in dataclasses.fields(HuntOptions)))
+@field_options(HuntOptions)
 def hunt_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Hunt for logic bugs: generated queries checked by oracles; every finding confirmed on a fresh database,
     reduced, signed. Exit 1 when a new bug was found, 0 when none, 2 for bad input."""
@@ -26,8 +24,7 @@ def hunt_cmd(ctx: click.Context, /, **params: Any) -> None:
 
     spec = take(params, HuntOptions).spec()
     env = build_environment(ctx, params, own="databases of its own (rig_hunt_...)")
-    target, started = env.target(), time.monotonic()
-    env.console.print(opening(spec, target.address))
-    data = hunt(target, spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
+    env.console.print(opening(spec, env.target().address))
+    data = hunt(env.target(), spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
     render(env.console, data)
-    env.conclude(data, [junit_suite(data, time.monotonic() - started)])
+    env.conclude(data, [junit_suite(data, env.elapsed())])

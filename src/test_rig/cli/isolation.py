@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import click
@@ -19,7 +18,7 @@ from test_rig.options import field_options, take
 @command("isolation")
 @html_options
 @extension_options
-@field_options(IsolationOptions, *(f.name for f in dataclasses.fields(IsolationOptions)))
+@field_options(IsolationOptions)
 def isolation_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Run the Hermitage anomaly catalogue at every isolation level the server accepts."""
     options = take(params, IsolationOptions)

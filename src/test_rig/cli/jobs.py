@@ -3,7 +3,6 @@ render what the monitor returns (jobs.report)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import click
@@ -18,7 +17,7 @@ from test_rig.options import field_options, take
 
 @command("job-monitor")
 @html_options
-@field_options(MonitorOptions, *(f.name for f in dataclasses.fields(MonitorOptions)))
+@field_options(MonitorOptions)
 def job_monitor(ctx: click.Context, /, **params: Any) -> None:
     """Watch TiDB import and DDL jobs, or MariaDB/MySQL statements that report progress, live."""
     options = take(params, MonitorOptions)
