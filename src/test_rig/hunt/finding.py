@@ -3,8 +3,9 @@ signature for deduplication, and the self-contained `.sql` file a person runs wi
 
 The signature groups the same bug found many times, by any oracle: server kind and major.minor version, the
 session switches left in the reduced statements and the reduced case the oracle's queries were derived from,
-without the oracle's own additions (hunt/skeleton.py `cause`: never literals, names, column types or join
-shapes, which differ between two finds of one bug). One group lists the oracles that found it."""
+without the oracle's own additions (hunt/skeleton.py `cause`: never literals, names, the expression that
+computes a constant, or join shapes, which differ between two finds of one bug; on MariaDB and MySQL the types
+compared and a column's index role, which tell causes apart). One group lists the oracles that found it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from test_rig.hunt.compare import jsonable
 from test_rig.hunt.generator import GENERATOR_VERSION
-from test_rig.hunt.skeleton import cause, skeleton
+from test_rig.hunt.skeleton import TYPED, cause, skeleton
 
 
 @dataclass
@@ -79,10 +80,12 @@ def signature(kind: str, oracle: str, server: dict[str, Any], statements: list[s
     """(signature text, short id) of a reduced finding. A wrong result is signed by the server kind and
     major.minor version, the session switches left in its reduced statements, and its cause: the reduced case
     the oracle's queries were derived from, without what the oracle adds (hunt/skeleton.py `cause`: the sources,
-    the WHERE and HAVING conditions, the select items that compute something, a plans variant's plan features;
-    constants, columns, names, types and join shapes abstracted, conditions kept four parentheses deep). So one
-    bug seen by TLP WHERE and by NoREC signs once, and one bug reached with other data, types or incidental
-    clauses too. An oracle the cause does not know (a test's own) is signed by its name and the skeleton of
+    the WHERE, HAVING and ON conditions as one set, a condition and its negation alike, each comparison's
+    operands as their types — on MariaDB and MySQL, skeleton.TYPED — and a column's index role, the select items
+    that compute something; constants, names, join shapes and the plans oracle's variants abstracted). So one
+    bug seen by TLP WHERE, NoREC and the plans oracle signs once, and one bug reached with other data,
+    functions or incidental clauses too. The session switches are the last SET of each variable. An oracle the
+    cause does not know (a test's own) is signed by its name and the skeleton of
     each of its queries. An error is signed by its code and the shape of its message (numbers and quoted names
     removed), whichever query raised it: one server failure, one signature."""
     version = ".".join(_version(server).split(".")[:2])
@@ -90,15 +93,25 @@ def signature(kind: str, oracle: str, server: dict[str, Any], statements: list[s
         shape = re.sub(r"'[^']*'|`[^`]*`|\d+", "_", message)[:120]
         sig = "|".join((kind, f"{server.get('kind', '?')}-{version}", f"error-{error_code}", shape))
         return sig, "h" + hashlib.sha1(sig.encode()).hexdigest()[:10]
-    switches = sorted({re.sub(r"\s+", " ", s.strip().rstrip(";")) for s in statements
-                       if re.match(r"\s*SET (?:SESSION|@@)", s, re.I)})
-    case = cause(oracle, queries)
+    switches = _switches(statements)
+    case = cause(oracle, queries, statements, typed=server.get("kind") in TYPED)
     parts = [kind, f"{server.get('kind', '?')}-{version}", " ; ".join(switches) or "-",
              case if case is not None else f"{oracle}: " + " ; ".join(skeleton(q) for q in queries)]
     if error_code is not None:
         parts.append(f"error-{error_code}")
     sig = "|".join(parts)
     return sig, "h" + hashlib.sha1(sig.encode()).hexdigest()[:10]
+
+
+def _switches(statements: list[str]) -> list[str]:
+    """The session switches the reduced statements leave in force: the last SET of each variable (an earlier one
+    of the same variable no longer holds when the queries run), sorted."""
+    last: dict[str, str] = {}
+    for s in statements:
+        m = re.match(r"\s*SET (?:SESSION |@@(?:session\.)?)(\w+)", s, re.I)
+        if m is not None:
+            last[m.group(1).lower()] = re.sub(r"\s+", " ", s.strip().rstrip(";"))
+    return sorted(last.values())
 
 
 def case_hash(statements: list[str], queries: list[str]) -> str:

@@ -1,13 +1,15 @@
-"""The skeleton of a reduced query: the SQL text with everything that differs between two finds of one bug
-abstracted away, so that a signature built on it groups them (see finding.signature).
+"""The skeleton of a reduced query, and its cause: the SQL text with everything that differs between two finds of
+one bug abstracted away, so that a signature built on it groups them (see finding.signature).
 
 It reads the text (not the AST) because `--known` re-signs old reduced `.sql` files, which hold only text; the
 renderer parenthesises every operand, so the text's parentheses are the tree and a small tokenizer of our own
-reads it (sqlglot would have been a dependency to parse text only we write). What is abstracted, and why:
-- constants become `?`, columns `c`, tables and aliases vanish, column types are not read: they are the data
-  and names the generator happened to choose, which the signature leaves out as it leaves out the rows;
-- a derived table or CTE that only projects one table's columns (with or without a filter) stands for a table:
-  the rows its filter lets through are data too;
+reads it (sqlglot would have been a dependency to parse text only we write).
+
+`skeleton` (for an oracle `cause` does not know) abstracts, and why:
+- constants become `?`, columns `c`, tables and aliases vanish: they are the data and names the generator
+  happened to choose, which the signature leaves out as it leaves out the rows;
+- a derived table or CTE that only projects one table's columns (with or without a filter), or a union of such,
+  stands for a table: the rows its filter lets through are data too;
 - join kinds and the number of tables vanish; an ON condition that reads a column stays (a join bug shows there);
 - conditions and select items are kept four parentheses deep (an operator's operand is one, a function's
   argument two), what lies deeper is `_`: the reducer has removed what the difference does not need, and of
@@ -15,11 +17,18 @@ reads it (sqlglot would have been a dependency to parse text only we write). Wha
   the incidental way the generator got there (one TiDB bug came with eight different correlated conditions
   inside its NOT IN subquery);
 - a subquery inside a condition is `(SUBQUERY)`, or `(SUBQUERY correlated)` when it reads an outer column;
-- plan hints keep their names, `SET STATEMENT … FOR` its text (switch and value), `CAST` its target type's name."""
+- plan hints keep their names, `SET STATEMENT … FOR` its text (switch and value), `CAST` its target type's name.
+
+`cause` goes further, to what one cause has in common however it was found (its docstring says what and why):
+the conditions of WHERE, HAVING and ON as one set, each comparison as its operator class and its operands'
+types (a column's read from the CREATE statements, with its index role), a constant as its type, not the
+expression that computes it."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from dataclasses import dataclass
 from typing import Union
 
 _TOKEN = re.compile(r"""\s*(?:
@@ -34,18 +43,22 @@ Node = Union[str, "Group"]
 
 #: how many parentheses of a condition or select item are kept
 DEPTH = 4
-_TYPED_LITERAL = frozenset({"DATE", "TIME", "TIMESTAMP"})
+_TYPED_LITERAL = {"DATE": "date", "TIME": "time", "TIMESTAMP": "datetime"}
 _CONSTANT_WORDS = frozenset({"NULL", "TRUE", "FALSE"})
 _CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "WINDOW")
-_COLUMN = re.compile(r"^(?:`?\w+`?\.)?`?c\d+`?$")
+#: a column of a table (c0, c1, ...) or of a view (w0, w1, ...)
+_COLUMN = re.compile(r"^(?:`?\w+`?\.)?`?[cw]\d+`?$")
 
 
 class Group(list[Node]):
     """The tokens between one pair of parentheses."""
 
 
-def tokens(sql: str) -> list[str]:
-    """The SQL's tokens; literals are `?` already (a typed literal such as DATE '…' too, a signed number too)."""
+def tokens(sql: str, *, typed: bool = False) -> list[str]:
+    """The SQL's tokens; literals are `?` already (a typed literal such as DATE '…' too, a signed number too), or
+    with `typed` a `?` with the literal's type family (`?int`, `?uint` above the signed range, `?decimal`, `?real`
+    for an exponent, `?str`, `?date`, `?datetime`, `?time`, `?null`): the type of a constant is what a server's
+    comparison or conversion of it depends on, its value is data."""
     out: list[str] = []
     pos = 0
     sql = sql.strip().rstrip(";")
@@ -62,19 +75,31 @@ def tokens(sql: str) -> list[str]:
         text = m.group(kind or 0)
         if kind in ("string", "number"):
             if out and out[-1] in _TYPED_LITERAL:
-                out[-1] = "?"
+                out[-1] = "?" + _TYPED_LITERAL[out[-1]] if typed else "?"
                 continue
+            literal = "?" + _literal_family(kind, text) if typed else "?"
             if kind == "number" and out and out[-1] == "-" and (len(out) == 1 or out[-2] in ("(", ",")):
-                out[-1] = "?"
+                out[-1] = literal
                 continue
-            out.append("?")
+            out.append(literal)
         elif kind == "word" and text.upper() in _CONSTANT_WORDS and not (out and out[-1] in ("IS", "NOT")):
-            out.append("?")  # NULL, TRUE, FALSE are constants, except in IS [NOT] NULL/TRUE/FALSE
+            # NULL, TRUE, FALSE are constants, except in IS [NOT] NULL/TRUE/FALSE
+            out.append(("?null" if text.upper() == "NULL" else "?int") if typed else "?")
         elif kind == "word" and "." not in text and not _COLUMN.match(text):
             out.append(text.upper() if text.isupper() or text.upper() in _KEYWORDS else text)
         else:
             out.append(text)
     return out
+
+
+def _literal_family(kind: str | None, text: str) -> str:
+    if kind == "string":
+        return "str"
+    if "e" in text.lower():
+        return "real"
+    if "." in text:
+        return "decimal"
+    return "uint" if int(text) > 2**63 - 1 else "int"
 
 
 _KEYWORDS = frozenset({"SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "AS", "ON", "UNION", "ALL",
@@ -208,7 +233,10 @@ def _unaliased(item: list[Node]) -> list[Node]:
 
 
 def _is_table(body: Group) -> bool:
-    """A derived table or CTE that only projects one table's columns, perhaps filtered: it stands for a table."""
+    """A derived table or CTE that only projects one table's columns, perhaps filtered, or a union of such: it
+    stands for a table (a union of two filtered copies of one table is rows, as one filter's are)."""
+    if body and isinstance(body[0], Group):  # `(SELECT …) UNION [ALL] (SELECT …)`
+        return all(_is_table(n) if isinstance(n, Group) else n in ("UNION", "ALL", "DISTINCT") for n in body)
     if not body or body[0] != "SELECT":
         return False
     parts = _clauses(body)
@@ -283,7 +311,334 @@ def _correlated(query: Group) -> bool:
     """Whether a subquery reads a column of a table it does not name itself."""
     text = flat(query)
     own = set(re.findall(r"\bAS (\w+)", text)) | set(re.findall(r"\b(?:FROM|JOIN) (\w+)", text))
-    return any(alias not in own for alias in re.findall(r"\b(\w+)\.`?c\d+", text))
+    return any(alias not in own for alias in re.findall(r"\b(\w+)\.`?[cw]\d+", text))
+
+
+# --------------------------------------------------------------------------- what the statements declare
+
+@dataclass(frozen=True)
+class Column:
+    """A column as a cause sees it: its type family (int, uint, decimal, real, str, date, datetime, time; "any"
+    when unknown) and its role in the indexes: "key" when it leads an index, "prefix" when it leads an index on a
+    prefix of it (a prefix index answers a lookup only in part, the K-pfx cause of the 10-minute runs), "" when no
+    index starts with it (only a leading column can be looked up by a constant)."""
+
+    family: str
+    role: str = ""
+
+    def __str__(self) -> str:
+        return f"c:{self.family}" + (f":{self.role}" if self.role else "")
+
+
+Relation = dict[str, Column]
+_ANY = Column("any")
+_FAMILIES = {"TINYINT": "int", "SMALLINT": "int", "MEDIUMINT": "int", "INT": "int", "INTEGER": "int",
+             "BIGINT": "int", "BOOL": "int", "BOOLEAN": "int", "YEAR": "int", "DECIMAL": "decimal",
+             "NUMERIC": "decimal", "FLOAT": "real", "DOUBLE": "real", "REAL": "real", "CHAR": "str",
+             "VARCHAR": "str", "TEXT": "str", "TINYTEXT": "str", "MEDIUMTEXT": "str", "LONGTEXT": "str",
+             "BINARY": "str", "VARBINARY": "str", "BLOB": "str", "ENUM": "str", "SET": "str", "DATE": "date",
+             "DATETIME": "datetime", "TIMESTAMP": "datetime", "TIME": "time", "SIGNED": "int", "UNSIGNED": "uint"}
+
+
+def schema(statements: list[str]) -> dict[str, Relation]:
+    """Each table's and view's columns as the statements leave them (CREATE TABLE, CREATE and DROP INDEX,
+    CREATE VIEW). A statement this does not read is left out: the column it would have typed is "any"."""
+    families: dict[str, dict[str, str]] = {}
+    indexes: dict[tuple[str, str], tuple[str, list[tuple[str, bool]]]] = {}  # (table, index) -> (table, parts)
+    views: list[tuple[str, list[Node]]] = []
+    for number, statement in enumerate(statements):
+        seq = list(tree(tokens(statement)))
+        words = [n for n in seq[:4] if isinstance(n, str)]
+        if words[:2] == ["CREATE", "TABLE"] and len(seq) > 3 and isinstance(seq[3], Group):
+            table = str(seq[2])
+            families[table] = {}
+            for k, item in enumerate(_split(list(seq[3]))):
+                _table_item(table, item, families[table], indexes, f"{number}.{k}")
+        elif words[:2] == ["CREATE", "INDEX"] or words[:3] == ["CREATE", "UNIQUE", "INDEX"]:
+            at = seq.index("ON") if "ON" in seq else -1
+            columns = seq[at + 2] if 0 < at < len(seq) - 2 else None
+            if isinstance(columns, Group):
+                indexes[(str(seq[at + 1]), str(seq[at - 1]))] = (str(seq[at + 1]), _index_parts(columns))
+        elif words[:2] == ["DROP", "INDEX"] and len(seq) >= 5 and seq[3] == "ON":
+            indexes.pop((str(seq[4]), str(seq[2])), None)
+        elif words[:2] == ["CREATE", "VIEW"] and "AS" in seq:
+            views.append((str(seq[2]), seq))
+    roles: dict[tuple[str, str], str] = {}
+    for table, parts in indexes.values():
+        if parts:
+            column, prefixed = parts[0]
+            if prefixed or roles.get((table, column)) != "prefix":  # a prefix index is the rarer, telling role
+                roles[(table, column)] = "prefix" if prefixed else "key"
+    out = {table: {name: Column(family, roles.get((table, name), "")) for name, family in columns.items()}
+           for table, columns in families.items()}
+    for name, seq in views:  # CREATE VIEW v0 (w0, w1) AS SELECT t1.c1 AS w0, …: a view's column is what it projects
+        body = seq[seq.index("AS") + 1:]
+        rels = _relations(body, dict(out))
+        projected = _projection(body, rels)
+        listed = seq[3] if len(seq) > 3 and isinstance(seq[3], Group) else Group()
+        names = [str(n) for n in listed if n != ","]
+        out[name] = {n: projected.get(n, _ANY) for n in names} if names else projected
+    return out
+
+
+def _table_item(table: str, item: list[Node], columns: dict[str, str],
+                indexes: dict[tuple[str, str], tuple[str, list[tuple[str, bool]]]], name: str) -> None:
+    head = item[0]
+    group = next((n for n in item if isinstance(n, Group)), None)
+    if head in ("PRIMARY", "INDEX", "KEY", "UNIQUE"):
+        if group is not None:
+            indexes[(table, name)] = (table, _index_parts(group))
+        return
+    if not isinstance(head, str) or len(item) < 2 or not isinstance(item[1], str):
+        return
+    family = _FAMILIES.get(item[1].upper(), "any")
+    if family == "int" and "UNSIGNED" in item:
+        family = "uint"
+    columns[head] = family
+    if "PRIMARY" in item or "UNIQUE" in item:  # `c1 BIGINT NOT NULL PRIMARY KEY`
+        indexes[(table, name)] = (table, [(head, False)])
+
+
+def _index_parts(group: Group) -> list[tuple[str, bool]]:
+    """An index's columns in order, each with whether only a prefix of it is indexed (`c3(2)`)."""
+    return [(str(part[0]), any(isinstance(n, Group) for n in part[1:])) for part in _split(list(group))
+            if isinstance(part[0], str)]
+
+
+def _relations(seq: list[Node], known: dict[str, Relation]) -> dict[str, Relation]:
+    """What each name in a query stands for: its tables and views by name, their aliases (`t0 AS a0`), each CTE
+    and derived table by its name or alias, as the columns it projects."""
+    rels = dict(known)
+
+    def walk(nodes: list[Node]) -> None:
+        for i, node in enumerate(nodes):
+            if isinstance(node, Group):
+                walk(node)
+            named = i + 2 < len(nodes) and nodes[i + 1] == "AS"
+            if not named:
+                continue
+            target = nodes[i + 2]
+            if isinstance(node, str) and isinstance(target, str) and node in rels:
+                rels[target] = rels[node]  # a table or view and its alias
+            elif isinstance(node, str) and isinstance(target, Group) and _starts_query(target):
+                walk(target)  # a CTE, `cte0 AS (SELECT …)`: its body's aliases first
+                rels[node] = _projection(list(target), rels)
+            elif isinstance(node, Group) and _starts_query(node) and isinstance(target, str):
+                rels[target] = _projection(list(node), rels)  # a derived table, `(SELECT …) AS a0`
+
+    walk(seq)
+    return rels
+
+
+def _projection(seq: list[Node], rels: dict[str, Relation]) -> Relation:
+    """The columns a query projects (of a union: its first branch's), each named by its alias."""
+    return {name: value.column or Column(value.family) for name, value in _items(seq, rels)}
+
+
+def _items(seq: list[Node], rels: dict[str, Relation]) -> list[tuple[str, _Value]]:
+    """The values a query selects (of a union: its first branch's), each with its alias ("" when it has none)."""
+    while seq and isinstance(seq[0], Group):
+        seq = list(seq[0])
+    if not seq or seq[0] != "SELECT":
+        return []
+    out: list[tuple[str, _Value]] = []
+    for clause, body in _clauses(seq):
+        if clause == "SELECT":
+            for item in _split([n for n in body if n != "DISTINCT"]):
+                named = len(item) >= 3 and item[-2] == "AS" and isinstance(item[-1], str)
+                out.append((str(item[-1]) if named else "", _parse(item[:-2] if named else item, rels)))
+    return out
+
+
+# --------------------------------------------------------------------------- a value and its type
+
+@dataclass
+class _Value:
+    """One parsed expression: its operator ("const", "col", "query", a function's name, or an operator), its
+    operands, its type family and whether it reads a column (or a subquery): what does not is a constant."""
+
+    op: str
+    args: list[_Value]
+    family: str
+    reads: bool
+    column: Column | None = None
+    query: Group | None = None
+
+
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "<=>"})
+#: a comparison that is the negation of another, as that NOT the other: `c <> ?` is NOT (c = ?), `c >= ?`
+#: NOT (c < ?)
+_NEGATED = {"<>": "=", "!=": "=", ">=": "<", "<=": ">"}
+_LOGIC = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "XOR": "XOR"}
+_BITS = frozenset({"|", "&", "^", "<<", ">>"})
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "DIV", "MOD"})
+_MATCH = frozenset({"LIKE", "REGEXP", "RLIKE"})
+_PREDICATES = _COMPARISONS | frozenset({"NOT", "AND", "OR", "XOR", "IN", "BETWEEN", "EXISTS", "IS NULL", "IS TRUE",
+                                        "IS FALSE", "IS UNKNOWN"}) | _MATCH
+_INT_FUNCTIONS = frozenset({"DATEDIFF", "YEAR", "MONTH", "DAY", "DAYOFMONTH", "LENGTH", "CHAR_LENGTH", "ASCII",
+                            "SIGN", "LOCATE", "INSTR", "COUNT", "BIT_LENGTH", "OCTET_LENGTH"})
+_STR_FUNCTIONS = frozenset({"CONCAT", "CONCAT_WS", "LEFT", "RIGHT", "LPAD", "RPAD", "SUBSTRING", "SUBSTR",
+                            "REPLACE", "TRIM", "LTRIM", "RTRIM", "UPPER", "LOWER", "REVERSE", "REPEAT", "HEX"})
+_REAL_FUNCTIONS = frozenset({"SQRT", "POW", "POWER", "EXP", "LN", "LOG", "LOG2", "LOG10", "SIN", "COS", "RAND"})
+_NUMERIC = ("int", "uint", "decimal", "real")
+
+
+def _merged(families: list[str]) -> str:
+    """The type of a value that is one of several (IFNULL, COALESCE, CASE, IF): NULL takes the others' type;
+    numbers the widest; a string with anything else is a string."""
+    known = sorted({f for f in families if f not in ("null", "any")})
+    if not known:
+        return families[0] if families else "any"
+    if len(known) == 1:
+        return known[0]
+    if all(f in _NUMERIC for f in known):
+        return _arithmetic(known)
+    if all(f in ("date", "datetime") for f in known):
+        return "datetime"
+    return "str"
+
+
+def _arithmetic(families: list[str]) -> str:
+    """The type of + - * over operands of these types: a float makes a float, a DECIMAL a DECIMAL, an unsigned
+    operand an unsigned result (MariaDB's and MySQL's rule); a string or a temporal value counts as a number."""
+    if any(f in ("real", "str") for f in families):
+        return "real"
+    if any(f in ("decimal", "datetime", "time") for f in families):
+        return "decimal"
+    return "uint" if "uint" in families else "int"
+
+
+def _parse(seq: list[Node], rels: dict[str, Relation]) -> _Value:
+    """The value of one expression as the renderer writes it (every operand parenthesised, so one operator a
+    level), with a column's type and index role read from `rels`."""
+    if len(seq) == 1:
+        node = seq[0]
+        if isinstance(node, Group):
+            if _starts_query(node):  # a subquery, as the first value it selects
+                items = _items(list(node), _relations(list(node), rels))
+                first = items[0][1] if items else _Value("const", [], "any", False)
+                return _Value("query", [first], first.family, True, query=node)
+            return _parse(list(node), rels)
+        if node.startswith("?"):
+            return _Value("const", [], node[1:] or "any", False)
+        if "." in node or _COLUMN.match(node):
+            alias, _, name = node.replace("`", "").rpartition(".")
+            column = rels.get(alias, {}).get(name, _ANY) if alias else _ANY
+            return _Value("col", [], column.family, True, column)
+        return _Value(node, [], "any", False)
+    if not seq:
+        return _Value("const", [], "any", False)
+    head = seq[0]
+    if head == "CASE":
+        parts = _case_parts(seq, rels)
+        results = [v for kind, v in parts if kind != "WHEN"]
+        values = [v for _, v in parts]
+        return _Value("CASE", values, _merged([v.family for v in results]), any(v.reads for v in values))
+    if isinstance(head, str) and head[:1].isalpha() and len(seq) == 2 and isinstance(seq[1], Group):
+        return _call(head.upper(), seq[1], rels)
+    if head in ("NOT", "!"):
+        inner = _parse(seq[1:], rels)
+        return _Value("NOT", [inner], "int", inner.reads)
+    if head in ("-", "+", "~"):
+        inner = _parse(seq[1:], rels)
+        family = "uint" if head == "~" else ("int" if inner.family == "uint" else inner.family)
+        return _Value("~" if head == "~" else "-", [inner], family, inner.reads)
+    if head == "INTERVAL":  # DATE_ADD(d, INTERVAL n DAY): the amount
+        return _parse(seq[1:2], rels)
+    for i in range(1, len(seq)):
+        token = seq[i]
+        if not isinstance(token, str):
+            continue
+        negated = token == "NOT" and i + 1 < len(seq) and seq[i + 1] in ("IN", "BETWEEN", *_MATCH)
+        op = str(seq[i + 1]) if negated else token
+        rest = seq[i + 2:] if negated else seq[i + 1:]
+        left = _parse(seq[:i], rels)
+        value: _Value | None = None
+        if op == "IS":
+            words = [str(w) for w in rest]
+            negated = bool(words) and words[0] == "NOT"
+            what = words[1:] if negated else words
+            value = _Value("IS " + (what[0] if what else "NULL"), [left], "int", left.reads)
+        elif op == "IN" and rest and isinstance(rest[0], Group):
+            group = rest[0]
+            if _starts_query(group):
+                values = [left, _parse([group], rels)]
+            else:
+                values = [left, *(_parse(part, rels) for part in _split(list(group)))]
+            value = _Value("IN", values, "int", any(v.reads for v in values))
+        elif op == "BETWEEN" and "AND" in rest:
+            at = rest.index("AND")
+            values = [left, _parse(rest[:at], rels), _parse(rest[at + 1:], rels)]
+            value = _Value("BETWEEN", values, "int", any(v.reads for v in values))
+        elif op in _COMPARISONS or op in _LOGIC or op in _MATCH or op in _BITS or op in _ARITHMETIC:
+            right = _parse(rest, rels)
+            reads = left.reads or right.reads
+            if op in _NEGATED:
+                negated, op = True, _NEGATED[op]
+            if op in _COMPARISONS or op in _MATCH:
+                value = _Value(op, [left, right], "int", reads)
+            elif op in _LOGIC:
+                value = _Value(_LOGIC[op], [left, right], "int", reads)
+            elif op in _BITS:
+                value = _Value(op, [left, right], "uint", reads)
+            elif op == "/":
+                value = _Value(op, [left, right], "real" if "real" in (left.family, right.family) else "decimal",
+                               reads)
+            else:
+                family = "int" if op == "DIV" else _arithmetic([left.family, right.family])
+                value = _Value(op, [left, right], family, reads)
+        if value is not None:
+            return _Value("NOT", [value], "int", value.reads) if negated else value
+    reads = any(isinstance(n, Group) or (isinstance(n, str) and ("." in n or bool(_COLUMN.match(n)))) for n in seq)
+    return _Value(flat(seq), [], "any", reads)
+
+
+def _case_parts(seq: list[Node], rels: dict[str, Relation]) -> list[tuple[str, _Value]]:
+    parts: list[tuple[str, _Value]] = []
+    kind, start = "", 1
+    for i in range(1, len(seq) + 1):
+        token = seq[i] if i < len(seq) else "END"
+        if token in ("WHEN", "THEN", "ELSE", "END"):
+            if kind:
+                parts.append((kind, _parse(seq[start:i], rels)))
+            kind, start = str(token), i + 1
+    return [(k, v) for k, v in parts if k != "END"]
+
+
+def _call(name: str, group: Group, rels: dict[str, Relation]) -> _Value:
+    if name == "EXISTS":
+        query = _parse([group], rels)
+        return _Value("EXISTS", [query], "int", True)
+    if name == "CAST" and "AS" in group:
+        at = group.index("AS")
+        inner = _parse(list(group[:at]), rels)
+        target = str(group[at + 1]).upper() if at + 1 < len(group) else ""
+        family = _FAMILIES.get(target, "str" if target == "CHAR" else "any")
+        return _Value("CAST", [inner], family, inner.reads)
+    args = [_parse(part, rels) for part in _split(list(group))]
+    reads = any(a.reads for a in args)
+    families = [a.family for a in args]
+    if name in _INT_FUNCTIONS:
+        family = "int"
+    elif name in _STR_FUNCTIONS:
+        family = "str"
+    elif name in _REAL_FUNCTIONS:
+        family = "real"
+    elif name in ("FLOOR", "CEIL", "CEILING"):  # of a DECIMAL an integer, of a float a float
+        family = "real" if families and families[0] == "real" else "int"
+    elif name in ("IF",):
+        family = _merged(families[1:])
+    elif name in ("IFNULL", "COALESCE", "GREATEST", "LEAST"):
+        family = _merged(families)
+    elif name in ("SUM", "AVG"):
+        family = "real" if families and families[0] == "real" else "decimal"
+    elif name == "DATE":
+        family = "date"
+    elif name in ("ABS", "ROUND", "TRUNCATE", "NULLIF", "MIN", "MAX", "DATE_ADD", "DATE_SUB"):
+        family = families[0] if families else "any"
+    else:
+        family = "any"
+    return _Value(name, args, family, reads)
 
 
 # --------------------------------------------------------------------------- the cause, whichever oracle saw it
@@ -294,19 +649,54 @@ def _correlated(query: Group) -> bool:
 _CASE_QUERY = {"norec": 0, "plans": 0, "tlp-where": 1, "tlp-distinct": 1, "tlp-group-by": 1, "tlp-having": 1,
                "tlp-aggregate": 1}
 _AGGREGATES = frozenset({"COUNT", "SUM", "MIN", "MAX", "AVG"})
+#: The server kinds whose causes depend on the types of what a condition compares. MariaDB's (and MySQL's, whose
+#: optimizer it shares) index lookups store the constant into the key column's type (ref and range access,
+#: IN-subquery lookups and materialization), and of the nine MariaDB causes of the 10-minute runs five are
+#: that: a fractional constant against an integer key (K-ckp), an out-of-range number against an indexed or
+#: materialized numeric subquery column (K-flt), a string against a prefix-indexed one (K-pfx, which signed as
+#: K-flt without types), a big unsigned bound against a float (K-btw). The two TiDB causes (a null-aware anti
+#: join, an outer join made inner) came with every type there is, and typing them split each four to six ways.
+TYPED = frozenset({"mariadb", "mysql"})
 
 
-def cause(oracle: str, queries: list[str]) -> str | None:
-    """The case an oracle's queries were derived from, without what the oracle itself adds, as text: its
-    sources (as `_source` keeps them), its WHERE and HAVING conditions, and the select items that compute
-    something (a plain column, or an aggregate of one, is the oracle's choice of what to compare, not a cause);
-    for the plans oracle also the plan features of its variants (hint names, `SET STATEMENT` switches, index
-    hints). The same bug seen by TLP WHERE and NoREC, reduced to the same case, gives the same text. None for
-    an oracle or a shape this does not know (the caller signs by the whole queries then)."""
+def cause(oracle: str, queries: list[str], statements: list[str] | None = None, *, typed: bool = True) -> str | None:
+    """The case an oracle's queries were derived from, without what the oracle itself adds, as text: its sources
+    (derived tables and CTEs that are more than a table, index hints), the conditions of its WHERE, HAVING and
+    ON, and the select items that compute something (a plain column, or an aggregate of one, is the oracle's
+    choice of what to compare, not a cause). The same bug seen by TLP WHERE, NoREC and the plans oracle,
+    reduced to the same case, gives the same text. With `typed`, each operand of a comparison is its type (and
+    a column's index role, read from `statements`), not the expression that computes it. None for an oracle or
+    a shape this does not know (the caller signs by the whole queries then).
+
+    What a condition keeps, and why (each merge below was one cause signing several ways in the 10-minute runs'
+    64 MariaDB and 16 TiDB wrong results, as /work/hunt10/READ.md read them):
+    - WHERE, HAVING and ON alike, one set of conditions: a HAVING over group columns is pushed into WHERE
+      (every HAVING finding of both MariaDB runs went away with condition_pushdown_from_having=off), and the
+      decimal-key bug showed in an outer join's ON as in a WHERE;
+    - a condition and its negation alike (NOT is dropped, `<>` is NOT `=`, `>=` NOT `<`, NOT IN NOT IN, IS NOT
+      NULL NOT IS NULL): TLP checks p, NOT p and p IS NULL, which for NOT p are the same three queries; NoREC
+      and the plans oracle evaluate NOT p through p;
+    - `x IN (y)` of one item as `x = y` (the servers rewrite it so);
+    - a comparison's operands in one order, a BETWEEN's two bounds too: which side or bound the generator put
+      the constant on is incidental;
+    - `x IN (SELECT s.c …)` as the subquery's column alone, without the left side and without whether the
+      column leads an index of its own (a prefix index stays): the generator makes the left side of the
+      column's own type family (generator._subquery_predicate), so it adds only which expression of that
+      family, and MariaDB looks the left side up in an index either way, the column's own or the one it
+      builds to materialize the subquery (K-flt showed in both, and only the materialized one differed when
+      the plans oracle turned materialization off);
+    - an operand as its type: a constant (DATEDIFF(…), YEAR(…), ~5, CONCAT('a', 0)) as `?` and its type, a
+      column as `c:` its type and index role, a value computed from columns as `x:` its type. What the reducer
+      could not replace by a column or a constant of its type still holds a value of that type, and which
+      function computed it is the generator's choice (K-flt came with DATEDIFF, YEAR, `~`, `^` and FLOOR);
+    - a value used as a condition by itself (`WHERE (c)`, TLP's partitioning by a column's truth) compares
+      nothing, and a condition of constants alone is the same for every row: both are left out when the case
+      has a condition that compares what a table holds."""
     at = _CASE_QUERY.get(oracle)
     if at is None or len(queries) <= at:
         return None
-    seq = list(tree(tokens(queries[at])))
+    seq = list(tree(tokens(queries[at], typed=True)))
+    rels = _relations(seq, schema(statements or []))
     with_part = ""
     if seq and seq[0] == "WITH":
         ctes, i = _ctes(seq, 1)
@@ -314,7 +704,9 @@ def cause(oracle: str, queries: list[str]) -> str | None:
     select = _first_select(seq, aggregated=oracle == "tlp-aggregate")
     if select is None:
         return None
+    render = _Render(typed)
     kept: dict[str, str] = {"WITH": with_part}
+    conditions: list[_Value] = []
     for clause, nodes in _clauses(select):
         if clause == "SELECT":
             if nodes and isinstance(nodes[0], str) and nodes[0].startswith("/*+"):
@@ -324,14 +716,114 @@ def cause(oracle: str, queries: list[str]) -> str | None:
             computed = sorted({e for e in (_expr(_unaliased(item), DEPTH) for item in _split(nodes)) if not _plain(e)})
             kept["ITEMS"] = "ITEMS " + ", ".join(computed) if computed else ""
         elif clause == "FROM":
-            kept["FROM"] = "FROM " + _source(nodes)
+            sources, on = _sources(nodes)
+            kept["FROM"] = "FROM " + " ".join(["t", *sources])
+            conditions += [_parse([c], rels) for c in on]
         elif clause in ("WHERE", "HAVING"):
-            kept[clause] = f"{clause} " + _expr(nodes, DEPTH)
-    parts = [kept[k] for k in ("WITH", "FROM", "WHERE", "HAVING", "ITEMS") if kept.get(k)]
-    if oracle == "plans":
-        features = sorted({_plan_features(q) for q in queries[1:]} - {""})
-        parts.append("PLAN " + " / ".join(features) if features else "PLAN -")
+            conditions.append(_parse(nodes, rels))
+    rendered = {render.condition(c): c.reads for c in conditions}
+    compared = sorted(r for r, reads in rendered.items() if r is not None and reads and not r.startswith("TRUTH "))
+    others = sorted(r for r in rendered if r is not None and r not in compared)
+    if compared or others:
+        kept["WHERE"] = "WHERE " + " ; ".join(compared or others)
+    parts = [kept[k] for k in ("WITH", "FROM", "WHERE", "ITEMS") if kept.get(k)]
     return " ".join(parts)
+
+
+#: A constant's (or computed value's) class: whether it is a whole number within BIGINT's range, one beyond it
+#: (`~0`, a bit operator's result: what K-btw compares a float with), or a fraction (a DECIMAL or a float
+#: literal alike: K-ckp came with 1.5 and -1e-5).
+_VALUE_CLASS = {"decimal": "frac", "real": "frac"}
+#: A column's class: its storage type, signed and unsigned integers alike (K-ckp showed on a signed and an
+#: unsigned key, K-flt with a constant out of a signed column's range and a negative one against an unsigned).
+_COLUMN_CLASS = {"uint": "int"}
+
+
+class _Render:
+    """A condition as cause text (see `cause`), with operands typed or not."""
+
+    def __init__(self, typed: bool) -> None:
+        self.typed = typed
+
+    def condition(self, v: _Value) -> str | None:
+        if v.op == "NOT":
+            return self.condition(v.args[0])
+        if v.op in ("AND", "OR", "XOR"):
+            parts = sorted({p for p in (self.condition(a) for a in v.args) if p is not None and
+                            not p.startswith("TRUTH ")})
+            return f"({f' {v.op} '.join(parts)})" if len(parts) > 1 else (parts[0] if parts else None)
+        if v.op.startswith("IS "):
+            inner = v.args[0]
+            shown = self.condition(inner) if inner.op in _PREDICATES else self.operand(inner)
+            return f"({shown}) {v.op}"
+        if v.op in ("=", "<=>"):
+            a, b = sorted(self.operand(x) for x in v.args)
+            return f"{a} {v.op} {b}"
+        if v.op in ("<", ">"):
+            a, b = (self.operand(x) for x in v.args)
+            op = v.op
+            if a > b:
+                a, b, op = b, a, "<" if op == ">" else ">"
+            return f"{a} {'<' if a == b else op} {b}"
+        if v.op == "BETWEEN":
+            low, high = sorted(self.operand(x) for x in v.args[1:])
+            return f"{self.operand(v.args[0])} BETWEEN {low} AND {high}"
+        if v.op == "IN":
+            if v.args[1].op == "query":
+                return "IN " + self.operand(v.args[1], lookup=True)
+            if len(v.args) == 2:
+                a, b = sorted(self.operand(x) for x in v.args)
+                return f"{a} = {b}"
+            items = sorted({self.operand(x) for x in v.args[1:]})
+            return f"{self.operand(v.args[0])} IN ({', '.join(items)})"
+        if v.op in _MATCH:
+            return f"{self.operand(v.args[0])} {v.op} {self.operand(v.args[1])}"
+        if v.op == "EXISTS":
+            query = v.args[0].query
+            return "EXISTS (SUBQUERY" + (" correlated)" if query is not None and _correlated(query) else ")")
+        return "TRUTH " + self.operand(v)
+
+    def operand(self, v: _Value, *, lookup: bool = False) -> str:
+        """An operand as its class (see `cause`). `lookup`: a subquery whose values an IN looks the left side up
+        in, which is shown by its column alone, without the column's own index (see `cause`)."""
+        if v.op == "query":
+            assert v.query is not None
+            item = v.args[0]
+            what = ""
+            if self.typed:
+                what = " " + self.operand(item)
+                if lookup and item.column is not None and item.column.role == "key":
+                    what = " " + self.operand(dataclasses.replace(item, column=Column(item.column.family)))
+            return f"(SUBQUERY{what}{' correlated' if _correlated(v.query) else ''})"
+        if v.op in _PREDICATES:
+            return f"({self.condition(v)})"
+        if not v.reads:
+            return f"?{_VALUE_CLASS.get(v.family, v.family)}" if self.typed else "?"
+        if v.op == "col" and v.column is not None:
+            return str(Column(_COLUMN_CLASS.get(v.column.family, v.column.family), v.column.role)) \
+                if self.typed else "c"
+        return f"x:{_VALUE_CLASS.get(v.family, v.family)}" if self.typed else "x"
+
+
+def _sources(body: list[Node]) -> tuple[list[str], list[Node]]:
+    """FROM …: the derived tables that are more than a table and the index hints (sorted, each once: the order
+    and number of joins are the generator's choice), and the ON conditions (each a condition of the case)."""
+    kept: set[str] = set()
+    on: list[Node] = []
+    i = 0
+    while i < len(body):
+        node = body[i]
+        if isinstance(node, Group):
+            if _starts_query(node) and not _is_table(node):
+                kept.add(f"( {_statement(node)} )")
+        elif node == "ON" and i + 1 < len(body):
+            on.append(body[i + 1])
+            i += 1
+        elif node in ("IGNORE", "FORCE", "USE") and i + 2 < len(body) and body[i + 1] == "INDEX":
+            kept.add(f"{node} INDEX")
+            i += 2
+        i += 1
+    return sorted(kept), on
 
 
 def _first_select(seq: list[Node], *, aggregated: bool) -> list[Node] | None:
@@ -348,25 +840,11 @@ def _first_select(seq: list[Node], *, aggregated: bool) -> list[Node] | None:
 
 
 def _plain(item: str) -> bool:
-    """A column, a constant, or an aggregate of one (`COUNT (*)`, `MAX ((c))`)."""
-    if item in ("c", "?"):
+    """A column, a constant (`-5` too), or an aggregate of one (`COUNT (*)`, `MAX ((c))`)."""
+    if item == "c" or re.fullmatch(r"-? ?\?\w*", item):
         return True
     m = re.fullmatch(r"(\w+) \((.*)\)", item)
     return m is not None and m.group(1) in _AGGREGATES and m.group(2) in ("*", "c", "(c)", "DISTINCT (c)")
 
 
-def _plan_features(sql: str) -> str:
-    """A plans variant's plan: its hint names, its SET STATEMENT switch and value, its index hints."""
-    out = []
-    m = _SET_STATEMENT.match(sql)
-    if m is not None:
-        out.append(f"SET STATEMENT {m.group(1)}")
-        sql = sql[m.end():]
-    hints = " ".join(re.findall(r"/\*\+(.*?)\*/", sql))
-    out += sorted(set(re.findall(r"([A-Z_]+)\s*\(", hints)))
-    out += sorted(set(re.findall(r"SET_VAR\s*\(([^)]*)\)", hints)))  # which optimizer variable, and its value
-    out += sorted({f"{verb} INDEX" for verb in re.findall(r"\b(IGNORE|FORCE|USE) INDEX\b", sql)})
-    return " ".join(out)
-
-
-__all__ = ["DEPTH", "cause", "skeleton", "tokens", "tree"]
+__all__ = ["DEPTH", "TYPED", "Column", "cause", "schema", "skeleton", "tokens", "tree"]
