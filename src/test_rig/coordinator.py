@@ -121,7 +121,10 @@ class Readiness:
 
     async def wait(self, timeout: float | None = None) -> bool:
         try:
-            await asyncio.wait_for(self._open.wait(), timeout)
+            # asyncio.timeout, not wait_for: 3.11's wait_for drops a Ctrl-C's cancellation that comes as the barrier
+            # opens, and the run went on to its end
+            async with asyncio.timeout(timeout):
+                await self._open.wait()
         except TimeoutError:
             return False
         return True

@@ -85,3 +85,20 @@ def test_a_connect_that_is_not_cancelled_returns_the_drivers_connection() -> Non
         return got is conn and not conn.closed
 
     assert asyncio.run(scenario()) is True
+
+
+def test_a_cancellation_as_the_readiness_barrier_opens_is_not_dropped() -> None:
+    """The coordinator's barrier: a Ctrl-C's cancellation in the loop turn the barrier opens in must still stop the
+    waiting machine (3.11's wait_for returned True instead, and the run went on to its end)."""
+    from test_rig.coordinator import EventLog, Readiness
+
+    async def scenario() -> bool:
+        barrier = Readiness(1, EventLog())
+        waiting = asyncio.ensure_future(barrier.wait(timeout=30))
+        await asyncio.sleep(0)  # the machine waits at the barrier
+        barrier.arrive(True)  # the barrier opens, and in the same turn the cancellation comes
+        waiting.cancel()
+        await asyncio.wait([waiting])
+        return waiting.cancelled()
+
+    assert asyncio.run(scenario()) is True

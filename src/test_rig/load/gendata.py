@@ -320,7 +320,8 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
             await admin.close()
 
     try:
-        await asyncio.wait_for(tidy(), 60)
+        async with asyncio.timeout(60):  # not wait_for, which can drop a cancellation as the tidying ends
+            await tidy()
         problem = None
     except (DatabaseError, TimeoutError) as e:
         problem = str(e) or "no answer within 60 s"

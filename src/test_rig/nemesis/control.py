@@ -60,7 +60,8 @@ class CommandControl:
         proc = await asyncio.create_subprocess_shell(command, stdin=asyncio.subprocess.DEVNULL,
                                                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), 120)
+            async with asyncio.timeout(120):  # not wait_for, which can drop a cancellation as the command ends
+                out, err = await proc.communicate()
         except TimeoutError:
             proc.kill()
             await proc.wait()
