@@ -78,7 +78,7 @@ def test_the_fourteen_kept_files_sign_thirteen_ways_the_two_of_one_cause_alike()
         "wrong-result|tidb-8.4|-|FROM t WHERE IN (SUBQUERY correlated)")
     # a select item that computes something is part of the case (the IFNULL type bug is in it)
     assert signatures["mariadb-ifnull-int-decimal-type-too-narrow-in-union.sql"] == (
-        "wrong-result|mariadb-10.11|-|FROM t WHERE TRUTH ?null ITEMS IFNULL ((ABS ((?int))) , (?decimal))")
+        "wrong-result|mariadb-10.11|-|FROM t WHERE (?null) ITEMS IFNULL ((ABS ((?int))) , (?decimal))")
     # the session switch the reducer kept is part of the hashed-join-cache bug's signature
     assert "|SET SESSION join_cache_level = 8|" in signatures[
         "mariadb-hashed-join-cache-null-safe-equal-misses-null-keys.sql"]

@@ -481,6 +481,7 @@ _STR_FUNCTIONS = frozenset({"CONCAT", "CONCAT_WS", "LEFT", "RIGHT", "LPAD", "RPA
                             "REPLACE", "TRIM", "LTRIM", "RTRIM", "UPPER", "LOWER", "REVERSE", "REPEAT", "HEX"})
 _REAL_FUNCTIONS = frozenset({"SQRT", "POW", "POWER", "EXP", "LN", "LOG", "LOG2", "LOG10", "SIN", "COS", "RAND"})
 _NUMERIC = ("int", "uint", "decimal", "real")
+_OPERATORS = _COMPARISONS | frozenset(_LOGIC) | _MATCH | _BITS | _ARITHMETIC | {"IS", "IN", "BETWEEN"}
 
 
 def _merged(families: list[str]) -> str:
@@ -525,7 +526,7 @@ def _parse(seq: list[Node], rels: dict[str, Relation]) -> _Value:
             alias, _, name = node.replace("`", "").rpartition(".")
             column = rels.get(alias, {}).get(name, _ANY) if alias else _ANY
             return _Value("col", [], column.family, True, column)
-        return _Value(node, [], "any", False)
+        return _Value("raw", [], "any", False)  # `*`, a word of a clause the reducer cut short
     if not seq:
         return _Value("const", [], "any", False)
     head = seq[0]
@@ -534,7 +535,8 @@ def _parse(seq: list[Node], rels: dict[str, Relation]) -> _Value:
         results = [v for kind, v in parts if kind != "WHEN"]
         values = [v for _, v in parts]
         return _Value("CASE", values, _merged([v.family for v in results]), any(v.reads for v in values))
-    if isinstance(head, str) and head[:1].isalpha() and len(seq) == 2 and isinstance(seq[1], Group):
+    if isinstance(head, str) and head[:1].isalpha() and len(seq) == 2 and isinstance(seq[1], Group) \
+            and head.upper() not in _OPERATORS | _PREDICATES - {"EXISTS"}:  # `IN (…)` is a piece, not a call
         return _call(head.upper(), seq[1], rels)
     if head in ("NOT", "!"):
         inner = _parse(seq[1:], rels)
@@ -551,6 +553,8 @@ def _parse(seq: list[Node], rels: dict[str, Relation]) -> _Value:
             continue
         negated = token == "NOT" and i + 1 < len(seq) and seq[i + 1] in ("IN", "BETWEEN", *_MATCH)
         op = str(seq[i + 1]) if negated else token
+        if op not in _OPERATORS:
+            continue
         rest = seq[i + 2:] if negated else seq[i + 1:]
         left = _parse(seq[:i], rels)
         value: _Value | None = None
@@ -590,7 +594,7 @@ def _parse(seq: list[Node], rels: dict[str, Relation]) -> _Value:
         if value is not None:
             return _Value("NOT", [value], "int", value.reads) if negated else value
     reads = any(isinstance(n, Group) or (isinstance(n, str) and ("." in n or bool(_COLUMN.match(n)))) for n in seq)
-    return _Value(flat(seq), [], "any", reads)
+    return _Value("raw", [], "any", reads)
 
 
 def _case_parts(seq: list[Node], rels: dict[str, Relation]) -> list[tuple[str, _Value]]:
@@ -664,19 +668,25 @@ def cause(oracle: str, queries: list[str], statements: list[str] | None = None, 
     (derived tables and CTEs that are more than a table, index hints), the conditions of its WHERE, HAVING and
     ON, and the select items that compute something (a plain column, or an aggregate of one, is the oracle's
     choice of what to compare, not a cause). The same bug seen by TLP WHERE, NoREC and the plans oracle,
-    reduced to the same case, gives the same text. With `typed`, each operand of a comparison is its type (and
+    reduced to the same case, gives the same text: the plans oracle's variants are left out too, as it tries two
+    of those that apply to a query, chosen by turn (TiDB's null-aware anti join bug came under two different
+    pairs of SET_VAR variants and from TLP WHERE). With `typed`, each operand of a comparison is its type (and
     a column's index role, read from `statements`), not the expression that computes it. None for an oracle or
     a shape this does not know (the caller signs by the whole queries then).
 
-    What a condition keeps, and why (each merge below was one cause signing several ways in the 10-minute runs'
-    64 MariaDB and 16 TiDB wrong results, as /work/hunt10/READ.md read them):
+    What a condition keeps, and why (each merge below was one cause signing several ways in four 10-minute runs'
+    64 MariaDB and 14 TiDB reduced wrong results, every one replayed and put to its cause by hand; the family
+    names are that reading's):
     - WHERE, HAVING and ON alike, one set of conditions: a HAVING over group columns is pushed into WHERE
       (every HAVING finding of both MariaDB runs went away with condition_pushdown_from_having=off), and the
       decimal-key bug showed in an outer join's ON as in a WHERE;
     - a condition and its negation alike (NOT is dropped, `<>` is NOT `=`, `>=` NOT `<`, NOT IN NOT IN, IS NOT
       NULL NOT IS NULL): TLP checks p, NOT p and p IS NULL, which for NOT p are the same three queries; NoREC
       and the plans oracle evaluate NOT p through p;
-    - `x IN (y)` of one item as `x = y` (the servers rewrite it so);
+    - `x IN (y)` of one item as `x = y` (the servers rewrite it so); a list of more as the set of its items that
+      read a column, when there is one: the reducer replaces a list item the difference does not need by a
+      constant (NULL, 0 or 1) and never drops one (reduce.shrink_expr), so the constants beside a column are
+      its leftovers (TiDB's outer join made inner came as `? IN (c, c)`, `? IN (?, c, c)` and `c IN (c, ?)`);
     - a comparison's operands in one order, a BETWEEN's two bounds too: which side or bound the generator put
       the constant on is incidental;
     - `x IN (SELECT s.c …)` as the subquery's column alone, without the left side and without whether the
@@ -691,7 +701,7 @@ def cause(oracle: str, queries: list[str], statements: list[str] | None = None, 
       function computed it is the generator's choice (K-flt came with DATEDIFF, YEAR, `~`, `^` and FLOOR);
     - a value used as a condition by itself (`WHERE (c)`, TLP's partitioning by a column's truth) compares
       nothing, and a condition of constants alone is the same for every row: both are left out when the case
-      has a condition that compares what a table holds."""
+      has a condition that compares what a table holds, and kept as written (constants typed) when not."""
     at = _CASE_QUERY.get(oracle)
     if at is None or len(queries) <= at:
         return None
@@ -706,7 +716,7 @@ def cause(oracle: str, queries: list[str], statements: list[str] | None = None, 
         return None
     render = _Render(typed)
     kept: dict[str, str] = {"WITH": with_part}
-    conditions: list[_Value] = []
+    conditions: list[tuple[list[Node], _Value]] = []
     for clause, nodes in _clauses(select):
         if clause == "SELECT":
             if nodes and isinstance(nodes[0], str) and nodes[0].startswith("/*+"):
@@ -718,12 +728,13 @@ def cause(oracle: str, queries: list[str], statements: list[str] | None = None, 
         elif clause == "FROM":
             sources, on = _sources(nodes)
             kept["FROM"] = "FROM " + " ".join(["t", *sources])
-            conditions += [_parse([c], rels) for c in on]
+            conditions += [([c], _parse([c], rels)) for c in on]
         elif clause in ("WHERE", "HAVING"):
-            conditions.append(_parse(nodes, rels))
-    rendered = {render.condition(c): c.reads for c in conditions}
-    compared = sorted(r for r, reads in rendered.items() if r is not None and reads and not r.startswith("TRUTH "))
-    others = sorted(r for r in rendered if r is not None and r not in compared)
+            conditions.append((nodes, _parse(nodes, rels)))
+    rendered = [(render.condition(v), v.reads, nodes) for nodes, v in conditions]
+    compared = sorted({r for r, reads, _ in rendered if r is not None and reads and not r.startswith("TRUTH ")})
+    # with nothing compared, what is left is kept as written (`HAVING MIN(NULL)`): a type alone would say nothing
+    others = sorted({_expr(nodes, DEPTH) for _, _, nodes in rendered})
     if compared or others:
         kept["WHERE"] = "WHERE " + " ; ".join(compared or others)
     parts = [kept[k] for k in ("WITH", "FROM", "WHERE", "ITEMS") if kept.get(k)]
@@ -769,12 +780,13 @@ class _Render:
             low, high = sorted(self.operand(x) for x in v.args[1:])
             return f"{self.operand(v.args[0])} BETWEEN {low} AND {high}"
         if v.op == "IN":
-            if v.args[1].op == "query":
+            if len(v.args) == 2 and v.args[1].op == "query":
                 return "IN " + self.operand(v.args[1], lookup=True)
             if len(v.args) == 2:
                 a, b = sorted(self.operand(x) for x in v.args)
                 return f"{a} = {b}"
-            items = sorted({self.operand(x) for x in v.args[1:]})
+            read = [x for x in v.args[1:] if x.reads]
+            items = sorted({self.operand(x) for x in (read or v.args[1:])})
             return f"{self.operand(v.args[0])} IN ({', '.join(items)})"
         if v.op in _MATCH:
             return f"{self.operand(v.args[0])} {v.op} {self.operand(v.args[1])}"
