@@ -76,7 +76,8 @@ def test_a_fraction_against_a_column_no_index_starts_with_or_a_float_key_is_anot
 SUBQUERY_TABLES = ["CREATE TABLE t0 (c0 BOOL NOT NULL, c1 VARCHAR(10) NOT NULL, c3 CHAR(5), PRIMARY KEY (c1), "
                    "INDEX i1 (c0, c3), INDEX i2 (c3(1)))",
                    "CREATE TABLE t2 (c0 DATE, c1 BIGINT, c2 TINYINT, c3 SMALLINT UNSIGNED, c4 TEXT, "
-                   "INDEX i3 (c2, c0, c1), INDEX i4 (c4(2), c1))"]
+                   "c5 DECIMAL(5,2), c6 FLOAT, c7 VARCHAR(10), INDEX i3 (c2, c0, c1), INDEX i4 (c4(2), c1), "
+                   "INDEX i5 (c6), INDEX i6 (c7))"]
 
 
 def in_subquery(left: str, column: str, negated: bool = False) -> str:
@@ -85,7 +86,8 @@ def in_subquery(left: str, column: str, negated: bool = False) -> str:
 
 def test_an_out_of_range_number_in_a_numeric_subquery_column_signs_once_however_computed() -> None:
     """mariadb-default/004 (DATEDIFF, indexed TINYINT), 013 (YEAR), 015 (-4 against an unsigned column, plans
-    with materialization), 024 (`~'10'` NOT IN, plans), mariadb-utf8mb4/021 (a column's `^ 5`, no index)."""
+    with materialization), 024 (`~'10'` NOT IN, plans), mariadb-utf8mb4/021 (a column's `^ 5`, no index),
+    mariadb-default/014 (a DECIMAL(5,2) column), the kept file (an indexed FLOAT column)."""
     base = "SELECT a0.c0 AS r0 FROM t0 AS a0"
     found = {
         "DATEDIFF": tlp(SUBQUERY_TABLES, base, in_subquery("DATEDIFF((DATE '9999-12-31'), (DATE '1000-01-01'))",
@@ -98,8 +100,11 @@ def test_an_out_of_range_number_in_a_numeric_subquery_column_signs_once_however_
                                   f"({in_subquery(chr(126) + chr(40) + repr('10') + chr(41), 'c2', True)})",
                                   "in_to_exists=off"),
         "a column's ^": tlp(SUBQUERY_TABLES, base, in_subquery("(a0.c0) ^ (5)", "c2", True)),
+        "DECIMAL(5,2)": plans(SUBQUERY_TABLES, f"SELECT a0.c0 AS r0 FROM t0 AS a0 WHERE "
+                              f"({in_subquery('-7541.63', 'c5', True)})", "materialization=off"),
+        "FLOAT, indexed": tlp(SUBQUERY_TABLES, base, in_subquery("-1e-5", "c6")),
     }
-    assert set(found.values()) == {"wrong-result|mariadb-10.11|-|FROM t WHERE IN (SUBQUERY c:int)"}, found
+    assert set(found.values()) == {"wrong-result|mariadb-10.11|-|FROM t WHERE IN (SUBQUERY c:number)"}, found
 
 
 def test_a_string_in_a_prefix_indexed_subquery_column_signs_once_and_not_as_a_number_in_a_numeric_one() -> None:
@@ -115,6 +120,7 @@ def test_a_string_in_a_prefix_indexed_subquery_column_signs_once_and_not_as_a_nu
     assert set(found.values()) == {"wrong-result|mariadb-10.11|-|FROM t WHERE IN (SUBQUERY c:str:prefix)"}, found
     number = tlp(SUBQUERY_TABLES, base, in_subquery("-7583.83", "c2"))
     assert found["''"] != number
+    assert tlp(SUBQUERY_TABLES, base, in_subquery("''", "c7")).endswith("IN (SUBQUERY c:str)")  # a whole index
     # the same shapes signed alike before types were read: `FROM t WHERE ((?) IN (SUBQUERY))`
 
 

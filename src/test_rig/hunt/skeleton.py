@@ -694,7 +694,9 @@ def cause(oracle: str, queries: list[str], statements: list[str] | None = None, 
       column's own type family (generator._subquery_predicate), so it adds only which expression of that
       family, and MariaDB looks the left side up in an index either way, the column's own or the one it
       builds to materialize the subquery (K-flt showed in both, and only the materialized one differed when
-      the plans oracle turned materialization off);
+      the plans oracle turned materialization off). A numeric column is `number`, whichever: the lookup
+      stores the left side into the column's type, and a value that type cannot hold was one cause in TINYINT,
+      BOOL, INT, SMALLINT UNSIGNED, DECIMAL(5,2) and FLOAT columns alike (K-flt, 20 files);
     - an operand as its type: a constant (DATEDIFF(…), YEAR(…), ~5, CONCAT('a', 0)) as `?` and its type, a
       column as `c:` its type and index role, a value computed from columns as `x:` its type. What the reducer
       could not replace by a column or a constant of its type still holds a value of that type, and which
@@ -804,8 +806,11 @@ class _Render:
             what = ""
             if self.typed:
                 what = " " + self.operand(item)
-                if lookup and item.column is not None and item.column.role == "key":
-                    what = " " + self.operand(dataclasses.replace(item, column=Column(item.column.family)))
+                if lookup and item.column is not None:
+                    column = item.column
+                    looked_up = Column("number" if column.family in _NUMERIC else column.family,
+                                       "prefix" if column.role == "prefix" else "")
+                    what = " " + self.operand(dataclasses.replace(item, column=looked_up))
             return f"(SUBQUERY{what}{' correlated' if _correlated(v.query) else ''})"
         if v.op in _PREDICATES:
             return f"({self.condition(v)})"
