@@ -229,3 +229,18 @@ def test_a_query_cut_short_still_signs() -> None:
     assert norec(create, "t0 AS a0", "((a0.c0) BETWEEN (1") == (
         "wrong-result|mariadb-10.11|-|FROM t WHERE ((c) BETWEEN (?int))")
     assert norec(create, "t0 AS a0", "(NOT EXISTS") == "wrong-result|mariadb-10.11|-|FROM t WHERE (NOT EXISTS)"
+
+
+def test_the_hashed_join_cache_not_in_is_told_from_the_numeric_lookup_by_its_session_switch_alone() -> None:
+    """mariadb-utf8mb4/037 (K-hash: a correlated NOT IN over DECIMAL NULLs under join_cache_level=4) and 003
+    (K-flt: a correlated IN over an unsigned column) have one shape; only the switch the reducer kept tells them
+    apart, so it stays in the signature."""
+    create = ["CREATE TABLE t0 (c0 DECIMAL(10,4), c1 SMALLINT UNSIGNED, INDEX i1 (c0), INDEX i2 (c1))"]
+    base = "SELECT a0.c0 AS r0 FROM t0 AS a0"
+    hashed = tlp([*create, "SET SESSION join_cache_level = 4"], base,
+                 "(a0.c0) NOT IN (SELECT s1.c0 AS x FROM t0 AS s1 WHERE ((s1.c1) = (a0.c1)))")
+    lookup = tlp(create, base, "(DATEDIFF((DATE '2000-01-01'), (DATE '2023-03-01'))) IN "
+                               "(SELECT s1.c1 AS x FROM t0 AS s1 WHERE (a0.c0))")
+    assert hashed == ("wrong-result|mariadb-10.11|SET SESSION join_cache_level = 4|"
+                      "FROM t WHERE IN (SUBQUERY c:number correlated)")
+    assert lookup == "wrong-result|mariadb-10.11|-|FROM t WHERE IN (SUBQUERY c:number correlated)"
