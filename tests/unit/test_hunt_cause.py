@@ -244,3 +244,9 @@ def test_the_hashed_join_cache_not_in_is_told_from_the_numeric_lookup_by_its_ses
     assert hashed == ("wrong-result|mariadb-10.11|SET SESSION join_cache_level = 4|"
                       "FROM t WHERE IN (SUBQUERY c:number correlated)")
     assert lookup == "wrong-result|mariadb-10.11|-|FROM t WHERE IN (SUBQUERY c:number correlated)"
+
+
+def test_a_table_made_again_has_only_its_new_indexes() -> None:
+    tables = schema(["CREATE TABLE t0 (c0 INT, INDEX i1 (c0))", "CREATE INDEX i2 ON t0 (c0)",
+                     "CREATE TABLE t0 (c0 INT, c1 TEXT, INDEX i3 (c1(2)))"])
+    assert tables["t0"] == {"c0": Column("int"), "c1": Column("str", "prefix")}

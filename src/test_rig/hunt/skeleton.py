@@ -352,6 +352,8 @@ def schema(statements: list[str]) -> dict[str, Relation]:
         if words[:2] == ["CREATE", "TABLE"] and len(seq) > 3 and isinstance(seq[3], Group):
             table = str(seq[2])
             families[table] = {}
+            for key in [k for k in indexes if k[0] == table]:  # a table made again has only its new indexes
+                del indexes[key]
             for k, item in enumerate(_split(list(seq[3]))):
                 _table_item(table, item, families[table], indexes, f"{number}.{k}")
         elif words[:2] == ["CREATE", "INDEX"] or words[:3] == ["CREATE", "UNIQUE", "INDEX"]:
