@@ -64,7 +64,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     ev.close()
 
 
-def looping(loop: asyncio.AbstractEventLoop, end: float | None = None
+def looping(loop: asyncio.AbstractEventLoop, end: float | None = None, *, deprecate_eof: bool = False
             ) -> tuple[TransactionLoop, Wire, asyncio.Future[tuple[int, DatabaseError] | None], _Tally,
                        list[list[int]], list[int], list[Script]]:
     now = time.perf_counter()
@@ -75,7 +75,7 @@ def looping(loop: asyncio.AbstractEventLoop, end: float | None = None
         drawn.append(SCRIPTS[len(drawn)])
         return drawn[-1]
 
-    proto = TransactionLoop(deprecate_eof=False, target=None, tally=tally, next_script=next_script)
+    proto = TransactionLoop(deprecate_eof=deprecate_eof, target=None, tally=tally, next_script=next_script)
     wire = Wire()
     latencies: list[list[int]] = [[] for _ in range(4)]
     sent = [0] * 4
@@ -135,3 +135,78 @@ def test_a_commit_whose_connection_goes_is_indeterminate(loop: asyncio.AbstractE
     assert at == 3 and isinstance(e, ConnectionError_) and e.code == 2013 and e.indeterminate
     tally.roll(tally.second)
     assert tally.ops == 0
+
+
+# -- the shortcut of TransactionLoop.data_received (an answer whole in one read, its end looked at first), with
+# DEPRECATE_EOF as MariaDB and MySQL answer
+
+
+def ok_insert(status: int, insert_id: int) -> bytes:
+    """An INSERT's OK whose insert id takes three bytes (0xFC and two): the status comes two bytes later."""
+    return packet(1, b"\x00\x01\xfc" + insert_id.to_bytes(2, "little") + status.to_bytes(2, "little") + b"\x00\x00")
+
+
+def columns() -> bytes:
+    """A result set's column count (1) and its column's definition (c), with DEPRECATE_EOF: no EOF after them."""
+    col = b"".join(bytes([len(p)]) + p for p in (b"def", b"test", b"t", b"t", b"c", b"c")) + \
+        b"\x0c\x21\x00\xfe\x01\x00\x00\xfe\x00\x00\x00\x00"
+    return packet(1, b"\x01") + packet(2, col)
+
+
+def rows_answer(values: list[bytes], status: int, *, warnings: int = 0) -> bytes:
+    """A result set of one column (c) and a row per value, closed by the OK packet with the EOF header."""
+    body = columns()
+    for i, value in enumerate(values):
+        body += packet(3 + i, bytes([len(value)]) + value)
+    closing = b"\xfe\x00\x00" + status.to_bytes(2, "little") + warnings.to_bytes(2, "little")
+    return body + packet((3 + len(values)) & 0xFF, closing)
+
+
+def answer_statement(proto: TransactionLoop, wire: Wire, *reads: bytes) -> bool:
+    """Feed `reads`; True when they answered the statement in flight (the next one was written)."""
+    written = len(wire.written)
+    for read in reads:
+        proto.data_received(read)
+    return len(wire.written) > written
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 100], ids=["no-row", "one-row", "two-rows", "hundred-rows"])
+def test_a_result_set_in_one_read_or_in_pieces_answers_its_statement(loop: asyncio.AbstractEventLoop,
+                                                                      rows: int) -> None:
+    proto, wire, done, _, latencies, _, _ = looping(loop, deprecate_eof=True)
+    assert answer_statement(proto, wire, ok(0x0003))
+    whole = rows_answer([b"%03d-abc" % i for i in range(rows)], 0x0003)
+    assert answer_statement(proto, wire, whole)  # the shortcut
+    assert proto.meta == columns()  # the column definitions remembered for the next answer
+    assert answer_statement(proto, wire, ok(0x0003, affected=1))
+    assert answer_statement(proto, wire, ok(0x0002))  # COMMIT
+    assert answer_statement(proto, wire, ok(0x0003))  # the next BEGIN
+    # the same answer cut in two: the general framing, then the same outcome
+    assert not answer_statement(proto, wire, whole[:len(whole) - 5])
+    assert answer_statement(proto, wire, whole[len(whole) - 5:])
+    assert [len(x) for x in latencies] == [2, 2, 1, 1] and not done.done()
+
+
+def test_rows_that_end_like_a_closing_packet_are_not_taken_for_the_answer_s_end(
+        loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, _, _, _, _, _ = looping(loop, deprecate_eof=True)
+    assert answer_statement(proto, wire, ok(0x0003))
+    # a value whose last eleven bytes are a closing packet's: the read ends inside a row, not at the answer's end
+    fake_end = packet(9, b"\xfe\x00\x00\x03\x00\x00\x00")
+    whole = rows_answer([b"x" * 20 + fake_end, b"y" * 31], 0x0003)
+    cut = whole.index(fake_end) + len(fake_end)
+    assert not answer_statement(proto, wire, whole[:cut])
+    assert answer_statement(proto, wire, whole[cut:])
+    assert proto.status == 0x0003
+
+
+def test_a_closing_packet_with_warnings_and_an_insert_id_of_three_bytes_answer_their_statements(
+        loop: asyncio.AbstractEventLoop) -> None:
+    proto, wire, done, _, _, sent, _ = looping(loop, deprecate_eof=True)
+    assert answer_statement(proto, wire, ok(0x0003))
+    assert answer_statement(proto, wire, rows_answer([b"abc"], 0x0003, warnings=1))  # the general framing
+    assert answer_statement(proto, wire, ok_insert(0x0003, 4000))
+    assert proto.status == 0x0003
+    assert answer_statement(proto, wire, ok(0x0002))
+    assert sent == [2, 1, 1, 1] and not done.done()
+
