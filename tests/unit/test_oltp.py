@@ -76,6 +76,18 @@ def test_a_transaction_sends_the_plan_in_sysbenchs_order_with_one_table_per_grou
     assert deleted and inserted and deleted.groups() == inserted.groups()[:2]  # the same row goes back in
 
 
+@pytest.mark.parametrize("workload", list(oltp.WORKLOADS))
+def test_every_transaction_of_a_workload_has_the_same_statement_types(workload: str) -> None:
+    # the whole-run loop counts a statement by its place in the transaction (fast.TransactionLoop.flush)
+    for opts in (OltpOptions(), OltpOptions(tables=3, point_selects=2, delete_inserts=3, skip_trx=True),
+                 OltpOptions(range_selects=False, index_updates=0, rand_type="uniform")):
+        draw = oltp.generator(workload, opts)
+        rnd = SysbenchRandom(random.Random(11), opts)
+        expected = oltp.script_kinds(workload, opts)
+        assert all(tuple(k for k, _ in draw(rnd, worker % 3)) == expected for worker in range(60))
+        assert oltp.OltpWorkload(workload, opts).kinds == expected
+
+
 def test_insert_event_lets_auto_increment_choose_or_draws_unique_signed_ids() -> None:
     auto = OltpOptions()
     rnd = SysbenchRandom(random.Random(3), auto)
@@ -192,6 +204,12 @@ def test_ignore_errors_option() -> None:
 
 
 def test_bad_options_are_one_sentence() -> None:
+    with pytest.raises(UsageError) as e:
+        oltp.check_options("oltp-update-index", OltpOptions(index_updates=0))
+    assert e.value.message == ("oltp-update-index with these options sends no statement in a transaction; give one "
+                               "of its statement counts (--point-selects, --index-updates, ...) 1 or more.")
+    oltp.check_options("oltp-read-write", OltpOptions(skip_trx=True, point_selects=0, range_selects=False,
+                                                      index_updates=0, non_index_updates=0, delete_inserts=1))
     with pytest.raises(UsageError) as e:
         oltp.check_options("oltp-read-write", OltpOptions(tables=0))
     assert e.value.message == "--tables 0: the tables are sbtest1, sbtest2, ...; give --tables 1 or more."

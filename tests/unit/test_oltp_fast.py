@@ -75,7 +75,8 @@ def looping(loop: asyncio.AbstractEventLoop, end: float | None = None, *, deprec
         drawn.append(SCRIPTS[len(drawn)])
         return drawn[-1]
 
-    proto = TransactionLoop(deprecate_eof=deprecate_eof, target=None, tally=tally, next_script=next_script)
+    proto = TransactionLoop(deprecate_eof=deprecate_eof, target=None, tally=tally, next_script=next_script,
+                            kinds=(0, 1, 2, 3))
     wire = Wire()
     latencies: list[list[int]] = [[] for _ in range(4)]
     sent = [0] * 4
@@ -92,6 +93,8 @@ def test_transactions_follow_one_another_from_the_callbacks(loop: asyncio.Abstra
     assert not done.done() and len(drawn) == 4  # the fourth transaction's BEGIN is in flight
     assert wire.written == [query_packet(sql) for script in drawn[:3] for _, sql in script] + \
         [query_packet(b"BEGIN")]
+    assert sent == [0, 0, 0, 0]  # counted from the answers' times when the loop's figures are asked for
+    proto.flush(in_flight=True)
     assert sent == [4, 3, 3, 3] and [len(x) for x in latencies] == [3, 3, 3, 3]
     tally.roll(tally.second)
     assert tally.ops == 3 and tally.errors == 0 and sum(tally.latency_counts.values()) == 3
@@ -103,7 +106,10 @@ def test_the_run_s_end_stops_the_loop_after_the_transaction_in_flight(loop: asyn
     for answer in ANSWERS:
         assert not done.done()
         proto.data_received(answer)
-    assert done.result() is None and len(drawn) == 1 and len(wire.written) == 4 and sent == [1, 1, 1, 1]
+    assert done.result() is None and len(drawn) == 1 and len(wire.written) == 4
+    assert proto.ended_between_transactions()
+    proto.flush(in_flight=False)
+    assert sent == [1, 1, 1, 1]
     tally.roll(tally.second)
     assert tally.ops == 1
 
@@ -118,6 +124,8 @@ def test_a_refused_statement_ends_the_loop_with_its_place_and_error(loop: asynci
     assert outcome is not None
     at, e = outcome
     assert at == 1 and isinstance(e, QueryError) and e.code == 1213 and proto.script is drawn[1]
+    assert not proto.ended_between_transactions()
+    proto.flush(in_flight=True)  # the refused statement was sent, and has no latency
     assert len(wire.written) == 6 and sent == [2, 2, 1, 1] and [len(x) for x in latencies] == [2, 1, 1, 1]
     assert proto.status & 0x0001  # the transaction is open: the general path rolls it back
     tally.roll(tally.second)
@@ -184,6 +192,7 @@ def test_a_result_set_in_one_read_or_in_pieces_answers_its_statement(loop: async
     # the same answer cut in two: the general framing, then the same outcome
     assert not answer_statement(proto, wire, whole[:len(whole) - 5])
     assert answer_statement(proto, wire, whole[len(whole) - 5:])
+    proto.flush(in_flight=True)
     assert [len(x) for x in latencies] == [2, 2, 1, 1] and not done.done()
 
 
@@ -208,5 +217,23 @@ def test_a_closing_packet_with_warnings_and_an_insert_id_of_three_bytes_answer_t
     assert answer_statement(proto, wire, ok_insert(0x0003, 4000))
     assert proto.status == 0x0003
     assert answer_statement(proto, wire, ok(0x0002))
+    proto.flush(in_flight=True)
     assert sent == [2, 1, 1, 1] and not done.done()
 
+
+def test_answer_times_are_counted_in_blocks_at_transaction_boundaries(loop: asyncio.AbstractEventLoop,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import test_rig.load.fast as fast
+
+    monkeypatch.setattr(fast, "_STAMPS_KEPT", 6)
+    proto, _, done, _, latencies, sent, _ = looping(loop)
+    for _ in range(5):
+        for answer in ANSWERS:
+            proto.data_received(answer)
+        assert len(proto.stamps) <= 6 + len(ANSWERS)  # counted as they pass the bound, at a transaction's end
+    assert 0 < sum(sent) < 5 * len(ANSWERS)  # the first ones counted already
+    proto.flush(in_flight=True)
+    assert sent == [6, 5, 5, 5] and [len(x) for x in latencies] == [5, 5, 5, 5] and not done.done()
+    assert all(micros >= 1 for kind in latencies for micros in kind)
+    proto.flush(in_flight=False)  # nothing new: counted once
+    assert sent == [6, 5, 5, 5]

@@ -150,6 +150,9 @@ def check_options(workload: str | None, opts: OltpOptions) -> None:
                  "delta"):
         if getattr(opts, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} {getattr(opts, name)} is negative; give 0 or more.")
+    if workload is not None and not statements_per_transaction(workload, opts):
+        raise UsageError(f"{workload} with these options sends no statement in a transaction; give one of its "
+                         "statement counts (--point-selects, --index-updates, ...) 1 or more.")
     if workload == "select-random-points" and opts.random_points < 1:
         raise UsageError("--random-points must be 1 or more: it is the number of values in the IN () list.")
     if workload == "select-random-ranges" and opts.number_of_ranges < 1:
@@ -471,6 +474,11 @@ def generator(workload: str, opts: OltpOptions) -> Callable[[SysbenchRandom, int
     return transaction
 
 
+def script_kinds(workload: str, opts: OltpOptions) -> tuple[int, ...]:
+    """The statement types (indexes in KINDS) of every transaction of `workload` with `opts`, in order."""
+    return tuple(kind for kind, _ in generator(workload, opts)(SysbenchRandom(random.Random(0), opts), 0))
+
+
 def _non_index_updates(n: int, first: int, slot: int) -> _Step:
     index = _INDEX["non_index_update"]
 
@@ -577,6 +585,9 @@ class OltpWorkload:
         self.ignore = opts.ignore_errors
         #: Statement types from here on write: lost before their answer, their outcome is unknown.
         self.writes_from = _FIRST_NON_READ
+        #: The statement types of every transaction, in order (the same in each: `plan` fixes them; drawn once
+        #: here, on a generator of its own): what the whole-run loop counts by (fast.TransactionLoop).
+        self.kinds = script_kinds(name, opts)
 
     async def __call__(self, conn: Connection, worker: Any) -> None:
         rnd = worker.data.get("oltp_random")
