@@ -9,6 +9,10 @@ test-rig / sysbench (target >= 0.9) and client CPU per transaction test-rig / sy
 
 Client CPU is the client process's user + system time (all its threads): sysbench's whole run; test-rig's from the
 moment it prints that the load started (its imports and connecting are not the load) to its exit.
+
+--variant NAME=SRC (repeatable) adds another test-rig to the same interleaved rounds: the one whose package is in
+the directory SRC (e.g. `git worktree add /tmp/base HEAD~1` and `--variant base=/tmp/base/src`), so that what a
+change gained is measured side by side with the peers, under the same load.
 """
 
 from __future__ import annotations
@@ -53,12 +57,34 @@ def sysbench(port: int, args: argparse.Namespace, ps_mode: str,
     return float(m.group(2)), (user + system) / n
 
 
-def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float]]) -> tuple[float, float]:
-    """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run."""
-    return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root", "--no-password-prompt",
-                         "-d", "sbtest", "--tables", str(args.tables), "--table-size", str(args.table_size),
-                         "--connections", str(args.connections), "--duration", str(args.duration)],
-                        "tps", "transactions", split)
+def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float]],
+             source: str | None = None) -> tuple[float, float]:
+    """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run; `source`: the
+    directory its package is imported from (PYTHONPATH), instead of this checkout's."""
+    before = os.environ.get("PYTHONPATH")
+    if source is not None:
+        os.environ["PYTHONPATH"] = source
+    try:
+        return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root",
+                             "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
+                             str(args.table_size), "--connections", str(args.connections), "--duration",
+                             str(args.duration)], "tps", "transactions", split)
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
+def variants(specs: list[str]) -> dict[str, str]:
+    """--variant NAME=SRC options as {"test-rig NAME": SRC}; SystemExit with one sentence for a malformed one."""
+    out = {}
+    for spec in specs:
+        name, _, source = spec.partition("=")
+        if not name or not source or not (Path(source) / "test_rig" / "__init__.py").is_file():
+            raise SystemExit(f"--variant {spec}: give NAME=SRC, SRC a directory that holds the test_rig package.")
+        out[f"test-rig {name}"] = str(Path(source).resolve())
+    return out
 
 
 def main() -> None:
@@ -67,7 +93,10 @@ def main() -> None:
     ap.add_argument("--port", type=int, help="use the MariaDB on 127.0.0.1:PORT, whose database sbtest already holds "
                                              "the tables (bench prepare), instead of a sandbox of its own")
     ap.add_argument("--text-only", action="store_true", help="leave out sysbench with prepared statements")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=SRC",
+                    help="also run the test-rig whose package is in SRC, in the same rounds (repeatable)")
     args = ap.parse_args()
+    others = variants(args.variant)
     ensure_sysbench()
     box = None if args.port else Sandbox(Path(tempfile.mkdtemp(prefix="bench-oltp-")))
     port = args.port or box.start().port  # type: ignore[union-attr]
@@ -79,16 +108,17 @@ def main() -> None:
                             "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
                             str(args.table_size)], check=True, capture_output=True)
         children_cpu()  # from here on, only the runs
-        names = ("sysbench (text protocol)", "test-rig") if args.text_only else (
-            "sysbench (prepared statements)", "sysbench (text protocol)", "test-rig")
+        peers = ("sysbench (text protocol)",) if args.text_only else (
+            "sysbench (prepared statements)", "sysbench (text protocol)")
+        names = (*peers, *others, "test-rig")
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         splits: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         loads: list[float] = []
         for _ in range(args.rounds):
             loads.append(os.getloadavg()[0])
             for name in names:
-                if name == "test-rig":
-                    runs[name].append(test_rig(port, args, splits[name]))
+                if name.startswith("test-rig"):
+                    runs[name].append(test_rig(port, args, splits[name], others.get(name)))
                 else:
                     runs[name].append(sysbench(port, args, "auto" if "prepared" in name else "disable", splits[name]))
         print(f"oltp_read_write, {args.connections} connections, {args.tables} tables x {args.table_size} rows, "
@@ -102,11 +132,11 @@ def main() -> None:
             print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction (user "
                   f"{user * 1e6:.0f}, sys {system * 1e6:.0f})  rounds: "
                   + ", ".join(f"{t:.0f} tps/{c * 1e6:.0f} us" for t, c in values))
-        ours = median["test-rig"]
-        for peer in names[:-1]:
-            tps, cpu = median[peer]
-            print(f"test-rig / {peer}: transactions/s {ours[0] / tps:.2f} (target >= 0.9), client CPU per "
-                  f"transaction {ours[1] / cpu:.2f} (target <= 1.2)")
+        for ours in (*others, "test-rig"):
+            for peer in peers:
+                tps, cpu = median[peer]
+                print(f"{ours} / {peer}: transactions/s {median[ours][0] / tps:.2f} (target >= 0.9), client CPU "
+                      f"per transaction {median[ours][1] / cpu:.2f} (target <= 1.2)")
     finally:
         if box is not None:
             box.destroy()
