@@ -255,6 +255,7 @@ class ProgramStop:
     #: the command line, for the minimal report of a program interrupted before its options were parsed
     argv: list[str] = field(default_factory=list)
     _previous: dict[int, Any] = field(default_factory=dict, repr=False)
+    _unraisable_before: Any = field(default=None, repr=False)
 
     def install(self, argv: list[str] | None = None, *, loading: bool = False) -> bool:
         """Take over SIGINT and SIGTERM (not a SIGINT the shell set to be ignored, as for a background job);
@@ -267,6 +268,8 @@ class ProgramStop:
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 self._previous[sig] = signal.signal(sig, self._on_signal)
+        self._unraisable_before = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         self.installed = True
         return True
 
@@ -287,6 +290,8 @@ class ProgramStop:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+        if sys.unraisablehook == self._unraisable and self._unraisable_before is not None:
+            sys.unraisablehook = self._unraisable_before
         self.installed = False
 
     def reset(self, argv: list[str] | None = None) -> None:
@@ -315,6 +320,19 @@ class ProgramStop:
             self._deliver_again(signum)
             return
         self.raise_stop(signum)
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """sys.unraisablehook: a stop raised where the interpreter can only print and drop an exception (a destructor,
+        a weakref or GC callback, an extension's callback into Python, as pydantic-core's was while a command loaded
+        pydantic in CI's interrupt sweep) is not printed ("Exception ignored in ... Traceback") and not lost: the
+        signal comes again in a moment, outside it, as in the import machinery (`_on_signal`). Anything else goes to
+        the hook that was there before."""
+        stop = unraisable.exc_value
+        if isinstance(stop, Interrupted) and self.installed and not self.ended:
+            self.deferring = False  # raise_stop deferred later signals: this one has not stopped anything yet
+            self._deliver_again(signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
+            return
+        (self._unraisable_before or sys.__unraisablehook__)(unraisable)
 
     def _deliver_again(self, signum: int) -> None:
         def again() -> None:
