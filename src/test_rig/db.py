@@ -413,11 +413,13 @@ async def _cancellable(connecting: Coroutine[Any, Any, Any]) -> Any:
     Ctrl-C). So the connect runs as a task of its own behind a shield: the cancellation is raised here, the task is
     cancelled, and whatever it still ends with is dealt with by `_abandoned` (a connection closed, an error read)."""
     task = asyncio.ensure_future(connecting)
+    waiting = asyncio.shield(task)
     try:
-        return await asyncio.shield(task)
+        return await waiting
     except asyncio.CancelledError:
         task.cancel()
         task.add_done_callback(_abandoned)
+        waiting.add_done_callback(_abandoned)  # the shield, too, when the connect ended in the turn the cancel came
         raise
 
 

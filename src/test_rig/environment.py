@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -324,8 +324,8 @@ class ProgramStop:
     def _unraisable(self, unraisable: Any) -> None:
         """sys.unraisablehook: a stop raised where the interpreter can only print and drop an exception (a destructor,
         a weakref or GC callback, an extension's callback into Python, as pydantic-core's was while a command loaded
-        pydantic in CI's interrupt sweep) is not printed ("Exception ignored in ... Traceback") and not lost: the
-        signal comes again in a moment, outside it, as in the import machinery (`_on_signal`). Anything else goes to
+        pydantic in a run of the interrupt sweep) is not printed ("Exception ignored in ... Traceback") and not lost:
+        the signal comes again in a moment, outside it, as in the import machinery (`_on_signal`). Anything else goes to
         the hook that was there before."""
         stop = unraisable.exc_value
         if isinstance(stop, Interrupted) and self.installed and not self.ended:
@@ -419,12 +419,8 @@ def _release_abandoned(stop: BaseException) -> None:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"coroutine '.*' was never awaited", category=RuntimeWarning)
-        seen: set[int] = set()
-        current: BaseException | None = stop
-        while current is not None and id(current) not in seen:
-            seen.add(id(current))
-            traceback.clear_frames(current.__traceback__)
-            current = current.__cause__ or current.__context__
+        for error in _chain(stop):
+            traceback.clear_frames(error.__traceback__)
         gc.collect()
 
 
@@ -436,14 +432,17 @@ def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
     """The program's stop (a signal's KeyboardInterrupt) that `error` was raised from, if any: Python wraps what a
     class's `__set_name__` raises in a RuntimeError, so a signal that arrives while a module defines its classes
     (pydantic's, imported as a command starts) surfaces as that error, and must still end as the interrupt it is."""
+    return next((e for e in _chain(error) if isinstance(e, KeyboardInterrupt)), None)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then each exception it was raised from or while handling (its cause, else its context), once each."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return current
         seen.add(id(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return None
 
 
 def end_with_error(error: Exception, environment: Environment | None, *, verbose: bool) -> NoReturn:
