@@ -31,7 +31,8 @@ def elle_cmd(ctx: click.Context, /, expect_valid: bool, **params: Any) -> None:
     settings = elle_settings(options, typed=typed_names(ctx),
                              nemesis=nemesis_spec(ctx, params, options.seed))
     env = build_environment(ctx, params, own="a schema of its own (rig_elle_...)")
-    say(env, report.opening(settings, env.target().address))
-    result = run_elle(env, env.target(), settings, on_second=lambda *second: say(env, report.second_line(*second)))
+    target = env.target()
+    say(env, report.opening(settings, target.address))
+    result = run_elle(env, target, settings, on_second=lambda *second: say(env, report.second_line(*second)))
     conclude(env, result, partial(report.run_lines, settings),
              lambda data: [report.junit_suite(data, "elle", env.elapsed())])

@@ -24,7 +24,8 @@ def hunt_cmd(ctx: click.Context, /, **params: Any) -> None:
 
     spec = take(params, HuntOptions).spec()
     env = build_environment(ctx, params, own="databases of its own (rig_hunt_...)")
-    env.console.print(opening(spec, env.target().address))
-    data = hunt(env.target(), spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
+    target = env.target()
+    env.console.print(opening(spec, target.address))
+    data = hunt(target, spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
     render(env.console, data)
     env.conclude(data, [junit_suite(data, env.elapsed())])
