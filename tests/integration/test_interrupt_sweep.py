@@ -207,17 +207,35 @@ def test_signal_handlers_come_before_heavy_imports(tmp_path: Path, console_scrip
     assert done.stderr.strip().splitlines()[-1] == "loaded before the handlers: [[]]"
 
 
+#: what the program does after a stop that could not be raised where the signal came: it waits for the stop
+_WAITS_FOR_THE_STOP = """
+deadline = time.monotonic() + 10
+try:
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+    print("never raised")
+except Interrupted as stop:
+    print(f"raised just after: {stop.signal_name}")
+"""
+
+
+def _stopped_just_after(where: str) -> tuple[int, str, str]:
+    """Run `where` (Python that takes a SIGINT at a place the stop cannot be raised) in a program whose signals
+    PROGRAM_STOP has, then wait for the stop: exit status, stdout, stderr."""
+    script = ("import gc, signal, sys, time, types\nfrom test_rig.environment import PROGRAM_STOP\n"
+              "from test_rig.errors import Interrupted\nPROGRAM_STOP.install([])\n"
+              + textwrap.dedent(where) + _WAITS_FOR_THE_STOP)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    return done.returncode, done.stdout, done.stderr
+
+
 def test_a_signal_where_the_interpreter_drops_exceptions_stops_the_program_just_after_it() -> None:
-    """A stop raised where the interpreter can only print an exception and drop it (a destructor here; in CI's sweep
-    pydantic-core's callback into Python while job-monitor loaded pydantic, SIGINT at 0.8 s, printed "Exception
-    ignored in: 'SecretStr'"): nothing is printed, and the program takes the signal again a moment later."""
-    script = textwrap.dedent('''
-        import gc, signal, sys, time
-        from test_rig.environment import PROGRAM_STOP
-        from test_rig.errors import Interrupted
-
-        PROGRAM_STOP.install([])
-
+    """A stop raised where the interpreter can only print an exception and drop it (a destructor here; in a run of
+    the sweep pydantic-core's callback into Python while job-monitor loaded pydantic, SIGINT at 0.8 s, printed
+    "Exception ignored in: 'SecretStr'"): nothing is printed, and the program takes the signal again a moment
+    later."""
+    assert _stopped_just_after('''
         class Dropped:
             def __del__(self):
                 PROGRAM_STOP._on_signal(signal.SIGINT, sys._getframe())  # the signal, inside the destructor
@@ -225,43 +243,16 @@ def test_a_signal_where_the_interpreter_drops_exceptions_stops_the_program_just_
         Dropped()
         gc.collect()
         print("not raised inside the destructor", flush=True)
-        deadline = time.monotonic() + 10
-        try:
-            while time.monotonic() < deadline:
-                time.sleep(0.005)
-            print("never raised")
-        except Interrupted as stop:
-            print(f"raised just after: {stop.signal_name}")
-    ''')
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
-    assert (done.returncode, done.stdout, done.stderr) == (
-        0, "not raised inside the destructor\nraised just after: SIGINT\n", "")
+    ''') == (0, "not raised inside the destructor\nraised just after: SIGINT\n", "")
 
 
 def test_a_signal_inside_the_import_machinery_stops_the_program_just_after_it() -> None:
     """A stop raised in importlib's bookkeeping (a module lock's weakref callback) would be printed by the
     interpreter as "Exception ignored ... Traceback" and lost (seen once in the sweep, job-monitor SIGINT at
     0.8 s): the program takes the signal again a moment later, outside it, and stops there."""
-    script = textwrap.dedent('''
-        import signal, time, types
-        from test_rig.environment import PROGRAM_STOP
-        from test_rig.errors import Interrupted
-
-        PROGRAM_STOP.install([])
+    assert _stopped_just_after('''
         code = types.SimpleNamespace(co_filename="<frozen importlib._bootstrap>")
         importlib_frame = types.SimpleNamespace(f_code=code)
         PROGRAM_STOP._on_signal(signal.SIGINT, importlib_frame)
         print("not raised inside importlib", flush=True)
-        deadline = time.monotonic() + 10
-        try:
-            while time.monotonic() < deadline:
-                time.sleep(0.005)
-            print("never raised")
-        except Interrupted as stop:
-            print(f"raised just after: {stop.signal_name}")
-    ''')
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
-    assert (done.returncode, done.stdout, done.stderr) == (
-        0, "not raised inside importlib\nraised just after: SIGINT\n", "")
+    ''') == (0, "not raised inside importlib\nraised just after: SIGINT\n", "")
