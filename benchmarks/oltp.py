@@ -21,6 +21,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -135,8 +136,15 @@ def main() -> None:
         for ours in (*others, "test-rig"):
             for peer in peers:
                 tps, cpu = median[peer]
+                # Each round's own ratio too: a round's two runs follow each other under the same load, and the
+                # load swings from one round to the next more than the tools differ (sysbench alone: 483-630 us a
+                # transaction in one set of rounds).
+                paired = [(a[0] / b[0], a[1] / b[1]) for a, b in zip(runs[ours], runs[peer], strict=True)]
                 print(f"{ours} / {peer}: transactions/s {median[ours][0] / tps:.2f} (target >= 0.9), client CPU "
-                      f"per transaction {median[ours][1] / cpu:.2f} (target <= 1.2)")
+                      f"per transaction {median[ours][1] / cpu:.2f} (target <= 1.2); round by round: "
+                      + ", ".join(f"{t:.2f}/{c:.2f}" for t, c in paired)
+                      + f", medians {statistics.median(t for t, _ in paired):.2f} and "
+                        f"{statistics.median(c for _, c in paired):.2f}")
     finally:
         if box is not None:
             box.destroy()
