@@ -124,3 +124,28 @@ def test_an_err_packet_raises_the_servers_error(cut: int | None) -> None:
     assert info.value.code == 1146 and info.value.sqlstate == "42S02"
     assert "SELECT id, name FROM t" in str(info.value.context)
     assert conn.aborted is False
+
+
+def big_row_result(value: bytes) -> bytes:
+    """A result set of one VAR_STRING column and one row holding `value` (16 MB or more: its row is a logical
+    packet of several 16 MB parts, the last one shorter, empty when the row is an exact multiple)."""
+    head = [packet(1, b"\x01"), packet(2, column("name", VAR_STRING, 45)), packet(3, b"\xfe\x00\x00\x02\x00")]
+    row = b"\xfe" + len(value).to_bytes(8, "little") + value  # a length of 2**24 or more: 0xFE and 8 bytes
+    parts, seq = [], 4
+    for at in range(0, len(row) + 1, 0xFFFFFF):
+        parts.append(packet(seq, row[at:at + 0xFFFFFF]))
+        seq += 1
+    return b"".join([*head, *parts, packet(seq, b"\xfe\x00\x00\x02\x00")])
+
+
+@pytest.mark.parametrize("extra", [100, 0xFFFFFF - 9])  # a short last part; none (an empty one after a full part)
+def test_a_row_of_16_mb_or_more_is_joined_from_its_packets_wherever_the_reads_cut(extra: int) -> None:
+    value = b"ab" * ((0xFFFFFF + extra) // 2) + b"c" * ((0xFFFFFF + extra) % 2)
+    data = big_row_result(value)
+    first_part = 5 + 4 + len(column("name", VAR_STRING, 45)) + 9  # where the row's first packet begins
+    assert data[first_part + 3] == 4 and data[first_part + 4] == 0xFE
+    for cut in (None, first_part + 2, first_part + 4 + 1000, first_part + 4 + 0xFFFFFF, first_part + 4 + 0xFFFFFF + 2,
+                len(data) - 3):
+        reads = [data] if cut is None else [data[:cut], data[cut:]]
+        rows = answer(protocol(), reads)
+        assert len(rows) == 1 and len(rows[0][0]) == len(value) and rows[0][0] == value.decode(), cut
