@@ -47,12 +47,13 @@ def children_cpu() -> float:
 
 
 def test_rig_run(args: list[str], rate: str, count: str,
-                 split: list[tuple[float, float]] | None = None) -> tuple[float, float]:
+                 split: list[tuple[float, float]] | None = None,
+                 command: list[str] | None = None) -> tuple[float, float]:
     """(the result's `rate`, client CPU seconds per `count` during the load) of one `test-rig` run with `args`
     (its --json is added); SystemExit when it fails. With `split`, its user and system seconds per `count` are
-    appended to it."""
+    appended to it. `command`: what runs test-rig (default TEST_RIG)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        proc = subprocess.Popen([*TEST_RIG, *args, "--json", out.name], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([*(command or TEST_RIG), *args, "--json", out.name], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         at_start = None

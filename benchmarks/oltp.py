@@ -12,7 +12,9 @@ moment it prints that the load started (its imports and connecting are not the l
 
 --variant NAME=SRC (repeatable) adds another test-rig to the same interleaved rounds: the one whose package is in
 the directory SRC (e.g. `git worktree add /tmp/base HEAD~1` and `--variant base=/tmp/base/src`), so that what a
-change gained is measured side by side with the peers, under the same load.
+change gained is measured side by side with the peers, under the same load. --ablate MODE (repeatable: no-framing,
+no-range-framing, no-draws) adds test-rig with that part of its per-statement work taken out (_oltp_ablation.py):
+what is left to gain there, measured the same way.
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+from _oltp_ablation import MODES
 from _side_by_side import TEST_RIG, children_cpu, children_cpu_split, medians, parser, test_rig_run
 
 from test_rig.servers.sandbox import Sandbox
+
+ABLATION = Path(__file__).with_name("_oltp_ablation.py")
 
 
 def ensure_sysbench() -> str:
@@ -59,9 +65,10 @@ def sysbench(port: int, args: argparse.Namespace, ps_mode: str,
 
 
 def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float]],
-             source: str | None = None) -> tuple[float, float]:
+             source: str | None = None, ablate: str | None = None) -> tuple[float, float]:
     """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run; `source`: the
-    directory its package is imported from (PYTHONPATH), instead of this checkout's."""
+    directory its package is imported from (PYTHONPATH), instead of this checkout's; `ablate`: a mode of
+    _oltp_ablation.py (that part of the work taken out)."""
     before = os.environ.get("PYTHONPATH")
     if source is not None:
         os.environ["PYTHONPATH"] = source
@@ -69,7 +76,8 @@ def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float
         return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root",
                              "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
                              str(args.table_size), "--connections", str(args.connections), "--duration",
-                             str(args.duration)], "tps", "transactions", split)
+                             str(args.duration)], "tps", "transactions", split,
+                            None if ablate is None else [sys.executable, str(ABLATION), ablate])
     finally:
         if before is None:
             os.environ.pop("PYTHONPATH", None)
@@ -96,8 +104,12 @@ def main() -> None:
     ap.add_argument("--text-only", action="store_true", help="leave out sysbench with prepared statements")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=SRC",
                     help="also run the test-rig whose package is in SRC, in the same rounds (repeatable)")
+    ap.add_argument("--ablate", action="append", default=[], choices=MODES,
+                    help="also run test-rig with this part of its per-statement work taken out, to see what it "
+                         "costs (_oltp_ablation.py; repeatable)")
     args = ap.parse_args()
     others = variants(args.variant)
+    ablations = {f"test-rig {mode}": mode for mode in args.ablate}
     ensure_sysbench()
     box = None if args.port else Sandbox(Path(tempfile.mkdtemp(prefix="bench-oltp-")))
     port = args.port or box.start().port  # type: ignore[union-attr]
@@ -111,7 +123,7 @@ def main() -> None:
         children_cpu()  # from here on, only the runs
         peers = ("sysbench (text protocol)",) if args.text_only else (
             "sysbench (prepared statements)", "sysbench (text protocol)")
-        names = (*peers, *others, "test-rig")
+        names = (*peers, *others, *ablations, "test-rig")
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         splits: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         loads: list[float] = []
@@ -119,7 +131,7 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
             for name in names:
                 if name.startswith("test-rig"):
-                    runs[name].append(test_rig(port, args, splits[name], others.get(name)))
+                    runs[name].append(test_rig(port, args, splits[name], others.get(name), ablations.get(name)))
                 else:
                     runs[name].append(sysbench(port, args, "auto" if "prepared" in name else "disable", splits[name]))
         print(f"oltp_read_write, {args.connections} connections, {args.tables} tables x {args.table_size} rows, "
@@ -133,7 +145,7 @@ def main() -> None:
             print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction (user "
                   f"{user * 1e6:.0f}, sys {system * 1e6:.0f})  rounds: "
                   + ", ".join(f"{t:.0f} tps/{c * 1e6:.0f} us" for t, c in values))
-        for ours in (*others, "test-rig"):
+        for ours in (*others, *ablations, "test-rig"):
             for peer in peers:
                 tps, cpu = median[peer]
                 # Each round's own ratio too: a round's two runs follow each other under the same load, and the
