@@ -21,17 +21,9 @@ MODES = ("no-framing", "no-range-framing", "no-draws")
 
 
 def _answered_unread(loop: fast.TransactionLoop) -> None:
-    """What TransactionLoop.data_received does once it knows a statement's answer is whole, and nothing else."""
-    now = fast._perf()
-    loop._stamp(now)
-    script = loop.script
-    at = loop.at + 1
-    loop.at = at
-    if at < len(script):
-        sql = script[at][1]
-        loop._write(fast._HEADERS[len(sql)] + sql)
-        return
-    loop._next_transaction(now)
+    """What TransactionLoop does once it knows a statement's answer is whole (its `_complete`: the answer's time
+    noted, the next statement written or the next transaction begun), and nothing else."""
+    loop._complete()
 
 
 def ablate(mode: str) -> None:
