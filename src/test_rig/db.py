@@ -367,11 +367,45 @@ def _fix_load_local_filename() -> None:
     setattr(driver, "LoadLocalFile", DecodingLoadLocalFile)  # noqa: B010 - a module the type checker cannot see
 
 
+_classic_eof_connection: Any = None
+
+
+def _connection_class() -> Any:
+    """asyncmy's Connection, made never to ask for DEPRECATE_EOF (result sets then end with an EOF packet, as
+    before MySQL 5.7.5; every server speaks both). Why: asyncmy 0.2.18 with DEPRECATE_EOF takes every packet that
+    begins with 0xFE for the OK that ends a result set, also a row whose first value is 16 MB or longer (its
+    length prefix is 0xFE): the rows after it are lost and the connection falls out of step ("Packet sequence
+    number wrong"). Its classic EOF check also looks at the packet's length, and is right. Guarded: another driver
+    build is used as it is."""
+    global _classic_eof_connection
+    if _classic_eof_connection is None:
+        import asyncmy.connection as driver
+        from asyncmy.constants.CLIENT import DEPRECATE_EOF
+
+        base = driver.Connection
+        if not callable(getattr(base, "_request_authentication", None)):
+            _classic_eof_connection = base
+        else:
+            class ClassicEofConnection(base):  # type: ignore[misc, valid-type]
+                async def _request_authentication(self) -> Any:
+                    # the server's greeting has been read: its offer of DEPRECATE_EOF is left unanswered
+                    self.server_capabilities &= ~DEPRECATE_EOF
+                    return await super()._request_authentication()
+
+            _classic_eof_connection = ClassicEofConnection
+    return _classic_eof_connection
+
+
+async def _connect_driver(**kwargs: Any) -> Any:
+    """asyncmy.connect (which builds its module's Connection and connects it) with _connection_class's."""
+    conn = _connection_class()(**kwargs)
+    await conn.connect()
+    return conn
+
+
 async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLContext | None,
                 local_infile: bool = False) -> Any:
     """The driver's connect, with its errors translated: TLS failures are permanent (2026)."""
-    import asyncmy
-
     if local_infile:
         _fix_load_local_filename()
     context = target.context("connect")
@@ -383,7 +417,7 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
             # the retries took for a lost connection and retried until the timeout), and leaves the driver's own
             # error in a task nobody reads ("Task exception was never retrieved" on stderr).
             async with asyncio.timeout(target.timeout_secs):
-                return await _cancellable(asyncmy.connect(
+                return await _cancellable(_connect_driver(
                     host=target.host, port=target.port, user=target.user, password=target.password, database=db,
                     connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls, charset="utf8mb4",
                     local_infile=local_infile))
