@@ -19,6 +19,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
+from tests.integration.test_report_any import PASSED, rerendered
 
 # Our statement types -> the server's counter of that statement.
 COUNTER = {"point_select": "select", "simple_range": "select", "sum_range": "select", "order_range": "select",
@@ -100,6 +101,7 @@ def _acceptance(st: SandboxState, tmp_path: Path, database: str, duration: str) 
         assert r.returncode == 0, r.stdout + r.stderr
         assert r.stdout.splitlines()[-1] == "PASSED: every check passed"
         assert json.loads((tmp_path / "prepare.json").read_text())["rows"] == 20_000
+        assert rerendered(tmp_path / "prepare.json") == PASSED
         rows = asyncio.run(_sql(st, "SELECT COUNT(*), MIN(id), MAX(id) FROM sbtest1",
                                 "SELECT COUNT(*), MIN(id), MAX(id) FROM sbtest2", "SHOW INDEX FROM sbtest2",
                                 database=database))
@@ -136,9 +138,11 @@ def _acceptance(st: SandboxState, tmp_path: Path, database: str, duration: str) 
         assert r.returncode == 0, r.stdout + r.stderr
         assert 'data-verdict="passed"' in (tmp_path / "again.html").read_text()
 
-        r = run_cli("bench", "cleanup", "--tables", "2", "--no-password-prompt", env=env)
+        r = run_cli("bench", "cleanup", "--tables", "2", "--no-password-prompt", "--json", str(tmp_path / "c.json"),
+                    env=env)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "dropped sbtest1, sbtest2" in r.stdout
+        assert rerendered(tmp_path / "c.json") == PASSED
         assert asyncio.run(_sql(st, "SHOW TABLES LIKE 'sbtest%'", database=database))[0] == []
     finally:
         asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {database}"))

@@ -17,6 +17,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
+from tests.integration.test_report_any import PASSED, rerendered
 
 SMALL = ("--scale-down", "100", "--no-password-prompt")
 LOADED_ORDERS = 300  # 10 districts × 30 orders, as tpcc-prepare --scale-down 100 loads them
@@ -67,6 +68,7 @@ def _run_and_compare(st: SandboxState, env: dict[str, str], database: str, tmp_p
     assert data["checks"]["summary"] == "12 of 12 conditions hold" and data["checks"]["held"] == 12
     assert junit.read_text().count("<testcase") == 13 and 'failures="0"' in junit.read_text()
     assert 'data-verdict="passed"' in html.read_text()
+    assert rerendered(out) == PASSED
     by_type = data["transactions_by_type"]
     assert set(by_type) == {"new_order", "payment", "order_status", "delivery", "stock_level"}
     assert sum(s["count"] + s["rolled_back"] for s in by_type.values()) == data["transactions"] > 0
@@ -89,11 +91,13 @@ def test_prepare_run_check_cleanup_on_mariadb(sandbox: SandboxState, prepared: d
 def test_on_tidb(tidb: SandboxState, tmp_path: Path) -> None:
     env = _fresh(tidb, "rig_tpcc")
     try:
-        r = run_cli("bench", "tpcc-prepare", *SMALL, env=env)
+        r = run_cli("bench", "tpcc-prepare", *SMALL, "--json", str(tmp_path / "p.json"), env=env)
         assert r.returncode == 0, r.stdout + r.stderr
+        assert rerendered(tmp_path / "p.json") == PASSED
         _run_and_compare(tidb, env, "rig_tpcc", tmp_path, "--connections", "2")
-        r = run_cli("bench", "tpcc-cleanup", "--no-password-prompt", env=env)
+        r = run_cli("bench", "tpcc-cleanup", "--no-password-prompt", "--json", str(tmp_path / "c.json"), env=env)
         assert r.returncode == 0, r.stdout + r.stderr
+        assert rerendered(tmp_path / "c.json") == PASSED
         assert asyncio.run(_sql(tidb, "SHOW TABLES", database="rig_tpcc"))[0] == []
     finally:
         asyncio.run(_sql(tidb, "DROP DATABASE IF EXISTS rig_tpcc"))
@@ -124,6 +128,7 @@ def test_a_district_next_order_id_changed_behind_the_workloads_back_fails_the_ch
         f"FAILED: TPC-C consistency check failed: {summary}"]
     data = json.loads(out.read_text())
     assert (data["outcome"], data["ok"], data["checks"]["broken"]) == ("failed", False, ["3.3.2.2"])
+    assert rerendered(out) == ("failed", f"FAILED: TPC-C consistency check failed: {summary}")
     assert junit.read_text().count("<failure") == 1
 
 

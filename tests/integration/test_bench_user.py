@@ -14,6 +14,7 @@ import pytest
 from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import create_user, env_for, run_cli
+from tests.integration.test_report_any import PASSED, rerendered
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"
 
@@ -59,6 +60,7 @@ def test_example_on_two_processes_adds_up(sandbox: SandboxState, shop: dict[str,
     assert after["Com_update"] - before["Com_update"] == tasks["buy"]["count"]
     assert after["Com_commit"] - before["Com_commit"] == tasks["buy"]["count"]
     assert tasks["browse"]["count"] > tasks["search"]["count"] > tasks["buy"]["count"]  # weights 6, 3, 1
+    assert rerendered(out) == PASSED
 
 
 def test_a_failing_on_start_or_task_is_named(shop: dict[str, str], tmp_path: Path) -> None:

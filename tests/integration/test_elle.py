@@ -13,6 +13,7 @@ import pytest
 
 from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, elle_schemas, env_for, run_cli
+from tests.integration.test_report_any import PASSED, rerendered
 
 FORBIDDEN_FROM_READ_COMMITTED = {"G0", "G1a", "G1b", "G1c", "dirty-update", "incompatible-order",
                                  "duplicate-elements", "garbage-read"}
@@ -35,6 +36,7 @@ def test_serializable_list_append_shows_no_anomaly(sandbox: SandboxState, tmp_pa
                 "--isolation-level", "serializable", "--seed", seed, "--expect-valid")
     assert data["valid"] is True and data["anomaly_types"] == []
     assert data["stats"]["fail"] > 0  # contention was real: the server aborted some (deadlocks)
+    assert rerendered(tmp_path / "e.json") == PASSED
 
 
 @pytest.mark.parametrize("level", ["repeatable-read", "read-committed"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from test_rig.isolation.catalogue import ALL_TESTS
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import browse, env_for, run_cli
+from tests.integration.test_report_any import banner, rerendered
 
 
 def clean(seen: dict[str, object]) -> None:
@@ -68,6 +69,7 @@ def test_elle_report_draws_each_cycle(sandbox: SandboxState, tmp_path: Path) -> 
     assert seen["value"]["kinds"] == sorted(data["anomalies"])
     shown = sum(min(3, len(v)) for k, v in data["anomalies"].items() if v and "cycle" in v[0])
     assert seen["value"]["cycles"] == shown and shown > 0
+    assert rerendered(out) == banner(page) and banner(page)[0] == "failed"
 
 
 def test_a_failed_run_says_so_at_the_top(tmp_path: Path) -> None:

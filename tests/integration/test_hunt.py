@@ -29,6 +29,7 @@ from test_rig.hunt.oracles import Check, Mismatch, TlpWhere
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 from test_rig.servers.sandbox import Sandbox, SandboxState
 from tests.helpers import RunningCli, browse, create_user, env_for, run_cli
+from tests.integration.test_report_any import PASSED, rerendered
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
 
@@ -74,6 +75,7 @@ def test_a_bounded_hunt_with_every_oracle_raises_no_false_alarm(server: str, que
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and suite.get("errors") == "0"
     assert 'data-verdict="passed"' in (tmp_path / "r.html").read_text()
+    assert rerendered(tmp_path / "r.json") == PASSED
     assert hunt_databases(state) == []
 
 

@@ -31,6 +31,17 @@ def report(result: Path, page: Path) -> None:
     assert (r.returncode, r.stdout, r.stderr) == (0, f"report written to {page}\n", "")
 
 
+def rerendered(result: Path) -> tuple[str, str]:
+    """The banner of the page `test-rig report` renders from a command's --json `result` (beside it)."""
+    page = result.with_name(result.stem + "-again.html")
+    report(result, page)
+    return banner(page)
+
+
+#: The banner of a result that passed.
+PASSED = ("passed", "Completed: every check passed.")
+
+
 def history(sandbox: SandboxState, tmp_path: Path, *extra: str) -> Path:
     h = tmp_path / "h.jsonl"
     r = run_cli("elle", "list-append", "--duration", "1", "--history", str(h), *extra, "--no-password-prompt",

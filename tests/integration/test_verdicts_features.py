@@ -378,6 +378,16 @@ SERVER_COMMANDS = {
     "job-monitor": ["job-monitor", "-t", "5", "--update-interval", "0.5"],
     "elle": ["elle", "list-append", "--duration", "1"],
     "hunt": ["hunt", "--duration", "2"],
+    "bench point-select": ["bench", "point-select", "--duration", "1", "--connections", "1"],
+    "bench user": ["bench", "user", str(EXAMPLES / "bench_user.py") + ":Shopper", "--duration", "1",
+                   "--connections", "1"],
+    "bench prepare": ["bench", "prepare", "--table-size", "10"],
+    "bench oltp-read-write": ["bench", "oltp-read-write", "--duration", "1", "--connections", "1"],
+    "bench cleanup": ["bench", "cleanup"],
+    "bench tpcc-prepare": ["bench", "tpcc-prepare"],
+    "bench tpcc": ["bench", "tpcc", "--duration", "1", "--connections", "1"],
+    "bench tpcc-check": ["bench", "tpcc-check"],
+    "bench tpcc-cleanup": ["bench", "tpcc-cleanup"],
 }
 
 
@@ -389,7 +399,8 @@ def test_report_renders_every_commands_failed_and_interrupted_result(command: st
     import socket
 
     quick, slow = tmp_path / "quick.toml", tmp_path / "slow.toml"
-    quick.write_text("[database]\ntimeout_secs = 1\n[test]\ntimeout_secs = 2\n")
+    # a test timeout far beyond the refused connects' retries: under load they can take more than a second or two
+    quick.write_text("[database]\ntimeout_secs = 1\n[test]\ntimeout_secs = 30\n")
     slow.write_text("[database]\ntimeout_secs = 60\n[test]\ntimeout_secs = 60\n")
     failed, interrupted = tmp_path / "failed.json", tmp_path / "interrupted.json"
     r = run_cli(*SERVER_COMMANDS[command], "-c", str(quick), "-H", "127.0.0.1:1", "--no-password-prompt", "--json",
