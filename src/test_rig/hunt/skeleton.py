@@ -251,25 +251,12 @@ def _is_table(body: Group) -> bool:
 
 
 def _source(body: list[Node]) -> str:
-    """FROM …: the tables vanish, a derived table that is more than a table and each ON condition that reads a
-    column stay (sorted, each once: the order and number of joins are the generator's choice)."""
-    kept: set[str] = set()
-    i = 0
-    while i < len(body):
-        node = body[i]
-        if isinstance(node, Group):
-            if _starts_query(node) and not _is_table(node):
-                kept.add(f"( {_statement(node)} )")
-        elif node == "ON" and i + 1 < len(body):
-            condition = _expr([body[i + 1]], DEPTH)
-            if re.search(r"\bc\b|SUBQUERY", condition):
-                kept.add("JOIN ON " + condition)
-            i += 1
-        elif node in ("IGNORE", "FORCE", "USE") and i + 2 < len(body) and body[i + 1] == "INDEX":
-            kept.add(f"{node} INDEX")
-            i += 2
-        i += 1
-    return " ".join(["t", *sorted(kept)])
+    """FROM …: the tables vanish, a derived table that is more than a table, the index hints and each ON condition
+    that reads a column stay (sorted, each once: the order and number of joins are the generator's choice)."""
+    kept, on = _sources(body)
+    joins = {"JOIN ON " + condition for condition in (_expr([node], DEPTH) for node in on)
+             if re.search(r"\bc\b|SUBQUERY", condition)}
+    return " ".join(["t", *sorted({*kept, *joins})])
 
 
 def _expr(seq: list[Node], budget: int) -> str:
