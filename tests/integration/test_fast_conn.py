@@ -153,6 +153,33 @@ def test_reading_a_plain_attribute_keeps_the_fast_protocol(sandbox: SandboxState
     assert run_async(main) == (True, True, True, 3)
 
 
+def test_a_driver_connection_kept_across_fast_statements_still_answers(any_server: SandboxState) -> None:
+    """A task that took `conn.raw` (asyncmy's connection) once and keeps using it between fast statements: its
+    statements' answers reach the driver, which hung before (the answer went to the fast protocol, which dropped
+    it), and the fast statements after them still answer."""
+    import asyncio
+
+    async def main() -> list[object]:
+        conn = await connect(target(any_server))
+        fast = FastConnection(conn)
+        try:
+            raw = fast.raw
+            seen: list[object] = []
+            for i in range(3):
+                seen.append(await fast.fetch(f"SELECT {i}"))
+                cursor = raw.cursor()
+                # bounded, so that a regression fails here instead of hanging the suite
+                await asyncio.wait_for(cursor.execute(f"SELECT {i} + 10"), 10)
+                seen.append(await cursor.fetchall())
+            seen.append(await fast.fetch("SELECT 'fast'"))
+            return seen
+        finally:
+            fast.release()
+            await conn.close()
+
+    assert run_async(main) == [((0,),), ((10,),), ((1,),), ((11,),), ((2,),), ((12,),), (("fast",),)]
+
+
 def test_a_row_of_16_mb_or_more_is_read_whole(any_server: SandboxState) -> None:
     """A row the server sends as a logical packet of two parts (16 MB and the rest), and one of exactly 16 MB less
     its other bytes (a full part and an empty one), read whole, and the connection still in step after each: on

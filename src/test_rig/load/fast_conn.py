@@ -6,15 +6,16 @@ select's client CPU per operation (asyncmy's cursor, a coroutine and Future per 
 in Python between its C parts). Here a statement costs its arguments escaped by asyncmy (`literal`, the same
 text as its cursor sends), one packet written, the answer framed in one pass over the reads it came in, and its
 rows decoded in C by asyncmy's own row parser (`parse_rows_from_buffer`) with converters chosen as its cursor
-chooses them; the converters of a column list already seen are looked up by its bytes. The connection is asyncmy's
-between statements (its protocol is given the transport back), so everything else (close, abort, reconnect, the
-op-timeout watchdog's abort, a task's `conn.raw`) is as before.
+chooses them; the converters of a column list already seen are looked up by its bytes. The transport goes back
+to asyncmy's protocol for anything else (any other attribute read, or an answer that comes with no fast statement
+in flight), so everything else (close, abort, reconnect, the op-timeout watchdog's abort, a task's `conn.raw`, also
+one kept from before a fast statement) is as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from asyncmy import converters as _converters
@@ -91,8 +92,10 @@ class QueryProtocol(asyncio.Protocol):
     """The answer to one COM_QUERY, framed and decoded; `done` resolves with an _Answer or a DatabaseError."""
 
     def __init__(self, conn: Connection, *, deprecate_eof: bool, encoding: str | None,
-                 decoders: Mapping[int, Any]) -> None:
+                 decoders: Mapping[int, Any], hand_back: Callable[[], None] = lambda: None) -> None:
         self.conn = conn
+        #: Gives the transport back to asyncmy's protocol (FastConnection.release).
+        self.hand_back = hand_back
         self.deprecate_eof = deprecate_eof
         self.encoding = encoding
         self.decoders = decoders
@@ -169,9 +172,25 @@ class QueryProtocol(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         return None
 
+    def _to_driver(self, data: bytes) -> None:
+        """An answer with no fast statement in flight is to a statement sent on asyncmy's own connection (a task
+        that kept `conn.raw` from before a fast statement): the transport goes back to asyncmy's protocol
+        (`hand_back`: FastConnection.release) and the bytes to it, as its transport would have given them."""
+        self.hand_back()
+        driver = self.conn.raw._proto
+        view = memoryview(data)
+        while view:
+            buffer = driver.get_buffer(len(view))
+            size = min(len(buffer), len(view))
+            buffer[:size] = view[:size]
+            driver.buffer_updated(size)
+            view = view[size:]
+
     def data_received(self, data: bytes) -> None:
         if not self.in_flight:
-            return  # nothing asked: a late answer after a drop is not ours
+            if not self.conn.closed:
+                self._to_driver(data)
+            return  # else a late answer after a drop: nobody's
         n = len(data)
         if not self.buf and n >= 11:
             # The common case first: the whole answer in this read, an OK packet or a result set whose column
@@ -356,7 +375,7 @@ class FastConnection:
         self._encoding: str | None = raw._encoding if raw._use_unicode else None
         self._sql_encoding = raw._encoding
         self._proto = QueryProtocol(conn, deprecate_eof=_deprecates_eof(conn), encoding=self._encoding,
-                                    decoders=raw._decoders)
+                                    decoders=raw._decoders, hand_back=self.release)
         self._lent: Any = None  # the transport while QueryProtocol is its protocol
         self._loop = conn._loop  # the connection's loop: its transport's and its tasks'
 
