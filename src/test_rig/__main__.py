@@ -1,11 +1,6 @@
-"""`python -m test_rig` runs the command line."""
+"""`python -m test_rig` runs the command line (whose first instructions take over SIGINT and SIGTERM: see
+cli/__init__.py)."""
 
-from test_rig.environment import PROGRAM_STOP
-
-PROGRAM_STOP.install(loading=True)  # the program's first instruction: see ProgramStop
-try:
-    from test_rig.cli import main
-except KeyboardInterrupt as stop:  # while the commands load, before click could parse anything
-    PROGRAM_STOP.end(stop)
+from test_rig.cli import main
 
 main()

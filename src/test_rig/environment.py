@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -257,20 +257,26 @@ class ProgramStop:
     _previous: dict[int, Any] = field(default_factory=dict, repr=False)
     _unraisable_before: Any = field(default=None, repr=False)
 
-    def install(self, argv: list[str] | None = None, *, loading: bool = False) -> bool:
+    def install(self, argv: list[str] | None = None, *, loading: bool = False,
+                replacing: Mapping[int, Any] | None = None, early: list[int] | None = None) -> bool:
         """Take over SIGINT and SIGTERM (not a SIGINT the shell set to be ignored, as for a background job);
         True if this call installed them. Only in the main thread; harmless to call again. `loading`: the
-        program's modules are still being imported (see `loading`)."""
+        program's modules are still being imported (see `loading`). `replacing`: the handlers a recorder that
+        ran before this module could be imported replaced (given back by `uninstall`), and `early`, the signals
+        it recorded, taken as if they came now."""
         if self.installed or threading.current_thread() is not threading.main_thread():
             return False
         self.reset(argv)
         self.loading = loading
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:
-                self._previous[sig] = signal.signal(sig, self._on_signal)
+                before = signal.signal(sig, self._on_signal)
+                self._previous[sig] = replacing[sig] if replacing and sig in replacing else before
         self._unraisable_before = sys.unraisablehook
         sys.unraisablehook = self._unraisable
         self.installed = True
+        for signum in early or ():
+            self._on_signal(signum, None)
         return True
 
     def begin(self, argv: list[str] | None) -> bool:

@@ -207,6 +207,39 @@ def test_signal_handlers_come_before_heavy_imports(tmp_path: Path, console_scrip
     assert done.stderr.strip().splitlines()[-1] == "loaded before the handlers: [[]]"
 
 
+@pytest.mark.parametrize("console_script", [True, False], ids=["console-script", "python-m"])
+@pytest.mark.parametrize("module", ["json", "test_rig.errors", "click"])
+def test_a_signal_while_the_first_modules_load_ends_the_run_in_order(tmp_path: Path, console_script: bool,
+                                                                     module: str) -> None:
+    """SIGINT sent by the program to itself at the moment it first imports `module`: json and test_rig.errors load
+    with environment.py, before PROGRAM_STOP can take signals (a Ctrl-C there, in the first tens of milliseconds,
+    gave a traceback and no report, or was dropped in the import machinery and the run went on to pass), click
+    after it. Each ends the same way: 130, one line, the report."""
+    out = tmp_path / "early.json"
+    argv = [str(CONSOLE_SCRIPT) if console_script else "test-rig", "basic", "--no-password-prompt", "-H",
+            "127.0.0.1:1", "--json", str(out)]
+    start = ("runpy.run_path(sys.argv[0], run_name='__main__')" if console_script else
+             "runpy.run_module('test_rig', run_name='__main__', alter_sys=True)")
+    code = textwrap.dedent(f"""
+        import os, runpy, signal, sys
+        class Tripwire:
+            def find_spec(self, name, path=None, target=None):
+                if name == {module!r}:
+                    sys.meta_path.remove(self)
+                    os.kill(os.getpid(), signal.SIGINT)
+                return None
+        sys.argv = {argv!r}
+        sys.meta_path.insert(0, Tripwire())
+        {start}
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert "Traceback" not in done.stderr
+    assert (done.returncode, done.stderr.splitlines()[-1:]) == (130, ["interrupted by SIGINT"]), done.stderr
+    report = json.loads(out.read_text())
+    assert (report["complete"], report["ok"], report["error"]) == (False, False, "interrupted by SIGINT")
+
+
 #: what the program does after a stop that could not be raised where the signal came: it waits for the stop
 _WAITS_FOR_THE_STOP = """
 deadline = time.monotonic() + 10
