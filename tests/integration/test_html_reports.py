@@ -64,9 +64,15 @@ def test_elle_report_draws_each_cycle(sandbox: SandboxState, tmp_path: Path) -> 
     assert (r.returncode, data["valid"]) == (1, False), r.stdout + r.stderr
     seen = browse(page, evaluate="""() => ({
         kinds: [...document.querySelectorAll('h3.anomaly')].map(h => h.textContent.split(':')[0]),
-        cycles: document.querySelectorAll('svg.cycle').length })""")
+        cycles: document.querySelectorAll('svg.cycle').length,
+        summary: document.querySelector('h2 + p').textContent })""")
     clean(seen)
     assert seen["value"]["kinds"] == sorted(data["anomalies"])
+    # the console's words: "invalid under MODEL; transactions: ..." and "not MODEL (nor ...)"
+    console = r.stdout.splitlines()
+    counts = next(line for line in console if line.startswith("invalid under ")).split("; ", 1)[1]
+    ruled_out = next(line for line in console if line.startswith("not "))
+    assert seen["value"]["summary"] == f"{counts}; {ruled_out}"
     shown = sum(min(3, len(v)) for k, v in data["anomalies"].items() if v and "cycle" in v[0])
     assert seen["value"]["cycles"] == shown and shown > 0
     assert rerendered(out) == banner(page) and banner(page)[0] == "failed"

@@ -426,3 +426,5 @@ def test_report_renders_every_commands_failed_and_interrupted_result(command: st
         verdict, text = banner(page)
         assert verdict in expected and verdict == data.get("outcome", verdict), (command, result.name)
         assert text.startswith(BANNER_START[verdict]) and "None" not in text
+        body = page.read_text()
+        assert "None" not in body[body.index("<body>"):], (command, result.name)  # a value the run never had

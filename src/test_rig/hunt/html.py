@@ -9,7 +9,8 @@ from typing import Any
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """As report.html's: a value the result does not have (a run that never started) shows as a dash, not None."""
+    return html.escape("–" if value is None else str(value), quote=True)
 
 
 def _rows(result: Any) -> str:

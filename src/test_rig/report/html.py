@@ -349,9 +349,13 @@ def _cycle_svg(cycle: list[str], edges: list[str]) -> str:
 def _elle(data: dict[str, Any]) -> str:
     parts = [f"<h2>History: {Validity.of(data.get('valid'))} under "
              f"{_esc(data.get('consistency_model'))}</h2>",
-             f"<p>transactions {_esc(json.dumps(data.get('stats') or {}))}; "
-             f"not {_esc(', '.join(data.get('not') or []))}"
-             f"{' (nor ' + _esc(', '.join(data['also_not'])) + ')' if data.get('also_not') else ''}</p>"]
+             # as the console says it (history.report.console_lines): the counts by kind, and the models the
+             # anomalies rule out only when they rule out one
+             "<p>transactions: " + _esc(", ".join(f"{n} {kind}" for kind, n in (data.get("stats") or {}).items())
+                                        or "none")
+             + (f"; not {_esc(', '.join(data['not']))}" if data.get("not") else "")
+             + (f" (nor {_esc(', '.join(data['also_not']))})" if data.get("not") and data.get("also_not") else "")
+             + "</p>"]
     for kind, found in sorted((data.get("anomalies") or {}).items()):
         parts.append(f"<h3 class='anomaly'>{_esc(kind)}: {len(found)} found</h3>")
         for a in found[:3]:
