@@ -175,6 +175,8 @@ def test_basic_passes_fails_is_undecided_and_is_interrupted(sandbox: SandboxStat
     data = interrupted(Reports.under(tmp_path, "interrupted"), "basic", "-H", f"127.0.0.1:{silent_port}", env=env,
                        started="✓ Parsing Configuration")
     assert data["error"] == "interrupted by SIGINT"
+    # the states the console showed as ended are kept (Connecting was in flight, waiting for the handshake)
+    assert [s["state"] for s in data["states"]] == ["Initial", "ParsingConfig"]
 
 
 # --------------------------------------------------------------------------- simple-multi-connection, multi-connection

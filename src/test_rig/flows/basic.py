@@ -197,11 +197,18 @@ async def basic_test(env: Environment, *, listener: Listener | None = None) -> R
     `complete: false` with the signal's name."""
     from test_rig.environment import PROGRAM_STOP
 
+    ended: list[StateVisit] = []  # the states that ended, as the console showed them: kept when interrupted
+
+    def listen(visit: StateVisit) -> None:
+        ended.append(visit)
+        if listener is not None:
+            listener(visit)
+
     try:
         outcome = await run_basic(env.target(), env.manager(), timeout=env.config.test.timeout_secs,
-                                  listener=listener)
+                                  listener=listen)
     except asyncio.CancelledError:
-        return RunResult.stopped("basic", PROGRAM_STOP.reason())
+        return RunResult.stopped("basic", PROGRAM_STOP.reason(), states=[v.to_dict() for v in ended])
     row = outcome.to_dict()
     error = row.pop("error")
     payload: dict[str, Any] = {k: row[k] for k in ("states", "hint", "error_detail") if k in row}
