@@ -202,6 +202,8 @@ class Connection:
         self.autocommit = autocommit
         #: inside an explicit transaction (BEGIN / START TRANSACTION ... COMMIT / ROLLBACK)
         self.in_transaction = False
+        #: The statement in flight, if one is: still so after a cancellation cut its answer off (kill_running).
+        self.running: str | None = None
 
     @property
     def raw(self) -> Any:
@@ -210,11 +212,14 @@ class Connection:
 
     async def execute(self, sql: str, args: Sequence[Any] | None = None, *, is_write: bool = False) -> Result:
         cur = self._cursor
+        self.running = sql
         try:
             await cur.execute(sql, args)
             rows = list(await cur.fetchall()) if cur.description else []
         except Exception as e:
+            self.running = None
             raise self._failed(e, sql, is_write or self._commits_on_success(sql)) from e
+        self.running = None
         self._track_transaction(sql)
         columns = [d[0] for d in cur.description] if cur.description else []
         return Result(rows=[tuple(r) for r in rows], rowcount=cur.rowcount, columns=columns)
@@ -222,11 +227,36 @@ class Connection:
     async def fetch(self, sql: str, args: Sequence[Any] | None = None) -> Any:
         """The hot path for load: the driver's rows as they come, without building a Result."""
         cur = self._cursor
+        self.running = sql
         try:
             await cur.execute(sql, args)
-            return await cur.fetchall()
+            rows = await cur.fetchall()
         except Exception as e:
+            self.running = None
             raise self._failed(e, sql, False) from e
+        self.running = None
+        return rows
+
+    async def kill_running(self, timeout: float = 2.0) -> None:
+        """Stop on the server the statement in flight (`running`: one a cancellation cut off, or one a plain
+        handler's thread still waits for), with KILL QUERY from a connection of its own, within `timeout`; for a
+        connection about to be closed. Why: closing it does not stop the statement, as the server reads the close
+        only when the statement ends or looks (an interrupted `run`'s SELECT SLEEP(60) ran on for seconds, a long
+        SELECT would to its end). Nothing when no statement is in flight; a failure is logged, as the run is
+        ending anyway."""
+        sql, self.running = self.running, None
+        if sql is None or self.thread_id is None or self.closed:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                admin = await connect(self.target, database=False, detect=False)
+                try:
+                    await admin.execute(f"KILL QUERY {int(self.thread_id)}")
+                finally:
+                    await admin.close()
+        except Exception as e:  # reported, not raised: the run ends either way (a timeout is one too)
+            log.warning("could not stop the interrupted statement on connection %s (%s): %s", self.thread_id,
+                        sql[:80], e)
 
     def _commits_on_success(self, sql: str) -> bool:
         """Whether this statement, had it succeeded, would have made something durable: a COMMIT,

@@ -5,6 +5,7 @@ status and `test-rig report`'s re-rendering of the JSON checked together for eac
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
@@ -13,6 +14,7 @@ import signal
 import socket
 import textwrap
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, create_user, env_for, run_cli
 
@@ -236,6 +239,20 @@ HANDLERS = {
             async def execute(self, ctx):
                 raise ValueError("the check found a wrong value")
     """,
+    "sleeps": """
+        class Sleeps(StateHandler):
+            async def execute(self, ctx):
+                await ctx.connection.execute("SELECT SLEEP(60) AS rig_sleeps")
+                return State.VERIFYING_DATABASE
+    """,
+    "sleeps_in_a_thread": """
+        from test_rig_python import PyState, PyStateHandler
+
+        class SleepsInAThread(PyStateHandler):
+            def execute(self, context):
+                context.connection.execute_query("SELECT SLEEP(60) AS rig_sleeps")
+                return PyState.completed()
+    """,
     "waits": """
         class Waits(StateHandler):
             async def execute(self, ctx):
@@ -271,6 +288,47 @@ def test_run_passes_fails_is_undecided_and_is_interrupted(sandbox: SandboxState,
                        error="interrupted by SIGINT after 1 of 2 handler(s)")
     assert data["error"] == "interrupted by SIGINT after 1 of 2 handler(s)"
     assert [r["handler"].rsplit(":", 1)[1] for r in data["results"]] == ["Passes"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["sleeps", "sleeps_in_a_thread"])
+def test_an_interrupted_handlers_statement_is_stopped_on_the_server(kind: str, sandbox: SandboxState,
+                                                                    tmp_path: Path) -> None:
+    """Ctrl-C while a handler's statement runs (SELECT SLEEP(60), from a coroutine handler and from a plain one's
+    thread): the run ends as interrupted, and the program stopped the statement on the server (one KILL, and the
+    statement gone). Closing the connection alone left it running (MariaDB's SLEEP looks for a closed client every
+    5 s; a long SELECT would run to its end)."""
+    async def ask(sql: str) -> list[tuple[object, ...]]:
+        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+        try:
+            return await conn.query(sql)
+        finally:
+            await conn.close()
+
+    def sleeping() -> list[tuple[object, ...]]:  # (this query's own text holds the pattern too: it is left out)
+        return asyncio.run(ask("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                               "'SELECT SLEEP(60) AS rig_sleeps%' AND ID <> CONNECTION_ID()"))
+
+    def kills() -> int:
+        return int(str(asyncio.run(ask("SHOW GLOBAL STATUS LIKE 'Com_kill'"))[0][1]))
+
+    kills_before = kills()
+
+    started = threading.Event()
+
+    def watch() -> None:  # the event: the statement runs on the server
+        deadline = time.monotonic() + 60
+        while not sleeping() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    data = interrupted(Reports.under(tmp_path, "sleeps"), "run", handler(tmp_path, kind), env=env_for(sandbox),
+                       started=started, error="interrupted by SIGINT after 0 of 1 handler(s)")
+    assert data["error"] == "interrupted by SIGINT after 0 of 1 handler(s)"
+    deadline = time.monotonic() + 10  # the event: the statement has ended
+    while sleeping() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (sleeping(), kills() - kills_before) == ([], 1)
 
 
 # --------------------------------------------------------------------------- bench
