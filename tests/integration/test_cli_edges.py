@@ -124,9 +124,11 @@ def test_interrupt_while_connecting_to_a_silent_server_is_never_retried(silent_p
     assert run.finish() == status
     assert time.monotonic() - started < 5  # at once, not after the 30 s connect timeout
     assert "".join(run.stderr) == f"interrupted by {name}\n"
-    assert json.loads(out.read_text()) == {"command": "basic", "ok": False, "complete": False,
-                                           "error": f"interrupted by {name}", "outcome": "interrupted",
-                                           "reason": f"interrupted by {name}"}
+    data = json.loads(out.read_text())
+    # the states that ended before the signal (Connecting was still waiting for the greeting), with their times
+    assert [s["state"] for s in data.pop("states")] == ["Initial", "ParsingConfig"]
+    assert data == {"command": "basic", "ok": False, "complete": False, "error": f"interrupted by {name}",
+                    "outcome": "interrupted", "reason": f"interrupted by {name}"}
     assert f'<error message="the run did not finish: interrupted by {name}">' in junit.read_text()
 
 

@@ -25,7 +25,7 @@ from test_rig.options import field_options, opt, take
 def check_cmd(ctx: click.Context, /, history_path: str, json_path: str | None, junit_path: str | None,
               html_path: str | None, verbose: bool, **params: Any) -> None:
     """Check a recorded history (test-rig's JSONL, Elle's JSON or Jepsen's EDN); exit 0 when valid, 1 when
-    invalid or undecided."""
+    invalid or undecided, 2 for a file that cannot be read as a history (the reports say so too)."""
     check_report_paths(json_path, junit_path, html_path)
     options = take(params, CheckOptions)
     # the command's Environment (ctx.obj) before the check: an interrupt's report and verdict line are the run's

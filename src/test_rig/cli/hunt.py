@@ -18,7 +18,8 @@ from test_rig.options import field_options, take
 @field_options(HuntOptions)
 def hunt_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Hunt for logic bugs: generated queries checked by oracles; every finding confirmed on a fresh database,
-    reduced, signed. Exit 1 when a new bug was found, 0 when none, 2 for bad input."""
+    reduced, signed. Exit 0 when no new bug was found, 1 when one was (or the run failed or was undecided), 2
+    for bad input."""
     from test_rig.hunt.main import hunt
     from test_rig.hunt.report import junit_suite, live_line, opening, render
 

@@ -293,7 +293,7 @@ def _free_run(data: dict[str, Any]) -> str:
         parts.append(f'<p class="banner warn" id="gap">No operation completed in second(s) '
                      f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled'
                      + (f" ({len(during)} of them during the nemesis's faults)" if nemesis else "") + ".</p>")
-    codes_text = _esc(json.dumps(data.get("errors_by_code") or {}))
+    codes_text = _esc(", ".join(f"{code} × {n}" for code, n in (data.get("errors_by_code") or {}).items()) or "none")
     parts.append(f"<p>{_esc(data.get('operations', 0))} operations, {_esc(data.get('errors', 0))} errors, "
                  f"errors by code {codes_text}, p50 {_esc(data.get('p50_ms'))} ms, "
                  f"p99 {_esc(data.get('p99_ms'))} ms, reconnects {_esc(data.get('reconnects'))}.</p>")
