@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 import xml.etree.ElementTree as ET
@@ -428,3 +429,6 @@ def test_report_renders_every_commands_failed_and_interrupted_result(command: st
         assert text.startswith(BANNER_START[verdict]) and "None" not in text
         body = page.read_text()
         assert "None" not in body[body.index("<body>"):], (command, result.name)  # a value the run never had
+        # nor a table of nothing (a header row, or no row at all): a run that never began has nothing to tabulate
+        empty = re.findall(r"<table[^>]*>\s*(?:<tr>(?:<th>[^<]*</th>)*</tr>)?\s*</table>", body)
+        assert empty == [], (command, result.name)

@@ -36,7 +36,8 @@ def section(data: dict[str, Any]) -> str:
 ({_esc(data.get('checked_per_second'))}/s), seed {_esc(data.get('seed'))}, generator version
 {_esc(data.get('generator_version'))}; candidates {_esc(data.get('candidates'))}, confirmed
 {_esc(data.get('confirmed'))}, flaky {_esc(data.get('flaky'))}.</p>
-<table id="hunt-stats"><tr><th>oracle</th><th>checked</th><th>skipped (expected errors)</th></tr>{stats}</table>"""]
+{f'<table id="hunt-stats"><tr><th>oracle</th><th>checked</th><th>skipped (expected errors)</th></tr>{stats}</table>'
+ if stats else '<p id="hunt-stats">No query was checked.</p>'}"""]
     findings = data.get("findings") or []
     if not findings:
         parts.append("<p>No finding.</p>")

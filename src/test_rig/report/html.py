@@ -67,6 +67,15 @@ def _esc(value: Any) -> str:
     return html.escape("–" if value is None else str(value), quote=True)
 
 
+def _table(ident: str, headings: list[str], rows: str, nothing: str) -> str:
+    """A table of `rows` (<tr> elements) under `headings`; for no rows, the sentence `nothing` instead (a run that
+    failed or was interrupted before it had any: a header over nothing says less)."""
+    if not rows:
+        return f"<p id='{ident}'>{_esc(nothing)}</p>"
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headings)
+    return f"<table id='{ident}'><tr>{head}</tr>{rows}</table>"
+
+
 def _json_for_script(value: Any) -> str:
     return json.dumps(value, default=str).replace("</", "<\\/")
 
@@ -161,6 +170,8 @@ def _facts(data: dict[str, Any]) -> str:
 
 def _isolation(data: dict[str, Any]) -> str:
     results = data.get("results") or []
+    if not results:  # a run that failed or was interrupted before its first test: no table of nothing
+        return "<h2>Isolation anomalies by level</h2>\n<p id='no-results'>No test ran.</p>"
     tests = list(dict.fromkeys(r["test"] for r in results))
     levels = list(dict.fromkeys(_level(r) for r in results))
     by_cell = {(_level(r), r["test"]): i for i, r in enumerate(results)}
@@ -319,7 +330,7 @@ def _jobs(data: dict[str, Any]) -> str:
     return ("<h2>Progress</h2>" + _plot("progress", traces, {
         "xaxis": {"title": {"text": "seconds since the monitor started"}},
         "yaxis": {"title": {"text": "progress"}, "range": [0, 1.05]}, "shapes": shapes, "margin": {"t": 20}})
-        + f"<table id='jobs'><tr><th>job</th><th>target</th><th>status</th><th>message</th></tr>{rows}</table>"
+        + _table("jobs", ["job", "target", "status", "message"], rows, "No job was observed.")
         + (f"<h3>Gaps (the server did not answer)</h3><ul id='gaps'>{gaps}</ul>" if gaps else ""))
 
 
@@ -375,9 +386,9 @@ def _events(data: dict[str, Any]) -> str:
                      f"</td><td>{_esc(e.get('detail') or '')}</td></tr>" for e in data.get("events") or [])
     conns = "".join(f"<tr><td>{_esc(c.get('name'))}</td><td>{'ok' if c.get('ok') else 'FAILED'}</td>"
                     f"<td>{_esc(c.get('error') or '')}</td></tr>" for c in data.get("connections") or [])
-    return (f"<h2>Events</h2><table id='events'><tr><th>s</th><th>event</th><th>connection</th><th>detail</th></tr>"
-            f"{events}</table><h2>Connections</h2><table id='connections'><tr><th>name</th><th>result</th>"
-            f"<th>error</th></tr>{conns}</table>")
+    return ("<h2>Events</h2>" + _table("events", ["s", "event", "connection", "detail"], events, "No event.")
+            + "<h2>Connections</h2>"
+            + _table("connections", ["name", "result", "error"], conns, "No connection ended."))
 
 
 # --------------------------------------------------------------------------- basic flows and gen-data
@@ -403,8 +414,8 @@ def _basic_runs(runs: list[dict[str, Any]], title: str, key: str) -> str:
     rows = "".join(f"<tr><td>{_esc(r.get(key))}</td><td>{'ok' if r.get('ok') else 'FAILED'}</td>"
                    f"<td>{_esc(' → '.join(str(st.get('state')) for st in r.get('states') or []))}</td>"
                    f"<td>{_esc(r.get('error') or '')}</td></tr>" for r in runs)
-    return (f"<h2>{_esc(title)}</h2><table id='runs'><tr><th>{_esc(key)}</th><th>result</th><th>states</th>"
-            f"<th>error</th></tr>{rows}</table>")
+    return f"<h2>{_esc(title)}</h2>" + _table("runs", [key, "result", "states", "error"], rows,
+                                              f"No {title.lower()[:-1]} ended.")
 
 
 def _gen_data(data: dict[str, Any]) -> str:
@@ -413,7 +424,8 @@ def _gen_data(data: dict[str, Any]) -> str:
                        for k, v in values.items())
         return f"<h2>{_esc(title)}</h2><table class='facts' id='{ident}'>{rows}</table>"
 
-    parts = [facts("Generated", data.get("generated") or {}, "generated")]
+    parts = [facts("Generated", data["generated"], "generated") if data.get("generated") else
+             "<h2>Generated</h2><p id='generated'>Nothing was generated.</p>"]
     if data.get("loaded"):
         parts.append(facts("Loaded", data["loaded"], "loaded"))
     return "\n".join(parts)
