@@ -171,6 +171,14 @@ def test_prepare_read_write_cleanup_on_tidb(tidb: SandboxState, tmp_path: Path) 
     ("oltp-insert", [], {"select": 0, "update": 0, "delete": 0, "insert": 1, "begin": 0, "commit": 0, "rollback": 0}),
     ("oltp-update-index", ["--index-updates", "3"],
      {"select": 0, "update": 3, "delete": 0, "insert": 0, "begin": 0, "commit": 0, "rollback": 0}),
+    # the other four single-statement workloads, with their defaults
+    ("oltp-point-select", [], {"select": 1, "update": 0, "delete": 0, "insert": 0, "begin": 0, "commit": 0,
+                               "rollback": 0}),
+    ("oltp-update-non-index", [], {"select": 0, "update": 1, "delete": 0, "insert": 0, "begin": 0, "commit": 0,
+                                   "rollback": 0}),
+    ("oltp-delete", [], {"select": 0, "update": 0, "delete": 1, "insert": 0, "begin": 0, "commit": 0, "rollback": 0}),
+    ("select-random-points", [], {"select": 1, "update": 0, "delete": 0, "insert": 0, "begin": 0, "commit": 0,
+                                  "rollback": 0}),
 ])
 def test_statements_per_transaction_equal_sysbenchs(sandbox: SandboxState, prepared: dict[str, str], workload: str,
                                                      options: list[str], per_transaction: dict[str, int],
@@ -188,6 +196,7 @@ def test_statements_per_transaction_equal_sysbenchs(sandbox: SandboxState, prepa
     expected = {verb: n * txns for verb, n in per_transaction.items()}
     expected["select"] += connect_selects(sandbox) * 2 + tables  # and one MAX(id) per table read
     assert delta(sandbox, before, after) == expected
+    assert rerendered(out) == PASSED  # `test-rig report` renders every workload's result
 
 
 def test_worker_processes_merge_the_statement_figures(sandbox: SandboxState, prepared: dict[str, str],
