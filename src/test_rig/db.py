@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import ssl
@@ -397,9 +398,7 @@ def _fix_load_local_filename() -> None:
     setattr(driver, "LoadLocalFile", DecodingLoadLocalFile)  # noqa: B010 - a module the type checker cannot see
 
 
-_classic_eof_connection: Any = None
-
-
+@functools.cache
 def _connection_class() -> Any:
     """asyncmy's Connection, made never to ask for DEPRECATE_EOF (result sets then end with an EOF packet, as
     before MySQL 5.7.5; every server speaks both). Why: asyncmy 0.2.18 with DEPRECATE_EOF takes every packet that
@@ -407,23 +406,20 @@ def _connection_class() -> Any:
     length prefix is 0xFE): the rows after it are lost and the connection falls out of step ("Packet sequence
     number wrong"). Its classic EOF check also looks at the packet's length, and is right. Guarded: another driver
     build is used as it is."""
-    global _classic_eof_connection
-    if _classic_eof_connection is None:
-        import asyncmy.connection as driver
-        from asyncmy.constants.CLIENT import DEPRECATE_EOF
+    import asyncmy.connection as driver
+    from asyncmy.constants.CLIENT import DEPRECATE_EOF
 
-        base = driver.Connection
-        if not callable(getattr(base, "_request_authentication", None)):
-            _classic_eof_connection = base
-        else:
-            class ClassicEofConnection(base):  # type: ignore[misc, valid-type]
-                async def _request_authentication(self) -> Any:
-                    # the server's greeting has been read: its offer of DEPRECATE_EOF is left unanswered
-                    self.server_capabilities &= ~DEPRECATE_EOF
-                    return await super()._request_authentication()
+    base = driver.Connection
+    if not callable(getattr(base, "_request_authentication", None)):
+        return base
 
-            _classic_eof_connection = ClassicEofConnection
-    return _classic_eof_connection
+    class ClassicEofConnection(base):  # type: ignore[misc, valid-type]
+        async def _request_authentication(self) -> Any:
+            # the server's greeting has been read: its offer of DEPRECATE_EOF is left unanswered
+            self.server_capabilities &= ~DEPRECATE_EOF
+            return await super()._request_authentication()
+
+    return ClassicEofConnection
 
 
 async def _connect_driver(**kwargs: Any) -> Any:

@@ -271,7 +271,7 @@ class ProgramStop:
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 before = signal.signal(sig, self._on_signal)
-                self._previous[sig] = replacing[sig] if replacing and sig in replacing else before
+                self._previous[sig] = (replacing or {}).get(sig, before)
         self._unraisable_before = sys.unraisablehook
         sys.unraisablehook = self._unraisable
         self.installed = True

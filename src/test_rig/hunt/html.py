@@ -3,14 +3,11 @@ and the results that must agree side by side. Reads the --json result only (html
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
-
-def _esc(value: Any) -> str:
-    """As report.html's: a value the result does not have (a run that never started) shows as a dash, not None."""
-    return html.escape("–" if value is None else str(value), quote=True)
+from test_rig.report.html import esc as _esc
+from test_rig.report.html import table
 
 
 def _rows(result: Any) -> str:
@@ -36,8 +33,7 @@ def section(data: dict[str, Any]) -> str:
 ({_esc(data.get('checked_per_second'))}/s), seed {_esc(data.get('seed'))}, generator version
 {_esc(data.get('generator_version'))}; candidates {_esc(data.get('candidates'))}, confirmed
 {_esc(data.get('confirmed'))}, flaky {_esc(data.get('flaky'))}.</p>
-{f'<table id="hunt-stats"><tr><th>oracle</th><th>checked</th><th>skipped (expected errors)</th></tr>{stats}</table>'
- if stats else '<p id="hunt-stats">No query was checked.</p>'}"""]
+{table("hunt-stats", ["oracle", "checked", "skipped (expected errors)"], stats, "No query was checked.")}"""]
     findings = data.get("findings") or []
     if not findings:
         parts.append("<p>No finding.</p>")

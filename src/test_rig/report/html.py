@@ -62,17 +62,19 @@ def _plotly_js() -> str:
     return js
 
 
-def _esc(value: Any) -> str:
-    """Text for the page; a value the result does not have (JSON null) shows as a dash, never Python's None."""
+def esc(value: Any) -> str:
+    """Text for the page (also for the feature sections: hunt/html.py); a value the result does not have (JSON
+    null) shows as a dash, never Python's None."""
     return html.escape("–" if value is None else str(value), quote=True)
 
 
-def _table(ident: str, headings: list[str], rows: str, nothing: str) -> str:
-    """A table of `rows` (<tr> elements) under `headings`; for no rows, the sentence `nothing` instead (a run that
-    failed or was interrupted before it had any: a header over nothing says less)."""
+def table(ident: str, headings: list[str], rows: str, nothing: str) -> str:
+    """A table of `rows` (<tr> elements) under `headings` (also for the feature sections); for no rows, the
+    sentence `nothing` instead (a run that failed or was interrupted before it had any: a header over nothing says
+    less)."""
     if not rows:
-        return f"<p id='{ident}'>{_esc(nothing)}</p>"
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headings)
+        return f"<p id='{ident}'>{esc(nothing)}</p>"
+    head = "".join(f"<th>{esc(h)}</th>" for h in headings)
     return f"<table id='{ident}'><tr>{head}</tr>{rows}</table>"
 
 
@@ -89,7 +91,7 @@ def render(data: dict[str, Any]) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<title>test-rig {_esc(command)}</title>
+<title>test-rig {esc(command)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #212121; }}
 .banner {{ padding: .8em 1em; border-radius: 6px; font-weight: 600; margin-bottom: 1em; }}
@@ -103,7 +105,7 @@ pre {{ background: #f5f5f5; padding: .6em; overflow-x: auto; font-size: 12px; }}
 </style>
 <script>{_plotly_js()}</script>
 </head><body>
-<h1>test-rig {_esc(command)}</h1>
+<h1>test-rig {esc(command)}</h1>
 {body}
 </body></html>
 """
@@ -138,12 +140,12 @@ def _banner(data: dict[str, Any]) -> str:
     judged = judge(data)
     kind, why = str(judged.outcome), judged.reason
     if kind == Outcome.INTERRUPTED:
-        return (f'<div class="banner bad" id="status" data-verdict="{kind}">The run did not finish: {_esc(why)}'
+        return (f'<div class="banner bad" id="status" data-verdict="{kind}">The run did not finish: {esc(why)}'
                 " — what follows is what it saw until then.</div>")
     if kind == Outcome.FAILED:
-        return f'<div class="banner bad" id="status" data-verdict="{kind}">FAILED: {_esc(why)}</div>'
+        return f'<div class="banner bad" id="status" data-verdict="{kind}">FAILED: {esc(why)}</div>'
     if kind == Outcome.UNDECIDED:
-        return f'<div class="banner warn" id="status" data-verdict="{kind}">UNDECIDED: {_esc(why)}.</div>'
+        return f'<div class="banner warn" id="status" data-verdict="{kind}">UNDECIDED: {esc(why)}.</div>'
     return f'<div class="banner ok" id="status" data-verdict="{kind}">Completed: every check passed.</div>'
 
 
@@ -161,7 +163,7 @@ def _facts(data: dict[str, Any]) -> str:
             rows.append((key, json.dumps(data[key]) if isinstance(data[key], dict | list) else data[key]))
     if not rows:
         return ""
-    return '<table class="facts">' + "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in rows) + \
+    return '<table class="facts">' + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows) + \
         "</table>"
 
 
@@ -175,7 +177,7 @@ def _isolation(data: dict[str, Any]) -> str:
     tests = list(dict.fromkeys(r["test"] for r in results))
     levels = list(dict.fromkeys(_level(r) for r in results))
     by_cell = {(_level(r), r["test"]): i for i, r in enumerate(results)}
-    head = "<tr><th>level</th>" + "".join(f"<th>{_esc(t)}</th>" for t in tests) + "</tr>"
+    head = "<tr><th>level</th>" + "".join(f"<th>{esc(t)}</th>" for t in tests) + "</tr>"
     rows = []
     for level in levels:
         cells = []
@@ -185,10 +187,10 @@ def _isolation(data: dict[str, Any]) -> str:
                 cells.append("<td></td>")
                 continue
             outcome = results[i]["outcome"]
-            cells.append(f'<td class="cell" data-index="{i}" data-outcome="{_esc(outcome)}" '
-                         f'style="background:{_COLOURS.get(outcome, "#616161")}" title="{_esc(outcome)}">'
+            cells.append(f'<td class="cell" data-index="{i}" data-outcome="{esc(outcome)}" '
+                         f'style="background:{_COLOURS.get(outcome, "#616161")}" title="{esc(outcome)}">'
                          f"{_MARKS.get(outcome, '?')}</td>")
-        rows.append(f"<tr><th>{_esc(level)}</th>{''.join(cells)}</tr>")
+        rows.append(f"<tr><th>{esc(level)}</th>{''.join(cells)}</tr>")
     legend = " ".join(f'<span style="color:{c}">■</span> {o}' for o, c in _COLOURS.items())
     return f"""<h2>Isolation anomalies by level</h2>
 <p>{legend}. Click a cell for its interleaving.</p>
@@ -259,11 +261,11 @@ def _fault_shapes(windows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], 
 
 
 def _faults_table(nemesis: dict[str, Any]) -> str:
-    rows = "".join(f"<tr class='{'ok' if w.get('ok') else 'bad'}'><td>{_esc(w['kind'])}</td>"
-                   f"<td>{_esc(w['start_s'])}</td><td>{_esc(w.get('end_s'))}</td><td>{_esc(w.get('action'))}</td>"
-                   f"<td>{_esc(w.get('heal'))}</td><td>{_esc(w.get('error') or '')}</td></tr>"
+    rows = "".join(f"<tr class='{'ok' if w.get('ok') else 'bad'}'><td>{esc(w['kind'])}</td>"
+                   f"<td>{esc(w['start_s'])}</td><td>{esc(w.get('end_s'))}</td><td>{esc(w.get('action'))}</td>"
+                   f"<td>{esc(w.get('heal'))}</td><td>{esc(w.get('error') or '')}</td></tr>"
                    for w in nemesis.get("windows") or [])
-    return (f"<h2>Faults</h2><p>{_esc(nemesis.get('description'))}</p><table id='faults'><tr><th>fault</th>"
+    return (f"<h2>Faults</h2><p>{esc(nemesis.get('description'))}</p><table id='faults'><tr><th>fault</th>"
             f"<th>from s</th><th>to s</th><th>done</th><th>healed</th><th>error</th></tr>{rows}</table>")
 
 
@@ -304,10 +306,10 @@ def _free_run(data: dict[str, Any]) -> str:
         parts.append(f'<p class="banner warn" id="gap">No operation completed in second(s) '
                      f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled'
                      + (f" ({len(during)} of them during the nemesis's faults)" if nemesis else "") + ".</p>")
-    codes_text = _esc(", ".join(f"{code} × {n}" for code, n in (data.get("errors_by_code") or {}).items()) or "none")
-    parts.append(f"<p>{_esc(data.get('operations', 0))} operations, {_esc(data.get('errors', 0))} errors, "
-                 f"errors by code {codes_text}, p50 {_esc(data.get('p50_ms'))} ms, "
-                 f"p99 {_esc(data.get('p99_ms'))} ms, reconnects {_esc(data.get('reconnects'))}.</p>")
+    codes_text = esc(", ".join(f"{code} × {n}" for code, n in (data.get("errors_by_code") or {}).items()) or "none")
+    parts.append(f"<p>{esc(data.get('operations', 0))} operations, {esc(data.get('errors', 0))} errors, "
+                 f"errors by code {codes_text}, p50 {esc(data.get('p50_ms'))} ms, "
+                 f"p99 {esc(data.get('p99_ms'))} ms, reconnects {esc(data.get('reconnects'))}.</p>")
     return "\n".join(parts)
 
 
@@ -322,15 +324,15 @@ def _jobs(data: dict[str, Any]) -> str:
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": g["from"], "x1": g["to"] if g["to"] is not None
                else g["from"], "y0": 0, "y1": 1, "fillcolor": "#ffcdd2", "opacity": 0.5, "line": {"width": 0}}
               for g in data.get("gaps") or []]
-    rows = "".join(f"<tr><td>{_esc(j['kind'])} {_esc(j['id'])}</td><td>{_esc(j.get('target'))}</td>"
-                   f"<td>{_esc(j['status'])}</td><td>{_esc((j.get('final') or {}).get('message') or '')}</td></tr>"
+    rows = "".join(f"<tr><td>{esc(j['kind'])} {esc(j['id'])}</td><td>{esc(j.get('target'))}</td>"
+                   f"<td>{esc(j['status'])}</td><td>{esc((j.get('final') or {}).get('message') or '')}</td></tr>"
                    for j in jobs)
-    gaps = "".join(f"<li>{_esc(g['from'])} s – {_esc(g['to']) + ' s' if g.get('to') is not None else 'the end'}: "
-                   f"{_esc(g['error'])}</li>" for g in data.get("gaps") or [])
+    gaps = "".join(f"<li>{esc(g['from'])} s – {esc(g['to']) + ' s' if g.get('to') is not None else 'the end'}: "
+                   f"{esc(g['error'])}</li>" for g in data.get("gaps") or [])
     return ("<h2>Progress</h2>" + _plot("progress", traces, {
         "xaxis": {"title": {"text": "seconds since the monitor started"}},
         "yaxis": {"title": {"text": "progress"}, "range": [0, 1.05]}, "shapes": shapes, "margin": {"t": 20}})
-        + _table("jobs", ["job", "target", "status", "message"], rows, "No job was observed.")
+        + table("jobs", ["job", "target", "status", "message"], rows, "No job was observed.")
         + (f"<h3>Gaps (the server did not answer)</h3><ul id='gaps'>{gaps}</ul>" if gaps else ""))
 
 
@@ -350,28 +352,28 @@ def _cycle_svg(cycle: list[str], edges: list[str]) -> str:
         (x0, y0), (x1, y1) = pos[i], pos[(i + 1) % n]
         out.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#555" '
                    f'marker-end="url(#a)"/><text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2:.1f}" font-size="11" '
-                   f'fill="#c62828">{_esc(edges[i] if i < len(edges) else "")}</text>')
+                   f'fill="#c62828">{esc(edges[i] if i < len(edges) else "")}</text>')
     for (x, y), name in zip(pos, cycle, strict=True):
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="16" fill="#e3f2fd" stroke="#1565c0"/>'
-                   f'<text x="{x:.1f}" y="{y + 4:.1f}" font-size="10" text-anchor="middle">{_esc(name)}</text>')
+                   f'<text x="{x:.1f}" y="{y + 4:.1f}" font-size="10" text-anchor="middle">{esc(name)}</text>')
     return "".join(out) + "</svg>"
 
 
 def _elle(data: dict[str, Any]) -> str:
     parts = [f"<h2>History: {Validity.of(data.get('valid'))} under "
-             f"{_esc(data.get('consistency_model'))}</h2>",
+             f"{esc(data.get('consistency_model'))}</h2>",
              # as the console says it (history.report.console_lines): the counts by kind, and the models the
              # anomalies rule out only when they rule out one
-             "<p>transactions: " + _esc(", ".join(f"{n} {kind}" for kind, n in (data.get("stats") or {}).items())
+             "<p>transactions: " + esc(", ".join(f"{n} {kind}" for kind, n in (data.get("stats") or {}).items())
                                         or "none")
-             + (f"; not {_esc(', '.join(data['not']))}" if data.get("not") else "")
-             + (f" (nor {_esc(', '.join(data['also_not']))})" if data.get("not") and data.get("also_not") else "")
+             + (f"; not {esc(', '.join(data['not']))}" if data.get("not") else "")
+             + (f" (nor {esc(', '.join(data['also_not']))})" if data.get("not") and data.get("also_not") else "")
              + "</p>"]
     for kind, found in sorted((data.get("anomalies") or {}).items()):
-        parts.append(f"<h3 class='anomaly'>{_esc(kind)}: {len(found)} found</h3>")
+        parts.append(f"<h3 class='anomaly'>{esc(kind)}: {len(found)} found</h3>")
         for a in found[:3]:
             graph = _cycle_svg(a["cycle"], a.get("edges") or []) if a.get("cycle") else ""
-            parts.append(f"<div class='case'>{graph}<pre>{_esc(a['explanation'])}</pre></div>")
+            parts.append(f"<div class='case'>{graph}<pre>{esc(a['explanation'])}</pre></div>")
     timeline = data.get("timeline") or []
     if timeline:
         parts.append(_free_run(data))
@@ -382,20 +384,20 @@ def _elle(data: dict[str, Any]) -> str:
 
 
 def _events(data: dict[str, Any]) -> str:
-    events = "".join(f"<tr><td>{_esc(e['t'])}</td><td>{_esc(e['kind'])}</td><td>{_esc(e.get('connection') or '')}"
-                     f"</td><td>{_esc(e.get('detail') or '')}</td></tr>" for e in data.get("events") or [])
-    conns = "".join(f"<tr><td>{_esc(c.get('name'))}</td><td>{'ok' if c.get('ok') else 'FAILED'}</td>"
-                    f"<td>{_esc(c.get('error') or '')}</td></tr>" for c in data.get("connections") or [])
-    return ("<h2>Events</h2>" + _table("events", ["s", "event", "connection", "detail"], events, "No event.")
+    events = "".join(f"<tr><td>{esc(e['t'])}</td><td>{esc(e['kind'])}</td><td>{esc(e.get('connection') or '')}"
+                     f"</td><td>{esc(e.get('detail') or '')}</td></tr>" for e in data.get("events") or [])
+    conns = "".join(f"<tr><td>{esc(c.get('name'))}</td><td>{'ok' if c.get('ok') else 'FAILED'}</td>"
+                    f"<td>{esc(c.get('error') or '')}</td></tr>" for c in data.get("connections") or [])
+    return ("<h2>Events</h2>" + table("events", ["s", "event", "connection", "detail"], events, "No event.")
             + "<h2>Connections</h2>"
-            + _table("connections", ["name", "result", "error"], conns, "No connection ended."))
+            + table("connections", ["name", "result", "error"], conns, "No connection ended."))
 
 
 # --------------------------------------------------------------------------- basic flows and gen-data
 
 
 def _states_table(states: list[dict[str, Any]]) -> str:
-    rows = "".join(f"<tr><td>{_esc(st.get('display') or st.get('state'))}</td><td>{_esc(st.get('ms'))}</td></tr>"
+    rows = "".join(f"<tr><td>{esc(st.get('display') or st.get('state'))}</td><td>{esc(st.get('ms'))}</td></tr>"
                    for st in states)
     return f"<table class='states'><tr><th>state</th><th>ms</th></tr>{rows}</table>"
 
@@ -403,26 +405,26 @@ def _states_table(states: list[dict[str, Any]]) -> str:
 def _basic(data: dict[str, Any]) -> str:
     parts = ["<h2>States</h2>", _states_table(data.get("states") or [])]
     if data.get("error"):
-        parts.append(f"<p id='error'>error: {_esc(data['error'])}</p>")
+        parts.append(f"<p id='error'>error: {esc(data['error'])}</p>")
     if data.get("hint"):
-        parts.append(f"<p id='hint'>hint: {_esc(data['hint'])}</p>")
+        parts.append(f"<p id='hint'>hint: {esc(data['hint'])}</p>")
     return "\n".join(parts)
 
 
 def _basic_runs(runs: list[dict[str, Any]], title: str, key: str) -> str:
     """One row per connection (simple-multi-connection) or handler (run): how it ended and its states."""
-    rows = "".join(f"<tr><td>{_esc(r.get(key))}</td><td>{'ok' if r.get('ok') else 'FAILED'}</td>"
-                   f"<td>{_esc(' → '.join(str(st.get('state')) for st in r.get('states') or []))}</td>"
-                   f"<td>{_esc(r.get('error') or '')}</td></tr>" for r in runs)
-    return f"<h2>{_esc(title)}</h2>" + _table("runs", [key, "result", "states", "error"], rows,
+    rows = "".join(f"<tr><td>{esc(r.get(key))}</td><td>{'ok' if r.get('ok') else 'FAILED'}</td>"
+                   f"<td>{esc(' → '.join(str(st.get('state')) for st in r.get('states') or []))}</td>"
+                   f"<td>{esc(r.get('error') or '')}</td></tr>" for r in runs)
+    return f"<h2>{esc(title)}</h2>" + table("runs", [key, "result", "states", "error"], rows,
                                               f"No {title.lower()[:-1]} ended.")
 
 
 def _gen_data(data: dict[str, Any]) -> str:
     def facts(title: str, values: dict[str, Any], ident: str) -> str:
-        rows = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc('' if v is None else v)}</td></tr>"
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc('' if v is None else v)}</td></tr>"
                        for k, v in values.items())
-        return f"<h2>{_esc(title)}</h2><table class='facts' id='{ident}'>{rows}</table>"
+        return f"<h2>{esc(title)}</h2><table class='facts' id='{ident}'>{rows}</table>"
 
     parts = [facts("Generated", data["generated"], "generated") if data.get("generated") else
              "<h2>Generated</h2><p id='generated'>Nothing was generated.</p>"]
@@ -438,7 +440,7 @@ def _payload(data: dict[str, Any]) -> str:
     """The section of a command that has none of its own: every field of its result beyond the shared frame,
     as the JSON says it (so a newer command's report is complete, if plain)."""
     shown = {"command", "ok", "complete", "outcome", "reason", "server", "settings"}
-    rows = "".join(f"<tr><td>{_esc(k)}</td><td><pre>{_esc(json.dumps(v, indent=1, default=str))}</pre></td></tr>"
+    rows = "".join(f"<tr><td>{esc(k)}</td><td><pre>{esc(json.dumps(v, indent=1, default=str))}</pre></td></tr>"
                    for k, v in data.items() if k not in shown)
     return f"<h2>Result</h2><table class='facts' id='payload'>{rows}</table>"
 
