@@ -8,7 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # Not `from typing import TYPE_CHECKING`: importing typing costs this package 25 ms, all of it before the console
-# script can take over SIGINT and SIGTERM (cli/__init__.py), and a Ctrl-C in that time ended in a traceback with no
+# script can take over SIGINT and SIGTERM (startup.py), and a Ctrl-C in that time ended in a traceback with no
 # report. mypy treats a TYPE_CHECKING constant as typing's.
 TYPE_CHECKING = False
 

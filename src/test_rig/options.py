@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, field
 from typing import Any, TypeVar, cast
 
@@ -20,13 +20,15 @@ D = TypeVar("D")
 
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, above: bool = False, flag: str | None = None,
-           metavar: str | None = None, envvar: str | None = None) -> Any:
+           metavar: str | None = None, envvar: str | None = None, parse: Callable[[str], Any] | None = None,
+           as_typed: str | None = None) -> Any:
     """A dataclass field that is an option: `default`, the `help` text, the `choices` it takes or the range
     [`low`, `high`] it must be in (`above`: more than `low`), the `flag` the user types (default `--field-name`),
     the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
-    typed. A tuple field is a repeatable option."""
+    typed. A tuple field is a repeatable option; one with `parse` is typed as text, read into the field's value by
+    `parse` (which raises UsageError for text it cannot read), with `as_typed`, the default as it is typed."""
     spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,
-                "metavar": metavar, "envvar": envvar}
+                "metavar": metavar, "envvar": envvar, "parse": parse, "as_typed": as_typed}
     return field(default=default, metadata={key: value for key, value in spelling.items() if value is not None})
 
 
@@ -91,19 +93,25 @@ _FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None, "bool":
 _RANGES: dict[str, Any] = {"int": click.IntRange, "float": click.FloatRange}
 
 
-def field_options(cls: type, *names: str,
-                  boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None) -> Callable[[Any], Any]:
+def field_options(cls: type, *names: str, boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None,
+                  helps: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
     """The options of the dataclass `cls`'s fields `names` (none: all its fields), each declared once, on its field
     (`option`): its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar;
     a tuple field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
-    default, help)` when given. Read back into `cls` with `take`."""
+    default, help)` when given. `helps`: a field's help text as one command words it. Read back into `cls` with
+    `take`."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     made: list[Callable[[Any], Any]] = []
     for name in names or fields:
         f = fields[name]
-        spelling, annotation, spelt = f.metadata, _annotation(f.type).removesuffix(" | None"), flag_of(f)
+        spelling: Mapping[str, Any] = f.metadata
+        annotation, spelt = _annotation(f.type).removesuffix(" | None"), flag_of(f)
+        if helps and name in helps:
+            spelling = {**spelling, "help": helps[name]}
         more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}
-        if annotation == "bool" and boolean is not None:
+        if "parse" in spelling:
+            made.append(opt(f"{spelt} {name}", None, spelling.get("as_typed"), spelling.get("help"), **more))
+        elif annotation == "bool" and boolean is not None:
             made.append(boolean(spelt, cast("bool", f.default), spelling["help"]))
         elif annotation == "bool" and f.default is False:
             made.append(flag(f"{spelt} {name}", spelling.get("help"), **more))
@@ -127,6 +135,9 @@ def _annotation(hint: Any) -> str:
 
 def take(params: dict[str, Any], cls: Callable[..., D], **renamed: str) -> D:
     """The dataclass `cls` of a command's parameters (each option named as its field, or as `renamed` maps the
-    field), taking them out of `params`."""
-    names = {f.name: renamed.get(f.name, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{field: params.pop(name) for field, name in names.items() if name in params})
+    field; one typed as text read by its field's `parse`), taking them out of `params`."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {name: params.pop(renamed.get(name, name)) for name in fields if renamed.get(name, name) in params}
+    return cls(**{name: fields[name].metadata["parse"](value)
+                  if "parse" in fields[name].metadata and isinstance(value, str) else value
+                  for name, value in values.items()})

@@ -16,7 +16,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 LAYERS: dict[str, int] = {
     # foundation, and the report writers every run ends with (JSON, JUnit, HTML: functions of a result dict)
     **dict.fromkeys(["test_rig.results", "test_rig.errors", "test_rig.report", "test_rig.config", "test_rig.db",
-                     "test_rig.resilience", "test_rig.environment", "test_rig.workers", "test_rig.options"], 1),
+                     "test_rig.resilience", "test_rig.environment", "test_rig.workers", "test_rig.options",
+                     "test_rig.startup"], 1),
     # engine and servers (replay writes an engine's step log as a script)
     **dict.fromkeys(["test_rig.machine", "test_rig.coordinator", "test_rig.report.replay", "test_rig.servers"], 2),
     **dict.fromkeys(["test_rig.cli", "test_rig.pytest_plugin", "test_rig", "test_rig.__main__", "test_rig_python"], 5),

@@ -7,49 +7,16 @@ interrupt at any moment ends it with one line, exit 130 or 143 and the reports a
 
 from __future__ import annotations
 
-import os
 import sys
 
-
-def _is_the_program() -> bool:
-    """Whether this process is the console script or `python -m test_rig` (whose __main__ imports this first), and
-    not a worker multiprocessing spawned for --processes: a worker imports its parent's main module again (with the
-    parent's argv), and must keep its own signal handling (workers.py), or a Ctrl-C never stops it."""
-    # A spawned worker's interpreter was started as `python -c "from multiprocessing.spawn import spawn_main; ..."
-    # --multiprocessing-fork`: sys.argv is the parent's by now, sys.orig_argv still its own (parent_process() is
-    # not set yet while the main module is imported).
-    script = sys.argv[0] if sys.argv else ""
-    return ((os.path.basename(script).startswith("test-rig")
-             or script.endswith(os.path.join("test_rig", "__main__.py")))
-            and "--multiprocessing-fork" not in getattr(sys, "orig_argv", ()))
-
-
-#: Signals that came before PROGRAM_STOP could take them, and the handlers the recorder below replaced.
-_early: list[int] = []
-_replaced: dict[int, object] = {}
-
-
-def _record(signum: int, _frame: object) -> None:
-    _early.append(signum)
-
-
-if _is_the_program():
-    # Before anything else is imported, a recorder of SIGINT and SIGTERM (from _signal, as signal would import enum):
-    # environment.py and what it loads take tens of milliseconds, and a Ctrl-C in that time went to Python's own
-    # handler (a traceback and no report, or a KeyboardInterrupt dropped in the import machinery and a run that
-    # then passed). PROGRAM_STOP.install takes over from it, with what it recorded.
-    import _signal  # type: ignore[import-not-found]  # (no stub: the C module behind signal)
-
-    for _sig in (_signal.SIGINT, _signal.SIGTERM):
-        if _signal.getsignal(_sig) != _signal.SIG_IGN:  # a SIGINT the shell ignores (a background job) stays so
-            _replaced[_sig] = _signal.signal(_sig, _record)
-
-from test_rig.environment import PROGRAM_STOP  # noqa: E402 - after the recorder, see above
+# First, before the commands' heavy imports: the recorder of SIGINT and SIGTERM (startup.py), then PROGRAM_STOP.
+from test_rig import startup
+from test_rig.environment import PROGRAM_STOP
 
 try:
-    if _is_the_program():
+    if startup.is_the_program():
         # a signal from here to Program.main is taken there
-        PROGRAM_STOP.install(loading=True, replacing=_replaced, early=_early)
+        PROGRAM_STOP.install(loading=True, replacing=startup.REPLACED, early=startup.EARLY)
 
     from typing import Any
 

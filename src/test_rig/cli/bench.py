@@ -6,23 +6,30 @@ the load's options (`load_options`, read into load.bench.LoadSettings) and --nem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from test_rig.cli.common import build_environment, command, common_options, finish, nemesis_options, nemesis_spec, say
+from test_rig.cli.common import (
+    Lines,
+    Suites,
+    build_environment,
+    command,
+    common_options,
+    finish,
+    nemesis_options,
+    nemesis_spec,
+    say,
+)
+from test_rig.load import bench as feature
 from test_rig.load import oltp, tpcc
-from test_rig.load.bench import bench_suites, cleanup_lines, live_events, step_suites
+from test_rig.load.bench import LoadSettings, bench_suites, cleanup_lines, live_events, opening, step_suites
 from test_rig.options import field_options, opt, stack, take
 
 if TYPE_CHECKING:
-    from test_rig.environment import Environment
-    from test_rig.load.bench import LoadSettings
-    from test_rig.nemesis import NemesisSpec
-
-_SPREAD = "Worker processes the {} are split over; with --ray, Ray actors."
+    from test_rig.results import RunResult
 
 
 @click.group()
@@ -30,67 +37,59 @@ def bench() -> None:
     """Free-running workloads that measure throughput and latency."""
 
 
-def load_options(*, connections: str | None = None, duration: str = "Seconds.", warmup: bool = True,
-                 processes: str = _SPREAD.format("connections"),
-                 ray: str = "Run the workers as Ray actors on the Ray cluster at ADDRESS (needs test-rig[ray]).",
-                 first: Iterable[Any] = (), middle: Iterable[Any] = ()) -> Callable[[Any], Any]:
-    """The options of a command that runs a free-running load (each help text as the command words it; the
-    command's `first` before --connections, its `middle` after --duration), ahead of the command's own."""
-    return stack(nemesis_options, *first,
-                 opt("--connections", click.IntRange(1, 100_000), 8, connections),
-                 opt("--duration", click.FloatRange(0.1, None), 10.0, duration), *middle,
-                 *([opt("--warmup", click.FloatRange(0, None), 0.0, "Seconds.")] if warmup else []),
-                 opt("--seed", int, 0), opt("--processes", click.IntRange(1, 256), 1, processes),
-                 opt("--ray ray_address", metavar="ADDRESS|auto", help=ray))
+def load_options(*, first: Iterable[Any] = (), middle: Iterable[Any] = (), warmup: bool = True,
+                 **helps: str) -> Callable[[Any], Any]:
+    """The options of a command that runs a free-running load (LoadSettings' fields, each help text as the command
+    words it in `helps`; the command's `first` before --connections, its `middle` after --duration), ahead of the
+    command's own."""
+    fields = partial(field_options, LoadSettings, helps=helps)
+    return stack(nemesis_options, *first, fields("connections", "duration"), *middle,
+                 fields(*(["warmup"] if warmup else []), "seed", "processes", "ray"))
 
 
-def start(ctx: click.Context, params: dict[str, Any]) -> tuple[Environment, LoadSettings, NemesisSpec | None]:
-    """The load's settings (checked: UsageError before anything runs), the nemesis asked for (None without
-    --nemesis) and the run's Environment, taking their options out of `params`."""
-    from test_rig.load.bench import LoadSettings
-
-    load = take(params, LoadSettings, ray="ray_address")
+def run_load(ctx: click.Context, params: dict[str, Any], opening: Callable[[LoadSettings, str], str],
+             counted: tuple[str, str, str], feature: Callable[..., Coroutine[Any, Any, RunResult]], lines: Lines,
+             suites: Suites = bench_suites) -> NoReturn:
+    """Run a free-running load and end with its result (finish): its settings (checked: UsageError before anything
+    runs), the nemesis asked for (None without --nemesis) and the run's Environment, taking their options out of
+    `params`; the `opening` line of the settings and the server's address; live lines that call a connection,
+    a second's operations and its failures as `counted` says; `feature(env, load=, nemesis=, events=)`."""
+    load = take(params, LoadSettings)
     load.check()
     spec = nemesis_spec(ctx, params, load.seed)
-    return build_environment(ctx, params), load, spec
+    env = build_environment(ctx, params)
+    say(env, opening(load, env.target().address))
+    events = live_events(partial(say, env), load, *counted)
+    finish(env, lambda: feature(env, load=load, nemesis=spec, events=events), lines, suites)
 
 
 def _builtin(name: str, table_size: bool, summary: str) -> click.Command:
     def run(ctx: click.Context, /, **params: Any) -> None:
-        from test_rig.load import bench as feature
-
         size = params.pop("table_size", 0)
-        env, load, spec = start(ctx, params)
-        say(env, feature.opening(name, load, "connections", env.target().address,
-                                 *([f"{size} rows"] if size else [])))
-        events = feature.live_events(partial(say, env), load, "connections", "ops", "errors")
-        finish(env, lambda: feature.run(env, name, load, table_size=size, nemesis=spec, events=events),
-               feature.console_lines, feature.bench_suites)
+        run_load(ctx, params, lambda load, at: opening(name, load, "connections", at,
+                                                       *([f"{size} rows"] if size else [])),
+                 ("connections", "ops", "errors"), partial(feature.run, workload=name, table_size=size),
+                 feature.console_lines)
 
     run.__doc__ = summary
     if table_size:
         run = opt("--table-size", click.IntRange(1, 100_000_000), 10_000)(run)
-    return command(name)(load_options(
-        processes="Worker processes the connections are split over (one process tops out at one core); with "
-                  "--ray, Ray actors.",
-        ray="Run the workers as Ray actors spread over the Ray cluster at ADDRESS (needs test-rig[ray]).")(run))
+    return command(name)(load_options(processes="Worker processes the connections are split over (one process tops "
+                                                "out at one core); with --ray, Ray actors.")(run))
 
 
 @command("user")
 @click.argument("target")
-@load_options(connections="Virtual users, one connection each.", warmup=False, processes=_SPREAD.format("users"))
+@load_options(connections="Virtual users, one connection each.", warmup=False,
+              processes="Worker processes the users are split over; with --ray, Ray actors.")
 def bench_user(ctx: click.Context, /, target: str, **params: Any) -> None:
     """Your own workload: TARGET is file.py:Class, module:Class, a file with one User class, or an entry point
     (group test_rig.users). Tasks are picked by weight; each reports its count, latency and errors."""
     from test_rig.load import user
-    from test_rig.load.bench import opening
 
     user.load_user(target)  # a class that cannot be loaded is refused before anything else
-    env, load, spec = start(ctx, params)
-    say(env, opening(f"user {target}", load, "users", env.target().address))
-    events = live_events(partial(say, env), load, "users", "tasks", "failed")
-    finish(env, lambda: user.run(env, user.UserSpec(target), load, nemesis=spec, events=events), user.console_lines,
-           bench_suites)
+    run_load(ctx, params, lambda load, at: opening(f"user {target}", load, "users", at), ("users", "tasks", "failed"),
+             partial(user.run, spec=user.UserSpec(target)), user.console_lines)
 
 
 # sysbench's OLTP workloads: options of OltpOptions' fields, each with the default and help text its field declares
@@ -102,34 +101,19 @@ def _sysbench_flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
 
 _oltp_fields = partial(field_options, oltp.OltpOptions, boolean=_sysbench_flag)
 _table_options = _oltp_fields("tables", "table_size", "auto_inc", "rand_type", "rand_spec_pct", "rand_spec_res")
-_sysbench_options = stack(
-    _oltp_fields("range_size", "point_selects", "simple_ranges", "sum_ranges", "order_ranges", "distinct_ranges",
-                 "index_updates", "non_index_updates", "delete_inserts", "range_selects", "skip_trx"),
-    opt("--mysql-ignore-errors", None, oltp.DEFAULT_IGNORE_ERRORS,
-        "Errors that roll the transaction back and run it again (sysbench 1.0's default: deadlock, record changed, "
-        "lock wait timeout); any other error fails the transaction and, without --nemesis, the run.",
-        metavar="CODES|all|none"))
+_sysbench_options = _oltp_fields("range_size", "point_selects", "simple_ranges", "sum_ranges", "order_ranges",
+                                 "distinct_ranges", "index_updates", "non_index_updates", "delete_inserts",
+                                 "range_selects", "skip_trx", "ignore_errors")
 #: The options of the workloads that have some of their own.
 _EXTRA = {"select-random-points": ("random_points",), "select-random-ranges": ("number_of_ranges", "delta")}
 
 
-def _oltp_options(params: dict[str, Any]) -> oltp.OltpOptions:
-    ignore = params.pop("mysql_ignore_errors", None)
-    if ignore is not None:
-        params["ignore_errors"] = oltp.parse_ignore_errors(ignore)
-    return take(params, oltp.OltpOptions)
-
-
 def _oltp(name: str, summary: str) -> click.Command:
     def run(ctx: click.Context, /, **params: Any) -> None:
-        opts = _oltp_options(params)
+        opts = take(params, oltp.OltpOptions)
         oltp.check_options(name, opts)
-        env, load, spec = start(ctx, params)
-        say(env, oltp.opening(name, opts, load, env.target().address))
-        warn = live_events(partial(say, env), load, "connections", "tps", "failed",
-                           on_warning=lambda w: say(env, f"warning: {w}"))
-        finish(env, lambda: oltp.run(env, name, opts, load, nemesis=spec, events=warn), oltp.console_lines,
-               bench_suites)
+        run_load(ctx, params, partial(oltp.opening, name, opts), ("connections", "tps", "failed"),
+                 partial(oltp.run, workload=name, opts=opts), oltp.console_lines)
 
     run.__doc__ = summary
     return command(name)(load_options(connections="Connections (sysbench's --threads).",
@@ -145,7 +129,7 @@ def _oltp(name: str, summary: str) -> click.Command:
 @opt("--seed", int, 0)
 def oltp_prepare(ctx: click.Context, /, connections: int, seed: int, **params: Any) -> None:
     """Create and load sysbench's tables sbtest1..N (refused when one already exists: run cleanup first)."""
-    opts = _oltp_options(params)
+    opts = take(params, oltp.OltpOptions)
     oltp.check_prepare_options(opts)
     env = build_environment(ctx, params)
     say(env, oltp.prepare_opening(opts, env.target()))
@@ -166,11 +150,10 @@ def oltp_cleanup(ctx: click.Context, /, tables: int, **params: Any) -> None:
 
 # the TPC-C-style workload
 _tpcc_size = field_options(tpcc.TpccOptions, "warehouses", "scale_down")
+_tpcc_mix = field_options(tpcc.TpccOptions, "mix")
 
 
 def _tpcc_options(params: dict[str, Any]) -> tpcc.TpccOptions:
-    if "mix" in params:  # tpcc's --mix, spelt as text
-        params["mix"] = tpcc.parse_mix(params["mix"])
     opts = take(params, tpcc.TpccOptions)
     tpcc.check_options(opts)
     return opts
@@ -208,19 +191,13 @@ def tpcc_check(ctx: click.Context, /, **params: Any) -> None:
 
 @command("tpcc")
 @load_options(connections="Terminals: connections, each running one transaction after another (no keying or think "
-                          "time).", first=[_tpcc_size], middle=[opt(
-                              "--mix", None, ",".join(map(str, tpcc.DEFAULT_MIX)), "Weights of new-order, payment, "
-                              "order-status, delivery, stock-level (TPC-C's minimum mix by default), or name=weight "
-                              "pairs with the others 0.", metavar="W,W,W,W,W|name=W,...")])
+                          "time).", first=[_tpcc_size], middle=[_tpcc_mix])
 def tpcc_run(ctx: click.Context, /, **params: Any) -> None:
     """Run the TPC-C-style mix for a duration, then check the consistency conditions: tpmC, latency per
     transaction type, errors by code, and a verdict on the data."""
     opts = _tpcc_options(params)
-    env, load, spec = start(ctx, params)
-    say(env, tpcc.opening(opts, load, env.target().address))
-    events = live_events(partial(say, env), load, "terminals", "transactions", "failed",
-                         on_check=lambda: say(env, "checking the consistency conditions"))
-    finish(env, lambda: tpcc.run(env, opts, load, nemesis=spec, events=events), tpcc.console_lines, tpcc.suites)
+    run_load(ctx, params, partial(tpcc.opening, opts), ("terminals", "transactions", "failed"),
+             partial(tpcc.run, opts=opts), tpcc.console_lines, tpcc.suites)
 
 
 for _command in [_builtin("point-select", True, "Point selects by random id on a sysbench-like table, N connections, "

@@ -23,6 +23,7 @@ from test_rig.db import Connection, Target, connect_existing, quote_ident
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.load.fast import FastStatement
 from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline, announce
+from test_rig.options import option
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
 
@@ -249,12 +250,14 @@ class LoadSettings:
     """How a bench run drives its workload: connections, seconds (and warm-up seconds, in one process only), the
     seed, and the worker processes or Ray actors the connections are split over."""
 
-    connections: int
-    duration: float
-    warmup: float = 0.0
-    seed: int = 0
-    processes: int = 1
-    ray: str | None = None
+    connections: int = option(8, "Connections.", low=1, high=100_000)
+    duration: float = option(10.0, "Seconds.", low=0.1)
+    warmup: float = option(0.0, "Seconds.", low=0)
+    seed: int = option(0)
+    processes: int = option(1, "Worker processes the connections are split over; with --ray, Ray actors.", low=1,
+                            high=256)
+    ray: str | None = option(None, "Run the workers as Ray actors on the Ray cluster at ADDRESS (needs "
+                             "test-rig[ray]).", metavar="ADDRESS|auto")
 
     def check(self) -> None:
         """Raises UsageError for settings that cannot run together, before anything runs (a Ray address that
@@ -274,23 +277,27 @@ class LoadSettings:
 @dataclass(frozen=True)
 class LoadEvents:
     """What a bench run tells as it goes: the nemesis prepared (before the load), the load started (connections
-    that connected), each second's operations and errors; a workload's warnings and its check's start."""
+    that connected), each second's operations and errors; a line of the workload's own (a warning, its check's
+    start)."""
 
     on_nemesis: Callable[[Nemesis], None] | None = None
     on_load_start: Callable[[int], None] | None = None
     on_second: Callable[[int, int, int], None] | None = None
-    on_warning: Callable[[str], None] | None = None
-    on_check: Callable[[], None] | None = None
+    on_line: Callable[[str], None] | None = None
+
+    def line(self, text: str) -> None:
+        if self.on_line is not None:
+            self.on_line(text)
 
 
-def live_events(say: Callable[[str], None], load: LoadSettings, unit: str, per_second: str, failed: str,
-                **more: Any) -> LoadEvents:
+def live_events(say: Callable[[str], None], load: LoadSettings, unit: str, per_second: str,
+                failed: str) -> LoadEvents:
     """The events that give `say` a run's lines as it goes: the nemesis's (announce), the load's start (`unit`: what
-    a connection is called), each second's `per_second` and `failed` counts; `more`: a workload's own events."""
+    a connection is called), each second's `per_second` and `failed` counts, the workload's own lines."""
     return LoadEvents(on_nemesis=lambda nemesis: announce(nemesis, say),
                       on_load_start=lambda n: say(f"load started: {n} of {load.connections} {unit}"),
                       on_second=lambda t, ops, errors: say(f"  {t:>4} s: {ops} {per_second}, {errors} {failed}"),
-                      **more)
+                      on_line=say)
 
 
 def resilience(env: Environment) -> Callable[[CircuitBreaker | None, float], ResilientConnectionManager]:

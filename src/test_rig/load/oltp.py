@@ -73,6 +73,24 @@ MAX_RESTARTS = 100
 RAND_TYPES = ("special", "uniform", "gaussian", "pareto")
 
 
+def parse_ignore_errors(text: str) -> frozenset[int] | None:
+    """`--mysql-ignore-errors` as sysbench reads it: `all`, `none` (or empty), or codes separated by commas.
+    Raises UsageError for anything else."""
+    text = text.strip()
+    if text.lower() == "all":
+        return None
+    if text.lower() in ("", "none"):
+        return frozenset()
+    codes: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise UsageError(f"--mysql-ignore-errors {text}: '{part}' is not an error code; give codes separated "
+                             f"by commas (sysbench's default is {DEFAULT_IGNORE_ERRORS}), all, or none.")
+        codes.add(int(part))
+    return frozenset(codes)
+
+
 @dataclass(frozen=True)
 class OltpOptions:
     """sysbench's options for the OLTP scripts, with its defaults and help texts (test_rig.options: the bench
@@ -101,7 +119,11 @@ class OltpOptions:
     rand_spec_iter: int = 12
     rand_pareto_h: float = 0.2
     #: error codes that restart a transaction; None: every error (sysbench's `all`)
-    ignore_errors: frozenset[int] | None = frozenset({1213, 1020, 1205})
+    ignore_errors: frozenset[int] | None = option(
+        parse_ignore_errors(DEFAULT_IGNORE_ERRORS), "Errors that roll the transaction back and run it again "
+        "(sysbench 1.0's default: deadlock, record changed, lock wait timeout); any other error fails the "
+        "transaction and, without --nemesis, the run.", flag="--mysql-ignore-errors", metavar="CODES|all|none",
+        parse=parse_ignore_errors, as_typed=DEFAULT_IGNORE_ERRORS)
     random_points: int = option(10, "Values in the IN () list.")
     number_of_ranges: int = option(10, "BETWEEN ranges per SELECT.")
     delta: int = option(5, "Width of each range.")
@@ -111,24 +133,6 @@ class OltpOptions:
         out = asdict(self)
         out["ignore_errors"] = "all" if self.ignore_errors is None else sorted(self.ignore_errors)
         return out
-
-
-def parse_ignore_errors(text: str) -> frozenset[int] | None:
-    """`--mysql-ignore-errors` as sysbench reads it: `all`, `none` (or empty), or codes separated by commas.
-    Raises UsageError for anything else."""
-    text = text.strip()
-    if text.lower() == "all":
-        return None
-    if text.lower() in ("", "none"):
-        return frozenset()
-    codes: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise UsageError(f"--mysql-ignore-errors {text}: '{part}' is not an error code; give codes separated "
-                             f"by commas (sysbench's default is {DEFAULT_IGNORE_ERRORS}), all, or none.")
-        codes.add(int(part))
-    return frozenset(codes)
 
 
 def check_options(workload: str | None, opts: OltpOptions) -> None:
@@ -858,7 +862,7 @@ async def run(env: Environment, workload: str, opts: OltpOptions, load: LoadSett
               events: LoadEvents | None = None) -> RunResult:
     """`test-rig bench oltp-*`: `workload` as a bench run (bench.measure: one process, worker processes or Ray,
     the nemesis `nemesis` (a NemesisSpec) prepared and closed around it) after checking its tables exist
-    (UsageError, before any load, naming the prepare command; each warning to `events.on_warning`). Returns
+    (UsageError, before any load, naming the prepare command; each warning told as a line, `events.line`). Returns
     bench's figures (an operation is a transaction), the OLTP summary and the verdict; interrupted (Ctrl-C,
     SIGTERM), what ran until then with `complete` false."""
     from test_rig.load.bench import LoadEvents, measure, resilience
@@ -868,8 +872,7 @@ async def run(env: Environment, workload: str, opts: OltpOptions, load: LoadSett
     manager = resilience(env)
     warnings = await check_prepared(env.target(), workload, opts, manager(None, env.config.database.timeout_secs))
     for w in warnings:
-        if events.on_warning is not None:
-            events.on_warning(w)
+        events.line(f"warning: {w}")
     # select-random-*: sysbench partitions the table among its --threads; here among one process's connections
     spec = OltpSpec(workload, replace(opts, threads=max(1, -(-load.connections // load.processes))))
     data = await measure(env, spec, load, table_size=opts.table_size, nemesis=nemesis, events=events)

@@ -57,43 +57,6 @@ _SYLLABLES = ("BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "AT
 _C_LAST, _C_ID, _OL_I_ID = 157, 259, 7911
 
 
-@dataclass(frozen=True)
-class TpccOptions:
-    """What a TPC-C-style run needs: warehouses, the scale-down factor, the mix (weights in TRANSACTIONS'
-    order); the first two with their help texts, as the tpcc commands' options (test_rig.options)."""
-
-    warehouses: int = option(1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse).")
-    scale_down: int = option(1, "NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
-                             "district (3,000) by F, for quick tests; give the same F to every tpcc command.",
-                             metavar="F")
-    mix: tuple[int, int, int, int, int] = DEFAULT_MIX
-
-    @property
-    def items(self) -> int:
-        return SPEC_ITEMS // self.scale_down
-
-    @property
-    def customers(self) -> int:
-        """Customers per district, and orders loaded per district."""
-        return SPEC_CUSTOMERS // self.scale_down
-
-    @property
-    def new_orders(self) -> int:
-        """New orders loaded per district: the last 30 % (900 of 3,000 at spec size)."""
-        return self.customers * 3 // 10
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["mix"] = dict(zip(TRANSACTIONS, self.mix, strict=True))
-        out.update(items=self.items, customers_per_district=self.customers, districts_per_warehouse=DISTRICTS,
-                   spec_sized=self.scale_down == 1)
-        return out
-
-
-#: The largest --scale-down: 10 customers per district (an order has up to 15 distinct items: 333 remain).
-MAX_SCALE_DOWN = 300
-
-
 def parse_mix(text: str) -> tuple[int, int, int, int, int]:
     """`--mix`: five weights in TRANSACTIONS' order (`45,43,4,4,4` or `45/43/4/4/4`), or named ones
     (`new-order=50,payment=50`; the others 0). Raises UsageError for anything else."""
@@ -120,6 +83,46 @@ def parse_mix(text: str) -> tuple[int, int, int, int, int]:
     if sum(weights) == 0:
         raise UsageError(f"--mix {text}: every weight is 0, so no transaction would run; {hint}.")
     return (weights[0], weights[1], weights[2], weights[3], weights[4])
+
+
+@dataclass(frozen=True)
+class TpccOptions:
+    """What a TPC-C-style run needs: warehouses, the scale-down factor, the mix (weights in TRANSACTIONS'
+    order); the first two with their help texts, as the tpcc commands' options (test_rig.options)."""
+
+    warehouses: int = option(1, "Warehouses (TPC-C's scale: 10 districts, 3,000 customers each, per warehouse).")
+    scale_down: int = option(1, "NOT SPEC-SIZED above 1: divide the items (100,000) and the customers and orders per "
+                             "district (3,000) by F, for quick tests; give the same F to every tpcc command.",
+                             metavar="F")
+    mix: tuple[int, int, int, int, int] = option(
+        DEFAULT_MIX, "Weights of new-order, payment, order-status, delivery, stock-level (TPC-C's minimum mix by "
+        "default), or name=weight pairs with the others 0.", metavar="W,W,W,W,W|name=W,...", parse=parse_mix,
+        as_typed=",".join(map(str, DEFAULT_MIX)))
+
+    @property
+    def items(self) -> int:
+        return SPEC_ITEMS // self.scale_down
+
+    @property
+    def customers(self) -> int:
+        """Customers per district, and orders loaded per district."""
+        return SPEC_CUSTOMERS // self.scale_down
+
+    @property
+    def new_orders(self) -> int:
+        """New orders loaded per district: the last 30 % (900 of 3,000 at spec size)."""
+        return self.customers * 3 // 10
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["mix"] = dict(zip(TRANSACTIONS, self.mix, strict=True))
+        out.update(items=self.items, customers_per_district=self.customers, districts_per_warehouse=DISTRICTS,
+                   spec_sized=self.scale_down == 1)
+        return out
+
+
+#: The largest --scale-down: 10 customers per district (an order has up to 15 distinct items: 333 remain).
+MAX_SCALE_DOWN = 300
 
 
 def check_options(opts: TpccOptions) -> None:
@@ -694,9 +697,10 @@ async def run(env: Environment, opts: TpccOptions, load: LoadSettings, *, nemesi
               events: LoadEvents | None = None) -> RunResult:
     """`test-rig bench tpcc`: check the tables are prepared (UsageError before any load), run the mix as a bench
     run (bench.measure: one process, worker processes or Ray, the nemesis around it), then check the consistency
-    conditions (`events.on_check` first). Returns bench's figures (an operation is a transaction), tpmC and the
-    figures per transaction type, `checks`, and the verdict: the run's own failure first (transactions that
-    failed with an error that is not retried, without a nemesis; the nemesis's failure), else the checks'.
+    conditions (told first as a line, `events.line`). Returns bench's figures (an operation is a transaction),
+    tpmC and the figures per transaction type, `checks`, and the verdict: the run's own failure first
+    (transactions that failed with an error that is not retried, without a nemesis; the nemesis's failure), else
+    the checks'.
     Interrupted, the checks are not run (`checks` says so) and the result has `complete` false."""
     return RunResult.from_dict(await _run(env, opts, load, nemesis, events))
 
@@ -717,8 +721,7 @@ async def _run(env: Environment, opts: TpccOptions, load: LoadSettings, nemesis:
     if data.get("complete") is False:
         data["checks"] = {"summary": "not run: the run was interrupted"}
         return data
-    if events.on_check is not None:
-        events.on_check()
+    events.line("checking the consistency conditions")
     try:
         checks = await check(target, manager=manager(None, max(connect_timeout, 60.0)))
     except asyncio.CancelledError:  # stopped while checking: the run's figures are kept, the check is not claimed
