@@ -15,7 +15,7 @@ import ssl
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from test_rig.config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
 from test_rig.errors import (
@@ -238,26 +238,22 @@ class Connection:
         self.running = None
         return rows
 
-    async def kill_running(self, timeout: float = 2.0) -> None:
+    async def kill_running(self, timeout: float = 5.0) -> None:
         """Stop on the server the statement in flight (`running`: one a cancellation cut off, or one a plain
-        handler's thread still waits for), with KILL QUERY from a connection of its own, within `timeout`; for a
-        connection about to be closed. Why: closing it does not stop the statement, as the server reads the close
-        only when the statement ends or looks (an interrupted `run`'s SELECT SLEEP(60) ran on for seconds, a long
-        SELECT would to its end). Nothing when no statement is in flight; a failure is logged, as the run is
-        ending anyway."""
+        handler's thread still waits for), with KILL QUERY (through _Killer: one connection of its own per server
+        for all the connections closing at once), waiting `timeout` at most; `close` does it first. Why: closing
+        the connection does not stop the statement, as the server reads the close only when the statement ends or
+        looks (an interrupted `run`'s SELECT SLEEP(60) ran on for seconds, a long SELECT would to its end).
+        Nothing when no statement is in flight; a failure is logged, as the run is ending anyway."""
         sql, self.running = self.running, None
         if sql is None or self.thread_id is None or self.closed:
             return
         try:
             async with asyncio.timeout(timeout):
-                admin = await connect(self.target, database=False, detect=False)
-                try:
-                    await admin.execute(f"KILL QUERY {int(self.thread_id)}")
-                finally:
-                    await admin.close()
+                await asyncio.shield(_Killer.of(self.target).kill(int(self.thread_id)))
         except Exception as e:  # reported, not raised: the run ends either way (a timeout is one too)
             log.warning("could not stop the interrupted statement on connection %s (%s): %s", self.thread_id,
-                        sql[:80], e)
+                        sql[:80], str(e) or type(e).__name__)
 
     def _commits_on_success(self, sql: str) -> bool:
         """Whether this statement, had it succeeded, would have made something durable: a COMMIT,
@@ -301,19 +297,78 @@ class Connection:
         return str(value).lower()
 
     async def close(self) -> None:
+        """Close the connection (COM_QUIT, or the socket dropped after 1 s); a statement still in flight (one a
+        cancellation cut off: an interrupt, a timeout) is stopped on the server first (kill_running), whatever
+        feature opened the connection."""
         if self.closed:
             self._raw.close()
             return
-        self.closed = True
         try:
-            await asyncio.wait_for(self._raw.ensure_closed(), 1.0)
-        except BaseException:
-            self._raw.close()
+            if self.running is not None:
+                await self.kill_running()
+        finally:
+            self.closed = True
+            try:
+                await asyncio.wait_for(self._raw.ensure_closed(), 1.0)
+            except BaseException:
+                self._raw.close()
 
     def abort(self) -> None:
         """Drop the socket at once (no COM_QUIT)."""
         self.closed = True
         self._raw.close()
+
+
+class _Killer:
+    """KILL QUERY for the connections to one server (and user) that close with a statement in flight, sent one
+    after another on one connection of its own, opened when the first comes and closed when none waits: an
+    interrupted load of a thousand connections would otherwise open a thousand more at once (refused past
+    max_connections) to stop their statements. One per event loop and server."""
+
+    _running: ClassVar[dict[tuple[int, str, str], _Killer]] = {}
+
+    def __init__(self, target: Target, key: tuple[int, str, str]) -> None:
+        self.target, self.key = target, key
+        self.waiting: list[tuple[int, asyncio.Future[None]]] = []
+
+    @classmethod
+    def of(cls, target: Target) -> _Killer:
+        key = (id(asyncio.get_running_loop()), target.address, target.user)
+        killer = cls._running.get(key)
+        if killer is None:
+            killer = cls._running[key] = cls(target, key)
+            asyncio.get_running_loop().create_task(killer._serve())
+        return killer
+
+    def kill(self, thread_id: int) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even when its waiter gave up
+        self.waiting.append((thread_id, done))
+        return done
+
+    async def _serve(self) -> None:
+        admin: Connection | None = None
+        try:
+            admin = await connect(self.target, database=False, detect=False)
+            while self.waiting:
+                thread_id, done = self.waiting.pop(0)
+                try:
+                    await admin.execute(f"KILL QUERY {thread_id}")
+                except DatabaseError as e:
+                    done.set_exception(e)
+                else:
+                    done.set_result(None)
+        except BaseException as e:  # the connection could not be made, or was lost: every waiter is told
+            for _, done in self.waiting:
+                done.set_exception(e if isinstance(e, Exception) else RigError("cancelled"))
+            self.waiting.clear()
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            del self._running[self.key]
+            if admin is not None:
+                admin.running = None  # its own KILL, cut off, is not killed in turn
+                await admin.close()
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")

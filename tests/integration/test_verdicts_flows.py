@@ -16,7 +16,7 @@ import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,6 +290,47 @@ def test_run_passes_fails_is_undecided_and_is_interrupted(sandbox: SandboxState,
     assert [r["handler"].rsplit(":", 1)[1] for r in data["results"]] == ["Passes"]  # type: ignore[union-attr]
 
 
+async def _ask(sandbox: SandboxState, sql: str) -> list[tuple[object, ...]]:
+    conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+    try:
+        return await conn.query(sql)
+    finally:
+        await conn.close()
+
+
+def _sleeping(sandbox: SandboxState, alias: str) -> list[tuple[object, ...]]:
+    """The connections running `SELECT SLEEP(60) AS alias` (this query's own text holds the pattern too: it is
+    left out)."""
+    return asyncio.run(_ask(sandbox, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                                     f"'SELECT SLEEP(60) AS {alias}%' AND ID <> CONNECTION_ID()"))
+
+
+def _kills(sandbox: SandboxState) -> int:
+    return int(str(asyncio.run(_ask(sandbox, "SHOW GLOBAL STATUS LIKE 'Com_kill'"))[0][1]))
+
+
+def _stopped_on_the_server(sandbox: SandboxState, alias: str, count: int, run: Callable[[threading.Event], None]
+                           ) -> tuple[list[tuple[object, ...]], int]:
+    """`run(started)` (an interrupted run) with `started` set once `count` statements `SELECT SLEEP(60) AS alias`
+    run on the server; then, once they have ended (or 10 s), those still running and the KILLs the server
+    counted meanwhile."""
+    kills_before = _kills(sandbox)
+    started = threading.Event()
+
+    def watch() -> None:  # the event: the statements run on the server
+        deadline = time.monotonic() + 60
+        while len(_sleeping(sandbox, alias)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    run(started)
+    deadline = time.monotonic() + 10  # the event: the statements have ended
+    while _sleeping(sandbox, alias) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _sleeping(sandbox, alias), _kills(sandbox) - kills_before
+
+
 @pytest.mark.parametrize("kind", ["sleeps", "sleeps_in_a_thread"])
 def test_an_interrupted_handlers_statement_is_stopped_on_the_server(kind: str, sandbox: SandboxState,
                                                                     tmp_path: Path) -> None:
@@ -297,38 +338,29 @@ def test_an_interrupted_handlers_statement_is_stopped_on_the_server(kind: str, s
     thread): the run ends as interrupted, and the program stopped the statement on the server (one KILL, and the
     statement gone). Closing the connection alone left it running (MariaDB's SLEEP looks for a closed client every
     5 s; a long SELECT would run to its end)."""
-    async def ask(sql: str) -> list[tuple[object, ...]]:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-        try:
-            return await conn.query(sql)
-        finally:
-            await conn.close()
+    def run(started: threading.Event) -> None:
+        data = interrupted(Reports.under(tmp_path, "sleeps"), "run", handler(tmp_path, kind), env=env_for(sandbox),
+                           started=started, error="interrupted by SIGINT after 0 of 1 handler(s)")
+        assert data["error"] == "interrupted by SIGINT after 0 of 1 handler(s)"
 
-    def sleeping() -> list[tuple[object, ...]]:  # (this query's own text holds the pattern too: it is left out)
-        return asyncio.run(ask("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
-                               "'SELECT SLEEP(60) AS rig_sleeps%' AND ID <> CONNECTION_ID()"))
+    assert _stopped_on_the_server(sandbox, "rig_sleeps", 1, run) == ([], 1)
 
-    def kills() -> int:
-        return int(str(asyncio.run(ask("SHOW GLOBAL STATUS LIKE 'Com_kill'"))[0][1]))
 
-    kills_before = kills()
+def test_an_interrupted_user_workloads_statements_are_stopped_on_the_server(sandbox: SandboxState,
+                                                                           tmp_path: Path) -> None:
+    """The same for `bench user`, whose tasks' statements take the fast path (FastConnection): three users each in
+    SELECT SLEEP(60) when Ctrl-C comes; the run is interrupted, each statement was killed (three KILLs) and none
+    runs on."""
+    workload = tmp_path / "sleepy.py"
+    workload.write_text("from test_rig.load.user import User, task\n\n\nclass Sleepy(User):\n    @task\n"
+                        "    async def nap(self, conn):\n        await conn.execute('SELECT SLEEP(60) AS rig_naps')\n")
 
-    started = threading.Event()
+    def run(started: threading.Event) -> None:
+        data = interrupted(Reports.under(tmp_path, "naps"), "bench", "user", str(workload), "--connections", "3",
+                           "--duration", "120", env=env_for(sandbox), started=started)
+        assert data["complete"] is False
 
-    def watch() -> None:  # the event: the statement runs on the server
-        deadline = time.monotonic() + 60
-        while not sleeping() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        started.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    data = interrupted(Reports.under(tmp_path, "sleeps"), "run", handler(tmp_path, kind), env=env_for(sandbox),
-                       started=started, error="interrupted by SIGINT after 0 of 1 handler(s)")
-    assert data["error"] == "interrupted by SIGINT after 0 of 1 handler(s)"
-    deadline = time.monotonic() + 10  # the event: the statement has ended
-    while sleeping() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert (sleeping(), kills() - kills_before) == ([], 1)
+    assert _stopped_on_the_server(sandbox, "rig_naps", 3, run) == ([], 3)
 
 
 # --------------------------------------------------------------------------- bench

@@ -175,8 +175,7 @@ async def run_basic(target: Target, manager: ResilientConnectionManager | None, 
         result = await machine.run(ctx)
     finally:
         if ctx.connection is not None:
-            await ctx.connection.kill_running()  # a statement an interrupt cut off: stopped on the server
-            await ctx.connection.close()
+            await ctx.connection.close()  # a statement an interrupt cut off is stopped on the server first
     return BasicOutcome(result, ctx, None if result.ok else hint_for(ctx.last_error, target))
 
 

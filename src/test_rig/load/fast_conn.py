@@ -134,6 +134,7 @@ class QueryProtocol(asyncio.Protocol):
         self.first = True
         self.sql, self.is_write, self.as_result = sql, is_write, as_result
         self.in_flight = True
+        self.conn.running = sql  # one a cancellation cuts off is stopped on the server when it closes
         transport.write(packet)
         return self.done
 
@@ -141,10 +142,11 @@ class QueryProtocol(asyncio.Protocol):
         """The statement's answer (or failure) to the task awaiting it; the connection's transaction state from the
         server's status flags; a lost connection aborted, as db.Connection marks it closed."""
         self.in_flight = False
+        conn = self.conn
+        conn.running = None
         done = self.done
         if done is None or done.done():
             return
-        conn = self.conn
         if isinstance(outcome, DatabaseError):
             outcome.context = conn.target.context("query", self.sql)
             if is_lost_connection(outcome):
