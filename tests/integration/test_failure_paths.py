@@ -5,7 +5,9 @@ status and, once the run has started, a report."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from test_rig.coordinator import Coordinator, Step
-from test_rig.db import Target
+from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import run_cli
 
@@ -174,3 +176,52 @@ def test_a_host_error_names_the_value_once(tmp_path: Path) -> None:
     r = run_cli("basic", "-H", "127.0.0.1", "--no-password-prompt", cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr.count("'127.0.0.1'") == 1
+
+
+def test_a_statement_that_cannot_be_killed_is_reported_and_the_close_still_ends(
+        sandbox: SandboxState, caplog: pytest.LogCaptureFixture) -> None:
+    """close() of a connection whose statement a cancellation cut off, when no connection for the KILL can be made
+    (its address now refuses: the connection runs through a forwarder that stopped listening): a warning names the
+    connection, the statement and why, and the close ends instead of waiting. (The statement is then killed here.)"""
+    async def main() -> tuple[int, int, int]:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            finally:
+                writer.close()
+
+        pipes: list[asyncio.Task[None]] = []
+
+        async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_reader, up_writer = await asyncio.open_connection(sandbox.host, sandbox.port)
+            pipes.extend([asyncio.create_task(pipe(reader, up_writer)), asyncio.create_task(pipe(up_reader, writer))])
+
+        forwarder = await asyncio.start_server(forward, "127.0.0.1", 0)
+        port = forwarder.sockets[0].getsockname()[1]
+        direct = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+        conn = await connect(Target("t", "127.0.0.1", port, "root", "", None, 10))
+        statement = asyncio.create_task(conn.execute("SELECT SLEEP(30) AS rig_unkillable"))
+        find = f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {conn.thread_id} AND INFO IS NOT NULL"
+        while not await direct.scalar(find):  # the event: the statement runs on the server
+            await asyncio.sleep(0.02)
+        forwarder.close()  # new connections are refused from now on; the forwarded one stays
+        await forwarder.wait_closed()
+        statement.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await statement
+        await conn.close()
+        still = int(await direct.scalar(find))
+        await direct.execute(f"KILL QUERY {conn.thread_id}")
+        await direct.close()
+        for task in pipes:
+            task.cancel()
+        return int(str(conn.thread_id)), port, still
+
+    with caplog.at_level(logging.WARNING, logger="test_rig.db"):
+        thread_id, port, still_running = asyncio.run(main())
+    assert still_running == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "test_rig.db"] == [
+        f"could not stop the interrupted statement on connection {thread_id} (SELECT SLEEP(30) AS rig_unkillable): "
+        f"(2003) Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connect call failed ('127.0.0.1', {port}))"]
