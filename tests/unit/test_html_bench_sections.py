@@ -17,7 +17,7 @@ def test_a_prepare_result_has_no_plots_but_its_fields() -> None:
 def test_an_oltp_run_shows_its_statements_and_a_tpcc_run_its_checks() -> None:
     oltp = settle({"command": "bench oltp-read-write", "ok": True, "complete": True, "timeline": [],
                    "transactions": 10, "statements": {"point_select": {"count": 100, "errors": 0}}})
-    assert '<table id="statements">' in render(oltp) and "point_select" in render(oltp)
+    assert "<table id='statements'>" in render(oltp) and "point_select" in render(oltp)
     tpcc = settle({"command": "bench tpcc", "ok": False, "complete": True, "timeline": [], "tpmC": 12.5,
                    "error": "3.3.2.2 does not hold",
                    "checks": {"summary": "11 of 12 conditions hold", "failed": ["3.3.2.2"]}})

@@ -285,14 +285,17 @@ def test_html_section_draws_the_statements_and_tasks_tables() -> None:
              "ignored_errors": {"1213": 1}}
     data = oltp.summarize("oltp-write-only", OltpOptions(), named, 10, 0, 2.0)
     page = html.section(data)
-    assert '<table id="statements">' in page and "<td>commit</td><td>10</td><td>5.0</td><td>1</td><td>1213: 1</td>" \
+    assert "<table id='statements'>" in page and "<td>commit</td><td>10</td><td>5.0</td><td>1</td><td>1213: 1</td>" \
         in page
     assert "begin 1, commit 1" in page and "read 0, write 0, other 10" in page
     tasks = {"buy": {"count": 3, "per_second": 1.5, "errors": 1, "errors_by_code": {"AssertionError": 1},
                      "p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 2.0, "max_ms": 2.0, "failures": ["AssertionError: <x>"]}}
     page = html.section({"tasks": tasks})
-    assert '<table id="tasks">' in page and "<li>task buy: AssertionError: &lt;x&gt;</li>" in page
+    assert "<table id='tasks'>" in page and "<li>task buy: AssertionError: &lt;x&gt;</li>" in page
     assert html.section({"qps": 1.0}) == ""
+    # an interrupted run's result: no task ran, figures the result does not have (null) show as dashes
+    assert html.section({"tasks": {}}) == "<h2>Tasks</h2>\n<p id='tasks'>No task ran.</p>"
+    assert "failed transactions –, ignored errors –." in html.section({"statements": {}})
 
 
 def test_load_settings_that_cannot_run_together_are_refused_before_anything_runs() -> None:

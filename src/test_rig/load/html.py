@@ -4,24 +4,21 @@ html.py draws the page frame and bench's throughput, latency and fault plots. Em
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
+from test_rig.report.html import esc, table
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+_HEADINGS = ["count", "per s", "errors", "errors by code", "p50 ms", "p95 ms", "p99 ms", "max ms"]
 
 
 def _table(title: str, first: str, rows: dict[str, Any], ident: str) -> str:
-    head = "".join(f"<th>{h}</th>" for h in (first, "count", "per s", "errors", "errors by code", "p50 ms",
-                                               "p95 ms", "p99 ms", "max ms"))
     body = "".join(
-        f"<tr><td>{_esc(name)}</td><td>{_esc(r.get('count'))}</td><td>{_esc(r.get('per_second'))}</td>"
-        f"<td>{_esc(r.get('errors'))}</td>"
-        f"<td>{_esc(', '.join(f'{c}: {n}' for c, n in (r.get('errors_by_code') or {}).items()) or '-')}</td>"
-        + "".join(f"<td>{_esc(r.get(k))}</td>" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")) + "</tr>"
+        f"<tr><td>{esc(name)}</td><td>{esc(r.get('count'))}</td><td>{esc(r.get('per_second'))}</td>"
+        f"<td>{esc(r.get('errors'))}</td>"
+        f"<td>{esc(', '.join(f'{c}: {n}' for c, n in (r.get('errors_by_code') or {}).items()) or 'none')}</td>"
+        + "".join(f"<td>{esc(r.get(k))}</td>" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")) + "</tr>"
         for name, r in rows.items())
-    return f'<h2>{_esc(title)}</h2>\n<table id="{ident}"><tr>{head}</tr>{body}</table>'
+    return f"<h2>{esc(title)}</h2>\n" + table(ident, [first, *_HEADINGS], body, f"No {first} ran.")
 
 
 def section(data: dict[str, Any]) -> str:
@@ -30,20 +27,20 @@ def section(data: dict[str, Any]) -> str:
     statements = data.get("statements")
     if isinstance(statements, dict):
         q = data.get("queries") or {}
-        parts.append(f"<p>{_esc(data.get('transactions'))} transactions ({_esc(data.get('tps'))} per s), "
-                     f"{_esc(q.get('total'))} queries ({_esc(q.get('per_second'))} per s): read {_esc(q.get('read'))}, "
-                     f"write {_esc(q.get('write'))}, other {_esc(q.get('other'))}; failed transactions "
-                     f"{_esc(data.get('failed_transactions'))}, ignored errors {_esc(data.get('ignored_errors'))}."
+        parts.append(f"<p>{esc(data.get('transactions'))} transactions ({esc(data.get('tps'))} per s), "
+                     f"{esc(q.get('total'))} queries ({esc(q.get('per_second'))} per s): read {esc(q.get('read'))}, "
+                     f"write {esc(q.get('write'))}, other {esc(q.get('other'))}; failed transactions "
+                     f"{esc(data.get('failed_transactions'))}, ignored errors {esc(data.get('ignored_errors'))}."
                      "</p>")
         parts.append(_table("Statements by type", "statement", statements, "statements"))
         per = data.get("per_transaction") or {}
         if per:
             parts.append("<p>Per transaction, as sysbench sends for these options: "
-                         + _esc(", ".join(f"{k} {n}" for k, n in per.items())) + ".</p>")
+                         + esc(", ".join(f"{k} {n}" for k, n in per.items())) + ".</p>")
     tasks = data.get("tasks")
     if isinstance(tasks, dict):
         parts.append(_table("Tasks", "task", tasks, "tasks"))
         failures = [f"task {name}: {f}" for name, t in tasks.items() for f in t.get("failures") or []]
         if failures:
-            parts.append("<ul>" + "".join(f"<li>{_esc(f)}</li>" for f in failures) + "</ul>")
+            parts.append("<ul>" + "".join(f"<li>{esc(f)}</li>" for f in failures) + "</ul>")
     return "\n".join(parts)
