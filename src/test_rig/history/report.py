@@ -3,6 +3,7 @@ case; both read the result dict (`check` and `elle` write it), so a report read 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -14,26 +15,51 @@ if TYPE_CHECKING:
     from test_rig.history.runner import ElleSettings
 
 
-def console_lines(data: dict[str, Any], limit: int = 3) -> list[str | Text]:
-    """The verdict, each anomaly type with up to `limit` explanations, the models ruled out, and why the verdict
-    is undecided."""
-    from test_rig.history.consistency import UNKNOWN_TYPES
+@dataclass(frozen=True)
+class Summary:
+    """A checked history's verdict in the words every output uses (console_lines, and the HTML report's section,
+    history/html.py): the verdict and model, the transactions by outcome, each anomaly kind found with its count
+    and what it means for the verdict, the models the anomalies rule out, and why the verdict is undecided."""
 
-    report = Report.from_dict(data)
-    verdict = (("valid", "green") if report.valid is True else ("invalid", "red") if report.valid is False
-               else ("unknown", "yellow"))
-    stats = ", ".join(f"{n} {kind}" for kind, n in report.stats.items())
-    lines: list[str | Text] = [Text.assemble(verdict, f" under {report.model}; transactions: {stats or 'none'}")]
-    for kind in sorted(report.anomalies):
-        found = report.anomalies[kind]
-        allowed = ("" if kind in report.violations else " (so the verdict is undecided)"
-                   if kind in UNKNOWN_TYPES or kind in UNTRUSTWORTHY else " (allowed by the model)")
-        lines.append(Text.assemble((kind, "red"), f": {len(found)} found{allowed}"))
-        lines += [f"  {a['explanation']}" for a in found[:limit]]
-    if report.not_:
-        lines.append(f"not {', '.join(report.not_)}" + (f" (nor {', '.join(report.also_not)})"
-                                                        if report.also_not else ""))
-    return lines + [Text.assemble(("undecided", "yellow"), f": {reason}") for reason in report.unknown]
+    verdict: str  # valid, invalid or unknown
+    model: str
+    transactions: str  # "5 ok, 2 info", or "none"
+    kinds: dict[str, str]  # kind -> "N found" and, for one that is no violation, why not
+    ruled_out: str | None  # "not serializable (nor strict-serializable)", when the anomalies rule a model out
+    undecided: list[str]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Summary:
+        from test_rig.history.consistency import UNKNOWN_TYPES
+
+        report = Report.from_dict(data)
+        kinds = {}
+        for kind in sorted(report.anomalies):
+            allowed = ("" if kind in report.violations else " (so the verdict is undecided)"
+                       if kind in UNKNOWN_TYPES or kind in UNTRUSTWORTHY else " (allowed by the model)")
+            kinds[kind] = f"{len(report.anomalies[kind])} found{allowed}"
+        ruled_out = (f"not {', '.join(report.not_)}" + (f" (nor {', '.join(report.also_not)})" if report.also_not
+                                                        else "")) if report.not_ else None
+        return cls("valid" if report.valid is True else "invalid" if report.valid is False else "unknown",
+                   report.model, ", ".join(f"{n} {kind}" for kind, n in report.stats.items()) or "none", kinds,
+                   ruled_out, list(report.unknown))
+
+
+_COLOUR = {"valid": "green", "invalid": "red", "unknown": "yellow"}
+
+
+def console_lines(data: dict[str, Any], limit: int = 3) -> list[str | Text]:
+    """The verdict (Summary), each anomaly type with up to `limit` explanations, the models ruled out, and why the
+    verdict is undecided."""
+    said = Summary.of(data)
+    lines: list[str | Text] = [Text.assemble((said.verdict, _COLOUR[said.verdict]),
+                                             f" under {said.model}; transactions: {said.transactions}")]
+    for kind, count in said.kinds.items():
+        lines.append(Text.assemble((kind, "red"), f": {count}"))
+        lines += [f"  {a['explanation']}" for a in data["anomalies"][kind][:limit]]
+    if said.ruled_out:
+        lines.append(said.ruled_out)
+    return lines + [Text.assemble(("undecided", "yellow"), f": {reason}") for reason in said.undecided]
 
 
 def junit_suite(data: dict[str, Any], name: str, seconds: float = 0.0) -> Suite:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from test_rig.errors import UsageError
-from test_rig.results import CELL, Outcome, Validity, judge
+from test_rig.results import CELL, Outcome, judge
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
 _CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
@@ -269,7 +269,9 @@ def _faults_table(nemesis: dict[str, Any]) -> str:
             f"<th>from s</th><th>to s</th><th>done</th><th>healed</th><th>error</th></tr>{rows}</table>")
 
 
-def _free_run(data: dict[str, Any]) -> str:
+def free_run(data: dict[str, Any]) -> str:
+    """A free-running load's plots (throughput, latency, errors, fault windows), also for the feature sections
+    (history/html.py draws elle's)."""
     timeline = data.get("timeline") or []
     # Entry t covers [t-1, t) seconds since the load began: plot it at the middle, so fault windows (drawn in the
     # same seconds) cover exactly the seconds they touched.
@@ -334,50 +336,6 @@ def _jobs(data: dict[str, Any]) -> str:
         "yaxis": {"title": {"text": "progress"}, "range": [0, 1.05]}, "shapes": shapes, "margin": {"t": 20}})
         + table("jobs", ["job", "target", "status", "message"], rows, "No job was observed.")
         + (f"<h3>Gaps (the server did not answer)</h3><ul id='gaps'>{gaps}</ul>" if gaps else ""))
-
-
-# --------------------------------------------------------------------------- history anomalies
-
-
-def _cycle_svg(cycle: list[str], edges: list[str]) -> str:
-    import math
-
-    n = len(cycle)
-    r, cx, cy = 70, 110, 100
-    pos = [(cx + r * math.cos(2 * math.pi * i / n - math.pi / 2), cy + r * math.sin(2 * math.pi * i / n - math.pi / 2))
-           for i in range(n)]
-    out = ['<svg class="cycle" width="220" height="200"><defs><marker id="a" markerWidth="8" markerHeight="8" '
-           'refX="14" refY="3" orient="auto"><path d="M0,0 L0,6 L8,3 z" fill="#555"/></marker></defs>']
-    for i in range(n):
-        (x0, y0), (x1, y1) = pos[i], pos[(i + 1) % n]
-        out.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#555" '
-                   f'marker-end="url(#a)"/><text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2:.1f}" font-size="11" '
-                   f'fill="#c62828">{esc(edges[i] if i < len(edges) else "")}</text>')
-    for (x, y), name in zip(pos, cycle, strict=True):
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="16" fill="#e3f2fd" stroke="#1565c0"/>'
-                   f'<text x="{x:.1f}" y="{y + 4:.1f}" font-size="10" text-anchor="middle">{esc(name)}</text>')
-    return "".join(out) + "</svg>"
-
-
-def _elle(data: dict[str, Any]) -> str:
-    parts = [f"<h2>History: {Validity.of(data.get('valid'))} under "
-             f"{esc(data.get('consistency_model'))}</h2>",
-             # as the console says it (history.report.console_lines): the counts by kind, and the models the
-             # anomalies rule out only when they rule out one
-             "<p>transactions: " + esc(", ".join(f"{n} {kind}" for kind, n in (data.get("stats") or {}).items())
-                                        or "none")
-             + (f"; not {esc(', '.join(data['not']))}" if data.get("not") else "")
-             + (f" (nor {esc(', '.join(data['also_not']))})" if data.get("not") and data.get("also_not") else "")
-             + "</p>"]
-    for kind, found in sorted((data.get("anomalies") or {}).items()):
-        parts.append(f"<h3 class='anomaly'>{esc(kind)}: {len(found)} found</h3>")
-        for a in found[:3]:
-            graph = _cycle_svg(a["cycle"], a.get("edges") or []) if a.get("cycle") else ""
-            parts.append(f"<div class='case'>{graph}<pre>{esc(a['explanation'])}</pre></div>")
-    timeline = data.get("timeline") or []
-    if timeline:
-        parts.append(_free_run(data))
-    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- connection events
@@ -447,7 +405,7 @@ def _payload(data: dict[str, Any]) -> str:
 
 def _drawn_by(module: str) -> Callable[[dict[str, Any]], str]:
     """The `section` of a feature's own HTML module, found by name: reports sit below the features and know them
-    only as plug-ins (hunt/html.py, load/html.py)."""
+    only as plug-ins (hunt/html.py, load/html.py, history/html.py)."""
     import importlib
 
     drawn: Callable[[dict[str, Any]], str] = importlib.import_module(module).section
@@ -457,7 +415,7 @@ def _drawn_by(module: str) -> Callable[[dict[str, Any]], str]:
 def _bench(data: dict[str, Any]) -> str:
     """A bench result: the load's plots when it ran one (prepare, cleanup and tpcc-check results have none), the
     workload's own tables (OLTP statements, user tasks: drawn in load/html.py) and TPC-C's checks and figures."""
-    parts = [_free_run(data)] if data.get("timeline") is not None else []
+    parts = [free_run(data)] if data.get("timeline") is not None else []
     parts.append(_drawn_by("test_rig.load.html")(data))
     extra: dict[str, Any] = {k: data[k] for k in ("checks", "tpmC", "new_orders", "transaction_types", "options")
                              if k in data}
@@ -471,8 +429,8 @@ _SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "isolation": _isolation,
     "bench": _bench,
     "job-monitor": _jobs,
-    "elle": _elle,
-    "check": _elle,
+    "elle": lambda d: _drawn_by("test_rig.history.html")(d),
+    "check": lambda d: _drawn_by("test_rig.history.html")(d),
     "multi-connection": _events,
     "basic": _basic,
     "simple-multi-connection": lambda d: _basic_runs(d.get("connections") or [], "Connections", "name"),
