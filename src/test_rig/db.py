@@ -310,8 +310,8 @@ class Connection:
             self.closed = True
             try:
                 await asyncio.wait_for(self._raw.ensure_closed(), 1.0)
-            except BaseException:
-                self._raw.close()
+            except BaseException:  # on purpose, a cancellation too: a close is clean-up, and the closes after it
+                self._raw.close()  # (a pool's, a finally's) must still run when a second Ctrl-C comes during it
 
     def abort(self) -> None:
         """Drop the socket at once (no COM_QUIT)."""
