@@ -462,7 +462,7 @@ def _describe_validation(e: ValidationError, layers: list[Layer]) -> str:
 
 def _problem(loc: list[str], err: Mapping[str, Any], layers: list[Layer], expected: str) -> str:
     dotted = ".".join(loc)
-    key = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc).lstrip(".")  # connections[0].name
+    key = "".join(f"[{p}]" if p.isdecimal() else f".{p}" for p in loc).lstrip(".")  # connections[0].name
     shown = ""
     if "password" not in dotted and err.get("type") != "extra_forbidden" and "input" in err \
             and "@" not in str(err["input"]):

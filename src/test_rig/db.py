@@ -25,6 +25,7 @@ from test_rig.errors import (
     RigError,
     TimeoutError_,
     TlsError,
+    error_code,
     is_lost_connection,
     translate,
 )
@@ -32,6 +33,8 @@ from test_rig.errors import (
 Row = tuple[Any, ...]
 
 log = logging.getLogger("test_rig.db")
+#: Seconds a close waits at most for the KILL QUERY of its statement in flight (_Killer.KILL_SECONDS for one KILL).
+_KILL_BUDGET = 3.0
 # Server warnings are not errors; the library user opts in to seeing them with debug logging.
 logging.getLogger("asyncmy").setLevel(logging.ERROR)
 
@@ -238,19 +241,23 @@ class Connection:
         self.running = None
         return rows
 
-    async def kill_running(self, timeout: float = 5.0) -> None:
+    async def kill_running(self, timeout: float = _KILL_BUDGET) -> None:
         """Stop on the server the statement in flight (`running`: one a cancellation cut off, or one a plain
-        handler's thread still waits for), with KILL QUERY (through _Killer: one connection of its own per server
-        for all the connections closing at once), waiting `timeout` at most; `close` does it first. Why: closing
-        the connection does not stop the statement, as the server reads the close only when the statement ends or
+        handler's thread still waits for), with KILL QUERY (_Killer: a few connections of its own per server for
+        all the connections closing at once), waiting `timeout` at most; `close` does it first. Why: closing the
+        connection does not stop the statement, as the server reads the close only when the statement ends or
         looks (an interrupted `run`'s SELECT SLEEP(60) ran on for seconds, a long SELECT would to its end).
         Nothing when no statement is in flight; a failure is logged, as the run is ending anyway."""
         sql, self.running = self.running, None
-        if sql is None or self.thread_id is None or self.closed:
+        if sql is not None and not self.closed:
+            await self._kill(sql, timeout)
+
+    async def _kill(self, sql: str, timeout: float) -> None:
+        if self.thread_id is None:
             return
         try:
             async with asyncio.timeout(timeout):
-                await asyncio.shield(_Killer.of(self.target).kill(int(self.thread_id)))
+                await _Killer.of(self.target).kill(int(self.thread_id))
         except Exception as e:  # reported, not raised: the run ends either way (a timeout is one too)
             log.warning("could not stop the interrupted statement on connection %s (%s): %s", self.thread_id,
                         sql[:80], str(e) or type(e).__name__)
@@ -298,16 +305,17 @@ class Connection:
 
     async def close(self) -> None:
         """Close the connection (COM_QUIT, or the socket dropped after 1 s); a statement still in flight (one a
-        cancellation cut off: an interrupt, a timeout) is stopped on the server first (kill_running), whatever
-        feature opened the connection."""
+        cancellation cut off: an interrupt, a timeout) is stopped on the server first (kill_running, 3 s at most),
+        whatever feature opened the connection. Closed (`closed`) from the start."""
         if self.closed:
             self._raw.close()
             return
+        self.closed = True
+        sql, self.running = self.running, None
         try:
-            if self.running is not None:
-                await self.kill_running()
+            if sql is not None:
+                await self._kill(sql, _KILL_BUDGET)
         finally:
-            self.closed = True
             try:
                 await asyncio.wait_for(self._raw.ensure_closed(), 1.0)
             except BaseException:  # on purpose, a cancellation too: a close is clean-up, and the closes after it
@@ -320,55 +328,63 @@ class Connection:
 
 
 class _Killer:
-    """KILL QUERY for the connections to one server (and user) that close with a statement in flight, sent one
-    after another on one connection of its own, opened when the first comes and closed when none waits: an
-    interrupted load of a thousand connections would otherwise open a thousand more at once (refused past
-    max_connections) to stop their statements. One per event loop and server."""
+    """KILL QUERY for the connections to one server (and user) of one event loop that close with a statement in
+    flight: over at most LANES connections of its own, each reused from one KILL to the next and closed when no
+    KILL waits. Why: an interrupted load of a thousand connections would otherwise open a thousand more at once
+    (refused past max_connections), and one lane alone sends too few KILLs in the time a close waits over a slow
+    link. No task of its own: the closing connections' tasks send the KILLs, so nothing outlives them, and a KILL
+    that gets no answer within KILL_SECONDS costs its lane's connection (dropped), never the KILLs after it."""
 
-    _running: ClassVar[dict[tuple[int, str, str], _Killer]] = {}
+    LANES = 8
+    #: MariaDB may take 2 s to answer a KILL QUERY of a thread in SLEEP() (its wake-up retries; seen once in 20
+    #: KILLs in a row here), instantly for any other statement
+    KILL_SECONDS = 3.0
+    _of: ClassVar[dict[tuple[asyncio.AbstractEventLoop, str, str], _Killer]] = {}
 
-    def __init__(self, target: Target, key: tuple[int, str, str]) -> None:
-        self.target, self.key = target, key
-        self.waiting: list[tuple[int, asyncio.Future[None]]] = []
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.lanes = asyncio.Semaphore(self.LANES)
+        self.idle: list[Connection] = []
+        self.users = 0
 
     @classmethod
     def of(cls, target: Target) -> _Killer:
-        key = (id(asyncio.get_running_loop()), target.address, target.user)
-        killer = cls._running.get(key)
+        key = (asyncio.get_running_loop(), target.address, target.user)
+        killer = cls._of.get(key)
         if killer is None:
-            killer = cls._running[key] = cls(target, key)
-            asyncio.get_running_loop().create_task(killer._serve())
+            killer = cls._of[key] = cls(target)
         return killer
 
-    def kill(self, thread_id: int) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even when its waiter gave up
-        self.waiting.append((thread_id, done))
-        return done
-
-    async def _serve(self) -> None:
-        admin: Connection | None = None
+    async def kill(self, thread_id: int) -> None:
+        """KILL QUERY `thread_id`; an unknown thread (1094: its connection has gone, and its statement with it) is
+        no failure. Raises the DatabaseError or TimeoutError otherwise."""
+        self.users += 1
         try:
-            admin = await connect(self.target, database=False, detect=False)
-            while self.waiting:
-                thread_id, done = self.waiting.pop(0)
+            async with self.lanes:
+                admin = self.idle.pop() if self.idle else await connect(self.target, database=False, detect=False)
                 try:
-                    await admin.execute(f"KILL QUERY {thread_id}")
+                    async with asyncio.timeout(self.KILL_SECONDS):
+                        await admin.execute(f"KILL QUERY {thread_id}")
                 except DatabaseError as e:
-                    done.set_exception(e)
+                    if not admin.closed:
+                        self.idle.append(admin)
+                    if error_code(e) != 1094:
+                        raise
+                except BaseException:  # no answer (or cancelled): its answer would be taken for the next KILL's
+                    admin.running = None
+                    admin.abort()
+                    raise
                 else:
-                    done.set_result(None)
-        except BaseException as e:  # the connection could not be made, or was lost: every waiter is told
-            for _, done in self.waiting:
-                done.set_exception(e if isinstance(e, Exception) else RigError("cancelled"))
-            self.waiting.clear()
-            if not isinstance(e, Exception):
-                raise
+                    self.idle.append(admin)
         finally:
-            del self._running[self.key]
-            if admin is not None:
-                admin.running = None  # its own KILL, cut off, is not killed in turn
-                await admin.close()
+            self.users -= 1
+            if self.users == 0:
+                for key, killer in list(self._of.items()):
+                    if killer is self:
+                        del self._of[key]
+                idle, self.idle = self.idle, []
+                for admin in idle:
+                    admin.abort()  # (the server ends its session on the dropped socket: nothing of it runs)
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")

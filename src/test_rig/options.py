@@ -27,6 +27,8 @@ def option(default: Any, help: str | None = None, *, choices: Sequence[str] | No
     the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
     typed. A tuple field is a repeatable option; one with `parse` is typed as text, read into the field's value by
     `parse` (which raises UsageError for text it cannot read), with `as_typed`, the default as it is typed."""
+    if (parse is None) != (as_typed is None):  # the default must reach `parse` as text, as the user would type it
+        raise TypeError("option(): `parse` and `as_typed` go together")
     spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,
                 "metavar": metavar, "envvar": envvar, "parse": parse, "as_typed": as_typed}
     return field(default=default, metadata={key: value for key, value in spelling.items() if value is not None})

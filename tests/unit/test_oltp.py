@@ -201,6 +201,8 @@ def test_ignore_errors_option() -> None:
     assert oltp.parse_ignore_errors("1062, 1213") == frozenset({1062, 1213})
     with pytest.raises(UsageError, match=r"--mysql-ignore-errors 12x3: '12x3' is not an error code"):
         oltp.parse_ignore_errors("12x3")
+    with pytest.raises(UsageError, match=r"--mysql-ignore-errors ²: '²' is not an error code"):
+        oltp.parse_ignore_errors("²")
 
 
 def test_bad_options_are_one_sentence() -> None:

@@ -75,3 +75,8 @@ def test_help_shows_the_typed_default_and_a_commands_own_wording() -> None:
     assert "--pair A:B Two numbers. [default: 1:2]" in text
     assert "--count INTEGER RANGE Workers. [default: 3; 1<=x<=10]" in text
     assert "How many." not in text
+
+
+def test_a_parsed_option_needs_its_typed_default() -> None:
+    with pytest.raises(TypeError, match=r"^option\(\): `parse` and `as_typed` go together$"):
+        option((1, 2), "Two numbers.", parse=_pair)

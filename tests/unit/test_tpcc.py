@@ -118,6 +118,11 @@ def test_mix_forms_and_bad_mixes() -> None:
         tpcc.parse_mix("new-order=5,refund=3")
     with pytest.raises(UsageError, match="every weight is 0"):
         tpcc.parse_mix("0,0,0,0,0")
+    # a superscript digit is a digit to str.isdigit, not to int(): refused in a sentence, not a ValueError
+    with pytest.raises(UsageError, match=r"^--mix ²,1,1,1,1 is not a transaction mix;"):
+        tpcc.parse_mix("²,1,1,1,1")
+    with pytest.raises(UsageError, match=r"^--mix new-order=²: '²' is not a whole number;"):
+        tpcc.parse_mix("new-order=²")
     with pytest.raises(UsageError, match="TPC-C needs at least one warehouse"):
         tpcc.check_options(TpccOptions(warehouses=0))
     with pytest.raises(UsageError, match="--scale-down 301 is out of range"):

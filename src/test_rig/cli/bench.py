@@ -74,8 +74,10 @@ def _builtin(name: str, table_size: bool, summary: str) -> click.Command:
     run.__doc__ = summary
     if table_size:
         run = opt("--table-size", click.IntRange(1, 100_000_000), 10_000)(run)
-    return command(name)(load_options(processes="Worker processes the connections are split over (one process tops "
-                                                "out at one core); with --ray, Ray actors.")(run))
+    return command(name)(load_options(
+        processes="Worker processes the connections are split over (one process tops out at one core); with "
+                  "--ray, Ray actors.",
+        ray="Run the workers as Ray actors spread over the Ray cluster at ADDRESS (needs test-rig[ray]).")(run))
 
 
 @command("user")

@@ -1044,7 +1044,7 @@ def check_bank(txns: Iterable[Txn], *, total: int, model: str | Sequence[str] | 
 
 def _balances(balances: dict[Any, Any]) -> str:
     def order(x: tuple[Any, Any]) -> tuple[int, str]:
-        return (int(x[0]), "") if str(x[0]).lstrip("-").isdigit() else (0, str(x[0]))
+        return (int(x[0]), "") if str(x[0]).lstrip("-").isdecimal() else (0, str(x[0]))
 
     return "{" + ", ".join(f"{a}: {b}" for a, b in sorted(balances.items(), key=order)) + "}"
 

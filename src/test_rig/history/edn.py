@@ -77,7 +77,7 @@ def _atom(text: str, pos: int) -> Any:
     if _RATIO.fullmatch(text):
         numerator, denominator = text.split("/")
         return Fraction(int(numerator), int(denominator))
-    if text[0].isdigit() or (text[0] in "+-" and len(text) > 1 and text[1].isdigit()):
+    if text[0].isdecimal() or (text[0] in "+-" and len(text) > 1 and text[1].isdecimal()):
         raise EdnError(f"{text!r} is not a number", pos)
     return text  # a symbol
 

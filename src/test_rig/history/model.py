@@ -262,7 +262,7 @@ def op_from_map(d: Any, line: int, source: str, position: int, what: str = "line
             raise TypeError(f"its process is {_plain(process)}; a process is a number or a name")
         if not isinstance(process, int):
             process = _keyword(process)
-            if process.lstrip("-").isdigit():
+            if process.lstrip("-").isdecimal():
                 process = int(process)
         type_ = _keyword(d["type"])
         index = d.get("index", position)

@@ -84,7 +84,7 @@ def parse_ignore_errors(text: str) -> frozenset[int] | None:
     codes: set[int] = set()
     for part in text.split(","):
         part = part.strip()
-        if not part.isdigit():
+        if not part.isdecimal():
             raise UsageError(f"--mysql-ignore-errors {text}: '{part}' is not an error code; give codes separated "
                              f"by commas (sysbench's default is {DEFAULT_IGNORE_ERRORS}), all, or none.")
         codes.add(int(part))
@@ -728,7 +728,7 @@ async def existing_tables(conn: Connection) -> set[str]:
     """The sbtest<N> tables in the connection's database (SHOW TABLES: no SELECT, so the server's Com_select
     counts only the workload's statements)."""
     rows = await conn.query("SHOW TABLES LIKE 'sbtest%'")
-    return {str(r[0]) for r in rows if str(r[0])[6:].isdigit()}
+    return {str(r[0]) for r in rows if str(r[0])[6:].isdecimal()}
 
 
 def prepare_hint(opts: OltpOptions) -> str:

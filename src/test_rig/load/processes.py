@@ -242,7 +242,7 @@ def _check_ray_address(address: str) -> None:
     if address == "auto":
         return
     host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not port.isdecimal():
         raise UsageError(f"--ray {address} is not HOST:PORT or auto; give the head node's address as printed by "
                          "`ray start --head`.")
     try:

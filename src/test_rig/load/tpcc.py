@@ -72,11 +72,11 @@ def parse_mix(text: str) -> tuple[int, int, int, int, int]:
             name = name.strip().lower().replace("_", "-")
             if name not in names:
                 raise UsageError(f"--mix {text}: unknown transaction '{name}'; {hint}.")
-            if not value.strip().isdigit():
+            if not value.strip().isdecimal():
                 raise UsageError(f"--mix {text}: '{value.strip()}' is not a whole number; {hint}.")
             named[name] = int(value)
         weights = [named.get(n, 0) for n in names]
-    elif len(parts) == len(TRANSACTIONS) and all(p.isdigit() for p in parts):
+    elif len(parts) == len(TRANSACTIONS) and all(p.isdecimal() for p in parts):
         weights = [int(p) for p in parts]
     else:
         raise UsageError(f"--mix {text} is not a transaction mix; {hint}.")

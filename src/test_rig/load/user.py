@@ -322,7 +322,7 @@ def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
     broken = [(name, t) for name, t in tasks.items() if t["failures"]]
     if broken:
         name, t = broken[0]
-        n = sum(v for code, v in t["errors_by_code"].items() if not code.isdigit())
+        n = sum(v for code, v in t["errors_by_code"].items() if not code.isdecimal())
         return {"ok": False, "error": f"task {name} failed {n} time{'s' if n != 1 else ''}: {t['failures'][0]}"}
     failed = {name: t["errors"] for name, t in tasks.items() if t["errors"]}
     if failed and not with_nemesis:
