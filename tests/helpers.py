@@ -170,3 +170,71 @@ def elle_schemas(state: Any) -> list[Any]:
             await conn.close()
 
     return asyncio.run(look())
+
+
+class SilencingForwarder:
+    """A TCP forwarder on a loopback port to `host:port`, in a thread of its own, that `silence()` turns into a
+    server that has gone silent: nothing more is forwarded either way on the connections it carries, and new
+    ones are taken and never answered. (A partition as a client sees it, without Toxiproxy.)"""
+
+    def __init__(self, host: str, port: int) -> None:
+        import asyncio
+        import threading
+
+        self.upstream = (host, port)
+        self.silent = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.port = 0
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if self.silent.is_set():
+                        return  # dropped: never written
+                    writer.write(data)
+                    await writer.drain()
+            except OSError:
+                pass
+
+        async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.held.append(writer)
+            if self.silent.is_set():
+                return  # taken, never answered
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+            self.held.append(up_writer)
+            self.pipes += [asyncio.ensure_future(pipe(reader, up_writer)),
+                           asyncio.ensure_future(pipe(up_reader, writer))]
+
+        async def serve() -> None:
+            self.server = await asyncio.start_server(forward, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
+            ready.set()
+
+        self.held: list[asyncio.StreamWriter] = []
+        self.pipes: list[asyncio.Future[None]] = []
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(serve(), self.loop)
+        ready.wait(10)
+
+    def silence(self) -> None:
+        self.silent.set()
+
+    def close(self) -> None:
+        def stop() -> None:
+            self.server.close()
+            for writer in self.held:
+                writer.transport.abort()
+            for task in self.pipes:
+                task.cancel()
+            self.loop.call_soon(self.loop.stop)  # once the pipes have seen their cancellation
+
+        self.loop.call_soon_threadsafe(stop)
+        self.thread.join(10)
+
+    def __enter__(self) -> SilencingForwarder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

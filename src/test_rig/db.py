@@ -612,14 +612,21 @@ CLEANUP_CONNECT_SECS = 5.0
 async def drop_schema(base: Target, name: str, admin: Connection | None) -> None:
     """DROP DATABASE `name` on `admin` (kept open for this) or, if it was lost, on a new connection,
     tried a few times while the run's own connections finish closing. Closes the connection it used. A server
-    that does not answer within CLEANUP_CONNECT_SECS is not asked again (the TimeoutError_ is raised)."""
+    that does not answer within CLEANUP_CONNECT_SECS, the connection or the DROP, is not asked again (the
+    TimeoutError_ is raised): without a limit on the DROP, a server that took it and went silent held an
+    interrupted run for ever."""
     quick = replace(base, timeout_secs=min(base.timeout_secs, CLEANUP_CONNECT_SECS))
     for attempt in range(5):
         conn = admin if admin is not None and not admin.closed else None
         try:
             if conn is None:
                 conn = await connect(quick, database=False)
-            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+            try:
+                async with asyncio.timeout(quick.timeout_secs):
+                    await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+            except TimeoutError:
+                raise TimeoutError_(f"no answer from {base.address} to DROP DATABASE {name} within "
+                                    f"{quick.timeout_secs:g} s", code=2013) from None
             return
         except DatabaseError as e:
             if attempt == 4 or isinstance(e, TimeoutError_):

@@ -126,8 +126,15 @@ def judge(data: dict[str, Any]) -> Verdict:
     """The verdict of a result dict, in the run's words (RUN, and interrupted). Only positive evidence is a pass:
     `"ok": true` (or a history judged valid) with nothing that contradicts it. `"complete": false`, `"ok": false`,
     a history that is invalid or unknown, undecided checks, or a result that says nothing at all are never a pass.
-    A verdict that is not a pass carries the result's own non-zero "exit_status", when it records one."""
+    A verdict that is not a pass carries the result's own non-zero "exit_status", when it records one. What the
+    run made on the server and could not drop (`left_on_server`: schemas, databases) fails a run that would have
+    passed, and is said in the reason of any other."""
     verdict = _judge(data)
+    left = [str(name) for name in data.get("left_on_server") or []]
+    if left:
+        note = f"left on the server, as it could not be dropped: {', '.join(left)}"
+        verdict = (RUN(Validity.INVALID, note) if verdict.valid
+                   else dataclasses.replace(verdict, reason=f"{verdict.reason}; {note}"))
     own = data.get("exit_status")
     if not verdict.valid and isinstance(own, int) and not isinstance(own, bool) and own > 0:
         return dataclasses.replace(verdict, status=own)

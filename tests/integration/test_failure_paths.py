@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -19,7 +20,7 @@ import pytest
 from test_rig.coordinator import Coordinator, Step
 from test_rig.db import Target, _Killer, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import run_cli
+from tests.helpers import RunningCli, SilencingForwarder, env_for, run_cli
 
 
 @pytest.fixture
@@ -281,3 +282,61 @@ def test_many_statements_cut_off_at_once_are_killed_over_a_few_connections(sandb
     killed, made, left = asyncio.run(main())
     assert (killed, left) == (20, 0)
     assert 1 <= made <= _Killer.LANES
+
+
+def test_an_isolation_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """SIGTERM once the server (reached through a forwarder) has gone silent mid-run: the run ends, 143, and as
+    its schema could not be dropped, the console and the report say it is left on the server (it is: dropped here
+    afterwards) instead of "the run's schema was dropped"."""
+    out = tmp_path / "iso.json"
+    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
+        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
+        cli = RunningCli("isolation", "--json", str(out), "--no-password-prompt", env=env)
+        cli.wait_for("read-uncommitted: 15 test(s) judged")
+        forwarder.silence()
+        cli.proc.send_signal(signal.SIGTERM)
+        assert cli.finish() == 143, cli.output()
+    data = json.loads(out.read_text())
+    [schema] = data["left_on_server"]
+    assert (data["complete"], data["outcome"], data["reason"]) == (
+        False, "interrupted", f"interrupted by SIGTERM; left on the server, as it could not be dropped: {schema}")
+    assert f"the run's schema {schema} could not be dropped" in cli.output()
+
+    async def drop() -> None:
+        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+        try:
+            await conn.execute(f"DROP DATABASE {schema}")  # raises if it were not there
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def test_an_elle_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """The same for `elle`: its schema, which it could not drop, is named in the report and the verdict line (and
+    is there: dropped here afterwards); before, its failed drop was suppressed without a word."""
+    out = tmp_path / "elle.json"
+    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
+        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
+        cli = RunningCli("elle", "list-append", "--duration", "60", "--json", str(out), "--no-password-prompt",
+                         env=env)
+        cli.wait_for("   1 s: ")
+        forwarder.silence()
+        cli.proc.send_signal(signal.SIGTERM)
+        assert cli.finish() == 143, cli.output()
+    data = json.loads(out.read_text())
+    [schema] = data["left_on_server"]
+    said = f"interrupted by SIGTERM; left on the server, as it could not be dropped: {schema}"
+    assert (data["complete"], data["outcome"], data["reason"]) == (False, "interrupted", said)
+    assert f"INTERRUPTED: {said}" in cli.output()
+
+    async def drop() -> None:
+        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+        try:
+            await conn.execute(f"DROP DATABASE {schema}")  # raises if it were not there
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

@@ -104,3 +104,15 @@ def test_a_verdicts_exit_status() -> None:
     assert Verdict(Validity.UNKNOWN, "interrupted by SIGINT", Outcome.INTERRUPTED).exit_status == 130
     assert judge({"ok": True, "undecided": 1, "exit_status": 3}) == Verdict(
         Validity.UNKNOWN, "1 check could not be decided", Outcome.UNDECIDED, 3)
+
+
+def test_what_a_run_left_on_the_server_fails_it_and_is_said_in_every_verdict() -> None:
+    left = {"left_on_server": ["rig_hunt_ab_w0", "rig_hunt_ab_w0_r"]}
+    said = "left on the server, as it could not be dropped: rig_hunt_ab_w0, rig_hunt_ab_w0_r"
+    passed = judge({"ok": True, "complete": True, **left})
+    assert (passed.outcome, passed.reason, passed.exit_status) == (Outcome.FAILED, said, 1)
+    stopped = judge({"ok": False, "complete": False, "error": "interrupted by SIGTERM", "exit_status": 143, **left})
+    assert (stopped.outcome, stopped.reason, stopped.exit_status) == (
+        Outcome.INTERRUPTED, f"interrupted by SIGTERM; {said}", 143)
+    assert settle({"ok": True, **left})["ok"] is False
+    assert judge({"ok": True, "left_on_server": []}).outcome == Outcome.PASSED

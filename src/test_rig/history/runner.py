@@ -5,8 +5,8 @@ history recorded so far is kept either way."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import logging
 import os
 import shutil
 import time
@@ -28,6 +28,8 @@ from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timelin
 from test_rig.options import option
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
+
+log = logging.getLogger("test_rig.history.runner")
 
 
 @dataclass
@@ -54,6 +56,8 @@ class ElleRun:
     free: FreeRunResult | None = None
     complete: bool = False
     nemesis: dict[str, Any] | None = None
+    #: the run's schema when it could not be dropped (results.judge: the run fails, and says so)
+    left_on_server: list[str] = field(default_factory=list)
 
 
 #: The model each isolation level promises, to check a run against by default.
@@ -178,6 +182,8 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
     if run.nemesis is not None:
         data["nemesis"] = run.nemesis
         annotate_timeline(data.get("timeline", []), run.nemesis["windows"])
+    if run.left_on_server:
+        data["left_on_server"] = run.left_on_server
     return RunResult("elle", ok=error is None and report.valid is True, complete=not interrupted, error=error,
                      payload=data)
 
@@ -289,8 +295,11 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
     finally:
         if stream is not None:
             stream.close()
-        with contextlib.suppress(DatabaseError, RigError):
+        try:
             await asyncio.shield(drop_schema(target, schema, probe))
+        except (DatabaseError, RigError) as e:
+            log.warning("the run's schema %s could not be dropped: %s", schema, e)
+            run.left_on_server.append(schema)
 
 
 def _nemesis_event(kind: str, phase: str, window: FaultWindow) -> tuple[str, str]:

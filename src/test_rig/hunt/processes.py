@@ -93,6 +93,7 @@ def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
         run.server_log = next((p.server_log for p in parts if p.server_log), None)
     run.databases = [d for p in parts for d in p.databases]
     run.dropped = bool(parts) and all(p.dropped or not p.databases for p in parts)
+    run.left = [d for p in parts for d in p.left]
     run.complete = len(parts) == run.spec.processes and all(p.complete for p in parts)
     run.error = next((p.error for p in parts if p.error), None)
     run.last_statements = [s for p in parts for s in p.last_statements]

@@ -123,6 +123,8 @@ class HuntRun:
     findings: dict[str, Finding] = field(default_factory=dict)
     databases: list[str] = field(default_factory=list)
     dropped: bool = False
+    #: the databases the clean-up could not drop
+    left: list[str] = field(default_factory=list)
     complete: bool = False
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
@@ -147,6 +149,8 @@ class HuntRun:
                 "seconds": round(self.seconds, 3),
                 "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
                 **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
+                # (results.judge: the run fails, and says so; a run whose clean-up did not run may have left all)
+                "left_on_server": self.left or ([] if self.dropped else list(self.databases)),
                 "server_log": self.server_log, "server_log_other_sessions": self.others_log_panics,
                 "last_statements": self.last_statements,
                 "findings": [f.to_dict() for f in self.findings.values()],
@@ -203,6 +207,8 @@ class Worker:
         self.number = number
         self.database = f"{hunt.prefix}_w{number}"
         self.replay_database = f"{hunt.prefix}_w{number}_r"
+        #: the databases this worker may have made (its CREATE sent): those the clean-up drops
+        self.made: set[str] = set()
         self.conn: Connection | None = None
         self.replay: Connection | None = None
         self.generator = Generator(hunt.spec.seed, number, hunt.dialect, hunt.switches)
@@ -247,6 +253,8 @@ class Worker:
         for sql in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}", f"USE {database}"):
             if database == self.database:
                 self.note(sql)
+            if sql.startswith("CREATE"):
+                self.made.add(database)
             await conn.execute(sql)
         return conn
 
@@ -687,27 +695,26 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
 async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run: HuntRun) -> None:
     """Drop every database of the run (each on `admin` or, once it is lost, on a new connection); `run.dropped`
     says whether all went."""
-    for w in workers:
-        for conn in (w.conn, w.replay):
-            if conn is not None:
-                await conn.close()
-    failures = 0
+    # at once: each may wait for the KILL of its statement in flight, and a silent server makes every one wait
+    await asyncio.gather(*(conn.close() for w in workers for conn in (w.conn, w.replay) if conn is not None))
     silent = False  # a server that did not answer a clean-up connection is not asked again for each database
     spare: Connection | None = admin
     for w in workers:
-        for name in (w.database, w.replay_database):
+        for name in (n for n in (w.database, w.replay_database) if n in w.made):
             if silent:
-                failures += 1
+                run.left.append(name)
                 continue
             try:
                 await drop_schema(target, name, spare if spare is not None and not spare.closed else None)
             except TimeoutError_:
-                failures += 1
+                run.left.append(name)
                 silent = True
             except (DatabaseError, RigError):
-                failures += 1
+                run.left.append(name)
             spare = None  # drop_schema closed it
-    run.dropped = failures == 0
+    if spare is not None:  # no database was made
+        await spare.close()
+    run.dropped = not run.left
 
 
 def _server_gone(error: DatabaseError) -> bool:

@@ -58,8 +58,9 @@ def render(console: Console, run: SuiteRun, tests: Sequence[IsolationTest], expl
             console.print()
     if not run.complete:
         if run.failure is None:
-            console.print("[yellow]interrupted[/]: the results above are those that finished; the run's schema was "
-                          "dropped")
+            console.print("[yellow]interrupted[/]: the results above are those that finished; the run's schema "
+                          + (f"{', '.join(run.left_on_server)} could not be dropped" if run.left_on_server
+                             else "was dropped"))
         return
     if run.undecided:
         console.print(f"[yellow]{len(run.undecided)} cell(s) undecided[/]: the run could not observe them")

@@ -8,8 +8,8 @@ set-up (schema, table, rows) goes through the resilience layer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +23,8 @@ from test_rig.isolation.catalogue import SETUP, UNSUPPORTED, IsolationTest, Obse
 from test_rig.report.files import level_label
 from test_rig.resilience import ResilientConnectionManager
 from test_rig.results import CELL, Verdict
+
+log = logging.getLogger("test_rig.isolation.runner")
 
 
 @dataclass
@@ -129,6 +131,8 @@ class Schema:
         self.target = target.with_database(self.name)
         self._base = target
         self._admin: Connection | None = None
+        #: whether the schema was made, and then dropped
+        self.created = self.dropped = False
 
     async def create(self, manager: ResilientConnectionManager | None) -> None:
         async def go() -> Connection:
@@ -143,6 +147,7 @@ class Schema:
         try:
             self._admin = await (manager.execute_with_resilience("create isolation schema", go) if manager
                                  else go())
+            self.created = True
         except RigError as e:
             if lacks_schema_privilege(e):
                 raise RigError(f"User {self._base.user} may not create the run's own schema {self.name} ({e}); "
@@ -153,6 +158,7 @@ class Schema:
     async def drop(self) -> None:
         await drop_schema(self._base, self.name, self._admin)
         self._admin = None
+        self.dropped = True
 
 
 def run_defaults(settings: RunSettings) -> list[str]:
@@ -314,9 +320,12 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
             finally:
                 await session.close()
     finally:
-        # Shielded so that Ctrl-C during the run still leaves nothing behind on the server.
-        with contextlib.suppress(DatabaseError):
+        # Shielded so that Ctrl-C during the run still leaves nothing behind on the server (`schema.dropped`
+        # says whether it could).
+        try:
             await asyncio.shield(schema.drop())
+        except DatabaseError as e:
+            log.warning("the run's schema %s could not be dropped: %s", schema.name, e)
     return out
 
 

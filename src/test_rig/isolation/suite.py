@@ -14,7 +14,15 @@ from test_rig.db import ServerInfo, Target, connect
 from test_rig.errors import RigError, UsageError
 from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, UNDECIDED, IsolationTest
 from test_rig.isolation.report import compare, load_profile
-from test_rig.isolation.runner import Level, LevelSession, RunSettings, TestResult, plan_levels, run_catalogue
+from test_rig.isolation.runner import (
+    Level,
+    LevelSession,
+    RunSettings,
+    Schema,
+    TestResult,
+    plan_levels,
+    run_catalogue,
+)
 from test_rig.isolation.scaled import lost_update, write_skew
 from test_rig.options import option
 from test_rig.resilience import ResilientConnectionManager
@@ -39,6 +47,8 @@ class SuiteRun:
     differences: list[str] = field(default_factory=list)
     complete: bool = True
     error: str | None = None
+    #: the run's schema when it could not be dropped (results.judge: the run fails, and says so)
+    left_on_server: list[str] = field(default_factory=list)
     #: the error that stopped the run, for the command to report as it always has (exit 1 and its sentence)
     failure: RigError | None = None
 
@@ -63,7 +73,8 @@ class SuiteRun:
                              "undecided": open_cells or (0 if self.observed or not self.complete
                                                          or self.error else 1),
                              "results": [r.to_dict() for r in self.results],
-                             "scaled": [s.to_dict() for s in self.scaled]})
+                             "scaled": [s.to_dict() for s in self.scaled],
+                             **({"left_on_server": self.left_on_server} if self.left_on_server else {})})
 
 
 async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_level: str, txn_mode: str,
@@ -90,9 +101,14 @@ async def run_suite(target: Target, tests: Sequence[IsolationTest], requested_le
         run.scaled.append(await lost_update(session, *scaled))
         run.scaled.append(await write_skew(session, *scaled))
 
-    await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
-                        on_result=on_result, per_level=scaled_variants if scaled else None,
-                        lanes=scaled[1] if scaled else 0)
+    schema = Schema(target)
+    try:
+        await run_catalogue(target, tests, run.levels, settings, manager=manager, results=run.results,
+                            on_result=on_result, per_level=scaled_variants if scaled else None,
+                            lanes=scaled[1] if scaled else 0, schema=schema)
+    finally:
+        if schema.created and not schema.dropped:
+            run.left_on_server.append(schema.name)
     return run
 
 
