@@ -429,6 +429,9 @@ async def connect(target: Target, *, database: str | bool | None = True, autocom
     except DatabaseError:
         await conn.close()
         raise
+    except BaseException:  # cancelled (a caller's time limit, an interrupt) before it was handed over: not leaked
+        conn.abort()
+        raise
     log.debug("connected to %s as %s (%s %s, connection id %s, tls %s)", target.address, target.user,
               conn.server.kind, conn.server.version, conn.thread_id, "on" if tls is not None else "off")
     return conn

@@ -132,9 +132,11 @@ def judge(data: dict[str, Any]) -> Verdict:
     verdict = _judge(data)
     left = [str(name) for name in data.get("left_on_server") or []]
     if left:
-        note = f"left on the server, as it could not be dropped: {', '.join(left)}"
-        verdict = (RUN(Validity.INVALID, note) if verdict.valid
-                   else dataclasses.replace(verdict, reason=f"{verdict.reason}; {note}"))
+        note = left_note(left)
+        if verdict.valid:
+            verdict = RUN(Validity.INVALID, note)
+        elif note not in verdict.reason:  # (a settled result says it in its error already)
+            verdict = dataclasses.replace(verdict, reason=f"{verdict.reason}; {note}")
     own = data.get("exit_status")
     if not verdict.valid and isinstance(own, int) and not isinstance(own, bool) and own > 0:
         return dataclasses.replace(verdict, status=own)
@@ -177,12 +179,22 @@ def _judge(data: dict[str, Any]) -> Verdict:
     return RUN(Validity.VALID, "every check passed")
 
 
+def left_note(left: list[str]) -> str:
+    """How every verdict says what a run made on the server and could not drop."""
+    return f"left on the server, as it could not be dropped: {', '.join(left)}"
+
+
 def settle(data: dict[str, Any]) -> dict[str, Any]:
     """`data` with its verdict written into it: `ok` true exactly when the verdict is a pass (so the JSON can
-    never say ok beside an undecided history), `outcome` and `reason` beside it. Every report writer calls
-    this once, and reads the rest from the returned dict."""
+    never say ok beside an undecided history), `outcome` and `reason` beside it (and, for a run that failed only
+    by what it left on the server, that as its `error`, so the settled result is judged again to the same
+    reason). Every report writer calls this once, and reads the rest from the returned dict."""
     verdict = judge(data)
-    return {**data, "ok": verdict.valid, "outcome": str(verdict.outcome), "reason": verdict.reason}
+    out = {**data, "ok": verdict.valid, "outcome": str(verdict.outcome), "reason": verdict.reason}
+    left = [str(name) for name in data.get("left_on_server") or []]
+    if left and not data.get("error") and verdict.reason == left_note(left):
+        out["error"] = verdict.reason
+    return out
 
 
 #: The keys every command's result has; the rest of a result dict is the feature's own payload.

@@ -289,6 +289,21 @@ def test_ctrl_c_writes_the_report_and_drops_the_databases(signum: int, status: i
     assert hunt_databases(sandbox) == []
 
 
+def test_the_first_database_is_dropped_when_its_worker_never_started(sandbox: SandboxState, tmp_path: Path) -> None:
+    """A user allowed one connection: the run's own (which creates the first worker's database) takes it, so the
+    worker is refused (1226) before it makes anything. The run ends undecided with the refusal, and the database
+    the run's connection made is dropped all the same (an audit saw it left behind, the report saying dropped)."""
+    create_user(sandbox, "hunt_one", "One-Pw-1", limit="WITH MAX_USER_CONNECTIONS 1")
+    env = {**env_for(sandbox), "TIDB_USER": "hunt_one", "TIDB_PASSWORD": "One-Pw-1"}
+    r = run_cli("hunt", "--duration", "5", "--json", str(tmp_path / "r.json"), "--no-password-prompt", env=env)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert (r.returncode, data["outcome"], data["left_on_server"], data["databases_dropped"]) == (
+        1, "undecided", [], True), r.stdout + r.stderr
+    assert data["reason"].startswith("a worker stopped: (1226) User 'hunt_one' has exceeded the "
+                                     "'max_user_connections' resource")
+    assert hunt_databases(sandbox) == []
+
+
 def test_a_server_gone_silent_when_the_run_is_stopped_is_named_with_what_it_was_left(sandbox: SandboxState,
                                                                                    tmp_path: Path) -> None:
     """SIGTERM while the server (reached through a forwarder) has gone silent: the run still ends, 143, with its

@@ -4,12 +4,15 @@ which drops its databases, and still writes the report."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 from pathlib import Path
 
 import pytest
 
+from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
 from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_hunt import hunt_databases, known_regressions
@@ -67,3 +70,36 @@ def test_more_processes_than_connections_is_bad_input(sandbox: SandboxState) -> 
     assert proc.stderr == ("error: --processes 3 is more than --connections 2; each process needs a connection of "
                            "its own: give at least as many connections as processes.\n")
     assert hunt_databases(sandbox) == []
+
+
+def test_a_worker_process_that_is_killed_has_its_databases_named_as_left(sandbox: SandboxState,
+                                                                          tmp_path: Path) -> None:
+    """SIGKILL of one of the two worker processes (it cannot drop anything): the run says one process gave no
+    result, and names the databases that process had made as left on the server, which they are (dropped here
+    afterwards); before, the merged report said every database was dropped."""
+    cli = RunningCli("hunt", "--duration", "60", "--processes", "2", "--connections", "2", "--json",
+                     str(tmp_path / "r.json"), env=env_for(sandbox))
+    cli.wait_for(" s: ")
+    children = [int(pid) for pid in Path(f"/proc/{cli.proc.pid}/task/{cli.proc.pid}/children").read_text().split()]
+    # the worker processes are the ones whose command line runs multiprocessing's spawn (not its resource tracker)
+    workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 2
+    os.kill(workers[1], signal.SIGKILL)
+    cli.proc.send_signal(signal.SIGTERM)
+    assert cli.finish() == 143, cli.output()
+    data = json.loads((tmp_path / "r.json").read_text())
+    left = data["left_on_server"]
+    on_server = sorted(str(row[0]) for row in hunt_databases(sandbox))
+    assert left and sorted(left) == on_server  # the killed one's, exactly
+    assert data["databases_dropped"] is False and data["reason"].endswith(
+        f"left on the server, as it could not be dropped: {', '.join(left)}")
+    asyncio.run(_drop(sandbox, left))
+
+
+async def _drop(sandbox: SandboxState, names: list[str]) -> None:
+    conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+    try:
+        for name in names:
+            await conn.execute(f"DROP DATABASE {name}")
+    finally:
+        await conn.close()

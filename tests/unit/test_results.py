@@ -114,5 +114,9 @@ def test_what_a_run_left_on_the_server_fails_it_and_is_said_in_every_verdict() -
     stopped = judge({"ok": False, "complete": False, "error": "interrupted by SIGTERM", "exit_status": 143, **left})
     assert (stopped.outcome, stopped.reason, stopped.exit_status) == (
         Outcome.INTERRUPTED, f"interrupted by SIGTERM; {said}", 143)
-    assert settle({"ok": True, **left})["ok"] is False
+    settled = settle({"ok": True, **left})
+    assert (settled["ok"], settled["error"], settled["reason"]) == (False, said, said)
+    assert judge(settled).reason == said  # judged again (the HTML banner, `test-rig report`): the same words
+    assert judge(settle(settle({"ok": False, "complete": False, "error": "interrupted by SIGTERM", **left}))).reason \
+        == f"interrupted by SIGTERM; {said}"
     assert judge({"ok": True, "left_on_server": []}).outcome == Outcome.PASSED

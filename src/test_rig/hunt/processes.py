@@ -109,16 +109,18 @@ def _child(index: int, target: Target, spec: Any, results: Any, seconds: Any) ->
     run = HuntRun(spec)
 
     def tick(r: HuntRun) -> None:
-        seconds.put((index, r.stats, list(r.databases), {k: f.known for k, f in r.findings.items()}))
+        seconds.put((index, r.stats, list(r.databases), {k: f.known for k, f in r.findings.items()}, list(r.left)))
 
     try:
-        run_async(lambda: run_hunt(target, run, on_second=tick))
+        run_async(lambda: run_hunt(target, run, on_second=tick, on_made=tick))  # a database made is told at once
     except Interrupted:
         pass  # stopped by the parent: `run` holds what was seen, the databases are dropped
     except UsageError as e:
+        tick(run)  # what it made and could not drop, for the parent to name (_finish)
         results.put((index, ("usage", str(e))))
         return
     except RigError as e:  # e.g. the server cannot be reached: the parent says so as a one-process run would
+        tick(run)
         results.put((index, ("error", str(e))))
         return
     except Exception as e:
@@ -140,15 +142,15 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
              for i, (n, first, bound) in enumerate(plan)]
     children, results, seconds = spawn(_child, [(i, target, s) for i, s in enumerate(specs)])
     got: dict[int, tuple[str, Any]] = {}
-    latest: dict[int, tuple[HuntStats, list[str], dict[str, bool]]] = {}
+    latest: dict[int, tuple[HuntStats, list[str], dict[str, bool], list[str]]] = {}
     shown = [0.0]
 
     def drain() -> None:
         changed = False
         with contextlib.suppress(queue.Empty):
             while True:
-                index, stats, databases, findings = seconds.get_nowait()
-                latest[index] = (stats, databases, findings)
+                index, stats, databases, findings, left = seconds.get_nowait()
+                latest[index] = (stats, databases, findings, left)
                 changed = True
         if changed and on_second is not None and time.monotonic() - shown[0] >= 0.9:  # one line a second
             shown[0] = time.monotonic()
@@ -161,10 +163,11 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
     try:
         await gather(children, results, got, poll=drain, wait=None, grace=60, join=10)
     except asyncio.CancelledError:
-        _finish(run, got, logs)
+        drain()
+        _finish(run, got, logs, latest)
         raise
     drain()
-    _finish(run, got, logs)
+    _finish(run, got, logs, latest)
     usage = next(iter(_sent(got, "usage")), None)
     if usage is not None:
         raise UsageError(usage)
@@ -180,11 +183,12 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
     return run
 
 
-def _seen(spec: Any, stats: HuntStats, databases: list[str], findings: dict[str, bool]) -> HuntRun:
-    """A live view of one process: its statistics, databases and findings so far (ids and whether known)."""
+def _seen(spec: Any, stats: HuntStats, databases: list[str], findings: dict[str, bool], left: list[str]) -> HuntRun:
+    """A live view of one process: its statistics, databases and findings so far (ids and whether known), and
+    the databases it has made and not dropped."""
     from test_rig.hunt.finding import Finding
 
-    part = HuntRun(spec, stats=stats, databases=databases)
+    part = HuntRun(spec, stats=stats, databases=databases, left=left)
     part.findings = {k: Finding("wrong-result", "", {}, 0, 0, "", known=known, signature_id=k)
                      for k, known in findings.items()}
     return part
@@ -195,10 +199,17 @@ def _sent(got: dict[int, tuple[str, Any]], kind: str) -> list[Any]:
     return [what for _, (sent, what) in sorted(got.items()) if sent == kind]
 
 
-def _finish(run: HuntRun, got: dict[int, tuple[str, Any]], logs: list[Path | None]) -> None:
-    """Merge what the processes sent into `run`, write the reduced files and the one statement log."""
+def _finish(run: HuntRun, got: dict[int, tuple[str, Any]], logs: list[Path | None],
+            latest: dict[int, tuple[HuntStats, list[str], dict[str, bool], list[str]]]) -> None:
+    """Merge what the processes sent into `run`, write the reduced files and the one statement log. A process
+    that sent no run (it failed, or was killed) is known by its last second's report: the databases it had made
+    and not dropped are named as left on the server."""
     parts = _sent(got, "run")
     merge(run, parts)
+    run.left += [name for index, seen in sorted(latest.items()) if got.get(index, ("",))[0] != "run"
+                 for name in seen[3]]
+    if run.left:
+        run.dropped = False
     run.seconds = time.monotonic() - run.started
     if run.spec.out is not None:
         for i, f in enumerate(run.findings.values(), 1):

@@ -123,7 +123,8 @@ class HuntRun:
     findings: dict[str, Finding] = field(default_factory=dict)
     databases: list[str] = field(default_factory=list)
     dropped: bool = False
-    #: the databases the clean-up could not drop
+    #: the databases made and not (yet) dropped: each added as its CREATE is sent, taken out once the clean-up
+    #: dropped it, so at any moment (also after a clean-up cut short) it is what may be left on the server
     left: list[str] = field(default_factory=list)
     complete: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -149,8 +150,7 @@ class HuntRun:
                 "seconds": round(self.seconds, 3),
                 "checked_per_second": round(checked / self.seconds, 1) if self.seconds else 0.0,
                 **self.stats.to_dict(), "databases": self.databases, "databases_dropped": self.dropped,
-                # (results.judge: the run fails, and says so; a run whose clean-up did not run may have left all)
-                "left_on_server": self.left or ([] if self.dropped else list(self.databases)),
+                "left_on_server": list(self.left),  # (results.judge: the run fails, and says so)
                 "server_log": self.server_log, "server_log_other_sessions": self.others_log_panics,
                 "last_statements": self.last_statements,
                 "findings": [f.to_dict() for f in self.findings.values()],
@@ -207,8 +207,6 @@ class Worker:
         self.number = number
         self.database = f"{hunt.prefix}_w{number}"
         self.replay_database = f"{hunt.prefix}_w{number}_r"
-        #: the databases this worker may have made (its CREATE sent): those the clean-up drops
-        self.made: set[str] = set()
         self.conn: Connection | None = None
         self.replay: Connection | None = None
         self.generator = Generator(hunt.spec.seed, number, hunt.dialect, hunt.switches)
@@ -254,7 +252,7 @@ class Worker:
             if database == self.database:
                 self.note(sql)
             if sql.startswith("CREATE"):
-                self.made.add(database)
+                self.hunt.made(database)
             await conn.execute(sql)
         return conn
 
@@ -506,6 +504,15 @@ class Hunter:
         #: the server's ids of every connection this run opened: a panic the server's log names for another
         #: session (another client of a shared server, a person trying a reduced file) is not this run's
         self.sessions: set[int] = {int(admin.thread_id)} if admin.thread_id is not None else set()
+        #: told each time a database is about to be made (run.left grew): a worker process reports it at once
+        self.on_made: Callable[[HuntRun], None] | None = None
+
+    def made(self, database: str) -> None:
+        """`database` is about to be made: in run.left until the clean-up drops it."""
+        if database not in self.run.left:
+            self.run.left.append(database)
+            if self.on_made is not None:
+                self.on_made(self.run)
 
     def count_check(self) -> None:
         if self.spec.queries is not None and sum(self.stats.checked.values()) >= self.spec.queries:
@@ -606,15 +613,18 @@ class Hunter:
             finding.file = str(write_sql(finding, self.spec.out, self.finding_index))
 
 
-async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun], None] | None = None) -> HuntRun:
+async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun], None] | None = None,
+                   on_made: Callable[[HuntRun], None] | None = None) -> HuntRun:
     """Hunt until the duration or the query count is reached; `run` holds what was seen (also when interrupted).
-    Raises UsageError when the server refuses to create the run's databases."""
+    `on_made`: told before each database the run makes. Raises UsageError when the server refuses to create the
+    run's databases."""
     spec = run.spec
     admin = await connect(target, database=False)
     run.server.update(admin.server.to_dict())
     dialect = dialect_for(admin.server.kind)
     switches = await probe_switches(admin, dialect)
     hunter = Hunter(spec, target, run, dialect, admin, switches)
+    hunter.on_made = on_made
     log_path = sandbox_log(target, admin.server.kind) if spec.watch_server_log else None
     log_offset = log_path.stat().st_size if log_path is not None else 0
     run.server_log = str(log_path) if log_path is not None else None
@@ -624,6 +634,7 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
     sessions = hunter.sessions if spec.processes == 1 else None
     try:
         first = workers[0].database
+        hunter.made(first)
         try:
             await admin.execute(f"CREATE DATABASE {first}")
         except DatabaseError as e:
@@ -699,19 +710,17 @@ async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run
     await asyncio.gather(*(conn.close() for w in workers for conn in (w.conn, w.replay) if conn is not None))
     silent = False  # a server that did not answer a clean-up connection is not asked again for each database
     spare: Connection | None = admin
-    for w in workers:
-        for name in (n for n in (w.database, w.replay_database) if n in w.made):
-            if silent:
-                run.left.append(name)
-                continue
-            try:
-                await drop_schema(target, name, spare if spare is not None and not spare.closed else None)
-            except TimeoutError_:
-                run.left.append(name)
-                silent = True
-            except (DatabaseError, RigError):
-                run.left.append(name)
-            spare = None  # drop_schema closed it
+    for name in list(run.left):
+        if silent:
+            continue
+        try:
+            await drop_schema(target, name, spare if spare is not None and not spare.closed else None)
+            run.left.remove(name)
+        except TimeoutError_:
+            silent = True
+        except (DatabaseError, RigError):
+            pass  # (left in run.left)
+        spare = None  # drop_schema closed it
     if spare is not None:  # no database was made
         await spare.close()
     run.dropped = not run.left
