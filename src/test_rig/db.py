@@ -643,15 +643,25 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
 
 async def drop_tables(target: Target, tables: Sequence[str]) -> None:
     """DROP TABLE IF EXISTS each of `tables` in the target's database, on one new connection (a prepare that
-    failed or was interrupted removes what it created)."""
+    failed or was interrupted removes what it created), each step within CLEANUP_CONNECT_SECS. What cannot be
+    dropped is logged as left on the server, not raised: the error that ended the prepare is the one to report,
+    and a server gone silent must not hold its end for ever."""
     if not tables:
         return
-    conn = await connect(target)
+    quick = replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS))
+    left = list(tables)
     try:
-        for table in tables:
-            await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-    finally:
-        await conn.close()
+        conn = await connect(quick)
+        try:
+            for table in tables:
+                async with asyncio.timeout(quick.timeout_secs):
+                    await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+                left.remove(table)
+        finally:
+            await conn.close()
+    except (DatabaseError, TimeoutError) as e:
+        log.warning("left on the server, as it could not be dropped: %s (%s)", ", ".join(left),
+                    str(e) or f"no answer within {quick.timeout_secs:g} s")
 
 
 async def connect_existing(target: Target, manager: Any) -> Connection:

@@ -340,3 +340,28 @@ def test_an_elle_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
             await conn.close()
 
     asyncio.run(drop())
+
+
+def test_a_prepare_stopped_while_the_server_is_silent_ends_and_names_the_tables_left(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """bench prepare stopped by SIGTERM once the server (behind a forwarder) went silent mid-load: it ends, 143,
+    and says which table it could not drop (it is there: dropped here afterwards); before, its DROP TABLE waited
+    for ever."""
+    async def sql(statement: str) -> None:
+        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(sql("CREATE DATABASE IF NOT EXISTS rig_silent_prepare"))
+    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
+        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}", "TIDB_DATABASE": "rig_silent_prepare"}
+        cli = RunningCli("bench", "prepare", "--table-size", "2000000", "--no-password-prompt", env=env)
+        cli.wait_for("sbtest1: inserting 2000000 rows")
+        forwarder.silence()
+        cli.proc.send_signal(signal.SIGTERM)
+        assert cli.finish() == 143, cli.output()
+    assert "left on the server, as it could not be dropped: sbtest1 (" in cli.output()
+    asyncio.run(sql("DROP TABLE rig_silent_prepare.sbtest1"))  # raises if it were not there
+    asyncio.run(sql("DROP DATABASE rig_silent_prepare"))
