@@ -143,7 +143,7 @@ async def run_hunt_processes(target: Target, run: HuntRun, *,
     children, results, seconds = spawn(_child, [(i, target, s) for i, s in enumerate(specs)])
     got: dict[int, tuple[str, Any]] = {}
     latest: dict[int, tuple[HuntStats, list[str], dict[str, bool], list[str]]] = {}
-    shown = [0.0]
+    shown = [run.started]  # a line a second from the start (a process tells each database it makes at once too)
 
     def drain() -> None:
         changed = False
