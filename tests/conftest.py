@@ -9,16 +9,20 @@ from pathlib import Path
 import pytest
 
 from test_rig.servers.sandbox import Sandbox, SandboxState
-from tests.helpers import env_for
+from tests.helpers import RunningCli, env_for
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No TIDB_* variable or config file from the developer's shell leaks into a test."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No TIDB_* variable or config file from the developer's shell leaks into a test; no program a test started
+    in the background outlives it (one a failed test left running loaded the machine and the sandbox of the tests
+    after it, which then failed too)."""
     for name in list(os.environ):
         if name.startswith("TIDB_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    yield
+    RunningCli.stop_left_running()
 
 
 @pytest.fixture(scope="session")

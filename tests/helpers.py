@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 def env_for(state: Any) -> dict[str, str]:
@@ -27,7 +27,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 class RunningCli:
     """`python -m test_rig ARGS` in the background, its output read as it comes, so a test can wait
-    for an event the program reports (a line) instead of sleeping."""
+    for an event the program reports (a line) instead of sleeping. One still running when its test ends (the test
+    failed before it stopped it) is stopped then (`stop_left_running`, conftest.py), so that it does not load the
+    machine and the sandbox of the tests after it."""
+
+    started: ClassVar[list[RunningCli]] = []
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
                  console_script: bool = False) -> None:
@@ -51,6 +55,23 @@ class RunningCli:
                                                   ("stderr", self.proc.stderr, self.stderr))]
         for pump in self._pumps:
             pump.start()
+        RunningCli.started.append(self)
+
+    @classmethod
+    def stop_left_running(cls) -> None:
+        """SIGTERM to every program a test started and left running (it stops in order: its worker processes, its
+        databases dropped), SIGKILL to one still there 30 s later."""
+        import signal
+
+        left, cls.started = [run for run in cls.started if run.proc.poll() is None], []
+        for run in left:
+            run.proc.send_signal(signal.SIGTERM)
+        for run in left:
+            try:
+                run.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                run.proc.kill()
+                run.proc.wait()
 
     def _pump(self, name: str, stream: object, sink: list[str]) -> None:
         for line in iter(stream.readline, ""):  # type: ignore[attr-defined]

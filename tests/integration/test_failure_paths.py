@@ -365,3 +365,13 @@ def test_a_prepare_stopped_while_the_server_is_silent_ends_and_names_the_tables_
     assert "left on the server, as it could not be dropped: sbtest1 (" in cli.output()
     asyncio.run(sql("DROP TABLE rig_silent_prepare.sbtest1"))  # raises if it were not there
     asyncio.run(sql("DROP DATABASE rig_silent_prepare"))
+
+
+def test_a_program_a_test_leaves_running_is_stopped_in_order(sandbox: SandboxState) -> None:
+    """The helper the conftest calls after every test: a program still running (its test failed before stopping
+    it) gets SIGTERM and so stops in order (exit 143), instead of loading the tests after it for its duration."""
+    run = RunningCli("bench", "select-1", "--connections", "1", "--duration", "60", "--no-password-prompt",
+                     env=env_for(sandbox))
+    run.wait_for("load started")
+    RunningCli.stop_left_running()
+    assert (run.proc.returncode, RunningCli.started) == (143, [])
