@@ -259,3 +259,34 @@ class SilencingForwarder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sql_on(state: Any, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """Run `statements` as root on a sandbox (a SandboxState), on one connection of their own; each one's rows."""
+    import asyncio
+
+    from test_rig.db import Target, connect
+
+    async def run() -> list[list[tuple[Any, ...]]]:
+        conn = await connect(Target("t", state.host, state.port, "root", "", None, 10))
+        try:
+            return [list(await conn.query(sql)) for sql in statements]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def stopped_while_silent(state: Any, *args: str, started: str, database: str = "test") -> RunningCli:
+    """`test-rig ARGS` run against a sandbox (in `database`) through a SilencingForwarder, stopped by SIGTERM once
+    it printed `started` and the forwarder went silent; it must end with 143 (the program's stop on SIGTERM)."""
+    import signal
+
+    with SilencingForwarder(state.host, state.port) as forwarder:
+        env = {**env_for(state), "TIDB_HOST": f"127.0.0.1:{forwarder.port}", "TIDB_DATABASE": database}
+        cli = RunningCli(*args, "--no-password-prompt", env=env)
+        cli.wait_for(started)
+        forwarder.silence()
+        cli.proc.send_signal(signal.SIGTERM)
+        assert cli.finish() == 143, cli.output()
+    return cli

@@ -33,7 +33,7 @@ from test_rig.errors import (
 Row = tuple[Any, ...]
 
 log = logging.getLogger("test_rig.db")
-#: Seconds a close waits at most for the KILL QUERY of its statement in flight (_Killer.KILL_SECONDS for one KILL).
+#: Seconds a close waits at most for the KILL QUERY of its statement in flight (_Killer.KILL_SECONDS: one KILL's).
 _KILL_BUDGET = 3.0
 # Server warnings are not errors; the library user opts in to seeing them with debug logging.
 logging.getLogger("asyncmy").setLevel(logging.ERROR)
@@ -206,7 +206,7 @@ class Connection:
         self.autocommit = autocommit
         #: inside an explicit transaction (BEGIN / START TRANSACTION ... COMMIT / ROLLBACK)
         self.in_transaction = False
-        #: The statement in flight, if one is: still so after a cancellation cut its answer off (kill_running).
+        #: The statement in flight, if one is: still so after a cancellation cut its answer off (close stops it).
         self.running: str | None = None
 
     @property
@@ -241,18 +241,13 @@ class Connection:
         self.running = None
         return rows
 
-    async def kill_running(self, timeout: float = _KILL_BUDGET) -> None:
-        """Stop on the server the statement in flight (`running`: one a cancellation cut off, or one a plain
-        handler's thread still waits for), with KILL QUERY (_Killer: a few connections of its own per server for
-        all the connections closing at once), waiting `timeout` at most; `close` does it first. Why: closing the
-        connection does not stop the statement, as the server reads the close only when the statement ends or
-        looks (an interrupted `run`'s SELECT SLEEP(60) ran on for seconds, a long SELECT would to its end).
-        Nothing when no statement is in flight; a failure is logged, as the run is ending anyway."""
-        sql, self.running = self.running, None
-        if sql is not None and not self.closed:
-            await self._kill(sql, timeout)
-
     async def _kill(self, sql: str, timeout: float) -> None:
+        """Stop on the server the statement in flight, `sql` (one a cancellation cut off, or one a plain handler's
+        thread still waits for), with KILL QUERY (_Killer: a few connections of its own per server for all the
+        connections closing at once), waiting `timeout` at most. Why: closing the connection does not stop the
+        statement, as the server reads the close only when the statement ends or looks (an interrupted `run`'s
+        SELECT SLEEP(60) ran on for seconds, a long SELECT would to its end). A failure is logged, as the run is
+        ending anyway."""
         if self.thread_id is None:
             return
         try:
@@ -305,7 +300,7 @@ class Connection:
 
     async def close(self) -> None:
         """Close the connection (COM_QUIT, or the socket dropped after 1 s); a statement still in flight (one a
-        cancellation cut off: an interrupt, a timeout) is stopped on the server first (kill_running, 3 s at most),
+        cancellation cut off: an interrupt, a timeout) is stopped on the server first (_kill, 3 s at most),
         whatever feature opened the connection. Closed (`closed`) from the start."""
         if self.closed:
             self._raw.close()
@@ -341,8 +336,8 @@ class _Killer:
     KILL_SECONDS = 3.0
     _of: ClassVar[dict[tuple[asyncio.AbstractEventLoop, str, str], _Killer]] = {}
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, target: Target, key: tuple[asyncio.AbstractEventLoop, str, str]) -> None:
+        self.target, self.key = target, key
         self.lanes = asyncio.Semaphore(self.LANES)
         self.idle: list[Connection] = []
         self.users = 0
@@ -352,7 +347,7 @@ class _Killer:
         key = (asyncio.get_running_loop(), target.address, target.user)
         killer = cls._of.get(key)
         if killer is None:
-            killer = cls._of[key] = cls(target)
+            killer = cls._of[key] = cls(target, key)
         return killer
 
     async def kill(self, thread_id: int) -> None:
@@ -379,9 +374,8 @@ class _Killer:
         finally:
             self.users -= 1
             if self.users == 0:
-                for key, killer in list(self._of.items()):
-                    if killer is self:
-                        del self._of[key]
+                if self._of.get(self.key) is self:
+                    del self._of[self.key]
                 idle, self.idle = self.idle, []
                 for admin in idle:
                     admin.abort()  # (the server ends its session on the dropped socket: nothing of it runs)

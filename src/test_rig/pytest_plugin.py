@@ -463,7 +463,7 @@ def rig_hunt(rig_target: Target, rig_loop: RigLoop) -> Callable[..., Any]:
             pytest.fail("test-rig hunt checked no query (every generated query failed): nothing was judged",
                         pytrace=False)
         if not run.dropped:
-            pytest.fail(f"test-rig hunt could not drop its databases: {', '.join(run.databases)}", pytrace=False)
+            pytest.fail(f"test-rig hunt could not drop its databases: {', '.join(run.left)}", pytrace=False)
         return run
 
     return hunt

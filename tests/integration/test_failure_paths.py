@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -20,7 +19,7 @@ import pytest
 from test_rig.coordinator import Coordinator, Step
 from test_rig.db import Target, _Killer, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import RunningCli, SilencingForwarder, env_for, run_cli
+from tests.helpers import RunningCli, env_for, run_cli, sql_on, stopped_while_silent
 
 
 @pytest.fixture
@@ -290,27 +289,13 @@ def test_an_isolation_run_stopped_while_the_server_is_silent_says_its_schema_is_
     its schema could not be dropped, the console and the report say it is left on the server (it is: dropped here
     afterwards) instead of "the run's schema was dropped"."""
     out = tmp_path / "iso.json"
-    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
-        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
-        cli = RunningCli("isolation", "--json", str(out), "--no-password-prompt", env=env)
-        cli.wait_for("read-uncommitted: 15 test(s) judged")
-        forwarder.silence()
-        cli.proc.send_signal(signal.SIGTERM)
-        assert cli.finish() == 143, cli.output()
+    cli = stopped_while_silent(sandbox, "isolation", "--json", str(out), started="read-uncommitted: 15 test(s) judged")
     data = json.loads(out.read_text())
     [schema] = data["left_on_server"]
     assert (data["complete"], data["outcome"], data["reason"]) == (
         False, "interrupted", f"interrupted by SIGTERM; left on the server, as it could not be dropped: {schema}")
     assert f"the run's schema {schema} could not be dropped" in cli.output()
-
-    async def drop() -> None:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-        try:
-            await conn.execute(f"DROP DATABASE {schema}")  # raises if it were not there
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    sql_on(sandbox, f"DROP DATABASE {schema}")  # raises if it were not there
 
 
 def test_an_elle_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
@@ -318,28 +303,14 @@ def test_an_elle_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
     """The same for `elle`: its schema, which it could not drop, is named in the report and the verdict line (and
     is there: dropped here afterwards); before, its failed drop was suppressed without a word."""
     out = tmp_path / "elle.json"
-    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
-        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
-        cli = RunningCli("elle", "list-append", "--duration", "60", "--json", str(out), "--no-password-prompt",
-                         env=env)
-        cli.wait_for("   1 s: ")
-        forwarder.silence()
-        cli.proc.send_signal(signal.SIGTERM)
-        assert cli.finish() == 143, cli.output()
+    cli = stopped_while_silent(sandbox, "elle", "list-append", "--duration", "60", "--json", str(out),
+                               started="   1 s: ")
     data = json.loads(out.read_text())
     [schema] = data["left_on_server"]
     said = f"interrupted by SIGTERM; left on the server, as it could not be dropped: {schema}"
     assert (data["complete"], data["outcome"], data["reason"]) == (False, "interrupted", said)
     assert f"INTERRUPTED: {said}" in cli.output()
-
-    async def drop() -> None:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-        try:
-            await conn.execute(f"DROP DATABASE {schema}")  # raises if it were not there
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    sql_on(sandbox, f"DROP DATABASE {schema}")  # raises if it were not there
 
 
 def test_a_prepare_stopped_while_the_server_is_silent_ends_and_names_the_tables_left(
@@ -347,24 +318,11 @@ def test_a_prepare_stopped_while_the_server_is_silent_ends_and_names_the_tables_
     """bench prepare stopped by SIGTERM once the server (behind a forwarder) went silent mid-load: it ends, 143,
     and says which table it could not drop (it is there: dropped here afterwards); before, its DROP TABLE waited
     for ever."""
-    async def sql(statement: str) -> None:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(sql("CREATE DATABASE IF NOT EXISTS rig_silent_prepare"))
-    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
-        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}", "TIDB_DATABASE": "rig_silent_prepare"}
-        cli = RunningCli("bench", "prepare", "--table-size", "2000000", "--no-password-prompt", env=env)
-        cli.wait_for("sbtest1: inserting 2000000 rows")
-        forwarder.silence()
-        cli.proc.send_signal(signal.SIGTERM)
-        assert cli.finish() == 143, cli.output()
+    sql_on(sandbox, "CREATE DATABASE IF NOT EXISTS rig_silent_prepare")
+    cli = stopped_while_silent(sandbox, "bench", "prepare", "--table-size", "2000000",
+                               started="sbtest1: inserting 2000000 rows", database="rig_silent_prepare")
     assert "left on the server, as it could not be dropped: sbtest1 (" in cli.output()
-    asyncio.run(sql("DROP TABLE rig_silent_prepare.sbtest1"))  # raises if it were not there
-    asyncio.run(sql("DROP DATABASE rig_silent_prepare"))
+    sql_on(sandbox, "DROP TABLE rig_silent_prepare.sbtest1", "DROP DATABASE rig_silent_prepare")  # raises if absent
 
 
 def test_a_program_a_test_leaves_running_is_stopped_in_order(sandbox: SandboxState) -> None:

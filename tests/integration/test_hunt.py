@@ -28,7 +28,7 @@ from test_rig.hunt.dialect import Dialect
 from test_rig.hunt.oracles import Check, Mismatch, TlpWhere
 from test_rig.hunt.runner import HuntRun, HuntSpec, run_hunt
 from test_rig.servers.sandbox import Sandbox, SandboxState
-from tests.helpers import RunningCli, SilencingForwarder, browse, create_user, env_for, run_cli
+from tests.helpers import RunningCli, browse, create_user, env_for, run_cli, sql_on, stopped_while_silent
 from tests.integration.test_report_any import PASSED, rerendered
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions" / "hunt"
@@ -309,13 +309,8 @@ def test_a_server_gone_silent_when_the_run_is_stopped_is_named_with_what_it_was_
     """SIGTERM while the server (reached through a forwarder) has gone silent: the run still ends, 143, with its
     report, and since its databases could not be dropped (the DROP got no answer) every output says which are
     left on the server (they are: dropped here afterwards). Before, the DROP waited for ever."""
-    with SilencingForwarder(sandbox.host, sandbox.port) as forwarder:
-        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
-        cli = RunningCli("hunt", "--duration", "60", "--json", str(tmp_path / "r.json"), env=env)
-        cli.wait_for(" 1 s: ")
-        forwarder.silence()
-        cli.proc.send_signal(signal.SIGTERM)
-        assert cli.finish() == 143, cli.output()
+    cli = stopped_while_silent(sandbox, "hunt", "--duration", "60", "--json", str(tmp_path / "r.json"),
+                               started=" 1 s: ")
     data = json.loads((tmp_path / "r.json").read_text())
     left = data["left_on_server"]  # the worker's database, and its replays' when a candidate was replayed
     assert left in (data["databases"], data["databases"][:1])
@@ -323,16 +318,7 @@ def test_a_server_gone_silent_when_the_run_is_stopped_is_named_with_what_it_was_
     assert (data["complete"], data["ok"], data["outcome"], data["reason"]) == (False, False, "interrupted", said)
     assert f"INTERRUPTED: {said}" in cli.output()
     assert sorted(str(row[0]) for row in hunt_databases(sandbox)) == sorted(left)
-
-    async def drop() -> None:
-        conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-        try:
-            for name in left:
-                await conn.execute(f"DROP DATABASE {name}")
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    sql_on(sandbox, *(f"DROP DATABASE {name}" for name in left))
 
 
 def test_a_server_that_dies_ends_the_run_with_what_it_was_sent_last(own_box: Sandbox, tmp_path: Path) -> None:

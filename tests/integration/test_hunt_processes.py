@@ -4,7 +4,6 @@ which drops its databases, and still writes the report."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -12,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, env_for, run_cli, sql_on
 from tests.integration.test_hunt import hunt_databases, known_regressions
 
 
@@ -93,13 +91,4 @@ def test_a_worker_process_that_is_killed_has_its_databases_named_as_left(sandbox
     assert left and sorted(left) == on_server  # the killed one's, exactly
     assert data["databases_dropped"] is False and data["reason"].endswith(
         f"left on the server, as it could not be dropped: {', '.join(left)}")
-    asyncio.run(_drop(sandbox, left))
-
-
-async def _drop(sandbox: SandboxState, names: list[str]) -> None:
-    conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-    try:
-        for name in names:
-            await conn.execute(f"DROP DATABASE {name}")
-    finally:
-        await conn.close()
+    sql_on(sandbox, *(f"DROP DATABASE {name}" for name in left))

@@ -24,8 +24,9 @@ def test_connections_and_queries_are_split_over_the_processes() -> None:
 
 def part(first: int, checked: int, finding_ids: list[str], *, dropped: bool = True, complete: bool = True) -> HuntRun:
     spec = HuntSpec(("tlp-where",), connections=1, processes=2, first_worker=first)
-    run = HuntRun(spec, server=SERVER, databases=[f"rig_hunt_x{first}_w{first}", f"rig_hunt_x{first}_w{first}_r"],
-                  dropped=dropped, complete=complete)
+    databases = [f"rig_hunt_x{first}_w{first}", f"rig_hunt_x{first}_w{first}_r"]
+    run = HuntRun(spec, server=SERVER, databases=databases, left=[] if dropped else databases[:1],
+                  complete=complete)
     run.stats.checked["tlp-where"] = checked
     run.stats.statements, run.stats.candidates, run.stats.confirmed = checked * 3, len(finding_ids), len(finding_ids)
     run.stats.errors_by_code[1292] = first + 1

@@ -57,9 +57,9 @@ def summary(run: HuntRun) -> dict[str, Any]:
 
 def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
     """Fill `run` with the sum of `parts` (each process's run, in process order): statistics added, findings
-    grouped by signature across processes, databases listed; `run.dropped` and `run.complete` only when every
-    part says so, and a process that is missing (`len(parts)` below the processes asked for) makes it incomplete.
-    Returns `run`."""
+    grouped by signature across processes, databases listed, and those any part left (`run.left`); `run.complete`
+    only when every part says so, and a process that is missing (`len(parts)` below the processes asked for)
+    makes it incomplete. Returns `run`."""
     stats = HuntStats()
     for p in parts:
         s = p.stats
@@ -92,7 +92,6 @@ def merge(run: HuntRun, parts: list[HuntRun]) -> HuntRun:
         run.server = parts[0].server
         run.server_log = next((p.server_log for p in parts if p.server_log), None)
     run.databases = [d for p in parts for d in p.databases]
-    run.dropped = bool(parts) and all(p.dropped or not p.databases for p in parts)
     run.left = [d for p in parts for d in p.left]
     run.complete = len(parts) == run.spec.processes and all(p.complete for p in parts)
     run.error = next((p.error for p in parts if p.error), None)
@@ -208,8 +207,6 @@ def _finish(run: HuntRun, got: dict[int, tuple[str, Any]], logs: list[Path | Non
     merge(run, parts)
     run.left += [name for index, seen in sorted(latest.items()) if got.get(index, ("",))[0] != "run"
                  for name in seen[3]]
-    if run.left:
-        run.dropped = False
     run.seconds = time.monotonic() - run.started
     if run.spec.out is not None:
         for i, f in enumerate(run.findings.values(), 1):

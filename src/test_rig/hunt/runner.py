@@ -122,7 +122,6 @@ class HuntRun:
     stats: HuntStats = field(default_factory=HuntStats)
     findings: dict[str, Finding] = field(default_factory=dict)
     databases: list[str] = field(default_factory=list)
-    dropped: bool = False
     #: the databases made and not (yet) dropped: each added as its CREATE is sent, taken out once the clean-up
     #: dropped it, so at any moment (also after a clean-up cut short) it is what may be left on the server
     left: list[str] = field(default_factory=list)
@@ -137,6 +136,11 @@ class HuntRun:
     others_log_panics: int = 0
     #: with --processes: each worker process's own figures (hunt/processes.py merged them into this run)
     parts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def dropped(self) -> bool:
+        """Whether nothing the run made is left on the server."""
+        return not self.left
 
     @property
     def new_findings(self) -> list[Finding]:
@@ -704,8 +708,8 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
 
 
 async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run: HuntRun) -> None:
-    """Drop every database of the run (each on `admin` or, once it is lost, on a new connection); `run.dropped`
-    says whether all went."""
+    """Drop every database the run made (each on `admin` or, once it is lost, on a new connection), taking each
+    out of `run.left` once dropped."""
     # at once: each may wait for the KILL of its statement in flight, and a silent server makes every one wait
     await asyncio.gather(*(conn.close() for w in workers for conn in (w.conn, w.replay) if conn is not None))
     silent = False  # a server that did not answer a clean-up connection is not asked again for each database
@@ -723,7 +727,6 @@ async def _cleanup(target: Target, admin: Connection, workers: list[Worker], run
         spare = None  # drop_schema closed it
     if spare is not None:  # no database was made
         await spare.close()
-    run.dropped = not run.left
 
 
 def _server_gone(error: DatabaseError) -> bool:
