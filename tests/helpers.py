@@ -196,9 +196,12 @@ def elle_schemas(state: Any) -> list[Any]:
 class SilencingForwarder:
     """A TCP forwarder on a loopback port to `host:port`, in a thread of its own, that `silence()` turns into a
     server that has gone silent: nothing more is forwarded either way on the connections it carries, and new
-    ones are taken and never answered. (A partition as a client sees it, without Toxiproxy.)"""
+    ones are taken and never answered. (A partition as a client sees it, without Toxiproxy.)
 
-    def __init__(self, host: str, port: int) -> None:
+    `lose_answer_to`: the first statement whose bytes hold it is forwarded to the server, and the connection that
+    sent it is then dropped before the answer is forwarded back: the server did it, the client never learns so."""
+
+    def __init__(self, host: str, port: int, *, lose_answer_to: bytes | None = None) -> None:
         import asyncio
         import threading
 
@@ -207,12 +210,23 @@ class SilencingForwarder:
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         self.port = 0
+        self.answers_lost = 0
+        self.lost_statement = b""  # the bytes of the statement whose answer was lost
 
-        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, to_server: bool,
+                       cut: asyncio.Event) -> None:
             try:
                 while data := await reader.read(65536):
                     if self.silent.is_set():
                         return  # dropped: never written
+                    if not to_server and cut.is_set():  # the answer to the statement whose answer is lost
+                        self.answers_lost += 1
+                        writer.transport.abort()
+                        return
+                    if to_server and lose_answer_to is not None and lose_answer_to in data \
+                            and not self.answers_lost:
+                        cut.set()  # before the statement goes: its answer cannot come back before
+                        self.lost_statement = data
                     writer.write(data)
                     await writer.drain()
             except OSError:
@@ -224,8 +238,9 @@ class SilencingForwarder:
                 return  # taken, never answered
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
             self.held.append(up_writer)
-            self.pipes += [asyncio.ensure_future(pipe(reader, up_writer)),
-                           asyncio.ensure_future(pipe(up_reader, writer))]
+            cut = asyncio.Event()
+            self.pipes += [asyncio.ensure_future(pipe(reader, up_writer, True, cut)),
+                           asyncio.ensure_future(pipe(up_reader, writer, False, cut))]
 
         async def serve() -> None:
             self.server = await asyncio.start_server(forward, "127.0.0.1", 0)

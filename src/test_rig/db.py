@@ -317,8 +317,13 @@ class Connection:
                 self._raw.close()  # (a pool's, a finally's) must still run when a second Ctrl-C comes during it
 
     def abort(self) -> None:
-        """Drop the socket at once (no COM_QUIT)."""
+        """Drop the socket at once (no COM_QUIT, nothing still buffered sent): the transport's abort, as the
+        driver's close is the transport's polite close, which first sends what is buffered and so, to a server that
+        has stopped reading, never ends (nor wakes a write that waits for the buffer to drain)."""
         self.closed = True
+        transport = getattr(self._raw, "_transport", None)  # asyncmy's own (private): there is no public way
+        if transport is not None:
+            transport.abort()
         self._raw.close()
 
 
@@ -504,6 +509,9 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
         _fix_load_local_filename()
     context = target.context("connect")
     task = asyncio.current_task()
+    # A clean-up may connect from a task whose cancellation (the interrupt) it is handling: only a cancellation
+    # that comes during this connect is one, not that earlier one (whose count stays until the task ends).
+    cancelled_before = task.cancelling() if task is not None else 0
     try:
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for hands back the driver's outcome when a
@@ -516,7 +524,7 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
                     connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls, charset="utf8mb4",
                     local_infile=local_infile))
         except Exception as e:
-            if task is not None and task.cancelling():  # the driver failed on the way out of a cancellation
+            if task is not None and task.cancelling() > cancelled_before:  # failed on the way out of a cancellation
                 raise asyncio.CancelledError() from e
             raise
     except TimeoutError as e:
@@ -606,6 +614,12 @@ async def lock_wait(probe: Connection, server: ServerInfo, thread_id: int) -> st
 CLEANUP_CONNECT_SECS = 5.0
 
 
+def answer_lost(error: BaseException) -> bool:
+    """Whether a statement that ended with `error` may have taken effect all the same: its answer never came (a
+    lost connection, a timeout, a cancellation), where an error the server answered with is a refusal."""
+    return not isinstance(error, DatabaseError) or is_lost_connection(error) or isinstance(error, TimeoutError_)
+
+
 async def drop_schema(base: Target, name: str, admin: Connection | None) -> None:
     """DROP DATABASE `name` on `admin` (kept open for this) or, if it was lost, on a new connection,
     tried a few times while the run's own connections finish closing. Closes the connection it used. A server
@@ -635,13 +649,13 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
             admin = None
 
 
-async def drop_tables(target: Target, tables: Sequence[str]) -> None:
+async def drop_tables(target: Target, tables: Sequence[str]) -> list[str]:
     """DROP TABLE IF EXISTS each of `tables` in the target's database, on one new connection (a prepare that
     failed or was interrupted removes what it created), each step within CLEANUP_CONNECT_SECS. What cannot be
-    dropped is logged as left on the server, not raised: the error that ended the prepare is the one to report,
-    and a server gone silent must not hold its end for ever."""
+    dropped is logged as left on the server and returned (as `database.table`), not raised: the error that ended
+    the prepare is the one to report, and a server gone silent must not hold its end for ever."""
     if not tables:
-        return
+        return []
     quick = replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS))
     left = list(tables)
     try:
@@ -656,6 +670,8 @@ async def drop_tables(target: Target, tables: Sequence[str]) -> None:
     except (DatabaseError, TimeoutError) as e:
         log.warning("left on the server, as it could not be dropped: %s (%s)", ", ".join(left),
                     str(e) or f"no answer within {quick.timeout_secs:g} s")
+        return [f"{target.database}.{table}" if target.database else table for table in left]
+    return []
 
 
 async def connect_existing(target: Target, manager: Any) -> Connection:

@@ -71,6 +71,10 @@ class Environment:
     redactor: Redactor = field(default_factory=_redactor, repr=False)
     #: when the run began (time.monotonic), for the time a JUnit case says the run took
     started: float = field(default_factory=time.monotonic)
+    #: what the run made on the server and could not drop (`database.table`, a schema), noted by the feature as
+    #: it happens: every report of the run says it (`left_on_server`), also one written for an error or an
+    #: interrupt that ended the run before it produced a result
+    left_on_server: list[str] = field(default_factory=list)
     #: the last result handed to write_reports, so an interrupt after it can say so without losing it
     _last_report: tuple[dict[str, Any], list[Suite] | None] | None = field(default=None, repr=False)
 
@@ -150,7 +154,11 @@ class Environment:
         from test_rig.report.files import Case, Suite, write_json, write_junit
         from test_rig.results import Outcome, as_dict, settle
 
-        data = settle({"command": self.command, **as_dict(result)})
+        data = {"command": self.command, **as_dict(result)}
+        left = [*(data.get("left_on_server") or []), *self.left_on_server]
+        if left:
+            data["left_on_server"] = list(dict.fromkeys(left))
+        data = settle(data)
         # Kept before writing: a signal in the middle of a write is followed by write_failure, which writes it again.
         self._last_report = (data, suites)
         if self.json_path:

@@ -316,13 +316,38 @@ def test_an_elle_run_stopped_while_the_server_is_silent_says_its_schema_is_left(
 def test_a_prepare_stopped_while_the_server_is_silent_ends_and_names_the_tables_left(
         sandbox: SandboxState, tmp_path: Path) -> None:
     """bench prepare stopped by SIGTERM once the server (behind a forwarder) went silent mid-load: it ends, 143,
-    and says which table it could not drop (it is there: dropped here afterwards); before, its DROP TABLE waited
-    for ever."""
+    and says which table it could not drop, in the log, the report and the verdict line (it is there: dropped here
+    afterwards); before, its DROP TABLE waited for ever, and then only the log said it."""
     sql_on(sandbox, "CREATE DATABASE IF NOT EXISTS rig_silent_prepare")
-    cli = stopped_while_silent(sandbox, "bench", "prepare", "--table-size", "2000000",
+    out = tmp_path / "prepare.json"
+    cli = stopped_while_silent(sandbox, "bench", "prepare", "--table-size", "2000000", "--json", str(out),
                                started="sbtest1: inserting 2000000 rows", database="rig_silent_prepare")
     assert "left on the server, as it could not be dropped: sbtest1 (" in cli.output()
+    said = "interrupted by SIGTERM; left on the server, as it could not be dropped: rig_silent_prepare.sbtest1"
+    data = json.loads(out.read_text())
+    assert (data["left_on_server"], data["complete"], data["outcome"], data["reason"]) == (
+        ["rig_silent_prepare.sbtest1"], False, "interrupted", said)
+    assert f"INTERRUPTED: {said}" in cli.output()
     sql_on(sandbox, "DROP TABLE rig_silent_prepare.sbtest1", "DROP DATABASE rig_silent_prepare")  # raises if absent
+
+
+def test_a_tpcc_prepare_stopped_while_the_server_is_silent_names_the_tables_left(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """The same for `bench tpcc-prepare`: the nine tables it made and could not drop are in the report and the
+    verdict line (and are there: dropped here afterwards)."""
+    from test_rig.load.tpcc import TABLES
+
+    sql_on(sandbox, "CREATE DATABASE IF NOT EXISTS rig_silent_tpcc")
+    out = tmp_path / "tpcc.json"
+    cli = stopped_while_silent(sandbox, "bench", "tpcc-prepare", "--warehouses", "4", "--json", str(out),
+                               started="loading stock", database="rig_silent_tpcc")
+    left = [f"rig_silent_tpcc.{table}" for table in TABLES]
+    said = f"interrupted by SIGTERM; left on the server, as it could not be dropped: {', '.join(left)}"
+    data = json.loads(out.read_text())
+    assert (data["left_on_server"], data["complete"], data["outcome"], data["reason"]) == (
+        left, False, "interrupted", said)
+    assert f"INTERRUPTED: {said}" in cli.output()
+    sql_on(sandbox, *(f"DROP TABLE {table}" for table in left), "DROP DATABASE rig_silent_tpcc")  # raises if absent
 
 
 def test_a_program_a_test_leaves_running_is_stopped_in_order(sandbox: SandboxState) -> None:
@@ -333,3 +358,42 @@ def test_a_program_a_test_leaves_running_is_stopped_in_order(sandbox: SandboxSta
     run.wait_for("load started")
     RunningCli.stop_left_running()
     assert (run.proc.returncode, RunningCli.started) == (143, [])
+
+
+def _schemas_named(state: SandboxState, name: str) -> list[str]:
+    return [str(row[0]) for row in sql_on(state, f"SHOW DATABASES LIKE '{name}'")[0]]
+
+
+def test_an_isolation_schema_whose_create_lost_its_answer_is_used_and_dropped(
+        sandbox: SandboxState, tmp_path: Path) -> None:
+    """The run's CREATE DATABASE reaches the server, which makes the schema, and the connection is lost before the
+    answer comes back: the retry's CREATE gets 1007, which for the run's own unique name means the first one made
+    it. The run goes on in it and drops it. Before, the run failed on 1007 and left the schema, unnamed."""
+    from tests.helpers import SilencingForwarder
+
+    out = tmp_path / "iso.json"
+    with SilencingForwarder(sandbox.host, sandbox.port, lose_answer_to=b"CREATE DATABASE") as forwarder:
+        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
+        r = run_cli("isolation", "--test", "G0", "--isolation-level", "read-committed", "--json", str(out),
+                    "--no-password-prompt", env=env)
+    schema = forwarder.lost_statement.split(b"`")[1].decode()
+    assert (forwarder.answers_lost, schema.startswith("rig_iso_")) == (1, True)
+    data = json.loads(out.read_text())
+    assert (r.returncode, data["outcome"], "left_on_server" in data) == (0, "passed", False), r.stdout + r.stderr
+    assert _schemas_named(sandbox, schema) == []
+
+
+def test_an_elle_schema_whose_create_lost_its_answer_is_dropped(sandbox: SandboxState, tmp_path: Path) -> None:
+    """The same for `elle`, which does not retry its CREATE: the run fails on the lost connection, and the schema
+    the server made is dropped again before it ends. Before, it was left on the server, named nowhere."""
+    from tests.helpers import SilencingForwarder
+
+    out = tmp_path / "elle.json"
+    with SilencingForwarder(sandbox.host, sandbox.port, lose_answer_to=b"CREATE DATABASE") as forwarder:
+        env = {**env_for(sandbox), "TIDB_HOST": f"127.0.0.1:{forwarder.port}"}
+        r = run_cli("elle", "list-append", "--duration", "1", "--json", str(out), "--no-password-prompt", env=env)
+    schema = forwarder.lost_statement.split(b"`")[1].decode()
+    assert (forwarder.answers_lost, schema.startswith("rig_elle_")) == (1, True)
+    data = json.loads(out.read_text())
+    assert (r.returncode, data["outcome"], "left_on_server" in data) == (1, "failed", False), r.stdout + r.stderr
+    assert _schemas_named(sandbox, schema) == []

@@ -102,3 +102,40 @@ def test_a_cancellation_as_the_readiness_barrier_opens_is_not_dropped() -> None:
         return waiting.cancelled()
 
     assert asyncio.run(scenario()) is True
+
+
+def test_a_clean_up_connecting_from_a_cancelled_task_gets_its_timeout_not_a_cancellation() -> None:
+    """A clean-up that runs in the task an interrupt cancelled (gen-data's, after the load was cut off) and
+    connects to a server that accepts but never greets: the connect ends with its own timeout, a TimeoutError_
+    the clean-up can report. Before, the task's earlier cancellation, still counted, made db._open take that
+    timeout for a new cancellation and raise CancelledError, so the clean-up never said what it had left."""
+    from test_rig.db import Target, TimeoutError_, connect
+
+    async def scenario() -> tuple[str, int | None]:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # taken, never answered
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+
+        async def interrupted_run() -> tuple[str, int | None]:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # the clean-up, in the cancelled task
+                try:
+                    await connect(Target("t", "127.0.0.1", port, "root", "", None, 0.2))
+                except TimeoutError_ as e:
+                    return type(e).__name__, e.code
+                except asyncio.CancelledError:
+                    return "CancelledError", None
+            return "no clean-up", None
+
+        run = asyncio.ensure_future(interrupted_run())
+        await asyncio.sleep(0)
+        run.cancel()
+        try:
+            return await run
+        finally:
+            server.close()
+
+    assert asyncio.run(scenario()) == ("TimeoutError_", 2003)

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from test_rig.config import SessionValue
 from test_rig.coordinator import Coordinator, FreeRunResult
-from test_rig.db import ISOLATION_LEVELS, Target, connect, drop_schema, quote_ident, sql_literal
+from test_rig.db import ISOLATION_LEVELS, Target, answer_lost, connect, drop_schema, quote_ident, sql_literal
 from test_rig.environment import Environment, run_async
 from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_privilege, signal_name
 from test_rig.history.checker import Report, check_history
@@ -162,6 +162,7 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
         error = f"interrupted by {signal_name(e)}"
     except BaseException:
         run.discard()  # the run failed before its history could be checked: no temporary file left behind
+        env.left_on_server.extend(run.left_on_server)  # the error's report says what the run left
         raise
     finally:
         if nemesis is not None:
@@ -226,11 +227,17 @@ async def run_workload(target: Target, manager: ResilientConnectionManager, run:
     schema = f"rig_elle_{uuid.uuid4().hex[:10]}"
     try:
         await probe.execute(f"CREATE DATABASE {quote_ident(schema)}")
-    except DatabaseError as e:
+    except BaseException as e:
         await probe.close()
-        if lacks_schema_privilege(e):
+        if isinstance(e, DatabaseError) and lacks_schema_privilege(e):
             raise RigError(f"User {target.user} may not create the run's own schema {schema} ({e}); grant it CREATE "
                            "and DROP on `rig\\_elle\\_%` or run as a user who can.") from None
+        if answer_lost(e):  # the CREATE may have made it all the same: dropped again (IF EXISTS), or named
+            try:
+                await asyncio.shield(drop_schema(target, schema, None))
+            except (DatabaseError, RigError) as dropping:
+                log.warning("the run's schema %s may have been made and could not be dropped: %s", schema, dropping)
+                run.left_on_server.append(schema)
         raise
     # `probe` stays open to drop the schema at the end, whatever happens to the run's own connections.
     level = isolation.replace("-", " ").upper()

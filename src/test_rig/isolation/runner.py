@@ -17,7 +17,17 @@ from typing import Any
 
 from test_rig.config import SessionValue
 from test_rig.coordinator import Coordinator, Step, StepRecord
-from test_rig.db import ISOLATION_LEVELS, Connection, ServerInfo, Target, connect, drop_schema, quote_ident, sql_literal
+from test_rig.db import (
+    ISOLATION_LEVELS,
+    Connection,
+    ServerInfo,
+    Target,
+    answer_lost,
+    connect,
+    drop_schema,
+    quote_ident,
+    sql_literal,
+)
 from test_rig.errors import DatabaseError, RigError, UsageError, lacks_schema_privilege
 from test_rig.isolation.catalogue import SETUP, UNSUPPORTED, IsolationTest, Observation, StepLog, judge
 from test_rig.report.files import level_label
@@ -131,15 +141,22 @@ class Schema:
         self.target = target.with_database(self.name)
         self._base = target
         self._admin: Connection | None = None
-        #: whether the schema was made, and then dropped
+        #: whether the schema may have been made (a CREATE was answered, or sent and its answer lost), and then
+        #: dropped: the run drops it (IF EXISTS) whenever it may have been made
         self.created = self.dropped = False
 
     async def create(self, manager: ResilientConnectionManager | None) -> None:
         async def go() -> Connection:
             admin = await connect(self._base, database=False)
+            made = self.created
+            self.created = True  # sent: made, unless the server answers with a refusal
             try:
                 await admin.execute(f"CREATE DATABASE {quote_ident(self.name)}")
-            except BaseException:
+            except BaseException as e:
+                if isinstance(e, DatabaseError) and e.code == 1007:  # the name is the run's own: an attempt
+                    return admin  # before this one made it, and its answer was lost (retried here)
+                if not answer_lost(e):
+                    self.created = made
                 await admin.close()
                 raise
             return admin
@@ -147,7 +164,6 @@ class Schema:
         try:
             self._admin = await (manager.execute_with_resilience("create isolation schema", go) if manager
                                  else go())
-            self.created = True
         except RigError as e:
             if lacks_schema_privilege(e):
                 raise RigError(f"User {self._base.user} may not create the run's own schema {self.name} ({e}); "
@@ -303,8 +319,8 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
     """
     out = results if results is not None else []
     schema = schema or Schema(target)
-    await schema.create(manager)
     try:
+        await schema.create(manager)
         for level in levels:
             session = LevelSession(schema, level, settings, count=max([len(t.transactions) for t in tests] + [lanes]),
                                    manager=manager)
@@ -323,7 +339,8 @@ async def run_catalogue(target: Target, tests: Sequence[IsolationTest], levels: 
         # Shielded so that Ctrl-C during the run still leaves nothing behind on the server (`schema.dropped`
         # says whether it could).
         try:
-            await asyncio.shield(schema.drop())
+            if schema.created:
+                await asyncio.shield(schema.drop())
         except DatabaseError as e:
             log.warning("the run's schema %s could not be dropped: %s", schema.name, e)
     return out

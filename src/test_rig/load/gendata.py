@@ -20,11 +20,11 @@ import os
 import random
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from test_rig.db import Connection, Target, connect, quote_ident, sql_literal
+from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Target, connect, quote_ident, sql_literal
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.report.files import Case, Suite, check_writable
 from test_rig.results import RunResult
@@ -236,25 +236,27 @@ def staging_name(table: str) -> str:
 
 async def load(target: Target, data: Generated, *, replace_table: bool = False,
                progress: Callable[[float | None], None] | None = None,
-               notify: Callable[[str], None] | None = None) -> Loaded:
+               notify: Callable[[str], None] | None = None, left: list[str] | None = None) -> Loaded:
     """Load the file into a new table, count its rows, and swap it in with one RENAME TABLE only when
     the count is exactly the rows written; otherwise drop it and leave the table as it was.
 
     CSV/TSV: LOAD DATA LOCAL INFILE (on TiDB, IMPORT INTO first when the server is on this machine,
     since it reads the file itself). SQL: its statements, batch by batch. An existing table is replaced
     only with `replace_table` (else UsageError). An error or cancellation (Ctrl-C, SIGTERM) stops the
-    load on the server, drops the new table and says so through `notify` before it propagates."""
+    load on the server, drops the new table and says so through `notify` before it propagates (a table it could
+    not drop is added to `left`, as `database.table`)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     table, staging = data.table, staging_name(data.table)
     old = f"{table[:40]}__rig_old_{secrets.token_hex(4)}"
     conn = await connect(target, local_infile=True)
-    phase = "checking"  # then "loading", "swapping" (RENAME sent), "swapped"
+    phase = "checking"  # then "creating" (CREATE sent), "loading", "swapping" (RENAME sent), "swapped"
     old_rows: int | None = None
     try:
         old_rows = await _table_rows(conn, table)
         if old_rows is not None and not replace_table:
             raise _refuse_existing(target, table)
+        phase = "creating"  # an interrupt while it runs may leave the new table made: it is dropped if there
         await conn.execute(create_table_sql(staging))
         phase = "loading"
         note = None
@@ -276,7 +278,8 @@ async def load(target: Target, data: Generated, *, replace_table: bool = False,
                       replaced=old_rows is not None)
     except BaseException:
         if phase != "checking":
-            said = await _clean_up(conn, target, data, staging, old, phase=phase, had_table=old_rows is not None)
+            said = await _clean_up(conn, target, data, staging, old, phase=phase, had_table=old_rows is not None,
+                                   left=left)
             if notify is not None:
                 notify(said)
         raise
@@ -296,7 +299,7 @@ async def _swap(conn: Connection, target: Target, table: str, staging: str, old:
 
 
 async def _clean_up(conn: Connection, target: Target, data: Generated, staging: str, old: str, *, phase: str,
-                    had_table: bool) -> str:
+                    had_table: bool, left: list[str] | None = None) -> str:
     """After an error or an interrupt: stop what `conn` was doing on the server, drop what the load made,
     and say in one sentence what the user's table now holds. The statement may have been cut off
     mid-way, so the connection is dropped and the work is done on a new one, within a bounded time.
@@ -308,7 +311,8 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
 
     async def tidy() -> None:
         nonlocal swapped
-        admin = await connect(target)
+        # a server that does not answer a new connection soon will not answer the DROP either (db.drop_schema)
+        admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)))
         try:
             if thread_id is not None:
                 with contextlib.suppress(DatabaseError):
@@ -325,6 +329,8 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
         problem = None
     except (DatabaseError, TimeoutError) as e:
         problem = str(e) or "no answer within 60 s"
+        if left is not None:
+            left.append(f"{target.database}.{old if swapped else staging}")
     if swapped:
         head = f"{where} holds the {data.rows} new rows"
         return (f"{head}; the old rows were removed." if problem is None else
@@ -348,10 +354,20 @@ async def _load_delimited(conn: Connection, target: Target, data: Generated, int
         except DatabaseError as e:
             note = f"IMPORT INTO was refused ({e}); loaded with LOAD DATA LOCAL INFILE instead"
     watcher = asyncio.create_task(_watch_load(target, conn.thread_id, progress)) if progress else None
+    # The statement runs as a task of its own: asyncmy answers a cancellation of LOAD DATA LOCAL by sending the
+    # end-of-file packet and waiting for it to drain, which a server that has stopped reading (gone silent) never
+    # lets happen, so the cancellation would never arrive. An interrupt aborts the connection instead (the
+    # server then drops the half-sent load; `load` cleans up on a new one) and waits for the task to end.
+    statement = asyncio.ensure_future(conn.execute(
+        f"LOAD DATA LOCAL INFILE {path} INTO TABLE {quote_ident(into)} FIELDS TERMINATED BY '{sep}' "
+        f"LINES TERMINATED BY '\\n' IGNORE 1 LINES ({', '.join(COLUMNS)})"))
     try:
-        await conn.execute(f"LOAD DATA LOCAL INFILE {path} INTO TABLE {quote_ident(into)} "
-                           f"FIELDS TERMINATED BY '{sep}' LINES TERMINATED BY '\\n' IGNORE 1 LINES "
-                           f"({', '.join(COLUMNS)})")
+        await asyncio.shield(statement)
+    except asyncio.CancelledError:
+        conn.abort()
+        with contextlib.suppress(BaseException):
+            await statement
+        raise
     except DatabaseError as e:
         if e.code in (1148, 2068, 3948):
             raise RigError(f"The server refused LOAD DATA LOCAL INFILE ({e}); enable local_infile on the server "
@@ -412,6 +428,8 @@ class GenDataRun:
     error: str | None = None
     #: the signal's stop, when SIGINT or SIGTERM ended the run
     interrupted: KeyboardInterrupt | None = None
+    #: the tables the load made and could not drop (`database.table`): the run fails, and every report says so
+    left_on_server: list[str] = field(default_factory=list)
 
     def to_result(self) -> RunResult:
         loaded = self.loaded
@@ -424,6 +442,8 @@ class GenDataRun:
             payload["loaded"] = loaded.to_dict()
         if self.table_state is not None:
             payload["table_state"] = self.table_state
+        if self.left_on_server:
+            payload["left_on_server"] = self.left_on_server
         return RunResult("gen-data", ok=error is None and self.complete, complete=self.complete, error=error,
                          payload=payload)
 
@@ -474,7 +494,7 @@ def run_gen_data(path: Path, *, rows: int, fmt: str, seed: int, table: str, forc
             say(said)
 
         run.loaded = run_async(lambda: load(
-            target, data, replace_table=replace, notify=cleaned,
+            target, data, replace_table=replace, notify=cleaned, left=run.left_on_server,
             progress=None if progress is None else lambda p: progress(f"loading into {where}", p, None if p is None
                                                                       else 1.0)))
         loaded = run.loaded

@@ -763,10 +763,12 @@ async def check_prepared(target: Target, workload: str, opts: OltpOptions, manag
 
 
 async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int = 0, parallel: int = 1,
-                  on_table: Callable[[str, str], None] | None = None) -> dict[str, Any]:
+                  on_table: Callable[[str, str], None] | None = None,
+                  left: list[str] | None = None) -> dict[str, Any]:
     """Create sbtest1..N and load them (sysbench's prepare), `parallel` tables at a time. Tables that already
     exist are refused before anything is created (UsageError: run cleanup first). A prepare that fails or is
-    interrupted drops the tables it created, so nothing half-loaded is left. Returns what was made."""
+    interrupted drops the tables it created, so nothing half-loaded is left; those it could not drop are added to
+    `left` before the error propagates. Returns what was made."""
     conn = await connect_existing(target, manager)
     try:
         present = await existing_tables(conn)
@@ -809,7 +811,9 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
     try:
         await asyncio.gather(*(one(n) for n in range(1, opts.tables + 1)))
     except BaseException:
-        await asyncio.shield(drop_tables(target, [table_name(n) for n in sorted(created)]))
+        kept = await asyncio.shield(drop_tables(target, [table_name(n) for n in sorted(created)]))
+        if left is not None:
+            left.extend(kept)
         raise
     return {"tables": [table_name(n) for n in range(1, opts.tables + 1)], "table_size": opts.table_size,
             "rows": opts.tables * opts.table_size, "seconds": round(time.perf_counter() - started, 3),
@@ -882,7 +886,8 @@ async def run(env: Environment, workload: str, opts: OltpOptions, load: LoadSett
 async def run_prepare(env: Environment, opts: OltpOptions, *, seed: int = 0, parallel: int = 1,
                       on_table: Callable[[str, str], None] | None = None) -> RunResult:
     """`test-rig bench prepare`: `prepare` on the environment's target, as a RunResult."""
-    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, parallel=parallel, on_table=on_table)
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, parallel=parallel, on_table=on_table,
+                         left=env.left_on_server)
     return RunResult("bench prepare", ok=True, payload=made)
 
 

@@ -585,9 +585,11 @@ def prepare_hint(opts: TpccOptions) -> str:
 
 
 async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int = 0,
-                  on_table: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+                  on_table: Callable[[str, int], None] | None = None,
+                  left: list[str] | None = None) -> dict[str, Any]:
     """Create the nine tables and load the initial database. Refused (UsageError) when one of them exists
-    already; a prepare that fails or is interrupted drops the tables it created. Returns the rows per table."""
+    already; a prepare that fails or is interrupted drops the tables it created (those it could not drop are
+    added to `left` before the error propagates). Returns the rows per table."""
     check_options(opts)
     conn = await connect_existing(target, manager)
     started = time.perf_counter()
@@ -612,7 +614,9 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
                 await conn.execute(insert_sql(table, rows))
                 counts[table] += len(rows)
         except BaseException:
-            await asyncio.shield(drop_tables(target, created))
+            kept = await asyncio.shield(drop_tables(target, created))
+            if left is not None:
+                left.extend(kept)
             raise
     finally:
         await conn.close()
@@ -753,7 +757,8 @@ async def _run(env: Environment, opts: TpccOptions, load: LoadSettings, nemesis:
 async def run_prepare(env: Environment, opts: TpccOptions, *, seed: int = 0,
                       on_table: Callable[[str, int], None] | None = None) -> RunResult:
     """`test-rig bench tpcc-prepare`: `prepare` on the environment's target, as a RunResult."""
-    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, on_table=on_table)
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, on_table=on_table,
+                         left=env.left_on_server)
     return RunResult("bench tpcc-prepare", ok=True, payload=made)
 
 
