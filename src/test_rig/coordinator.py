@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from test_rig import timeouts
 from test_rig.db import Connection, Target, connect, lock_wait, starts_transaction
 from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
 from test_rig.machine import State, StateContext, StateHandler, call_handler
@@ -123,7 +124,7 @@ class Readiness:
         try:
             # asyncio.timeout, not wait_for: 3.11's wait_for drops a Ctrl-C's cancellation that comes as the barrier
             # opens, and the run went on to its end
-            async with asyncio.timeout(timeout):
+            async with timeouts.timeout(timeout):
                 await self._open.wait()
         except TimeoutError:
             return False

@@ -17,6 +17,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from test_rig import timeouts
 from test_rig.config import AppConfig, ConnectionTarget, DatabaseConfig, SessionValue, split_host
 from test_rig.errors import (
     ConfigError,
@@ -251,7 +252,7 @@ class Connection:
         if self.thread_id is None:
             return
         try:
-            async with asyncio.timeout(timeout):
+            async with timeouts.timeout(timeout):
                 await _Killer.of(self.target).kill(int(self.thread_id))
         except Exception as e:  # reported, not raised: the run ends either way (a timeout is one too)
             log.warning("could not stop the interrupted statement on connection %s (%s): %s", self.thread_id,
@@ -363,7 +364,7 @@ class _Killer:
             async with self.lanes:
                 admin = self.idle.pop() if self.idle else await connect(self.target, database=False, detect=False)
                 try:
-                    async with asyncio.timeout(self.KILL_SECONDS):
+                    async with timeouts.timeout(self.KILL_SECONDS):
                         await admin.execute(f"KILL QUERY {thread_id}")
                 except DatabaseError as e:
                     if not admin.closed:
@@ -518,7 +519,7 @@ async def _open(target: Target, db: str | None, autocommit: bool, tls: ssl.SSLCo
             # cancellation (Ctrl-C) comes as the connect ends (a 2013 of the socket the cancellation closed, which
             # the retries took for a lost connection and retried until the timeout), and leaves the driver's own
             # error in a task nobody reads ("Task exception was never retrieved" on stderr).
-            async with asyncio.timeout(target.timeout_secs):
+            async with timeouts.timeout(target.timeout_secs):
                 return await _cancellable(_connect_driver(
                     host=target.host, port=target.port, user=target.user, password=target.password, database=db,
                     connect_timeout=target.timeout_secs, autocommit=autocommit, ssl=tls, charset="utf8mb4",
@@ -633,7 +634,7 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
             if conn is None:
                 conn = await connect(quick, database=False)
             try:
-                async with asyncio.timeout(quick.timeout_secs):
+                async with timeouts.timeout(quick.timeout_secs):
                     await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
             except TimeoutError:
                 raise TimeoutError_(f"no answer from {base.address} to DROP DATABASE {name} within "
@@ -662,7 +663,7 @@ async def drop_tables(target: Target, tables: Sequence[str]) -> list[str]:
         conn = await connect(quick)
         try:
             for table in tables:
-                async with asyncio.timeout(quick.timeout_secs):
+                async with timeouts.timeout(quick.timeout_secs):
                     await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
                 left.remove(table)
         finally:

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from test_rig import timeouts
 from test_rig.errors import DatabaseError, RigError
 
 if TYPE_CHECKING:
@@ -290,7 +291,7 @@ class StateMachine:
         path: list[StateVisit] = []
         current: list[State] = [self.initial]
         try:
-            async with asyncio.timeout(self.timeout):
+            async with timeouts.timeout(self.timeout):
                 final = await self._loop(ctx, path, current)
         except TimeoutError:
             msg = (f"state machine did not finish within {self.timeout:g} s "

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import tenacity
 from tenacity import AsyncRetrying, RetryCallState
 
+from test_rig import timeouts
 from test_rig.errors import (
     CircuitOpenError,
     DatabaseError,
@@ -324,7 +325,7 @@ class ResilientConnectionManager:
                 left = cfg.overall_timeout - (self._clock() - started)
                 budget = left if budget is None else min(budget, left)
             try:
-                async with asyncio.timeout(budget if budget is None or budget > 0 else 0.001):
+                async with timeouts.timeout(budget if budget is None or budget > 0 else 0.001):
                     if takes_conn:
                         result = await self._with_connection(operation)
                     else:

@@ -17,7 +17,7 @@ LAYERS: dict[str, int] = {
     # foundation, and the report writers every run ends with (JSON, JUnit, HTML: functions of a result dict)
     **dict.fromkeys(["test_rig.results", "test_rig.errors", "test_rig.report", "test_rig.config", "test_rig.db",
                      "test_rig.resilience", "test_rig.environment", "test_rig.workers", "test_rig.options",
-                     "test_rig.startup"], 1),
+                     "test_rig.startup", "test_rig.timeouts"], 1),
     # engine and servers (replay writes an engine's step log as a script)
     **dict.fromkeys(["test_rig.machine", "test_rig.coordinator", "test_rig.report.replay", "test_rig.servers"], 2),
     **dict.fromkeys(["test_rig.cli", "test_rig.pytest_plugin", "test_rig", "test_rig.__main__", "test_rig_python"], 5),
@@ -52,7 +52,10 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom):
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
                 target = ".".join([*base, *([node.module] if node.module else [])])
-                found.update(c for c in [target, *(f"{target}.{a.name}" for a in node.names)] if c in modules)
+                subs = [f"{target}.{a.name}" for a in node.names]
+                # `from pkg import module` depends on the module, as `from pkg.module import x` does (the package's
+                # __init__ runs for both); `from pkg import name` depends on the package
+                found.update(c for c in (subs if all(s in modules for s in subs) else [target, *subs]) if c in modules)
             elif isinstance(node, ast.Import):
                 found.update(a.name for a in node.names if a.name in modules)
         found.discard(name)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Target, connect, quote_ident, sql_literal
+from test_rig import timeouts
+from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Target, answer_lost, connect, quote_ident, sql_literal
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.report.files import Case, Suite, check_writable
 from test_rig.results import RunResult
@@ -256,8 +257,13 @@ async def load(target: Target, data: Generated, *, replace_table: bool = False,
         old_rows = await _table_rows(conn, table)
         if old_rows is not None and not replace_table:
             raise _refuse_existing(target, table)
-        phase = "creating"  # an interrupt while it runs may leave the new table made: it is dropped if there
-        await conn.execute(create_table_sql(staging))
+        phase = "creating"  # an interrupt or a lost answer may leave it made all the same: dropped if it is there
+        try:
+            await conn.execute(create_table_sql(staging))
+        except BaseException as e:
+            if not answer_lost(e):  # refused: nothing was made
+                phase = "checking"
+            raise
         phase = "loading"
         note = None
         if data.fmt == "sql":
@@ -278,8 +284,11 @@ async def load(target: Target, data: Generated, *, replace_table: bool = False,
                       replaced=old_rows is not None)
     except BaseException:
         if phase != "checking":
-            said = await _clean_up(conn, target, data, staging, old, phase=phase, had_table=old_rows is not None,
-                                   left=left)
+            # In a task of its own (as every clean-up: db.drop_schema, db.drop_tables): in this one, cancelled by
+            # the interrupt, Python 3.11.2's asyncio.timeout turns its expiry into that CancelledError, so a
+            # server that does not answer ended the clean-up before it could say what it left.
+            said = await asyncio.shield(_clean_up(conn, target, data, staging, old, phase=phase,
+                                                  had_table=old_rows is not None, left=left))
             if notify is not None:
                 notify(said)
         raise
@@ -324,7 +333,7 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
             await admin.close()
 
     try:
-        async with asyncio.timeout(60):  # not wait_for, which can drop a cancellation as the tidying ends
+        async with timeouts.timeout(60):  # not wait_for, which can drop a cancellation as the tidying ends
             await tidy()
         problem = None
     except (DatabaseError, TimeoutError) as e:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Protocol
 
+from test_rig import timeouts
 from test_rig.errors import RigError
 from test_rig.servers.sandbox import Sandbox
 
@@ -60,7 +61,7 @@ class CommandControl:
         proc = await asyncio.create_subprocess_shell(command, stdin=asyncio.subprocess.DEVNULL,
                                                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
-            async with asyncio.timeout(120):  # not wait_for, which can drop a cancellation as the command ends
+            async with timeouts.timeout(120):  # not wait_for, which can drop a cancellation as the command ends
                 out, err = await proc.communicate()
         except TimeoutError:
             proc.kill()
