@@ -179,13 +179,17 @@ def test_a_host_error_names_the_value_once(tmp_path: Path) -> None:
     assert r.stderr.count("'127.0.0.1'") == 1
 
 
+@pytest.mark.parametrize("closer", ["the caller", "the cancelled task"])
 @pytest.mark.parametrize("server", ["refuses", "is silent"])
 def test_a_statement_that_cannot_be_killed_is_reported_and_the_close_still_ends(
-        server: str, sandbox: SandboxState, caplog: pytest.LogCaptureFixture) -> None:
+        server: str, closer: str, sandbox: SandboxState, caplog: pytest.LogCaptureFixture) -> None:
     """close() of a connection whose statement a cancellation cut off, when no connection for the KILL can be made:
     the connection runs through a forwarder that then refuses new connections (stops listening) or takes them and
     never answers. A warning names the connection, the statement and why (the refusal; the KILL's time budget
-    spent), and the close ends. (The statement is then killed here.)"""
+    spent), and the close ends. (The statement is then killed here.) The close is called by the task that awaited
+    the statement or, as a run's `finally` does, by the cancelled task itself: there, on Python 3.11.2,
+    asyncio.timeout's expiry was that cancellation again, so the KILL's time budget ended the close without a
+    word (timeouts.timeout)."""
     async def main() -> tuple[int, int, int]:
         async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -210,7 +214,17 @@ def test_a_statement_that_cannot_be_killed_is_reported_and_the_close_still_ends(
         port = forwarder.sockets[0].getsockname()[1]
         direct = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
         conn = await connect(Target("t", "127.0.0.1", port, "root", "", None, 10))
-        statement = asyncio.create_task(conn.execute("SELECT SLEEP(30) AS rig_unkillable"))
+        closed_by_itself: list[bool] = []
+
+        async def run_and_close() -> None:
+            try:
+                await conn.execute("SELECT SLEEP(30) AS rig_unkillable")
+            finally:
+                if closer == "the cancelled task":
+                    await conn.close()
+                    closed_by_itself.append(True)
+
+        statement = asyncio.create_task(run_and_close())
         find = f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {conn.thread_id} AND INFO IS NOT NULL"
         while not await direct.scalar(find):  # the event: the statement runs on the server
             await asyncio.sleep(0.02)
@@ -222,6 +236,7 @@ def test_a_statement_that_cannot_be_killed_is_reported_and_the_close_still_ends(
         statement.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await statement
+        assert closed_by_itself == ([True] if closer == "the cancelled task" else [])
         await conn.close()
         still = int(await direct.scalar(find))
         await direct.execute(f"KILL QUERY {conn.thread_id}")
