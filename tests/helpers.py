@@ -276,14 +276,16 @@ class SilencingForwarder:
         self.close()
 
 
-def sql_on(state: Any, *statements: str) -> list[list[tuple[Any, ...]]]:
-    """Run `statements` as root on a sandbox (a SandboxState), on one connection of their own; each one's rows."""
+def sql_on(state: Any, *statements: str, database: str | None = None) -> list[list[tuple[Any, ...]]]:
+    """Run `statements` as root on a sandbox (a SandboxState), on one connection of their own (in `database`, else
+    in none); each one's rows."""
     import asyncio
 
     from test_rig.db import Target, connect
 
     async def run() -> list[list[tuple[Any, ...]]]:
-        conn = await connect(Target("t", state.host, state.port, "root", "", None, 10))
+        conn = await connect(Target("t", state.host, state.port, "root", "", database, 10),
+                             database=database is not None)
         try:
             return [list(await conn.query(sql)) for sql in statements]
         finally:

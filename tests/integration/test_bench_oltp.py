@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, env_for, run_cli, sql_on
 from tests.integration.test_report_any import PASSED, rerendered
 
 # Our statement types -> the server's counter of that statement.
@@ -27,18 +26,6 @@ COUNTER = {"point_select": "select", "simple_range": "select", "sum_range": "sel
            "index_update": "update", "non_index_update": "update", "delete": "delete", "insert": "insert",
            "begin": "begin", "commit": "commit", "rollback": "rollback"}
 VERBS = ("select", "update", "insert", "delete", "begin", "commit", "rollback")
-
-
-def _target(st: SandboxState, database: str | None = None) -> Target:
-    return Target("t", st.host, st.port, "root", "", database, 10)
-
-
-async def _sql(st: SandboxState, *statements: str, database: str | None = None) -> list[Any]:
-    conn = await connect(_target(st, database), database=database is not None)
-    try:
-        return [await conn.query(s) for s in statements]
-    finally:
-        await conn.close()
 
 
 def counters(st: SandboxState) -> dict[str, int]:
@@ -50,8 +37,8 @@ def counters(st: SandboxState) -> dict[str, int]:
             if m.group(1).lower() in out:
                 out[m.group(1).lower()] += int(float(m.group(2)))
         return out
-    rows = asyncio.run(_sql(st, "SHOW GLOBAL STATUS WHERE Variable_name IN ("
-                                + ", ".join(f"'Com_{v}'" for v in VERBS) + ")"))[0]
+    rows = sql_on(st, "SHOW GLOBAL STATUS WHERE Variable_name IN ("
+                                + ", ".join(f"'Com_{v}'" for v in VERBS) + ")")[0]
     return {str(name)[4:].lower(): int(value) for name, value in rows}
 
 
@@ -82,18 +69,18 @@ def env_db(st: SandboxState, database: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def prepared(sandbox: SandboxState) -> Iterator[dict[str, str]]:
     """A database on the MariaDB sandbox with sbtest1..2 of 2000 rows each, dropped at the end."""
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp", "CREATE DATABASE rig_oltp"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp", "CREATE DATABASE rig_oltp")
     env = env_db(sandbox, "rig_oltp")
     r = run_cli("bench", "prepare", "--tables", "2", "--table-size", "2000", "--no-password-prompt", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     yield env
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp")
 
 
 def _acceptance(st: SandboxState, tmp_path: Path, database: str, duration: str) -> None:
     """prepare --tables 2 --table-size 10000, oltp-read-write on 8 connections, cleanup: every output says the
     same, and the server counted exactly the statements the run reports."""
-    asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"))
+    sql_on(st, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
     env = env_db(st, database)
     try:
         r = run_cli("bench", "prepare", "--tables", "2", "--table-size", "10000", "--no-password-prompt",
@@ -102,9 +89,9 @@ def _acceptance(st: SandboxState, tmp_path: Path, database: str, duration: str) 
         assert r.stdout.splitlines()[-1] == "PASSED: every check passed"
         assert json.loads((tmp_path / "prepare.json").read_text())["rows"] == 20_000
         assert rerendered(tmp_path / "prepare.json") == PASSED
-        rows = asyncio.run(_sql(st, "SELECT COUNT(*), MIN(id), MAX(id) FROM sbtest1",
+        rows = sql_on(st, "SELECT COUNT(*), MIN(id), MAX(id) FROM sbtest1",
                                 "SELECT COUNT(*), MIN(id), MAX(id) FROM sbtest2", "SHOW INDEX FROM sbtest2",
-                                database=database))
+                                database=database)
         assert [tuple(rows[0][0]), tuple(rows[1][0])] == [(10_000, 1, 10_000)] * 2
         assert {str(r[2]) for r in rows[2]} == {"PRIMARY", "k_2"}
 
@@ -143,9 +130,9 @@ def _acceptance(st: SandboxState, tmp_path: Path, database: str, duration: str) 
         assert r.returncode == 0, r.stdout + r.stderr
         assert "dropped sbtest1, sbtest2" in r.stdout
         assert rerendered(tmp_path / "c.json") == PASSED
-        assert asyncio.run(_sql(st, "SHOW TABLES LIKE 'sbtest%'", database=database))[0] == []
+        assert sql_on(st, "SHOW TABLES LIKE 'sbtest%'", database=database)[0] == []
     finally:
-        asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {database}"))
+        sql_on(st, f"DROP DATABASE IF EXISTS {database}")
 
 
 def test_prepare_read_write_cleanup_on_mariadb(sandbox: SandboxState, tmp_path: Path) -> None:
@@ -233,13 +220,13 @@ def test_ctrl_c_keeps_the_figures_so_far(sandbox: SandboxState, prepared: dict[s
 def test_errors_sysbench_would_stop_at_fail_the_run(sandbox: SandboxState, tmp_path: Path) -> None:
     """A table whose c cannot hold sysbench's 119 characters: every UPDATE of c fails (1406, data too long) and
     no one ignores it, so the run fails, in every output."""
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_bad", "CREATE DATABASE rig_oltp_bad"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_bad", "CREATE DATABASE rig_oltp_bad")
     env = env_db(sandbox, "rig_oltp_bad")
     try:
         r = run_cli("bench", "prepare", "--table-size", "100", "--no-password-prompt", env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        asyncio.run(_sql(sandbox, "UPDATE sbtest1 SET c = ''", "ALTER TABLE sbtest1 MODIFY c CHAR(10) NOT NULL",
-                         database="rig_oltp_bad"))
+        sql_on(sandbox, "UPDATE sbtest1 SET c = ''", "ALTER TABLE sbtest1 MODIFY c CHAR(10) NOT NULL",
+                         database="rig_oltp_bad")
         out, junit, html = tmp_path / "f.json", tmp_path / "f.xml", tmp_path / "f.html"
         r = run_cli("bench", "oltp-update-non-index", "--table-size", "100", "--connections", "1", "--duration",
                     "0.5", "--no-password-prompt", "--json", str(out), "--junit", str(junit), "--html", str(html),
@@ -253,7 +240,7 @@ def test_errors_sysbench_would_stop_at_fail_the_run(sandbox: SandboxState, tmp_p
         assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
         assert "<failure" in junit.read_text() and 'data-verdict="failed"' in html.read_text()
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_bad"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_bad")
 
 
 def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: dict[str, str]) -> None:
@@ -269,7 +256,7 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr.startswith("error: --warmup applies to a run in one process; with --processes leave it out")
     # a run before prepare: the tables are missing, nothing of the workload reaches the server
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_empty", "CREATE DATABASE rig_oltp_empty"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_empty", "CREATE DATABASE rig_oltp_empty")
     try:
         before = counters(sandbox)
         r = run_cli("bench", "oltp-read-write", "--tables", "3", "--no-password-prompt",
@@ -281,7 +268,7 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
                                     "--table-size 10000` first.")
         assert delta(sandbox, before, after) == {**dict.fromkeys(VERBS, 0), "select": connect_selects(sandbox)}
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_empty"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_empty")
     r = run_cli("bench", "prepare", "--tables", "2", "--no-password-prompt", env=prepared)
     assert r.returncode == 2
     assert r.stderr.strip() == (f"error: sbtest1, sbtest2 already exist in database rig_oltp on {sandbox.host}:"
@@ -307,7 +294,7 @@ def test_runs_under_the_nemesis_with_its_windows(sandbox: SandboxState, prepared
 
 
 def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path: Path) -> None:
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut", "CREATE DATABASE rig_oltp_cut"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut", "CREATE DATABASE rig_oltp_cut")
     out = tmp_path / "p.json"
     try:
         run = RunningCli("bench", "prepare", "--tables", "2", "--table-size", "2000000", "--no-password-prompt",
@@ -318,9 +305,9 @@ def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path:
         assert "Traceback" not in run.output()
         data = json.loads(out.read_text())
         assert (data["complete"], data["outcome"]) == (False, "interrupted")
-        assert asyncio.run(_sql(sandbox, "SHOW TABLES LIKE 'sbtest%'", database="rig_oltp_cut"))[0] == []
+        assert sql_on(sandbox, "SHOW TABLES LIKE 'sbtest%'", database="rig_oltp_cut")[0] == []
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_cut")
 
 
 def test_the_features_run_without_the_command_line(sandbox: SandboxState) -> None:
@@ -331,7 +318,7 @@ def test_the_features_run_without_the_command_line(sandbox: SandboxState) -> Non
     from test_rig.load import oltp
     from test_rig.load.bench import LoadEvents, LoadSettings
 
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api", "CREATE DATABASE rig_oltp_api"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api", "CREATE DATABASE rig_oltp_api")
     values = {"database.host": f"{sandbox.host}:{sandbox.port}", "database.username": "root",
               "database.password": "", "database.database": "rig_oltp_api"}
     env = Environment(loaded=load_config(None, values, environ={}, cwd=Path("/nonexistent")))
@@ -350,4 +337,4 @@ def test_the_features_run_without_the_command_line(sandbox: SandboxState) -> Non
         gone = asyncio.run(oltp.run_cleanup(env, 1))
         assert (gone.ok, gone.payload) == (True, {"dropped": ["sbtest1"], "absent": [], "left": []})
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_oltp_api")

@@ -5,7 +5,6 @@ corrupted behind the workload's back makes the check fail and name the condition
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from collections.abc import Iterator
@@ -14,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import RunningCli, env_for, run_cli
+from tests.helpers import RunningCli, env_for, run_cli, sql_on
 from tests.integration.test_report_any import PASSED, rerendered
 
 SMALL = ("--scale-down", "100", "--no-password-prompt")
@@ -24,20 +22,12 @@ LOADED_ORDERS = 300  # 10 districts × 30 orders, as tpcc-prepare --scale-down 1
 LOADED_HISTORY = 300
 
 
-async def _sql(st: SandboxState, *statements: str, database: str | None = None) -> list[Any]:
-    conn = await connect(Target("t", st.host, st.port, "root", "", database, 10), database=database is not None)
-    try:
-        return [await conn.query(s) for s in statements]
-    finally:
-        await conn.close()
-
-
 def _env(st: SandboxState, database: str) -> dict[str, str]:
     return {**env_for(st), "TIDB_DATABASE": database}
 
 
 def _fresh(st: SandboxState, database: str) -> dict[str, str]:
-    asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"))
+    sql_on(st, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
     return _env(st, database)
 
 
@@ -50,14 +40,14 @@ def prepared(sandbox: SandboxState) -> Iterator[dict[str, str]]:
                                          .split(":")[0] + ": item 1000, warehouse 1, stock 1000, district 10, "
                                          "customer 300, history 300, orders 300, order_line 3076, new_order 90")
     yield env
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_tpcc")
 
 
 def _run_and_compare(st: SandboxState, env: dict[str, str], database: str, tmp_path: Path,
                      *extra: str) -> dict[str, Any]:
     """A short run: every output passes, the check says 12 of 12, and the server holds an order per committed
     New-Order and a history row per committed Payment more than it did."""
-    before = asyncio.run(_sql(st, "SELECT COUNT(*) FROM orders", "SELECT COUNT(*) FROM history", database=database))
+    before = sql_on(st, "SELECT COUNT(*) FROM orders", "SELECT COUNT(*) FROM history", database=database)
     out, junit, html = tmp_path / "t.json", tmp_path / "t.xml", tmp_path / "t.html"
     r = run_cli("bench", "tpcc", *SMALL, "--connections", "4", "--duration", "2", *extra, "--json", str(out),
                 "--junit", str(junit), "--html", str(html), env=env)
@@ -74,7 +64,7 @@ def _run_and_compare(st: SandboxState, env: dict[str, str], database: str, tmp_p
     assert sum(s["count"] + s["rolled_back"] for s in by_type.values()) == data["transactions"] > 0
     assert data["tpmC"] == round(by_type["new_order"]["count"] * 60 / data["seconds"], 1)
     assert {"p50_ms", "p95_ms", "p99_ms", "max_ms", "errors_by_code"} <= set(by_type["payment"])
-    after = asyncio.run(_sql(st, "SELECT COUNT(*) FROM orders", "SELECT COUNT(*) FROM history", database=database))
+    after = sql_on(st, "SELECT COUNT(*) FROM orders", "SELECT COUNT(*) FROM history", database=database)
     assert after[0][0][0] - before[0][0][0] == by_type["new_order"]["count"]
     assert after[1][0][0] - before[1][0][0] == by_type["payment"]["count"]
     return data
@@ -98,27 +88,27 @@ def test_on_tidb(tidb: SandboxState, tmp_path: Path) -> None:
         r = run_cli("bench", "tpcc-cleanup", "--no-password-prompt", "--json", str(tmp_path / "c.json"), env=env)
         assert r.returncode == 0, r.stdout + r.stderr
         assert rerendered(tmp_path / "c.json") == PASSED
-        assert asyncio.run(_sql(tidb, "SHOW TABLES", database="rig_tpcc"))[0] == []
+        assert sql_on(tidb, "SHOW TABLES", database="rig_tpcc")[0] == []
     finally:
-        asyncio.run(_sql(tidb, "DROP DATABASE IF EXISTS rig_tpcc"))
+        sql_on(tidb, "DROP DATABASE IF EXISTS rig_tpcc")
 
 
 def test_a_district_next_order_id_changed_behind_the_workloads_back_fails_the_check(
         sandbox: SandboxState, prepared: dict[str, str], tmp_path: Path) -> None:
     move = "UPDATE district SET d_next_o_id = d_next_o_id {} 5 WHERE d_w_id = 1 AND d_id = 3"
-    (next_o_id,), = asyncio.run(_sql(sandbox, "SELECT d_next_o_id FROM district WHERE d_w_id = 1 AND d_id = 3",
-                                     database="rig_tpcc"))[0]
+    (next_o_id,), = sql_on(sandbox, "SELECT d_next_o_id FROM district WHERE d_w_id = 1 AND d_id = 3",
+                                     database="rig_tpcc")[0]
     # the earlier tests' deliveries may have emptied the district's new orders: then their max is NULL
-    (max_no,), = asyncio.run(_sql(sandbox, "SELECT MAX(no_o_id) FROM new_order WHERE no_w_id = 1 AND no_d_id = 3",
-                                  database="rig_tpcc"))[0]
+    (max_no,), = sql_on(sandbox, "SELECT MAX(no_o_id) FROM new_order WHERE no_w_id = 1 AND no_d_id = 3",
+                                  database="rig_tpcc")[0]
     shown_max_no = "NULL" if max_no is None else max_no
-    asyncio.run(_sql(sandbox, move.format("+"), database="rig_tpcc"))
+    sql_on(sandbox, move.format("+"), database="rig_tpcc")
     out, junit = tmp_path / "c.json", tmp_path / "c.xml"
     try:
         r = run_cli("bench", "tpcc-check", "--no-password-prompt", "--json", str(out), "--junit", str(junit),
                     env=prepared)
     finally:
-        asyncio.run(_sql(sandbox, move.format("-"), database="rig_tpcc"))
+        sql_on(sandbox, move.format("-"), database="rig_tpcc")
     assert r.returncode == 1, r.stdout + r.stderr
     summary = ("11 of 12 conditions hold; broken: 3.3.2.2 (D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID), 1 row)")
     assert r.stdout.splitlines() == [
@@ -136,13 +126,13 @@ def test_a_customer_balance_changed_before_a_run_fails_the_runs_own_check(
         sandbox: SandboxState, prepared: dict[str, str], tmp_path: Path) -> None:
     """The check at the end of a run finds it, whatever the transactions did to that customer since."""
     change = "UPDATE customer SET c_balance = c_balance {} 1 WHERE c_w_id = 1 AND c_d_id = 1 AND c_id = 1"
-    asyncio.run(_sql(sandbox, change.format("+"), database="rig_tpcc"))
+    sql_on(sandbox, change.format("+"), database="rig_tpcc")
     out, html = tmp_path / "r.json", tmp_path / "r.html"
     try:
         r = run_cli("bench", "tpcc", *SMALL, "--connections", "2", "--duration", "1", "--json", str(out),
                     "--html", str(html), env=prepared)
     finally:
-        asyncio.run(_sql(sandbox, change.format("-"), database="rig_tpcc"))
+        sql_on(sandbox, change.format("-"), database="rig_tpcc")
     assert r.returncode == 1, r.stdout + r.stderr
     data = json.loads(out.read_text())
     assert (data["outcome"], data["checks"]["broken"]) == ("failed", ["3.3.2.10", "3.3.2.12"])
@@ -223,9 +213,9 @@ def test_bad_input_is_refused_before_any_load(sandbox: SandboxState, prepared: d
             f"error: the TPC-C tables warehouse, district, customer, history, new_order, orders, order_line, item, "
             f"stock are missing in database rig_tpcc_empty on {sandbox.host}:{sandbox.port}; run `test-rig bench "
             "tpcc-prepare --warehouses 1` first.")
-        assert asyncio.run(_sql(sandbox, "SHOW TABLES", database="rig_tpcc_empty"))[0] == []
+        assert sql_on(sandbox, "SHOW TABLES", database="rig_tpcc_empty")[0] == []
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_empty"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_empty")
 
 
 def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_check(
@@ -237,8 +227,8 @@ def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_
     try:
         r = run_cli("bench", "tpcc-prepare", *SMALL, env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        asyncio.run(_sql(sandbox, "DELETE FROM orders WHERE o_w_id = 1 AND o_d_id = 1 AND o_id = 22",
-                         database="rig_tpcc_gone"))
+        sql_on(sandbox, "DELETE FROM orders WHERE o_w_id = 1 AND o_d_id = 1 AND o_id = 22",
+                         database="rig_tpcc_gone")
         r = run_cli("bench", "tpcc", *SMALL, "--connections", "1", "--duration", "0.5", "--mix", "delivery=1",
                     "--json", str(out), env=env)
         assert r.returncode == 1, r.stdout + r.stderr
@@ -251,7 +241,7 @@ def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_
                                  + f"; and no transaction completed; {failed} failed (MissingRow ×{failed})")
         assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_gone"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_gone")
 
 
 def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path: Path) -> None:
@@ -265,6 +255,6 @@ def test_an_interrupted_prepare_leaves_no_table(sandbox: SandboxState, tmp_path:
         assert "Traceback" not in run.output()
         data = json.loads(out.read_text())
         assert (data["complete"], data["outcome"]) == (False, "interrupted")
-        assert asyncio.run(_sql(sandbox, "SHOW TABLES", database="rig_tpcc_cut"))[0] == []
+        assert sql_on(sandbox, "SHOW TABLES", database="rig_tpcc_cut")[0] == []
     finally:
-        asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_cut"))
+        sql_on(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_cut")

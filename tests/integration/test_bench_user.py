@@ -4,42 +4,32 @@ is refused (exit 2), a task that raises fails the run by name (exit 1)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import create_user, env_for, run_cli
+from tests.helpers import create_user, env_for, run_cli, sql_on
 from tests.integration.test_report_any import PASSED, rerendered
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench_user.py"
 
 
-async def _sql(st: SandboxState, *statements: str) -> list[list[tuple[object, ...]]]:
-    conn = await connect(Target("t", st.host, st.port, "root", "", None, 10), database=False)
-    try:
-        return [list(await conn.query(s)) for s in statements]
-    finally:
-        await conn.close()
-
-
 def _com(st: SandboxState) -> dict[str, int]:
-    rows = asyncio.run(_sql(st, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_update', 'Com_commit')"))[0]
+    rows = sql_on(st, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_update', 'Com_commit')")[0]
     return {str(name): int(str(value)) for name, value in rows}
 
 
 @pytest.fixture(scope="module")
 def shop(sandbox: SandboxState) -> Iterator[dict[str, str]]:
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_user", "CREATE DATABASE rig_user"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_user", "CREATE DATABASE rig_user")
     env = {**env_for(sandbox), "TIDB_DATABASE": "rig_user"}
     r = run_cli("bench", "prepare", "--table-size", "10000", "--no-password-prompt", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     yield env
-    asyncio.run(_sql(sandbox, "DROP DATABASE IF EXISTS rig_user"))
+    sql_on(sandbox, "DROP DATABASE IF EXISTS rig_user")
 
 
 def test_example_on_two_processes_adds_up(sandbox: SandboxState, shop: dict[str, str], tmp_path: Path) -> None:

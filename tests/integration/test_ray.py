@@ -3,7 +3,6 @@ one result like worker processes."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -19,9 +18,8 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState, free_port
-from tests.helpers import env_for, run_cli
+from tests.helpers import env_for, run_cli, sql_on
 
 #: Ray's servers bind the node's address; with this at 0 the node is 127.0.0.1 and nothing listens elsewhere.
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
@@ -95,21 +93,13 @@ def test_ray_with_nothing_listening_is_bad_input(sandbox: SandboxState) -> None:
     assert r.stdout == ""  # refused before anything ran
 
 
-async def _sql(st: SandboxState, *statements: str) -> list[list[tuple[object, ...]]]:
-    conn = await connect(Target("t", st.host, st.port, "root", "", None, 10), database=False)
-    try:
-        return [list(await conn.query(s)) for s in statements]
-    finally:
-        await conn.close()
-
-
 @contextlib.contextmanager
 def _database(st: SandboxState, name: str) -> Iterator[dict[str, str]]:
-    asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    sql_on(st, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
     try:
         yield {**env_for(st), **LOOPBACK, "TIDB_DATABASE": name}
     finally:
-        asyncio.run(_sql(st, f"DROP DATABASE IF EXISTS {name}"))
+        sql_on(st, f"DROP DATABASE IF EXISTS {name}")
 
 
 def test_tpcc_on_two_ray_actors_merges_its_transaction_types_and_checks_the_data(
@@ -122,12 +112,12 @@ def test_tpcc_on_two_ray_actors_merges_its_transaction_types_and_checks_the_data
         r = run_cli("bench", "tpcc-prepare", *small, env=env, timeout=180)
         assert r.returncode == 0, r.stdout + r.stderr
         count = "SELECT (SELECT COUNT(*) FROM rig_ray_tpcc.orders), (SELECT COUNT(*) FROM rig_ray_tpcc.history)"
-        before = asyncio.run(_sql(sandbox, count))[0][0]
+        before = sql_on(sandbox, count)[0][0]
         out = tmp_path / "t.json"
         r = run_cli("bench", "tpcc", *small, "--processes", "2", "--connections", "2", "--duration", "3",
                     "--ray", ray_cluster, "--json", str(out), env=env, timeout=180)
         assert r.returncode == 0, r.stdout + r.stderr
-        after = asyncio.run(_sql(sandbox, count))[0][0]
+        after = sql_on(sandbox, count)[0][0]
     data = json.loads(out.read_text())
     assert (data["outcome"], data["ray"]["actors"], data["processes"]) == ("passed", 2, 2)
     assert data["checks"]["summary"] == "12 of 12 conditions hold"
@@ -147,11 +137,11 @@ def test_a_user_workload_on_two_ray_actors_adds_up_per_task(ray_cluster: str, sa
     with _database(sandbox, "rig_ray_user") as env:
         r = run_cli("bench", "prepare", "--table-size", "2000", "--no-password-prompt", env=env, timeout=180)
         assert r.returncode == 0, r.stdout + r.stderr
-        before = dict(asyncio.run(_sql(sandbox, status))[0])
+        before = dict(sql_on(sandbox, status)[0])
         out = tmp_path / "u.json"
         r = run_cli("bench", "user", f"{example}:Shopper", "--processes", "2", "--connections", "4", "--duration",
                     "3", "--ray", ray_cluster, "--no-password-prompt", "--json", str(out), env=env, timeout=180)
-        after = dict(asyncio.run(_sql(sandbox, status))[0])
+        after = dict(sql_on(sandbox, status)[0])
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(out.read_text())
     assert (data["outcome"], data["ray"]["actors"]) == ("passed", 2)

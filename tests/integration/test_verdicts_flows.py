@@ -24,7 +24,7 @@ import pytest
 
 from test_rig.db import Target, connect
 from test_rig.servers.sandbox import SandboxState
-from tests.helpers import RunningCli, create_user, env_for, run_cli
+from tests.helpers import RunningCli, create_user, env_for, run_cli, sql_on
 
 STATUS = {"passed": 0, "failed": 1, "undecided": 1, "interrupted": 130}
 
@@ -290,23 +290,15 @@ def test_run_passes_fails_is_undecided_and_is_interrupted(sandbox: SandboxState,
     assert [r["handler"].rsplit(":", 1)[1] for r in data["results"]] == ["Passes"]  # type: ignore[union-attr]
 
 
-async def _ask(sandbox: SandboxState, sql: str) -> list[tuple[object, ...]]:
-    conn = await connect(Target("t", sandbox.host, sandbox.port, "root", "", None, 10))
-    try:
-        return await conn.query(sql)
-    finally:
-        await conn.close()
-
-
 def _sleeping(sandbox: SandboxState, alias: str) -> list[tuple[object, ...]]:
     """The connections running `SELECT SLEEP(60) AS alias` (this query's own text holds the pattern too: it is
     left out)."""
-    return asyncio.run(_ask(sandbox, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
-                                     f"'SELECT SLEEP(60) AS {alias}%' AND ID <> CONNECTION_ID()"))
+    return sql_on(sandbox, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                           f"'SELECT SLEEP(60) AS {alias}%' AND ID <> CONNECTION_ID()")[0]
 
 
 def _kills(sandbox: SandboxState) -> int:
-    return int(str(asyncio.run(_ask(sandbox, "SHOW GLOBAL STATUS LIKE 'Com_kill'"))[0][1]))
+    return int(str(sql_on(sandbox, "SHOW GLOBAL STATUS LIKE 'Com_kill'")[0][0][1]))
 
 
 def _stopped_on_the_server(sandbox: SandboxState, alias: str, count: int, run: Callable[[threading.Event], None]
@@ -417,9 +409,7 @@ def test_a_warmup_that_worker_processes_would_skip_is_refused(spread: list[str],
 def test_two_point_select_runs_started_together_share_their_table(sandbox: SandboxState, tmp_path: Path) -> None:
     """The second run waits for the first one's load of rig_sbtest1 and reuses it, instead of dropping the table
     the first is filling (which failed it with "Table ... doesn't exist")."""
-    import asyncio
 
-    from test_rig.db import Target, connect
 
     async def admin(sql: str) -> object:
         conn = await connect(Target("admin", sandbox.host, sandbox.port, "root", "", None, 10))
