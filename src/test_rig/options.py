@@ -21,16 +21,18 @@ D = TypeVar("D")
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, above: bool = False, flag: str | None = None,
            metavar: str | None = None, envvar: str | None = None, parse: Callable[[str], Any] | None = None,
-           as_typed: str | None = None) -> Any:
+           as_typed: str | None = None, required: bool = False) -> Any:
     """A dataclass field that is an option: `default`, the `help` text, the `choices` it takes or the range
     [`low`, `high`] it must be in (`above`: more than `low`), the `flag` the user types (default `--field-name`),
     the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
-    typed. A tuple field is a repeatable option; one with `parse` is typed as text, read into the field's value by
-    `parse` (which raises UsageError for text it cannot read), with `as_typed`, the default as it is typed."""
+    typed; a `required` one must be typed (its default, None, is never used). A tuple field is a repeatable option;
+    one with `parse` is typed as text, read into the field's value by `parse` (which raises UsageError for text it
+    cannot read), with `as_typed`, the default as it is typed."""
     if (parse is None) != (as_typed is None):  # the default must reach `parse` as text, as the user would type it
         raise TypeError("option(): `parse` and `as_typed` go together")
     spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,
-                "metavar": metavar, "envvar": envvar, "parse": parse, "as_typed": as_typed}
+                "metavar": metavar, "envvar": envvar, "parse": parse, "as_typed": as_typed,
+                "required": required or None}
     return field(default=default, metadata={key: value for key, value in spelling.items() if value is not None})
 
 
@@ -110,7 +112,7 @@ def field_options(cls: type, *names: str, boolean: Callable[[str, bool, str], Ca
         annotation, spelt = _annotation(f.type).removesuffix(" | None"), flag_of(f)
         if helps and name in helps:
             spelling = {**spelling, "help": helps[name]}
-        more = {key: spelling[key] for key in ("metavar", "envvar") if key in spelling}
+        more = {key: spelling[key] for key in ("metavar", "envvar", "required") if key in spelling}
         if "parse" in spelling:
             made.append(opt(f"{spelt} {name}", None, spelling.get("as_typed"), spelling.get("help"), **more))
         elif annotation == "bool" and boolean is not None:

@@ -80,3 +80,21 @@ def test_help_shows_the_typed_default_and_a_commands_own_wording() -> None:
 def test_a_parsed_option_needs_its_typed_default() -> None:
     with pytest.raises(TypeError, match=r"^option\(\): `parse` and `as_typed` go together$"):
         option((1, 2), "Two numbers.", parse=_pair)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    rows: int | None = option(None, "How many rows.", low=1, required=True)
+
+
+def test_a_required_option_must_be_typed() -> None:
+    got: list[Wanted] = []
+
+    @click.command()
+    @field_options(Wanted)
+    def cmd(**params: Any) -> None:
+        got.append(take(params, Wanted))
+
+    missing, given = CliRunner().invoke(cmd, []), CliRunner().invoke(cmd, ["--rows", "5"])
+    assert (missing.exit_code, given.exit_code, got) == (2, 0, [Wanted(rows=5)])
+    assert "Missing option '--rows'" in missing.output

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from test_rig import timeouts
 from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Target, answer_lost, connect, quote_ident, sql_literal
 from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.options import option
 from test_rig.report.files import Case, Suite, check_writable
 from test_rig.results import RunResult
 
@@ -97,6 +98,32 @@ def schema_path_for(path: Path) -> Path:
     return path.with_name(path.name + ".schema.sql")
 
 
+@dataclass(frozen=True)
+class GenDataOptions:
+    """The gen-data command's options as typed, each with its help (test_rig.options: the command's options are
+    made from them)."""
+
+    rows: int | None = option(None, "How many rows.", low=1, high=1_000_000_000, required=True)
+    fmt: str = option("csv", choices=("csv", "tsv", "sql"), flag="--format")
+    output: str | None = option(None, "Where to write the data.", flag="-o --output", metavar="FILE", required=True)
+    force: bool = option(False, "Overwrite FILE (and FILE.schema.sql) if they exist.")
+    seed: int = option(0, "The same seed gives the same bytes.")
+    table: str = option("rig_gen", "Table name for CREATE TABLE and --load.")
+    load: bool = option(False, "Load the file into a new table and swap it in for --table when the row count is "
+                        "exact.")
+    replace: bool = option(False, "With --load: replace an existing --table (its rows stay until the new ones are "
+                           "all loaded).")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.output or "")
+
+    def check(self, reports: Mapping[str, str | None], connection_flags: Sequence[str] = ()) -> None:
+        """check_request for these options."""
+        check_request(self.path, force=self.force, load=self.load, replace=self.replace, reports=reports,
+                      connection_flags=connection_flags)
+
+
 def check_request(path: Path, *, force: bool, load: bool, replace: bool, reports: Mapping[str, str | None],
                   connection_flags: Sequence[str] = ()) -> None:
     """Refuse, before anything is written or loaded, what a run could not do as asked: --replace without
@@ -109,11 +136,11 @@ def check_request(path: Path, *, force: bool, load: bool, replace: bool, reports
         raise UsageError(f"{flag} has no effect without --load (gen-data alone connects to nothing); add --load or "
                          f"leave {flag.split('/')[-1]} out.")
     check_output(path, force=force)
-    for option, report in reports.items():
+    for flag, report in reports.items():
         if report and Path(report).resolve() in (path.resolve(), path.resolve().with_name(path.name + ".schema.sql")):
-            raise UsageError(f"{option} {report} is the data file's own path; choose another name for one of them.")
+            raise UsageError(f"{flag} {report} is the data file's own path; choose another name for one of them.")
         if report:
-            check_writable(report, option)
+            check_writable(report, flag)
 
 
 def check_output(path: Path, *, force: bool) -> None:
