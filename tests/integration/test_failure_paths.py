@@ -412,3 +412,23 @@ def test_an_elle_schema_whose_create_lost_its_answer_is_dropped(sandbox: Sandbox
     data = json.loads(out.read_text())
     assert (r.returncode, data["outcome"], "left_on_server" in data) == (1, "failed", False), r.stdout + r.stderr
     assert _schemas_named(sandbox, schema) == []
+
+
+@pytest.mark.parametrize(("command", "table"), [(["bench", "prepare", "--table-size", "100"], "sbtest1"),
+                                                (["bench", "tpcc-prepare", "--warehouses", "1"], "warehouse")])
+def test_a_prepare_the_server_refuses_names_no_table_as_left(command: list[str], table: str,
+                                                             sandbox: SandboxState, tmp_path: Path) -> None:
+    """A user who may not create tables: the CREATE is refused (1142), so nothing was made and nothing is said to
+    be left on the server (before, the refused table was named as left, although it never existed)."""
+    from tests.helpers import create_user
+
+    sql_on(sandbox, "CREATE DATABASE IF NOT EXISTS rig_refused_prepare")
+    create_user(sandbox, "rig_noprepare", grants="SELECT ON rig_refused_prepare.*")
+    out = tmp_path / "p.json"
+    env = {**env_for(sandbox), "TIDB_USER": "rig_noprepare", "TIDB_DATABASE": "rig_refused_prepare"}
+    r = run_cli(*command, "--json", str(out), "--no-password-prompt", env=env)
+    data = json.loads(out.read_text())
+    assert (r.returncode, data["outcome"], "left_on_server" in data) == (1, "failed", False), r.stdout + r.stderr
+    assert "CREATE command denied to user 'rig_noprepare'" in data["reason"]
+    assert "left on the server" not in r.stdout + r.stderr
+    assert sql_on(sandbox, f"SHOW TABLES FROM rig_refused_prepare LIKE '{table}'") == [[]]

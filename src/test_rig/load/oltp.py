@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from test_rig.db import Connection, Target, connect, connect_existing, drop_tables
+from test_rig.db import Connection, Target, answer_lost, connect, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, UsageError, is_lost_connection
 from test_rig.load.fast import Script, run_script, run_transactions
 from test_rig.options import option
@@ -792,8 +792,10 @@ async def prepare(target: Target, opts: OltpOptions, *, manager: Any, seed: int 
                 created.append(n)  # before the statement: an interrupt while it runs must still drop the table
                 try:
                     await c.execute(create_table_sql(n, opts))
-                except DatabaseError as e:
-                    if e.code == 1050:  # someone else's table, made since the check: not ours to drop
+                except BaseException as e:
+                    # refused (1050: someone else's table, made since the check; a missing privilege): nothing of
+                    # ours to drop; an answer lost may have made it
+                    if not answer_lost(e):
                         created.remove(n)
                     raise
                 rnd = SysbenchRandom(random.Random(seed * 1_000_003 + n), opts)

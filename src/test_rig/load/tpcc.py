@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from test_rig.db import Connection, Target, connect_existing, drop_tables
+from test_rig.db import Connection, Target, answer_lost, connect_existing, drop_tables
 from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
 from test_rig.load import tpcc_check
 from test_rig.load.fast_conn import FastConnection
@@ -604,8 +604,13 @@ async def prepare(target: Target, opts: TpccOptions, *, manager: Any, seed: int 
                              "prepare into another database with -d.")
         try:
             for table, sql in zip(TABLES, create_table_sql(), strict=True):
-                created.append(table)
-                await conn.execute(sql)
+                created.append(table)  # before the statement: an interrupt while it runs must still drop the table
+                try:
+                    await conn.execute(sql)
+                except BaseException as e:
+                    if not answer_lost(e):  # refused (e.g. no CREATE privilege): nothing was made
+                        created.remove(table)
+                    raise
             last = ""
             for table, rows in load_rows(opts, seed):
                 if table != last and on_table is not None:
