@@ -198,6 +198,9 @@ class Environment:
         verdict = judge({"command": self.command, **as_dict(result)})
         styles: dict[str, str] = {Outcome.PASSED: "green", Outcome.FAILED: "red"}
         style = styles.get(verdict.outcome, "yellow")
+        # The run is over and its reports say so: a signal from here on is not an interrupt of it (one during the
+        # verdict's line made the exit 130 and rewrote the JSON as interrupted under a PASSED line).
+        PROGRAM_STOP.finish()
         self.print_verdict(str(verdict.outcome), verdict.reason, style)
         raise SystemExit(verdict.exit_status)
 

@@ -31,3 +31,40 @@ SCRIPT = textwrap.dedent("""
 def test_a_stop_at_once_leaves_no_word_of_the_coroutine_it_abandoned(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert (done.returncode, done.stderr) == (130, "interrupted by SIGINT\n")
+
+
+VERDICT_SIGNALLED = textwrap.dedent("""
+    import os, signal, sys
+    from test_rig.environment import Environment
+
+    printing = Environment.print_verdict
+
+    def signalled(self, *args, **kwargs):  # SIGTERM as the verdict's line is printed
+        os.kill(os.getpid(), signal.SIGTERM)
+        return printing(self, *args, **kwargs)
+
+    Environment.print_verdict = signalled
+    from test_rig.cli import main
+    main(sys.argv[1:], prog_name="test-rig")
+""")
+
+
+def test_a_signal_as_the_verdict_is_printed_does_not_turn_the_run_into_an_interrupted_one(tmp_path: Path) -> None:
+    """The run is over once its reports are written and its verdict is being printed: a SIGTERM then changes
+    nothing. Before, the program ended 143 and rewrote the JSON as interrupted under a PASSED line (the audit sent
+    a signal at the end of `bench tpcc-check`: PASSED, then "interrupted by SIGTERM", 5 times in 5)."""
+    import json
+
+    history = tmp_path / "h.jsonl"  # two transactions, one after the other: valid
+    history.write_text("".join(json.dumps(op) + "\n" for op in [
+        {"type": "invoke", "f": "txn", "value": [["append", "x", 1]], "process": 0, "time": 1, "index": 0},
+        {"type": "ok", "f": "txn", "value": [["append", "x", 1]], "process": 0, "time": 2, "index": 1},
+        {"type": "invoke", "f": "txn", "value": [["r", "x", None]], "process": 1, "time": 3, "index": 2},
+        {"type": "ok", "f": "txn", "value": [["r", "x", [1]]], "process": 1, "time": 4, "index": 3}]))
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-c", VERDICT_SIGNALLED, "check", str(history), "--workload",
+                           "list-append", "--json", str(out)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=60)
+    data = json.loads(out.read_text())
+    assert (done.returncode, done.stderr, data["outcome"]) == (0, "", "passed"), done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith("PASSED: ")
