@@ -335,3 +335,22 @@ def test_the_monitors_own_statement_is_killed_when_its_duration_runs_out(sandbox
     assert (job["status"], job["cancelled_by_monitor"]) == ("cancelled", True)
     assert (data["exit_status"], data["complete"]) == (3, True)
     assert "time ran out with jobs still running" in r.stdout
+
+
+def test_an_interrupt_after_the_monitors_own_statement_ended_needs_no_connection(sandbox: SandboxState,
+                                                                                   tmp_path: Path) -> None:
+    """The monitor's own statement has ended (it completed on the monitor's connection) and then the server goes
+    silent and SIGTERM comes: there is nothing to stop, so nothing is tried. Before, the monitor opened a connection
+    to stop it and waited the run's 30 s timeout for the silent server, then said it could not stop the job."""
+    from tests.helpers import sql_on, stopped_while_silent
+
+    sql_on(sandbox, "DROP TABLE IF EXISTS test.rig_own_quick", "CREATE TABLE test.rig_own_quick (id INT PRIMARY KEY)")
+    cfg = tmp_path / "own-quick.json"
+    cfg.write_text(json.dumps({"monitor_duration": 60, "update_interval": 0.3, "show_details": False,
+                               "job": "ALTER TABLE test.rig_own_quick ENGINE=InnoDB, ALGORITHM=COPY"}))
+    out = tmp_path / "own-quick-result.json"
+    stopped_while_silent(sandbox, "job-monitor", "--import-config", str(cfg), "--json", str(out),
+                         started="the statement completed on the monitor's own connection")
+    data = json.loads(out.read_text())
+    assert (data["actions"], data["complete"], data["interrupted_by"]) == ([], False, "SIGTERM")
+    sql_on(sandbox, "DROP TABLE test.rig_own_quick")

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from test_rig.db import Connection, Result, Target, connect
+from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Result, Target, connect
 from test_rig.errors import DatabaseError, RigError
 from test_rig.jobs.model import CANCELLED, ENDED, FAILED, FINISHED, RUNNING, UNKNOWN, Job, statement_target
 from test_rig.jobs.sources import DdlSource, ImportSource
@@ -95,10 +95,15 @@ class OwnJob:
     async def stop(self, target: Target, why: str) -> Job | None:
         """Stop the job on the server if it still runs: ADMIN CANCEL DDL JOBS, CANCEL IMPORT JOB, or KILL QUERY
         of the statement; wait (up to STOP_WAIT_SECONDS) for it to end. Records what was done in `stopped`
-        and returns the job's final state as the server reports it (None when nothing was running)."""
+        and returns the job's final state as the server reports it (None when nothing was running). A statement
+        that has ended with no server job to look for needs no connection; a server that does not answer a new one
+        within CLEANUP_CONNECT_SECS is not waited for longer (an interrupt during a partition took 30 s)."""
+        if self.task.done() and self.job_id is None and not self.expects_ddl_job:
+            return None  # the statement ended on the monitor's own connection, and no job was made for it
         admin: Connection | None = None
         try:
-            admin = await connect(target, database=False)
+            admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)),
+                                  database=False)
             if self.expects_ddl_job and not self.resolved:
                 await self.resolve(admin)
             server_job = await self._server_job(admin)
