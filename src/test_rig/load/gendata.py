@@ -351,8 +351,11 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
         admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)))
         try:
             if thread_id is not None:
+                # The connection itself, which was dropped here: KILL QUERY left a LOAD DATA LOCAL waiting in its
+                # network read for the rest of the file (the server had not seen the socket close, as behind a
+                # proxy) until net_read_timeout, 30 s, holding its table's lock, so the DROP below waited with it.
                 with contextlib.suppress(DatabaseError):
-                    await admin.execute(f"KILL QUERY {int(thread_id)}")
+                    await admin.execute(f"KILL {int(thread_id)}")
             if phase == "swapping":
                 swapped = await _table_rows(admin, staging) is None
             await admin.execute(f"DROP TABLE IF EXISTS {quote_ident(old if swapped else staging)}")
