@@ -637,6 +637,7 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
                 async with timeouts.timeout(quick.timeout_secs):
                     await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
             except TimeoutError:
+                _give_up(conn)
                 raise TimeoutError_(f"no answer from {base.address} to DROP DATABASE {name} within "
                                     f"{quick.timeout_secs:g} s", code=2013) from None
             return
@@ -648,6 +649,14 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
             if conn is not None:
                 await conn.close()
             admin = None
+
+
+def _give_up(conn: Connection) -> None:
+    """Drop the connection of a clean-up's DROP that got no answer in time, without KILLing the DROP: a server
+    that is only slow finishes it, and one that is silent would not answer the KILL either (a close would have
+    spent 3 s more on trying)."""
+    conn.running = None
+    conn.abort()
 
 
 async def drop_tables(target: Target, tables: Sequence[str]) -> list[str]:
@@ -663,8 +672,12 @@ async def drop_tables(target: Target, tables: Sequence[str]) -> list[str]:
         conn = await connect(quick)
         try:
             for table in tables:
-                async with timeouts.timeout(quick.timeout_secs):
-                    await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+                try:
+                    async with timeouts.timeout(quick.timeout_secs):
+                        await conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+                except TimeoutError:
+                    _give_up(conn)
+                    raise
                 left.remove(table)
         finally:
             await conn.close()
