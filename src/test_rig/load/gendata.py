@@ -311,9 +311,9 @@ async def load(target: Target, data: Generated, *, replace_table: bool = False,
                       replaced=old_rows is not None)
     except BaseException:
         if phase != "checking":
-            # In a task of its own (as every clean-up: db.drop_schema, db.drop_tables): in this one, cancelled by
-            # the interrupt, Python 3.11.2's asyncio.timeout turns its expiry into that CancelledError, so a
-            # server that does not answer ended the clean-up before it could say what it left.
+            # In a task of its own, as db.drop_schema and db.drop_tables run: its time limits then count in a task
+            # that is not being cancelled (before timeouts.timeout, Python 3.11.2's asyncio.timeout turned their
+            # expiry, in this task, into the interrupt's CancelledError, and the clean-up never said what it left).
             said = await asyncio.shield(_clean_up(conn, target, data, staging, old, phase=phase,
                                                   had_table=old_rows is not None, left=left))
             if notify is not None:
