@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -224,6 +225,9 @@ def test_a_load_stopped_while_the_server_is_silent_names_the_new_table_it_left(s
         [f"test.{staging}"], False, "interrupted", said)
     assert data["table_state"].startswith(f"test.{table} was left as it was, but the partial new table "
                                           f"test.{staging} could not be removed (")
+    # the statement could not be stopped either (no connection for the KILL): said too
+    assert re.search(r" \(its load, connection \d+, may still be running there\): drop it by hand\.$",
+                     data["table_state"]), data["table_state"]
     assert cli.stdout[-1] == f"INTERRUPTED: {said}\n"
     assert query(sandbox, f"SELECT id, note FROM {table} ORDER BY id") == OLD_ROWS
     query(sandbox, f"DROP TABLE {staging}")

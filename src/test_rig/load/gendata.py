@@ -344,9 +344,10 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
     conn.abort()
     where = f"{target.database}.{data.table}"
     swapped = phase == "swapped"
+    killed = thread_id is None or phase == "swapped"  # nothing of the load's can still run on the server
 
     async def tidy() -> None:
-        nonlocal swapped
+        nonlocal swapped, killed
         # a server that does not answer a new connection soon will not answer the DROP either (db.drop_schema)
         admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)))
         try:
@@ -356,6 +357,7 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
                 # proxy) until net_read_timeout, 30 s, holding its table's lock, so the DROP below waited with it.
                 with contextlib.suppress(DatabaseError):
                     await admin.execute(f"KILL {int(thread_id)}")
+                killed = True
             if phase == "swapping":
                 swapped = await _table_rows(admin, staging) is None
             await admin.execute(f"DROP TABLE IF EXISTS {quote_ident(old if swapped else staging)}")
@@ -375,9 +377,10 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
         return (f"{head}; the old rows were removed." if problem is None else
                 f"{head}; the old rows are still in {target.database}.{old} ({problem}): drop it by hand.")
     head = f"{where} was left as it was" if had_table else f"{where} was not created"
+    running = "" if killed else f" (its load, connection {thread_id}, may still be running there)"
     return (f"{head}; the partial new table was removed." if problem is None else
-            f"{head}, but the partial new table {target.database}.{staging} could not be removed ({problem}): "
-            "drop it by hand.")
+            f"{head}, but the partial new table {target.database}.{staging} could not be removed ({problem}){running}:"
+            " drop it by hand.")
 
 
 async def _load_delimited(conn: Connection, target: Target, data: Generated, into: str,
