@@ -372,8 +372,7 @@ class _Killer:
                     if error_code(e) != 1094:
                         raise
                 except BaseException:  # no answer (or cancelled): its answer would be taken for the next KILL's
-                    admin.running = None
-                    admin.abort()
+                    _give_up(admin)
                     raise
                 else:
                     self.idle.append(admin)
@@ -615,6 +614,11 @@ async def lock_wait(probe: Connection, server: ServerInfo, thread_id: int) -> st
 CLEANUP_CONNECT_SECS = 5.0
 
 
+def for_cleanup(target: Target) -> Target:
+    """`target` with its timeout cut to CLEANUP_CONNECT_SECS, for a clean-up's connection and statements."""
+    return replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS))
+
+
 def answer_lost(error: BaseException) -> bool:
     """Whether a statement that ended with `error` may have taken effect all the same: its answer never came (a
     lost connection, a timeout, a cancellation), where an error the server answered with is a refusal."""
@@ -627,7 +631,7 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
     that does not answer within CLEANUP_CONNECT_SECS, the connection or the DROP, is not asked again (the
     TimeoutError_ is raised): without a limit on the DROP, a server that took it and went silent held an
     interrupted run for ever."""
-    quick = replace(base, timeout_secs=min(base.timeout_secs, CLEANUP_CONNECT_SECS))
+    quick = for_cleanup(base)
     for attempt in range(5):
         conn = admin if admin is not None and not admin.closed else None
         try:
@@ -652,9 +656,9 @@ async def drop_schema(base: Target, name: str, admin: Connection | None) -> None
 
 
 def _give_up(conn: Connection) -> None:
-    """Drop the connection of a clean-up's DROP that got no answer in time, without KILLing the DROP: a server
-    that is only slow finishes it, and one that is silent would not answer the KILL either (a close would have
-    spent 3 s more on trying)."""
+    """Drop a connection whose clean-up statement (a DROP, a KILL) got no answer in time, without KILLing that
+    statement: a server that is only slow finishes it, and one that is silent would not answer the KILL either (a
+    close would have spent 3 s more on trying)."""
     conn.running = None
     conn.abort()
 
@@ -666,7 +670,7 @@ async def drop_tables(target: Target, tables: Sequence[str]) -> list[str]:
     the prepare is the one to report, and a server gone silent must not hold its end for ever."""
     if not tables:
         return []
-    quick = replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS))
+    quick = for_cleanup(target)
     left = list(tables)
     try:
         conn = await connect(quick)

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Result, Target, connect
+from test_rig.db import Connection, Result, Target, connect, for_cleanup
 from test_rig.errors import DatabaseError, RigError
 from test_rig.jobs.model import CANCELLED, ENDED, FAILED, FINISHED, RUNNING, UNKNOWN, Job, statement_target
 from test_rig.jobs.sources import DdlSource, ImportSource
@@ -102,8 +102,7 @@ class OwnJob:
             return None  # the statement ended on the monitor's own connection, and no job was made for it
         admin: Connection | None = None
         try:
-            admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)),
-                                  database=False)
+            admin = await connect(for_cleanup(target), database=False)
             if self.expects_ddl_job and not self.resolved:
                 await self.resolve(admin)
             server_job = await self._server_job(admin)

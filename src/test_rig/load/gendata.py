@@ -20,12 +20,12 @@ import os
 import random
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from test_rig import timeouts
-from test_rig.db import CLEANUP_CONNECT_SECS, Connection, Target, answer_lost, connect, quote_ident, sql_literal
+from test_rig.db import Connection, Target, answer_lost, connect, for_cleanup, quote_ident, sql_literal
 from test_rig.errors import DatabaseError, RigError, UsageError
 from test_rig.options import option
 from test_rig.report.files import Case, Suite, check_writable
@@ -349,7 +349,7 @@ async def _clean_up(conn: Connection, target: Target, data: Generated, staging: 
     async def tidy() -> None:
         nonlocal swapped, killed
         # a server that does not answer a new connection soon will not answer the DROP either (db.drop_schema)
-        admin = await connect(replace(target, timeout_secs=min(target.timeout_secs, CLEANUP_CONNECT_SECS)))
+        admin = await connect(for_cleanup(target))
         try:
             if thread_id is not None:
                 # The connection itself, which was dropped here: KILL QUERY left a LOAD DATA LOCAL waiting in its
