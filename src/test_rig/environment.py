@@ -110,6 +110,24 @@ class Environment:
         PROGRAM_STOP.environment = env
         return env
 
+    @classmethod
+    def from_options(cls, command: str, params: Mapping[str, Any], typed: Mapping[str, Any], *,
+                     ask_password: Callable[[str], str] | None = None) -> Environment:
+        """The run of a command's options `params` (`typed`: those the user gave, which alone override the
+        environment and a config file): the report paths tried first, the configuration loaded, the password
+        asked for with `ask_password(prompt)` when none is configured (unless --no-password-prompt), then `open`."""
+        from test_rig.config import load_for_options
+
+        check_report_paths(params.get("json_path"), params.get("junit_path"), params.get("html_path"))
+        loaded = load_for_options(params.get("config_file"), typed)
+        db = loaded.config.database
+        if ask_password is not None and db.password is None and not params.get("no_password_prompt"):
+            loaded = load_for_options(params.get("config_file"), typed,
+                                      password=ask_password(f"Password for {db.username}@{db.host}"))
+        return cls.open(loaded, command, verbose=bool(params.get("verbose")), log_file=bool(params.get("log_file")),
+                        json_path=params.get("json_path"), junit_path=params.get("junit_path"),
+                        html_path=params.get("html_path"))
+
     def elapsed(self) -> float:
         """Seconds since the run began."""
         return time.monotonic() - self.started

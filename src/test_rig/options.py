@@ -10,7 +10,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
@@ -21,7 +21,7 @@ D = TypeVar("D")
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, above: bool = False, flag: str | None = None,
            metavar: str | None = None, envvar: str | None = None, parse: Callable[[str], Any] | None = None,
-           as_typed: str | None = None, required: bool = False) -> Any:
+           as_typed: str | None = None, required: bool = False, onoff: bool = False) -> Any:
     """A dataclass field that is an option: `default`, the `help` text, the `choices` it takes or the range
     [`low`, `high`] it must be in (`above`: more than `low`), the `flag` the user types (default `--field-name`),
     the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
@@ -32,7 +32,7 @@ def option(default: Any, help: str | None = None, *, choices: Sequence[str] | No
         raise TypeError("option(): `parse` and `as_typed` go together")
     spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,
                 "metavar": metavar, "envvar": envvar, "parse": parse, "as_typed": as_typed,
-                "required": required or None}
+                "required": required or None, "onoff": onoff or None}
     return field(default=default, metadata={key: value for key, value in spelling.items() if value is not None})
 
 
@@ -97,13 +97,11 @@ _FIELD_TYPES: dict[str, Any] = {"int": int, "float": float, "str": None, "bool":
 _RANGES: dict[str, Any] = {"int": click.IntRange, "float": click.FloatRange}
 
 
-def field_options(cls: type, *names: str, boolean: Callable[[str, bool, str], Callable[[Any], Any]] | None = None,
-                  helps: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
+def field_options(cls: type, *names: str, helps: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
     """The options of the dataclass `cls`'s fields `names` (none: all its fields), each declared once, on its field
     (`option`): its flag (default `--field-name`), default (shown in --help), type, help, choices or range, metavar;
-    a tuple field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or `boolean(flag,
-    default, help)` when given. `helps`: a field's help text as one command words it. Read back into `cls` with
-    `take`."""
+    a tuple field is repeatable, a bool one a flag when off by default, else `--flag/--no-flag`, or on|off (`onoff`).
+    `helps`: a field's help text as one command words it. Read back into `cls` with `take`."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     made: list[Callable[[Any], Any]] = []
     for name in names or fields:
@@ -115,8 +113,10 @@ def field_options(cls: type, *names: str, boolean: Callable[[str, bool, str], Ca
         more = {key: spelling[key] for key in ("metavar", "envvar", "required") if key in spelling}
         if "parse" in spelling:
             made.append(opt(f"{spelt} {name}", None, spelling.get("as_typed"), spelling.get("help"), **more))
-        elif annotation == "bool" and boolean is not None:
-            made.append(boolean(spelt, cast("bool", f.default), spelling["help"]))
+        elif annotation == "bool" and "onoff" in spelling:  # click.BOOL reads on, off, true, 1...
+            made.append(opt(f"{spelt} {name}", click.BOOL, f.default, f"{spelling['help']}  [default: "
+                            f"{'on' if f.default else 'off'}]", is_flag=False, flag_value=True, metavar="on|off",
+                            show_default=None))
         elif annotation == "bool" and f.default is False:
             made.append(flag(f"{spelt} {name}", spelling.get("help"), **more))
         elif annotation == "bool":

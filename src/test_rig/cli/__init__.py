@@ -1,9 +1,7 @@
-"""The command line: a thin adapter. Each command parses its options, calls one feature function and
-renders the result; one module per command (or group of commands).
-
-The program's first instruction takes over SIGINT and SIGTERM (before the commands' heavy imports), so an
-interrupt at any moment ends it with one line, exit 130 or 143 and the reports asked for (ProgramStop).
-"""
+"""The command line: a thin adapter. Each command parses its options, calls one feature function and renders the
+result; one module per command (or group of commands). The program's first instruction takes over SIGINT and
+SIGTERM, so an interrupt at any moment ends it with one line, exit 130 or 143 and the reports asked for
+(ProgramStop)."""
 
 from __future__ import annotations
 
@@ -71,15 +69,13 @@ class Program(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """A command's module is imported when the command is run (or its help shown), not before: `check`
-        does not load the driver, `--help` loads nothing."""
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
+        """A command's module is imported when the command is run (or its help shown): `--help` loads nothing."""
         import importlib
 
         from test_rig.environment import interrupt_behind
 
+        if (entry := COMMANDS.get(cmd_name)) is None:
+            return None
         try:
             module = importlib.import_module(f".{entry[0]}", __name__)
         except Exception as e:  # a signal while the module defines its classes can surface wrapped
@@ -87,8 +83,7 @@ class Program(click.Group):
             if stop is None:
                 raise
             raise stop from None
-        command: click.Command = getattr(module, entry[1])
-        return command
+        return getattr(module, entry[1])  # type: ignore[no-any-return]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -110,8 +105,8 @@ class Program(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """test-rig: test TiDB, MySQL and MariaDB servers — connections, concurrency, isolation, resilience."""
-    # Everything printed passes the same redaction as logs and reports: a user handler's error
-    # message holding the password is masked on the console too. (Imported here: `--help` needs none of it.)
+    # Everything printed passes the same redaction as logs and reports: a user handler's error message holding the
+    # password is masked on the console too. (Imported here: `--help` needs none of it.)
     from test_rig.report.files import RedactingStream
 
     out, err = sys.stdout, sys.stderr

@@ -1,8 +1,6 @@
-"""`test-rig bench ...`: free-running workloads (load/), each a command of the `bench` group: point-select,
-select-1 and your own (`user`); sysbench's OLTP family with sysbench's option names and defaults (prepare,
-cleanup, oltp-read-write, ...: load/oltp.py); the TPC-C-style one (tpcc-prepare, tpcc, tpcc-check, tpcc-cleanup:
-load/tpcc.py; commands of their own, as sysbench's options mean nothing to TPC-C's tables). Every run command takes
-the load's options (`load_options`, read into load.bench.LoadSettings) and --nemesis."""
+"""`test-rig bench ...`: the free-running workloads of load/: point-select, select-1, your own (`user`), sysbench's
+OLTP family with its option names and defaults (prepare, cleanup, oltp-read-write, ...), the TPC-C-style one
+(tpcc-prepare, tpcc, tpcc-check, tpcc-cleanup). Every run command takes the load's options and --nemesis."""
 
 from __future__ import annotations
 
@@ -29,6 +27,7 @@ from test_rig.load.bench import LoadSettings, bench_suites, cleanup_lines, live_
 from test_rig.options import field_options, opt, stack, take
 
 if TYPE_CHECKING:
+    from test_rig.environment import Environment
     from test_rig.results import RunResult
 
 
@@ -39,9 +38,8 @@ def bench() -> None:
 
 def load_options(*, first: Iterable[Any] = (), middle: Iterable[Any] = (), warmup: bool = True,
                  **helps: str) -> Callable[[Any], Any]:
-    """The options of a command that runs a free-running load (LoadSettings' fields, each help text as the command
-    words it in `helps`; the command's `first` before --connections, its `middle` after --duration), ahead of the
-    command's own."""
+    """A load's options (LoadSettings' fields, a help text as `helps` words it), the command's `first` before
+    --connections and its `middle` after --duration."""
     fields = partial(field_options, LoadSettings, helps=helps)
     return stack(nemesis_options, *first, fields("connections", "duration"), *middle,
                  fields(*(["warmup"] if warmup else []), "seed", "processes", "ray"))
@@ -50,10 +48,9 @@ def load_options(*, first: Iterable[Any] = (), middle: Iterable[Any] = (), warmu
 def run_load(ctx: click.Context, params: dict[str, Any], opening: Callable[[LoadSettings, str], str],
              counted: tuple[str, str, str], feature: Callable[..., Coroutine[Any, Any, RunResult]], lines: Lines,
              suites: Suites = bench_suites) -> NoReturn:
-    """Run a free-running load and end with its result (finish): its settings (checked: UsageError before anything
-    runs), the nemesis asked for (None without --nemesis) and the run's Environment, taking their options out of
-    `params`; the `opening` line of the settings and the server's address; live lines that call a connection,
-    a second's operations and its failures as `counted` says; `feature(env, load=, nemesis=, events=)`."""
+    """Run `feature(env, load=, nemesis=, events=)` and end with its result (finish): the settings (checked before
+    anything runs) and the nemesis taken out of `params`; the `opening` line; live lines naming a connection, a
+    second's operations and its failures as `counted` says."""
     load = take(params, LoadSettings)
     load.check()
     spec = nemesis_spec(ctx, params, load.seed)
@@ -95,13 +92,7 @@ def bench_user(ctx: click.Context, /, target: str, **params: Any) -> None:
 
 
 # sysbench's OLTP workloads: options of OltpOptions' fields, each with the default and help text its field declares
-def _sysbench_flag(name: str, default: bool, text: str) -> Callable[[Any], Any]:
-    """A sysbench boolean: `--skip-trx`, `--skip-trx on`, `--skip-trx=off` (click.BOOL reads on, off, true, 1...)."""
-    return opt(name, click.BOOL, default, f"{text}  [default: {'on' if default else 'off'}]", is_flag=False,
-               flag_value=True, metavar="on|off", show_default=None)
-
-
-_oltp_fields = partial(field_options, oltp.OltpOptions, boolean=_sysbench_flag)
+_oltp_fields = partial(field_options, oltp.OltpOptions)
 _table_options = _oltp_fields("tables", "table_size", "auto_inc", "rand_type", "rand_spec_pct", "rand_spec_res")
 _sysbench_options = _oltp_fields("range_size", "point_selects", "simple_ranges", "sum_ranges", "order_ranges",
                                  "distinct_ranges", "index_updates", "non_index_updates", "delete_inserts",
@@ -140,6 +131,17 @@ def oltp_prepare(ctx: click.Context, /, connections: int, seed: int, **params: A
            oltp.prepare_lines, step_suites)
 
 
+def _on_tables(name: str, summary: str, feature: Callable[[Environment], Coroutine[Any, Any, RunResult]],
+               lines: Lines = cleanup_lines, suites: Suites = step_suites) -> click.Command:
+    """A command that runs `feature` once on the tables as they are (a cleanup, tpcc-check)."""
+    def run(ctx: click.Context, /, **params: Any) -> None:
+        env = build_environment(ctx, params)
+        finish(env, lambda: feature(env), lines, suites)
+
+    run.__doc__ = summary
+    return command(name)(common_options(run))
+
+
 @command("cleanup")
 @common_options
 @opt("--tables", int, 1, "Drop sbtest1..N.")
@@ -174,23 +176,6 @@ def tpcc_prepare(ctx: click.Context, /, seed: int, **params: Any) -> None:
            tpcc.prepare_lines, step_suites)
 
 
-@command("tpcc-cleanup")
-@common_options
-def tpcc_cleanup(ctx: click.Context, /, **params: Any) -> None:
-    """Drop the nine TPC-C tables."""
-    env = build_environment(ctx, params)
-    finish(env, lambda: tpcc.run_cleanup(env), cleanup_lines, step_suites)
-
-
-@command("tpcc-check")
-@common_options
-def tpcc_check(ctx: click.Context, /, **params: Any) -> None:
-    """Judge the TPC-C consistency conditions (clause 3.3.2, 1 to 12) on the tables as they are: exit 0 when
-    all hold, 1 naming the broken ones with the rows that show it."""
-    env = build_environment(ctx, params)
-    finish(env, lambda: tpcc.run_check(env), tpcc.console_lines, tpcc.suites)
-
-
 @command("tpcc")
 @load_options(connections="Terminals: connections, each running one transaction after another (no keying or think "
                           "time).", first=[_tpcc_size], middle=[_tpcc_mix])
@@ -209,5 +194,10 @@ for _command in [_builtin("point-select", True, "Point selects by random id on a
                           "can spread over more cores)."),
                  oltp_prepare, oltp_cleanup, *[_oltp(name, f"sysbench's {name.replace('-', '_')}: {does}")
                                                for name, does in oltp.WORKLOADS.items()],
-                 tpcc_prepare, tpcc_run, tpcc_check, tpcc_cleanup, bench_user]:
+                 tpcc_prepare, tpcc_run, bench_user,
+                 _on_tables("tpcc-check", "Judge the TPC-C consistency conditions (clause 3.3.2, 1 to 12) on the "
+                            "tables as they are: exit 0 when all hold, 1 naming the broken ones with the rows that "
+                            "show it.",
+                            tpcc.run_check, tpcc.console_lines, tpcc.suites),
+                 _on_tables("tpcc-cleanup", "Drop the nine TPC-C tables.", tpcc.run_cleanup)]:
     bench.add_command(_command)

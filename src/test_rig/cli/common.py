@@ -1,11 +1,7 @@
-"""What every command shares: the common options (made with test_rig.options), the Environment built from them,
-`finish` (run the feature, print its result's lines, conclude), and `guarded`, which turns every ending (an error,
-Ctrl-C, SIGTERM, a crash) into one sentence, the right exit status and a report.
-
-Options the user did not type never override the environment or a config file: every config option defaults to
-None and only values whose click ParameterSource is the command line are passed on (`typed`, to
-config.load_for_options).
-"""
+"""What every command shares: the common options, the Environment built from them, `finish` (run the feature,
+print its result's lines, conclude), and `guarded`, which turns every ending (an error, Ctrl-C, SIGTERM, a crash)
+into one sentence, the right exit status and a report. Only options typed on the command line override the
+environment or a config file (`typed`)."""
 
 from __future__ import annotations
 
@@ -17,14 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
-from test_rig.environment import (
-    PROGRAM_STOP,
-    Environment,
-    check_report_paths,
-    end_with_error,
-    interrupt_behind,
-    run_feature,
-)
+from test_rig.environment import PROGRAM_STOP, Environment, end_with_error, interrupt_behind, run_feature
 from test_rig.options import field_options, flag, opt, stack
 
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
@@ -144,25 +133,14 @@ def typed(ctx: click.Context, /, params: dict[str, Any]) -> dict[str, Any]:
 
 def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: bool = True,
                       own: str | None = None) -> Environment:
-    """The run's Environment from the command's options (report paths checked first; the password asked for
-    when none is configured and stdin is a terminal); a note that -d/--database is ignored by a command that runs
-    in `own` schemas."""
-    from test_rig.config import load_for_options
-
-    check_report_paths(params.get("json_path"), params.get("junit_path"), params.get("html_path"))
-    options = typed(ctx, params)
-    loaded = load_for_options(params.get("config_file"), options)
-    database = loaded.config.database
-    if prompt and database.password is None and not params.get("no_password_prompt") and sys.stdin.isatty():
-        loaded = load_for_options(params.get("config_file"), options, password=click.prompt(
-            f"Password for {database.username}@{database.host}", hide_input=True, default="", show_default=False))
-    ctx.obj = Environment.open(loaded, command_name(ctx), verbose=bool(params.get("verbose")),
-                               log_file=bool(params.get("log_file")),
-                               json_path=params.get("json_path"), junit_path=params.get("junit_path"),
-                               html_path=params.get("html_path"))
+    """The run's Environment of the command's options (Environment.from_options; the password prompt on a
+    terminal, unless not `prompt`); a note that -d/--database is ignored by a command that runs in `own` schemas."""
+    ask = (lambda text: str(click.prompt(text, hide_input=True, default="", show_default=False))
+           ) if prompt and sys.stdin.isatty() else None
+    ctx.obj = env = Environment.from_options(command_name(ctx), params, typed(ctx, params), ask_password=ask)
     if own and given(ctx, "database"):
-        ctx.obj.console.print(f"note: -d/--database is ignored: {ctx.info_name} runs in {own}, dropped at the end")
-    return ctx.obj  # type: ignore[no-any-return]
+        say(env, f"note: -d/--database is ignored: {ctx.info_name} runs in {own}, dropped at the end")
+    return env
 
 
 def command_name(ctx: click.Context) -> str:
