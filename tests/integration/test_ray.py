@@ -26,16 +26,37 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def _pids_of(marker: str) -> list[int]:
-    pids = []
+    """The processes whose command line holds `marker`, and all their descendants: Ray's agents
+    (ray::DashboardAgent, ray::RuntimeEnvAgent) rename their command line, so only their parent names the temp dir."""
+    named, parents = [], {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     if marker.encode() in f.read():
-                        pids.append(int(entry))
-            except OSError:
+                        named.append(int(entry))
+                with open(f"/proc/{entry}/stat", "rb") as f:  # "pid (comm) state ppid ...": comm may hold spaces
+                    parents[int(entry)] = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
-    return pids
+    found, grew = set(named), True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= children
+        grew = bool(children)
+    return sorted(found)
+
+
+def _alive(pids: set[int]) -> bool:
+    """Whether any of `pids` still runs (a zombie, already dead, does not count)."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +72,16 @@ def ray_cluster() -> Iterator[str]:
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     yield f"127.0.0.1:{port}"
+    # Every process of the cluster, its agents too, taken before any is killed: an agent whose parent died is
+    # reparented and no longer found as a descendant (two outlived a CI run when only named processes were killed).
+    cluster = set(_pids_of(temp))
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _pids_of(temp):
+        cluster |= set(_pids_of(temp))
+        for pid in cluster:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + 10
-        while _pids_of(temp) and time.monotonic() < deadline:
+        while _alive(cluster) and time.monotonic() < deadline:
             time.sleep(0.1)
     shutil.rmtree(temp, ignore_errors=True)
 
