@@ -27,7 +27,14 @@ from typing import Any
 
 from test_rig import timeouts
 from test_rig.db import Connection, Target, connect, lock_wait, starts_transaction
-from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection
+from test_rig.errors import (
+    MESSAGE_KEPT,
+    DatabaseError,
+    ErrorCategory,
+    RigError,
+    classify_error,
+    is_lost_connection,
+)
 from test_rig.machine import State, StateContext, StateHandler, call_handler
 from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
@@ -289,6 +296,8 @@ class FreeRunResult:
     #: `named_stats()` method, e.g. the OLTP workloads' per-statement counts and latencies); merge_named adds up
     #: several processes' figures.
     named: dict[str, Any] | None = None
+    #: The first message the server gave for each code of `errors_by_code` (at most errors.MESSAGE_KEPT characters).
+    error_messages: dict[str, str] = field(default_factory=dict)
 
     @property
     def qps(self) -> float:
@@ -306,7 +315,8 @@ class FreeRunResult:
             "p50_ms": round(self.percentile_ms(50), 3), "p95_ms": round(self.percentile_ms(95), 3),
             "p99_ms": round(self.percentile_ms(99), 3),
             "max_ms": round(h.get_max_value() / 1000.0, 3) if h.get_total_count() else 0.0,
-            "errors": self.errors, "errors_by_code": self.errors_by_code, "retries": self.retries,
+            "errors": self.errors, "errors_by_code": self.errors_by_code, "error_messages": self.error_messages,
+            "retries": self.retries,
             "reconnects": self.reconnects, "indeterminate": self.indeterminate, "breaker": self.breaker,
             "complete": self.complete, "timeline": self.timeline,
             "latency_histogram": latency_histogram(h),
@@ -418,8 +428,11 @@ def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
                          "errors_by_code": dict(codes)})
         samples.append(merged_samples)
     errors_by_code: Counter[str] = Counter()
+    error_messages: dict[str, str] = {}
     for part in parts:
         errors_by_code.update(part.errors_by_code)
+        for code, message in part.error_messages.items():
+            error_messages.setdefault(code, message)
     transitions = sorted((t for p in parts for t in p.breaker.get("transitions", [])), key=lambda t: t["at"])
     breaker = dict(parts[0].breaker, transitions=transitions,
                    total_failures=sum(p.breaker.get("total_failures", 0) for p in parts),
@@ -430,7 +443,7 @@ def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
         seconds=max(p.seconds for p in parts), histogram=hist, errors_by_code=dict(errors_by_code),
         timeline=timeline, retries=sum(p.retries for p in parts), reconnects=sum(p.reconnects for p in parts),
         indeterminate=sum(p.indeterminate for p in parts), breaker=breaker, complete=all(p.complete for p in parts),
-        second_samples=samples, named=merge_named([p.named for p in parts]))
+        second_samples=samples, named=merge_named([p.named for p in parts]), error_messages=error_messages)
 
 
 class Coordinator:
@@ -700,6 +713,7 @@ class Coordinator:
         breaker = manager.breaker
         retries_before = manager.retries
         errors_by_code: Counter[str] = Counter()
+        error_messages: dict[str, str] = {}
         seconds = int(duration) + 2 if duration else 64
         ops_per_sec = [0] * seconds
         errs_per_sec = [0] * seconds
@@ -787,6 +801,8 @@ class Coordinator:
                     i = slot(now)
                     errs_per_sec[i] += 1
                     code = str(e.code) if e.code is not None else type(e).__name__
+                    if not errors_by_code[code]:
+                        error_messages[code] = e.message[:MESSAGE_KEPT]
                     errors_by_code[code] += 1
                     per_second = codes_per_sec[i]
                     if per_second is None:
@@ -842,7 +858,7 @@ class Coordinator:
                 reconnects=totals["reconnects"], indeterminate=totals["indeterminate"], breaker=breaker.to_dict(),
                 complete=complete,
                 second_samples=[list(lat_per_sec[i] or []) if i < len(lat_per_sec) else [] for i in range(entries)],
-                named=named_stats() if named_stats is not None else None)
+                named=named_stats() if named_stats is not None else None, error_messages=dict(error_messages))
 
         async def watchdog() -> None:
             assert op_timeout is not None

@@ -347,6 +347,18 @@ _CLASS_BY_CODE: dict[int, type[DatabaseError]] = {
 }
 
 
+#: The longest message kept for a code (a refusal's message names the user and the table; longer ones are cut).
+MESSAGE_KEPT = 300
+
+
+def by_code_text(by_code: Mapping[str, int], messages: Mapping[str, str] | None = None) -> str:
+    """Errors counted by code as one phrase, each code with the first message the server gave for it when known:
+    "1142 ×8166: UPDATE command denied to user 'ro'@'localhost' for table 'sbtest1'; 2013 ×3" (a count alone,
+    e.g. "1406 ×3", said nothing of what was refused or why)."""
+    return "; ".join(f"{code} ×{n}" + (f": {messages[code]}" if messages and messages.get(code) else "")
+                     for code, n in sorted(by_code.items()))
+
+
 def error_code(err: BaseException) -> int | None:
     """The MySQL error code carried by `err`, ours or a driver's (`args == (code, message)`)."""
     if isinstance(err, DatabaseError):

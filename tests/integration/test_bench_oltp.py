@@ -236,7 +236,10 @@ def test_errors_sysbench_would_stop_at_fail_the_run(sandbox: SandboxState, tmp_p
         assert (data["ok"], data["outcome"]) == (False, "failed")
         failed = data["failed_transactions"]
         assert failed > 0 and data["errors_by_code"] == {"1406": failed} and data["transactions"] == 0
-        assert data["error"] == f"no transaction completed; {failed} failed (1406 ×{failed})"
+        # the code with the server's own words for it: what was refused, and why
+        assert data["error_messages"] == {"1406": "Data too long for column 'c' at row 1"}
+        assert data["error"] == (f"no transaction completed; {failed} failed (1406 ×{failed}: Data too long for "
+                                 "column 'c' at row 1)")
         assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
         assert "<failure" in junit.read_text() and 'data-verdict="failed"' in html.read_text()
     finally:

@@ -237,8 +237,10 @@ def test_an_order_gone_behind_the_workloads_back_fails_the_transactions_and_the_
         assert failed > 0 and data["errors_by_code"] == {"MissingRow": failed} and data["transactions"] == 0
         assert data["transactions_by_type"]["delivery"]["errors_by_code"] == {"MissingRow": failed}
         assert data["checks"]["broken"] == ["3.3.2.4", "3.3.2.5", "3.3.2.6", "3.3.2.11"]
+        missing = data["error_messages"]["MissingRow"]
+        assert missing.startswith("no row for: SELECT ") and list(data["error_messages"]) == ["MissingRow"]
         assert data["error"] == ("TPC-C consistency check failed: " + data["checks"]["summary"]
-                                 + f"; and no transaction completed; {failed} failed (MissingRow ×{failed})")
+                                 + f"; and no transaction completed; {failed} failed (MissingRow ×{failed}: {missing})")
         assert r.stdout.splitlines()[-1] == f"FAILED: {data['error']}"
     finally:
         sql_on(sandbox, "DROP DATABASE IF EXISTS rig_tpcc_gone")

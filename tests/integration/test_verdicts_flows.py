@@ -391,7 +391,10 @@ def test_bench_that_measured_nothing_is_undecided(sandbox: SandboxState, query_l
                     last_line="UNDECIDED: 1 check could not be decided")
     assert data["operations"] == 0 and data["undecided"] == 1
     assert set(data["errors_by_code"]) == {"1226"}  # type: ignore[arg-type]
-    assert data["unknown"] == [f"no operation completed in 1 s ({data['errors']} errors): nothing was measured"]
+    refused = data["error_messages"]["1226"]  # type: ignore[index]
+    assert "'max_queries_per_hour' resource" in refused
+    assert data["unknown"] == [f"no operation completed in 1 s ({data['errors']} errors: 1226 ×{data['errors']}: "
+                               f"{refused}): nothing was measured"]
 
 
 @pytest.mark.parametrize("spread", [["--processes", "2"], ["--ray", "auto"]])

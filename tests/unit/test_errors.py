@@ -125,3 +125,12 @@ def test_the_basic_flows_hints_come_from_the_table(err: Exception, hint: str | N
     from test_rig.flows.basic import hint_for
 
     assert hint_for(err, Target("t", "127.0.0.1", 9, "root", "", "shop", 1.0)) == hint
+
+
+def test_errors_by_code_are_said_with_the_servers_first_message_for_each() -> None:
+    from test_rig.errors import by_code_text
+
+    assert by_code_text({"2013": 3, "1142": 8}) == "1142 ×8; 2013 ×3"
+    assert by_code_text({"2013": 3, "1142": 8}, {"1142": "SELECT command denied to user 'ro'@'localhost'"}) == (
+        "1142 ×8: SELECT command denied to user 'ro'@'localhost'; 2013 ×3")
+    assert by_code_text({}) == ""

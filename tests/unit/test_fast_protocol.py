@@ -183,9 +183,11 @@ def test_ok_packets_and_several_results_in_one_answer(loop: asyncio.AbstractEven
 def test_a_server_error_keeps_its_code_and_sqlstate_and_the_loop_goes_on(loop: asyncio.AbstractEventLoop) -> None:
     proto, wire, tally = started(loop)
     proto.data_received(packet(1, err(1146, b"42S02", b"Table 'test.nope' doesn't exist")))
-    assert tally.errors == 1 and dict(tally.errors_by_code) == {"1146": 1}
-    assert tally.codes_per_sec[0] == {"1146": 1}
-    assert len(wire.written) == 2 and not proto.done.done()
+    proto.data_received(packet(1, err(1146, b"42S02", b"Table 'test.other' doesn't exist")))
+    assert tally.errors == 2 and dict(tally.errors_by_code) == {"1146": 2}
+    assert tally.codes_per_sec[0] == {"1146": 2}
+    assert tally.error_messages == {"1146": "Table 'test.nope' doesn't exist"}  # the first one's, for the verdict
+    assert len(wire.written) == 3 and not proto.done.done()
     assert answered(tally) == 0
     e = server_error(err(1146, b"42S02", b"Table 'test.nope' doesn't exist"))
     assert isinstance(e, QueryError)
@@ -242,6 +244,22 @@ def test_at_the_end_of_the_run_nothing_more_is_written(loop: asyncio.AbstractEve
     proto.data_received(result_set([b"c"], [[b"1"]]))
     assert proto.done.result() is None and proto.sent_at == 0.0
     assert len(wire.written) == 1 and answered(tally) == 1
+
+
+def test_merged_results_keep_the_first_message_of_each_code() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    from test_rig.coordinator import FreeRunResult, merge_results
+
+    def part(by_code: dict[str, int], messages: dict[str, str]) -> FreeRunResult:
+        return FreeRunResult(0, sum(by_code.values()), 1.0, HdrHistogram(1, 3_600_000_000, 3), by_code, [], 0, 0, 0,
+                             {}, error_messages=messages)
+
+    merged = merge_results([part({"1142": 2}, {"1142": "SELECT command denied"}),
+                            part({"1142": 1, "2013": 4}, {"1142": "another", "2013": "Lost connection"})])
+    assert merged.errors_by_code == {"1142": 3, "2013": 4}
+    assert merged.error_messages == {"1142": "SELECT command denied", "2013": "Lost connection"}
+    assert merged.to_dict()["error_messages"] == merged.error_messages
 
 
 def test_latencies_land_in_their_second() -> None:

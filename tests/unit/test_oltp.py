@@ -275,6 +275,11 @@ def test_verdict_fails_on_errors_sysbench_would_stop_at() -> None:
         "ok": False, "error": "the kill fault never ran"}
     assert oltp.verdict_fields(_summary(0), {"1406": 2}, None, with_nemesis=False) == {
         "ok": False, "error": "no transaction completed; 2 failed (1406 ×2)"}
+    # each code with the first message the server gave for it: what was refused, and why
+    denied = {"1142": "UPDATE command denied to user 'ro'@'localhost' for table `test`.`sbtest1`"}
+    assert oltp.verdict_fields(_summary(0), {"1142": 5, "1406": 2}, None, with_nemesis=False, messages=denied) == {
+        "ok": False, "error": "no transaction completed; 7 failed (1142 ×5: UPDATE command denied to user "
+                              "'ro'@'localhost' for table `test`.`sbtest1`; 1406 ×2)"}
     assert oltp.verdict_fields(_summary(0), {}, None, with_nemesis=False) == {
         "ok": None, "undecided": 1, "unknown": ["no transaction finished during the run: nothing was measured"]}
     assert oltp.verdict_fields(_summary(40), {}, None, with_nemesis=False) == {"ok": True}

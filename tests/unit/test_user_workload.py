@@ -89,7 +89,12 @@ def test_verdict_on_database_errors_and_on_nothing_done() -> None:
     hit = {"count": 5, "errors": 2, "errors_by_code": {"2013": 2}, "failures": []}
     assert user.verdict_fields({"a": ok, "b": hit}, 10, with_nemesis=True) == {"ok": True}
     assert user.verdict_fields({"a": ok, "b": hit}, 10, with_nemesis=False) == {
-        "ok": False, "error": "tasks failed with database errors (b 2); see errors_by_code"}
+        "ok": False, "error": "tasks failed with database errors (b 2): 2013 ×2"}
+    # the server's own words for each code, when the run kept them
+    lost = {"2013": "Lost connection to server during query"}
+    assert user.verdict_fields({"a": ok, "b": hit}, 10, with_nemesis=False, messages=lost) == {
+        "ok": False,
+        "error": "tasks failed with database errors (b 2): 2013 ×2: Lost connection to server during query"}
     assert user.verdict_fields({"a": {**ok, "count": 0}}, 0, with_nemesis=False) == {
         "ok": None, "undecided": 1, "unknown": ["no task completed during the run: nothing was measured"]}
     assert user.verdict_fields({"a": ok}, 5, False, {"Shop.on_stop raised KeyError: 'x'": 2}) == {

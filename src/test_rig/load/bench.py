@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from test_rig.coordinator import Coordinator, FreeRunResult
 from test_rig.db import Connection, Target, connect_existing, quote_ident
-from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.errors import DatabaseError, RigError, UsageError, by_code_text
 from test_rig.load.fast import FastStatement
 from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline, announce
 from test_rig.options import option
@@ -353,8 +353,9 @@ async def measure(env: Environment, workload: Any, load: LoadSettings, *, table_
     elif not data["operations"]:
         # Neither passed nor failed (results.judge reads `undecided`; settle writes ok false): why is said under
         # `unknown`, as a history checker says it, since an `error` beside ok false is a failure.
+        errors = f": {by_code_text(data['errors_by_code'], data['error_messages'])}" if data["errors"] else ""
         data.update(ok=None, undecided=1, unknown=[f"no operation completed in {load.duration:g} s "
-                                                   f"({data['errors']} errors): nothing was measured"])
+                                                   f"({data['errors']} errors{errors}): nothing was measured"])
     return data
 
 
@@ -435,7 +436,7 @@ def figure_lines(data: dict[str, Any]) -> list[str]:
              f"p50 {data['p50_ms']:.3f} ms  p95 {data['p95_ms']:.3f} ms  p99 {data['p99_ms']:.3f} ms  "
              f"max {data['max_ms']:.3f} ms"]
     if data["errors"]:
-        codes = ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items())
+        codes = by_code_text(data["errors_by_code"], data.get("error_messages"))
         lines.append(f"errors by code: {codes}; reconnects {data['reconnects']}")
     return lines + timeline_lines(data, "ops/s")
 

@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from test_rig.coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise, tick_seconds
 from test_rig.db import Connection, Target, connect
-from test_rig.errors import DatabaseError, ErrorCategory, RigError, classify_error, is_lost_connection, translate
+from test_rig.errors import (
+    MESSAGE_KEPT,
+    DatabaseError,
+    ErrorCategory,
+    RigError,
+    classify_error,
+    is_lost_connection,
+    translate,
+)
 from test_rig.resilience import ResilientConnectionManager, RetryConfig, create_db_circuit_breaker_config
 
 if TYPE_CHECKING:
@@ -153,6 +161,8 @@ class _Tally:
         self.codes_per_sec: list[Counter[str] | None] = [None] * seconds
         self.latency_counts: Counter[int] = Counter()
         self.errors_by_code: Counter[str] = Counter()
+        #: The first message the server gave for each code of `errors_by_code`.
+        self.error_messages: dict[str, str] = {}
         self.ops = 0
         self.errors = 0
         self.indeterminate = 0
@@ -188,6 +198,8 @@ class _Tally:
         self.errors += 1
         self.errs_per_sec[i] += 1
         code = str(err.code) if err.code is not None else type(err).__name__
+        if not self.errors_by_code[code]:
+            self.error_messages[code] = err.message[:MESSAGE_KEPT]
         self.errors_by_code[code] += 1
         per_second = self.codes_per_sec[i]
         if per_second is None:
@@ -848,7 +860,8 @@ def _summary(tally: _Tally, manager: ResilientConnectionManager, retries_before:
         errors_by_code=dict(tally.errors_by_code), timeline=timeline, retries=manager.retries - retries_before,
         reconnects=tally.reconnects, indeterminate=tally.indeterminate, breaker=manager.breaker.to_dict(),
         complete=complete,
-        second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)], named=named)
+        second_samples=[list(samples[i] or []) if i < len(samples) else [] for i in range(entries)], named=named,
+        error_messages=dict(tally.error_messages))
 
 
 #: What Coordinator.run_free looks for on a workload that runs its whole loop itself.

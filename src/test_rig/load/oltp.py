@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, answer_lost, connect, connect_existing, drop_tables
-from test_rig.errors import DatabaseError, UsageError, is_lost_connection
+from test_rig.errors import DatabaseError, UsageError, by_code_text, is_lost_connection
 from test_rig.load.fast import Script, run_script, run_transactions
 from test_rig.options import option
 from test_rig.results import RunResult
@@ -842,10 +842,12 @@ async def cleanup(target: Target, tables: int, *, manager: Any) -> dict[str, Any
 
 
 def verdict_fields(summary: dict[str, Any], failed_by_code: dict[str, int], nemesis_failure: str | None,
-                   with_nemesis: bool, complete: bool = True) -> dict[str, Any]:
+                   with_nemesis: bool, complete: bool = True,
+                   messages: dict[str, str] | None = None) -> dict[str, Any]:
     """`ok` and `error` of an OLTP run. It must have completed transactions; without a nemesis, a transaction
     that failed with an error --mysql-ignore-errors does not cover fails the run (sysbench would have stopped at
-    it); with one, such errors are what the faults cause, and only the nemesis's own failure counts."""
+    it); with one, such errors are what the faults cause, and only the nemesis's own failure counts. Each code is
+    said with the first of its `messages`."""
     if nemesis_failure is not None:
         return {"ok": False, "error": nemesis_failure}
     failed = sum(failed_by_code.values())
@@ -854,10 +856,10 @@ def verdict_fields(summary: dict[str, Any], failed_by_code: dict[str, int], neme
             # neither passed nor failed: why is said under `unknown` (an `error` beside ok false is a failure)
             return {"ok": None, "undecided": 1, "unknown": ["no transaction finished during the run: nothing was "
                                                             "measured"]}
-        return {"ok": False, "error": f"no transaction completed; {failed} failed ("
-                                      + ", ".join(f"{c} ×{n}" for c, n in sorted(failed_by_code.items())) + ")"}
+        return {"ok": False, "error": f"no transaction completed; {failed} failed "
+                                      f"({by_code_text(failed_by_code, messages)})"}
     if failed and not with_nemesis:
-        shown = ", ".join(f"{code} ×{n}" for code, n in sorted(failed_by_code.items()))
+        shown = by_code_text(failed_by_code, messages)
         return {"ok": False, "error": f"{failed} transaction{'s' if failed != 1 else ''} failed with errors that "
                                       f"--mysql-ignore-errors does not cover ({shown}); sysbench would have "
                                       "stopped at the first"}
@@ -920,7 +922,8 @@ def finish(data: dict[str, Any], workload: str, opts: OltpOptions, warnings: lis
         return data
     for key in ("undecided", "error", "unknown"):
         data.pop(key, None)
-    data.update(verdict_fields(summary, data.get("errors_by_code") or {}, None, with_nemesis))
+    data.update(verdict_fields(summary, data.get("errors_by_code") or {}, None, with_nemesis,
+                               messages=data.get("error_messages")))
     return data
 
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, answer_lost, connect_existing, drop_tables
-from test_rig.errors import DatabaseError, RigError, UsageError, is_lost_connection
+from test_rig.errors import DatabaseError, RigError, UsageError, by_code_text, is_lost_connection
 from test_rig.load import tpcc_check
 from test_rig.load.fast_conn import FastConnection
 from test_rig.options import option
@@ -748,7 +748,8 @@ async def _run(env: Environment, opts: TpccOptions, load: LoadSettings, nemesis:
     if data.get("ok") is not False and "transactions" in data:
         for key in ("undecided", "error", "unknown"):
             data.pop(key, None)
-        data.update(run_fields(data["transactions"], data.get("errors_by_code") or {}, nemesis is not None))
+        data.update(run_fields(data["transactions"], data.get("errors_by_code") or {}, nemesis is not None,
+                               data.get("error_messages")))
     verdict = check_fields(checks)
     if verdict.get("ok") is False:
         if data.get("ok") is False and data.get("error"):
@@ -778,12 +779,13 @@ async def run_check(env: Environment) -> RunResult:
     return RunResult.from_dict({"command": "bench tpcc-check", "checks": checks, **check_fields(checks)})
 
 
-def run_fields(transactions: int, failed_by_code: dict[str, int], with_nemesis: bool) -> dict[str, Any]:
+def run_fields(transactions: int, failed_by_code: dict[str, int], with_nemesis: bool,
+               messages: dict[str, str] | None = None) -> dict[str, Any]:
     """`ok` and `error` of the load itself, by the rule of the OLTP workloads: without a nemesis a transaction
     that failed with an error that is not retried fails the run; with one, such errors are the faults' doing; a
     run in which no transaction completed measured nothing (undecided) or only failed."""
     failed = sum(failed_by_code.values())
-    shown = ", ".join(f"{code} ×{n}" for code, n in sorted(failed_by_code.items()))
+    shown = by_code_text(failed_by_code, messages)  # each code with the first of its `messages`
     if transactions == 0:
         if not failed:
             return {"ok": None, "undecided": 1, "unknown": ["no transaction finished during the run: nothing was "

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from test_rig.db import Connection
-from test_rig.errors import DatabaseError, PluginError
+from test_rig.errors import DatabaseError, PluginError, by_code_text
 from test_rig.load.fast_conn import FastConnection
 from test_rig.results import RunResult
 
@@ -310,9 +310,11 @@ def summarize(named: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
 
 def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
                    stop_failures: dict[str, int] | None = None,
-                   start_failures: dict[str, int] | None = None) -> dict[str, Any]:
+                   start_failures: dict[str, int] | None = None,
+                   messages: dict[str, str] | None = None) -> dict[str, Any]:
     """`ok`/`error` of a user run: a task that raised something else than a database error fails it (its name
-    and error named); database errors fail it too unless a nemesis caused them; nothing done is undecided."""
+    and error named); database errors fail it too unless a nemesis caused them (each code said with the first of
+    its `messages`); nothing done is undecided."""
     if start_failures:
         message, n = sorted(start_failures.items())[0]
         return {"ok": False, "error": f"{message} ({n} time{'s' if n != 1 else ''})"}
@@ -327,7 +329,10 @@ def verdict_fields(tasks: dict[str, Any], operations: int, with_nemesis: bool,
     failed = {name: t["errors"] for name, t in tasks.items() if t["errors"]}
     if failed and not with_nemesis:
         shown = ", ".join(f"{name} {n}" for name, n in failed.items())
-        return {"ok": False, "error": f"tasks failed with database errors ({shown}); see errors_by_code"}
+        codes: Counter[str] = Counter()
+        for t in tasks.values():
+            codes.update(t["errors_by_code"])
+        return {"ok": False, "error": f"tasks failed with database errors ({shown}): {by_code_text(codes, messages)}"}
     if operations == 0:
         return {"ok": None, "undecided": 1, "unknown": ["no task completed during the run: nothing was measured"]}
     return {"ok": True}
@@ -391,7 +396,8 @@ async def _run(env: Environment, spec: UserSpec, load: LoadSettings, nemesis: An
         return data
     for key in ("undecided", "error", "unknown"):
         data.pop(key, None)
-    data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures, start_failures))
+    data.update(verdict_fields(tasks, data["operations"], nemesis is not None, stop_failures, start_failures,
+                               data.get("error_messages")))
     return data
 
 
