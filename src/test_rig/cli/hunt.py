@@ -27,6 +27,7 @@ def hunt_cmd(ctx: click.Context, /, **params: Any) -> None:
     env = build_environment(ctx, params, own="databases of its own (rig_hunt_...)")
     target = env.target()
     env.console.print(opening(spec, target.address))
-    data = hunt(target, spec, on_second=lambda run: env.console.print(live_line(run), markup=False)).to_dict()
+    data = hunt(target, spec, on_second=lambda run: env.console.print(live_line(run), markup=False),
+                left=env.left_on_server).to_dict()
     render(env.console, data)
     env.conclude(data, [junit_suite(data, env.elapsed())])

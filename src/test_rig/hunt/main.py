@@ -119,11 +119,13 @@ class HuntOptions:
                         log=Path(self.log_path) if self.log_path else None, processes=self.processes)
 
 
-def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None] | None = None) -> RunResult:
+def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None] | None = None,
+         left: list[str] | None = None) -> RunResult:
     """Hunt as `spec` says, in this process or in `spec.processes`; `target`'s database and session variables
     are not used (the run has databases of its own). Returns the result, also when interrupted (SIGINT,
     SIGTERM: `complete` false, "interrupted by ..."). Raises UsageError when the server refuses to create the
-    run's databases, RigError when it cannot be reached."""
+    run's databases, RigError when it cannot be reached; the databases it could not drop then are added to
+    `left` (the Environment's left_on_server, which the error's report says), as the result says them otherwise."""
     from test_rig.environment import run_async
     from test_rig.hunt.processes import run_hunt_processes
     from test_rig.hunt.runner import HuntRun, run_hunt
@@ -136,6 +138,10 @@ def hunt(target: Target, spec: HuntSpec, *, on_second: Callable[[HuntRun], None]
                   run_hunt_processes(target, run, on_second=on_second))
     except KeyboardInterrupt as e:
         error = f"interrupted by {signal_name(e)}"
+    except BaseException:
+        if left is not None:
+            left.extend(name for name in run.left if name not in left)
+        raise
     data = result_dict(run, error)
     return RunResult("hunt", ok=data.pop("ok"), complete=data.pop("complete"), error=data["error"], payload=data)
 

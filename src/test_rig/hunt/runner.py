@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from test_rig.db import Connection, Target, connect, drop_schema
+from test_rig.db import Connection, Target, answer_lost, connect, drop_schema
 from test_rig.errors import (
     ConnectionError_,
     DatabaseError,
@@ -642,6 +642,8 @@ async def run_hunt(target: Target, run: HuntRun, *, on_second: Callable[[HuntRun
         try:
             await admin.execute(f"CREATE DATABASE {first}")
         except DatabaseError as e:
+            if not answer_lost(e):  # refused: nothing was made (an answer lost may have made it: dropped below)
+                run.left.remove(first)
             if lacks_schema_privilege(e) or error_code(e) == 1045:
                 raise UsageError(f"User {target.user} may not create the hunt's own databases ({e}); grant it "
                                  "ALL PRIVILEGES ON `rig\\_hunt\\_%`.* (it creates, fills and drops them) or run as "
