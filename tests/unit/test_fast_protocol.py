@@ -413,3 +413,46 @@ def test_ok_status_reads_one_byte_and_longer_counts() -> None:
     assert ok_status(b"xx\xfe\x00\x00\x02\x00", 2) == 0x0002
     assert ok_status(b"\x00\xfc\x10\x27\x05\x21\x00\x00\x00", 0) == 0x0021
     assert ok_status(b"\x00\x07\xfd\x01\x02\x03\x01\x80\x00\x00", 0) == 0x8001
+
+
+def test_rows_of_one_size_are_taken_at_once_only_where_the_general_walk_agrees() -> None:
+    """_same_rows is a shortcut of _skip_rows: whenever it says a span is rows of one size, the walk must end at
+    the same place (a layout the shortcut took wrongly would count rows that are not there)."""
+    import random as _random
+
+    from test_rig.load.fast import _same_rows, _skip_rows
+
+    rng = _random.Random(20)
+    taken = 0
+    for _ in range(3000):
+        rows = []
+        size = rng.choice([1, 2, 5, 121])
+        for seq in range(rng.randint(1, 12)):
+            this = size if rng.random() < 0.9 else rng.choice([size + 1, max(1, size - 1)])
+            first = rng.choice([this - 1 if this > 1 else 0, 0xFE, 0xFB, 3])
+            body = bytes([first]) + bytes(rng.randrange(256) for _ in range(this - 1))
+            rows.append(bytes([this, 0, 0, seq & 0xFF]) + body)
+        data = b"".join(rows) + b"\x05\x00\x00\x09\xfe\x00\x00\x02\x00"
+        end = len(data) - 9
+        if _same_rows(data, 0, end):
+            taken += 1
+            assert _skip_rows(data, 0, len(data)) == (end, len(rows))
+    assert taken > 100  # the shortcut was exercised, not only refused
+
+
+def test_specials_cut_gives_every_draw_the_answer_of_its_test() -> None:
+    import math
+
+    from test_rig.load.oltp import _special_cut
+
+    for t in (0, 1, 2, 9, 99, 9_999, 10_000, 1_000_003, 2**31):
+        for res in (1, 25, 75, 99):
+            res_mult = 100.0 / (100.0 - res)  # as SysbenchRandom makes it from --rand-spec-res
+            cut = _special_cut(t, res_mult)
+            probes = [cut, 0.0, 1.0, 0.5, 0.25]
+            x = y = cut
+            for _ in range(50):
+                x, y = math.nextafter(x, 0.0), math.nextafter(y, 1.0)
+                probes += [x, y]
+            for r in probes:
+                assert (r * t * res_mult < t) == (r < cut), (t, res, r, cut)
