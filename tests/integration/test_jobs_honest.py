@@ -6,6 +6,7 @@ job runs, and bad numbers are refused before any work. Against real sandbox serv
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import signal
 from pathlib import Path
@@ -337,3 +338,34 @@ def test_cancel_of_a_running_tidb_ddl_job_follows_it_to_its_end(tidb: SandboxSta
     assert (again.returncode, again.stderr) == (
         2, f"error: ddl job {job_id} has already ended ({'failed' if state == 'rollback done' else 'cancelled'}); "
            "there is nothing to cancel.\n")
+
+
+def test_a_statement_that_stopped_reporting_progress_but_still_runs_is_running(sandbox: SandboxState) -> None:
+    """MariaDB's copying ALTER stops reporting its stages before it swaps the rebuilt table in; read then, the
+    table was the old one, and the monitor said FAILED ("was not rebuilt") for an ALTER that then succeeded (a CI
+    run caught it saying unknown). A statement its session still runs is running; once it ended, its outcome."""
+    from test_rig.jobs.model import Job
+    from test_rig.jobs.sources import statement_outcome
+
+    async def go() -> tuple[Job, Job]:
+        sleeper, monitor = await connect(target(sandbox)), await connect(target(sandbox))
+        try:
+            running = asyncio.ensure_future(sleeper.execute("SELECT SLEEP(30)"))
+            session = str(sleeper.thread_id)
+            for _ in range(400):  # until the server lists the statement
+                if await monitor.scalar(f"SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = {session}"):
+                    break
+            last = Job(session, "statement", None, "running", progress=0.5, detail={"info": "SELECT SLEEP(30)"})
+            still = await statement_outcome(monitor, last, dt.datetime.now())
+            await monitor.execute(f"KILL QUERY {session}")
+            await asyncio.gather(running, return_exceptions=True)
+            return still, await statement_outcome(monitor, last, dt.datetime.now())
+        finally:
+            await sleeper.close()
+            await monitor.close()
+
+    still, ended = asyncio.run(go())
+    assert (still.status, still.progress, still.end_time, still.message) == (
+        "running", 0.5, None, "still running; it no longer reports progress")
+    assert (ended.status, ended.message) == (
+        "ended (outcome unknown)", "the statement left the processlist; the server does not say whether it succeeded")

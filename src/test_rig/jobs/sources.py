@@ -231,7 +231,16 @@ async def statement_outcome(conn: Connection, last: Job, now: dt.datetime) -> Jo
     succeeded; the evidence used: a copying ALTER TABLE / CREATE INDEX that succeeded has swapped in a
     rebuilt table, which has a new InnoDB table id. (CREATE_TIME is no evidence: InnoDB reports the data
     file's ctime, which any page write, crash recovery included, moves on.) Without such evidence the
-    outcome is reported as unknown, never as finished."""
+    outcome is reported as unknown, never as finished.
+
+    A statement that stopped reporting progress may still be running: MariaDB's copying ALTER drops its stages
+    (MAX_STAGE 0) before it swaps the rebuilt table in, and read in that window the table was still the old one
+    (a FAILED verdict for an ALTER that then succeeded) or not listed at all. So while its session still runs
+    the same statement it is running, with the progress last seen, and asked again at the next poll."""
+    if last.id.isdecimal() and last.detail.get("info"):
+        running = await conn.scalar(f"SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = {int(last.id)}")
+        if running is not None and str(running) == str(last.detail["info"]):
+            return Job(**{**last.__dict__, "message": "still running; it no longer reports progress"})
     status, message = UNKNOWN, "the statement left the processlist; the server does not say whether it succeeded"
     before = last.detail.get("innodb_table_id")
     if _rebuilds(last) and last.target and "." in last.target and isinstance(before, int):
