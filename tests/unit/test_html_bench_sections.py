@@ -23,3 +23,12 @@ def test_an_oltp_run_shows_its_statements_and_a_tpcc_run_its_checks() -> None:
                    "checks": {"summary": "11 of 12 conditions hold", "failed": ["3.3.2.2"]}})
     page = render(tpcc)
     assert 'data-verdict="failed"' in page and "11 of 12 conditions hold" in page and "tpmC" in page
+
+
+def test_a_bench_page_names_each_error_code_with_the_servers_message() -> None:
+    data = settle({"command": "bench point-select", "ok": False, "complete": True, "operations": 0, "errors": 3,
+                   "error": "no operation completed", "timeline": [{"t": 1, "ops": 0, "errors": 3}],
+                   "errors_by_code": {"1142": 3},
+                   "error_messages": {"1142": "SELECT command denied to user 'ro'@'localhost' for table 'x'"}})
+    assert ("errors by code 1142 ×3: SELECT command denied to user &#x27;ro&#x27;@&#x27;localhost&#x27; for "
+            "table &#x27;x&#x27;,") in render(data)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from test_rig.errors import UsageError
+from test_rig.errors import UsageError, by_code_text
 from test_rig.results import CELL, Outcome, judge
 
 #: Nothing may be fetched: the page's own inline script and styles only (plotly needs eval for some plots).
@@ -308,7 +308,7 @@ def free_run(data: dict[str, Any]) -> str:
         parts.append(f'<p class="banner warn" id="gap">No operation completed in second(s) '
                      f'{", ".join(str(x) for x in outage)}: the server was unreachable or stalled'
                      + (f" ({len(during)} of them during the nemesis's faults)" if nemesis else "") + ".</p>")
-    codes_text = esc(", ".join(f"{code} × {n}" for code, n in (data.get("errors_by_code") or {}).items()) or "none")
+    codes_text = esc(by_code_text(data.get("errors_by_code") or {}, data.get("error_messages")) or "none")
     parts.append(f"<p>{esc(data.get('operations', 0))} operations, {esc(data.get('errors', 0))} errors, "
                  f"errors by code {codes_text}, p50 {esc(data.get('p50_ms'))} ms, "
                  f"p99 {esc(data.get('p99_ms'))} ms, reconnects {esc(data.get('reconnects'))}.</p>")
