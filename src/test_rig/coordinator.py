@@ -33,6 +33,7 @@ from test_rig.errors import (
     ErrorCategory,
     RigError,
     classify_error,
+    code_key,
     is_lost_connection,
 )
 from test_rig.machine import State, StateContext, StateHandler, call_handler
@@ -800,7 +801,7 @@ class Coordinator:
                     totals["errors"] += 1
                     i = slot(now)
                     errs_per_sec[i] += 1
-                    code = str(e.code) if e.code is not None else type(e).__name__
+                    code = code_key(e)
                     if not errors_by_code[code]:
                         error_messages[code] = e.message[:MESSAGE_KEPT]
                     errors_by_code[code] += 1

@@ -351,6 +351,11 @@ _CLASS_BY_CODE: dict[int, type[DatabaseError]] = {
 MESSAGE_KEPT = 300
 
 
+def code_key(err: DatabaseError) -> str:
+    """How `errors_by_code` and `error_messages` name an error: its code, else its class (e.g. MissingRow)."""
+    return str(err.code) if err.code is not None else type(err).__name__
+
+
 def by_code_text(by_code: Mapping[str, int], messages: Mapping[str, str] | None = None) -> str:
     """Errors counted by code as one phrase, each code with the first message the server gave for it when known:
     "1142 ×8166: UPDATE command denied to user 'ro'@'localhost' for table 'sbtest1'; 2013 ×3" (a count alone,

@@ -27,7 +27,8 @@ def option(default: Any, help: str | None = None, *, choices: Sequence[str] | No
     the `metavar` --help shows for its value and the environment variable that gives it when the flag is not
     typed; a `required` one must be typed (its default, None, is never used). A tuple field is a repeatable option;
     one with `parse` is typed as text, read into the field's value by `parse` (which raises UsageError for text it
-    cannot read), with `as_typed`, the default as it is typed."""
+    cannot read), with `as_typed`, the default as it is typed; an `onoff` bool is typed as sysbench's are
+    (`--skip-trx`, `--skip-trx on`, `--skip-trx=off`)."""
     if (parse is None) != (as_typed is None):  # the default must reach `parse` as text, as the user would type it
         raise TypeError("option(): `parse` and `as_typed` go together")
     spelling = {"help": help, "choices": choices, "low": low, "high": high, "above": above or None, "flag": flag,

@@ -43,6 +43,7 @@ from test_rig.errors import (
     ErrorCategory,
     RigError,
     classify_error,
+    code_key,
     is_lost_connection,
     translate,
 )
@@ -197,7 +198,7 @@ class _Tally:
         self._grow(i)
         self.errors += 1
         self.errs_per_sec[i] += 1
-        code = str(err.code) if err.code is not None else type(err).__name__
+        code = code_key(err)
         if not self.errors_by_code[code]:
             self.error_messages[code] = err.message[:MESSAGE_KEPT]
         self.errors_by_code[code] += 1

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, answer_lost, connect, connect_existing, drop_tables
-from test_rig.errors import DatabaseError, UsageError, by_code_text, is_lost_connection
+from test_rig.errors import DatabaseError, UsageError, by_code_text, code_key, is_lost_connection
 from test_rig.load.fast import Script, run_script, run_transactions
 from test_rig.options import option
 from test_rig.results import RunResult
@@ -680,7 +680,7 @@ class OltpWorkload:
         rolled back when the server still holds it open; returns the restarts so far when the error is one to
         restart after (--mysql-ignore-errors), else raises it."""
         at, e = outcome
-        code = str(e.code) if e.code is not None else type(e).__name__
+        code = code_key(e)
         self.failed[script[at][0]][code] += 1
         lost = is_lost_connection(e) or conn.closed
         if conn.in_transaction and not lost:
@@ -709,7 +709,7 @@ class OltpWorkload:
         try:
             await conn.execute("ROLLBACK")
         except DatabaseError as e:
-            self.failed[_ROLLBACK][str(e.code) if e.code is not None else type(e).__name__] += 1
+            self.failed[_ROLLBACK][code_key(e)] += 1
             return  # the statement's own error is what the caller reports
         self.latencies[_ROLLBACK].append(int((time.perf_counter() - t) * 1_000_000) or 1)
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from test_rig.db import Connection, Target, answer_lost, connect_existing, drop_tables
-from test_rig.errors import DatabaseError, RigError, UsageError, by_code_text, is_lost_connection
+from test_rig.errors import DatabaseError, RigError, UsageError, by_code_text, code_key, is_lost_connection
 from test_rig.load import tpcc_check
 from test_rig.load.fast_conn import FastConnection
 from test_rig.options import option
@@ -509,12 +509,12 @@ class TpccWorkload:
                 try:
                     await fast.execute("ROLLBACK")
                 except DatabaseError as e:  # counted here as the loop counts it: a failed transaction
-                    self.failed[kind][str(e.code) if e.code is not None else type(e).__name__] += 1
+                    self.failed[kind][code_key(e)] += 1
                     raise
                 self.rolled_back[kind] += 1
                 break
             except DatabaseError as e:
-                code = str(e.code) if e.code is not None else type(e).__name__
+                code = code_key(e)
                 lost = is_lost_connection(e) or conn.closed
                 if conn.in_transaction and not lost:
                     try:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from test_rig.db import Connection
-from test_rig.errors import DatabaseError, PluginError, by_code_text
+from test_rig.errors import DatabaseError, PluginError, by_code_text, code_key
 from test_rig.load.fast_conn import FastConnection
 from test_rig.results import RunResult
 
@@ -222,7 +222,7 @@ class UserWorkload:
         try:
             await ready[2][index](ready[1])
         except DatabaseError as e:
-            self.figures[index].errors[str(e.code) if e.code is not None else type(e).__name__] += 1
+            self.figures[index].errors[code_key(e)] += 1
             raise
         except Exception as e:
             figures = self.figures[index]
