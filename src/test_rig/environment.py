@@ -603,6 +603,7 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     fault after the interrupt), signals are only recorded: that work is part of the orderly ending.
     """
     import asyncio
+    import inspect
 
     try:
         import uvloop
@@ -646,8 +647,11 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         finally:
             # A signal before the task first ran it (raise_stop, from the handler, before main_task exists) leaves
             # the coroutine never started: closed here, it ends without "coroutine ... was never awaited" on
-            # stderr after the interrupt's line (one run of the interrupt sweep in CI). A no-op once it ran.
-            coro.close()
+            # stderr after the interrupt's line (one run of the interrupt sweep in CI). Only then: a started one is
+            # its task's, which the runner cancels and awaits on its way out (closed here, the task was destroyed
+            # pending, "Task was destroyed but it is pending!" in the next CI run).
+            if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                coro.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if received:  # the coroutine swallowed the cancellation: the run was still interrupted
