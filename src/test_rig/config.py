@@ -662,3 +662,20 @@ def write_config_file(output: str | None, fmt: str | None, typed: Mapping[str, A
     except OSError as e:
         raise UsageError(f"Could not write {path}: {e.strerror}; choose another --output.") from None
     return path
+
+
+def shown(loaded: LoadedConfig, *, sources: bool) -> dict[str, Any]:
+    """What show-config prints: the effective configuration, password masked; with `sources`, also the file read
+    and which source set each key."""
+    data = loaded.config.public_dict()
+    return {"config": data, "config_file": str(loaded.path) if loaded.path else None,
+            "sources": loaded.sources()} if sources else data
+
+
+def written_lines(path: Path) -> list[str]:
+    """What config-gen says after writing `path`: how to use it, and each extension's help."""
+    return [f"Configuration saved to: {path}", "Use it with any test, for example:", f"  test-rig basic -c {path}",
+            f"  test-rig isolation -c {path}", f"  test-rig show-config -c {path}",
+            "Set the password with TIDB_PASSWORD or at the prompt rather than in the file.",
+            *(f"extension {ext.get_extension_name()}: {ext.get_help_text()}" for ext in extensions.all())]
+

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from rich.console import Console
+    from rich.text import Text
 
     from test_rig.config import AppConfig, LoadedConfig
     from test_rig.db import ConnectionPool, Target
@@ -235,6 +236,13 @@ class Environment:
                                "red" if verdict.outcome == Outcome.FAILED else "yellow")
         except Exception:
             pass
+
+    def say(self, *lines: str | Text | None) -> None:
+        """Each line on the console as written: no markup, no highlighting (a server's message may hold brackets);
+        nothing for None (a live event a feature shows no line for)."""
+        for line in lines:
+            if line is not None:
+                self.console.print(line, markup=False, highlight=False)
 
     def print_verdict(self, outcome: str, reason: str, style: str = "yellow") -> None:
         """The run's last line on the console: its verdict's word and why (once)."""

@@ -42,6 +42,8 @@ def test_multi_connection_adds_its_heading_and_shared_state() -> None:
 
 def test_an_interrupted_run_has_no_lines_and_the_first_line_counts_connections() -> None:
     assert console_lines(_result(complete=False)) == []
-    assert opening("multi-connection", AppConfig(), None) == "test-rig multi-connection: 5 connections under the " \
-                                                             "coordinator"
-    assert opening("simple-multi-connection", AppConfig(), 3) == "test-rig simple-multi-connection: 3 connections"
+    assert opening("multi-connection", AppConfig(), None, set()) == [
+        "test-rig multi-connection: 5 connections under the coordinator", "events:"]
+    assert opening("simple-multi-connection", AppConfig(), 3, set()) == [
+        "test-rig simple-multi-connection: 3 connections"]
+

@@ -10,23 +10,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from test_rig.cli.common import (
-    Lines,
-    Suites,
-    build_environment,
-    command,
-    common_options,
-    finish,
-    nemesis_options,
-    nemesis_spec,
-    say,
-)
+from test_rig.cli.common import build_environment, command, common_options, finish, nemesis_options, nemesis_spec
 from test_rig.load import bench as feature
 from test_rig.load import oltp, tpcc
 from test_rig.load.bench import LoadSettings, bench_suites, cleanup_lines, live_events, opening, step_suites
 from test_rig.options import field_options, opt, stack, take
 
 if TYPE_CHECKING:
+    from test_rig.cli.common import Lines, Suites
     from test_rig.environment import Environment
     from test_rig.results import RunResult
 
@@ -55,8 +46,8 @@ def run_load(ctx: click.Context, params: dict[str, Any], opening: Callable[[Load
     load.check()
     spec = nemesis_spec(ctx, params, load.seed)
     env = build_environment(ctx, params)
-    say(env, opening(load, env.target().address))
-    events = live_events(partial(say, env), load, *counted)
+    env.say(opening(load, env.target().address))
+    events = live_events(env.say, load, *counted)
     finish(env, lambda: feature(env, load=load, nemesis=spec, events=events), lines, suites)
 
 
@@ -114,6 +105,13 @@ def _oltp(name: str, summary: str) -> click.Command:
         stack(_sysbench_options, *([_oltp_fields(*_EXTRA[name])] if name in _EXTRA else []))(run)))
 
 
+def _step(ctx: click.Context, params: dict[str, Any], feature: Callable[[Environment], Coroutine[Any, Any, RunResult]],
+          lines: Lines = cleanup_lines, suites: Suites = step_suites) -> NoReturn:
+    """Run `feature` once on the tables as they are (a prepare, a check, a cleanup) and end with its result."""
+    env = build_environment(ctx, params)
+    finish(env, lambda: feature(env), lines, suites)
+
+
 @command("prepare")
 @common_options
 @_table_options
@@ -124,22 +122,7 @@ def oltp_prepare(ctx: click.Context, /, connections: int, seed: int, **params: A
     """Create and load sysbench's tables sbtest1..N (refused when one already exists: run cleanup first)."""
     opts = take(params, oltp.OltpOptions)
     oltp.check_prepare_options(opts)
-    env = build_environment(ctx, params)
-    say(env, oltp.prepare_opening(opts, env.target()))
-    finish(env, lambda: oltp.run_prepare(env, opts, seed=seed, parallel=connections,
-                                         on_table=lambda table, what: say(env, f"  {table}: {what}")),
-           oltp.prepare_lines, step_suites)
-
-
-def _on_tables(name: str, summary: str, feature: Callable[[Environment], Coroutine[Any, Any, RunResult]],
-               lines: Lines = cleanup_lines, suites: Suites = step_suites) -> click.Command:
-    """A command that runs `feature` once on the tables as they are (a cleanup, tpcc-check)."""
-    def run(ctx: click.Context, /, **params: Any) -> None:
-        env = build_environment(ctx, params)
-        finish(env, lambda: feature(env), lines, suites)
-
-    run.__doc__ = summary
-    return command(name)(common_options(run))
+    _step(ctx, params, partial(oltp.run_prepare, opts=opts, seed=seed, parallel=connections), oltp.prepare_lines)
 
 
 @command("cleanup")
@@ -148,13 +131,11 @@ def _on_tables(name: str, summary: str, feature: Callable[[Environment], Corouti
 def oltp_cleanup(ctx: click.Context, /, tables: int, **params: Any) -> None:
     """Drop sysbench's tables sbtest1..N."""
     oltp.check_options(None, oltp.OltpOptions(tables=tables))
-    env = build_environment(ctx, params)
-    finish(env, lambda: oltp.run_cleanup(env, tables), cleanup_lines, step_suites)
+    _step(ctx, params, partial(oltp.run_cleanup, tables=tables))
 
 
 # the TPC-C-style workload
 _tpcc_size = field_options(tpcc.TpccOptions, "warehouses", "scale_down")
-_tpcc_mix = field_options(tpcc.TpccOptions, "mix")
 
 
 def _tpcc_options(params: dict[str, Any]) -> tpcc.TpccOptions:
@@ -169,16 +150,22 @@ def _tpcc_options(params: dict[str, Any]) -> tpcc.TpccOptions:
 @opt("--seed", int, 0)
 def tpcc_prepare(ctx: click.Context, /, seed: int, **params: Any) -> None:
     """Create and load the nine TPC-C tables (refused when one already exists: run tpcc-cleanup first)."""
-    opts = _tpcc_options(params)
-    env = build_environment(ctx, params)
-    say(env, tpcc.prepare_opening(opts, env.target()))
-    finish(env, lambda: tpcc.run_prepare(env, opts, seed=seed, on_table=lambda t, _n: say(env, f"  loading {t}")),
-           tpcc.prepare_lines, step_suites)
+    _step(ctx, params, partial(tpcc.run_prepare, opts=_tpcc_options(params), seed=seed), tpcc.prepare_lines)
+
+
+def _on_tables(name: str, summary: str, feature: Callable[[Environment], Coroutine[Any, Any, RunResult]],
+               lines: Lines = cleanup_lines, suites: Suites = step_suites) -> click.Command:
+    """A command of the common options only that runs `feature` once on the tables (tpcc-check, tpcc-cleanup)."""
+    def run(ctx: click.Context, /, **params: Any) -> None:
+        _step(ctx, params, feature, lines, suites)
+
+    run.__doc__ = summary
+    return command(name)(common_options(run))
 
 
 @command("tpcc")
 @load_options(connections="Terminals: connections, each running one transaction after another (no keying or think "
-                          "time).", first=[_tpcc_size], middle=[_tpcc_mix])
+                          "time).", first=[_tpcc_size], middle=[field_options(tpcc.TpccOptions, "mix")])
 def tpcc_run(ctx: click.Context, /, **params: Any) -> None:
     """Run the TPC-C-style mix for a duration, then check the consistency conditions: tpmC, latency per
     transaction type, errors by code, and a verdict on the data."""

@@ -19,8 +19,6 @@ from test_rig.options import field_options, flag, opt, stack
 # The configuration system (pydantic-settings) and the nemesis are imported by the functions that use them, not
 # here: a command that needs no configuration (check, report) starts without it.
 if TYPE_CHECKING:
-    from rich.text import Text
-
     from test_rig.nemesis import NemesisSpec
     from test_rig.report.files import Suite
     from test_rig.results import RunResult
@@ -69,7 +67,7 @@ def nemesis_spec(ctx: click.Context, params: dict[str, Any], seed: int = 0) -> N
     from test_rig.nemesis import OPTIONS, spec_from_options
 
     values = {name: params.pop(name, None) for name in OPTIONS}
-    return spec_from_options(values, {name for name in values if given(ctx, name)}, seed)
+    return spec_from_options(values, typed(ctx, values), seed)
 
 
 def extension_options(fn: F) -> F:
@@ -90,22 +88,9 @@ def given(ctx: click.Context, /, name: str) -> bool:
 CONNECTION_OPTIONS = ("host", "user", "database", "password")
 
 
-def typed_names(ctx: click.Context, /) -> set[str]:
-    """The parameters the user gave on the command line."""
-    return {name for name in ctx.params if given(ctx, name)}
-
-
 def typed_flags(ctx: click.Context, /, names: tuple[str, ...]) -> list[str]:
     """How --help spells each option of `names` the user gave on the command line (e.g. "-H/--host")."""
     return ["/".join(p.opts) for p in ctx.command.params if p.name in names and given(ctx, str(p.name))]
-
-
-def say(env: Environment, *lines: str | Text | None) -> None:
-    """Each line as written: no markup, no highlighting (a server's message may hold brackets); nothing for None
-    (a live event a feature shows no line for)."""
-    for line in lines:
-        if line is not None:
-            env.console.print(line, markup=False, highlight=False)
 
 
 Lines = Callable[[dict[str, Any]], list[Any]]
@@ -113,17 +98,18 @@ Suites = Callable[[dict[str, Any]], list["Suite"]]
 
 
 def finish(env: Environment, feature: Callable[[], Coroutine[Any, Any, RunResult]], lines: Lines,
-           suites: Suites) -> NoReturn:
+           suites: Suites | None = None) -> NoReturn:
     """Run `feature` (run_feature: also its partial result when interrupted) and `conclude` with its result."""
     conclude(env, run_feature(feature), lines, suites)
 
 
-def conclude(env: Environment, result: RunResult, lines: Lines, suites: Suites) -> NoReturn:
+def conclude(env: Environment, result: RunResult, lines: Lines, suites: Suites | None = None) -> NoReturn:
     """Print `result`'s `lines` (as written: str or rich Text), and end with `env.conclude` (reports, verdict, exit
-    status); for a feature that runs its own event loops (elle) or none (check)."""
+    status; JUnit of its `suites`, else one of the command); for a feature that runs its own event loops (elle) or
+    none (check)."""
     data = result.to_dict()
-    say(env, *lines(data))
-    env.conclude(data, suites(data))
+    env.say(*lines(data))
+    env.conclude(data, suites(data) if suites else None)
 
 
 def typed(ctx: click.Context, /, params: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +125,7 @@ def build_environment(ctx: click.Context, /, params: dict[str, Any], *, prompt: 
            ) if prompt and sys.stdin.isatty() else None
     ctx.obj = env = Environment.from_options(command_name(ctx), params, typed(ctx, params), ask_password=ask)
     if own and given(ctx, "database"):
-        say(env, f"note: -d/--database is ignored: {ctx.info_name} runs in {own}, dropped at the end")
+        env.say(f"note: -d/--database is ignored: {ctx.info_name} runs in {own}, dropped at the end")
     return env
 
 

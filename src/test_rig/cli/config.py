@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from test_rig.cli.common import VERBOSE, command, extension_options, key_options, typed
-from test_rig.config import extensions, load_for_options, write_config_file
+from test_rig.config import load_for_options, shown, write_config_file, written_lines
 from test_rig.options import flag, opt
 
 
@@ -25,12 +25,8 @@ from test_rig.options import flag, opt
 @extension_options
 def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, force: bool, **params: Any) -> None:
     """Write a complete configuration file (extensions add their own options; see --help)."""
-    path = write_config_file(output, fmt, typed(ctx, params), force=force)
-    click.echo(f"Configuration saved to: {path}\nUse it with any test, for example:\n  test-rig basic -c {path}\n"
-               f"  test-rig isolation -c {path}\n  test-rig show-config -c {path}\n"
-               "Set the password with TIDB_PASSWORD or at the prompt rather than in the file.")
-    for ext in extensions.all():
-        click.echo(f"extension {ext.get_extension_name()}: {ext.get_help_text()}")
+    for line in written_lines(write_config_file(output, fmt, typed(ctx, params), force=force)):
+        click.echo(line)
 
 
 @command("show-config")
@@ -39,12 +35,8 @@ def config_gen(ctx: click.Context, /, output: str | None, fmt: str | None, force
 @flag("--sources", "Also show which source set each key.")
 def show_config(ctx: click.Context, /, sources: bool, **params: Any) -> None:
     """Print the effective configuration as JSON (password masked)."""
-    loaded = load_for_options(params.get("config_file"), typed(ctx, params))
-    data: dict[str, Any] = loaded.config.public_dict()
-    if sources:
-        data = {"config": data, "config_file": str(loaded.path) if loaded.path else None,
-                "sources": loaded.sources()}
-    click.echo(json.dumps(data, indent=2))
+    click.echo(json.dumps(shown(load_for_options(params.get("config_file"), typed(ctx, params)), sources=sources),
+                          indent=2))
 
 
 @command("report")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, finish, html_options, say, typed_names
+from test_rig.cli.common import build_environment, command, finish, html_options, typed
 from test_rig.environment import Environment
 from test_rig.flows import basic as basic_flow
 from test_rig.flows import multi as multi_flow
@@ -22,8 +22,8 @@ from test_rig.options import opt, stack
 def basic(ctx: click.Context, /, **params: Any) -> None:
     """Connect, run SELECT 1, USE the database and read the server version."""
     env = build_environment(ctx, params)
-    say(env, basic_flow.opening(env.target()))
-    finish(env, lambda: basic_flow.basic_test(env, listener=lambda visit: say(env, basic_flow.visit_line(visit))),
+    env.say(basic_flow.opening(env.target()))
+    finish(env, lambda: basic_flow.basic_test(env, listener=lambda visit: env.say(basic_flow.visit_line(visit))),
            basic_flow.console_lines, basic_flow.basic_suites)
 
 
@@ -38,9 +38,9 @@ def run_cmd(ctx: click.Context, /, targets: tuple[str, ...], state: str, **param
     run_flow.check_state(state)
     handlers = [h for t in targets for h in load(t)]
     env = build_environment(ctx, params)
-    say(env, run_flow.opening(handlers, state, env.target().address))
+    env.say(run_flow.opening(handlers, state, env.target().address))
     finish(env, lambda: run_flow.run_handlers(env, handlers, state,
-                                              on_run=lambda run: say(env, *run_flow.handler_lines(run))),
+                                              on_run=lambda run: env.say(*run_flow.handler_lines(run))),
            run_flow.console_lines, run_flow.junit_suites)
 
 
@@ -49,11 +49,9 @@ _multi_options = stack(html_options, opt("--connection-count", click.IntRange(1,
 
 
 def _multi_start(ctx: click.Context, params: dict[str, Any], count: int | None) -> Environment:
-    """The run's Environment, its first line, and a note for each connection option no connection uses."""
+    """The run's Environment and its opening lines."""
     env = build_environment(ctx, params)
-    say(env, multi_flow.opening(str(ctx.info_name), env.config, count))
-    for note in multi_flow.unused_options(env.config, typed_names(ctx)):
-        say(env, note)
+    env.say(*multi_flow.opening(str(ctx.info_name), env.config, count, typed(ctx, ctx.params)))
     return env
 
 
@@ -73,7 +71,6 @@ def multi_connection(ctx: click.Context, /, connection_count: int | None, coordi
                      **params: Any) -> None:
     """N state machines under the coordinator: events, shared state, a readiness barrier."""
     env = _multi_start(ctx, params, connection_count)
-    say(env, "events:")
     finish(env, lambda: multi_flow.multi_connection(env, connection_count, coordination_timeout=coordination_timeout,
-                                                    on_event=lambda ev: say(env, f"  {ev}")),
+                                                    on_event=lambda ev: env.say(f"  {ev}")),
            multi_flow.console_lines, multi_flow.connection_suites)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from test_rig.cli.common import build_environment, command, conclude, nemesis_options, nemesis_spec, say, typed_names
+from test_rig.cli.common import build_environment, command, conclude, nemesis_options, nemesis_spec, typed
 from test_rig.history import report
 from test_rig.history.runner import ElleOptions, elle_settings, run_elle
 from test_rig.history.workloads import WORKLOADS
@@ -28,11 +28,11 @@ def elle_cmd(ctx: click.Context, /, expect_valid: bool, **params: Any) -> None:
     when the history is valid under the model, 1 when invalid or undecided."""
     check_report_path(params["history_path"], "--history")
     options = take(params, ElleOptions)
-    settings = elle_settings(options, typed=typed_names(ctx),
+    settings = elle_settings(options, typed=typed(ctx, ctx.params),
                              nemesis=nemesis_spec(ctx, params, options.seed))
     env = build_environment(ctx, params, own="a schema of its own (rig_elle_...)")
     target = env.target()
-    say(env, report.opening(settings, target.address))
-    result = run_elle(env, target, settings, on_second=lambda *second: say(env, report.second_line(*second)))
+    env.say(report.opening(settings, target.address))
+    result = run_elle(env, target, settings, on_second=lambda *second: env.say(report.second_line(*second)))
     conclude(env, result, partial(report.run_lines, settings),
              lambda data: [report.junit_suite(data, "elle", env.elapsed())])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +124,7 @@ _PER_CONNECTION = {"host": ("host", "-H/--host"), "user": ("username", "-u/--use
                    "database": ("database", "-d/--database"), "password": ("password", "--password")}
 
 
-def unused_options(cfg: AppConfig, typed: set[str]) -> list[str]:
+def unused_options(cfg: AppConfig, typed: Collection[str]) -> list[str]:
     """A note for each option typed on the command line (`typed`: host, user, database, password) that no
     connection will use, because every configured `connections` entry sets its own value."""
     if not cfg.connections:
@@ -224,11 +224,14 @@ def connection_suites(result: dict[str, Any] | RunResult) -> list[Suite]:
     return [suite]
 
 
-def opening(command: str, cfg: AppConfig, count: int | None) -> str:
-    """A run's first console line: its connections (as named_targets counts them) and, for multi-connection, that
-    they run under the coordinator."""
-    return (f"test-rig {command}: {count or len(cfg.connections) or 5} connections"
-            + (" under the coordinator" if command == "multi-connection" else ""))
+def opening(command: str, cfg: AppConfig, count: int | None, typed: Collection[str]) -> list[str]:
+    """A run's first console lines: its connections (as named_targets counts them) and, for multi-connection, that
+    they run under the coordinator; a note for each connection option of `typed` that no connection uses
+    (unused_options); for multi-connection, the heading of the events it shows live."""
+    coordinated = command == "multi-connection"
+    return [f"test-rig {command}: {count or len(cfg.connections) or 5} connections"
+            + (" under the coordinator" if coordinated else ""), *unused_options(cfg, typed),
+            *(["events:"] if coordinated else [])]
 
 
 def console_lines(result: dict[str, Any] | RunResult) -> list[Any]:

@@ -94,7 +94,10 @@ class Display:
                 self.console.print(f"       detail: {json.dumps(w.job.to_dict()['detail'], default=str)}",
                                    markup=False)
 
-    def stop(self) -> None:
+    def __enter__(self) -> Display:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.stop()
 

@@ -945,11 +945,12 @@ async def run(env: Environment, workload: str, opts: OltpOptions, load: LoadSett
     return RunResult.from_dict(finish(data, workload, opts, warnings, with_nemesis=nemesis is not None))
 
 
-async def run_prepare(env: Environment, opts: OltpOptions, *, seed: int = 0, parallel: int = 1,
-                      on_table: Callable[[str, str], None] | None = None) -> RunResult:
-    """`test-rig bench prepare`: `prepare` on the environment's target, as a RunResult."""
-    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, parallel=parallel, on_table=on_table,
-                         left=env.left_on_server)
+async def run_prepare(env: Environment, opts: OltpOptions, *, seed: int = 0, parallel: int = 1) -> RunResult:
+    """`test-rig bench prepare`: `prepare` on the environment's target, as a RunResult; its opening line and each
+    table's progress said on the run's console."""
+    env.say(prepare_opening(opts, env.target()))
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, parallel=parallel,
+                         on_table=lambda table, what: env.say(f"  {table}: {what}"), left=env.left_on_server)
     return RunResult("bench prepare", ok=True, payload=made)
 
 

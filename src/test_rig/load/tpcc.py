@@ -760,11 +760,12 @@ async def _run(env: Environment, opts: TpccOptions, load: LoadSettings, nemesis:
     return data
 
 
-async def run_prepare(env: Environment, opts: TpccOptions, *, seed: int = 0,
-                      on_table: Callable[[str, int], None] | None = None) -> RunResult:
-    """`test-rig bench tpcc-prepare`: `prepare` on the environment's target, as a RunResult."""
-    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed, on_table=on_table,
-                         left=env.left_on_server)
+async def run_prepare(env: Environment, opts: TpccOptions, *, seed: int = 0) -> RunResult:
+    """`test-rig bench tpcc-prepare`: `prepare` on the environment's target, as a RunResult; its opening line and
+    each table it loads said on the run's console."""
+    env.say(prepare_opening(opts, env.target()))
+    made = await prepare(env.target(), opts, manager=env.manager(), seed=seed,
+                         on_table=lambda table, _rows: env.say(f"  loading {table}"), left=env.left_on_server)
     return RunResult("bench tpcc-prepare", ok=True, payload=made)
 
 
