@@ -15,7 +15,9 @@ moment it prints that the load started (its imports and connecting are not the l
 the directory SRC (e.g. `git worktree add /tmp/base HEAD~1` and `--variant base=/tmp/base/src`), so that what a
 change gained is measured side by side with the peers, under the same load. --ablate MODE (repeatable: no-framing,
 no-range-framing, no-draws) adds test-rig with that part of its per-statement work taken out (_oltp_ablation.py):
-what is left to gain there, measured the same way.
+what is left to gain there, measured the same way. --processes P (repeatable) adds `test-rig ... --processes P`
+(the 8 connections split over P worker processes, each its own event loop): the workers' start-up (imports,
+connecting) falls inside the measured load, so their CPU per transaction is counted high, not low.
 """
 
 from __future__ import annotations
@@ -66,10 +68,10 @@ def sysbench(port: int, args: argparse.Namespace, ps_mode: str,
 
 
 def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float]],
-             source: str | None = None, ablate: str | None = None) -> tuple[float, float]:
+             source: str | None = None, ablate: str | None = None, processes: int = 1) -> tuple[float, float]:
     """(transactions/s, client CPU seconds per transaction during the load) of one test-rig run; `source`: the
     directory its package is imported from (PYTHONPATH), instead of this checkout's; `ablate`: a mode of
-    _oltp_ablation.py (that part of the work taken out)."""
+    _oltp_ablation.py (that part of the work taken out); `processes`: its --processes."""
     before = os.environ.get("PYTHONPATH")
     if source is not None:
         os.environ["PYTHONPATH"] = source
@@ -77,7 +79,8 @@ def test_rig(port: int, args: argparse.Namespace, split: list[tuple[float, float
         return test_rig_run(["bench", "oltp-read-write", "-H", f"127.0.0.1:{port}", "-u", "root",
                              "--no-password-prompt", "-d", "sbtest", "--tables", str(args.tables), "--table-size",
                              str(args.table_size), "--connections", str(args.connections), "--duration",
-                             str(args.duration)], "tps", "transactions", split,
+                             str(args.duration), *(["--processes", str(processes)] if processes > 1 else [])],
+                            "tps", "transactions", split,
                             None if ablate is None else [sys.executable, str(ABLATION), ablate])
     finally:
         if before is None:
@@ -108,7 +111,12 @@ def main() -> None:
     ap.add_argument("--ablate", action="append", default=[], choices=MODES,
                     help="also run test-rig with this part of its per-statement work taken out, to see what it "
                          "costs (_oltp_ablation.py; repeatable)")
+    ap.add_argument("--processes", action="append", default=[], type=int, metavar="P",
+                    help="also run test-rig with --processes P, in the same rounds (repeatable)")
     args = ap.parse_args()
+    if any(p < 2 for p in args.processes):
+        raise SystemExit("--processes: give 2 or more (one process is the plain test-rig run).")
+    split_runs = {f"test-rig --processes {p}": p for p in args.processes}
     others = variants(args.variant)
     ablations = {f"test-rig {mode}": mode for mode in args.ablate}
     ensure_sysbench()
@@ -124,7 +132,7 @@ def main() -> None:
         children_cpu()  # from here on, only the runs
         peers = ("sysbench (text protocol)",) if args.text_only else (
             "sysbench (prepared statements)", "sysbench (text protocol)")
-        names = (*peers, *others, *ablations, "test-rig")
+        names = (*peers, *others, *ablations, *split_runs, "test-rig")
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         splits: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         loads: list[float] = []
@@ -135,7 +143,8 @@ def main() -> None:
             turn = round_no % len(names)
             for name in (*names[turn:], *names[:turn]):
                 if name.startswith("test-rig"):
-                    runs[name].append(test_rig(port, args, splits[name], others.get(name), ablations.get(name)))
+                    runs[name].append(test_rig(port, args, splits[name], others.get(name), ablations.get(name),
+                                               split_runs.get(name, 1)))
                 else:
                     runs[name].append(sysbench(port, args, "auto" if "prepared" in name else "disable", splits[name]))
         print(f"oltp_read_write, {args.connections} connections, {args.tables} tables x {args.table_size} rows, "
@@ -149,7 +158,7 @@ def main() -> None:
             print(f"  {name:<31} median {tps:8.1f} tps  {cpu * 1e6:7.0f} us client CPU per transaction (user "
                   f"{user * 1e6:.0f}, sys {system * 1e6:.0f})  rounds: "
                   + ", ".join(f"{t:.0f} tps/{c * 1e6:.0f} us" for t, c in values))
-        for ours in (*others, *ablations, "test-rig"):
+        for ours in (*others, *ablations, *split_runs, "test-rig"):
             for peer in peers:
                 tps, cpu = median[peer]
                 # Each round's own ratio too: a round's two runs follow each other under the same load, and the
