@@ -60,6 +60,7 @@ def test_snapshot_isolation_leaves_only_write_skew(sandbox: SandboxState, tmp_pa
     assert data["valid"] is True  # snapshot isolation allows write skew
     assert data["not"] == ["repeatable-read"]
     assert "1020" in data["errors_by_code"]
+    assert data["error_messages"]["1020"].startswith("Record has changed since last read in table ")
 
 
 @pytest.mark.parametrize(("level", "extra", "keeps_total"), [
@@ -158,6 +159,7 @@ def test_tidb_optimistic_repeatable_read_is_snapshot_isolation_and_pessimistic_i
     assert set(optimistic["anomaly_types"]) <= {"G2-item"}
     assert optimistic["valid"] is True
     assert "9007" in optimistic["errors_by_code"]  # first committer wins
+    assert optimistic["error_messages"]["9007"].startswith("Write conflict")
     pessimistic = elle(tidb, tmp_path, "list-append", "--connections", "4", "--duration", "4", "--keys", "3",
                        "--isolation-level", "repeatable-read", "--txn-mode", "pessimistic", "--consistency-model",
                        "snapshot-isolation", name="pessimistic")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from test_rig.errors import by_code_text
 from test_rig.history.checker import UNTRUSTWORTHY, Report
 from test_rig.report.files import Case, Suite
 
@@ -98,7 +99,8 @@ def run_lines(settings: ElleSettings, data: dict[str, Any]) -> list[str | Text]:
         lines.append(f"note: --txn-mode is ignored: this server is {kind}")
     lines += console_lines(data)
     if data.get("errors_by_code"):
-        lines.append("errors by code: " + ", ".join(f"{code}: {n}" for code, n in data["errors_by_code"].items()))
+        # each code with the server's first message for it (a Text: a message is never read as markup)
+        lines.append(Text("errors by code: " + by_code_text(data["errors_by_code"], data.get("error_messages"))))
     if data.get("complete") is not False and data.get("error") is not None:
         lines.append(Text(f"The run did not test what was asked: {data['error']}", style="red"))
     return lines

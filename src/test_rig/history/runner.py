@@ -176,7 +176,8 @@ def run_elle(env: Environment, target: Target, settings: ElleSettings,
         run.discard()
     data = {"error": error, "workload": s.spec.name, "server": run.server, "isolation_level": s.isolation,
             "session_variables": dict(s.session_variables), "wfr_keys": s.wfr_keys,
-            "errors_by_code": run.free.errors_by_code if run.free else {}, "history": s.history_path,
+            "errors_by_code": run.free.errors_by_code if run.free else {},
+            "error_messages": run.free.error_messages if run.free else {}, "history": s.history_path,
             **report.to_dict()}
     if run.free is not None:
         data["timeline"] = run.free.to_dict()["timeline"]
