@@ -17,9 +17,9 @@ for both loops (the same checks over the loop's time), the ratio hunt / bare in 
 second, and CPU: the client's (the hunt process's user+sys; the loop's own) and the server's (its process's
 user+sys from /proc) per checked query, because the 2-core machine is shared and wall rates follow its load.
 
-Beside SQLancer (issue 19: TiDB TLP ~600/s, MariaDB NoREC ~3,400/s, 2 threads): its queries/s counts every
-statement it sends, a checked query here is one oracle's whole check (two to four statements), so both
-figures are printed."""
+Beside SQLancer (issue 19: TiDB TLP ~600/s, MariaDB NoREC ~3,400/s, 2 threads): its queries/s counts oracle
+checks that completed (ProviderAdapter counts one after each oracle.check() that was not ignored), as checked
+queries/s here do; statements/s are printed too, for the server's side of the cost."""
 
 from __future__ import annotations
 
