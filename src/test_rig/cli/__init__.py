@@ -124,7 +124,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simple-multi-connection": ("flows", "simple_multi_connection", "N state machines run the basic flow at once."),
     "multi-connection": ("flows", "multi_connection", "The basic flow on N connections under the coordinator."),
     "run": ("flows", "run_cmd", "Run Python handlers registered for states of the standard flow."),
-    "bench": ("bench", "bench", "Free-running load (point-select, select-1) with throughput and latency."),
+    "bench": ("bench", "bench", "Load: point selects, sysbench's OLTP workloads, TPC-C-style, your own tasks."),
     "isolation": ("isolation", "isolation_cmd", "The Hermitage anomaly catalogue at every isolation level."),
     "job-monitor": ("jobs", "job_monitor", "Watch long-running jobs (TiDB IMPORT and DDL, MariaDB, MySQL)."),
     "gen-data": ("gendata", "gen_data", "Deterministic CSV/TSV/SQL rows and the matching CREATE TABLE."),
