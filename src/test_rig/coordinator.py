@@ -715,7 +715,8 @@ class Coordinator:
         retries_before = manager.retries
         errors_by_code: Counter[str] = Counter()
         error_messages: dict[str, str] = {}
-        seconds = int(duration) + 2 if duration else 64
+        # the first seconds' slots up front (at most an hour's: `slot` grows them as a long run gets there)
+        seconds = min(int(duration) + 2, 3600) if duration else 64
         ops_per_sec = [0] * seconds
         errs_per_sec = [0] * seconds
         # Per second: latency samples (the first SECOND_SAMPLES operations of each second: an append is ten

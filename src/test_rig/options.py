@@ -17,6 +17,10 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 D = TypeVar("D")
 
+#: The longest run a duration option accepts: a year (job-monitor's bound too). Beyond it no timer is reliable,
+#: and a run that long was a typo (`--duration 1e9` was accepted and its per-second figures filled the memory).
+LONGEST_SECONDS = 31_536_000
+
 
 def option(default: Any, help: str | None = None, *, choices: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, above: bool = False, flag: str | None = None,

@@ -171,6 +171,22 @@ def test_a_float_option_refuses_nan_and_inf_before_any_work(args: list[str], opt
     assert r.stderr.endswith(f"Error: Invalid value for '{option}': '{value}' is not a finite number.\n"), r.stderr
 
 
+@pytest.mark.parametrize("args", [["bench", "point-select", "--duration", "1e9"],
+                                  ["bench", "oltp-read-write", "--duration", "1e9"],
+                                  ["bench", "user", "examples/bench_user.py", "--duration", "31536001"],
+                                  ["bench", "select-1", "--warmup", "1e9"],
+                                  ["elle", "list-append", "--duration", "1e9"]])
+def test_a_duration_over_a_year_is_bad_input(args: list[str]) -> None:
+    """`--duration 1e9` was accepted: the load's per-second slots were made for the whole run up front and filled
+    24 GB before the first second was over (the kernel killed it), and SIGTERM could not stop it meanwhile. A year
+    is the bound, as for job-monitor; nothing listens at the address: exit 2 proves nothing was tried."""
+    r = run_cli(*args, "-H", "127.0.0.1:1", "--no-password-prompt")
+    assert (r.returncode, r.stdout) == (2, "")
+    flag = "--warmup" if "--warmup" in args else "--duration"
+    assert r.stderr.endswith(f"Error: Invalid value for '{flag}': {float(args[-1])} is not in the range "
+                             f"{'0' if flag == '--warmup' else '0.1'}<=x<=31536000.\n"), r.stderr
+
+
 @pytest.mark.parametrize(("args", "config", "message"), [
     (["--log-file-path", "/proc/x.log"], None,
      "error: --log-file-path /proc/x.log cannot be written (No such file or directory); choose another path.\n"),

@@ -121,6 +121,21 @@ def test_expect_reports_every_differing_cell(server_env: dict[str, str], tmp_pat
     assert "P4 at read-committed: expected prevented, observed anomaly" in r.stdout
 
 
+def test_a_profile_that_states_no_cell_of_the_run_is_refused_before_any_cell_runs(sandbox: SandboxState,
+                                                                                   server_env: dict[str, str]) -> None:
+    """`--expect tidb` on MariaDB at repeatable-read compared no cell (the profile states that level per TiDB
+    transaction mode) and passed, exit 0: now one sentence, exit 2, and no schema was made."""
+    r = run_cli("isolation", "--isolation-level", "repeatable-read", "--expect", "tidb", "--no-password-prompt",
+                env=server_env, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.endswith("error: Profile tidb states no cell of this run (repeatable-read; its levels: "
+                             "read-uncommitted, read-committed/pessimistic, read-committed/optimistic, "
+                             "repeatable-read/pessimistic, repeatable-read/optimistic, serializable); choose the "
+                             "profile for this server, or other levels.\n"), r.stderr
+    assert "Traceback" not in r.stderr and "PASSED" not in r.stdout
+    assert leftover_schemas(sandbox) == []
+
+
 def test_two_runs_at_once_do_not_interfere(sandbox: SandboxState, server_env: dict[str, str]) -> None:
     args = [sys.executable, "-m", "test_rig", "isolation", "--isolation-level", "repeatable-read", "--expect",
             "mysql-innodb", "--no-password-prompt"]

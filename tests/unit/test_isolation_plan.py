@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from test_rig.db import ServerInfo
 from test_rig.errors import UsageError
-from test_rig.isolation.catalogue import CATALOGUE, StepLog
-from test_rig.isolation.report import available_profiles, compare, explain, load_profile
+from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, StepLog
+from test_rig.isolation.report import available_profiles, check_coverage, compare, explain, load_profile
 from test_rig.isolation.runner import Level, RunSettings, TestResult, plan_levels, session_setup
 from test_rig.results import CELL
 
@@ -59,6 +60,42 @@ def test_unknown_profile_is_a_usage_error() -> None:
     with pytest.raises(UsageError) as info:
         load_profile("oracle")
     assert info.value.message == "Unknown profile 'oracle'; use one of mysql-innodb, tidb or a .toml file."
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[cells."read-commited"]\nG0 = "anomaly"\n', "has [cells.read-commited], which is not a level: name one of "
+     "read-uncommitted, read-committed, repeatable-read, serializable, optionally with /pessimistic or /optimistic "
+     "(TiDB)."),
+    ('[cells."repeatable-read/pesimistic"]\nG0 = "prevented"\n', "has [cells.repeatable-read/pesimistic], which "
+     "is not a level"),
+    ('[cells.serializable]\nG0x = "prevented"\n', "states an unknown test 'G0x' in [cells.serializable]; tests are "
+     "G0, "),
+    ('[cells.serializable]\nG0 = "prevent"\n', "states an unknown outcome 'prevent' for G0 in [cells.serializable];"),
+])
+def test_a_profile_naming_what_no_run_has_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    """A misspelled level, test or outcome states a cell no run has: it was compared with nothing and the run
+    passed (`isolation --expect` with a profile of `[cells."read-commited"]`)."""
+    path = tmp_path / "typo.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as info:
+        load_profile(str(path))
+    assert info.value.message.startswith(f"Profile {path} {message}"), info.value.message
+
+
+def test_a_profile_that_states_no_cell_of_the_run_is_a_usage_error() -> None:
+    """The tidb profile states read-committed and repeatable-read per transaction mode: a MariaDB run of those
+    levels (no mode) compared nothing with it and said that every cell it states agrees."""
+    tidb = load_profile("tidb")
+    check_coverage("tidb", tidb, [Level("repeatable-read", "pessimistic")], ALL_TESTS)  # TiDB's own levels: fine
+    check_coverage("tidb", tidb, [Level("repeatable-read"), Level("serializable")], ALL_TESTS)  # one level stated
+    with pytest.raises(UsageError) as info:
+        check_coverage("tidb", tidb, [Level("repeatable-read")], ALL_TESTS)
+    assert info.value.message == (
+        "Profile tidb states no cell of this run (repeatable-read; its levels: read-uncommitted, "
+        "read-committed/pessimistic, read-committed/optimistic, repeatable-read/pessimistic, "
+        "repeatable-read/optimistic, serializable); choose the profile for this server, or other levels.")
+    with pytest.raises(UsageError):  # the level is stated, but none of the tests run
+        check_coverage("x", {"serializable": {"G0": "prevented"}}, [Level("serializable")], [CATALOGUE["P4"]])
 
 
 def test_compare_lists_every_differing_cell() -> None:

@@ -25,7 +25,7 @@ from test_rig.history.checker import Report, check_history
 from test_rig.history.model import NEMESIS, HistoryWriter, Op, iter_history, iter_pairs, parse_history
 from test_rig.history.workloads import Shared, Spec, setup_sql, workload
 from test_rig.nemesis import FaultWindow, Nemesis, NemesisSpec, annotate_timeline, start_nemesis
-from test_rig.options import option
+from test_rig.options import LONGEST_SECONDS, option
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
 
@@ -91,7 +91,7 @@ class ElleOptions:
 
     workload: str
     connections: int = option(4, low=1, high=1000)
-    duration: float = option(10.0, "Seconds.", low=0.1)
+    duration: float = option(10.0, "Seconds.", low=0.1, high=LONGEST_SECONDS)
     keys: int = option(Spec.keys, "Keys in use at once (list-append, rw-register); few keys make more contention.",
                        low=1, high=100_000)
     max_txn_len: int = option(Spec.max_txn_len, low=1, high=100)

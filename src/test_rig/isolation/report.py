@@ -11,8 +11,9 @@ from typing import Any
 
 from rich.table import Table
 
+from test_rig.db import ISOLATION_LEVELS
 from test_rig.errors import UsageError
-from test_rig.isolation.catalogue import ANOMALY, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
+from test_rig.isolation.catalogue import ANOMALY, CATALOGUE, PREVENTED, SETUP, UNDECIDED, UNSUPPORTED, IsolationTest
 from test_rig.isolation.runner import Level, RunSettings, TestResult, session_setup
 from test_rig.report.files import Case, Suite, level_label
 from test_rig.report.replay import replay_script
@@ -20,6 +21,8 @@ from test_rig.report.replay import replay_script
 MARK = {PREVENTED: "[green]✓[/]", ANOMALY: "[red]✗[/]", UNSUPPORTED: "[dim]–[/]", UNDECIDED: "[yellow]?[/]"}
 PLAIN_MARK = {PREVENTED: "✓", ANOMALY: "✗", UNSUPPORTED: "–", UNDECIDED: "?"}
 LEGEND = "legend: ✓ prevented   ✗ anomaly observed   – level not supported   ? undecided"
+#: TiDB's transaction modes, as a profile's "level/mode" tables name them.
+TXN_MODES = ("pessimistic", "optimistic")
 
 
 def results_table(results: Sequence[TestResult], tests: Sequence[IsolationTest], *, plain: bool = False) -> Table:
@@ -69,7 +72,36 @@ def load_profile(name: str) -> dict[str, dict[str, str]]:
     cells = data.get("cells")
     if not isinstance(cells, dict):
         raise UsageError(f"Profile {name} has no [cells.LEVEL] tables; see the shipped mysql-innodb profile.")
+    # A misspelled level or test states a cell no run has: it was compared with nothing, and the run passed.
+    for level, row in cells.items():
+        isolation, _, mode = str(level).partition("/")
+        if isolation not in ISOLATION_LEVELS or (mode and mode not in TXN_MODES) or not isinstance(row, dict):
+            raise UsageError(f"Profile {name} has [cells.{level}], which is not a level: name one of "
+                             f"{', '.join(ISOLATION_LEVELS)}, optionally with /pessimistic or /optimistic (TiDB).")
+        for test, outcome in row.items():
+            if test not in CATALOGUE or outcome not in (PREVENTED, ANOMALY, UNSUPPORTED):
+                what = f"test {test!r}" if test not in CATALOGUE else f"outcome {outcome!r} for {test}"
+                raise UsageError(f"Profile {name} states an unknown {what} in [cells.{level}]; tests are "
+                                 f"{', '.join(CATALOGUE)}, outcomes {PREVENTED}, {ANOMALY} or {UNSUPPORTED}.")
     return {str(k): {str(t): str(o) for t, o in v.items()} for k, v in cells.items()}
+
+
+def expected_cell(profile: dict[str, dict[str, str]], isolation: str, txn_mode: str | None, test: str) -> str | None:
+    """What `profile` states for `test` at a level: its "level/mode" table's cell, else its "level" table's."""
+    keys = [f"{isolation}/{txn_mode}", isolation] if txn_mode else [isolation]
+    return next((profile[k][test] for k in keys if k in profile and test in profile[k]), None)
+
+
+def check_coverage(name: str, profile: dict[str, dict[str, str]], levels: Sequence[Level],
+                   tests: Sequence[IsolationTest]) -> None:
+    """UsageError, before anything runs, when `profile` states no cell of the levels and tests this run plans:
+    compared with nothing, the run said that every cell the profile states agrees (e.g. the tidb profile, whose
+    read-committed and repeatable-read are per transaction mode, against a MariaDB)."""
+    if any(expected_cell(profile, lv.isolation, lv.txn_mode, t.name) is not None for lv in levels for t in tests):
+        return
+    planned = ", ".join(level_label(lv.isolation, lv.txn_mode) for lv in levels)
+    raise UsageError(f"Profile {name} states no cell of this run ({planned}; its levels: "
+                     f"{', '.join(profile) or 'none'}); choose the profile for this server, or other levels.")
 
 
 def undecided(results: Sequence[TestResult]) -> list[TestResult]:
@@ -81,8 +113,7 @@ def compare(results: Sequence[TestResult], profile: dict[str, dict[str, str]]) -
     cell always differs: a profile states what the server does, and the run did not see it."""
     diffs = []
     for r in results:
-        cell_keys = [f"{r.isolation}/{r.txn_mode}", r.isolation] if r.txn_mode else [r.isolation]
-        expected = next((profile[k][r.test] for k in cell_keys if k in profile and r.test in profile[k]), None)
+        expected = expected_cell(profile, r.isolation, r.txn_mode, r.test)
         if (expected is not None and expected != r.outcome) or (expected is None and r.outcome == UNDECIDED):
             diffs.append(f"{r.test} at {level_label(r.isolation, r.txn_mode)}: expected {expected}, observed "
                          f"{r.outcome} — {r.explanation}")

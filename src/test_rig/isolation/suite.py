@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from test_rig.db import ServerInfo, Target, connect
 from test_rig.errors import RigError, UsageError
 from test_rig.isolation.catalogue import ALL_TESTS, CATALOGUE, UNDECIDED, IsolationTest
-from test_rig.isolation.report import compare, load_profile
+from test_rig.isolation.report import check_coverage, compare, load_profile
 from test_rig.isolation.runner import (
     Level,
     LevelSession,
@@ -128,9 +128,16 @@ async def run_isolation(target: Target, tests: Sequence[IsolationTest], requeste
 
     run = SuiteRun(session_variables=dict(settings.session_variables),
                    profile=profile[0] if profile is not None else None)
+
+    def started(server: ServerInfo, levels: list[Level]) -> None:
+        if profile is not None:  # a profile that states nothing of this run is bad input, before any cell runs
+            check_coverage(profile[0], profile[1], levels, tests)
+        if on_start is not None:
+            on_start(server, levels)
+
     try:
         await run_suite(dataclasses.replace(target, session_variables={}), tests, requested_level, txn_mode,
-                        settings, manager=manager, run=run, scaled=scaled, on_start=on_start, on_result=on_result)
+                        settings, manager=manager, run=run, scaled=scaled, on_start=started, on_result=on_result)
     except asyncio.CancelledError:
         run.complete, run.error = False, PROGRAM_STOP.reason()
     except UsageError:

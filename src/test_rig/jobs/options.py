@@ -15,10 +15,10 @@ from test_rig.jobs.importconfig import ImportConfig, read_import_config
 from test_rig.jobs.model import job_id_problem
 from test_rig.jobs.monitor import MonitorSettings
 from test_rig.jobs.sources import SOURCES
-from test_rig.options import option
+from test_rig.options import LONGEST_SECONDS, option
 
 #: The longest monitor duration and update interval accepted: a year, beyond which no timer is reliable.
-MAX_DURATION = 365 * 24 * 3600.0
+MAX_DURATION = float(LONGEST_SECONDS)
 #: Polling more often than this loads the server without showing anything more.
 MIN_INTERVAL = 0.1
 

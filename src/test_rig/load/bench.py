@@ -23,7 +23,7 @@ from test_rig.db import Connection, Target, connect_existing, quote_ident
 from test_rig.errors import DatabaseError, RigError, UsageError, by_code_text
 from test_rig.load.fast import FastStatement
 from test_rig.nemesis import Nemesis, NemesisSpec, annotate_timeline, announce
-from test_rig.options import option
+from test_rig.options import LONGEST_SECONDS, option
 from test_rig.resilience import CircuitBreaker, ResilientConnectionManager, create_db_circuit_breaker_config
 from test_rig.results import RunResult
 
@@ -251,8 +251,8 @@ class LoadSettings:
     seed, and the worker processes or Ray actors the connections are split over."""
 
     connections: int = option(8, "Connections.", low=1, high=100_000)
-    duration: float = option(10.0, "Seconds.", low=0.1)
-    warmup: float = option(0.0, "Seconds.", low=0)
+    duration: float = option(10.0, "Seconds.", low=0.1, high=LONGEST_SECONDS)
+    warmup: float = option(0.0, "Seconds.", low=0, high=LONGEST_SECONDS)
     seed: int = option(0)
     processes: int = option(1, "Worker processes the connections are split over; with --ray, Ray actors.", low=1,
                             high=256)

@@ -754,7 +754,8 @@ class _FastRun:
             await asyncio.sleep(max(0.0, start_at - perf()))
         start = start_at if start_at is not None else perf()
         end = start + duration
-        tally = _Tally(start, end, int(duration) + 2)
+        # the first seconds' slots up front (at most an hour's: a long run grows them as it gets there)
+        tally = _Tally(start, end, min(int(duration) + 2, 3600))
         return cls(manager, manager.retries, tally, duration, end, list(coordinator.connections),
                    _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout), op_timeout, {})
 
