@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from test_rig.errors import Interrupted, Terminated
+from test_rig.errors import Interrupted, Terminated, UsageError
 
 if TYPE_CHECKING:
     import asyncio
@@ -517,11 +517,25 @@ def end_with_error(error: Exception, environment: Environment | None, *, verbose
 
 def check_report_paths(json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
     """Try each report path the user gave, before anything runs: UsageError naming the option (--json, --junit,
-    --html) of one that cannot be written."""
+    --html) of one that cannot be written, that is empty, or that names the file another one names (the last
+    report written replaced the others: `--json r.out --html r.out` kept only the HTML)."""
     from test_rig.report.files import check_report_path
 
-    for path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
+    given = [(path, option) for path, option in ((json_path, "--json"), (junit_path, "--junit"),
+                                                 (html_path, "--html")) if path is not None]
+    seen: dict[Path, str] = {}
+    for path, option in given:
+        if not path.strip():
+            raise UsageError(f"{option} was given an empty file name; give one such as "
+                             f"{_REPORT_EXAMPLES[option]}, or leave {option} out.")
         check_report_path(path, option)
+        same = seen.setdefault(Path(path).resolve(), option)
+        if same != option:
+            raise UsageError(f"{same} and {option} both name {path}: each report needs a file of its own.")
+
+
+#: A file name each report option could be given, for its messages.
+_REPORT_EXAMPLES = {"--json": "result.json", "--junit": "result.xml", "--html": "report.html"}
 
 
 def install_signal_handlers() -> None:

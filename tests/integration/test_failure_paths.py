@@ -80,6 +80,31 @@ def test_an_unwritable_report_path_is_refused_before_the_run(sandbox: SandboxSta
     assert r.stdout == ""  # nothing ran
 
 
+@pytest.mark.parametrize(("command", "reports", "message"), [
+    (["basic", "-H", "127.0.0.1:1"], ["--json", "r.out", "--html", "r.out"], "--json and --html both name r.out"),
+    (["bench", "select-1", "-H", "127.0.0.1:1"], ["--junit", "r.xml", "--html", "./r.xml"],
+     "--junit and --html both name ./r.xml"),
+    (["check", "/dev/null"], ["--json", "r.out", "--junit", "r.out"], "--json and --junit both name r.out"),
+])
+def test_two_reports_in_one_file_are_refused_before_the_run(tmp_path: Path, command: list[str],
+                                                            reports: list[str], message: str) -> None:
+    """`basic --json r.out --html r.out` exited 0 and the file held only the HTML: the JSON result was lost.
+    Nothing listens at the address: exit 2 and no output prove nothing was tried."""
+    prompt = [] if command[0] == "check" else ["--no-password-prompt"]
+    r = run_cli(*command, *reports, *prompt, cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, ""), r.stdout + r.stderr
+    assert r.stderr == f"error: {message}: each report needs a file of its own.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_report_path_is_refused_before_the_run(tmp_path: Path) -> None:
+    """`--json ""` was accepted and no report written."""
+    r = run_cli("basic", "--json", "", "-H", "127.0.0.1:1", "--no-password-prompt", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == ("error: --json was given an empty file name; give one such as result.json, or leave --json "
+                        "out.\n")
+
+
 @pytest.mark.parametrize("command", [["isolation"], ["bench", "point-select", "--duration", "1"],
                                      ["multi-connection", "--connection-count", "2"]])
 def test_an_unreachable_server_still_gets_a_report(command: list[str], tmp_path: Path) -> None:
