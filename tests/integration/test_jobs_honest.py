@@ -67,6 +67,22 @@ def test_an_interrupted_run_says_in_its_json_the_status_it_exits_with(sandbox: S
     assert "Traceback" not in run.output() and "None" not in run.output()
 
 
+def test_a_refused_login_fails_the_run_at_once(sandbox: SandboxState, tmp_path: Path) -> None:
+    """A wrong password was taken for an outage: every poll a gap, "server not answering since 0.0 s", and after
+    the whole duration UNDECIDED. Refused is not unreachable: the run fails with the server's error at its first
+    poll, as every command does (a duration of 300 s would outlast run_cli's timeout if it waited)."""
+    out = tmp_path / "denied.json"
+    env = {**env_for(sandbox), "TIDB_PASSWORD": "secretpw123"}
+    r = run_cli("job-monitor", "-t", "300", "--update-interval", "1", "--json", str(out), env=env, timeout=60)
+    denied = f"Access denied for user 'root'@'{sandbox.host}' (using password: YES)"
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == f"FAILED: {denied}"
+    assert r.stderr == f"error: {denied}\n"
+    data = json.loads(out.read_text())
+    assert (data["outcome"], data["reason"], data["complete"]) == ("failed", denied, False)
+    assert "secretpw123" not in r.stdout + r.stderr + out.read_text()
+
+
 @pytest.mark.faults
 def test_a_server_down_to_the_end_leaves_the_run_incomplete(own_box: Sandbox, tmp_path: Path) -> None:
     st = own_box.state()

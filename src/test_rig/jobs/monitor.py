@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from test_rig.db import Connection, Target, connect
-from test_rig.errors import DatabaseError, RigError, UsageError
+from test_rig.errors import DatabaseError, ErrorCategory, RigError, UsageError, classify_error
 from test_rig.jobs.model import CANCELLED, FAILED, UNKNOWN, Job, capped
 from test_rig.jobs.own import OwnJob
 from test_rig.jobs.sources import DdlSource, ImportSource, JobSource, sources_for
@@ -216,6 +216,11 @@ async def monitor_jobs(target: Target, manager: ResilientConnectionManager, run:
             except UsageError:
                 raise
             except (DatabaseError, RigError, OSError) as e:
+                if not checked_ids and classify_error(e) is ErrorCategory.Permanent:
+                    # Refused, not unreachable (access denied, an unknown database, a missing privilege), before
+                    # any poll answered: no later poll can answer either, so the run fails with the server's
+                    # error, as every command does, instead of waiting out the duration as an outage.
+                    raise
                 if not (run.gaps and run.gaps[-1].end is None):  # a gap already open just goes on
                     run.gaps.append(Gap(t, None, str(e)))
                     log.warning("poll failed, monitoring goes on: %s", e)
