@@ -97,6 +97,12 @@ def test_every_output_is_checked_before_anything_is_written(tmp_path: Path) -> N
     r = run_cli("gen-data", "--rows", "10", "-o", str(out), "--replace")
     assert r.returncode == 2
     assert r.stderr == "error: --replace has no effect without --load; add --load or leave --replace out.\n"
+    # database.table was loaded as one table named `nosuchdb.t` in the connection's database, unsaid
+    r = run_cli("gen-data", "--rows", "10", "-o", str(out), "--table", "nosuchdb.t", "--load", "-H", "127.0.0.1:1",
+                "--no-password-prompt")
+    assert r.returncode == 2
+    assert r.stderr == ("error: --table 'nosuchdb.t' holds a dot: give the table name alone (--table t) and its "
+                        "database with -d/--database (nosuchdb).\n")
     assert list(tmp_path.iterdir()) == []
 
 

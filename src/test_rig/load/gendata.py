@@ -119,7 +119,12 @@ class GenDataOptions:
         return Path(self.output or "")
 
     def check(self, reports: Mapping[str, str | None], connection_flags: Sequence[str] = ()) -> None:
-        """check_request for these options."""
+        """check_request for these options; a --table written database.table is refused (it was made as one table
+        of that name, `nosuchdb.t`, in the connection's database, and the user was not told)."""
+        if "." in self.table:
+            database, _, name = self.table.partition(".")
+            raise UsageError(f"--table {self.table!r} holds a dot: give the table name alone (--table {name or 't'}) "
+                             f"and its database with -d/--database ({database or 'db'}).")
         check_request(self.path, force=self.force, load=self.load, replace=self.replace, reports=reports,
                       connection_flags=connection_flags)
 
