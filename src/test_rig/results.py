@@ -169,11 +169,15 @@ def _judge(data: dict[str, Any]) -> Verdict:
     undecided = _count(data.get("undecided"))
     # Undecided checks and nothing failed: undecided, also when `ok` is false, as settle writes it for an
     # undecided run (so a result read back from its JSON is judged to the verdict it was written with).
+    # A feature may say what its counts were in its own words (`failed_because`: hunt's "2 new bugs found";
+    # `undecided_because`: job-monitor's "no job appeared ..."), where "2 checks failed" said less.
     if data.get("ok") is False and (failed or not undecided):
-        return RUN(Validity.INVALID, f"{failed} check{'s' if failed != 1 else ''} failed" if failed
+        return RUN(Validity.INVALID, (str(data.get("failed_because") or "")
+                                      or f"{failed} check{'s' if failed != 1 else ''} failed") if failed
                    else "a test failed or could not be decided")
     if undecided:
-        return RUN(Validity.UNKNOWN, f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
+        return RUN(Validity.UNKNOWN, str(data.get("undecided_because") or "")
+                   or f"{undecided} check{'s' if undecided != 1 else ''} could not be decided")
     if data.get("ok") is not True and not (judged and history is Validity.VALID):
         return RUN(Validity.UNKNOWN, "the result does not say whether the run passed")
     return RUN(Validity.VALID, "every check passed")

@@ -160,8 +160,11 @@ def test_a_planted_finding_is_confirmed_reduced_and_reproduces_with_the_mariadb_
     # the HTML report shows each bug once, its two results side by side, and works offline
     from test_rig.hunt.main import result_dict
     from test_rig.report.html import write_html
+    from test_rig.results import judge
 
     data = {"command": "hunt", **result_dict(run, None)}
+    new = sum(1 for f in run.findings.values() if not f.known)
+    assert judge(data).reason == f"{new} new bug{'s' if new != 1 else ''} found"  # not "N checks failed"
     write_html(tmp_path / "hunt.html", json.loads(json.dumps(data, default=str)))
     seen = browse(tmp_path / "hunt.html", evaluate="() => [document.querySelectorAll('.finding').length, "
                   "document.querySelectorAll('#finding-0 .side-by-side > tbody > tr > td').length, "

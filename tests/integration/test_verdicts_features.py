@@ -220,7 +220,7 @@ def test_job_monitor_four_verdicts(sandbox: SandboxState, tmp_path: Path) -> Non
     out = Outputs.under(tmp_path, "undecided")
     r = run_cli(*monitor, "--until-done", "-t", "1", "--update-interval", "0.3", *out.args(), env=env)
     data = assert_agree(out, r.returncode, last_line(r.stdout, r.stderr, "undecided"), "undecided",
-                        "1 check could not be decided", own_status=3)
+                        "the monitor duration of 1 s ran out: no job appeared in time", own_status=3)
     assert (r.returncode, data["exit_status"], data["jobs"]) == (3, 3, [])
     assert "no job appeared in time" in r.stdout
     # interrupted: SIGTERM while it watches; its JSON says the status it exits with

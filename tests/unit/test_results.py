@@ -31,6 +31,18 @@ def test_judge(data: dict[str, Any], outcome: Outcome, status: int) -> None:
     assert (verdict.outcome, verdict.exit_status) == (outcome, status)
 
 
+def test_a_feature_says_its_counts_in_its_own_words() -> None:
+    """hunt's "FAILED: 2 checks failed" above its own "2 new bug(s) found", and job-monitor's "1 check could not be
+    decided" under "no job appeared in time", said less than the run knew."""
+    assert judge({"ok": False, "failed": 2}).reason == "2 checks failed"
+    assert judge({"ok": False, "failed": 2, "failed_because": "2 new bugs found"}).reason == "2 new bugs found"
+    assert judge({"ok": True, "undecided": 1}).reason == "1 check could not be decided"
+    undecided = judge({"ok": True, "undecided": 1, "undecided_because": "the duration ran out: no job appeared"})
+    assert (undecided.outcome, undecided.reason) == (Outcome.UNDECIDED, "the duration ran out: no job appeared")
+    # the words never change the verdict: nothing failed, so failed_because is not read
+    assert judge({"ok": True, "failed_because": "2 new bugs found"}).outcome is Outcome.PASSED
+
+
 def test_settle_makes_ok_agree_with_the_verdict() -> None:
     settled = settle({"ok": True, "valid": "unknown", "unknown": ["the cycle search ran out of time"]})
     assert settled["ok"] is False

@@ -151,6 +151,8 @@ def result_dict(run: HuntRun, error: str | None) -> dict[str, Any]:
     data: dict[str, Any] = run.to_dict()
     new = data["new_bugs"]
     data.update({"complete": error is None and run.complete, "error": error or run.error, "failed": new})
+    if new:
+        data["failed_because"] = f"{new} new bug{'s' if new != 1 else ''} found"
     if error is None and run.error is not None:
         data["exit_status"] = 1  # ended early without being interrupted: incomplete, exit 1 (not 130)
     if new:

@@ -154,6 +154,10 @@ class MonitorRun:
         if status == EXIT_STILL_RUNNING or (error is not None and error == self.problem and not any(
                 w.job.status in (FAILED, CANCELLED, UNKNOWN) for w in self.watched())):
             payload["undecided"] = 1  # time ran out with jobs running, or the server was not observed to the end
+            if status == EXIT_STILL_RUNNING and error is None:
+                payload["undecided_because"] = (f"{self.stopped_because}: "
+                                                + ("no job appeared in time" if not self.watched() else
+                                                   "a watched job was still running"))
         return RunResult("job-monitor", ok=status in (EXIT_OK, EXIT_STILL_RUNNING) and error is None,
                          complete=self.complete, error=error,
                          payload={k: v for k, v in payload.items() if k != "complete"})
