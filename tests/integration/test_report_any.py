@@ -39,7 +39,7 @@ def rerendered(result: Path) -> tuple[str, str]:
 
 
 #: The banner of a result that passed.
-PASSED = ("passed", "Completed: every check passed.")
+PASSED = ("passed", "PASSED: every check passed.")
 
 
 def history(sandbox: SandboxState, tmp_path: Path, *extra: str) -> Path:
@@ -79,7 +79,7 @@ def test_report_renders_every_commands_result(command: str, sandbox: SandboxStat
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(out.read_text())
     report(out, page)
-    assert banner(page) == ("passed", "Completed: every check passed.")
+    assert banner(page) == ("passed", "PASSED: every check passed.")
     seen = browse(page, evaluate=shown)
     assert seen["errors"] == [] and seen["requests"] == [] and seen["blank"] is False
     assert seen["value"] == expected(data)
@@ -111,7 +111,7 @@ def test_the_banner_follows_the_results_own_verdict(sandbox: SandboxState, tmp_p
         "check unknown": ({**checked, "valid": "unknown", "unknown": []},
                           ("undecided", "UNDECIDED: the history could not be judged under repeatable-read.")),
         "interrupted": ({**invalid, "ok": True, "complete": False, "error": "interrupted by SIGINT"},
-                        ("interrupted", "The run did not finish: interrupted by SIGINT — what follows is what it saw "
+                        ("interrupted", "INTERRUPTED: interrupted by SIGINT — what follows is what it saw "
                                         "until then.")),
         "ok false without a history": ({"command": "gen-data", "ok": False, "complete": True,
                                         "error": "the load gave 7 rows, expected 10"},

@@ -27,8 +27,8 @@ from tests.helpers import RunningCli, env_for, run_cli
 from tests.integration.test_report_any import banner
 
 #: What the banner's text begins with for each verdict.
-BANNER_START = {"passed": "Completed: every check passed.", "failed": "FAILED: ", "undecided": "UNDECIDED: ",
-                "interrupted": "The run did not finish: "}
+BANNER_START = {"passed": "PASSED: every check passed.", "failed": "FAILED: ", "undecided": "UNDECIDED: ",
+                "interrupted": "INTERRUPTED: "}
 
 
 @dataclass

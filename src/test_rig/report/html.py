@@ -136,17 +136,18 @@ def rerender(result_path: str | Path, html_path: str | Path) -> None:
 
 
 def _banner(data: dict[str, Any]) -> str:
-    """The status at the top, from the result's own verdict and nothing else."""
+    """The status at the top, from the result's own verdict and nothing else, in the console's words: the same
+    PASSED / FAILED / UNDECIDED / INTERRUPTED and reason as the run's last line."""
     judged = judge(data)
     kind, why = str(judged.outcome), judged.reason
     if kind == Outcome.INTERRUPTED:
-        return (f'<div class="banner bad" id="status" data-verdict="{kind}">The run did not finish: {esc(why)}'
+        return (f'<div class="banner bad" id="status" data-verdict="{kind}">INTERRUPTED: {esc(why)}'
                 " — what follows is what it saw until then.</div>")
     if kind == Outcome.FAILED:
         return f'<div class="banner bad" id="status" data-verdict="{kind}">FAILED: {esc(why)}</div>'
     if kind == Outcome.UNDECIDED:
         return f'<div class="banner warn" id="status" data-verdict="{kind}">UNDECIDED: {esc(why)}.</div>'
-    return f'<div class="banner ok" id="status" data-verdict="{kind}">Completed: every check passed.</div>'
+    return f'<div class="banner ok" id="status" data-verdict="{kind}">PASSED: {esc(why)}.</div>'
 
 
 def _facts(data: dict[str, Any]) -> str:
