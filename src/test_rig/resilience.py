@@ -332,7 +332,7 @@ class ResilientConnectionManager:
                         result = await operation()
             except Exception as e:
                 if isinstance(e, TimeoutError) and not isinstance(e, DatabaseError):
-                    e = TimeoutError_(f"{name} did not finish within {budget:g} s", code=None)
+                    e = TimeoutError_(f"{name} did not finish within {_seconds(budget)}", code=None)
                 if counts_against_server(e):
                     self.breaker.record_failure(e)
                 if isinstance(e, RigError):
@@ -442,3 +442,11 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return len(params) >= 1
+
+
+def _seconds(budget: float | None) -> str:
+    """An attempt's time budget as a person reads it: "9.9 s", not "9.86404 s" (what was left of the overall
+    timeout); "its timeout" when it had none of its own (the timeout came from below)."""
+    if budget is None:
+        return "its timeout"
+    return f"{budget:.2g} s" if budget < 10 else f"{budget:.0f} s"

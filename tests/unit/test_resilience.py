@@ -202,3 +202,12 @@ def test_unknown_errors_retry_with_limit() -> None:
     with pytest.raises(RetryExhaustedError):
         asyncio.run(m.execute_with_resilience("odd", odd))
     assert calls == 3
+
+
+def test_a_timeout_says_its_budget_as_a_person_reads_it() -> None:
+    """`basic` against a silent server said "did not finish within 9.86404 s" (what was left of the overall
+    timeout, printed in full)."""
+    from test_rig.resilience import _seconds
+
+    assert [_seconds(b) for b in (9.86404, 0.05, 5.0, 30.0, 123.456, None)] == [
+        "9.9 s", "0.05 s", "5 s", "30 s", "123 s", "its timeout"]
