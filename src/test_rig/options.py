@@ -52,10 +52,12 @@ class _FiniteFloat(click.types.FloatParamType):
     unbounded range would say `[x<=None]`)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        # a float first, then finite, then (for _Finite) in its range: `inf` is "not a finite number", not "not in
+        # the range 0.1<=x<=31536000"
+        number = click.types.FloatParamType.convert(self, value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
+        return super().convert(number, param, ctx)
 
 
 class _Finite(_FiniteFloat, click.FloatRange):

@@ -168,7 +168,9 @@ def test_a_float_option_refuses_nan_and_inf_before_any_work(args: list[str], opt
     run without end. Nothing listens at the address: exit 2 with click's sentence proves nothing was tried."""
     r = run_cli(*args, "-H", "127.0.0.1:1", "--no-password-prompt")
     assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr.endswith(f"Error: Invalid value for '{option}': '{value}' is not a finite number.\n"), r.stderr
+    command = " ".join(args[:2]) if args[0] == "bench" else args[0]
+    assert r.stderr == (f"error: Invalid value for '{option}': '{value}' is not a finite number; see "
+                        f"'python -m test_rig {command} --help'.\n"), r.stderr
 
 
 @pytest.mark.parametrize("args", [["bench", "point-select", "--duration", "1e9"],
@@ -183,8 +185,10 @@ def test_a_duration_over_a_year_is_bad_input(args: list[str]) -> None:
     r = run_cli(*args, "-H", "127.0.0.1:1", "--no-password-prompt")
     assert (r.returncode, r.stdout) == (2, "")
     flag = "--warmup" if "--warmup" in args else "--duration"
-    assert r.stderr.endswith(f"Error: Invalid value for '{flag}': {float(args[-1])} is not in the range "
-                             f"{'0' if flag == '--warmup' else '0.1'}<=x<=31536000.\n"), r.stderr
+    command = " ".join(args[:2]) if args[0] == "bench" else args[0]
+    assert r.stderr == (f"error: Invalid value for '{flag}': {float(args[-1])} is not in the range "
+                        f"{'0' if flag == '--warmup' else '0.1'}<=x<=31536000; see 'python -m test_rig {command} "
+                        "--help'.\n"), r.stderr
 
 
 @pytest.mark.parametrize(("args", "config", "message"), [

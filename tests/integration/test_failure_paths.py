@@ -186,7 +186,7 @@ def test_two_default_config_files_are_refused(tmp_path: Path) -> None:
 def test_show_config_takes_no_report_options(tmp_path: Path) -> None:
     r = run_cli("show-config", "--json", "x.json", cwd=tmp_path)
     assert r.returncode == 2
-    assert "Error: No such option '--json'." in r.stderr
+    assert r.stderr == "error: No such option '--json'; see 'python -m test_rig show-config --help'.\n"
     assert not (tmp_path / "x.json").exists()
 
 

@@ -114,9 +114,9 @@ def test_a_server_down_to_the_end_leaves_the_run_incomplete(own_box: Sandbox, tm
 CLOSED = {"TIDB_HOST": "127.0.0.1:1", "TIDB_USER": "root", "TIDB_PASSWORD": ""}  # nothing listens there
 
 
-#: click's usage lines (run_cli runs `python -m test_rig`)
-USAGE = "Usage: python -m test_rig job-monitor [OPTIONS]\nTry 'python -m test_rig job-monitor --help' for help.\n\n"
-NOT_FINITE = "Error: Invalid value for '-t' / '--monitor-duration': '{}' is not a finite number.\n"
+#: click's check of an option, in the program's one-line form (run_cli runs `python -m test_rig`)
+NOT_FINITE = ("error: Invalid value for '-t' / '--monitor-duration': '{}' is not a finite number; see "
+              "'python -m test_rig job-monitor --help'.\n")
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [
@@ -133,8 +133,8 @@ NOT_FINITE = "Error: Invalid value for '-t' / '--monitor-duration': '{}' is not 
      "error: --cancel cancels one job and exits, so -t/--monitor-duration, --until-done would be ignored; drop "
      "them or run the monitor without --cancel.\n"),
     # on the command line, click's check of every float option refuses them, as it refuses `-t abc` or `-t -3`
-    (["-t", "nan"], {}, USAGE + NOT_FINITE.format("nan")),
-    (["-t", "inf"], {}, USAGE + NOT_FINITE.format("inf")),
+    (["-t", "nan"], {}, NOT_FINITE.format("nan")),
+    (["-t", "inf"], {}, NOT_FINITE.format("inf")),
     (["-t", "1e12"], {}, "error: -t/--monitor-duration: 1e+12 s is out of range; give more than 0 and at most "
                          "31536000 seconds (a year).\n"),
     (["--update-interval", "0.001", "-t", "5"], {},

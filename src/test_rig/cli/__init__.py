@@ -35,6 +35,15 @@ class _Stopped(BaseException):
         self.stop = stop
 
 
+def _show_usage_error(self: click.UsageError, file: Any = None) -> None:
+    """Bad input that click finds (an option out of range, an unknown option, a missing argument) in the form of
+    the program's own: one line, `error: <what>; see '<command> --help'.` on stderr (click's own is three: usage,
+    a hint, and `Error: ...`). Installed by Program.main for its run only: click has no setting for this format."""
+    where = f"; see '{self.ctx.command_path} --help'" if self.ctx is not None else ""
+    what = " ".join(self.format_message().split())  # click lists choices on lines of their own
+    click.echo(f"error: {what.rstrip('.')}{where}.", file=file, err=file is None)
+
+
 class Program(click.Group):
     """The top-level group, whose `main` ends every interrupt in order (ProgramStop.end): while click parses
     the options, in the command, and in click's own code around them."""
@@ -42,8 +51,10 @@ class Program(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         owner = False
+        shown = click.UsageError.show
         try:
             owner = PROGRAM_STOP.begin(None if args is None else list(args))
+            click.UsageError.show = _show_usage_error  # type: ignore[method-assign]
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         except _Stopped as e:
             PROGRAM_STOP.end(e.stop)
@@ -55,6 +66,7 @@ class Program(click.Group):
                 PROGRAM_STOP.end()
             raise
         finally:
+            click.UsageError.show = shown  # type: ignore[method-assign]
             if owner:  # run inside another program (a test): give its signals back
                 PROGRAM_STOP.uninstall()
 
