@@ -43,6 +43,7 @@ def test_example_on_two_processes_adds_up(sandbox: SandboxState, shop: dict[str,
     data = json.loads(out.read_text())
     tasks = data["tasks"]
     assert list(tasks) == ["browse", "search", "buy"] and data["processes"] == 2
+    assert data["user_class"] == f"{EXAMPLE}:Shopper"  # as given, not the generated test_rig_plugin_... module
     assert sum(t["count"] for t in tasks.values()) == data["operations"] > 0
     assert sum(t["errors"] for t in tasks.values()) == data["errors"] == 0
     assert data["operations"] == sum(w["operations"] for w in data["workers"])

@@ -133,6 +133,16 @@ def test_loading_a_user_class(tmp_path: Path) -> None:
         user.load_user("nope.py")
     with pytest.raises(PluginError, match=r"'no-such-workload' is not a file, file.py:Class, module:Class"):
         user.load_user("no-such-workload")
+    # a directory exists: it was said not to; a file that fails to import is a workload file, not a plugin file
+    for given in (str(tmp_path), f"{tmp_path}:A"):
+        with pytest.raises(PluginError) as info:
+            user.load_user(given)
+        assert info.value.message == (f"Workload file {tmp_path} is a directory; give a .py file, file.py:Class or "
+                                      "module:Class.")
+    broken = tmp_path / "broken.py"
+    broken.write_text("def (:\n")
+    with pytest.raises(PluginError, match=r"^Workload file .*broken.py failed to import: SyntaxError"):
+        user.load_user(str(broken))
 
 
 def test_loading_module_colon_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

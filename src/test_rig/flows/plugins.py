@@ -36,7 +36,9 @@ class LoadedHandler:
         return self.cls.__name__
 
 
-def _import_file(path: Path) -> ModuleType:
+def _import_file(path: Path, kind: str = "Plugin file") -> ModuleType:
+    """The module of the .py file `path` (imported once per file); PluginError naming it as `kind` ("Plugin
+    file", "Workload file") when it cannot be imported."""
     resolved = path.resolve()
     digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
     name = f"test_rig_plugin_{resolved.stem}_{digest}"
@@ -44,7 +46,7 @@ def _import_file(path: Path) -> ModuleType:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, resolved)
     if spec is None or spec.loader is None:
-        raise PluginError(f"Plugin file {path} cannot be imported; give a .py file.")
+        raise PluginError(f"{kind} {path} cannot be imported; give a .py file.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     # Let a plugin import its neighbours, as `python file.py` would.
@@ -58,7 +60,7 @@ def _import_file(path: Path) -> ModuleType:
         del sys.modules[name]
         where = _where(e, str(resolved))
         detail = e.msg if isinstance(e, SyntaxError) else str(e)  # str() of a SyntaxError repeats the line
-        raise PluginError(f"Plugin file {path} failed to import: {type(e).__name__}: {detail}{where}; fix the "
+        raise PluginError(f"{kind} {path} failed to import: {type(e).__name__}: {detail}{where}; fix the "
                           "file and run again.") from e
     finally:
         if added:

@@ -114,11 +114,15 @@ def load_user(target: str) -> type[User]:
     from test_rig.flows.plugins import _import_file, _import_module, _looks_like_path
 
     path_part, _, class_name = target.rpartition(":") if ":" in target else (target, "", "")
+    for given in (path_part,) if class_name else (target,):
+        if Path(given).is_dir():
+            raise PluginError(f"Workload file {given} is a directory; give a .py file, file.py:Class or "
+                              "module:Class.")
     if class_name:
         if _looks_like_path(path_part):
             if not Path(path_part).is_file():
                 raise PluginError(f"Workload file {path_part} does not exist; check the path before the colon.")
-            module = _import_file(Path(path_part))
+            module = _import_file(Path(path_part), "Workload file")
         else:
             module = _import_module(path_part)
         obj = getattr(module, class_name, None)
@@ -127,7 +131,7 @@ def load_user(target: str) -> type[User]:
                               f"{', '.join(c.__name__ for c in _users_in(module)) or 'none'}); check the name.")
         return _checked(obj, target)
     if Path(target).is_file():
-        users = _users_in(_import_file(Path(target)))
+        users = _users_in(_import_file(Path(target), "Workload file"))
         if len(users) != 1:
             names = ", ".join(c.__name__ for c in users) or "none"
             raise PluginError(f"{target} holds {len(users)} User classes ({names}); name one as {target}:Class.")
@@ -384,7 +388,9 @@ async def _run(env: Environment, spec: UserSpec, load: LoadSettings, nemesis: An
     await probe(env.target(), cls, resilience(env)(None, env.config.database.timeout_secs), load.seed)
     data = await measure(env, spec, load, nemesis=nemesis, events=events or LoadEvents())
     data = dict(data)
-    data["user_class"] = f"{cls.__module__}.{cls.__qualname__}"
+    # the class as the user named it (a file's module has a generated name: test_rig_plugin_<stem>_<digest>)
+    data["user_class"] = (f"{spec.target.rpartition(':')[0] or spec.target}:{cls.__qualname__}"
+                          if cls.__module__.startswith("test_rig_plugin_") else f"{cls.__module__}.{cls.__qualname__}")
     if "operations" not in data:
         return data
     named = data.pop("named", None) or {}
