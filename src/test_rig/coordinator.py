@@ -406,6 +406,14 @@ def merge_named(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None
     return merge(present, "") if present else None
 
 
+def nothing_done() -> FreeRunResult:
+    """The figures of a run stopped before any of its load began (worker processes still waiting for the common
+    start): no operation, no second, incomplete. Said as such, not left out of the result."""
+    from hdrh.histogram import HdrHistogram
+
+    return FreeRunResult(0, 0, 0.0, HdrHistogram(1, 3_600_000_000, 3), {}, [], 0, 0, 0, {}, complete=False)
+
+
 def merge_results(parts: Sequence[FreeRunResult]) -> FreeRunResult:
     """One result from several processes' results of the same run (their timelines started together):
     counts and timelines added second by second, histograms merged, each second's percentiles recomputed

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from test_rig.coordinator import FreeRunResult, merge_results
+from test_rig.coordinator import FreeRunResult, merge_results, nothing_done
 from test_rig.db import Target
 from test_rig.errors import Interrupted, RigError, UsageError
 from test_rig.workers import gather, spawn
@@ -142,15 +142,20 @@ def _bench_worker(job: WorkerJob, start_at: float, results: Any, seconds: Any) -
 
 class _LiveView:
     """Adds up the workers' per-second reports and passes each second on once every worker has reported it.
-    Second 0 is each worker's count of connections opened: once all are in, `on_ready` gets the total."""
+    Second 0 is each worker's count of connections opened: once all are in and the common start (`ready_at`, a
+    perf_counter instant) has come, `on_ready` gets the total (`tick`). Why wait for the start: "load started"
+    was said seconds before any worker's load began (they connect, then wait for the common instant), and a
+    Ctrl-C in between kept no figure although the console had said the load was running."""
 
     def __init__(self, workers: int, on_second: Callable[[int, int, int], None] | None,
-                 on_ready: Callable[[int], None] | None = None) -> None:
+                 on_ready: Callable[[int], None] | None = None, ready_at: float = 0.0) -> None:
         self.workers = workers
         self.on_second = on_second
         self.on_ready = on_ready
+        self.ready_at = ready_at
         self.pending: dict[int, list[tuple[int, int]]] = {}
         self.next = 0
+        self.connected: int | None = None  # the connections opened, until on_ready is told them
 
     def add(self, t: int, ops: int, errors: int) -> None:
         self.pending.setdefault(t, []).append((ops, errors))
@@ -158,11 +163,20 @@ class _LiveView:
             figures = self.pending.pop(self.next)
             total = sum(f[0] for f in figures)
             if self.next == 0:
-                if self.on_ready is not None:
-                    self.on_ready(total)
+                self.connected = total
+                self.tick(time.perf_counter())
             elif self.on_second is not None:
+                self.tick(float("inf"))  # a second of load was reported: the start has come
                 self.on_second(self.next, total, sum(f[1] for f in figures))
             self.next += 1
+
+    def tick(self, now: float) -> None:
+        """Tell `on_ready` the connections opened, once, when every worker has reported them and `now` is past the
+        common start."""
+        if self.connected is not None and now >= self.ready_at:
+            total, self.connected = self.connected, None
+            if self.on_ready is not None:
+                self.on_ready(total)
 
 
 async def run_processes(target: Target, *, processes: int, connections: int, duration: float, table_size: int,
@@ -183,7 +197,7 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
     jobs = [WorkerJob(i, target, n, duration, table_size, seed, op_timeout, breaker_recovery,
                       elle(i, sum(shares[:i]), n) if elle is not None else None, workload)
             for i, n in enumerate(shares)]
-    live = _LiveView(processes, on_second, on_ready)
+    live = _LiveView(processes, on_second, on_ready, start_at)
     workers, results, seconds = spawn(_bench_worker, [(job, start_at) for job in jobs])
     if on_start is not None:
         on_start(start_at)
@@ -194,6 +208,7 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
             while True:
                 _, t, ops, errors = seconds.get(timeout=0.05)
                 live.add(t, ops, errors)
+        live.tick(time.perf_counter())
 
     def received() -> list[FreeRunResult]:
         return [decode(r) for _, r in sorted(got.items()) if r is not None]
@@ -203,8 +218,9 @@ async def run_processes(target: Target, *, processes: int, connections: int, dur
                      grace=20, join=5)
     except asyncio.CancelledError:
         parts = received()
-        if parts and on_interrupt is not None:
-            on_interrupt(merge_results(parts), parts)
+        if on_interrupt is not None:
+            # no worker had begun its load: the figures are nothing done, said as such (they were left out)
+            on_interrupt(merge_results(parts) if parts else nothing_done(), parts)
         raise
     drain()
     parts = received()
@@ -349,12 +365,13 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                 for actor, job, offset in zip(actors, jobs, offsets, strict=True)]
         if on_start is not None:
             on_start(start_at)
-        live = _LiveView(slots, on_second, on_ready)
+        live = _LiveView(slots, on_second, on_ready, start_at)
 
         def drain() -> None:
             while not seconds.empty():
                 _, t, ops, errors = seconds.get_nowait()
                 live.add(t, ops, errors)
+            live.tick(time.perf_counter())
 
         async def pump() -> None:
             while True:
@@ -369,8 +386,8 @@ async def run_ray(target: Target, *, address: str, slots: int, connections: int,
                 actor.stop.remote()
             raw = ray.get(refs, timeout=60)
             parts = [decode(r) for r in raw if r is not None]
-            if parts and on_interrupt is not None:
-                on_interrupt(merge_results(parts), parts)
+            if on_interrupt is not None:
+                on_interrupt(merge_results(parts) if parts else nothing_done(), parts)
             raise
         finally:
             pumping.cancel()
