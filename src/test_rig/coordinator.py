@@ -330,6 +330,9 @@ class FreeRunResult:
 
 #: How many operations of each second a free run keeps for that second's latency percentiles.
 SECOND_SAMPLES = 2048
+#: The per-second slots a free-running loop makes up front, at most (an hour's); a longer run grows them as it gets
+#: there (`--duration 1e9` made them all at once and filled the memory).
+SLOTS_UP_FRONT = 3600
 
 
 async def supervise(workers: Sequence[Coroutine[Any, Any, Any]], ticker: Coroutine[Any, Any, None] | None,
@@ -723,8 +726,7 @@ class Coordinator:
         retries_before = manager.retries
         errors_by_code: Counter[str] = Counter()
         error_messages: dict[str, str] = {}
-        # the first seconds' slots up front (at most an hour's: `slot` grows them as a long run gets there)
-        seconds = min(int(duration) + 2, 3600) if duration else 64
+        seconds = min(int(duration) + 2, SLOTS_UP_FRONT) if duration else 64  # `slot` grows them
         ops_per_sec = [0] * seconds
         errs_per_sec = [0] * seconds
         # Per second: latency samples (the first SECOND_SAMPLES operations of each second: an append is ten

@@ -521,21 +521,14 @@ def check_report_paths(json_path: str | None, junit_path: str | None, html_path:
     report written replaced the others: `--json r.out --html r.out` kept only the HTML)."""
     from test_rig.report.files import check_report_path
 
-    given = [(path, option) for path, option in ((json_path, "--json"), (junit_path, "--junit"),
-                                                 (html_path, "--html")) if path is not None]
     seen: dict[Path, str] = {}
-    for path, option in given:
-        if not path.strip():
-            raise UsageError(f"{option} was given an empty file name; give one such as "
-                             f"{_REPORT_EXAMPLES[option]}, or leave {option} out.")
+    for path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
         check_report_path(path, option)
+        if path is None:
+            continue
         same = seen.setdefault(Path(path).resolve(), option)
         if same != option:
             raise UsageError(f"{same} and {option} both name {path}: each report needs a file of its own.")
-
-
-#: A file name each report option could be given, for its messages.
-_REPORT_EXAMPLES = {"--json": "result.json", "--junit": "result.xml", "--html": "report.html"}
 
 
 def install_signal_handlers() -> None:

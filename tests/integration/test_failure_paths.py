@@ -97,12 +97,16 @@ def test_two_reports_in_one_file_are_refused_before_the_run(tmp_path: Path, comm
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_empty_report_path_is_refused_before_the_run(tmp_path: Path) -> None:
-    """`--json ""` was accepted and no report written."""
-    r = run_cli("basic", "--json", "", "-H", "127.0.0.1:1", "--no-password-prompt", cwd=tmp_path)
+@pytest.mark.parametrize(("command", "option", "example"), [(["basic"], "--json", "result.json"),
+                                                          (["hunt"], "--log", "hunt.log"),
+                                                          (["elle", "list-append"], "--history", "history.jsonl")])
+def test_an_empty_report_path_is_refused_before_the_run(tmp_path: Path, command: list[str], option: str,
+                                                        example: str) -> None:
+    """`--json ""` was accepted and no report written (one check for every output path: check_report_path)."""
+    r = run_cli(*command, option, "", "-H", "127.0.0.1:1", "--no-password-prompt", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr == ("error: --json was given an empty file name; give one such as result.json, or leave --json "
-                        "out.\n")
+    assert r.stderr == (f"error: {option} was given an empty file name; give one such as {example}, or leave "
+                        f"{option} out.\n")
 
 
 @pytest.mark.parametrize("command", [["isolation"], ["bench", "point-select", "--duration", "1"],

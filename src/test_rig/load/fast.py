@@ -35,7 +35,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from test_rig.coordinator import SECOND_SAMPLES, FreeRunResult, Worker, _second_latency, supervise, tick_seconds
+from test_rig.coordinator import (
+    SECOND_SAMPLES,
+    SLOTS_UP_FRONT,
+    FreeRunResult,
+    Worker,
+    _second_latency,
+    supervise,
+    tick_seconds,
+)
 from test_rig.db import Connection, Target, connect
 from test_rig.errors import (
     MESSAGE_KEPT,
@@ -754,8 +762,7 @@ class _FastRun:
             await asyncio.sleep(max(0.0, start_at - perf()))
         start = start_at if start_at is not None else perf()
         end = start + duration
-        # the first seconds' slots up front (at most an hour's: a long run grows them as it gets there)
-        tally = _Tally(start, end, min(int(duration) + 2, 3600))
+        tally = _Tally(start, end, min(int(duration) + 2, SLOTS_UP_FRONT))  # _Tally._grow makes the rest
         return cls(manager, manager.retries, tally, duration, end, list(coordinator.connections),
                    _reconnector(coordinator, manager, tally, end, reconnect_timeout, op_timeout), op_timeout, {})
 

@@ -114,10 +114,8 @@ def load_user(target: str) -> type[User]:
     from test_rig.flows.plugins import _import_file, _import_module, _looks_like_path
 
     path_part, _, class_name = target.rpartition(":") if ":" in target else (target, "", "")
-    for given in (path_part,) if class_name else (target,):
-        if Path(given).is_dir():
-            raise PluginError(f"Workload file {given} is a directory; give a .py file, file.py:Class or "
-                              "module:Class.")
+    if Path(given := path_part if class_name else target).is_dir():
+        raise PluginError(f"Workload file {given} is a directory; give a .py file, file.py:Class or module:Class.")
     if class_name:
         if _looks_like_path(path_part):
             if not Path(path_part).is_file():

@@ -225,9 +225,14 @@ def level_label(isolation: str, txn_mode: str | None) -> str:
 
 
 def check_report_path(path: str | None, option: str) -> None:
-    """check_writable for a report path the user may have given (None: none asked for)."""
-    if path:
-        check_writable(path, option)
+    """check_writable for a report path the user may have given (None: none asked for); an empty name is refused
+    (`--json ''` was taken for no report and wrote nothing)."""
+    if path is None:
+        return
+    if not path.strip():
+        raise UsageError(f"{option} was given an empty file name; give one such as "
+                         f"{_EXAMPLE_NAMES.get(option, 'result')}, or leave {option} out.")
+    check_writable(path, option)
 
 
 def write_json(path: str | Path, data: Any, *, redact: Redact = _unchanged) -> None:
